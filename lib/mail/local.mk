@@ -1,0 +1,6 @@
+# lib/mail: mail knowledge, built on lib/util. Modules add their sources
+# from their own fragments (lib/mail/*.mk) with +=.
+noinst_LIBRARIES += lib/mail/libsluice_mail.a
+lib_mail_libsluice_mail_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
+lib_mail_libsluice_mail_a_SOURCES = \
+	lib/mail/address.c lib/mail/address.h

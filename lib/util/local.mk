@@ -1,0 +1,8 @@
+# lib/util: the layer that knows nothing of mail.
+noinst_LIBRARIES += lib/util/libsluice_util.a
+lib_util_libsluice_util_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+lib_util_libsluice_util_a_SOURCES = \
+	lib/util/xmalloc.c lib/util/xmalloc.h \
+	lib/util/log.c lib/util/log.h \
+	lib/util/events.c lib/util/events.h \
+	lib/util/ipc.c lib/util/ipc.h

@@ -1,0 +1,52 @@
+/*
+ * log - the four log levels of sluice, with fixed meaning.
+ *
+ *   info   something an operator may want to read (deliveries, triggers)
+ *   warn   a recoverable problem; the process goes on
+ *   fatal  the environment is unusable: log and exit; master restarts us
+ *   panic  our own bug: log and abort() for a core file
+ *
+ * Lines have Postfix's shape, so existing log tools (pflogsumm, qshape's
+ * friends) read them:  "Mon DD HH:MM:SS host sluice/smtpd[PID]: text".
+ * Messages are lowercase "<verb> <object>: <reason>", with the queue ID
+ * first where there is one ("4A1B...: client=...").
+ *
+ * Destinations: syslog facility mail (default), stderr (foreground), or a
+ * file opened in append mode (hosts without a syslog daemon). The file is
+ * reopened on log_reopen() (SIGHUP) so logrotate can move it.
+ */
+#ifndef SLUICE_LOG_H
+#define SLUICE_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum log_dest {
+	LOG_DEST_SYSLOG,
+	LOG_DEST_STDERR,
+	LOG_DEST_FILE,
+};
+
+/* log_init - name the program ("smtpd" logs as "sluice/smtpd") */
+void log_init(const char *progname);
+/* log_set_dest - choose where lines go; path only for LOG_DEST_FILE; 0/-1 */
+int log_set_dest(enum log_dest dest, const char *path);
+/* log_reopen - reopen a log file (after rotation); no-op otherwise */
+void log_reopen(void);
+/* log_set_verbose - enable log_debug() lines */
+void log_set_verbose(bool on);
+/* log_progname - the name given to log_init(), e.g. "smtpd" */
+const char *log_progname(void);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_fatal - log and exit(EX_TEMPFAIL, 75): master restarts the process */
+_Noreturn void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_fatal_code - log and exit with a given sysexits code */
+_Noreturn void log_fatal_code(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_panic - our bug: log and abort() */
+_Noreturn void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+#endif

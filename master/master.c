@@ -1,0 +1,2 @@
+/* master - placeholder */
+int main(void) { return 0; }
