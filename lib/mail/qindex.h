@@ -1,0 +1,99 @@
+/*
+ * qindex - the queue index: a fast cache of the queue, never the truth.
+ *
+ * One entry per (message, destination domain). Stored in a Berkeley DB
+ * transactional environment (queue_directory/index/); this module is the
+ * only one that includes <db.h>, so that LMDB can replace Berkeley DB.
+ *
+ *	primary   "ID/domain"            -> entry record
+ *	by_domain domain                 -> primary keys (secondary, dups sorted)
+ *	by_expiry 8-byte big-endian time -> primary keys (secondary, dups sorted)
+ *
+ * Listing or flushing a domain walks by_domain: O(that domain's mail).
+ * Expiry walks by_expiry from the oldest: never O(queue). Deleting a
+ * message walks the primary from "ID/" (a range of its domains).
+ *
+ * Only qmgr writes the index, and only one process opens the environment
+ * with QINDEX_RECOVER (qmgr at start, or the CLI when no qmgr runs: the
+ * caller holds the flock on index/.lock that proves it). Every record read
+ * back is decoded with the same checks as on the wire (queue_id_ok,
+ * address_mailbox_ok, address_domain_ok, bounded lengths); a record that
+ * fails is reported as -1/EBADMSG and skipped by walks, with a warning:
+ * the spool wins, and reindexing rebuilds it.
+ */
+#ifndef SLUICE_QINDEX_H
+#define SLUICE_QINDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mail/queue.h"
+
+#define QINDEX_CREATE	0x1u	/* create the environment and databases */
+#define QINDEX_RECOVER	0x2u	/* run normal recovery at open (exclusive) */
+
+/* entry flags */
+#define QINDEX_F_HOLD	0x1u	/* operator hold: never delivered until released */
+
+struct qindex_entry {
+	char id[QUEUE_ID_LEN + 1];
+	char *domain;		/* lowercase destination domain */
+	char *sender;		/* "" for the null sender */
+	size_t nrcpt;		/* pending recipients for this domain */
+	char **rcpt;		/* mailboxes */
+	size_t *rcpt_index;	/* each one's index in the queue file envelope */
+	uint64_t size;		/* content bytes */
+	time_t arrival;
+	time_t next_try;	/* 0: as soon as the domain's gate allows */
+	time_t expiry;		/* arrival + the domain's lifetime */
+	time_t warned;		/* when a delay notice went out, or 0 */
+	unsigned attempts;
+	unsigned flags;		/* QINDEX_F_* */
+	char *last_error;	/* last deferral reason, or NULL */
+};
+
+struct qindex;
+
+/* qindex_open - open the environment in dir; 0/-1 (log says why) */
+int qindex_open(const char *dir, unsigned flags, struct qindex **qi_r);
+/* qindex_close - checkpoint and close; NULLs *qip */
+void qindex_close(struct qindex **qip);
+/* qindex_remove_env - delete the environment's files (before a rebuild); 0/-1 */
+int qindex_remove_env(const char *dir);
+
+struct qindex_entry *qindex_entry_new(const char *id, const char *domain);
+void qindex_entry_add_rcpt(struct qindex_entry *e, const char *rcpt, size_t index);
+void qindex_entry_free(struct qindex_entry **ep);
+
+/* qindex_put - insert or replace the entry (id, domain), in one transaction; 0/-1 */
+int qindex_put(struct qindex *qi, const struct qindex_entry *e);
+/* qindex_get - 1 found (*e_r set), 0 not found, -1 error or bad record */
+int qindex_get(struct qindex *qi, const char *id, const char *domain, struct qindex_entry **e_r);
+/* qindex_del - remove one entry; 1 removed, 0 not found, -1 error */
+int qindex_del(struct qindex *qi, const char *id, const char *domain);
+/* qindex_del_message - remove every entry of message id; count removed, or -1 */
+int qindex_del_message(struct qindex *qi, const char *id);
+/* qindex_has_message - 1 if any entry of id exists, 0 if none, -1 error */
+int qindex_has_message(struct qindex *qi, const char *id);
+
+/*
+ * Walks call fn with an entry the callback may keep only for the call.
+ * fn returns 0 to go on, 1 to stop early, -1 to stop with an error.
+ * The callback must not modify the index; collect keys, then change.
+ * Walks return 0, or -1 on error.
+ */
+typedef int qindex_walk_fn(const struct qindex_entry *e, void *ctx);
+/* qindex_walk_domain - the domain's entries, O(its entries) */
+int qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, void *ctx);
+/* qindex_walk_expiry - entries with expiry <= before, oldest first */
+int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx);
+/* qindex_walk_all - every entry in key order (CLI listing, reconcile) */
+int qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx);
+/* qindex_walk_message - the entries of one message */
+int qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx);
+/* qindex_count_domain - entries and bytes for a domain without decoding them all; 0/-1 */
+int qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * queue - the message queue on disk: the files are the truth.
+ *
+ * Layout under queue_directory:
+ *
+ *	incoming/ID	being received; only garbage after a crash (purged at start)
+ *	msg/XX/ID	committed message; XX = last two characters of ID
+ *	msg/XX/ID.j	journal: one appended record per finished recipient
+ *	corrupt/	files that failed validation; kept for a human, never deleted
+ *	index/		Berkeley DB environment (lib/mail/qindex.h); rebuildable
+ *	private/	internal sockets (0700)
+ *	public/		control socket for the CLI (0711)
+ *	pid/		master.pid, flock()ed by the running master
+ *
+ * Queue file format (all integers big-endian):
+ *
+ *	header   "SLUICEQ\n" (8) | u32 version (1) | u32 envelope length
+ *	envelope records: u8 type | u32 length | bytes     (see queue.c)
+ *	content  the message as received, CRLF lines, dot-unstuffed,
+ *	         with our Received: header first
+ *	trailer  u64 content length | "END\n"
+ *
+ * A file is valid only if every length agrees with the file size and the
+ * trailer is present: a partial write can never pass for a message.
+ *
+ * State diagram of one message (the durability protocol, in this order;
+ * any failure before step 5 leaves nothing behind and makes smtpd answer
+ * 451/452, or 552 for size):
+ *
+ *	1 queue_file_create()	open incoming/ID O_CREAT|O_EXCL|O_NOFOLLOW 0600,
+ *				write header and envelope
+ *	2 queue_file_write()	append content (buffered; ENOSPC reported)
+ *	3 queue_file_commit()	trailer, flush, fsync, close (each checked),
+ *				rename to msg/XX/ID, fsync msg/XX
+ *	4 (caller)		tell qmgr (best effort: qmgr also finds it at start)
+ *	5 (caller)		reply 250 with the queue ID
+ *	6 queue_journal_append() per finished recipient, fsync'd
+ *	7 queue_remove()	unlink ID and ID.j, fsync msg/XX
+ */
+#ifndef SLUICE_QUEUE_H
+#define SLUICE_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* 13 hex digits of microseconds since the epoch + 7 random hex digits. */
+#define QUEUE_ID_LEN	20
+#define QUEUE_FORMAT_VERSION 1
+
+/* DSN NOTIFY bits (RFC 3461); 0 means "not given" (default: FAILURE). */
+#define DSN_NOTIFY_NEVER	0x1u
+#define DSN_NOTIFY_SUCCESS	0x2u
+#define DSN_NOTIFY_FAILURE	0x4u
+#define DSN_NOTIFY_DELAY	0x8u
+
+enum dsn_ret {
+	DSN_RET_UNSET = 0,
+	DSN_RET_FULL,
+	DSN_RET_HDRS,
+};
+
+struct envelope_rcpt {
+	char *addr;		/* mailbox, passes address_mailbox_ok() */
+	char *orcpt;		/* DSN ORCPT as given ("rfc822;x@y"), or NULL */
+	unsigned notify;	/* DSN_NOTIFY_* bits */
+};
+
+struct envelope {
+	char id[QUEUE_ID_LEN + 1];
+	time_t arrival;
+	char *sender;		/* "" is the null sender */
+	char *envid;		/* DSN ENVID (xtext-decoded) or NULL */
+	enum dsn_ret ret;
+	char *client_name;	/* reverse name or "unknown" */
+	char *client_addr;	/* numeric address */
+	char *helo;		/* EHLO/HELO argument, or NULL */
+	char *protocol;		/* SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA, LOCAL */
+	char *auth_user;	/* SASL user, or NULL */
+	size_t nrcpt;
+	struct envelope_rcpt *rcpt;
+	uint64_t content_size;	/* filled in by the reader */
+};
+
+/* queue_id_ok - is id exactly QUEUE_ID_LEN uppercase hex digits? */
+bool queue_id_ok(const char *id);
+/* queue_id_new - a fresh ID (time + getrandom) */
+void queue_id_new(char id_r[QUEUE_ID_LEN + 1]);
+
+/* envelope_new - an empty envelope; envelope_add_rcpt copies its arguments */
+struct envelope *envelope_new(void);
+void envelope_add_rcpt(struct envelope *env, const char *addr, const char *orcpt, unsigned notify);
+void envelope_free(struct envelope **envp);
+/* envelope_ok - every field passes its grammar (addresses, IDs, lengths) */
+bool envelope_ok(const struct envelope *env);
+
+/* queue_path - new string "QDIR/msg/XX/ID" (or the journal with ".j") */
+char *queue_path(const char *qdir, const char *id, bool journal);
+/* queue_init_dirs - create the layout above with safe modes; 0/-1 (errno) */
+int queue_init_dirs(const char *qdir);
+
+struct queue_file;
+/* queue_file_create - step 1; fills env->id and id_r; NULL with errno */
+struct queue_file *queue_file_create(const char *qdir, struct envelope *env);
+/* queue_file_write - step 2; 0/-1 with errno (ENOSPC, EFBIG past max_size) */
+int queue_file_write(struct queue_file *qf, const void *buf, size_t len);
+/* queue_file_size - content bytes written so far */
+uint64_t queue_file_size(const struct queue_file *qf);
+/* queue_file_commit - step 3; frees *qfp; 0, or -1 with errno and nothing left behind */
+int queue_file_commit(struct queue_file **qfp);
+/* queue_file_abort - unlink the temporary file, free *qfp */
+void queue_file_abort(struct queue_file **qfp);
+
+/*
+ * queue_read_envelope - read and validate msg/XX/ID in full (header,
+ * every envelope record through envelope_ok(), content length, trailer).
+ * 0 on success; -1 with errno ENOENT (no such message) or EBADMSG (the
+ * file failed validation: it has been moved to corrupt/ and logged).
+ */
+int queue_read_envelope(const char *qdir, const char *id, struct envelope **env_r);
+/*
+ * queue_open_content - open msg/XX/ID for reading positioned at the start
+ * of the content; *len_r content bytes follow. 0/-1 (errno as above).
+ */
+int queue_open_content(const char *qdir, const char *id, int *fd_r, uint64_t *len_r);
+/* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
+int queue_remove(const char *qdir, const char *id);
+/* queue_quarantine - move message (and journal) to corrupt/ with a log line; 0/-1 */
+int queue_quarantine(const char *qdir, const char *id, const char *why);
+
+/* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
+int queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx);
+/* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */
+int queue_purge_incoming(const char *qdir);
+/* queue_space_ok - is there room for need bytes above the floor of minfree bytes? */
+bool queue_space_ok(const char *qdir, uint64_t need, uint64_t minfree);
+
+/* Journal: what happened to each recipient, so no state lives only in the index. */
+enum journal_status {
+	JOURNAL_PENDING = 0,	/* no record: still to do */
+	JOURNAL_DONE,		/* delivered (remote 2xx) */
+	JOURNAL_BOUNCED,	/* returned to sender (5xx, or queue bounce) */
+	JOURNAL_EXPIRED,	/* lifetime ran out; returned to sender */
+	JOURNAL_DELETED,	/* removed by the operator */
+};
+/* queue_journal_append - record rcpt index's fate, fsync'd; 0/-1 */
+int queue_journal_append(const char *qdir, const char *id, size_t rcpt, enum journal_status st);
+/*
+ * queue_journal_read - fill status_r[0..nrcpt-1] from ID.j (JOURNAL_PENDING
+ * where no record). A torn last record (crash mid-append) is ignored; any
+ * other damage returns -1 with EBADMSG. A missing journal is all pending.
+ */
+int queue_journal_read(const char *qdir, const char *id, size_t nrcpt, enum journal_status *status_r);
+
+#endif
