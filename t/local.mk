@@ -1,1 +1,3 @@
-# t
+# t/: tests. C unit tests are check_PROGRAMS that print TAP; Perl
+# integration tests are *.t scripts. Module fragments (t/*.mk) add to both.
+EXTRA_DIST += t/tap.h

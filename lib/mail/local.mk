@@ -3,4 +3,5 @@
 noinst_LIBRARIES += lib/mail/libsluice_mail.a
 lib_mail_libsluice_mail_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 lib_mail_libsluice_mail_a_SOURCES = \
-	lib/mail/address.c lib/mail/address.h
+	lib/mail/address.c lib/mail/address.h \
+	lib/mail/proto.c lib/mail/proto.h

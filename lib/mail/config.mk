@@ -1,0 +1,1 @@
+# lib/mail/config.mk: fragment, see HACKING.md

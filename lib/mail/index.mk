@@ -1,0 +1,1 @@
+# lib/mail/index.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# lib/mail/queue.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# lib/mail/smtp.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# lib/util/stream.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# t/index.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# t/integration.mk: fragment, see HACKING.md

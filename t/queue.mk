@@ -1,0 +1,1 @@
+# t/queue.mk: fragment, see HACKING.md

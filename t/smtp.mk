@@ -1,0 +1,1 @@
+# t/smtp.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# t/unit.mk: fragment, see HACKING.md
