@@ -1,0 +1,197 @@
+/*
+ * config - sluice.conf: the parameters of every sluice program.
+ *
+ * File format (sluice.conf(5), as Postfix main.cf):
+ *
+ *	# comment
+ *	name = value
+ *	name = a long value that goes on
+ *	    on the next line, because that line starts with white space
+ *
+ * Values may refer to other parameters as $name or ${name} (expanded
+ * recursively, loops are errors); "$$" is a literal "$". Unknown names
+ * are errors; a name given twice takes the last value, with a warning.
+ *
+ * Every parameter is one row of the table in config.c (name, type,
+ * default, field): defaults, `sluice config -d`, config_get() and the
+ * list in man/sluice.conf.5 all come from that table, and a unit test
+ * checks that the man page names every row.
+ *
+ * config_load() then reads the domains table (domains.h) named by
+ * domains_file. Errors are collected, not printed: the caller decides
+ * whether they go to stderr (`sluice config check`) or to the log.
+ */
+#ifndef SLUICE_MAIL_CONFIG_H
+#define SLUICE_MAIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mail/domains.h"
+#include "mail/netlist.h"
+
+/* One listening address: host "" means every address ("*:25", ":25", "25"). */
+struct hostport {
+	char *host;		/* without brackets: "127.0.0.1", "::1", "" */
+	char *port;		/* numeric or a service name */
+};
+
+/* A list of listening addresses; n == 0 means "do not listen". */
+struct hostport_list {
+	size_t n;
+	struct hostport *v;
+};
+
+/* smtpd_tls_security_level: index into the choices "none may". */
+enum smtpd_tls_level {
+	SMTPD_TLS_NONE = 0,
+	SMTPD_TLS_MAY = 1,
+};
+
+/*
+ * One field per parameter, named like the parameter. Times are seconds,
+ * sizes bytes. Strings are never NULL ("" when empty). All of it is
+ * owned by the struct and freed by config_free().
+ */
+struct config {
+	char *config_directory;
+	char *queue_directory;
+	char *daemon_directory;
+	char *myhostname;
+	char *mydomain;
+	char *mail_owner;
+
+	struct hostport_list smtp_listen;
+	struct hostport_list submission_listen;
+	struct hostport_list odmr_listen;
+	struct hostport_list finger_listen;
+	struct hostport_list web_listen;
+
+	char *smtpd_banner;
+	long smtpd_process_limit;
+	long smtpd_connection_limit;	/* sessions per smtpd process */
+	long smtpd_client_connection_limit; /* sessions per client address */
+	long smtpd_timeout;
+	long smtpd_data_timeout;
+	long smtpd_recipient_limit;
+	long smtpd_line_limit;		/* longest data line, CRLF included */
+	long smtpd_hard_error_limit;
+	long smtpd_soft_error_limit;	/* after it, each error reply waits 1s */
+	long message_size_limit;
+	char *smtpd_tls_cert_file;
+	char *smtpd_tls_key_file;	/* "": self-signed, under private/ */
+	enum smtpd_tls_level smtpd_tls_security_level;
+
+	long queue_minfree;		/* 0: see config_queue_minfree() */
+	char *log_file;			/* "": syslog */
+	char *syslog_facility;		/* "mail", "daemon", "local0".. */
+	char *domains_file;
+	char *passwd_file;
+	struct netlist *mynetworks;
+
+	enum domain_mode default_domain_mode;
+	long default_lease;
+	long maximal_queue_lifetime;
+	long delay_warning_time;
+	long default_probe_interval;
+	long probe_max;
+	long master_restart_delay;
+	long master_restart_max;
+	long qmgr_client_timeout;
+
+	/* The customer domains, from domains_file. Never NULL after a load. */
+	struct domain_table *domains;
+
+	/* Private to config.c: text of every parameter, and which were set. */
+	char **param_text;
+	bool *param_set;
+};
+
+/*
+ * Messages from a load: "FILE:LINE: what is wrong; how to fix it".
+ * A load fails (-1) if and only if n > 0; warnings (duplicate settings)
+ * do not fail it.
+ */
+struct config_errors {
+	size_t n;
+	char **msg;
+	size_t nwarn;
+	char **warn;
+};
+
+enum config_print_mode {
+	CONFIG_PRINT_NONDEFAULT,	/* set in the file (postconf -n) */
+	CONFIG_PRINT_DEFAULTS,		/* every default (postconf -d) */
+	CONFIG_PRINT_ALL,		/* every effective value (postconf) */
+};
+
+/*
+ * config_load - read config_dir/sluice.conf, then domains_file.
+ * config_dir NULL means config_default_dir(). A missing sluice.conf is an
+ * error (a missing domains file too). On success stores a new config in
+ * *cfg_r and returns 0; on failure returns -1, *cfg_r is NULL and every
+ * error found is in errs (errs may be NULL: then they are logged).
+ */
+int config_load(const char *config_dir, struct config **cfg_r,
+    struct config_errors *errs);
+
+/* config_free - free a config and set *cfgp to NULL */
+void config_free(struct config **cfgp);
+
+/* config_default_dir - $SLUICE_CONFIG_DIR if set, else SLUICE_SYSCONFDIR */
+const char *config_default_dir(void);
+
+/*
+ * config_print - "name = value" lines, sorted by name. Values are printed
+ * as they are effective (expanded, "$" doubled), so the output can be read
+ * back by config_load() with the same result. CONFIG_PRINT_DEFAULTS
+ * prints the defaults unexpanded, as postconf -d does; cfg may be NULL
+ * for it.
+ */
+void config_print(FILE *fp, const struct config *cfg,
+    enum config_print_mode mode);
+
+/*
+ * config_get - the effective value of one parameter as text, in a new
+ * string *value_r. 0 ok; -1 if name is no parameter.
+ */
+int config_get(const struct config *cfg, const char *name, char **value_r);
+
+/* config_param_known - is name a sluice.conf parameter? */
+bool config_param_known(const char *name);
+
+/* config_param_names - NULL-terminated array of every parameter name, in
+ * table order; static, do not free. */
+const char *const *config_param_names(void);
+
+/* config_queue_minfree - the effective free-space floor in bytes */
+long config_queue_minfree(const struct config *cfg);
+
+/* config_errors_add - append "fmt..." to the errors */
+void config_errors_add(struct config_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* config_errors_warn - append "fmt..." to the warnings */
+void config_errors_warn(struct config_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* config_errors_free - free the messages, leaving errs empty for reuse */
+void config_errors_free(struct config_errors *errs);
+
+/*
+ * Value parsers shared with domains.c, one place for each grammar.
+ * Each returns 0 and stores the value, or -1 and sets *hint_r to a static
+ * "bad ... value; use ..." text for the error message.
+ */
+/* config_parse_time - "30", "30s", "10m", "2h", "5d", "1w" -> seconds */
+int config_parse_time(const char *s, long *secs_r, const char **hint_r);
+/* config_parse_size - "1024", "10k", "10M", "1G" (powers of 1024) */
+int config_parse_size(const char *s, long *bytes_r, const char **hint_r);
+/* config_parse_bool - "yes" / "no" */
+int config_parse_bool(const char *s, bool *b_r, const char **hint_r);
+/* config_parse_hostports - "127.0.0.1:25, [::1]:25 *:587"; frees nothing */
+int config_parse_hostports(const char *s, struct hostport_list *l_r,
+    const char **hint_r);
+/* config_hostports_free - free the entries and empty the list */
+void config_hostports_free(struct hostport_list *l);
+
+#endif
