@@ -1,1 +1,2 @@
-# lib/mail/index.mk: fragment, see HACKING.md
+# lib/mail/index.mk: the queue index (Berkeley DB), see qindex.h.
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/qindex.c lib/mail/qindex.h

@@ -96,4 +96,10 @@ int qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, v
 /* qindex_count_domain - entries and bytes for a domain without decoding them all; 0/-1 */
 int qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r);
 
+/*
+ * qindex_put_raw - store data as the record of key, unchecked. For tests
+ * only (they write bad records with it); never call it from a program.
+ */
+int qindex_put_raw(struct qindex *qi, const char *key, const void *data, size_t len);
+
 #endif
