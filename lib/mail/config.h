@@ -193,5 +193,11 @@ int config_parse_hostports(const char *s, struct hostport_list *l_r,
     const char **hint_r);
 /* config_hostports_free - free the entries and empty the list */
 void config_hostports_free(struct hostport_list *l);
+/*
+ * config_list_next - the next item of a list whose items are separated by
+ * commas and/or white space: returns its start and length in *len_r and
+ * advances *sp past it; NULL at the end.
+ */
+const char *config_list_next(const char **sp, size_t *len_r);
 
 #endif

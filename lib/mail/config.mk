@@ -1,1 +1,6 @@
-# lib/mail/config.mk: fragment, see HACKING.md
+# lib/mail/config.mk: the configuration layer (sluice.conf, domains,
+# network lists). See lib/mail/config.h.
+lib_mail_libsluice_mail_a_SOURCES += \
+	lib/mail/config.c lib/mail/config.h \
+	lib/mail/domains.c lib/mail/domains.h \
+	lib/mail/netlist.c lib/mail/netlist.h

@@ -1,0 +1,1036 @@
+/* config - sluice.conf parameters: the table, the loader, the printer */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/netlist.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#ifndef SLUICE_SYSCONFDIR
+#define SLUICE_SYSCONFDIR "/etc/sluice"
+#endif
+#ifndef SLUICE_SPOOLDIR
+#define SLUICE_SPOOLDIR "/var/spool/sluice"
+#endif
+#ifndef SLUICE_LIBEXECDIR
+#define SLUICE_LIBEXECDIR "/usr/libexec/sluice"
+#endif
+
+#define CONFIG_FILE_NAME "sluice.conf"
+
+enum param_type {
+	PT_STRING,		/* any text */
+	PT_WORD,		/* one of choices, kept as text */
+	PT_ENUM,		/* one of choices, kept as its index */
+	PT_INT,			/* whole number >= min */
+	PT_SIZE,		/* bytes, with k/M/G */
+	PT_TIME,		/* seconds, with s/m/h/d/w */
+	PT_BOOL,		/* yes/no */
+	PT_HOSTPORTS,		/* list of host:port */
+	PT_NETLIST,		/* list of networks */
+};
+
+/* Defaults that cannot be a constant: computed when a config is loaded. */
+enum param_dyn {
+	DYN_NONE,
+	DYN_CONFIG_DIR,		/* the directory being read */
+	DYN_HOSTNAME,		/* gethostname(), qualified if possible */
+	DYN_DOMAIN,		/* $myhostname minus its first label */
+};
+
+struct param {
+	const char *name;
+	enum param_type type;
+	const char *def;	/* default text, may use $name */
+	size_t offset;		/* of the field in struct config */
+	long min;		/* PT_INT, PT_TIME: smallest allowed */
+	const char *choices;	/* PT_WORD, PT_ENUM: words, space-separated */
+	enum param_dyn dyn;
+};
+
+#define F(field) .offset = offsetof(struct config, field)
+
+/*
+ * The one table of parameters (STYLE rule 13). Keep man/sluice.conf.5 in
+ * step: t/config_test.c fails when a name here is missing there.
+ */
+static const struct param params[] = {
+	{ "config_directory", PT_STRING, NULL, F(config_directory), .dyn = DYN_CONFIG_DIR },
+	{ "queue_directory", PT_STRING, SLUICE_SPOOLDIR, F(queue_directory) },
+	{ "daemon_directory", PT_STRING, SLUICE_LIBEXECDIR, F(daemon_directory) },
+	{ "myhostname", PT_STRING, NULL, F(myhostname), .dyn = DYN_HOSTNAME },
+	{ "mydomain", PT_STRING, NULL, F(mydomain), .dyn = DYN_DOMAIN },
+	{ "mail_owner", PT_STRING, "sluice", F(mail_owner) },
+	{ "smtp_listen", PT_HOSTPORTS, "0.0.0.0:25", F(smtp_listen) },
+	{ "submission_listen", PT_HOSTPORTS, "", F(submission_listen) },
+	{ "odmr_listen", PT_HOSTPORTS, "", F(odmr_listen) },
+	{ "finger_listen", PT_HOSTPORTS, "", F(finger_listen) },
+	{ "web_listen", PT_HOSTPORTS, "", F(web_listen) },
+	{ "smtpd_banner", PT_STRING, "$myhostname ESMTP sluice", F(smtpd_banner) },
+	{ "smtpd_process_limit", PT_INT, "1", F(smtpd_process_limit), .min = 1 },
+	{ "smtpd_connection_limit", PT_INT, "1000", F(smtpd_connection_limit), .min = 1 },
+	{ "smtpd_client_connection_limit", PT_INT, "20", F(smtpd_client_connection_limit), .min = 1 },
+	{ "smtpd_timeout", PT_TIME, "300s", F(smtpd_timeout), .min = 1 },
+	{ "smtpd_data_timeout", PT_TIME, "600s", F(smtpd_data_timeout), .min = 1 },
+	{ "smtpd_recipient_limit", PT_INT, "1000", F(smtpd_recipient_limit), .min = 1 },
+	/* RFC 5321 4.5.3.1.6 allows 1000 octets; we take more, as MTAs do. */
+	{ "smtpd_line_limit", PT_INT, "2048", F(smtpd_line_limit), .min = 1000 },
+	{ "smtpd_hard_error_limit", PT_INT, "20", F(smtpd_hard_error_limit), .min = 1 },
+	{ "smtpd_soft_error_limit", PT_INT, "10", F(smtpd_soft_error_limit), .min = 0 },
+	{ "message_size_limit", PT_SIZE, "10240000", F(message_size_limit) },
+	{ "smtpd_tls_cert_file", PT_STRING, "", F(smtpd_tls_cert_file) },
+	{ "smtpd_tls_key_file", PT_STRING, "", F(smtpd_tls_key_file) },
+	{ "smtpd_tls_security_level", PT_ENUM, "may", F(smtpd_tls_security_level), .choices = "none may" },
+	{ "queue_minfree", PT_SIZE, "0", F(queue_minfree) },
+	{ "log_file", PT_STRING, "", F(log_file) },
+	{ "syslog_facility", PT_WORD, "mail", F(syslog_facility),
+	  .choices = "mail daemon user local0 local1 local2 local3 local4 local5 local6 local7" },
+	{ "domains_file", PT_STRING, "$config_directory/domains", F(domains_file) },
+	{ "passwd_file", PT_STRING, "$config_directory/passwd", F(passwd_file) },
+	{ "mynetworks", PT_NETLIST, "127.0.0.0/8 [::1]/128", F(mynetworks) },
+	{ "default_domain_mode", PT_ENUM, "hold", F(default_domain_mode), .choices = "hold backup" },
+	{ "default_lease", PT_TIME, "10m", F(default_lease), .min = 1 },
+	{ "maximal_queue_lifetime", PT_TIME, "5d", F(maximal_queue_lifetime), .min = 1 },
+	{ "delay_warning_time", PT_TIME, "24h", F(delay_warning_time) },
+	{ "default_probe_interval", PT_TIME, "15m", F(default_probe_interval) },
+	{ "probe_max", PT_TIME, "2h", F(probe_max), .min = 1 },
+	{ "master_restart_delay", PT_TIME, "1s", F(master_restart_delay), .min = 1 },
+	{ "master_restart_max", PT_TIME, "60s", F(master_restart_max), .min = 1 },
+	{ "qmgr_client_timeout", PT_TIME, "60s", F(qmgr_client_timeout), .min = 1 },
+};
+
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
+
+/* The state of one load: raw text per parameter and expansion progress. */
+struct loader {
+	const char *file;		/* path of sluice.conf */
+	const char *config_dir;
+	char *raw[NPARAMS];		/* value from the file, or NULL */
+	unsigned int line[NPARAMS];	/* where it was set */
+	char *def[NPARAMS];		/* default text */
+	char *exp[NPARAMS];		/* expanded value, once known */
+	enum { EXP_TODO, EXP_ACTIVE, EXP_DONE, EXP_FAILED } state[NPARAMS];
+	struct config_errors *errs;
+};
+
+/* errors_append - add one formatted message to a message array */
+static void
+errors_append(size_t *n, char ***msg, const char *fmt, va_list ap)
+{
+	*msg = xreallocarray(*msg, *n + 1, sizeof(**msg));
+	(*msg)[(*n)++] = xvasprintf(fmt, ap);
+}
+
+void
+config_errors_add(struct config_errors *errs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errors_append(&errs->n, &errs->msg, fmt, ap);
+	va_end(ap);
+}
+
+void
+config_errors_warn(struct config_errors *errs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errors_append(&errs->nwarn, &errs->warn, fmt, ap);
+	va_end(ap);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	for (i = 0; i < errs->nwarn; i++)
+		free(errs->warn[i]);
+	free(errs->msg);
+	free(errs->warn);
+	memset(errs, 0, sizeof(*errs));
+}
+
+const char *
+config_default_dir(void)
+{
+	const char *dir = getenv("SLUICE_CONFIG_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : SLUICE_SYSCONFDIR;
+}
+
+/* param_find - index of the parameter called name (len bytes), or -1 */
+static int
+param_find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NPARAMS; i++)
+		if (strlen(params[i].name) == len &&
+		    memcmp(params[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+config_param_known(const char *name)
+{
+	return param_find(name, strlen(name)) >= 0;
+}
+
+const char *const *
+config_param_names(void)
+{
+	static const char *names[NPARAMS + 1];
+	size_t i;
+
+	/* Filled on every call: idempotent, so harmless if two callers race. */
+	for (i = 0; i < NPARAMS; i++)
+		names[i] = params[i].name;
+	names[NPARAMS] = NULL;
+	return names;
+}
+
+const char *
+config_list_next(const char **sp, size_t *len_r)
+{
+	const char *s = *sp, *start;
+
+	while (*s == ',' || isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
+		*sp = s;
+		return NULL;
+	}
+	start = s;
+	while (*s != '\0' && *s != ',' && !isspace((unsigned char)*s))
+		s++;
+	*len_r = (size_t)(s - start);
+	*sp = s;
+	return start;
+}
+
+/* parse_number - digits, then an optional unit from units (multipliers in
+ * mult); any other text is an error. Overflow of long is an error too. */
+static int
+parse_number(const char *s, const char *units, const long *mult, long *val_r)
+{
+	const char *u;
+	char *end;
+	long m = 1;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v > LONG_MAX)
+		return -1;
+	if (*end != '\0') {
+		if (end[1] != '\0' || (u = strchr(units, *end)) == NULL)
+			return -1;
+		m = mult[u - units];
+	}
+	if (v > (unsigned long long)(LONG_MAX / m))
+		return -1;
+	*val_r = (long)v * m;
+	return 0;
+}
+
+int
+config_parse_time(const char *s, long *secs_r, const char **hint_r)
+{
+	static const long mult[] = { 1, 60, 3600, 86400, 604800 };
+
+	if (parse_number(s, "smhdw", mult, secs_r) < 0) {
+		*hint_r = "bad time value; use a number with s, m, h, d or w";
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_size(const char *s, long *bytes_r, const char **hint_r)
+{
+	static const long mult[] = { 1024, 1024, 1024L * 1024,
+	    1024L * 1024 * 1024, 1024L * 1024 * 1024 };
+
+	if (parse_number(s, "kKMmG", mult, bytes_r) < 0) {
+		*hint_r = "bad size value; use a number of bytes, "
+		    "optionally with k, M or G";
+		return -1;
+	}
+	return 0;
+}
+
+/* config_parse_int - a plain whole number */
+static int
+config_parse_int(const char *s, long *val_r, const char **hint_r)
+{
+	if (parse_number(s, "", NULL, val_r) < 0) {
+		*hint_r = "bad number; use a whole number";
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_bool(const char *s, bool *b_r, const char **hint_r)
+{
+	if (strcasecmp(s, "yes") == 0)
+		*b_r = true;
+	else if (strcasecmp(s, "no") == 0)
+		*b_r = false;
+	else {
+		*hint_r = "bad boolean value; use yes or no";
+		return -1;
+	}
+	return 0;
+}
+
+/* port_ok - a port number 1..65535 or a service name */
+static bool
+port_ok(const char *s)
+{
+	const char *p;
+	long v;
+
+	if (*s == '\0' || strlen(s) > 32)
+		return false;
+	if (isdigit((unsigned char)*s)) {
+		if (parse_number(s, "", NULL, &v) < 0)
+			return false;
+		return v >= 1 && v <= 65535;
+	}
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+	return true;
+}
+
+/* hostport_parse - "host:port", "[v6]:port", "*:port", ":port", "port" */
+static int
+hostport_parse(const char *s, size_t len, struct hostport *hp)
+{
+	char *buf = xstrndup(s, len), *host, *port, *end;
+
+	if (buf[0] == '[') {
+		end = strchr(buf, ']');
+		if (end == NULL || end[1] != ':' || end == buf + 1)
+			goto bad;
+		*end = '\0';
+		host = buf + 1;
+		port = end + 2;
+	} else if ((port = strrchr(buf, ':')) != NULL) {
+		*port++ = '\0';
+		host = buf;
+		/* An unbracketed IPv6 address would make the port ambiguous. */
+		if (strchr(host, ':') != NULL)
+			goto bad;
+		if (strcmp(host, "*") == 0)
+			host = buf + strlen(buf);
+	} else {
+		host = buf + len;
+		port = buf;
+	}
+	if (!port_ok(port))
+		goto bad;
+	hp->host = xstrdup(host);
+	hp->port = xstrdup(port);
+	free(buf);
+	return 0;
+bad:
+	free(buf);
+	return -1;
+}
+
+int
+config_parse_hostports(const char *s, struct hostport_list *l_r,
+    const char **hint_r)
+{
+	struct hostport_list l = { 0, NULL };
+	const char *tok;
+	size_t len;
+
+	while ((tok = config_list_next(&s, &len)) != NULL) {
+		l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
+		if (hostport_parse(tok, len, &l.v[l.n]) < 0) {
+			config_hostports_free(&l);
+			*hint_r = "bad listen address; use host:port, "
+			    "[ipv6]:port or *:port";
+			return -1;
+		}
+		l.n++;
+	}
+	*l_r = l;
+	return 0;
+}
+
+void
+config_hostports_free(struct hostport_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].host);
+		free(l->v[i].port);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* choice_index - position of word s among the space-separated choices */
+static int
+choice_index(const char *choices, const char *s)
+{
+	const char *p = choices, *tok;
+	size_t len;
+	int i = 0;
+
+	while ((tok = config_list_next(&p, &len)) != NULL) {
+		if (strlen(s) == len && strncasecmp(s, tok, len) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* choice_name - the word at position idx of choices, in a new string */
+static char *
+choice_name(const char *choices, int idx)
+{
+	const char *p = choices, *tok;
+	size_t len;
+
+	while ((tok = config_list_next(&p, &len)) != NULL)
+		if (idx-- == 0)
+			return xstrndup(tok, len);
+	return xstrdup("?");
+}
+
+/* default_hostname - this host's name, fully qualified if the resolver
+ * knows it; Postfix does the same for its myhostname default */
+static char *
+default_hostname(void)
+{
+	char name[256];
+	struct addrinfo hints, *res;
+	char *fqdn;
+
+	if (gethostname(name, sizeof(name)) < 0 || name[0] == '\0')
+		return xstrdup("localhost.localdomain");
+	name[sizeof(name) - 1] = '\0';
+	if (strchr(name, '.') != NULL)
+		return xstrdup(name);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_family = AF_UNSPEC;
+	if (getaddrinfo(name, NULL, &hints, &res) == 0) {
+		if (res->ai_canonname != NULL &&
+		    strchr(res->ai_canonname, '.') != NULL) {
+			fqdn = xstrdup(res->ai_canonname);
+			freeaddrinfo(res);
+			return fqdn;
+		}
+		freeaddrinfo(res);
+	}
+	return xstrdup(name);
+}
+
+/* domain_of - a host name minus its first label ("localdomain" if none) */
+static char *
+domain_of(const char *host)
+{
+	const char *dot = strchr(host, '.');
+
+	return xstrdup(dot != NULL && dot[1] != '\0' ? dot + 1 : "localdomain");
+}
+
+/* loader_where - "FILE:LINE" of a setting, or "FILE" for a default */
+static char *
+loader_where(const struct loader *ld, size_t i)
+{
+	if (ld->raw[i] != NULL)
+		return xasprintf("%s:%u", ld->file, ld->line[i]);
+	return xasprintf("%s: default", ld->file);
+}
+
+/* loader_error - "FILE:LINE: name = "value": what" for parameter i */
+static void
+loader_error(struct loader *ld, size_t i, const char *value, const char *what)
+{
+	char *where = loader_where(ld, i);
+
+	config_errors_add(ld->errs, "%s: %s = \"%s\": %s", where,
+	    params[i].name, value, what);
+	free(where);
+}
+
+static const char *loader_expand(struct loader *, size_t);
+
+/*
+ * loader_expand_text - expand $name, ${name} and $$ in text, for the value
+ * of parameter owner. Returns a new string, or NULL after an error.
+ */
+static char *
+loader_expand_text(struct loader *ld, size_t owner, const char *text)
+{
+	char *out = xstrdup(""), *tmp, *what;
+	const char *p = text, *name, *val;
+	size_t nlen;
+	int j;
+
+	while (*p != '\0') {
+		const char *dollar = strchr(p, '$');
+
+		if (dollar == NULL) {
+			tmp = xasprintf("%s%s", out, p);
+			free(out);
+			out = tmp;
+			break;
+		}
+		tmp = xasprintf("%s%.*s", out, (int)(dollar - p), p);
+		free(out);
+		out = tmp;
+		p = dollar + 1;
+		if (*p == '$') {
+			tmp = xasprintf("%s$", out);
+			free(out);
+			out = tmp;
+			p++;
+			continue;
+		}
+		if (*p == '{') {
+			name = p + 1;
+			nlen = strcspn(name, "}");
+			if (name[nlen] != '}') {
+				loader_error(ld, owner, text, "missing \"}\" "
+				    "after \"${\"; write ${name}");
+				free(out);
+				return NULL;
+			}
+			p = name + nlen + 1;
+		} else {
+			name = p;
+			for (nlen = 0; isalnum((unsigned char)name[nlen]) ||
+			    name[nlen] == '_'; nlen++)
+				;
+			p = name + nlen;
+		}
+		if (nlen == 0) {
+			loader_error(ld, owner, text, "\"$\" without a "
+			    "parameter name; write $$ for a literal \"$\"");
+			free(out);
+			return NULL;
+		}
+		if ((j = param_find(name, nlen)) < 0) {
+			what = xasprintf("unknown parameter \"$%.*s\"; "
+			    "see sluice.conf(5)", (int)nlen, name);
+			loader_error(ld, owner, text, what);
+			free(what);
+			free(out);
+			return NULL;
+		}
+		if (ld->state[j] == EXP_ACTIVE) {
+			what = xasprintf("$%s refers back to itself; "
+			    "remove the loop", params[j].name);
+			loader_error(ld, owner, text, what);
+			free(what);
+			free(out);
+			return NULL;
+		}
+		if ((val = loader_expand(ld, (size_t)j)) == NULL) {
+			free(out);
+			return NULL;
+		}
+		tmp = xasprintf("%s%s", out, val);
+		free(out);
+		out = tmp;
+	}
+	return out;
+}
+
+/* loader_expand - the expanded value of parameter i, or NULL on error */
+static const char *
+loader_expand(struct loader *ld, size_t i)
+{
+	const char *text;
+
+	switch (ld->state[i]) {
+	case EXP_DONE:
+		return ld->exp[i];
+	case EXP_FAILED:
+	case EXP_ACTIVE:
+		return NULL;
+	case EXP_TODO:
+		break;
+	}
+	ld->state[i] = EXP_ACTIVE;
+	text = ld->raw[i] != NULL ? ld->raw[i] : ld->def[i];
+	ld->exp[i] = loader_expand_text(ld, i, text);
+	ld->state[i] = ld->exp[i] != NULL ? EXP_DONE : EXP_FAILED;
+	return ld->exp[i];
+}
+
+/*
+ * param_default - the default text of parameter i. DYN_DOMAIN follows
+ * the effective myhostname (hostname may be NULL: then the computed one).
+ */
+static char *
+param_default(size_t i, const char *config_dir, const char *hostname)
+{
+	char *h, *d;
+
+	switch (params[i].dyn) {
+	case DYN_CONFIG_DIR:
+		return xstrdup(config_dir);
+	case DYN_HOSTNAME:
+		return default_hostname();
+	case DYN_DOMAIN:
+		if (hostname != NULL)
+			return domain_of(hostname);
+		h = default_hostname();
+		d = domain_of(h);
+		free(h);
+		return d;
+	case DYN_NONE:
+		break;
+	}
+	return xstrdup(params[i].def);
+}
+
+/* param_store - convert text into the field of parameter i; 0/-1 */
+static int
+param_store(struct loader *ld, struct config *cfg, size_t i, const char *text)
+{
+	const struct param *p = &params[i];
+	void *field = (char *)cfg + p->offset;
+	const char *hint = NULL;
+	char *err, *what;
+	long v;
+	int idx;
+
+	switch (p->type) {
+	case PT_STRING:
+		*(char **)field = xstrdup(text);
+		return 0;
+	case PT_WORD:
+	case PT_ENUM:
+		if ((idx = choice_index(p->choices, text)) < 0) {
+			what = xasprintf("bad value; use one of: %s",
+			    p->choices);
+			loader_error(ld, i, text, what);
+			free(what);
+			return -1;
+		}
+		if (p->type == PT_ENUM)
+			*(int *)field = idx;
+		else
+			*(char **)field = choice_name(p->choices, idx);
+		return 0;
+	case PT_INT:
+	case PT_SIZE:
+	case PT_TIME:
+		if ((p->type == PT_INT ? config_parse_int(text, &v, &hint) :
+		    p->type == PT_SIZE ? config_parse_size(text, &v, &hint) :
+		    config_parse_time(text, &v, &hint)) < 0) {
+			loader_error(ld, i, text, hint);
+			return -1;
+		}
+		if (v < p->min) {
+			what = xasprintf("value too small; use %ld%s or more",
+			    p->min, p->type == PT_TIME ? "s" : "");
+			loader_error(ld, i, text, what);
+			free(what);
+			return -1;
+		}
+		*(long *)field = v;
+		return 0;
+	case PT_BOOL:
+		if (config_parse_bool(text, (bool *)field, &hint) < 0) {
+			loader_error(ld, i, text, hint);
+			return -1;
+		}
+		return 0;
+	case PT_HOSTPORTS:
+		if (config_parse_hostports(text, field, &hint) < 0) {
+			loader_error(ld, i, text, hint);
+			return -1;
+		}
+		return 0;
+	case PT_NETLIST:
+		if (netlist_parse(text, (struct netlist **)field, &err) < 0) {
+			loader_error(ld, i, text, err);
+			free(err);
+			return -1;
+		}
+		return 0;
+	}
+	log_panic("param_store: bad type %d", (int)p->type);
+}
+
+/* is_blank - only white space? */
+static bool
+is_blank(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return *s == '\0';
+}
+
+/* loader_finish_line - store one logical "name = value" line */
+static void
+loader_finish_line(struct loader *ld, char *text, unsigned int lineno)
+{
+	char *p = text, *end;
+	size_t nlen;
+	int i;
+
+	for (nlen = 0; isalnum((unsigned char)p[nlen]) || p[nlen] == '_';
+	    nlen++)
+		;
+	p += nlen;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (nlen == 0 || *p != '=') {
+		config_errors_add(ld->errs, "%s:%u: bad line \"%s\"; "
+		    "write name = value", ld->file, lineno, text);
+		return;
+	}
+	if ((i = param_find(text, nlen)) < 0) {
+		config_errors_add(ld->errs, "%s:%u: unknown parameter "
+		    "\"%.*s\"; see sluice.conf(5)", ld->file, lineno,
+		    (int)nlen, text);
+		return;
+	}
+	p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (ld->raw[i] != NULL) {
+		/* As Postfix: the last setting wins, but say so. */
+		config_errors_warn(ld->errs, "%s:%u: %s is also set at "
+		    "line %u; the last setting wins", ld->file, lineno,
+		    params[i].name, ld->line[i]);
+		free(ld->raw[i]);
+	}
+	ld->raw[i] = xstrdup(p);
+	ld->line[i] = lineno;
+}
+
+/* loader_read - read sluice.conf into ld->raw; -1 if it cannot be read */
+static int
+loader_read(struct loader *ld, FILE *fp)
+{
+	char *buf = NULL, *logical = NULL, *tmp;
+	size_t cap = 0, len;
+	ssize_t n;
+	unsigned int lineno = 0, start = 0;
+
+	while ((n = getline(&buf, &cap, fp)) != -1) {
+		lineno++;
+		len = (size_t)n;
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = '\0';
+		/* Comment and blank lines vanish, even inside a continued value. */
+		if (is_blank(buf) || buf[strspn(buf, " \t")] == '#')
+			continue;
+		if (isspace((unsigned char)buf[0])) {
+			if (logical == NULL) {
+				config_errors_add(ld->errs, "%s:%u: line "
+				    "starts with white space but continues "
+				    "nothing; remove the indentation",
+				    ld->file, lineno);
+				continue;
+			}
+			tmp = xasprintf("%s %s", logical,
+			    buf + strspn(buf, " \t"));
+			free(logical);
+			logical = tmp;
+			continue;
+		}
+		if (logical != NULL)
+			loader_finish_line(ld, logical, start);
+		free(logical);
+		logical = xstrdup(buf);
+		start = lineno;
+	}
+	if (logical != NULL)
+		loader_finish_line(ld, logical, start);
+	free(logical);
+	free(buf);
+	if (ferror(fp)) {
+		config_errors_add(ld->errs, "%s: read: %s", ld->file,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* loader_free - free what a loader holds */
+static void
+loader_free(struct loader *ld)
+{
+	size_t i;
+
+	for (i = 0; i < NPARAMS; i++) {
+		free(ld->raw[i]);
+		free(ld->def[i]);
+		free(ld->exp[i]);
+	}
+}
+
+/* config_fields_free - free every field of cfg that a parameter owns */
+static void
+config_fields_free(struct config *cfg)
+{
+	size_t i;
+	void *field;
+
+	for (i = 0; i < NPARAMS; i++) {
+		field = (char *)cfg + params[i].offset;
+		switch (params[i].type) {
+		case PT_STRING:
+		case PT_WORD:
+			free(*(char **)field);
+			*(char **)field = NULL;
+			break;
+		case PT_HOSTPORTS:
+			config_hostports_free(field);
+			break;
+		case PT_NETLIST:
+			netlist_free((struct netlist **)field);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void
+config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	config_fields_free(cfg);
+	domain_table_free(&cfg->domains);
+	if (cfg->param_text != NULL)
+		for (i = 0; i < NPARAMS; i++)
+			free(cfg->param_text[i]);
+	free(cfg->param_text);
+	free(cfg->param_set);
+	xfree(cfgp);
+}
+
+/* config_log_errors - when the caller gave no error list, log them */
+static void
+config_log_errors(const struct config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->nwarn; i++)
+		log_warn("%s", errs->warn[i]);
+	for (i = 0; i < errs->n; i++)
+		log_warn("%s", errs->msg[i]);
+}
+
+/* config_build - expand and convert every parameter of ld into cfg */
+static void
+config_build(struct loader *ld, struct config *cfg)
+{
+	const char *val;
+	size_t i, dom = NPARAMS;
+	int host = param_find("myhostname", strlen("myhostname"));
+
+	for (i = 0; i < NPARAMS; i++) {
+		if (params[i].dyn == DYN_DOMAIN)
+			dom = i;
+		else if (params[i].dyn == DYN_HOSTNAME && ld->raw[i] != NULL)
+			/* Set in the file: no need to ask the resolver. */
+			ld->def[i] = xstrdup("");
+		else
+			ld->def[i] = param_default(i, ld->config_dir, NULL);
+	}
+	if (dom < NPARAMS) {
+		/*
+		 * mydomain's default follows the effective myhostname; while
+		 * that is expanded, mydomain counts as busy so that
+		 * "myhostname = mx.$mydomain" without a mydomain is a loop.
+		 */
+		if (ld->raw[dom] == NULL) {
+			ld->state[dom] = EXP_ACTIVE;
+			val = loader_expand(ld, (size_t)host);
+			ld->state[dom] = EXP_TODO;
+		} else
+			val = NULL;
+		ld->def[dom] = domain_of(val != NULL ? val : "localhost");
+	}
+	for (i = 0; i < NPARAMS; i++) {
+		cfg->param_set[i] = ld->raw[i] != NULL;
+		val = loader_expand(ld, i);
+		cfg->param_text[i] = xstrdup(val != NULL ? val : "");
+		/* A failed expansion is reported once, not again as a bad value. */
+		if (val != NULL)
+			param_store(ld, cfg, i, val);
+	}
+	/* A failed parameter leaves its string field unset: make it "". */
+	for (i = 0; i < NPARAMS; i++) {
+		char **s = (char **)((char *)cfg + params[i].offset);
+
+		if ((params[i].type == PT_STRING || params[i].type == PT_WORD) &&
+		    *s == NULL)
+			*s = xstrdup("");
+	}
+}
+
+int
+config_load(const char *config_dir, struct config **cfg_r,
+    struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	struct loader ld;
+	struct config *cfg;
+	char *path;
+	FILE *fp;
+	size_t before;
+	int rc = 0;
+
+	*cfg_r = NULL;
+	if (errs == NULL)
+		errs = &local;
+	before = errs->n;
+	if (config_dir == NULL)
+		config_dir = config_default_dir();
+	memset(&ld, 0, sizeof(ld));
+	ld.errs = errs;
+	ld.config_dir = config_dir;
+	path = xasprintf("%s/%s", config_dir, CONFIG_FILE_NAME);
+	ld.file = path;
+	if ((fp = fopen(path, "r")) == NULL) {
+		config_errors_add(errs, "%s: open: %s", path, strerror(errno));
+		free(path);
+		if (errs == &local) {
+			config_log_errors(&local);
+			config_errors_free(&local);
+		}
+		return -1;
+	}
+	loader_read(&ld, fp);
+	fclose(fp);
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->param_text = xcalloc(NPARAMS, sizeof(*cfg->param_text));
+	cfg->param_set = xcalloc(NPARAMS, sizeof(*cfg->param_set));
+	config_build(&ld, cfg);
+	if (*cfg->domains_file != '\0') {
+		if (domain_table_load(cfg->domains_file, cfg, &cfg->domains,
+		    errs) < 0)
+			cfg->domains = NULL;
+	}
+	if (cfg->domains == NULL)
+		cfg->domains = domain_table_new();
+	loader_free(&ld);
+	free(path);
+
+	if (errs->n > before) {
+		config_free(&cfg);
+		rc = -1;
+	}
+	if (errs == &local) {
+		config_log_errors(&local);
+		config_errors_free(&local);
+	}
+	*cfg_r = cfg;
+	return rc;
+}
+
+/* param_cmp - qsort order of parameter indices: by name */
+static int
+param_cmp(const void *a, const void *b)
+{
+	return strcmp(params[*(const size_t *)a].name,
+	    params[*(const size_t *)b].name);
+}
+
+/* print_value - "name = value" with "$" doubled so it reads back as is */
+static void
+print_value(FILE *fp, const char *name, const char *value, bool escape)
+{
+	const char *p;
+
+	fprintf(fp, "%s =", name);
+	if (*value != '\0')
+		fputc(' ', fp);
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '$' && escape)
+			fputc('$', fp);
+		fputc(*p, fp);
+	}
+	fputc('\n', fp);
+}
+
+void
+config_print(FILE *fp, const struct config *cfg, enum config_print_mode mode)
+{
+	size_t order[NPARAMS], i, k;
+	const char *dir;
+	char *def;
+
+	for (i = 0; i < NPARAMS; i++)
+		order[i] = i;
+	qsort(order, NPARAMS, sizeof(order[0]), param_cmp);
+	for (k = 0; k < NPARAMS; k++) {
+		i = order[k];
+		if (mode == CONFIG_PRINT_DEFAULTS) {
+			dir = cfg != NULL ? cfg->config_directory :
+			    config_default_dir();
+			def = param_default(i, dir, NULL);
+			print_value(fp, params[i].name, def, false);
+			free(def);
+		} else if (cfg != NULL && (mode == CONFIG_PRINT_ALL ||
+		    cfg->param_set[i]))
+			print_value(fp, params[i].name, cfg->param_text[i],
+			    true);
+	}
+}
+
+int
+config_get(const struct config *cfg, const char *name, char **value_r)
+{
+	int i = param_find(name, strlen(name));
+
+	if (i < 0)
+		return -1;
+	*value_r = xstrdup(cfg->param_text[i]);
+	return 0;
+}
+
+long
+config_queue_minfree(const struct config *cfg)
+{
+	if (cfg->queue_minfree > 0)
+		return cfg->queue_minfree;
+	/* Room for one more message of the largest size, and some more. */
+	return cfg->message_size_limit + cfg->message_size_limit / 2;
+}

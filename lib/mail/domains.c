@@ -1,0 +1,696 @@
+/* domains - the customer domain table and recipient lists */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/netlist.h"
+#include "util/xmalloc.h"
+
+/*
+ * strtab - a hash table of lowercase string keys, open addressing with
+ * linear probing, kept at most half full. Both the domain table and every
+ * recipient list use it, so RCPT costs O(1) however long the lists are.
+ */
+struct strtab {
+	size_t cap;		/* a power of two */
+	size_t n;
+	char **key;
+	void **val;
+};
+
+/* strtab_hash - FNV-1a over the lowercased key */
+static uint64_t
+strtab_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint64_t)tolower((unsigned char)*s);
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* strtab_slot - the slot holding key, or the empty slot it would take */
+static size_t
+strtab_slot(const struct strtab *t, const char *key)
+{
+	size_t i = (size_t)strtab_hash(key) & (t->cap - 1);
+
+	while (t->key[i] != NULL && strcasecmp(t->key[i], key) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+/* strtab_get - the value stored under key (case-insensitive), or NULL */
+static void *
+strtab_get(const struct strtab *t, const char *key)
+{
+	size_t i;
+
+	if (t->cap == 0)
+		return NULL;
+	i = strtab_slot(t, key);
+	return t->key[i] != NULL ? t->val[i] : NULL;
+}
+
+/* strtab_put - store key (copied, lowercased) -> val; the key must be new */
+static void
+strtab_put(struct strtab *t, const char *key, void *val)
+{
+	struct strtab old = *t;
+	size_t i;
+	char *k;
+
+	if (2 * (t->n + 1) > t->cap) {
+		t->cap = t->cap == 0 ? 16 : t->cap * 2;
+		t->key = xcalloc(t->cap, sizeof(*t->key));
+		t->val = xcalloc(t->cap, sizeof(*t->val));
+		for (i = 0; i < old.cap; i++)
+			if (old.key[i] != NULL) {
+				size_t j = strtab_slot(t, old.key[i]);
+
+				t->key[j] = old.key[i];
+				t->val[j] = old.val[i];
+			}
+		free(old.key);
+		free(old.val);
+	}
+	k = xstrdup(key);
+	for (i = 0; k[i] != '\0'; i++)
+		k[i] = (char)tolower((unsigned char)k[i]);
+	i = strtab_slot(t, k);
+	t->key[i] = k;
+	t->val[i] = val;
+	t->n++;
+}
+
+/* strtab_clear - free the keys and the slots (not the values) */
+static void
+strtab_clear(struct strtab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->key[i]);
+	free(t->key);
+	free(t->val);
+	memset(t, 0, sizeof(*t));
+}
+
+struct rcpt_set {
+	struct strtab tab;
+};
+
+struct domain_table {
+	struct strtab byname;
+	struct domain **v;	/* in file order, for walking */
+	size_t n;
+	char *file;		/* path the domains came from */
+};
+
+/* The state of parsing one domains file. */
+struct dload {
+	const char *file;
+	unsigned int line;
+	const struct config *cfg;
+	struct config_errors *errs;
+};
+
+/* dload_error - "FILE:LINE: text" */
+static void
+dload_error(struct dload *dl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+dload_error(struct dload *dl, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	config_errors_add(dl->errs, "%s:%u: %s", dl->file, dl->line, msg);
+	free(msg);
+}
+
+/* rcpt_entry_ok - a full address, or a plausible local part */
+static bool
+rcpt_entry_ok(const char *s)
+{
+	const char *p;
+
+	if (strchr(s, '@') != NULL)
+		return address_mailbox_ok(s);
+	if (*s == '\0' || strlen(s) > ADDRESS_LOCAL_MAX)
+		return false;
+	for (p = s; *p != '\0'; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* rcpt_set_free - free a recipient list */
+static void
+rcpt_set_free(struct rcpt_set **sp)
+{
+	if (*sp == NULL)
+		return;
+	strtab_clear(&(*sp)->tab);
+	xfree(sp);
+}
+
+/*
+ * rcpt_set_load - read a recipients= file: one address or local part per
+ * line, "#" comments. Errors name the file and line; a file that cannot
+ * be opened is reported at the domains line that names it.
+ */
+static int
+rcpt_set_load(struct dload *dl, const char *path, struct rcpt_set **set_r)
+{
+	struct rcpt_set *set;
+	char *buf = NULL, *p, *end;
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	int rc = 0;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		dload_error(dl, "recipients=%s: open: %s; create the file "
+		    "or remove recipients=", path, strerror(errno));
+		return -1;
+	}
+	set = xcalloc(1, sizeof(*set));
+	while (getline(&buf, &cap, fp) != -1) {
+		lineno++;
+		if ((p = strchr(buf, '#')) != NULL)
+			*p = '\0';
+		p = buf + strspn(buf, " \t\r\n");
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*p == '\0')
+			continue;
+		if (!rcpt_entry_ok(p)) {
+			config_errors_add(dl->errs, "%s:%u: bad recipient "
+			    "\"%s\"; use local@domain or a local part",
+			    path, lineno, p);
+			rc = -1;
+			continue;
+		}
+		if (strtab_get(&set->tab, p) == NULL)
+			strtab_put(&set->tab, p, set);
+	}
+	if (ferror(fp)) {
+		dload_error(dl, "recipients=%s: read: %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(buf);
+	fclose(fp);
+	if (rc < 0)
+		rcpt_set_free(&set);
+	*set_r = set;
+	return rc;
+}
+
+/* Value parsers for the keys of a domains line, one per key. */
+typedef int key_fn(struct dload *, struct domain *, const char *);
+
+/* choose - index of val among words, or -1 */
+static int
+choose(const char *const *words, const char *val)
+{
+	int i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strcasecmp(words[i], val) == 0)
+			return i;
+	return -1;
+}
+
+static const char *const mode_words[] = { "hold", "backup", NULL };
+static const char *const tls_words[] = { "may", "encrypt", "verify", NULL };
+
+static int
+key_mode(struct dload *dl, struct domain *d, const char *val)
+{
+	int i = choose(mode_words, val);
+
+	if (i < 0) {
+		dload_error(dl, "mode=%s: bad mode; use mode=hold or "
+		    "mode=backup", val);
+		return -1;
+	}
+	d->mode = (enum domain_mode)i;
+	return 0;
+}
+
+static int
+key_tls(struct dload *dl, struct domain *d, const char *val)
+{
+	int i = choose(tls_words, val);
+
+	if (i < 0) {
+		dload_error(dl, "tls=%s: bad value; use tls=may, "
+		    "tls=encrypt or tls=verify", val);
+		return -1;
+	}
+	d->tls = (enum domain_tls)i;
+	return 0;
+}
+
+/* port_num_ok - a port number 1..65535 in decimal */
+static bool
+port_num_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= 5 && strspn(s, "0123456789") == len &&
+	    atol(s) >= 1 && atol(s) <= 65535;
+}
+
+static int
+key_route(struct dload *dl, struct domain *d, const char *val)
+{
+	const char *close = NULL, *port = "25";
+
+	if (strcasecmp(val, "mx") == 0) {
+		free(d->route_host);
+		free(d->route_port);
+		d->route_host = d->route_port = NULL;
+		d->route_mx = true;
+		return 0;
+	}
+	/* Brackets as in Postfix: the host itself, no MX lookup. */
+	if (val[0] == '[' && (close = strchr(val, ']')) != NULL &&
+	    close[1] == ':')
+		port = close + 2;
+	if (close == NULL || close == val + 1 ||
+	    (close[1] != '\0' && close[1] != ':') || !port_num_ok(port)) {
+		dload_error(dl, "route=%s: bad route; use route=[host]:port, "
+		    "route=[host] or route=mx", val);
+		return -1;
+	}
+	free(d->route_host);
+	free(d->route_port);
+	d->route_host = xstrndup(val + 1, (size_t)(close - val - 1));
+	d->route_port = xstrdup(port);
+	d->route_mx = false;
+	return 0;
+}
+
+/* key_time_into - a TIME value into *field; allow_no: "no" means 0 */
+static int
+key_time_into(struct dload *dl, const char *key, const char *val, long *field,
+    bool allow_no, long min)
+{
+	const char *hint;
+	long v;
+
+	if (allow_no && strcasecmp(val, "no") == 0) {
+		*field = 0;
+		return 0;
+	}
+	if (config_parse_time(val, &v, &hint) < 0) {
+		dload_error(dl, "%s=%s: %s%s", key, val, hint,
+		    allow_no ? ", or no" : "");
+		return -1;
+	}
+	if (v < min) {
+		dload_error(dl, "%s=%s: value too small; use %lds or more",
+		    key, val, min);
+		return -1;
+	}
+	*field = v;
+	return 0;
+}
+
+static int
+key_lease(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_time_into(dl, "lease", val, &d->lease, false, 1);
+}
+
+static int
+key_lifetime(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_time_into(dl, "lifetime", val, &d->lifetime, false, 1);
+}
+
+static int
+key_warn(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_time_into(dl, "warn", val, &d->warn, true, 0);
+}
+
+static int
+key_probe(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_time_into(dl, "probe", val, &d->probe, true, 0);
+}
+
+static int
+key_etrn_from(struct dload *dl, struct domain *d, const char *val)
+{
+	char *err;
+
+	netlist_free(&d->etrn_from);
+	if (netlist_parse(val, &d->etrn_from, &err) < 0) {
+		dload_error(dl, "etrn_from=%s: %s", val, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_finger(struct dload *dl, struct domain *d, const char *val)
+{
+	const char *hint;
+
+	if (config_parse_bool(val, &d->finger, &hint) < 0) {
+		dload_error(dl, "finger=%s: %s", val, hint);
+		return -1;
+	}
+	return 0;
+}
+
+/* key_word - a name without odd characters, for group= and owner= */
+static int
+key_word(struct dload *dl, const char *key, const char *val, char **field)
+{
+	const char *p;
+
+	for (p = val; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-+", *p) == NULL)
+			break;
+	if (*val == '\0' || *p != '\0' || strlen(val) > 64) {
+		dload_error(dl, "%s=%s: bad name; use letters, digits, "
+		    "\".\", \"_\", \"-\" or \"+\"", key, val);
+		return -1;
+	}
+	free(*field);
+	*field = xstrdup(val);
+	return 0;
+}
+
+static int
+key_group(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_word(dl, "group", val, &d->group);
+}
+
+static int
+key_owner(struct dload *dl, struct domain *d, const char *val)
+{
+	return key_word(dl, "owner", val, &d->owner);
+}
+
+static int
+key_notify(struct dload *dl, struct domain *d, const char *val)
+{
+	if (!address_mailbox_ok(val)) {
+		dload_error(dl, "notify=%s: bad address; use local@domain",
+		    val);
+		return -1;
+	}
+	free(d->notify);
+	d->notify = xstrdup(val);
+	return 0;
+}
+
+static int
+key_recipients(struct dload *dl, struct domain *d, const char *val)
+{
+	/* Relative names are relative to the configuration directory. */
+	free(d->recipients_file);
+	if (val[0] == '/')
+		d->recipients_file = xstrdup(val);
+	else
+		d->recipients_file = xasprintf("%s/%s",
+		    dl->cfg->config_directory, val);
+	rcpt_set_free(&d->recipients);
+	return rcpt_set_load(dl, d->recipients_file, &d->recipients);
+}
+
+static const struct domain_key {
+	const char *name;
+	key_fn *parse;
+} domain_keys[] = {
+	{ "mode", key_mode },
+	{ "route", key_route },
+	{ "lease", key_lease },
+	{ "lifetime", key_lifetime },
+	{ "warn", key_warn },
+	{ "etrn_from", key_etrn_from },
+	{ "finger", key_finger },
+	{ "probe", key_probe },
+	{ "tls", key_tls },
+	{ "recipients", key_recipients },
+	{ "group", key_group },
+	{ "owner", key_owner },
+	{ "notify", key_notify },
+};
+
+#define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
+
+/* domain_free - free one domain */
+static void
+domain_free(struct domain **dp)
+{
+	struct domain *d = *dp;
+
+	if (d == NULL)
+		return;
+	free(d->name);
+	free(d->route_host);
+	free(d->route_port);
+	netlist_free(&d->etrn_from);
+	free(d->group);
+	free(d->owner);
+	free(d->notify);
+	rcpt_set_free(&d->recipients);
+	free(d->recipients_file);
+	xfree(dp);
+}
+
+/* domain_parse_line - one "domain key=value ..." line; NULL on error */
+static struct domain *
+domain_parse_line(struct dload *dl, char *line)
+{
+	struct domain *d;
+	bool seen[NKEYS] = { false };
+	char *tok, *save = NULL, *eq;
+	size_t i;
+	int bad = 0;
+
+	tok = strtok_r(line, " \t", &save);
+	if (!address_domain_ok(tok, strlen(tok)) || tok[0] == '[') {
+		dload_error(dl, "bad domain name \"%s\"; write the domain "
+		    "first, then key=value settings", tok);
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->name = xstrdup(tok);
+	for (i = 0; d->name[i] != '\0'; i++)
+		d->name[i] = (char)tolower((unsigned char)d->name[i]);
+	d->mode = dl->cfg->default_domain_mode;
+	d->route_mx = true;
+	d->lease = dl->cfg->default_lease;
+	d->lifetime = dl->cfg->maximal_queue_lifetime;
+	d->warn = dl->cfg->delay_warning_time;
+	d->probe = dl->cfg->default_probe_interval;
+	d->tls = DOMAIN_TLS_MAY;
+	d->file = dl->file;
+	d->line = dl->line;
+
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		if ((eq = strchr(tok, '=')) == NULL) {
+			dload_error(dl, "\"%s\" is not key=value; see "
+			    "sluice-domains(5)", tok);
+			bad = 1;
+			continue;
+		}
+		*eq = '\0';
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(domain_keys[i].name, tok) == 0)
+				break;
+		if (i == NKEYS) {
+			dload_error(dl, "unknown key \"%s\"; see "
+			    "sluice-domains(5)", tok);
+			bad = 1;
+			continue;
+		}
+		if (seen[i]) {
+			dload_error(dl, "%s= given twice; keep one", tok);
+			bad = 1;
+			continue;
+		}
+		seen[i] = true;
+		if (domain_keys[i].parse(dl, d, eq + 1) < 0)
+			bad = 1;
+	}
+	if (bad)
+		domain_free(&d);
+	return d;
+}
+
+struct domain_table *
+domain_table_new(void)
+{
+	return xcalloc(1, sizeof(struct domain_table));
+}
+
+/* domain_table_add - add d (owned from now on); -1 if the name is taken */
+static int
+domain_table_add(struct dload *dl, struct domain_table *t, struct domain *d)
+{
+	const struct domain *old;
+
+	if ((old = strtab_get(&t->byname, d->name)) != NULL) {
+		dload_error(dl, "domain \"%s\" is already listed at line %u; "
+		    "merge the two lines", d->name, old->line);
+		domain_free(&d);
+		return -1;
+	}
+	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
+	t->v[t->n++] = d;
+	strtab_put(&t->byname, d->name, d);
+	return 0;
+}
+
+int
+domain_table_load(const char *path, const struct config *cfg,
+    struct domain_table **t_r, struct config_errors *errs)
+{
+	struct domain_table *t;
+	struct dload dl = { .cfg = cfg, .errs = errs };
+	struct domain *d;
+	char *buf = NULL, *p, *end;
+	size_t cap = 0;
+	int rc = 0;
+	FILE *fp;
+
+	*t_r = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		config_errors_add(errs, "%s: open: %s; create it (it may be "
+		    "empty) or set domains_file", path, strerror(errno));
+		return -1;
+	}
+	t = domain_table_new();
+	t->file = xstrdup(path);
+	dl.file = t->file;
+	while (getline(&buf, &cap, fp) != -1) {
+		dl.line++;
+		if ((p = strchr(buf, '#')) != NULL)
+			*p = '\0';
+		p = buf + strspn(buf, " \t\r\n");
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*p == '\0')
+			continue;
+		if ((d = domain_parse_line(&dl, p)) == NULL ||
+		    domain_table_add(&dl, t, d) < 0)
+			rc = -1;
+	}
+	if (ferror(fp)) {
+		config_errors_add(errs, "%s: read: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(buf);
+	fclose(fp);
+	if (rc < 0) {
+		domain_table_free(&t);
+		return -1;
+	}
+	*t_r = t;
+	return 0;
+}
+
+void
+domain_table_free(struct domain_table **tp)
+{
+	struct domain_table *t = *tp;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		domain_free(&t->v[i]);
+	free(t->v);
+	strtab_clear(&t->byname);
+	free(t->file);
+	xfree(tp);
+}
+
+const struct domain *
+domain_find(const struct domain_table *t, const char *name)
+{
+	if (t == NULL || name == NULL)
+		return NULL;
+	return strtab_get(&t->byname, name);
+}
+
+size_t
+domain_count(const struct domain_table *t)
+{
+	return t == NULL ? 0 : t->n;
+}
+
+int
+domain_table_walk(const struct domain_table *t,
+    int (*fn)(const struct domain *d, void *ctx), void *ctx)
+{
+	size_t i;
+	int rc;
+
+	if (t == NULL)
+		return 0;
+	for (i = 0; i < t->n; i++)
+		if ((rc = fn(t->v[i], ctx)) != 0)
+			return rc;
+	return 0;
+}
+
+bool
+domain_rcpt_known(const struct domain *d, const char *mailbox)
+{
+	const char *at;
+	char *local;
+	bool known;
+
+	if (d->recipients == NULL)
+		return true;
+	if (strtab_get(&d->recipients->tab, mailbox) != NULL)
+		return true;
+	if ((at = strrchr(mailbox, '@')) == NULL)
+		return false;
+	local = xstrndup(mailbox, (size_t)(at - mailbox));
+	known = strtab_get(&d->recipients->tab, local) != NULL;
+	free(local);
+	return known;
+}
+
+const char *
+domain_mode_name(enum domain_mode mode)
+{
+	return mode == DOMAIN_MODE_BACKUP ? "backup" : "hold";
+}
+
+const char *
+domain_tls_name(enum domain_tls tls)
+{
+	return (size_t)tls < sizeof(tls_words) / sizeof(tls_words[0]) - 1 ?
+	    tls_words[tls] : "may";
+}
