@@ -106,6 +106,8 @@ struct queue_file;
 struct queue_file *queue_file_create(const char *qdir, struct envelope *env);
 /* queue_file_write - step 2; 0/-1 with errno (ENOSPC, EFBIG past max_size) */
 int queue_file_write(struct queue_file *qf, const void *buf, size_t len);
+/* queue_file_set_max_size - content past max bytes fails with EFBIG; 0 = no limit */
+void queue_file_set_max_size(struct queue_file *qf, uint64_t max);
 /* queue_file_size - content bytes written so far */
 uint64_t queue_file_size(const struct queue_file *qf);
 /* queue_file_commit - step 3; frees *qfp; 0, or -1 with errno and nothing left behind */

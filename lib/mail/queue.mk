@@ -1,1 +1,4 @@
-# lib/mail/queue.mk: fragment, see HACKING.md
+# lib/mail/queue.mk: the queue files (queue.h), see HACKING.md
+lib_mail_libsluice_mail_a_SOURCES += \
+	lib/mail/queue.c lib/mail/queue.h lib/mail/queue_int.h \
+	lib/mail/queue_file.c lib/mail/queue_journal.c

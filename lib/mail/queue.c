@@ -1,0 +1,617 @@
+/*
+ * queue - queue IDs, envelopes, the directory layout, scanning and removal.
+ *
+ * The writer and reader of one message file live in queue_file.c, the
+ * per-recipient journal in queue_journal.c. The state diagram of a message
+ * is the header comment of queue.h.
+ */
+#include "config.h"
+
+/* System. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Layer 1: util. */
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Layer 2: mail. */
+#include "mail/address.h"
+#include "mail/queue.h"
+#include "mail/queue_int.h"
+
+/* RFC 3461: ENVID at most 100 characters, ORCPT at most 500. */
+#define ENVID_MAX	100
+#define ORCPT_MAX	500
+/* Host names, HELO arguments, SASL user names. */
+#define TOKEN_MAX	255
+
+/* queue_id_ok - is id exactly QUEUE_ID_LEN uppercase hex digits? */
+bool
+queue_id_ok(const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return false;
+	for (i = 0; i < QUEUE_ID_LEN; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return id[QUEUE_ID_LEN] == '\0';
+}
+
+/* queue_random32 - 32 random bits from the kernel */
+static uint32_t
+queue_random32(void)
+{
+	uint32_t r;
+	ssize_t n;
+
+	do {
+		n = getrandom(&r, sizeof(r), 0);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r))
+		log_fatal("read random bytes: %s", n == -1 ? strerror(errno) : "short read");
+	return r;
+}
+
+/* queue_id_new - a fresh ID (time + getrandom) */
+void
+queue_id_new(char id_r[QUEUE_ID_LEN + 1])
+{
+	static uint64_t last_us;
+	struct timeval tv;
+	uint64_t us;
+
+	gettimeofday(&tv, NULL);
+	us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+	/*
+	 * Never reuse a time stamp within this process, even if the clock
+	 * steps back, so that one process cannot repeat an ID; the random
+	 * part separates processes and hosts.
+	 */
+	if (us <= last_us)
+		us = last_us + 1;
+	last_us = us;
+	snprintf(id_r, QUEUE_ID_LEN + 1, "%013" PRIX64 "%07" PRIX32,
+	    us & UINT64_C(0xFFFFFFFFFFFFF), queue_random32() & 0xFFFFFFFu);
+}
+
+/* envelope_new - an empty envelope */
+struct envelope *
+envelope_new(void)
+{
+	return xcalloc(1, sizeof(struct envelope));
+}
+
+/* envelope_add_rcpt - append a recipient, copying its arguments */
+void
+envelope_add_rcpt(struct envelope *env, const char *addr, const char *orcpt, unsigned notify)
+{
+	struct envelope_rcpt *r;
+
+	env->rcpt = xreallocarray(env->rcpt, env->nrcpt + 1, sizeof(*env->rcpt));
+	r = &env->rcpt[env->nrcpt++];
+	r->addr = xstrdup(addr);
+	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	r->notify = notify;
+}
+
+/* envelope_free - free an envelope and everything it owns */
+void
+envelope_free(struct envelope **envp)
+{
+	struct envelope *env = *envp;
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; i < env->nrcpt; i++) {
+		free(env->rcpt[i].addr);
+		free(env->rcpt[i].orcpt);
+	}
+	free(env->rcpt);
+	free(env->sender);
+	free(env->envid);
+	free(env->client_name);
+	free(env->client_addr);
+	free(env->helo);
+	free(env->protocol);
+	free(env->auth_user);
+	free(env);
+	*envp = NULL;
+}
+
+/*
+ * envelope_chars_ok - is s 1..max bytes, each in lo..0x7e, or also any
+ * byte >= 0x80 when high_ok? Control characters are refused everywhere:
+ * these fields end up in log lines and in the headers of bounces.
+ */
+static bool
+envelope_chars_ok(const char *s, size_t max, unsigned char lo, bool high_ok)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= max)
+			return false;
+		if (c >= 0x80 ? !high_ok : (c < lo || c > 0x7e))
+			return false;
+	}
+	return i > 0;
+}
+
+/* envelope_protocol_ok - one of the protocol names Received: may carry */
+static bool
+envelope_protocol_ok(const char *p)
+{
+	static const char *const names[] = {
+		"SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA",
+		"UTF8SMTP", "UTF8SMTPS", "UTF8SMTPA", "UTF8SMTPSA", "LOCAL",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(p, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* envelope_rcpt_ok - mailbox grammar, ORCPT shape, NOTIFY bits */
+static bool
+envelope_rcpt_ok(const struct envelope_rcpt *r)
+{
+	const unsigned all = DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS |
+	    DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY;
+	const char *semi;
+
+	if (r->addr == NULL || !address_mailbox_ok(r->addr))
+		return false;
+	if ((r->notify & ~all) != 0)
+		return false;
+	/* RFC 3461 4.1: NEVER excludes every other keyword. */
+	if ((r->notify & DSN_NOTIFY_NEVER) && r->notify != DSN_NOTIFY_NEVER)
+		return false;
+	if (r->orcpt != NULL) {
+		/* "addr-type;xtext", kept as given (still xtext-encoded). */
+		if (!envelope_chars_ok(r->orcpt, ORCPT_MAX, 0x21, false))
+			return false;
+		semi = strchr(r->orcpt, ';');
+		if (semi == NULL || semi == r->orcpt)
+			return false;
+	}
+	return true;
+}
+
+/* envelope_ok - every field passes its grammar (addresses, IDs, lengths) */
+bool
+envelope_ok(const struct envelope *env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return false;
+	/* An envelope not yet written has no ID. */
+	if (env->id[0] != '\0' && !queue_id_ok(env->id))
+		return false;
+	if (env->arrival < 0)
+		return false;
+	if (env->sender == NULL || !address_stored_ok(env->sender, true))
+		return false;
+	/* The decoded ENVID may hold spaces, never control characters. */
+	if (env->envid != NULL && !envelope_chars_ok(env->envid, ENVID_MAX, 0x20, false))
+		return false;
+	if (env->ret != DSN_RET_UNSET && env->ret != DSN_RET_FULL && env->ret != DSN_RET_HDRS)
+		return false;
+	if (env->client_name == NULL ||
+	    !envelope_chars_ok(env->client_name, TOKEN_MAX, 0x21, false))
+		return false;
+	if (env->client_addr == NULL ||
+	    !envelope_chars_ok(env->client_addr, TOKEN_MAX, 0x21, false))
+		return false;
+	if (env->helo != NULL && !envelope_chars_ok(env->helo, TOKEN_MAX, 0x21, false))
+		return false;
+	if (env->protocol == NULL || !envelope_protocol_ok(env->protocol))
+		return false;
+	/* SASL user names may be UTF-8 (RFC 4616) and hold spaces. */
+	if (env->auth_user != NULL && !envelope_chars_ok(env->auth_user, TOKEN_MAX, 0x20, true))
+		return false;
+	if (env->nrcpt == 0 || env->rcpt == NULL)
+		return false;
+	for (i = 0; i < env->nrcpt; i++)
+		if (!envelope_rcpt_ok(&env->rcpt[i]))
+			return false;
+	return true;
+}
+
+/* queue_path - new string "QDIR/msg/XX/ID" (or the journal with ".j") */
+char *
+queue_path(const char *qdir, const char *id, bool journal)
+{
+	/* Validate before building any path: an ID is never a path fragment. */
+	if (!queue_id_ok(id)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return xasprintf("%s/msg/%s/%s%s", qdir, id + QUEUE_ID_LEN - 2, id,
+	    journal ? ".j" : "");
+}
+
+/* queue_bucket_path - new string "QDIR/msg/XX" for a valid id */
+char *
+queue_bucket_path(const char *qdir, const char *id)
+{
+	return xasprintf("%s/msg/%s", qdir, id + QUEUE_ID_LEN - 2);
+}
+
+/* queue_dir_fsync - make a directory's entries durable; 0/-1 with errno */
+int
+queue_dir_fsync(const char *path)
+{
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* queue_write_all - write len bytes, retrying short writes and EINTR; 0/-1 */
+int
+queue_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			/* A regular file that takes nothing is a full disk. */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* queue_read_at - read exactly len bytes at off; -1 with EBADMSG if short */
+int
+queue_read_at(int fd, void *buf, size_t len, off_t off)
+{
+	unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EBADMSG;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* queue_rename_noreplace - rename that refuses to replace an existing name */
+int
+queue_rename_noreplace(const char *from, const char *to)
+{
+	/*
+	 * A committed message is never overwritten: an ID collision, however
+	 * unlikely, must fail the new message, not destroy an accepted one.
+	 */
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	/* Filesystems without RENAME_NOREPLACE: link() refuses EEXIST too. */
+	if (link(from, to) == -1)
+		return -1;
+	/* XXX a leftover name in incoming/ is only garbage, purged at start. */
+	(void)unlink(from);
+	return 0;
+}
+
+/* queue_mkdir - create (or fix up) one directory with exactly mode */
+static int
+queue_mkdir(const char *path, mode_t mode)
+{
+	struct stat st;
+	int fd, saved;
+
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		return -1;
+	/*
+	 * O_NOFOLLOW: a symbolic link planted in place of a queue directory
+	 * must not make us chmod, or later write into, someone else's files.
+	 */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	/* mkdir() honours the umask; fchmod() makes the mode exact. */
+	if (fstat(fd, &st) == -1 ||
+	    ((st.st_mode & 07777) != mode && fchmod(fd, mode) == -1)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* queue_init_dirs - create the layout of queue.h with safe modes; 0/-1 (errno) */
+int
+queue_init_dirs(const char *qdir)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} dirs[] = {
+		{ "incoming", 0700 },
+		{ "msg", 0700 },
+		{ "corrupt", 0700 },
+		{ "index", 0700 },
+		{ "private", 0700 },
+		/* The CLI's control socket: others may traverse, not list. */
+		{ "public", 0711 },
+		{ "pid", 0700 },
+	};
+	char *path;
+	size_t i;
+	int rc;
+
+	/* The top directory must be traversable to reach public/. */
+	if (mkdir(qdir, 0711) == -1 && errno != EEXIST)
+		return -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		path = xasprintf("%s/%s", qdir, dirs[i].name);
+		rc = queue_mkdir(path, dirs[i].mode);
+		free(path);
+		if (rc == -1)
+			return -1;
+	}
+	for (i = 0; i < 256; i++) {
+		path = xasprintf("%s/msg/%02zX", qdir, i);
+		rc = queue_mkdir(path, 0700);
+		free(path);
+		if (rc == -1)
+			return -1;
+	}
+	/* The buckets must survive a crash before the first commit relies on them. */
+	path = xasprintf("%s/msg", qdir);
+	rc = queue_dir_fsync(path);
+	free(path);
+	if (rc == -1 || queue_dir_fsync(qdir) == -1)
+		return -1;
+	return 0;
+}
+
+/* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
+int
+queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx)
+{
+	char name[QUEUE_ID_LEN + 1], bucket[3];
+	struct dirent *de;
+	char *path;
+	DIR *d;
+	int b, saved;
+
+	/* Streaming on purpose: memory stays flat however large the queue. */
+	for (b = 0; b < 256; b++) {
+		snprintf(bucket, sizeof(bucket), "%02X", b);
+		path = xasprintf("%s/msg/%s", qdir, bucket);
+		d = opendir(path);
+		free(path);
+		if (d == NULL) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		for (;;) {
+			errno = 0;
+			if ((de = readdir(d)) == NULL)
+				break;
+			/* Journals (ID.j), dot files and strays fail the ID grammar. */
+			if (!queue_id_ok(de->d_name))
+				continue;
+			if (strcmp(de->d_name + QUEUE_ID_LEN - 2, bucket) != 0) {
+				log_warn("%s: skip message in wrong directory msg/%s",
+				    de->d_name, bucket);
+				continue;
+			}
+			memcpy(name, de->d_name, sizeof(name));
+			if (fn(name, ctx) == -1) {
+				closedir(d);
+				return -1;
+			}
+		}
+		saved = errno;
+		closedir(d);
+		if (saved != 0) {
+			errno = saved;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */
+int
+queue_purge_incoming(const char *qdir)
+{
+	struct dirent *de;
+	char *path;
+	DIR *d;
+	int count = 0;
+
+	path = xasprintf("%s/incoming", qdir);
+	d = opendir(path);
+	if (d == NULL) {
+		free(path);
+		return -1;
+	}
+	/*
+	 * Nothing in incoming/ was ever acknowledged with 250: a crash leaves
+	 * only partial files here, so all of it goes.
+	 */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+			log_warn("remove %s/%s: %s", path, de->d_name, strerror(errno));
+			continue;
+		}
+		count++;
+	}
+	closedir(d);
+	free(path);
+	return count;
+}
+
+/* queue_space_ok - is there room for need bytes above the floor of minfree bytes? */
+bool
+queue_space_ok(const char *qdir, uint64_t need, uint64_t minfree)
+{
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (statvfs(qdir, &sv) == -1) {
+		/* Unknown space is treated as none: 452 now beats a lost message. */
+		log_warn("check free space %s: %s", qdir, strerror(errno));
+		return false;
+	}
+	if (sv.f_frsize != 0 && sv.f_bavail > UINT64_MAX / sv.f_frsize)
+		avail = UINT64_MAX;
+	else
+		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return need <= avail && minfree <= avail - need;
+}
+
+/* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
+int
+queue_remove(const char *qdir, const char *id)
+{
+	char *msg, *jnl, *bucket;
+	int rc = 0, saved = 0;
+
+	if ((msg = queue_path(qdir, id, false)) == NULL)
+		return -1;
+	jnl = queue_path(qdir, id, true);
+	bucket = queue_bucket_path(qdir, id);
+	/*
+	 * The message goes first: a crash in between leaves an orphan journal
+	 * (harmless), never a message without the journal that says which
+	 * recipients are done (that would deliver them twice).
+	 */
+	if (unlink(msg) == -1) {
+		saved = errno;
+		rc = -1;
+	}
+	if (unlink(jnl) == -1 && errno != ENOENT && rc == 0) {
+		saved = errno;
+		rc = -1;
+	}
+	/* Make the removal durable so a crash cannot resurrect delivered mail. */
+	if (queue_dir_fsync(bucket) == -1 && rc == 0) {
+		saved = errno;
+		rc = -1;
+	}
+	free(msg);
+	free(jnl);
+	free(bucket);
+	if (rc == -1)
+		errno = saved;
+	return rc;
+}
+
+/* queue_quarantine_move - rename from into corrupt/, never over an older file */
+static int
+queue_quarantine_move(const char *from, const char *cdir, const char *id, const char *suffix)
+{
+	char *to;
+	int i, rc;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			to = xasprintf("%s/%s%s", cdir, id, suffix);
+		else
+			to = xasprintf("%s/%s.%d%s", cdir, id, i, suffix);
+		rc = queue_rename_noreplace(from, to);
+		free(to);
+		if (rc == 0 || errno != EEXIST)
+			return rc;
+	}
+	return -1;
+}
+
+/* queue_quarantine - move message (and journal) to corrupt/ with a log line; 0/-1 */
+int
+queue_quarantine(const char *qdir, const char *id, const char *why)
+{
+	char *msg, *jnl, *bucket, *cdir;
+	int rc = -1, saved;
+
+	if ((msg = queue_path(qdir, id, false)) == NULL)
+		return -1;
+	jnl = queue_path(qdir, id, true);
+	bucket = queue_bucket_path(qdir, id);
+	cdir = xasprintf("%s/corrupt", qdir);
+	/* Kept for a human, never deleted: the file may be someone's mail. */
+	if (queue_quarantine_move(msg, cdir, id, "") == -1) {
+		saved = errno;
+		log_warn("%s: quarantine %s: %s (move to corrupt/ failed: %s)",
+		    id, msg, why, strerror(saved));
+		errno = saved;
+		goto out;
+	}
+	if (queue_quarantine_move(jnl, cdir, id, ".j") == -1 && errno != ENOENT)
+		log_warn("%s: quarantine %s.j: %s", id, msg, strerror(errno));
+	/* Durable, so the bad file cannot come back into msg/ after a crash. */
+	(void)queue_dir_fsync(cdir);
+	(void)queue_dir_fsync(bucket);
+	log_warn("%s: quarantine %s: %s", id, msg, why);
+	rc = 0;
+out:
+	free(msg);
+	free(jnl);
+	free(bucket);
+	free(cdir);
+	return rc;
+}
