@@ -1,1 +1,5 @@
-# lib/util/stream.mk: fragment, see HACKING.md
+# lib/util/stream.mk: buffered non-blocking streams with TLS, and the
+# OpenSSL contexts they use.
+lib_util_libsluice_util_a_SOURCES += \
+	lib/util/stream.c lib/util/stream.h \
+	lib/util/tls.c lib/util/tls.h
