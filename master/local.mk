@@ -1,4 +1,6 @@
-# master: the supervisor
+# master: the supervisor (master(8))
 pkglibexec_PROGRAMS += master/master
+noinst_LIBRARIES += master/libmaster.a
+master_libmaster_a_SOURCES = master/master.h master/master_run.c master/master_service.c
 master_master_SOURCES = master/master.c
-master_master_LDADD = $(SLUICE_LIBS)
+master_master_LDADD = master/libmaster.a $(SLUICE_LIBS)

@@ -1,2 +1,86 @@
-/* master - placeholder */
-int main(void) { return 0; }
+/*
+ * NAME
+ *	master - the sluice process supervisor
+ * SYNOPSIS
+ *	master [-f] [-v] [-c config_dir]
+ * DESCRIPTION
+ *	master reads sluice.conf, takes the lock that says it owns the queue
+ *	directory, binds every listening socket, and starts the other sluice
+ *	programs from the service table in master_service.c: qmgr, and as
+ *	many smtpd processes as smtpd_process_limit says, each handed the
+ *	listening sockets it serves. A child that dies is logged with the
+ *	reason and restarted after master_restart_delay, doubling up to
+ *	master_restart_max while it keeps dying young.
+ *
+ *	SIGHUP re-reads the configuration (an invalid one is refused with a
+ *	warning and the old one kept) and passes the signal on: children
+ *	reload without dropping sessions or queued mail. SIGTERM or SIGINT
+ *	stop every child and then master itself.
+ *
+ *	-f	stay in the foreground and log to stderr.
+ *	-v	verbose logging.
+ *	-c	the configuration directory (default $SLUICE_CONFIG_DIR or
+ *		the compiled-in one).
+ * SECURITY
+ *	master is the only sluice process that may run as root: only to
+ *	bind ports below 1024 and to start children. Every child runs as
+ *	mail_owner with all capabilities cleared and no_new_privs set.
+ *	Started as an ordinary user, no privilege changes are made.
+ * STANDARDS
+ *	None.
+ * SEE ALSO
+ *	sluice(8), smtpd(8), qmgr(8), sluice.conf(5)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/log.h"
+#include "mail/config.h"
+#include "master/master.h"
+
+static _Noreturn void
+master_usage(void)
+{
+	fprintf(stderr, "usage: master [-f] [-v] [-c config_dir]\n");
+	exit(EX_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master master = { 0 };
+	int ch;
+
+	log_init("master");
+	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+		switch (ch) {
+		case 'c':
+			master.config_dir = optarg;
+			break;
+		case 'f':
+			master.foreground = true;
+			break;
+		case 'v':
+			master.verbose = true;
+			log_set_verbose(true);
+			break;
+		default:
+			master_usage();
+		}
+	}
+	if (optind != argc)
+		master_usage();
+	if (master.config_dir == NULL)
+		master.config_dir = config_default_dir();
+
+	master_config_load(&master);
+	master_start(&master);
+	return master_run(&master);
+}

@@ -1,1 +1,6 @@
-# qmgr
+# qmgr: the queue manager (qmgr(8))
+pkglibexec_PROGRAMS += qmgr/qmgr
+noinst_LIBRARIES += qmgr/libqmgr.a
+qmgr_libqmgr_a_SOURCES = qmgr/qmgr.h qmgr/qmgr_server.c
+qmgr_qmgr_SOURCES = qmgr/qmgr.c
+qmgr_qmgr_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)

@@ -5,3 +5,4 @@ lib_mail_libsluice_mail_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CF
 lib_mail_libsluice_mail_a_SOURCES = \
 	lib/mail/address.c lib/mail/address.h \
 	lib/mail/proto.c lib/mail/proto.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/qctl.c lib/mail/qctl.h

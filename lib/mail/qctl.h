@@ -10,6 +10,8 @@
 #ifndef SLUICE_QCTL_H
 #define SLUICE_QCTL_H
 
+#include <stdbool.h>
+
 #include "util/ipc.h"
 
 struct qindex;
@@ -39,6 +41,23 @@ int qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *e
  */
 int qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r);
+
+/*
+ * qctl_index_message - (re)build the index entries of one committed
+ * message from its queue file and journal: one entry per destination
+ * domain with the recipients still pending. A message with nothing left
+ * pending is removed from the queue. 0 ok (also when the file vanished
+ * meanwhile), -1 on error (a corrupt file is quarantined by the reader).
+ */
+int qctl_index_message(struct qctl_env *env, const char *id);
+/*
+ * qctl_reconcile - make the index agree with msg/: index every message it
+ * does not know, drop entries whose file is gone. Count of changes, or -1.
+ */
+int qctl_reconcile(struct qctl_env *env);
+/* qctl_index_open - lock and open the index (recovering it, rebuilding it
+ * from msg/ if it will not open); the lock fd in *lock_fd_r. 0/-1 */
+int qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait);
 
 /* qctl_index_lock - flock index/.lock exclusively without waiting; fd, or -1 (EWOULDBLOCK: held) */
 int qctl_index_lock(const char *qdir);

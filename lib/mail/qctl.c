@@ -1,0 +1,683 @@
+/* qctl - queue control requests, and keeping the index in step with msg/ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/proto.h"
+#include "mail/qctl.h"
+#include "mail/qindex.h"
+#include "mail/queue.h"
+
+/* qctl_lifetime - the lifetime of mail for domain, in seconds */
+static long
+qctl_lifetime(const struct config *cfg, const char *domain)
+{
+	const struct domain *d = cfg->domains ? domain_find(cfg->domains, domain) : NULL;
+
+	return d != NULL ? d->lifetime : cfg->maximal_queue_lifetime;
+}
+
+/* qctl_lower - new lowercase copy of a domain name */
+static char *
+qctl_lower(const char *domain)
+{
+	char *lower = xstrdup(domain), *p;
+
+	for (p = lower; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return lower;
+}
+
+/* Entries of one message, collected before it is rewritten. */
+struct qctl_old {
+	struct qindex_entry **e;
+	size_t n;
+};
+
+static int
+qctl_collect_old(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_old *old = ctx;
+	struct qindex_entry *copy = qindex_entry_new(e->id, e->domain);
+
+	copy->attempts = e->attempts;
+	copy->next_try = e->next_try;
+	copy->warned = e->warned;
+	copy->flags = e->flags;
+	copy->last_error = e->last_error ? xstrdup(e->last_error) : NULL;
+	old->e = xreallocarray(old->e, old->n + 1, sizeof(*old->e));
+	old->e[old->n++] = copy;
+	return 0;
+}
+
+int
+qctl_index_message(struct qctl_env *env, const char *id)
+{
+	struct envelope *msg = NULL;
+	enum journal_status *st = NULL;
+	struct qindex_entry **ents = NULL;
+	struct qctl_old old = { 0 };
+	size_t nents = 0, i, j;
+	int ret = -1;
+
+	if (!queue_id_ok(id))
+		return -1;
+	if (queue_read_envelope(env->qdir, id, &msg) < 0) {
+		/* Gone or quarantined: the index must not keep a ghost. */
+		if (errno == ENOENT || errno == EBADMSG)
+			return qindex_del_message(env->qi, id) < 0 ? -1 : 0;
+		log_warn("%s: read queue file: %s", id, strerror(errno));
+		return -1;
+	}
+	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
+	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0) {
+		log_warn("%s: read journal: %s", id, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < msg->nrcpt; i++) {
+		char *domain;
+
+		if (st[i] != JOURNAL_PENDING)
+			continue;
+		domain = address_domain_lower(msg->rcpt[i].addr);
+		for (j = 0; j < nents; j++)
+			if (strcmp(ents[j]->domain, domain) == 0)
+				break;
+		if (j == nents) {
+			ents = xreallocarray(ents, nents + 1, sizeof(*ents));
+			ents[nents] = qindex_entry_new(id, domain);
+			ents[nents]->sender = xstrdup(msg->sender);
+			ents[nents]->size = msg->content_size;
+			ents[nents]->arrival = msg->arrival;
+			ents[nents]->expiry = msg->arrival + qctl_lifetime(env->cfg, domain);
+			nents++;
+		}
+		qindex_entry_add_rcpt(ents[j], msg->rcpt[i].addr, i);
+		free(domain);
+	}
+	if (nents == 0) {
+		/* Every recipient is finished: the message itself is done. */
+		if (qindex_del_message(env->qi, id) < 0 || queue_remove(env->qdir, id) < 0)
+			goto out;
+		ret = 0;
+		goto out;
+	}
+	/* Keep what the index knew (attempts, holds, errors) across a rewrite. */
+	if (qindex_walk_message(env->qi, id, qctl_collect_old, &old) < 0 ||
+	    qindex_del_message(env->qi, id) < 0)
+		goto out;
+	for (i = 0; i < nents; i++) {
+		for (j = 0; j < old.n; j++) {
+			if (strcmp(old.e[j]->domain, ents[i]->domain) != 0)
+				continue;
+			ents[i]->attempts = old.e[j]->attempts;
+			ents[i]->next_try = old.e[j]->next_try;
+			ents[i]->warned = old.e[j]->warned;
+			ents[i]->flags = old.e[j]->flags;
+			if (old.e[j]->last_error != NULL)
+				ents[i]->last_error = xstrdup(old.e[j]->last_error);
+		}
+		if (qindex_put(env->qi, ents[i]) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < nents; i++)
+		qindex_entry_free(&ents[i]);
+	for (i = 0; i < old.n; i++)
+		qindex_entry_free(&old.e[i]);
+	free(old.e);
+	free(ents);
+	free(st);
+	envelope_free(&msg);
+	return ret;
+}
+
+struct qctl_scan {
+	struct qctl_env *env;
+	int changed;
+	char **ids;
+	size_t nids;
+};
+
+static int
+qctl_scan_one(const char *id, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+	int has = qindex_has_message(s->env->qi, id);
+
+	if (has < 0)
+		return -1;
+	if (has == 0) {
+		if (qctl_index_message(s->env, id) < 0)
+			log_warn("%s: index message: failed; it stays queued and is retried at "
+			    "the next start", id);
+		else
+			s->changed++;
+	}
+	return 0;
+}
+
+static int
+qctl_collect_ids(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+
+	if (s->nids > 0 && strcmp(s->ids[s->nids - 1], e->id) == 0)
+		return 0;
+	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
+	s->ids[s->nids++] = xstrdup(e->id);
+	return 0;
+}
+
+int
+qctl_reconcile(struct qctl_env *env)
+{
+	struct qctl_scan s = { .env = env };
+	size_t i;
+	int ret = 0;
+
+	/* The file wins: first every message on disk gets its entries... */
+	if (queue_scan(env->qdir, qctl_scan_one, &s) < 0)
+		ret = -1;
+	/* ...then entries whose message is gone are dropped. */
+	if (qindex_walk_all(env->qi, qctl_collect_ids, &s) < 0)
+		ret = -1;
+	for (i = 0; i < s.nids; i++) {
+		char *path = queue_path(env->qdir, s.ids[i], false);
+		struct stat sb;
+
+		if (stat(path, &sb) < 0 && errno == ENOENT) {
+			if (qindex_del_message(env->qi, s.ids[i]) > 0)
+				s.changed++;
+		}
+		free(path);
+		free(s.ids[i]);
+	}
+	free(s.ids);
+	return ret < 0 ? -1 : s.changed;
+}
+
+int
+qctl_index_lock(const char *qdir)
+{
+	char *dir = xasprintf("%s/index", qdir), *path = xasprintf("%s/.lock", dir);
+	int fd, saved;
+
+	/* The index directory may have been removed by hand: it is only a cache. */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		saved = errno;
+		free(dir);
+		free(path);
+		errno = saved;
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	saved = errno;
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	free(dir);
+	free(path);
+	errno = saved;
+	return fd;
+}
+
+int
+qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait)
+{
+	char *dir = xasprintf("%s/index", env->qdir);
+	int fd, tries = 0;
+
+	while ((fd = qctl_index_lock(env->qdir)) < 0) {
+		if (errno != EWOULDBLOCK || !wait || ++tries > 300) {
+			log_warn("lock %s/.lock: %s", dir, errno == EWOULDBLOCK ?
+			    "held by another process (a running qmgr?)" : strerror(errno));
+			free(dir);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+		/* The index is a cache: start it afresh and rebuild from msg/. */
+		log_warn("open queue index %s failed; rebuilding it from %s/msg", dir, env->qdir);
+		if (qindex_remove_env(dir) < 0 ||
+		    qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+			log_warn("rebuild queue index %s: failed", dir);
+			close(fd);
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	*lock_fd_r = fd;
+	return 0;
+}
+
+/* Requests. */
+
+struct qctl_out {
+	qctl_emit_fn *emit;
+	void *ctx;
+	int failed;
+	size_t count;
+};
+
+static int
+qctl_emit_entry(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_out *out = ctx;
+	struct ipc_rec *rec = ipc_rec_new(PROTO_T_ENTRY);
+	size_t i;
+	int ret;
+
+	ipc_rec_add(rec, "id", e->id);
+	ipc_rec_add(rec, "domain", e->domain);
+	ipc_rec_add(rec, "sender", e->sender);
+	ipc_rec_addf(rec, "size", "%llu", (unsigned long long)e->size);
+	ipc_rec_addf(rec, "arrival", "%lld", (long long)e->arrival);
+	ipc_rec_addf(rec, "next_try", "%lld", (long long)e->next_try);
+	ipc_rec_addf(rec, "expiry", "%lld", (long long)e->expiry);
+	ipc_rec_addf(rec, "attempts", "%u", e->attempts);
+	ipc_rec_addf(rec, "flags", "%u", e->flags);
+	ipc_rec_addf(rec, "nrcpt", "%zu", e->nrcpt);
+	for (i = 0; i < e->nrcpt && i < 900; i++)
+		ipc_rec_add(rec, "rcpt", e->rcpt[i]);
+	if (e->last_error != NULL)
+		ipc_rec_add(rec, "error", e->last_error);
+	ret = out->emit(rec, out->ctx);
+	ipc_rec_free(&rec);
+	out->count++;
+	if (ret < 0) {
+		out->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* qshape's age columns, in minutes. */
+static const unsigned qctl_buckets[] = { 5, 10, 20, 40, 80, 160, 320, 640, 1280 };
+#define QCTL_NBUCKETS (sizeof(qctl_buckets) / sizeof(qctl_buckets[0]) + 1)
+
+struct qctl_dom {
+	char *domain;
+	unsigned long long messages, bytes;
+	long long oldest;
+	unsigned long long bucket[QCTL_NBUCKETS];
+};
+
+struct qctl_sum {
+	struct qctl_dom *d;
+	size_t n;
+	time_t now;
+};
+
+static int
+qctl_dom_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct qctl_dom *)a)->domain, ((const struct qctl_dom *)b)->domain);
+}
+
+static int
+qctl_sum_entry(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_sum *s = ctx;
+	struct qctl_dom key = { .domain = e->domain }, *d;
+	long long age_min;
+	size_t b;
+
+	d = s->n ? bsearch(&key, s->d, s->n, sizeof(*s->d), qctl_dom_cmp) : NULL;
+	if (d == NULL) {
+		s->d = xreallocarray(s->d, s->n + 1, sizeof(*s->d));
+		d = &s->d[s->n++];
+		memset(d, 0, sizeof(*d));
+		d->domain = xstrdup(e->domain);
+		d->oldest = e->arrival;
+		qsort(s->d, s->n, sizeof(*s->d), qctl_dom_cmp);
+		d = bsearch(&key, s->d, s->n, sizeof(*s->d), qctl_dom_cmp);
+	}
+	d->messages++;
+	d->bytes += e->size;
+	if (e->arrival < d->oldest)
+		d->oldest = e->arrival;
+	age_min = (s->now - e->arrival) / 60;
+	for (b = 0; b < QCTL_NBUCKETS - 1; b++)
+		if (age_min < qctl_buckets[b])
+			break;
+	d->bucket[b]++;
+	return 0;
+}
+
+static int
+qctl_summary(struct qctl_env *env, struct qctl_out *out)
+{
+	struct qctl_sum s = { .now = time(NULL) };
+	size_t i, b;
+	int ret = 0;
+
+	if (qindex_walk_all(env->qi, qctl_sum_entry, &s) < 0)
+		ret = -1;
+	for (i = 0; i < s.n; i++) {
+		struct ipc_rec *rec = ipc_rec_new(PROTO_T_DOMAIN);
+		const struct domain *d = domain_find(env->cfg->domains, s.d[i].domain);
+
+		ipc_rec_add(rec, "domain", s.d[i].domain);
+		ipc_rec_addf(rec, "messages", "%llu", s.d[i].messages);
+		ipc_rec_addf(rec, "bytes", "%llu", s.d[i].bytes);
+		ipc_rec_addf(rec, "oldest", "%lld", s.d[i].oldest);
+		for (b = 0; b < QCTL_NBUCKETS; b++) {
+			char name[16];
+
+			if (b < QCTL_NBUCKETS - 1)
+				snprintf(name, sizeof(name), "b%u", qctl_buckets[b]);
+			else
+				snprintf(name, sizeof(name), "b%up", qctl_buckets[b - 1]);
+			ipc_rec_addf(rec, name, "%llu", s.d[i].bucket[b]);
+		}
+		ipc_rec_add(rec, "gate", d == NULL ? "relay" : "held");
+		if (ret == 0 && out->emit(rec, out->ctx) < 0)
+			ret = -1;
+		ipc_rec_free(&rec);
+		free(s.d[i].domain);
+	}
+	free(s.d);
+	return ret;
+}
+
+static int
+qctl_deleted(struct qctl_out *out, const char *type, const char *id)
+{
+	struct ipc_rec *rec = ipc_rec_new(type);
+	int ret;
+
+	ipc_rec_add(rec, "id", id);
+	ret = out->emit(rec, out->ctx);
+	ipc_rec_free(&rec);
+	return ret;
+}
+
+/* qctl_delete_domain_rcpts - journal domain's pending recipients of id as deleted */
+static int
+qctl_delete_domain_rcpts(struct qctl_env *env, const char *id, const char *domain)
+{
+	struct envelope *msg;
+	enum journal_status *st;
+	size_t i;
+	int ret = 0;
+
+	if (queue_read_envelope(env->qdir, id, &msg) < 0)
+		return errno == ENOENT || errno == EBADMSG ? 0 : -1;
+	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
+	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0)
+		ret = -1;
+	for (i = 0; ret == 0 && i < msg->nrcpt; i++) {
+		char *d = address_domain_lower(msg->rcpt[i].addr);
+
+		if (st[i] == JOURNAL_PENDING && strcmp(d, domain) == 0 &&
+		    queue_journal_append(env->qdir, id, i, JOURNAL_DELETED) < 0)
+			ret = -1;
+		free(d);
+	}
+	free(st);
+	envelope_free(&msg);
+	return ret;
+}
+
+static int
+qctl_collect_entry_ids(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+
+	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
+	s->ids[s->nids++] = xstrdup(e->id);
+	return 0;
+}
+
+static int
+qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	const char *domain = ipc_rec_get(req, "domain");
+	size_t i;
+
+	if (domain != NULL) {
+		struct qctl_scan s = { .env = env };
+		char *lower;
+
+		if (!address_domain_ok(domain, strlen(domain))) {
+			*why_r = "bad domain name";
+			return -1;
+		}
+		lower = qctl_lower(domain);
+		if (qindex_walk_domain(env->qi, lower, qctl_collect_entry_ids, &s) < 0) {
+			free(lower);
+			*why_r = "index walk failed";
+			return -1;
+		}
+		for (i = 0; i < s.nids; i++) {
+			if (qctl_delete_domain_rcpts(env, s.ids[i], lower) == 0 &&
+			    qctl_index_message(env, s.ids[i]) == 0) {
+				log_info("%s: removed (recipients of %s, by the operator)", s.ids[i], lower);
+				qctl_deleted(out, PROTO_T_DELETED, s.ids[i]);
+			}
+			free(s.ids[i]);
+		}
+		free(s.ids);
+		free(lower);
+		return 0;
+	}
+	for (i = 1; i < req->n; i++) {
+		const char *id = req->f[i].value;
+		char *path;
+		struct stat sb;
+
+		if (strcmp(req->f[i].name, "id") != 0)
+			continue;
+		if (!queue_id_ok(id)) {
+			qctl_deleted(out, "missing", id);
+			continue;
+		}
+		path = queue_path(env->qdir, id, false);
+		if (stat(path, &sb) < 0) {
+			free(path);
+			qindex_del_message(env->qi, id);
+			qctl_deleted(out, "missing", id);
+			continue;
+		}
+		free(path);
+		if (queue_remove(env->qdir, id) < 0 || qindex_del_message(env->qi, id) < 0) {
+			*why_r = "remove failed; see the log";
+			return -1;
+		}
+		log_info("%s: removed (by the operator)", id);
+		qctl_deleted(out, PROTO_T_DELETED, id);
+	}
+	return 0;
+}
+
+static int
+qctl_reindex(struct qctl_env *env, struct qctl_out *out)
+{
+	char *dir = xasprintf("%s/index", env->qdir);
+	struct ipc_rec *rec;
+	int n;
+
+	qindex_close(&env->qi);
+	if (qindex_remove_env(dir) < 0 ||
+	    qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	n = qctl_reconcile(env);
+	if (n < 0)
+		return -1;
+	log_info("reindex: %d message%s indexed from %s/msg", n, n == 1 ? "" : "s", env->qdir);
+	rec = ipc_rec_new(PROTO_T_REINDEXED);
+	ipc_rec_addf(rec, "messages", "%d", n);
+	n = out->emit(rec, out->ctx);
+	ipc_rec_free(&rec);
+	return n;
+}
+
+static int
+qctl_count(const struct qindex_entry *e, void *ctx)
+{
+	size_t *n = ctx;
+
+	(*n)++;
+	return 0;
+}
+
+static int
+qctl_status(struct qctl_env *env, struct qctl_out *out)
+{
+	struct ipc_rec *rec;
+	size_t n = 0;
+	int ret;
+
+	if (qindex_walk_all(env->qi, qctl_count, &n) < 0)
+		return -1;
+	rec = ipc_rec_new(PROTO_T_STATUS);
+	ipc_rec_addf(rec, "pid", "%ld", (long)getpid());
+	ipc_rec_add(rec, "queue_directory", env->qdir);
+	ipc_rec_addf(rec, "entries", "%zu", n);
+	ret = out->emit(rec, out->ctx);
+	ipc_rec_free(&rec);
+	return ret;
+}
+
+int
+qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx)
+{
+	struct qctl_out out = { .emit = emit, .ctx = ctx };
+	const char *type = ipc_rec_type(req), *why = NULL, *domain;
+	struct ipc_rec *end;
+	int ret = 0;
+
+	if (strcmp(type, PROTO_T_LIST) == 0) {
+		domain = ipc_rec_get(req, "domain");
+		if (domain != NULL && !address_domain_ok(domain, strlen(domain))) {
+			why = "bad domain name";
+			ret = -1;
+		} else if (domain != NULL) {
+			char *lower = qctl_lower(domain);
+
+			ret = qindex_walk_domain(env->qi, lower, qctl_emit_entry, &out);
+			free(lower);
+		} else {
+			ret = qindex_walk_all(env->qi, qctl_emit_entry, &out);
+		}
+	} else if (strcmp(type, PROTO_T_SUMMARY) == 0) {
+		ret = qctl_summary(env, &out);
+	} else if (strcmp(type, PROTO_T_DELETE) == 0) {
+		ret = qctl_delete(env, req, &out, &why);
+	} else if (strcmp(type, PROTO_T_REINDEX) == 0) {
+		ret = qctl_reindex(env, &out);
+	} else if (strcmp(type, PROTO_T_STATUS) == 0) {
+		ret = qctl_status(env, &out);
+	} else {
+		why = "unknown request type";
+		ret = -1;
+	}
+	if (out.failed)
+		return -1;
+	end = ipc_rec_new(PROTO_T_END);
+	ipc_rec_add(end, "status", ret == 0 ? "ok" : "error");
+	if (ret != 0)
+		ipc_rec_add(end, "reason", why != NULL ? why : "index error; see the log");
+	ret = emit(end, ctx);
+	ipc_rec_free(&end);
+	return ret;
+}
+
+/* The CLI side. */
+
+static int
+qctl_request_socket(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
+    void *ctx, char **why_r)
+{
+	char *path = xasprintf("%s/%s", cfg->queue_directory, PROTO_QMGR_PUBLIC);
+	struct timeval tv = { .tv_sec = cfg->qmgr_client_timeout };
+	int fd;
+
+	fd = ipc_connect(path, false);
+	if (fd < 0) {
+		free(path);
+		return 1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (ipc_send(fd, req) < 0) {
+		*why_r = xasprintf("send request to qmgr at %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		struct ipc_rec *rec;
+		int n = ipc_recv(fd, &rec);
+		bool end;
+
+		if (n <= 0) {
+			*why_r = xasprintf("read reply from qmgr at %s: %s", path,
+			    n == 0 ? "qmgr closed the connection" : errno == EAGAIN ?
+			    "timed out (qmgr_client_timeout)" : strerror(errno));
+			goto fail;
+		}
+		end = strcmp(ipc_rec_type(rec), PROTO_T_END) == 0;
+		n = emit(rec, ctx);
+		ipc_rec_free(&rec);
+		if (end || n < 0)
+			break;
+	}
+	close(fd);
+	free(path);
+	return 0;
+fail:
+	close(fd);
+	free(path);
+	return -1;
+}
+
+int
+qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
+    void *ctx, char **why_r)
+{
+	struct qctl_env env = { .cfg = cfg, .qdir = cfg->queue_directory };
+	int fd, ret;
+
+	*why_r = NULL;
+	ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
+	if (ret <= 0)
+		return ret;
+	/* No qmgr answers: serve the request here, holding the index lock. */
+	if (qctl_index_open(&env, &fd, false) < 0) {
+		*why_r = xasprintf("qmgr does not answer on %s/%s and the index in %s/index "
+		    "cannot be opened (see above)", cfg->queue_directory, PROTO_QMGR_PUBLIC,
+		    cfg->queue_directory);
+		return -1;
+	}
+	if (qctl_reconcile(&env) < 0)
+		log_warn("reconcile the index with %s/msg: failed", cfg->queue_directory);
+	ret = qctl_handle(&env, req, emit, ctx);
+	qindex_close(&env.qi);
+	close(fd);
+	return ret;
+}

@@ -1,0 +1,240 @@
+/* qmgr_server - qmgr's sockets: commit notices from smtpd, requests from the CLI */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/config.h"
+#include "mail/proto.h"
+#include "mail/qctl.h"
+#include "mail/qindex.h"
+#include "mail/queue.h"
+#include "qmgr/qmgr.h"
+
+static void
+qmgr_config(struct qmgr *q, bool fatal)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	size_t i;
+
+	if (config_load(q->config_dir, &cfg, &errs) < 0) {
+		for (i = 0; i < errs.n; i++)
+			log_warn("%s", errs.msg[i]);
+		config_errors_free(&errs);
+		if (fatal)
+			log_fatal_code(EX_CONFIG, "load configuration from %s: errors above",
+			    q->config_dir);
+		log_warn("reload configuration from %s: errors above; keeping the old one",
+		    q->config_dir);
+		return;
+	}
+	config_errors_free(&errs);
+	config_free(&q->cfg);
+	q->cfg = cfg;
+	q->env.cfg = cfg;
+	q->env.qdir = cfg->queue_directory;
+	if (!q->foreground && cfg->log_file[0] != '\0')
+		log_set_dest(LOG_DEST_FILE, cfg->log_file);
+	else if (!q->foreground)
+		log_set_dest(LOG_DEST_SYSLOG, NULL);
+}
+
+/* A connection from smtpd: any number of "queued" records, then EOF. */
+static void
+qmgr_private_read(int fd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct ipc_rec *rec;
+	int n;
+
+	for (;;) {
+		const char *id;
+
+		n = ipc_recv(fd, &rec);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (n < 0)
+				log_warn("read from smtpd: %s; dropping the connection",
+				    errno == EBADMSG ? "malformed record" : strerror(errno));
+			break;
+		}
+		id = ipc_rec_get(rec, "id");
+		if (strcmp(ipc_rec_type(rec), PROTO_T_QUEUED) != 0 || id == NULL ||
+		    !queue_id_ok(id)) {
+			log_warn("read from smtpd: unexpected record type=%s; dropping the "
+			    "connection", ipc_rec_type(rec));
+			ipc_rec_free(&rec);
+			break;
+		}
+		if (qctl_index_message(&q->env, id) < 0)
+			log_warn("%s: index message: failed; it stays queued and is indexed at "
+			    "the next start", id);
+		ipc_rec_free(&rec);
+	}
+	ev_io_del(q->loop, fd);
+	close(fd);
+}
+
+static void
+qmgr_private_accept(int lfd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (ev_io_add(q->loop, fd, EV_READ, qmgr_private_read, q) < 0) {
+			log_warn("watch smtpd connection: %s", strerror(errno));
+			close(fd);
+		}
+	}
+}
+
+static int
+qmgr_emit(const struct ipc_rec *rec, void *ctx)
+{
+	int fd = *(int *)ctx;
+
+	if (ipc_send(fd, rec) < 0) {
+		log_warn("send reply to the CLI: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A CLI request: one record in, replies out, served at once. The socket
+ * is made blocking with timeouts for the reply, so a stuck CLI costs at
+ * most qmgr_client_timeout, never the queue manager.
+ */
+static void
+qmgr_public_read(int fd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct timeval tv = { .tv_sec = q->cfg->qmgr_client_timeout };
+	struct ipc_rec *rec;
+	int n;
+
+	n = ipc_recv(fd, &rec);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	ev_io_del(q->loop, fd);
+	if (n <= 0) {
+		if (n < 0)
+			log_warn("read CLI request: %s", errno == EBADMSG ? "malformed record" :
+			    strerror(errno));
+		close(fd);
+		return;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)qctl_handle(&q->env, rec, qmgr_emit, &fd);
+	ipc_rec_free(&rec);
+	close(fd);
+}
+
+static void
+qmgr_public_accept(int lfd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (ev_io_add(q->loop, fd, EV_READ, qmgr_public_read, q) < 0) {
+			log_warn("watch CLI connection: %s", strerror(errno));
+			close(fd);
+		}
+	}
+}
+
+static int
+qmgr_listen(struct qmgr *q, const char *name, mode_t mode)
+{
+	char *path = xasprintf("%s/%s", q->cfg->queue_directory, name);
+	int fd;
+
+	fd = ipc_listen(path, 128);
+	if (fd < 0)
+		log_fatal("listen on %s: %s", path, strerror(errno));
+	if (chmod(path, mode) < 0)
+		log_fatal("chmod %s: %s", path, strerror(errno));
+	free(path);
+	return fd;
+}
+
+void
+qmgr_init(struct qmgr *q)
+{
+	int n;
+
+	if (q->foreground)
+		log_set_dest(LOG_DEST_STDERR, NULL);
+	qmgr_config(q, true);
+	q->loop = ev_loop_new();
+	if (qctl_index_open(&q->env, &q->lock_fd, true) < 0)
+		log_fatal("open the queue index in %s/index: see above", q->cfg->queue_directory);
+	/*
+	 * Listen before reconciling: a message smtpd commits from now on is
+	 * either seen by the scan or announced on the socket, so none falls
+	 * between the two.
+	 */
+	q->private_fd = qmgr_listen(q, PROTO_QMGR_PRIVATE, 0600);
+	q->public_fd = qmgr_listen(q, PROTO_QMGR_PUBLIC, 0666);
+	n = qctl_reconcile(&q->env);
+	if (n < 0)
+		log_warn("reconcile the index with %s/msg: errors above", q->cfg->queue_directory);
+	else if (n > 0)
+		log_info("reconciled the index with %s/msg: %d change%s", q->cfg->queue_directory,
+		    n, n == 1 ? "" : "s");
+	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
+	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)
+		log_fatal("watch listeners: %s", strerror(errno));
+}
+
+static void
+qmgr_on_sighup(int signo, void *ctx)
+{
+	struct qmgr *q = ctx;
+
+	qmgr_config(q, false);
+	log_reopen();
+}
+
+static void
+qmgr_on_sigterm(int signo, void *ctx)
+{
+	struct qmgr *q = ctx;
+
+	ev_stop(q->loop);
+}
+
+int
+qmgr_run(struct qmgr *q)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (ev_signal_add(q->loop, SIGHUP, qmgr_on_sighup, q) < 0 ||
+	    ev_signal_add(q->loop, SIGTERM, qmgr_on_sigterm, q) < 0 ||
+	    ev_signal_add(q->loop, SIGINT, qmgr_on_sigterm, q) < 0)
+		log_fatal("set up signal handling: %s", strerror(errno));
+	if (ev_run(q->loop) < 0)
+		log_fatal("event loop: %s", strerror(errno));
+	qindex_close(&q->env.qi);
+	close(q->lock_fd);
+	config_free(&q->cfg);
+	ev_loop_free(&q->loop);
+	return 0;
+}
