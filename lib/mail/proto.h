@@ -15,10 +15,15 @@
  *	                              next_try= expiry= attempts= flags= nrcpt=
  *	                              rcpt= (repeated) error=
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
- *	                              b0= b5= b10= b20= b40= b80= b160= b320= b640= b1280=
- *	                              (qshape age buckets, minutes)
+ *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
+ *	                              b1280p= gate=held|open|relay
+ *	                              (qshape age buckets: b5 counts entries younger
+ *	                              than 5 minutes, b10 those of 5 to 10, ...,
+ *	                              b1280p those of 1280 minutes and older)
  *	type=delete id=ID (repeated) | domain=D
- *	                           -> type=deleted id=ID (per message)
+ *	                           -> type=deleted id=ID (per message removed, or
+ *	                              whose recipients in D were removed)
+ *	                              type=missing id=ID (no such message)
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= messages= entries=
  *	all replies end with:         type=end status=ok|error [reason=TEXT]
