@@ -1,0 +1,186 @@
+#!/bin/bash
+# build.sh - build, run and test sluice from a fresh Debian 12 checkout.
+#
+#	./build.sh run		install what is missing, build in build/, run
+#				master in the foreground on 127.0.0.1:2525
+#	./build.sh check	install what is missing, build, make check,
+#				print "N passed, N failed"
+#	./build.sh asan		the same as check, in build-asan/ with
+#				ASan+UBSan
+#
+# Works as root or as an ordinary user (sudo is used for apt-get only).
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$top"
+
+# Everything the build and the tests need, as Debian 12 package names.
+PACKAGES=(
+	autoconf automake libtool pkg-config make gcc
+	libssl-dev libdb-dev libc-ares-dev libcap-dev libcrypt-dev
+	libmicrohttpd-dev
+	perl swaks libio-socket-ssl-perl libnet-ssleay-perl libnet-dns-perl
+	finger fetchmail curl pflogsumm ca-certificates
+	# smtp-source (unpacked from the postfix package) links these.
+	libicu72 libnsl2 libdb5.3
+)
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# as_root - run a command as root: directly, or through sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root for '$*': run as root or install sudo"
+	fi
+}
+
+# apt_updated - run apt-get update at most once per invocation.
+apt_updated=no
+apt_update() {
+	[ "$apt_updated" = yes ] && return 0
+	say "apt-get update"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	apt_updated=yes
+}
+
+# install_missing - apt-get install the packages dpkg does not know as installed.
+install_missing() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		    grep -q '^install ok installed$'; then
+			missing+=("$p")
+		fi
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	say "installing: ${missing[*]}"
+	apt_update
+	as_root env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# build_in DIR CONFIGURE-ARGS... - autoreconf, configure and make in DIR.
+build_in() {
+	local dir=$1
+	shift
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ Makefile.am -nt Makefile.in ] || [ "${SLUICE_AUTORECONF:-yes}" = yes ]; then
+		say "autoreconf -fi"
+		autoreconf -fi
+	fi
+	mkdir -p "$dir"
+	say "configure in $dir: $*"
+	(cd "$dir" && "$top/configure" -q "$@")
+	say "make -j$(nproc) in $dir"
+	make -C "$dir" -j"$(nproc)"
+}
+
+# fetch_postfix_tools - unpack Debian's postfix (for smtp-source) into
+# build/tools/postfix. Never installed, never started.
+fetch_postfix_tools() {
+	local dest="$top/build/tools/postfix" tmp deb
+	[ -x "$dest/usr/sbin/smtp-source" ] && return 0
+	say "fetching smtp-source: apt-get download postfix"
+	tmp=$(mktemp -d)
+	if ! (cd "$tmp" && apt-get download -q postfix >/dev/null 2>&1); then
+		apt_update
+		(cd "$tmp" && apt-get download -q postfix) ||
+		    { rm -rf "$tmp"; die "apt-get download postfix failed"; }
+	fi
+	deb=$(ls "$tmp"/postfix_*.deb)
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	dpkg -x "$deb" "$dest"
+	rm -rf "$tmp"
+	[ -x "$dest/usr/sbin/smtp-source" ] ||
+	    die "no usr/sbin/smtp-source in $deb"
+}
+
+# make_run_config - build/run/etc from conf/, with the queue under build/run.
+make_run_config() {
+	local etc="$top/build/run/etc" f
+	mkdir -p "$etc" "$top/build/run"
+	[ -f conf/sluice.conf ] || die "conf/sluice.conf is missing"
+	for f in conf/*; do
+		case $f in *.mk|*.in|*~) continue ;; esac
+		[ -f "$f" ] && cp "$f" "$etc/"
+	done
+	# Drop the settings we override, then append ours: one value each.
+	grep -Ev '^[[:space:]]*(queue_directory|daemon_directory)[[:space:]]*=' \
+	    conf/sluice.conf >"$etc/sluice.conf"
+	{
+		echo
+		echo "# added by build.sh run: everything under the build tree"
+		echo "queue_directory = $top/build/run/queue"
+		echo "daemon_directory = $top/build/libexec"
+	} >>"$etc/sluice.conf"
+}
+
+# ensure_user - as root, master hands its children to the sluice user.
+ensure_user() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	getent passwd sluice >/dev/null && return 0
+	say "adding system user sluice"
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin sluice
+}
+
+# count_results DIR - print "N passed, N failed" from the .trs files;
+# exit status 1 when anything failed or nothing ran.
+count_results() {
+	local dir=$1 pass fail
+	pass=$(find "$dir" -name '*.trs' -exec cat {} + 2>/dev/null |
+	    grep -Ec '^:test-result: (PASS|XFAIL)' || true)
+	fail=$(find "$dir" -name '*.trs' -exec cat {} + 2>/dev/null |
+	    grep -Ec '^:test-result: (FAIL|XPASS|ERROR)' || true)
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+}
+
+# run_check DIR CONFIGURE-ARGS... - build and run the whole test suite.
+run_check() {
+	local dir=$1 rc=0
+	shift
+	install_missing
+	ensure_user
+	build_in "$dir" "$@"
+	fetch_postfix_tools
+	export SLUICE_TOOLSDIR="$top/build/tools"
+	find "$dir" -name '*.trs' -delete
+	say "make check in $dir"
+	make -C "$dir" -j2 check || rc=$?
+	if [ "$rc" -ne 0 ] && [ -f "$dir/test-suite.log" ]; then
+		grep -E '^(FAIL|ERROR|XPASS)' "$dir/test-suite.log" >&2 || true
+	fi
+	count_results "$dir" || rc=1
+	return "$rc"
+}
+
+case ${1:-} in
+run)
+	install_missing
+	ensure_user
+	build_in build --enable-werror
+	make_run_config
+	say "starting master in the foreground (SMTP on 127.0.0.1:2525; ^C stops)"
+	exec "$top/build/master/master" -c "$top/build/run/etc" -f
+	;;
+check)
+	run_check build --enable-werror
+	;;
+asan)
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	# The Postfix tools live under build/; fetch them there.
+	run_check build-asan --enable-werror --enable-sanitizers
+	;;
+*)
+	echo "usage: $0 run|check|asan" >&2
+	exit 64
+	;;
+esac
