@@ -28,6 +28,35 @@
  *	type=status                -> type=status pid= queue_directory= messages= entries=
  *	all replies end with:         type=end status=ok|error [reason=TEXT]
  */
+ *
+ * deliver <-> qmgr, on QUEUE_DIR/private/deliver (deliver connects; there
+ * may be several deliver processes, each with its own connection):
+ *	deliver: type=hello slots=N
+ *		on connect: how many jobs it will run at once.
+ *	qmgr:    type=job job=N id=ID domain=D sender=S size=BYTES
+ *	         route=[host]:port|mx tls=may|encrypt|verify
+ *	         rcpt=ADDR idx=I ...  (pairs, repeated; I = the recipient's
+ *	                               index in the queue file envelope)
+ *		deliver message ID to these recipients of domain D.
+ *	deliver: type=rcpt job=N idx=I status=sent|deferred|bounced dsn=X.Y.Z
+ *	         relay=NAME[ADDR]:PORT reply=TEXT
+ *		one per recipient. For status=sent, deliver has already
+ *		appended JOURNAL_DONE to ID.j (fsync'd) before sending this.
+ *	deliver: type=done job=N [conn_error=TEXT]
+ *		the job is over; every recipient had its type=rcpt. With
+ *		conn_error the connection itself failed (refused, timeout,
+ *		TLS failure, no route): qmgr closes the domain's gate.
+ *
+ * smtpd (ETRN), and later fingerd, web, etrn, prober -> qmgr, on
+ * QUEUE_DIR/private/qmgr, one request and one reply:
+ *	type=trigger domain=D|group=G source=etrn|finger|web|atrn|probe|cli|peer
+ *	             client=ADDR [user=LOGIN] [subdomains=1]
+ *	-> type=triggered status=ok|none|denied|unknown|busy|error
+ *	             pending=N domains=N [reason=TEXT]
+ *		release D (or every domain of group G, or D and its
+ *		subdomains) because SOURCE said so: authorised, rate-limited,
+ *		logged, and the gate opened for the domain's lease.
+ */
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H
 
@@ -45,6 +74,14 @@
 #define PROTO_T_REINDEXED	"reindexed"
 #define PROTO_T_STATUS		"status"
 #define PROTO_T_END		"end"
+
+#define PROTO_DELIVER_PRIVATE	"private/deliver"
+#define PROTO_T_HELLO		"hello"
+#define PROTO_T_JOB		"job"
+#define PROTO_T_RCPT		"rcpt"
+#define PROTO_T_DONE		"done"
+#define PROTO_T_TRIGGER		"trigger"
+#define PROTO_T_TRIGGERED	"triggered"
 
 /*
  * qmgr_notify_queued - tell qmgr that message id is committed. Best
