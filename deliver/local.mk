@@ -1,0 +1,1 @@
+# deliver/local.mk: fragment, see HACKING.md

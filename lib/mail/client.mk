@@ -1,0 +1,1 @@
+# lib/mail/client.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# lib/mail/dsn.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# t/deliver.mk: fragment, see HACKING.md

@@ -1,0 +1,1 @@
+# t/dsn.mk: fragment, see HACKING.md
