@@ -226,47 +226,51 @@ rcpt_set_load(struct dload *dl, const char *path, struct rcpt_set **set_r)
 /* Value parsers for the keys of a domains line, one per key. */
 typedef int key_fn(struct dload *, struct domain *, const char *);
 
-/* choose - index of val among words, or -1 */
+static const char *const mode_words[] = { "hold", "backup", NULL };
+static const char *const tls_words[] = { "may", "encrypt", "verify", NULL };
+
+/* key_choice - val as an index into words, or -1 with an error */
 static int
-choose(const char *const *words, const char *val)
+key_choice(struct dload *dl, const char *key, const char *const *words,
+    const char *val)
 {
+	char *list = xstrdup(""), *tmp;
 	int i;
 
 	for (i = 0; words[i] != NULL; i++)
-		if (strcasecmp(words[i], val) == 0)
+		if (strcasecmp(words[i], val) == 0) {
+			free(list);
 			return i;
+		}
+	for (i = 0; words[i] != NULL; i++) {
+		tmp = xasprintf("%s%s%s=%s", list, i > 0 ? ", " : "", key,
+		    words[i]);
+		free(list);
+		list = tmp;
+	}
+	dload_error(dl, "%s=%s: bad value; use %s", key, val, list);
+	free(list);
 	return -1;
 }
-
-static const char *const mode_words[] = { "hold", "backup", NULL };
-static const char *const tls_words[] = { "may", "encrypt", "verify", NULL };
 
 static int
 key_mode(struct dload *dl, struct domain *d, const char *val)
 {
-	int i = choose(mode_words, val);
+	int i = key_choice(dl, "mode", mode_words, val);
 
-	if (i < 0) {
-		dload_error(dl, "mode=%s: bad mode; use mode=hold or "
-		    "mode=backup", val);
-		return -1;
-	}
-	d->mode = (enum domain_mode)i;
-	return 0;
+	if (i >= 0)
+		d->mode = (enum domain_mode)i;
+	return i < 0 ? -1 : 0;
 }
 
 static int
 key_tls(struct dload *dl, struct domain *d, const char *val)
 {
-	int i = choose(tls_words, val);
+	int i = key_choice(dl, "tls", tls_words, val);
 
-	if (i < 0) {
-		dload_error(dl, "tls=%s: bad value; use tls=may, "
-		    "tls=encrypt or tls=verify", val);
-		return -1;
-	}
-	d->tls = (enum domain_tls)i;
-	return 0;
+	if (i >= 0)
+		d->tls = (enum domain_tls)i;
+	return i < 0 ? -1 : 0;
 }
 
 /* port_num_ok - a port number 1..65535 in decimal */
