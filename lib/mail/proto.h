@@ -27,7 +27,6 @@
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= messages= entries=
  *	all replies end with:         type=end status=ok|error [reason=TEXT]
- */
  *
  * deliver <-> qmgr, on QUEUE_DIR/private/deliver (deliver connects; there
  * may be several deliver processes, each with its own connection):
