@@ -106,11 +106,12 @@ static int
 journal_open(const char *path, bool *created_r)
 {
 	/*
-	 * O_APPEND: every record lands at the end even with several writers.
+	 * O_APPEND: every record lands at the end even with several writers
+	 * (read access is for checking the tail before appending).
 	 * O_NOFOLLOW: a planted symbolic link must not make us append to
 	 * another file. 0600: private to the sluice user.
 	 */
-	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
 	int fd;
 
 	*created_r = false;

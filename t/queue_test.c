@@ -1,0 +1,776 @@
+/* queue_test - queue IDs, the durable writer, the validating reader, journals */
+#include "config.h"
+
+/* System. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dirent.h>
+
+/* Layer 1: util. */
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Layer 2: mail. */
+#include "mail/queue.h"
+
+/* Tests. */
+#include "t/tap.h"
+
+#define NIDS	10000
+
+static char qdir[256];
+static char logpath[300];
+
+/* rm_entry - nftw callback removing one entry */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* rm_tree - remove a directory tree, not following links */
+static void
+rm_tree(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* count_entries - number of names in a directory other than . and .. */
+static int
+count_entries(const char *sub)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", qdir, sub);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* slurp - read a whole file into a new buffer */
+static unsigned char *
+slurp(const char *path, size_t *len_r)
+{
+	unsigned char *buf;
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		return NULL;
+	buf = xmalloc((size_t)st.st_size + 1);
+	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	*len_r = (size_t)st.st_size;
+	return buf;
+}
+
+/* read_full - read exactly len bytes; 0/-1 */
+static int
+read_full(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = read(fd, buf, len)) <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* spit - replace a file with len bytes */
+static int
+spit(const char *path, const void *buf, size_t len)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		return -1;
+	if (write(fd, buf, len) != (ssize_t)len)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* exists - does QDIR/dir/name exist (as a name; links not followed)? */
+static bool
+exists(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", qdir, dir, name);
+	return lstat(path, &st) == 0;
+}
+
+/* make_env - an envelope using every field */
+static struct envelope *
+make_env(const char *sender)
+{
+	struct envelope *env = envelope_new();
+
+	env->arrival = 1700000000;
+	env->sender = xstrdup(sender);
+	env->envid = xstrdup("env id 42");
+	env->ret = DSN_RET_HDRS;
+	env->client_name = xstrdup("mail.example.org");
+	env->client_addr = xstrdup("2001:db8::1");
+	env->helo = xstrdup("mail.example.org");
+	env->protocol = xstrdup("ESMTPSA");
+	env->auth_user = xstrdup("j\xc3\xbcrgen");
+	envelope_add_rcpt(env, "j\xc3\xbcrgen@site.example", "rfc822;j+FCrgen@site.example",
+	    DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE);
+	envelope_add_rcpt(env, "bob@site.example", NULL, 0);
+	envelope_add_rcpt(env, "\"odd user\"@[127.0.0.1]", NULL, DSN_NOTIFY_NEVER);
+	return env;
+}
+
+/* commit_msg - write a message with the given content; 0/-1 */
+static int
+commit_msg(struct envelope *env, const char *content, size_t len)
+{
+	struct queue_file *qf;
+
+	if ((qf = queue_file_create(qdir, env)) == NULL)
+		return -1;
+	if (queue_file_write(qf, content, len) == -1) {
+		queue_file_abort(&qf);
+		return -1;
+	}
+	return queue_file_commit(&qf);
+}
+
+/* str_eq - equal strings, or both NULL */
+static bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* id_cmp - qsort comparison of queue IDs */
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+test_ids(void)
+{
+	static const struct {
+		const char *id;
+		bool ok;
+	} cases[] = {
+		{ "0123456789ABCDEF0123", true },
+		{ "0123456789abcdef0123", false },
+		{ "0123456789ABCDEF012", false },
+		{ "0123456789ABCDEF01234", false },
+		{ "../../../etc/passwdX", false },
+		{ "0123456789ABCDEF012G", false },
+		{ "", false },
+	};
+	char (*ids)[QUEUE_ID_LEN + 1];
+	size_t i, bad = 0, dups = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(queue_id_ok(cases[i].id) == cases[i].ok, "queue_id_ok(\"%s\"): got %d, want %d",
+		    cases[i].id, !cases[i].ok, cases[i].ok);
+	ok(!queue_id_ok(NULL), "queue_id_ok(NULL) is false");
+	ids = xcalloc(NIDS, sizeof(*ids));
+	for (i = 0; i < NIDS; i++) {
+		queue_id_new(ids[i]);
+		if (!queue_id_ok(ids[i]))
+			bad++;
+	}
+	ok(bad == 0, "%d new IDs: %zu fail queue_id_ok, want 0", NIDS, bad);
+	qsort(ids, NIDS, sizeof(*ids), id_cmp);
+	for (i = 1; i < NIDS; i++)
+		if (strcmp(ids[i - 1], ids[i]) == 0)
+			dups++;
+	ok(dups == 0, "%d new IDs: %zu duplicates, want 0", NIDS, dups);
+	free(ids);
+}
+
+static void
+test_envelope_ok(void)
+{
+	struct envelope *env;
+	size_t i;
+	/* Each case spoils one field of a good envelope. */
+	static const char *const names[] = {
+		"good", "bad sender", "bad rcpt", "never+success", "orcpt no type",
+		"bad protocol", "space in client name", "CRLF in helo", "no rcpt",
+		"control in envid", "unknown notify bit", "bad ret",
+	};
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		env = make_env("sender@example.org");
+		switch (i) {
+		case 1: free(env->sender); env->sender = xstrdup("no-at-sign"); break;
+		case 2: free(env->rcpt[1].addr); env->rcpt[1].addr = xstrdup("bob@site..example"); break;
+		case 3: env->rcpt[2].notify |= DSN_NOTIFY_SUCCESS; break;
+		case 4: free(env->rcpt[0].orcpt); env->rcpt[0].orcpt = xstrdup(";x@y"); break;
+		case 5: free(env->protocol); env->protocol = xstrdup("FOO"); break;
+		case 6: free(env->client_name); env->client_name = xstrdup("a b"); break;
+		case 7: free(env->helo); env->helo = xstrdup("x\r\nRCPT"); break;
+		case 8: env->nrcpt = 0; break;
+		case 9: free(env->envid); env->envid = xstrdup("a\tb"); break;
+		case 10: env->rcpt[0].notify |= 0x10; break;
+		case 11: env->ret = (enum dsn_ret)7; break;
+		}
+		ok(envelope_ok(env) == (i == 0), "envelope_ok(%s): got %d, want %d",
+		    names[i], i != 0, i == 0);
+		if (i == 8)
+			env->nrcpt = 3;
+		envelope_free(&env);
+	}
+	ok(env == NULL, "envelope_free clears the pointer");
+}
+
+static void
+test_init_dirs(void)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} want[] = {
+		{ "incoming", 0700 }, { "msg", 0700 }, { "msg/00", 0700 },
+		{ "msg/FF", 0700 }, { "msg/A7", 0700 }, { "corrupt", 0700 },
+		{ "index", 0700 }, { "private", 0700 }, { "public", 0711 },
+		{ "pid", 0700 },
+	};
+	char path[512];
+	struct stat st;
+	size_t i;
+
+	ok(queue_init_dirs(qdir) == 0, "queue_init_dirs: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/public", qdir);
+	chmod(path, 0777);
+	ok(queue_init_dirs(qdir) == 0, "queue_init_dirs again (idempotent): %s", strerror(errno));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", qdir, want[i].name);
+		ok(lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    (st.st_mode & 07777) == want[i].mode,
+		    "mode of %s: got %o, want %o", want[i].name,
+		    (unsigned)(st.st_mode & 07777), (unsigned)want[i].mode);
+	}
+	ok(count_entries("msg") == 256, "msg/ has 256 buckets");
+}
+
+static void
+test_round_trip(void)
+{
+	struct envelope *env, *got = NULL;
+	char *content, *back, *path;
+	size_t i, len = 200000;
+	uint64_t clen = 0;
+	int fd = -1;
+	bool same;
+
+	content = xmalloc(len);
+	for (i = 0; i < len; i++)
+		content[i] = (i % 80 == 78) ? '\r' : (i % 80 == 79) ? '\n' : (char)('A' + i % 26);
+	env = make_env("");
+	ok(commit_msg(env, content, len) == 0, "commit a message: %s", strerror(errno));
+	ok(queue_id_ok(env->id), "commit fills env->id (%s)", env->id);
+	ok(count_entries("incoming") == 0, "incoming/ is empty after commit");
+	path = queue_path(qdir, env->id, false);
+	ok(path != NULL && access(path, F_OK) == 0, "committed file at %s", path);
+	free(path);
+	ok(queue_read_envelope(qdir, env->id, &got) == 0, "read back: %s", strerror(errno));
+	if (got == NULL) {
+		free(content);
+		envelope_free(&env);
+		return;
+	}
+	ok(strcmp(got->id, env->id) == 0, "id: got %s, want %s", got->id, env->id);
+	ok(got->arrival == env->arrival, "arrival: got %lld, want %lld",
+	    (long long)got->arrival, (long long)env->arrival);
+	ok(str_eq(got->sender, ""), "null sender: got <%s>, want <>", got->sender);
+	ok(str_eq(got->envid, env->envid), "envid: got %s", got->envid);
+	ok(got->ret == DSN_RET_HDRS, "ret: got %d, want %d", got->ret, DSN_RET_HDRS);
+	ok(str_eq(got->client_name, env->client_name), "client_name: got %s", got->client_name);
+	ok(str_eq(got->client_addr, env->client_addr), "client_addr: got %s", got->client_addr);
+	ok(str_eq(got->helo, env->helo), "helo: got %s", got->helo);
+	ok(str_eq(got->protocol, env->protocol), "protocol: got %s", got->protocol);
+	ok(str_eq(got->auth_user, env->auth_user), "auth_user: got %s", got->auth_user);
+	ok(got->nrcpt == env->nrcpt, "nrcpt: got %zu, want %zu", got->nrcpt, env->nrcpt);
+	for (i = 0; i < got->nrcpt && i < env->nrcpt; i++)
+		ok(str_eq(got->rcpt[i].addr, env->rcpt[i].addr) &&
+		    str_eq(got->rcpt[i].orcpt, env->rcpt[i].orcpt) &&
+		    got->rcpt[i].notify == env->rcpt[i].notify,
+		    "rcpt %zu: got %s %s %u, want %s %s %u", i, got->rcpt[i].addr,
+		    got->rcpt[i].orcpt ? got->rcpt[i].orcpt : "-", got->rcpt[i].notify,
+		    env->rcpt[i].addr, env->rcpt[i].orcpt ? env->rcpt[i].orcpt : "-",
+		    env->rcpt[i].notify);
+	ok(got->content_size == len, "content_size: got %ju, want %zu",
+	    (uintmax_t)got->content_size, len);
+	ok(queue_open_content(qdir, env->id, &fd, &clen) == 0 && clen == len,
+	    "open content: got %ju bytes, want %zu", (uintmax_t)clen, len);
+	back = xmalloc(len + 1);
+	same = fd != -1 && read_full(fd, back, len) == 0 && memcmp(back, content, len) == 0;
+	ok(same, "content reads back byte for byte");
+	if (fd != -1)
+		close(fd);
+	free(back);
+	free(content);
+	envelope_free(&got);
+	envelope_free(&env);
+
+	/* A message with no content at all is still a valid file. */
+	env = make_env("a@b.example");
+	ok(commit_msg(env, "", 0) == 0 && queue_read_envelope(qdir, env->id, &got) == 0 &&
+	    got->content_size == 0, "empty content round trip");
+	envelope_free(&got);
+	envelope_free(&env);
+}
+
+/*
+ * expect_rejected - the file at msg/XX/id now holds buf; reading it must
+ * fail with EBADMSG and move it to corrupt/. Cleans corrupt/ afterwards.
+ */
+static bool
+expect_rejected(const char *id, const void *buf, size_t len)
+{
+	struct envelope *got = NULL;
+	char *path, cpath[512];
+	bool good;
+	int rc;
+
+	path = queue_path(qdir, id, false);
+	if (spit(path, buf, len) == -1) {
+		free(path);
+		return false;
+	}
+	rc = queue_read_envelope(qdir, id, &got);
+	good = rc == -1 && errno == EBADMSG && got == NULL &&
+	    access(path, F_OK) == -1 && exists("corrupt", id);
+	envelope_free(&got);
+	snprintf(cpath, sizeof(cpath), "%s/corrupt/%s", qdir, id);
+	unlink(cpath);
+	free(path);
+	return good;
+}
+
+/* log_mentions - does the log file contain both strings on one line? */
+static bool
+log_mentions(const char *a, const char *b)
+{
+	char line[1024];
+	bool found = false;
+	FILE *fp;
+
+	if ((fp = fopen(logpath, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(fp);
+	return found;
+}
+
+static void
+test_damage(void)
+{
+	static const char body[] = "Subject: hi\r\n\r\nhello\r\n";
+	unsigned char *orig, *copy;
+	struct envelope *env, *got = NULL;
+	char id[QUEUE_ID_LEN + 1], name1[QUEUE_ID_LEN + 3], *path, *at;
+	size_t len, cut, bad = 0, bit, envlen, off;
+	int firstbad = -1;
+
+	env = make_env("sender@example.org");
+	if (commit_msg(env, body, sizeof(body) - 1) == -1) {
+		ok(false, "commit for damage tests: %s", strerror(errno));
+		envelope_free(&env);
+		return;
+	}
+	memcpy(id, env->id, sizeof(id));
+	envelope_free(&env);
+	path = queue_path(qdir, id, false);
+	orig = slurp(path, &len);
+	ok(orig != NULL && len > 28, "read committed file (%zu bytes)", len);
+	if (orig == NULL) {
+		free(path);
+		return;
+	}
+
+	/* Every truncation: a partial write must never pass for a message. */
+	for (cut = 0; cut < len; cut++)
+		if (!expect_rejected(id, orig, cut)) {
+			bad++;
+			if (firstbad == -1)
+				firstbad = (int)cut;
+		}
+	ok(bad == 0, "truncated at each of %zu offsets: %zu accepted or not quarantined "
+	    "(first at %d), want 0", len, bad, firstbad);
+	ok(log_mentions(id, "quarantine") && log_mentions(id, "trailer missing"),
+	    "log line names the file and the reason");
+
+	/* Extra bytes after the trailer. */
+	copy = xmalloc(len + 1);
+	memcpy(copy, orig, len);
+	copy[len] = '\n';
+	ok(expect_rejected(id, copy, len + 1), "one byte appended is rejected");
+
+	/* Each bit of the envelope length, of the first record length, of the trailer. */
+	envlen = (size_t)orig[12] << 24 | (size_t)orig[13] << 16 | (size_t)orig[14] << 8 | orig[15];
+	ok(envlen + 28 < len, "envelope length %zu fits file", envlen);
+	bad = 0;
+	for (bit = 0; bit < 32; bit++) {
+		memcpy(copy, orig, len);
+		copy[12 + bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		bad += !expect_rejected(id, copy, len);
+		memcpy(copy, orig, len);
+		copy[17 + bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		bad += !expect_rejected(id, copy, len);
+	}
+	for (bit = 0; bit < 64; bit++) {
+		memcpy(copy, orig, len);
+		copy[len - 12 + bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		bad += !expect_rejected(id, copy, len);
+	}
+	ok(bad == 0, "bit flips in length fields: %zu accepted, want 0", bad);
+
+	/* Magic, version, trailer word. */
+	memcpy(copy, orig, len);
+	copy[0] = 'X';
+	ok(expect_rejected(id, copy, len), "bad magic is rejected");
+	memcpy(copy, orig, len);
+	copy[11] = 2;
+	ok(expect_rejected(id, copy, len), "unknown version is rejected");
+	memcpy(copy, orig, len);
+	copy[len - 1] = 'X';
+	ok(expect_rejected(id, copy, len), "bad END is rejected");
+
+	/* Same-length edits keep every length right: only the grammar can object. */
+	memcpy(copy, orig, len);
+	at = memmem(copy, len, "bob@site.example", 16);
+	if (at != NULL)
+		memcpy(at, "bob@site..xample", 16);
+	ok(at != NULL && expect_rejected(id, copy, len), "bad recipient address is rejected");
+	memcpy(copy, orig, len);
+	at = memmem(copy, len, "sender@example.org", 18);
+	if (at != NULL)
+		memcpy(at, "sender example.org", 18);
+	ok(at != NULL && expect_rejected(id, copy, len), "bad sender address is rejected");
+	memcpy(copy, orig, len);
+	at = memmem(copy, len, "bob@", 4);
+	if (at != NULL)
+		at[1] = '\0';
+	ok(at != NULL && expect_rejected(id, copy, len), "NUL inside a recipient is rejected");
+	memcpy(copy, orig, len);
+	at = memmem(copy, len, id, QUEUE_ID_LEN);
+	if (at != NULL)
+		at[0] = at[0] == '0' ? '1' : '0';
+	ok(at != NULL && expect_rejected(id, copy, len), "ID record differing from the name is rejected");
+	/* An unknown record type in the first record. */
+	memcpy(copy, orig, len);
+	off = 16;
+	copy[off] = 0x7f;
+	ok(expect_rejected(id, copy, len), "unknown record type is rejected");
+
+	/* A symbolic link is never followed. */
+	unlink(path);
+	ok(symlink("/etc/passwd", path) == 0 && queue_read_envelope(qdir, id, &got) == -1 &&
+	    errno == EBADMSG && exists("corrupt", id), "symbolic link is quarantined");
+
+	/* The original, put back, still reads. */
+	unlink(path);
+	spit(path, orig, len);
+	ok(queue_read_envelope(qdir, id, &got) == 0, "undamaged file still reads");
+	envelope_free(&got);
+	/* Quarantine twice: the older corrupt file is kept. */
+	ok(queue_quarantine(qdir, id, "test") == 0, "queue_quarantine: %s", strerror(errno));
+	spit(path, orig, len);
+	snprintf(name1, sizeof(name1), "%s.1", id);
+	ok(queue_quarantine(qdir, id, "test") == 0 && exists("corrupt", name1),
+	    "second quarantine of the same ID keeps the first");
+	free(copy);
+	free(orig);
+	free(path);
+}
+
+static void
+test_abort_and_errors(void)
+{
+	struct envelope *env, *got = NULL;
+	struct queue_file *qf;
+	char big[100];
+
+	env = make_env("a@b.example");
+	qf = queue_file_create(qdir, env);
+	ok(qf != NULL && count_entries("incoming") == 1, "create puts a file in incoming/");
+	if (qf != NULL) {
+		queue_file_write(qf, "hello\r\n", 7);
+		ok(queue_file_size(qf) == 7, "queue_file_size: got %ju, want 7",
+		    (uintmax_t)queue_file_size(qf));
+		queue_file_abort(&qf);
+	}
+	ok(qf == NULL && count_entries("incoming") == 0, "abort leaves nothing in incoming/");
+	ok(queue_read_envelope(qdir, env->id, &got) == -1 && errno == ENOENT,
+	    "aborted message is not committed");
+
+	qf = queue_file_create(qdir, env);
+	memset(big, 'x', sizeof(big));
+	if (qf != NULL) {
+		queue_file_set_max_size(qf, 150);
+		ok(queue_file_write(qf, big, sizeof(big)) == 0, "write within max_size");
+		ok(queue_file_write(qf, big, sizeof(big)) == -1 && errno == EFBIG,
+		    "write past max_size: EFBIG");
+		ok(queue_file_commit(&qf) == -1 && errno == EFBIG && qf == NULL,
+		    "commit after EFBIG fails with EFBIG");
+	}
+	ok(count_entries("incoming") == 0, "failed commit leaves nothing in incoming/");
+
+	free(env->sender);
+	env->sender = xstrdup("bad sender");
+	errno = 0;
+	ok(queue_file_create(qdir, env) == NULL && errno == EINVAL, "invalid envelope: EINVAL");
+	ok(count_entries("incoming") == 0, "invalid envelope leaves nothing");
+	envelope_free(&env);
+
+	ok(queue_path(qdir, "../x", false) == NULL && errno == EINVAL, "queue_path refuses bad IDs");
+	ok(queue_read_envelope(qdir, "../../../etc/passwd", &got) == -1 && errno == EINVAL,
+	    "read refuses bad IDs");
+	ok(queue_read_envelope(qdir, "00000000000000000000", &got) == -1 && errno == ENOENT,
+	    "read of a missing message: ENOENT");
+	ok(queue_space_ok(qdir, 0, 0), "queue_space_ok with no need");
+	ok(!queue_space_ok(qdir, UINT64_MAX, 0), "queue_space_ok refuses 2^64 bytes");
+	ok(!queue_space_ok(qdir, 1, UINT64_MAX), "queue_space_ok honours the floor");
+}
+
+/* fsize_child - in a child with RLIMIT_FSIZE: the write path must fail cleanly */
+static int
+fsize_child(void)
+{
+	struct rlimit rl = { .rlim_cur = 32768, .rlim_max = 32768 };
+	struct envelope *env;
+	char *content;
+	size_t len = 1 << 20;
+	char *p;
+	int rc;
+
+	/* Past the limit write() fails with EFBIG instead of killing us. */
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return 2;
+	content = xmalloc(len);
+	memset(content, 'y', len);
+	env = make_env("a@b.example");
+	rc = commit_msg(env, content, len);
+	if (rc != -1 || (errno != EFBIG && errno != ENOSPC))
+		return 3;
+	if (count_entries("incoming") != 0)
+		return 4;
+	/* The failed message never reached its bucket. */
+	if ((p = queue_path(qdir, env->id, false)) == NULL || access(p, F_OK) == 0)
+		return 5;
+	free(p);
+	envelope_free(&env);
+	free(content);
+	return 0;
+}
+
+static void
+test_fsize(void)
+{
+	pid_t pid;
+	int status = -1;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0)
+		_exit(fsize_child());
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "file size limit (EFBIG, as ENOSPC would): commit fails, nothing left (child status %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static void
+test_journal(void)
+{
+	enum journal_status st[3];
+	struct envelope *env, *got = NULL;
+	char *jpath;
+	unsigned char *buf;
+	size_t len;
+	int fd;
+
+	env = make_env("a@b.example");
+	if (commit_msg(env, "x\r\n", 3) == -1) {
+		ok(false, "commit for journal tests: %s", strerror(errno));
+		envelope_free(&env);
+		return;
+	}
+	jpath = queue_path(qdir, env->id, true);
+	ok(queue_journal_read(qdir, env->id, 3, st) == 0 &&
+	    st[0] == JOURNAL_PENDING && st[1] == JOURNAL_PENDING && st[2] == JOURNAL_PENDING,
+	    "no journal: all pending");
+	ok(queue_journal_append(qdir, env->id, 0, JOURNAL_DONE) == 0 &&
+	    queue_journal_append(qdir, env->id, 2, JOURNAL_BOUNCED) == 0, "append two records");
+	ok(queue_journal_read(qdir, env->id, 3, st) == 0 &&
+	    st[0] == JOURNAL_DONE && st[1] == JOURNAL_PENDING && st[2] == JOURNAL_BOUNCED,
+	    "read: got %d %d %d, want %d %d %d", st[0], st[1], st[2],
+	    JOURNAL_DONE, JOURNAL_PENDING, JOURNAL_BOUNCED);
+	ok(queue_journal_append(qdir, env->id, 0, JOURNAL_PENDING) == -1 && errno == EINVAL,
+	    "appending PENDING is refused");
+
+	/* A torn last record: a few bytes of a record that never finished. */
+	fd = open(jpath, O_WRONLY | O_APPEND);
+	ok(fd != -1 && write(fd, "SJ\001", 3) == 3, "tear the journal");
+	if (fd != -1)
+		close(fd);
+	ok(queue_journal_read(qdir, env->id, 3, st) == 0 &&
+	    st[0] == JOURNAL_DONE && st[1] == JOURNAL_PENDING && st[2] == JOURNAL_BOUNCED,
+	    "torn last record is ignored");
+	ok(queue_journal_append(qdir, env->id, 1, JOURNAL_EXPIRED) == 0 &&
+	    queue_journal_read(qdir, env->id, 3, st) == 0 && st[1] == JOURNAL_EXPIRED,
+	    "append after a torn record repairs the tail");
+
+	/* A full-sized last record whose bytes never reached the disk. */
+	fd = open(jpath, O_WRONLY | O_APPEND);
+	ok(fd != -1 && write(fd, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 12, "zeroed last record");
+	if (fd != -1)
+		close(fd);
+	ok(queue_journal_read(qdir, env->id, 3, st) == 0 && st[1] == JOURNAL_EXPIRED,
+	    "zeroed last record is ignored");
+	ok(queue_journal_append(qdir, env->id, 1, JOURNAL_DELETED) == 0 &&
+	    queue_journal_read(qdir, env->id, 3, st) == 0 && st[1] == JOURNAL_DELETED,
+	    "later record wins");
+
+	ok(queue_journal_read(qdir, env->id, 2, st) == -1 && errno == EBADMSG,
+	    "recipient index out of range: EBADMSG");
+	buf = slurp(jpath, &len);
+	if (buf != NULL && len >= 24) {
+		buf[5] ^= 1;
+		spit(jpath, buf, len);
+	}
+	ok(buf != NULL && queue_journal_read(qdir, env->id, 3, st) == -1 && errno == EBADMSG,
+	    "damage before the last record: EBADMSG");
+	free(buf);
+
+	/* queue_remove takes message and journal. */
+	ok(queue_remove(qdir, env->id) == 0, "queue_remove: %s", strerror(errno));
+	ok(access(jpath, F_OK) == -1 && queue_read_envelope(qdir, env->id, &got) == -1 &&
+	    errno == ENOENT, "removed message and journal are gone");
+	ok(queue_remove(qdir, "00000000000000000000") == -1 && errno == ENOENT,
+	    "removing a missing message: ENOENT");
+	free(jpath);
+	envelope_free(&env);
+}
+
+struct scan_ctx {
+	char (*ids)[QUEUE_ID_LEN + 1];
+	size_t n, max;
+	int stop_after;
+};
+
+/* scan_collect - queue_scan callback */
+static int
+scan_collect(const char *id, void *ctx)
+{
+	struct scan_ctx *sc = ctx;
+
+	if (sc->n < sc->max)
+		memcpy(sc->ids[sc->n], id, QUEUE_ID_LEN + 1);
+	sc->n++;
+	return sc->stop_after > 0 && (int)sc->n >= sc->stop_after ? -1 : 0;
+}
+
+static void
+test_scan_and_purge(void)
+{
+	enum { NMSG = 60 };
+	char want[NMSG][QUEUE_ID_LEN + 1], got[NMSG + 10][QUEUE_ID_LEN + 1], path[512];
+	struct scan_ctx sc = { .ids = got, .max = NMSG + 10 };
+	struct envelope *env;
+	struct queue_file *qf;
+	size_t i, made = 0;
+	bool same;
+
+	/* A fresh queue: only what we commit here. */
+	rm_tree(qdir);
+	queue_init_dirs(qdir);
+	for (i = 0; i < NMSG; i++) {
+		env = make_env("a@b.example");
+		if (commit_msg(env, "x\r\n", 3) == 0)
+			memcpy(want[made++], env->id, QUEUE_ID_LEN + 1);
+		envelope_free(&env);
+	}
+	ok(made == NMSG, "committed %zu messages, want %d", made, NMSG);
+	/* Noise the scan must skip: a journal, a stray, a partial in incoming/. */
+	queue_journal_append(qdir, want[0], 0, JOURNAL_DONE);
+	snprintf(path, sizeof(path), "%s/msg/00/junk", qdir);
+	spit(path, "x", 1);
+	snprintf(path, sizeof(path), "%s/msg/00/0123456789ABCDEF01FF", qdir);
+	spit(path, "x", 1);
+	env = make_env("a@b.example");
+	qf = queue_file_create(qdir, env);
+	ok(queue_scan(qdir, scan_collect, &sc) == 0, "queue_scan: %s", strerror(errno));
+	qsort(want, made, sizeof(want[0]), id_cmp);
+	qsort(got, sc.n < sc.max ? sc.n : sc.max, sizeof(got[0]), id_cmp);
+	same = sc.n == made;
+	for (i = 0; same && i < made; i++)
+		same = strcmp(want[i], got[i]) == 0;
+	ok(same, "scan found exactly the committed IDs: got %zu, want %zu", sc.n, made);
+	sc.n = 0;
+	sc.stop_after = 5;
+	ok(queue_scan(qdir, scan_collect, &sc) == -1 && sc.n == 5, "scan stops when fn returns -1");
+
+	snprintf(path, sizeof(path), "%s/incoming/.leftover", qdir);
+	spit(path, "x", 1);
+	ok(queue_purge_incoming(qdir) == 2, "purge_incoming removed 2");
+	ok(count_entries("incoming") == 0, "incoming/ is empty after purge");
+	queue_file_abort(&qf);
+	envelope_free(&env);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(qdir, sizeof(qdir), "%s/queue_test.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	if (mkdtemp(qdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s.log", qdir);
+	log_init("queue_test");
+	if (log_set_dest(LOG_DEST_FILE, logpath) == -1)
+		log_set_dest(LOG_DEST_STDERR, NULL);
+	test_ids();
+	test_envelope_ok();
+	test_init_dirs();
+	test_round_trip();
+	test_damage();
+	test_abort_and_errors();
+	test_fsize();
+	test_journal();
+	test_scan_and_purge();
+	rm_tree(qdir);
+	unlink(logpath);
+	return tap_done();
+}
