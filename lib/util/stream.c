@@ -82,7 +82,7 @@ static void
 stream_fail(struct stream *st, const char *what, const char *why)
 {
 	if (!st->failed)
-		snprintf(st->err, sizeof(st->err), "%s: %s", what, why);
+		snprintf(st->err, sizeof(st->err), "%.40s: %.110s", what, why);
 	st->failed = true;
 	if (st->registered) {
 		ev_io_del(st->loop, st->fd);
