@@ -1,1 +1,22 @@
-# cli
+# cli: the operator tool. Everything but main() is in a convenience
+# library, so that t/cli_test links the same code (STYLE.md rule 3).
+noinst_LIBRARIES += cli/libsluice_cli.a
+cli_libsluice_cli_a_SOURCES = \
+	cli/cli.h \
+	cli/cli_cmd.c \
+	cli/cli_config.c \
+	cli/cli_control.c \
+	cli/cli_json.c \
+	cli/cli_qfmt.c \
+	cli/cli_queue.c
+
+sbin_PROGRAMS += cli/sluice
+cli_sluice_SOURCES = cli/sluice.c
+cli_sluice_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)
+
+dist_man_MANS += man/sluice.8
+
+check_PROGRAMS += t/cli_test
+TESTS += t/cli_test
+t_cli_test_SOURCES = t/cli_test.c t/tap.h
+t_cli_test_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)

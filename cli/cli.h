@@ -1,0 +1,104 @@
+/*
+ * cli - the modules of the sluice operator tool, shared between its
+ * main() (cli/sluice.c) and its unit test (t/cli_test.c).
+ *
+ * Every command is one row of the table in cli_cmd.c: it parses its own
+ * arguments completely before it touches the configuration or the queue,
+ * so that a usage error never has a side effect, and it returns a
+ * sysexits(3) code instead of exiting, so that tests can call it.
+ *
+ * Messages for the operator go to stderr as "sluice: what: why"; the
+ * results a command was asked for go to the FILE it was given (stdout in
+ * the program), so that scripts can separate the two.
+ */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util/ipc.h"
+
+struct config;
+
+/* What every command gets: the global options and the lazily loaded config. */
+struct cli {
+	const char *config_dir;	/* -c DIR, or NULL for config_default_dir() */
+	bool verbose;		/* -v */
+	FILE *out;		/* results (stdout) */
+	struct config *cfg;	/* loaded by cli_config_need(); owned */
+};
+
+/* A command: argv[0] is its name, as for main(). Returns an EX_* code. */
+typedef int cli_run_fn(struct cli *cli, int argc, char **argv);
+
+/* cli_dispatch - run the command named by argv[0]; EX_USAGE for none/unknown */
+int cli_dispatch(struct cli *cli, int argc, char **argv);
+/*
+ * cli_usage - print to fp the usage lines that start with the words in
+ * what ("queue list", "config"; NULL: all of them); returns EX_USAGE.
+ */
+int cli_usage(FILE *fp, const char *what);
+/* cli_err - print "sluice: " and the message to stderr */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_config_load - (re)load the configuration, printing errors; 0 or EX_CONFIG */
+int cli_config_load(struct cli *cli, bool warnings);
+/* cli_config_need - load the configuration once; 0, or the EX_* code to exit with */
+int cli_config_need(struct cli *cli);
+/* cli_free - release what the commands loaded */
+void cli_free(struct cli *cli);
+
+/* The commands (cli_control.c, cli_queue.c, cli_config.c). */
+int cli_cmd_start(struct cli *cli, int argc, char **argv);
+int cli_cmd_stop(struct cli *cli, int argc, char **argv);
+int cli_cmd_status(struct cli *cli, int argc, char **argv);
+int cli_cmd_reload(struct cli *cli, int argc, char **argv);
+int cli_cmd_queue(struct cli *cli, int argc, char **argv);
+int cli_cmd_config(struct cli *cli, int argc, char **argv);
+
+/* cli_json.c: JSON text without a library. */
+/* cli_json_string - write s as a JSON string; invalid UTF-8 becomes U+FFFD */
+void cli_json_string(FILE *fp, const char *s);
+/* cli_json_key - write "name": preceded by a comma unless first */
+void cli_json_key(FILE *fp, const char *name, bool first);
+
+/*
+ * cli_qfmt.c: the reply records of lib/mail/proto.h as text and JSON.
+ * Each returns 0, or -1 when a field the line needs is missing or bad
+ * (the caller reports the record as malformed).
+ */
+/* cli_put_text - write s with control characters shown as '?' */
+void cli_put_text(FILE *fp, const char *s);
+/* cli_list_header - mailq's column header */
+void cli_list_header(FILE *fp);
+/* cli_list_text - one type=entry record as a mailq block; adds its size to *bytes */
+int cli_list_text(FILE *fp, const struct ipc_rec *rec, unsigned long long *bytes);
+/* cli_list_footer - "-- N Kbytes in M Requests." or "Mail queue is empty" */
+void cli_list_footer(FILE *fp, unsigned long long bytes, unsigned long long entries);
+/* cli_list_json - one type=entry record as one line of JSON, naming host */
+int cli_list_json(FILE *fp, const struct ipc_rec *rec, const char *host);
+
+/* The qshape age buckets (minutes), as the b* fields of type=domain. */
+#define CLI_NBUCKETS 10
+
+struct cli_summary_row {
+	char domain[256];
+	unsigned long long messages, bytes;
+	unsigned long long oldest;	/* arrival time of the oldest, 0: none */
+	unsigned long long bucket[CLI_NBUCKETS];
+	char gate[16];			/* held, open, relay; "" for TOTAL */
+};
+
+/* cli_summary_parse - read a type=domain record into row; 0/-1 */
+int cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row);
+/* cli_summary_add - add row's counts into total (the TOTAL row) */
+void cli_summary_add(struct cli_summary_row *total, const struct cli_summary_row *row);
+/* cli_summary_header - the qshape-like column header */
+void cli_summary_header(FILE *fp);
+/* cli_summary_text - one row of the table; now gives the oldest's age */
+void cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now);
+/* cli_summary_json - one row as one line of JSON */
+void cli_summary_json(FILE *fp, const struct cli_summary_row *row);
+
+#endif

@@ -1,0 +1,146 @@
+/* cli_cmd - the command table of sluice, usage lines and shared helpers */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+/* lib/mail */
+#include "mail/config.h"
+/* this program */
+#include "cli/cli.h"
+
+struct cli_cmd {
+	const char *name;
+	cli_run_fn *run;
+};
+
+/* Every command, as the first word after the global options. */
+static const struct cli_cmd cli_cmds[] = {
+	{ "start", cli_cmd_start },
+	{ "stop", cli_cmd_stop },
+	{ "status", cli_cmd_status },
+	{ "reload", cli_cmd_reload },
+	{ "queue", cli_cmd_queue },
+	{ "config", cli_cmd_config },
+};
+
+/* Every usage line; cli_usage() selects them by their leading words. */
+static const char *const cli_usage_lines[] = {
+	"start [-f]",
+	"stop",
+	"status",
+	"reload",
+	"queue list [--domain DOMAIN] [--json]",
+	"queue summary [--json]",
+	"queue show ID",
+	"queue delete ID... | --domain DOMAIN",
+	"queue reindex",
+	"config [NAME...]",
+	"config -d",
+	"config check",
+};
+
+/* cli_usage - print the usage lines that start with what (NULL: all) */
+int
+cli_usage(FILE *fp, const char *what)
+{
+	const char *lead = "usage:";
+	size_t i, len = what != NULL ? strlen(what) : 0;
+
+	fflush(stdout);
+	if (what == NULL) {
+		fprintf(fp, "%s sluice [-c CONFIG_DIR] [-v] COMMAND ...\n", lead);
+		lead = "      ";
+	}
+	for (i = 0; i < sizeof(cli_usage_lines) / sizeof(cli_usage_lines[0]); i++) {
+		const char *line = cli_usage_lines[i];
+
+		if (what != NULL && (strncmp(line, what, len) != 0 ||
+		    (line[len] != ' ' && line[len] != '\0')))
+			continue;
+		fprintf(fp, "%s sluice [-c CONFIG_DIR] [-v] %s\n", lead, line);
+		lead = "      ";
+	}
+	return EX_USAGE;
+}
+
+/* cli_dispatch - run the command named by argv[0] */
+int
+cli_dispatch(struct cli *cli, int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 1)
+		return cli_usage(stderr, NULL);
+	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+		if (strcmp(argv[0], cli_cmds[i].name) == 0)
+			return cli_cmds[i].run(cli, argc, argv);
+	cli_err("unknown command: %s", argv[0]);
+	return cli_usage(stderr, NULL);
+}
+
+/* cli_err - print "sluice: " and the message to stderr */
+void
+cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("sluice: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * cli_config_load - (re)load the configuration into cli->cfg, printing
+ * every error as "sluice: FILE:LINE: ..." and, when asked (config check,
+ * -v), the warnings: a duplicate setting should not clutter every queue
+ * listing. 0, or EX_CONFIG.
+ */
+int
+cli_config_load(struct cli *cli, bool warnings)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	size_t i;
+	int ret;
+
+	ret = config_load(cli->config_dir, &cfg, &errs);
+	for (i = 0; i < errs.n; i++)
+		cli_err("%s", errs.msg[i]);
+	if (warnings)
+		for (i = 0; i < errs.nwarn; i++)
+			cli_err("warning: %s", errs.warn[i]);
+	config_errors_free(&errs);
+	if (ret < 0)
+		return EX_CONFIG;
+	config_free(&cli->cfg);
+	cli->cfg = cfg;
+	return 0;
+}
+
+/* cli_config_need - load the configuration once; 0 or the EX_* code */
+int
+cli_config_need(struct cli *cli)
+{
+	if (cli->cfg != NULL)
+		return 0;
+	if (cli_config_load(cli, cli->verbose) != 0) {
+		cli_err("configuration in %s is not usable; see sluice config check",
+		    cli->config_dir != NULL ? cli->config_dir : config_default_dir());
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* cli_free - release what the commands loaded */
+void
+cli_free(struct cli *cli)
+{
+	config_free(&cli->cfg);
+}

@@ -1,0 +1,426 @@
+/* cli_control - sluice start, stop, status and reload: the master process */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/proto.h"
+#include "mail/qctl.h"
+/* lib/util */
+#include "util/ipc.h"
+#include "util/xmalloc.h"
+/* this program */
+#include "cli/cli.h"
+
+/* How long start and stop wait for master, and how often they look. */
+#define CLI_START_WAIT_MS	10000
+#define CLI_STOP_WAIT_MS	30000
+#define CLI_POLL_MS		100
+/* How long status waits for a listener to accept a connection. */
+#define CLI_PROBE_MS		1000
+
+/* The exit code of start/stop/reload/status when master is not in the
+ * state the command needs, as postfix(1) uses it. */
+#define CLI_EX_STATE		1
+
+/*
+ * cli_lock_held - is the file open as fd flock()ed by some process?
+ * 1 yes, 0 no, -1 error. Linux lists every lock in /proc/locks, which we
+ * read rather than try the lock ourselves: a probe, however short, could
+ * make a master that is taking its lock at that moment believe another
+ * master runs. Without /proc the probe is the only way left.
+ */
+static int
+cli_lock_held(int fd)
+{
+	unsigned long long ino;
+	char line[256], kind[16];
+	struct stat st;
+	bool held = false;
+	FILE *fp;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if ((fp = fopen("/proc/locks", "re")) != NULL) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters have "->". */
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (sscanf(line, "%*[^:]: %15s %*s %*s %*d %*x:%*x:%llu", kind,
+			    &ino) == 2 && strcmp(kind, "FLOCK") == 0 &&
+			    ino == (unsigned long long)st.st_ino)
+				held = true;
+		}
+		fclose(fp);
+		return held;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		(void)flock(fd, LOCK_UN);
+		return 0;
+	}
+	return errno == EWOULDBLOCK ? 1 : -1;
+}
+
+/*
+ * cli_master - is a master running for this queue? A pid file alone
+ * proves nothing (it survives a crash); the flock() master keeps on it
+ * does. 1 running (*pid_r set), 0 not, -1 error (errno).
+ */
+static int
+cli_master(const struct config *cfg, pid_t *pid_r)
+{
+	char *path = xasprintf("%s/pid/master.pid", cfg->queue_directory);
+	char buf[32], *end;
+	ssize_t n;
+	long pid;
+	int fd, held, saved;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if ((held = cli_lock_held(fd)) != 1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return held;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	saved = errno;
+	close(fd);
+	if (n < 0) {
+		errno = saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	/* Master may hold the lock a moment before it writes its pid. */
+	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') || pid < 2) {
+		errno = EAGAIN;
+		return -1;
+	}
+	*pid_r = (pid_t)pid;
+	return 1;
+}
+
+/* cli_sleep_ms - wait a little between looks at master */
+static void
+cli_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		continue;
+}
+
+/*
+ * cli_running - like cli_master(), printing why when it fails: 0 running
+ * (*pid_r set), CLI_EX_STATE not running, another EX_* code on error.
+ */
+static int
+cli_running(struct cli *cli, const char *what, pid_t *pid_r)
+{
+	int ret;
+
+	if ((ret = cli_config_need(cli)) != 0)
+		return ret;
+	ret = cli_master(cli->cfg, pid_r);
+	if (ret < 0) {
+		cli_err("%s: read %s/pid/master.pid: %s", what,
+		    cli->cfg->queue_directory,
+		    errno == EAGAIN ? "no valid pid in it" : strerror(errno));
+		return errno == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
+	}
+	return ret == 1 ? 0 : CLI_EX_STATE;
+}
+
+/* cli_start_wait - wait for child master to daemonize and lock its pid file */
+static int
+cli_start_wait(struct cli *cli, pid_t child)
+{
+	bool reaped = false;
+	pid_t pid = 0;
+	int waited, status;
+
+	for (waited = 0; waited <= CLI_START_WAIT_MS; waited += CLI_POLL_MS) {
+		if (cli_master(cli->cfg, &pid) == 1) {
+			fprintf(cli->out, "sluice: started, master pid %ld\n", (long)pid);
+			return EX_OK;
+		}
+		/* The foreground master exits 0 once its daemon copy is on its way. */
+		if (!reaped && waitpid(child, &status, WNOHANG) == child) {
+			reaped = true;
+			if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+				cli_err("start: master exited with status %d; see the log",
+				    WEXITSTATUS(status));
+				return EX_UNAVAILABLE;
+			}
+			if (WIFSIGNALED(status)) {
+				cli_err("start: master killed by signal %d; see the log",
+				    WTERMSIG(status));
+				return EX_UNAVAILABLE;
+			}
+		}
+		cli_sleep_ms(CLI_POLL_MS);
+	}
+	cli_err("start: master did not lock %s/pid/master.pid within %d s; see the log",
+	    cli->cfg->queue_directory, CLI_START_WAIT_MS / 1000);
+	return EX_TEMPFAIL;
+}
+
+/* cli_cmd_start - start [-f]: check the config, then run master */
+int
+cli_cmd_start(struct cli *cli, int argc, char **argv)
+{
+	const char *dir, *margv[6];
+	bool foreground = false;
+	char *master;
+	pid_t pid, child;
+	int ret, i, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") != 0) {
+			cli_err("start: unknown argument %s", argv[i]);
+			return cli_usage(stderr, "start");
+		}
+		foreground = true;
+	}
+	/* Starting with a broken config would only fail later, in the log. */
+	if ((ret = cli_config_load(cli, cli->verbose)) != 0)
+		return ret;
+	if ((ret = cli_running(cli, "start", &pid)) == 0) {
+		cli_err("start: already running, master pid %ld", (long)pid);
+		return CLI_EX_STATE;
+	}
+	if (ret != CLI_EX_STATE)
+		return ret;
+	dir = cli->config_dir != NULL ? cli->config_dir : config_default_dir();
+	master = xasprintf("%s/master", cli->cfg->daemon_directory);
+	if (access(master, X_OK) < 0) {
+		cli_err("start: %s: %s (check daemon_directory)", master, strerror(errno));
+		free(master);
+		return EX_UNAVAILABLE;
+	}
+	margv[n++] = master;
+	margv[n++] = "-c";
+	margv[n++] = dir;
+	if (foreground)
+		margv[n++] = "-f";
+	if (cli->verbose)
+		margv[n++] = "-v";
+	margv[n] = NULL;
+	fflush(NULL);
+	if (foreground) {
+		execv(master, (char *const *)margv);
+		cli_err("start: exec %s: %s", master, strerror(errno));
+		free(master);
+		return EX_OSERR;
+	}
+	if ((child = fork()) < 0) {
+		cli_err("start: fork: %s", strerror(errno));
+		free(master);
+		return EX_OSERR;
+	}
+	if (child == 0) {
+		execv(master, (char *const *)margv);
+		cli_err("start: exec %s: %s", master, strerror(errno));
+		_exit(EX_OSERR);
+	}
+	free(master);
+	return cli_start_wait(cli, child);
+}
+
+/* cli_signal - send sig to a running master; 0 sent, else an EX_* code */
+static int
+cli_signal(struct cli *cli, const char *what, int sig, pid_t *pid_r)
+{
+	int ret;
+
+	if ((ret = cli_running(cli, what, pid_r)) == CLI_EX_STATE)
+		cli_err("%s: not running", what);
+	if (ret != 0)
+		return ret;
+	if (kill(*pid_r, sig) < 0) {
+		cli_err("%s: signal master pid %ld: %s", what, (long)*pid_r,
+		    strerror(errno));
+		return errno == EPERM ? EX_NOPERM : EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* cli_cmd_stop - stop: SIGTERM to master, then wait until it is gone */
+int
+cli_cmd_stop(struct cli *cli, int argc, char **argv)
+{
+	pid_t pid, still;
+	int ret, waited;
+
+	if (argc != 1)
+		return cli_usage(stderr, "stop");
+	if ((ret = cli_signal(cli, "stop", SIGTERM, &pid)) != 0)
+		return ret;
+	/* Master releases the lock only when every child has finished. */
+	for (waited = 0; waited <= CLI_STOP_WAIT_MS; waited += CLI_POLL_MS) {
+		if (cli_master(cli->cfg, &still) == 0) {
+			fprintf(cli->out, "sluice: stopped\n");
+			return EX_OK;
+		}
+		cli_sleep_ms(CLI_POLL_MS);
+	}
+	cli_err("stop: master pid %ld still running after %d s", (long)pid,
+	    CLI_STOP_WAIT_MS / 1000);
+	return EX_TEMPFAIL;
+}
+
+/* cli_cmd_reload - reload: check the config, then SIGHUP to master */
+int
+cli_cmd_reload(struct cli *cli, int argc, char **argv)
+{
+	pid_t pid;
+	int ret;
+
+	if (argc != 1)
+		return cli_usage(stderr, "reload");
+	/* A config master cannot load would leave it running on the old one. */
+	if ((ret = cli_config_load(cli, true)) != 0) {
+		cli_err("reload: configuration has errors; not reloading");
+		return ret;
+	}
+	if ((ret = cli_signal(cli, "reload", SIGHUP, &pid)) != 0)
+		return ret;
+	fprintf(cli->out, "sluice: reloading, master pid %ld\n", (long)pid);
+	return EX_OK;
+}
+
+/*
+ * cli_probe - does something accept TCP connections at hp? Every address
+ * ("" host) is probed on loopback. NULL when it does, else a static reason.
+ */
+static const char *
+cli_probe(const struct hostport *hp)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	const char *why = "no address";
+	struct pollfd pfd;
+	socklen_t len;
+	int fd, err, gai;
+
+	gai = getaddrinfo(hp->host[0] != '\0' ? hp->host : NULL, hp->port, &hints, &res);
+	if (gai != 0)
+		return gai_strerror(gai);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			why = strerror(errno);
+			continue;
+		}
+		err = 0;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			err = errno;
+			if (err == EINPROGRESS) {
+				pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+				len = sizeof(err);
+				if (poll(&pfd, 1, CLI_PROBE_MS) != 1)
+					err = ETIMEDOUT;
+				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+					err = errno;
+			}
+		}
+		close(fd);
+		if (err == 0) {
+			freeaddrinfo(res);
+			return NULL;
+		}
+		why = strerror(err);
+	}
+	freeaddrinfo(res);
+	return why;
+}
+
+/* cli_status_rec - print qmgr's type=status reply as name=value pairs */
+static int
+cli_status_rec(const struct ipc_rec *rec, void *ctx)
+{
+	struct cli *cli = ctx;
+	size_t i;
+
+	if (strcmp(ipc_rec_type(rec), PROTO_T_STATUS) != 0)
+		return 0;
+	fputs("qmgr:", cli->out);
+	for (i = 1; i < rec->n; i++) {
+		fprintf(cli->out, " %s=", rec->f[i].name);
+		cli_put_text(cli->out, rec->f[i].value);
+	}
+	putc('\n', cli->out);
+	return 0;
+}
+
+/* cli_cmd_status - status: master, listeners, qmgr; exit 0 only when running */
+int
+cli_cmd_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} lists[] = {
+		{ "smtp_listen", offsetof(struct config, smtp_listen) },
+		{ "submission_listen", offsetof(struct config, submission_listen) },
+		{ "odmr_listen", offsetof(struct config, odmr_listen) },
+		{ "finger_listen", offsetof(struct config, finger_listen) },
+		{ "web_listen", offsetof(struct config, web_listen) },
+	};
+	const struct hostport_list *l;
+	struct ipc_rec *req;
+	const char *why;
+	char *reason = NULL;
+	pid_t pid;
+	size_t i, k;
+	int ret;
+
+	if (argc != 1)
+		return cli_usage(stderr, "status");
+	if ((ret = cli_running(cli, "status", &pid)) == CLI_EX_STATE)
+		fprintf(cli->out, "sluice: not running\n");
+	if (ret != 0)
+		return ret;
+	fprintf(cli->out, "sluice: running, master pid %ld\n", (long)pid);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		l = (const struct hostport_list *)((const char *)cli->cfg + lists[i].offset);
+		for (k = 0; k < l->n; k++) {
+			const struct hostport *hp = &l->v[k];
+			bool v6 = strchr(hp->host, ':') != NULL;
+
+			why = cli_probe(hp);
+			fprintf(cli->out, "%s: %s%s%s:%s %s%s\n", lists[i].name,
+			    v6 ? "[" : "", hp->host[0] != '\0' ? hp->host : "*",
+			    v6 ? "]" : "", hp->port, why == NULL ? "listening" :
+			    "not answering: ", why == NULL ? "" : why);
+		}
+	}
+	req = ipc_rec_new(PROTO_T_STATUS);
+	if (qctl_request(cli->cfg, req, cli_status_rec, cli, &reason) < 0) {
+		fprintf(cli->out, "qmgr: not answering: %s\n",
+		    reason != NULL ? reason : "unknown reason");
+		free(reason);
+	}
+	ipc_rec_free(&req);
+	return EX_OK;
+}
