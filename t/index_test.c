@@ -50,7 +50,7 @@ queue_id_ok(const char *id)
 
 static const char *domains[] = { "a.example", "b.example", "c.example" };
 #define NDOMAINS	3
-#define PER_DOMAIN	40
+#define PER_DOMAIN	100	/* more than a walk's batch */
 
 /* test_id - a deterministic valid queue ID from a number */
 static void
@@ -354,6 +354,70 @@ test_walks(struct qindex *qi)
 	    "neighbour message intact: got %zu, want %d", s.n, NDOMAINS);
 }
 
+/* What a modifying walk needs. */
+struct modify {
+	struct qindex *qi;
+	size_t n;
+	size_t failed;
+};
+
+/* del_fn - delete each entry the walk gives */
+static int
+del_fn(const struct qindex_entry *e, void *ctx)
+{
+	struct modify *m = ctx;
+
+	m->n++;
+	if (qindex_del(m->qi, e->id, e->domain) != 1)
+		m->failed++;
+	return 0;
+}
+
+/* defer_fn - push each entry's expiry past the walk's bound, as a retry would */
+static int
+defer_fn(const struct qindex_entry *e, void *ctx)
+{
+	struct modify *m = ctx;
+	struct qindex_entry *c = test_entry((unsigned)strtoul(e->id, NULL, 16),
+	    e->domain);
+
+	m->n++;
+	c->expiry = 1900000000;
+	if (qindex_put(m->qi, c) != 0)
+		m->failed++;
+	qindex_entry_free(&c);
+	return 0;
+}
+
+/* test_modify_walks - callbacks that change the index neither hang nor loop */
+static void
+test_modify_walks(struct qindex *qi)
+{
+	struct qindex_entry *e;
+	struct modify m = { .qi = qi };
+	size_t cnt;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < 150; i++) {
+		e = test_entry(3000 + i, "d.example");
+		e->expiry = 1600000000 + i / 4;	/* duplicates across batches */
+		qindex_put(qi, e);
+		qindex_entry_free(&e);
+	}
+	rc = qindex_walk_expiry(qi, 1650000000, defer_fn, &m);
+	ok(rc == 0 && m.n == 150 && m.failed == 0,
+	    "walk expiry that defers each entry: got %zu calls, %zu failed, want 150",
+	    m.n, m.failed);
+	m = (struct modify){ .qi = qi };
+	rc = qindex_walk_domain(qi, "d.example", del_fn, &m);
+	ok(rc == 0 && m.n == 150 && m.failed == 0,
+	    "walk domain that deletes each entry: got %zu calls, %zu failed, want 150",
+	    m.n, m.failed);
+	rc = qindex_count_domain(qi, "d.example", &cnt);
+	ok(rc == 0 && cnt == 0, "count after deleting walk: got %zu, want 0", cnt);
+}
+
 /* rec_u - append an n-byte big-endian integer */
 static size_t
 rec_u(unsigned char *p, size_t off, uint64_t v, size_t n)
@@ -604,6 +668,8 @@ main(void)
 	struct qindex *qi = NULL;
 	char *dir;
 
+	/* A walk that deadlocked would hang "make check": fail instead. */
+	alarm(120);
 	log_init("index_test");
 	log_set_dest(LOG_DEST_STDERR, NULL);
 	if (mkdtemp(tmpl) == NULL) {
@@ -618,6 +684,7 @@ main(void)
 		return tap_done();
 	test_round_trip(qi);
 	test_walks(qi);
+	test_modify_walks(qi);
 	test_bad_records(qi);
 	qindex_close(&qi);
 
