@@ -334,10 +334,31 @@ sub kill_all {
 	$self->{pid} = undef;
 }
 
+# daemon_pid - pid of a master started with `sluice start` (it
+# daemonizes; master.pid names it), if it still runs this config; or undef.
+sub daemon_pid {
+	my ($self) = @_;
+	my $t = slurp("$self->{qdir}/pid/master.pid") // return undef;
+	my ($pid) = $t =~ /(\d+)/ or return undef;
+	my $cmd = slurp("/proc/$pid/cmdline") // return undef;
+	return undef if _pid_gone($pid);
+	return index($cmd, $self->{confdir}) >= 0 ? $pid : undef;
+}
+
+# kill_daemon - SIGKILL a daemonized master of ours and its children.
+sub kill_daemon {
+	my ($self) = @_;
+	my $pid = $self->daemon_pid or return;
+	local $self->{pid} = $pid;
+	my @kids = map { $_->[0] } $self->children;
+	kill 'KILL', $pid, @kids;
+}
+
 # cleanup - kill everything and remove the directory (unless kept).
 sub cleanup {
 	my ($self) = @_;
 	$self->kill_all;
+	$self->kill_daemon;
 	if ($ENV{SLUICE_TEST_KEEP}) {
 		print STDERR "# kept $self->{dir}\n";
 		return;
@@ -385,7 +406,9 @@ sub queue_list {
 sub queue_list_ids {
 	my ($self, @args) = @_;
 	my %id = map { ($_->{queue_id} // '?') => 1 } $self->queue_list(@args);
-	return sort keys %id;
+	# A named array, so that scalar context gives the count.
+	my @ids = sort keys %id;
+	return @ids;
 }
 
 # queue_files - IDs of the committed files in msg/XX/ (journals excluded),
@@ -398,7 +421,8 @@ sub queue_files {
 		my ($xx, $id) = $p =~ m{/msg/([^/]+)/([^/]+)$} or next;
 		push @ids, $id;
 	}
-	return sort @ids;
+	@ids = sort @ids;
+	return @ids;
 }
 
 # queue_file_path ID - QDIR/msg/XX/ID
