@@ -1,0 +1,29 @@
+/*
+ * htable - a hash table from NUL-terminated string keys to pointers.
+ *
+ * Keys are copied; values are borrowed (the caller owns them). Lookups
+ * are case-sensitive: callers lowercase domain names first. Chained
+ * buckets, grown at load 1, so a table of N keys costs O(N) memory and
+ * O(1) per operation.
+ */
+#ifndef SLUICE_HTABLE_H
+#define SLUICE_HTABLE_H
+
+#include <stddef.h>
+
+struct htable;
+
+struct htable *htable_new(void);
+/* htable_free - free the table and its keys (not the values) */
+void htable_free(struct htable **tp);
+/* htable_get - the value stored for key, or NULL */
+void *htable_get(const struct htable *t, const char *key);
+/* htable_put - store value for key (replacing any old value) */
+void htable_put(struct htable *t, const char *key, void *value);
+/* htable_del - remove key; the old value, or NULL */
+void *htable_del(struct htable *t, const char *key);
+size_t htable_count(const struct htable *t);
+/* htable_walk - call fn for each entry (fn must not change the table); stops when fn returns non-zero */
+int htable_walk(const struct htable *t, int (*fn)(const char *key, void *value, void *ctx), void *ctx);
+
+#endif
