@@ -113,7 +113,7 @@ struct rcpt_set {
 struct domain_table {
 	struct strtab byname;
 	struct domain **v;	/* in file order, for walking */
-	size_t n;
+	size_t n, cap;
 	char *file;		/* path the domains came from */
 };
 
@@ -567,7 +567,11 @@ domain_table_add(struct dload *dl, struct domain_table *t, struct domain *d)
 		domain_free(&d);
 		return -1;
 	}
-	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
+	if (t->n == t->cap) {
+		/* Doubling keeps a table of thousands linear to load. */
+		t->cap = t->cap == 0 ? 64 : t->cap * 2;
+		t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
+	}
 	t->v[t->n++] = d;
 	strtab_put(&t->byname, d->name, d);
 	return 0;
