@@ -240,6 +240,9 @@ test_round_trip(struct qindex *qi)
 	e->id[3] = 'g';
 	ok(qindex_put(qi, e) == -1, "put bad id: refused");
 	qindex_entry_free(&e);
+	e = qindex_entry_new("000000000000000000021", "a.example");
+	ok(qindex_put(qi, e) == -1, "put over-long id: refused, not truncated");
+	qindex_entry_free(&e);
 	e = test_entry(2, "a.example");
 	free(e->sender);
 	e->sender = xstrdup("<x@y>");

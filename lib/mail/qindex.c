@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ struct qindex {
 	DB *by_domain;
 	DB *by_expiry;
 	unsigned commits;	/* since the last checkpoint attempt */
+	bool ready;		/* open done: DB_RUNRECOVERY is fatal */
 	char *dir;
 };
 
@@ -101,11 +103,30 @@ qindex_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	log_warn("berkeley db: %s", msg);
 }
 
-/* qindex_set_errno - map a Berkeley DB return value onto errno */
-static void
-qindex_set_errno(int ret)
+/*
+ * qindex_fail - log a Berkeley DB failure as "<fmt>: <reason>", set errno,
+ * return -1. DB_RUNRECOVERY means the environment is unusable until a
+ * recovering open: once the index is open that is fatal (master restarts
+ * us and we recover); while opening, the caller decides.
+ */
+static int qindex_fail(const struct qindex *qi, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+qindex_fail(const struct qindex *qi, int ret, const char *fmt, ...)
 {
+	va_list ap;
+	char *what;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (ret == DB_RUNRECOVERY && qi->ready)
+		log_fatal("%s: %s", what, db_strerror(ret));
+	log_warn("%s: %s", what, db_strerror(ret));
+	free(what);
 	errno = ret > 0 ? ret : EIO;
+	return -1;
 }
 
 /* qbuf_put - append len bytes */
@@ -422,18 +443,15 @@ qindex_db_open(struct qindex *qi, const char *file, bool dups, unsigned flags, D
 	int ret;
 
 	if ((ret = db_create(&db, qi->env, 0)) != 0) {
-		log_warn("create index handle %s: %s", file, db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "create index handle %s", file);
 	}
 	*db_r = db;
 	if (dups && (ret = db->set_flags(db, DB_DUP | DB_DUPSORT)) != 0) {
-		log_warn("configure index %s: %s", file, db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "configure index %s", file);
 	}
 	if ((ret = db->open(db, NULL, file, NULL, DB_BTREE,
 	    DB_AUTO_COMMIT | ((flags & QINDEX_CREATE) ? DB_CREATE : 0), 0600)) != 0) {
-		log_warn("open index %s/%s: %s", qi->dir, file, db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "open index %s/%s", qi->dir, file);
 	}
 	return 0;
 }
@@ -447,8 +465,7 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	int ret;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
-		log_warn("create index environment: %s", db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "create index environment");
 	}
 	qi->env = env;
 	env->set_errcall(env, qindex_errcall);
@@ -464,16 +481,14 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (ret = env->set_timeout(env, QINDEX_LOCK_TIMEOUT_US,
 	    DB_SET_LOCK_TIMEOUT)) != 0) {
-		log_warn("configure index environment: %s", db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "configure index environment");
 	}
 	if (flags & (QINDEX_CREATE | QINDEX_RECOVER))
 		eflags |= DB_CREATE;
 	if (flags & QINDEX_RECOVER)
 		eflags |= DB_RECOVER;
 	if ((ret = env->open(env, qi->dir, eflags, 0600)) != 0) {
-		log_warn("open index environment %s: %s", qi->dir, db_strerror(ret));
-		return -1;
+		return qindex_fail(qi, ret, "open index environment %s", qi->dir);
 	}
 	return 0;
 }
@@ -502,9 +517,10 @@ qindex_open(const char *dir, unsigned flags, struct qindex **qi_r)
 	    qindex_sec_domain, DB_CREATE)) != 0 ||
 	    (ret = qi->entries->associate(qi->entries, NULL, qi->by_expiry,
 	    qindex_sec_expiry, DB_CREATE)) != 0) {
-		log_warn("associate index %s: %s", dir, db_strerror(ret));
+		qindex_fail(qi, ret, "associate index %s", dir);
 		goto fail;
 	}
+	qi->ready = true;
 	*qi_r = qi;
 	return 0;
 fail:
@@ -521,9 +537,10 @@ qindex_close(struct qindex **qip)
 
 	if (qi == NULL)
 		return;
+	qi->ready = false;
 	if (qi->env != NULL && qi->entries != NULL &&
 	    (ret = qi->env->txn_checkpoint(qi->env, 0, 0, 0)) != 0)
-		log_warn("checkpoint index %s: %s", qi->dir, db_strerror(ret));
+		qindex_fail(qi, ret, "checkpoint index %s", qi->dir);
 	if (qi->by_expiry != NULL)
 		qi->by_expiry->close(qi->by_expiry, 0);
 	if (qi->by_domain != NULL)
@@ -531,7 +548,7 @@ qindex_close(struct qindex **qip)
 	if (qi->entries != NULL)
 		qi->entries->close(qi->entries, 0);
 	if (qi->env != NULL && (ret = qi->env->close(qi->env, 0)) != 0)
-		log_warn("close index %s: %s", qi->dir, db_strerror(ret));
+		qindex_fail(qi, ret, "close index %s", qi->dir);
 	free(qi->dir);
 	free(qi);
 	*qip = NULL;
@@ -585,7 +602,9 @@ qindex_entry_new(const char *id, const char *domain)
 	struct qindex_entry *e = xcalloc(1, sizeof(*e));
 	size_t i;
 
-	snprintf(e->id, sizeof(e->id), "%s", id);
+	/* A wrong-length ID is left empty, never truncated into a valid one. */
+	if (strlen(id) == QUEUE_ID_LEN)
+		memcpy(e->id, id, QUEUE_ID_LEN + 1);
 	e->domain = xstrdup(domain);
 	for (i = 0; e->domain[i] != '\0'; i++)
 		e->domain[i] = (char)tolower((unsigned char)e->domain[i]);
@@ -643,15 +662,13 @@ qindex_commit(struct qindex *qi, DB_TXN *txn)
 	int ret;
 
 	if ((ret = txn->commit(txn, 0)) != 0) {
-		log_warn("commit index %s: %s", qi->dir, db_strerror(ret));
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "commit index %s", qi->dir);
 	}
 	if (++qi->commits >= QINDEX_CKP_COMMITS) {
 		qi->commits = 0;
 		/* Checkpoints also let DB_LOG_AUTO_REMOVE drop old logs. */
 		if ((ret = qi->env->txn_checkpoint(qi->env, QINDEX_CKP_KBYTES, 0, 0)) != 0)
-			log_warn("checkpoint index %s: %s", qi->dir, db_strerror(ret));
+			qindex_fail(qi, ret, "checkpoint index %s", qi->dir);
 	}
 	return 0;
 }
@@ -663,9 +680,7 @@ qindex_txn_begin(struct qindex *qi, DB_TXN **txn_r)
 	int ret;
 
 	if ((ret = qi->env->txn_begin(qi->env, NULL, txn_r, 0)) != 0) {
-		log_warn("begin index transaction %s: %s", qi->dir, db_strerror(ret));
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "begin index transaction %s", qi->dir);
 	}
 	return 0;
 }
@@ -681,10 +696,8 @@ qindex_put_raw(struct qindex *qi, const char *key, const void *data, size_t len)
 	if (qindex_txn_begin(qi, &txn) < 0)
 		return -1;
 	if ((ret = qi->entries->put(qi->entries, txn, &k, &d, 0)) != 0) {
-		log_warn("store index entry %s: %s", key, db_strerror(ret));
 		txn->abort(txn);
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "store index entry %s", key);
 	}
 	return qindex_commit(qi, txn);
 }
@@ -725,9 +738,7 @@ qindex_get(struct qindex *qi, const char *id, const char *domain, struct qindex_
 	if ((ret = qi->entries->get(qi->entries, NULL, &k, &d, 0)) == DB_NOTFOUND)
 		return 0;
 	if (ret != 0) {
-		log_warn("read index entry %s: %s", key, db_strerror(ret));
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "read index entry %s", key);
 	}
 	if ((*e_r = qindex_decode(&k, &d)) == NULL) {
 		qindex_warn_bad(&k);
@@ -757,10 +768,8 @@ qindex_del(struct qindex *qi, const char *id, const char *domain)
 		return 0;
 	}
 	if (ret != 0) {
-		log_warn("delete index entry %s: %s", key, db_strerror(ret));
 		txn->abort(txn);
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "delete index entry %s", key);
 	}
 	return qindex_commit(qi, txn) < 0 ? -1 : 1;
 }
@@ -772,9 +781,7 @@ qindex_cursor(struct qindex *qi, DB *db, DB_TXN *txn, DBC **dbc_r)
 	int ret;
 
 	if ((ret = db->cursor(db, txn, dbc_r, 0)) != 0) {
-		log_warn("open index cursor %s: %s", qi->dir, db_strerror(ret));
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "open index cursor %s", qi->dir);
 	}
 	return 0;
 }
@@ -828,10 +835,8 @@ qindex_del_message(struct qindex *qi, const char *id)
 	}
 	dbc->close(dbc);
 	if (ret != 0 && ret != DB_NOTFOUND) {
-		log_warn("%s: delete index entries: %s", id, db_strerror(ret));
 		txn->abort(txn);
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "%s: delete index entries", id);
 	}
 	return qindex_commit(qi, txn) < 0 ? -1 : n;
 }
@@ -857,8 +862,7 @@ qindex_has_message(struct qindex *qi, const char *id)
 	else if (ret == DB_NOTFOUND)
 		ret = 0;
 	else {
-		log_warn("%s: read index entries: %s", id, db_strerror(ret));
-		qindex_set_errno(ret);
+		qindex_fail(qi, ret, "%s: read index entries", id);
 		ret = -1;
 	}
 	dbc->close(dbc);
@@ -980,7 +984,7 @@ qwalk_in_range(const struct qwalk *w, const DBT *sk, const DBT *pk)
 
 /* qwalk_fill - read up to a batch of decoded entries; 0, or a Berkeley DB error */
 static int
-qwalk_fill(struct qindex *qi, struct qwalk *w)
+qwalk_fill(struct qwalk *w)
 {
 	DBC *dbc;
 	DBT sk = qindex_dbt(NULL, 0), pk = qindex_dbt(NULL, 0), d = qindex_dbt(NULL, 0);
@@ -1018,8 +1022,8 @@ qwalk_run(struct qindex *qi, struct qwalk *w, qindex_walk_fn *fn, void *ctx)
 
 	while (rc == 0 && !w->done) {
 		w->n = 0;
-		if ((ret = qwalk_fill(qi, w)) != 0) {
-			log_warn("walk index %s: %s", qi->dir, db_strerror(ret));
+		if ((ret = qwalk_fill(w)) != 0) {
+			qindex_fail(qi, ret, "walk index %s", qi->dir);
 			rc = -1;
 		}
 		for (i = 0; i < w->n; i++) {
@@ -1108,9 +1112,7 @@ qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r)
 		ret = dbc->count(dbc, &n, 0);
 	dbc->close(dbc);
 	if (ret != 0 && ret != DB_NOTFOUND) {
-		log_warn("count index entries %s: %s", low, db_strerror(ret));
-		qindex_set_errno(ret);
-		return -1;
+		return qindex_fail(qi, ret, "count index entries %s", low);
 	}
 	*entries_r = n;
 	return 0;
