@@ -46,6 +46,8 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_config_load(struct cli *cli, bool warnings);
 /* cli_config_need - load the configuration once; 0, or the EX_* code to exit with */
 int cli_config_need(struct cli *cli);
+/* cli_become_queue_owner - as root, switch to the queue's owner; 0 or EX_* */
+int cli_become_queue_owner(struct cli *cli, const char *what);
 /* cli_free - release what the commands loaded */
 void cli_free(struct cli *cli);
 

@@ -1,11 +1,15 @@
 /* cli_cmd - the command table of sluice, usage lines and shared helpers */
 #include "config.h"
 
+#include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 /* lib/mail */
 #include "mail/config.h"
@@ -134,6 +138,30 @@ cli_config_need(struct cli *cli)
 		cli_err("configuration in %s is not usable; see sluice config check",
 		    cli->config_dir != NULL ? cli->config_dir : config_default_dir());
 		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/*
+ * cli_become_queue_owner - when run as root, take the user and group that
+ * own queue_directory before touching the queue. Served in-process, a
+ * request may create index files (Berkeley DB logs, databases); owned by
+ * root, qmgr could not open them at its next start. 0 or an EX_* code.
+ */
+int
+cli_become_queue_owner(struct cli *cli, const char *what)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return 0;
+	/* No queue yet, or a root-owned one: nothing to keep in step. */
+	if (stat(cli->cfg->queue_directory, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0) {
+		cli_err("%s: become the owner of %s (uid %ld): %s", what,
+		    cli->cfg->queue_directory, (long)st.st_uid, strerror(errno));
+		return EX_OSERR;
 	}
 	return 0;
 }

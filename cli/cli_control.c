@@ -416,6 +416,10 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 		}
 	}
 	req = ipc_rec_new(PROTO_T_STATUS);
+	if (cli_become_queue_owner(cli, "status") != 0) {
+		ipc_rec_free(&req);
+		return EX_OK;
+	}
 	if (qctl_request(cli->cfg, req, cli_status_rec, cli, &reason) < 0) {
 		fprintf(cli->out, "qmgr: not answering: %s\n",
 		    reason != NULL ? reason : "unknown reason");

@@ -282,7 +282,8 @@ cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now)
 	for (i = 0; i < CLI_NBUCKETS; i++)
 		fprintf(fp, " %5llu", row->bucket[i]);
 	cli_age(age, sizeof(age), row->oldest, now);
-	fprintf(fp, " %12llu %8s %s\n", row->bytes, age, row->gate);
+	fprintf(fp, " %12llu %8s%s%s\n", row->bytes, age, row->gate[0] != '\0' ? " " : "",
+	    row->gate);
 }
 
 /* cli_summary_json - one row as one line of JSON */

@@ -44,6 +44,7 @@ struct cli_q {
 	unsigned long long count, bytes;
 	struct cli_summary_row *rows;
 	size_t nrows;
+	const char *domain;	/* queue delete --domain */
 	char **ids;		/* queue delete: the IDs asked for */
 	bool *gone;		/* ... and which of them came back deleted */
 	size_t nids;
@@ -83,7 +84,8 @@ cli_q_run(struct cli_q *q, const struct ipc_rec *req)
 	char *why = NULL;
 	int ret;
 
-	if ((ret = cli_config_need(q->cli)) != 0)
+	if ((ret = cli_config_need(q->cli)) != 0 ||
+	    (ret = cli_become_queue_owner(q->cli, q->what)) != 0)
 		return ret;
 	if (qctl_request(q->cli->cfg, req, cli_q_emit, q, &why) < 0) {
 		cli_err("%s: %s", q->what, why != NULL ? why : "cannot reach qmgr or the index");
@@ -468,7 +470,8 @@ cli_queue_show(struct cli *cli, int argc, char **argv)
 		return cli_usage(stderr, "queue show");
 	if ((id = cli_id_arg("queue show", argv[2])) == NULL)
 		return EX_NOINPUT;
-	if ((ret = cli_config_need(cli)) != 0) {
+	if ((ret = cli_config_need(cli)) != 0 ||
+	    (ret = cli_become_queue_owner(cli, "queue show")) != 0) {
 		free(id);
 		return ret;
 	}
@@ -522,7 +525,12 @@ cli_delete_rec(struct cli_q *q, const struct ipc_rec *rec)
 	for (i = 0; i < q->nids; i++)
 		if (strcmp(q->ids[i], id) == 0)
 			q->gone[i] = true;
-	fprintf(q->cli->out, "sluice: %s: removed\n", id);
+	/* With --domain, recipients elsewhere keep the message queued. */
+	if (q->domain != NULL)
+		fprintf(q->cli->out, "sluice: %s: removed (recipients in %s)\n", id,
+		    q->domain);
+	else
+		fprintf(q->cli->out, "sluice: %s: removed\n", id);
 	q->count++;
 	return 0;
 }
@@ -545,6 +553,7 @@ cli_queue_delete(struct cli *cli, int argc, char **argv)
 	req = ipc_rec_new(PROTO_T_DELETE);
 	if (domain != NULL)
 		ipc_rec_add(req, "domain", domain);
+	q.domain = domain;
 	q.ids = xcalloc((size_t)n + 1, sizeof(*q.ids));
 	q.gone = xcalloc((size_t)n + 1, sizeof(*q.gone));
 	for (i = 0; i < n; i++) {
