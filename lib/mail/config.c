@@ -108,6 +108,10 @@ static const struct param params[] = {
 	{ "master_restart_delay", PT_TIME, "1s", F(master_restart_delay), .min = 1 },
 	{ "master_restart_max", PT_TIME, "60s", F(master_restart_max), .min = 1 },
 	{ "qmgr_client_timeout", PT_TIME, "60s", F(qmgr_client_timeout), .min = 1 },
+	{ "minimal_backoff_time", PT_TIME, "300s", F(minimal_backoff_time), .min = 1 },
+	{ "maximal_backoff_time", PT_TIME, "4000s", F(maximal_backoff_time), .min = 1 },
+	{ "deliver_concurrency_limit", PT_INT, "20", F(deliver_concurrency_limit), .min = 1 },
+	{ "deliver_domain_concurrency_limit", PT_INT, "5", F(deliver_domain_concurrency_limit), .min = 1 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

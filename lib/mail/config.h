@@ -99,6 +99,10 @@ struct config {
 	long master_restart_delay;
 	long master_restart_max;
 	long qmgr_client_timeout;
+	long minimal_backoff_time;	/* first retry delay of deferred mail */
+	long maximal_backoff_time;	/* longest retry delay */
+	long deliver_concurrency_limit;	/* jobs at once per deliver process */
+	long deliver_domain_concurrency_limit; /* connections per domain */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;
