@@ -103,6 +103,8 @@ struct config {
 	long maximal_backoff_time;	/* longest retry delay */
 	long deliver_concurrency_limit;	/* jobs at once per deliver process */
 	long deliver_domain_concurrency_limit; /* connections per domain */
+	long trigger_client_limit;	/* triggers per client address per minute */
+	long trigger_min_interval;	/* a trigger this soon after another joins its flush */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;
