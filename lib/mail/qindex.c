@@ -54,7 +54,6 @@
 #define QINDEX_VERSION		1
 #define QINDEX_CACHE_BYTES	(8u * 1024 * 1024)
 #define QINDEX_LOG_MAX		(2u * 1024 * 1024)
-#define QINDEX_LOCK_TIMEOUT_US	(10u * 1000 * 1000)
 /* checkpoint every so many commits, if that much log was written since */
 #define QINDEX_CKP_COMMITS	256
 #define QINDEX_CKP_KBYTES	512
@@ -442,17 +441,14 @@ qindex_db_open(struct qindex *qi, const char *file, bool dups, unsigned flags, D
 	DB *db;
 	int ret;
 
-	if ((ret = db_create(&db, qi->env, 0)) != 0) {
+	if ((ret = db_create(&db, qi->env, 0)) != 0)
 		return qindex_fail(qi, ret, "create index handle %s", file);
-	}
 	*db_r = db;
-	if (dups && (ret = db->set_flags(db, DB_DUP | DB_DUPSORT)) != 0) {
+	if (dups && (ret = db->set_flags(db, DB_DUP | DB_DUPSORT)) != 0)
 		return qindex_fail(qi, ret, "configure index %s", file);
-	}
 	if ((ret = db->open(db, NULL, file, NULL, DB_BTREE,
-	    DB_AUTO_COMMIT | ((flags & QINDEX_CREATE) ? DB_CREATE : 0), 0600)) != 0) {
+	    DB_AUTO_COMMIT | ((flags & QINDEX_CREATE) ? DB_CREATE : 0), 0600)) != 0)
 		return qindex_fail(qi, ret, "open index %s/%s", qi->dir, file);
-	}
 	return 0;
 }
 
@@ -464,9 +460,8 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	DB_ENV *env;
 	int ret;
 
-	if ((ret = db_env_create(&env, 0)) != 0) {
+	if ((ret = db_env_create(&env, 0)) != 0)
 		return qindex_fail(qi, ret, "create index environment");
-	}
 	qi->env = env;
 	env->set_errcall(env, qindex_errcall);
 	/*
@@ -478,18 +473,14 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	    (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
 	    (ret = env->set_lg_max(env, QINDEX_LOG_MAX)) != 0 ||
 	    (ret = env->set_cachesize(env, 0, QINDEX_CACHE_BYTES, 1)) != 0 ||
-	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-	    (ret = env->set_timeout(env, QINDEX_LOCK_TIMEOUT_US,
-	    DB_SET_LOCK_TIMEOUT)) != 0) {
+	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0)
 		return qindex_fail(qi, ret, "configure index environment");
-	}
 	if (flags & (QINDEX_CREATE | QINDEX_RECOVER))
 		eflags |= DB_CREATE;
 	if (flags & QINDEX_RECOVER)
 		eflags |= DB_RECOVER;
-	if ((ret = env->open(env, qi->dir, eflags, 0600)) != 0) {
+	if ((ret = env->open(env, qi->dir, eflags, 0600)) != 0)
 		return qindex_fail(qi, ret, "open index environment %s", qi->dir);
-	}
 	return 0;
 }
 
@@ -661,9 +652,8 @@ qindex_commit(struct qindex *qi, DB_TXN *txn)
 {
 	int ret;
 
-	if ((ret = txn->commit(txn, 0)) != 0) {
+	if ((ret = txn->commit(txn, 0)) != 0)
 		return qindex_fail(qi, ret, "commit index %s", qi->dir);
-	}
 	if (++qi->commits >= QINDEX_CKP_COMMITS) {
 		qi->commits = 0;
 		/* Checkpoints also let DB_LOG_AUTO_REMOVE drop old logs. */
@@ -679,9 +669,8 @@ qindex_txn_begin(struct qindex *qi, DB_TXN **txn_r)
 {
 	int ret;
 
-	if ((ret = qi->env->txn_begin(qi->env, NULL, txn_r, 0)) != 0) {
+	if ((ret = qi->env->txn_begin(qi->env, NULL, txn_r, 0)) != 0)
 		return qindex_fail(qi, ret, "begin index transaction %s", qi->dir);
-	}
 	return 0;
 }
 
@@ -737,9 +726,8 @@ qindex_get(struct qindex *qi, const char *id, const char *domain, struct qindex_
 	d = qindex_dbt(NULL, 0);
 	if ((ret = qi->entries->get(qi->entries, NULL, &k, &d, 0)) == DB_NOTFOUND)
 		return 0;
-	if (ret != 0) {
+	if (ret != 0)
 		return qindex_fail(qi, ret, "read index entry %s", key);
-	}
 	if ((*e_r = qindex_decode(&k, &d)) == NULL) {
 		qindex_warn_bad(&k);
 		errno = EBADMSG;
@@ -780,9 +768,8 @@ qindex_cursor(struct qindex *qi, DB *db, DB_TXN *txn, DBC **dbc_r)
 {
 	int ret;
 
-	if ((ret = db->cursor(db, txn, dbc_r, 0)) != 0) {
+	if ((ret = db->cursor(db, txn, dbc_r, 0)) != 0)
 		return qindex_fail(qi, ret, "open index cursor %s", qi->dir);
-	}
 	return 0;
 }
 
@@ -1111,9 +1098,8 @@ qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r)
 	if ((ret = dbc->get(dbc, &k, &d, DB_SET)) == 0)
 		ret = dbc->count(dbc, &n, 0);
 	dbc->close(dbc);
-	if (ret != 0 && ret != DB_NOTFOUND) {
+	if (ret != 0 && ret != DB_NOTFOUND)
 		return qindex_fail(qi, ret, "count index entries %s", low);
-	}
 	*entries_r = n;
 	return 0;
 }
