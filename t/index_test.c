@@ -31,23 +31,6 @@
 /* tests */
 #include "t/tap.h"
 
-/*
- * XXX queue.c is not in libsluice_mail.a yet: until it is, this weak copy
- * of its ID check lets the test link; the real one wins once it is there.
- */
-__attribute__((weak)) bool
-queue_id_ok(const char *id)
-{
-	size_t i;
-
-	if (id == NULL)
-		return false;
-	for (i = 0; i < QUEUE_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'F')))
-			return false;
-	return id[QUEUE_ID_LEN] == '\0';
-}
-
 static const char *domains[] = { "a.example", "b.example", "c.example" };
 #define NDOMAINS	3
 #define PER_DOMAIN	100	/* more than a walk's batch */
