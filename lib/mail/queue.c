@@ -5,6 +5,14 @@
  * per-recipient journal in queue_journal.c. The state diagram of a message
  * is the header comment of queue.h.
  */
+/*
+ * renameat2() needs _GNU_SOURCE before any system header. Set it here as
+ * well: from lib/mail/, #include "config.h" finds lib/mail/config.h (the
+ * sluice.conf API) before autoconf's config.h.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include "config.h"
 
 /* System. */
@@ -224,7 +232,8 @@ envelope_ok(const struct envelope *env)
 	if (env->client_addr == NULL ||
 	    !envelope_chars_ok(env->client_addr, TOKEN_MAX, 0x21, false))
 		return false;
-	if (env->helo != NULL && !envelope_chars_ok(env->helo, TOKEN_MAX, 0x21, false))
+	/* EHLO may carry a UTF-8 name (RFC 6531); spaces and controls never. */
+	if (env->helo != NULL && !envelope_chars_ok(env->helo, TOKEN_MAX, 0x21, true))
 		return false;
 	if (env->protocol == NULL || !envelope_protocol_ok(env->protocol))
 		return false;

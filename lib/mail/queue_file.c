@@ -488,7 +488,11 @@ queue_file_commit(struct queue_file **qfp)
 		goto fail;
 	final = queue_path(qf->qdir, qf->id, false);
 	bucket = queue_bucket_path(qf->qdir, qf->id);
-	/* The rename is the commit point: the file is complete or absent. */
+	/*
+	 * The rename is the commit point: the file is complete or absent.
+	 * incoming/ itself is not fsync'd: a name that lingers there after
+	 * a crash is only garbage, purged at start.
+	 */
 	if (queue_rename_noreplace(qf->tmp_path, final) == -1)
 		goto fail;
 	/*
