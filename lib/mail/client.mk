@@ -1,1 +1,6 @@
-# lib/mail/client.mk: fragment, see HACKING.md
+# lib/mail/client.mk: the outbound side: DNS lookups on the event loop
+# (c-ares) and the SMTP client engine that deliver (and ODMR) drive.
+lib_mail_libsluice_mail_a_SOURCES += \
+	lib/mail/dns.c lib/mail/dns.h
+lib_mail_libsluice_mail_a_SOURCES += \
+	lib/mail/smtp_client.c lib/mail/smtp_client.h
