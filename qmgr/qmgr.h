@@ -3,11 +3,82 @@
 #define SLUICE_QMGR_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "mail/qctl.h"
 
 struct config;
 struct ev_loop;
+struct ev_timer;
+struct htable;
+struct ipc_rec;
+struct qindex_entry;
+
+/*
+ * One recipient of a job, and what deliver said about it. status is
+ * QMGR_R_NONE until a type=rcpt record arrives.
+ */
+enum qmgr_rstatus {
+	QMGR_R_NONE = 0,
+	QMGR_R_SENT,
+	QMGR_R_DEFERRED,
+	QMGR_R_BOUNCED,
+};
+
+struct qmgr_rcpt {
+	char *addr;
+	size_t idx;		/* index in the queue file envelope */
+	enum qmgr_rstatus status;
+	char *dsn;		/* "5.1.1" */
+	char *reply;		/* remote reply or our reason */
+	char *relay;		/* NAME[ADDR]:PORT or "none" */
+};
+
+/* One delivery job: one message to the recipients of one domain. */
+struct qmgr_job {
+	uint64_t num;
+	char id[32];
+	char *key;		/* "ID/domain", the in-flight key */
+	struct qmgr_domain *dom;
+	struct qmgr_agent *agent; /* NULL while queued */
+	struct qmgr_rcpt *rcpt;
+	size_t nrcpt;
+	struct qmgr_job *next;	/* in the domain's queue */
+};
+
+/*
+ * Per-domain state: the gate (held / open until T) and the scheduling
+ * queue. Only in memory; the open gates are also saved to
+ * private/gates so that a restarted qmgr finishes a flush it started.
+ */
+struct qmgr_domain {
+	struct qmgr *q;
+	char *name;
+	bool open;
+	time_t open_until;
+	char *opened_by;	/* source of the trigger that opened it */
+	time_t last_trigger;
+	struct ev_timer *lease_timer;
+	struct ev_timer *retry_timer;
+	time_t retry_at;
+	unsigned fails;		/* connection failures in a row */
+	unsigned active;	/* jobs at a deliver process */
+	unsigned long delivered; /* recipients sent since the gate last opened */
+	struct qmgr_job *head, *tail;
+	size_t nqueued;
+	bool on_ready;
+	struct qmgr_domain *ready_next;
+};
+
+/* One connected deliver process. */
+struct qmgr_agent {
+	int fd;
+	unsigned slots;		/* from its hello */
+	unsigned busy;
+	struct qmgr_agent *next;
+};
 
 struct qmgr {
 	const char *config_dir;
@@ -16,13 +87,58 @@ struct qmgr {
 	struct ev_loop *loop;
 	struct qctl_env env;	/* config, open index, queue directory */
 	int lock_fd;		/* index/.lock, held for our lifetime */
-	int private_fd;		/* private/qmgr listener (smtpd) */
+	int private_fd;		/* private/qmgr listener (smtpd, triggers) */
 	int public_fd;		/* public/qmgr listener (CLI) */
+	int deliver_fd;		/* private/deliver listener */
+
+	struct htable *domains;	/* name -> struct qmgr_domain */
+	struct htable *inflight; /* "ID/domain" -> struct qmgr_job (queued or at an agent) */
+	struct htable *jobs;	/* job number -> struct qmgr_job at an agent */
+	struct htable *clients;	/* trigger rate limit per client address */
+	struct qmgr_agent *agents;
+	struct qmgr_domain *ready_head, *ready_tail;
+	uint64_t next_job;
+	struct ev_timer *expire_timer;
 };
 
 /* qmgr_init - config, index (recovered, reconciled), listeners; fatal on failure */
 void qmgr_init(struct qmgr *q);
 /* qmgr_run - the event loop until SIGTERM; exit status */
 int qmgr_run(struct qmgr *q);
+
+/* qmgr_sched.c */
+void qmgr_sched_init(struct qmgr *q);
+/* qmgr_domain_get - the state of domain (lowercase), created on first use */
+struct qmgr_domain *qmgr_domain_get(struct qmgr *q, const char *name);
+/* qmgr_domain_fill - queue jobs for every eligible entry of dom (walks by_domain) */
+void qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom);
+/* qmgr_message_new - a message was indexed: queue what may go now */
+void qmgr_message_new(struct qmgr *q, const char *id);
+/* qmgr_dispatch - hand queued jobs to deliver processes within the limits */
+void qmgr_dispatch(struct qmgr *q);
+/* qmgr_domain_drop_queued - forget jobs not yet at an agent */
+void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
+/* qmgr_domain_may_send - may mail of dom go now (gate open, or not a held domain)? */
+bool qmgr_domain_open(const struct qmgr *q, const struct qmgr_domain *dom);
+bool qmgr_domain_is_held_mode(const struct qmgr *q, const char *name);
+void qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when);
+
+/* qmgr_gate.c */
+/* qmgr_gate_open - open dom's gate for its lease because of source */
+void qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source);
+/* qmgr_gate_close - close dom's gate; why goes to the log */
+void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
+/* qmgr_gates_load - reopen the gates a previous qmgr left open */
+void qmgr_gates_load(struct qmgr *q);
+/* qmgr_trigger - serve a type=trigger request; a new reply record */
+struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
+
+/* qmgr_expire.c */
+void qmgr_expire_init(struct qmgr *q);
+/* qmgr_bounce - return rcpts of message id to the sender (DSN), journal them; 0/-1 */
+int qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t n,
+    const char *default_status, bool expired);
+/* qmgr_warn_schedule - arm the delay notice of entry e, if one is due */
+void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
 
 #endif

@@ -73,6 +73,15 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 				    errno == EBADMSG ? "malformed record" : strerror(errno));
 			break;
 		}
+		if (strcmp(ipc_rec_type(rec), PROTO_T_TRIGGER) == 0) {
+			struct ipc_rec *reply = qmgr_trigger(q, rec);
+
+			if (ipc_send(fd, reply) < 0)
+				log_warn("send trigger reply: %s", strerror(errno));
+			ipc_rec_free(&reply);
+			ipc_rec_free(&rec);
+			continue;
+		}
 		id = ipc_rec_get(rec, "id");
 		if (strcmp(ipc_rec_type(rec), PROTO_T_QUEUED) != 0 || id == NULL ||
 		    !queue_id_ok(id)) {
@@ -84,6 +93,8 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 		if (qctl_index_message(&q->env, id) < 0)
 			log_warn("%s: index message: failed; it stays queued and is indexed at "
 			    "the next start", id);
+		else
+			qmgr_message_new(q, id);
 		ipc_rec_free(&rec);
 	}
 	ev_io_del(q->loop, fd);
@@ -200,6 +211,8 @@ qmgr_init(struct qmgr *q)
 	else if (n > 0)
 		log_info("reconciled the index with %s/msg: %d change%s", q->cfg->queue_directory,
 		    n, n == 1 ? "" : "s");
+	qmgr_sched_init(q);
+	qmgr_expire_init(q);
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)
 		log_fatal("watch listeners: %s", strerror(errno));

@@ -1,0 +1,245 @@
+/* qmgr_expire - lifetimes, bounces and delay notices */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/events.h"
+#include "util/htable.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/dsn.h"
+#include "mail/qindex.h"
+#include "mail/queue.h"
+#include "qmgr/qmgr.h"
+
+/* How often expiry looks at the by-expiry index: the walk costs O(expired). */
+#define QMGR_EXPIRE_MS 1000
+
+static void
+qmgr_dsn_params(const struct qmgr *q, struct dsn_params *p, long lifetime)
+{
+	memset(p, 0, sizeof(*p));
+	p->reporting_mta = q->cfg->myhostname;
+	p->now = time(NULL);
+	p->lifetime = lifetime;
+}
+
+/* qmgr_notice_queued - index a notice we just wrote and schedule it */
+static void
+qmgr_notice_queued(struct qmgr *q, const char *id)
+{
+	if (qctl_index_message(&q->env, id) < 0)
+		log_warn("%s: index notice: failed; it is indexed at the next start", id);
+	else
+		qmgr_message_new(q, id);
+}
+
+int
+qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t n,
+    const char *default_status, bool expired)
+{
+	struct envelope *msg = NULL;
+	struct dsn_rcpt *dr;
+	struct dsn_params p;
+	char nid[QUEUE_ID_LEN + 1];
+	size_t i, j;
+	int ret;
+
+	if (queue_read_envelope(q->env.qdir, id, &msg) < 0)
+		return -1;
+	dr = xcalloc(n, sizeof(*dr));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < msg->nrcpt; j++)
+			if (j == rcpt[i].idx)
+				break;
+		dr[i].addr = rcpt[i].addr;
+		dr[i].orcpt = j < msg->nrcpt ? msg->rcpt[j].orcpt : NULL;
+		dr[i].notify = j < msg->nrcpt ? msg->rcpt[j].notify : 0;
+		dr[i].action = DSN_ACTION_FAILED;
+		dr[i].status = rcpt[i].dsn != NULL ? rcpt[i].dsn : default_status;
+		dr[i].diagnostic = rcpt[i].reply;
+		dr[i].last_attempt = time(NULL);
+	}
+	qmgr_dsn_params(q, &p, 0);
+	/*
+	 * The notice is committed before the journal says "bounced": a crash
+	 * between the two can send a notice twice, never lose one.
+	 */
+	ret = dsn_create(q->env.qdir, id, msg, dr, n, &p, nid);
+	if (ret < 0) {
+		log_warn("%s: create delivery status notice: %s; the recipients stay queued",
+		    id, strerror(errno));
+		free(dr);
+		envelope_free(&msg);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		long delay = (long)(time(NULL) - msg->arrival);
+
+		if (queue_journal_append(q->env.qdir, id, rcpt[i].idx,
+		    expired ? JOURNAL_EXPIRED : JOURNAL_BOUNCED) < 0) {
+			log_warn("%s: journal %s: %s", id, rcpt[i].addr, strerror(errno));
+			continue;
+		}
+		if (expired)
+			log_info("%s: to=<%s>, relay=none, delay=%ld, dsn=%s, status=expired, %s",
+			    id, rcpt[i].addr, delay, dr[i].status, ret == 0 ?
+			    "returned to sender" : msg->sender[0] == '\0' ?
+			    "null sender: dropped" : "no notice requested");
+	}
+	if (ret == 0) {
+		log_info("%s: sender non-delivery notification: %s", id, nid);
+		qmgr_notice_queued(q, nid);
+	} else if (msg->sender[0] == '\0') {
+		log_info("%s: from=<>, undeliverable mail with the null sender dropped", id);
+	}
+	free(dr);
+	envelope_free(&msg);
+	return 0;
+}
+
+struct qmgr_expired {
+	char **key;
+	size_t n;
+};
+
+static int
+qmgr_expire_collect(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr_expired *x = ctx;
+
+	x->key = xreallocarray(x->key, x->n + 1, sizeof(*x->key));
+	x->key[x->n++] = xasprintf("%s/%s", e->id, e->domain);
+	return x->n >= 500 ? 1 : 0;
+}
+
+static void
+qmgr_expire_fire(void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_expired x = { 0 };
+	size_t i;
+
+	q->expire_timer = ev_timer_add(q->loop, QMGR_EXPIRE_MS, qmgr_expire_fire, q);
+	if (qindex_walk_expiry(q->env.qi, time(NULL), qmgr_expire_collect, &x) < 0)
+		log_warn("expire: index walk failed");
+	for (i = 0; i < x.n; i++) {
+		char *slash = strchr(x.key[i], '/');
+		struct qindex_entry *e = NULL;
+		struct qmgr_rcpt *r;
+		size_t k;
+
+		/* Mail at a deliver process right now expires when it comes back. */
+		if (slash == NULL || htable_get(q->inflight, x.key[i]) != NULL)
+			goto next;
+		*slash = '\0';
+		if (qindex_get(q->env.qi, x.key[i], slash + 1, &e) != 1)
+			goto next;
+		r = xcalloc(e->nrcpt, sizeof(*r));
+		for (k = 0; k < e->nrcpt; k++) {
+			r[k].addr = e->rcpt[k];
+			r[k].idx = e->rcpt_index[k];
+			r[k].dsn = (char *)"4.4.7";
+			r[k].reply = e->last_error;
+		}
+		if (qmgr_bounce(q, e->id, r, e->nrcpt, "4.4.7", true) == 0 &&
+		    qctl_index_message(&q->env, e->id) < 0)
+			log_warn("%s: update index after expiry: failed", e->id);
+		free(r);
+		qindex_entry_free(&e);
+next:
+		free(x.key[i]);
+	}
+	free(x.key);
+}
+
+void
+qmgr_expire_init(struct qmgr *q)
+{
+	q->expire_timer = ev_timer_add(q->loop, 0, qmgr_expire_fire, q);
+}
+
+/* Delay notices: one timer per entry that will need one. */
+
+struct qmgr_warn {
+	struct qmgr *q;
+	char *key;
+};
+
+static void
+qmgr_warn_fire(void *ctx)
+{
+	struct qmgr_warn *w = ctx;
+	struct qmgr *q = w->q;
+	char *slash = strchr(w->key, '/');
+	struct qindex_entry *e = NULL;
+	struct envelope *msg = NULL;
+	const struct domain *d;
+	struct dsn_rcpt *dr;
+	struct dsn_params p;
+	char nid[QUEUE_ID_LEN + 1];
+	size_t i;
+	int ret;
+
+	*slash = '\0';
+	if (qindex_get(q->env.qi, w->key, slash + 1, &e) != 1 || e->warned != 0 ||
+	    queue_read_envelope(q->env.qdir, e->id, &msg) < 0)
+		goto out;
+	d = domain_find(q->cfg->domains, e->domain);
+	dr = xcalloc(e->nrcpt, sizeof(*dr));
+	for (i = 0; i < e->nrcpt; i++) {
+		size_t idx = e->rcpt_index[i];
+
+		dr[i].addr = e->rcpt[i];
+		dr[i].orcpt = idx < msg->nrcpt ? msg->rcpt[idx].orcpt : NULL;
+		dr[i].notify = idx < msg->nrcpt ? msg->rcpt[idx].notify : 0;
+		dr[i].action = DSN_ACTION_DELAYED;
+		dr[i].status = "4.4.1";
+		dr[i].diagnostic = e->last_error;
+	}
+	qmgr_dsn_params(q, &p, d != NULL ? d->lifetime : q->cfg->maximal_queue_lifetime);
+	ret = dsn_create(q->env.qdir, e->id, msg, dr, e->nrcpt, &p, nid);
+	free(dr);
+	if (ret < 0) {
+		log_warn("%s: create delay notice: %s", e->id, strerror(errno));
+		goto out;
+	}
+	/* Once per entry: mark it before anything else can fire again. */
+	e->warned = time(NULL);
+	(void)qindex_put(q->env.qi, e);
+	if (ret == 0) {
+		log_info("%s: sender delay notification: %s", e->id, nid);
+		qmgr_notice_queued(q, nid);
+	}
+out:
+	envelope_free(&msg);
+	qindex_entry_free(&e);
+	free(w->key);
+	free(w);
+}
+
+void
+qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e)
+{
+	const struct domain *d = domain_find(q->cfg->domains, e->domain);
+	long warn = d != NULL ? d->warn : q->cfg->delay_warning_time;
+	time_t now = time(NULL), when;
+	struct qmgr_warn *w;
+
+	if (warn <= 0 || e->warned != 0 || e->sender[0] == '\0')
+		return;
+	when = e->arrival + warn;
+	if (when >= e->expiry)
+		return;
+	w = xmalloc(sizeof(*w));
+	w->q = q;
+	w->key = xasprintf("%s/%s", e->id, e->domain);
+	(void)ev_timer_add(q->loop, when > now ? (uint64_t)(when - now) * 1000 : 0,
+	    qmgr_warn_fire, w);
+}

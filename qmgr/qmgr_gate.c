@@ -1,0 +1,377 @@
+/* qmgr_gate - the per-domain gate, and the one path every trigger takes */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/htable.h"
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/netlist.h"
+#include "mail/proto.h"
+#include "mail/qindex.h"
+#include "qmgr/qmgr.h"
+
+#define QMGR_GATES_FILE "private/gates"
+
+struct qmgr_gates_out {
+	FILE *fp;
+	time_t now;
+};
+
+static int
+qmgr_gates_write_one(const char *key, void *value, void *ctx)
+{
+	struct qmgr_domain *dom = value;
+	struct qmgr_gates_out *out = ctx;
+
+	if (dom->open && dom->open_until > out->now)
+		fprintf(out->fp, "%s %lld %s\n", dom->name, (long long)dom->open_until,
+		    dom->opened_by != NULL ? dom->opened_by : "unknown");
+	return 0;
+}
+
+/*
+ * qmgr_gates_save - write the open gates to private/gates, so that a
+ * qmgr killed in the middle of a flush finishes it after its restart.
+ * Written to a temporary name and renamed: never half a file.
+ */
+static void
+qmgr_gates_save(struct qmgr *q)
+{
+	char *path = xasprintf("%s/%s", q->cfg->queue_directory, QMGR_GATES_FILE);
+	char *tmp = xasprintf("%s.tmp", path);
+	struct qmgr_gates_out out = { .now = time(NULL) };
+	int fd;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || (out.fp = fdopen(fd, "w")) == NULL) {
+		log_warn("save gate state to %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	htable_walk(q->domains, qmgr_gates_write_one, &out);
+	if (fclose(out.fp) != 0 || rename(tmp, path) < 0)
+		log_warn("save gate state to %s: %s", path, strerror(errno));
+out:
+	free(tmp);
+	free(path);
+}
+
+void
+qmgr_gates_load(struct qmgr *q)
+{
+	char *path = xasprintf("%s/%s", q->cfg->queue_directory, QMGR_GATES_FILE);
+	char line[600], name[300], source[64];
+	time_t now = time(NULL);
+	long long until;
+	FILE *fp;
+
+	fp = fopen(path, "re");
+	if (fp == NULL) {
+		free(path);
+		return;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		struct qmgr_domain *dom;
+
+		/* Our own file, but still checked like any input. */
+		if (sscanf(line, "%299s %lld %63s", name, &until, source) != 3 ||
+		    !address_domain_ok(name, strlen(name)) || until <= now ||
+		    domain_find(q->cfg->domains, name) == NULL)
+			continue;
+		dom = qmgr_domain_get(q, name);
+		dom->open = true;
+		dom->open_until = (time_t)until;
+		free(dom->opened_by);
+		dom->opened_by = xstrdup(source);
+		log_info("gate: domain=%s, state=open, until=%lld, reason=restored after restart (%s)",
+		    name, until, source);
+		qmgr_gate_open(q, dom, NULL);
+	}
+	fclose(fp);
+	free(path);
+}
+
+static void
+qmgr_lease_fire(void *ctx)
+{
+	struct qmgr_domain *dom = ctx;
+
+	dom->lease_timer = NULL;
+	if (dom->open_until > time(NULL)) {
+		/* Renewed meanwhile. */
+		qmgr_gate_open(dom->q, dom, NULL);
+		return;
+	}
+	qmgr_gate_close(dom->q, dom, "lease expired");
+}
+
+void
+qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source)
+{
+	const struct domain *d = domain_find(q->cfg->domains, dom->name);
+	time_t now = time(NULL);
+	bool was_open = qmgr_domain_open(q, dom);
+
+	if (source != NULL) {
+		long lease = d != NULL ? d->lease : q->cfg->default_lease;
+
+		if (!was_open)
+			dom->delivered = 0;
+		dom->open = true;
+		if (dom->open_until < now + lease)
+			dom->open_until = now + lease;
+		free(dom->opened_by);
+		dom->opened_by = xstrdup(source);
+		log_info("gate: domain=%s, state=open, until=%lld, reason=%s%s", dom->name,
+		    (long long)dom->open_until, source, was_open ? " (renewed)" : "");
+		qmgr_gates_save(q);
+	}
+	ev_timer_cancel(q->loop, &dom->lease_timer);
+	dom->lease_timer = ev_timer_add(q->loop,
+	    dom->open_until > now ? (uint64_t)(dom->open_until - now) * 1000 : 0,
+	    qmgr_lease_fire, dom);
+	qmgr_domain_fill(q, dom);
+	qmgr_dispatch(q);
+}
+
+void
+qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why)
+{
+	if (!dom->open)
+		return;
+	dom->open = false;
+	dom->open_until = 0;
+	ev_timer_cancel(q->loop, &dom->lease_timer);
+	log_info("gate: domain=%s, state=held, reason=%s", dom->name, why);
+	if (qmgr_domain_is_held_mode(q, dom->name))
+		qmgr_domain_drop_queued(q, dom);
+	qmgr_gates_save(q);
+}
+
+/* Trigger authorisation and rate limits. */
+
+struct qmgr_client_rate {
+	time_t window;
+	unsigned count;
+};
+
+/* qmgr_client_limited - has client used up its triggers for this minute? */
+static bool
+qmgr_client_limited(struct qmgr *q, const char *client)
+{
+	struct qmgr_client_rate *r = htable_get(q->clients, client);
+	time_t now = time(NULL);
+
+	if (r == NULL) {
+		/* Bounded memory: forget everyone when the table grows large. */
+		if (htable_count(q->clients) > 10000) {
+			htable_free(&q->clients);
+			q->clients = htable_new();
+		}
+		r = xcalloc(1, sizeof(*r));
+		htable_put(q->clients, client, r);
+	}
+	if (now - r->window >= 60) {
+		r->window = now;
+		r->count = 0;
+	}
+	return ++r->count > (unsigned)q->cfg->trigger_client_limit;
+}
+
+static bool
+qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, client, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, client, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* qmgr_trigger_allowed - may this source release d? NULL, or the reason not */
+static const char *
+qmgr_trigger_allowed(const struct domain *d, const char *source, const char *client,
+    const char *user)
+{
+	struct sockaddr_storage ss;
+	bool owner = user != NULL && d->owner != NULL && strcmp(user, d->owner) == 0;
+
+	if (strcmp(source, "cli") == 0 || strcmp(source, "probe") == 0)
+		return NULL;
+	if (strcmp(source, "web") == 0 || strcmp(source, "atrn") == 0)
+		return owner ? NULL : "not the owner of this domain";
+	if (strcmp(source, "finger") == 0)
+		return d->finger ? NULL : "finger release is off for this domain";
+	if (strcmp(source, "etrn") == 0 || strcmp(source, "peer") == 0) {
+		if (owner || d->etrn_from == NULL)
+			return NULL;
+		if (client != NULL && qmgr_client_sockaddr(client, &ss) &&
+		    netlist_match(d->etrn_from, (struct sockaddr *)&ss))
+			return NULL;
+		return "client not in etrn_from";
+	}
+	return "unknown trigger source";
+}
+
+struct qmgr_pick {
+	const char *group;
+	const char *parent;	/* subdomains of this name */
+	const struct domain **d;
+	size_t n;
+};
+
+static int
+qmgr_pick_one(const struct domain *d, void *ctx)
+{
+	struct qmgr_pick *p = ctx;
+	bool want = false;
+
+	if (p->group != NULL) {
+		want = d->group != NULL && strcmp(d->group, p->group) == 0;
+	} else if (p->parent != NULL) {
+		size_t dl = strlen(d->name), pl = strlen(p->parent);
+
+		/* Label boundaries only: "@foo.com" never takes "barfoo.com". */
+		want = dl > pl && d->name[dl - pl - 1] == '.' &&
+		    strcmp(d->name + dl - pl, p->parent) == 0;
+	}
+	if (want) {
+		p->d = xreallocarray(p->d, p->n + 1, sizeof(*p->d));
+		p->d[p->n++] = d;
+	}
+	return 0;
+}
+
+static struct ipc_rec *
+qmgr_triggered(const char *status, size_t pending, size_t ndomains, const char *reason)
+{
+	struct ipc_rec *rec = ipc_rec_new(PROTO_T_TRIGGERED);
+
+	ipc_rec_add(rec, "status", status);
+	ipc_rec_addf(rec, "pending", "%zu", pending);
+	ipc_rec_addf(rec, "domains", "%zu", ndomains);
+	if (reason != NULL)
+		ipc_rec_add(rec, "reason", reason);
+	return rec;
+}
+
+struct ipc_rec *
+qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
+{
+	const char *source = ipc_rec_get(req, "source"), *client = ipc_rec_get(req, "client");
+	const char *user = ipc_rec_get(req, "user"), *group = ipc_rec_get(req, "group");
+	const char *name = ipc_rec_get(req, "domain"), *sub = ipc_rec_get(req, "subdomains");
+	const char *status = "ok", *why = NULL;
+	struct qmgr_pick pick = { 0 };
+	char *lower = NULL, *what;
+	size_t pending = 0, released = 0, i;
+	time_t now = time(NULL);
+
+	if (source == NULL || strlen(source) > 16 || (name == NULL) == (group == NULL))
+		return qmgr_triggered("error", 0, 0, "malformed trigger request");
+	if (client != NULL && strlen(client) > 64)
+		return qmgr_triggered("error", 0, 0, "malformed client address");
+	if (client != NULL && qmgr_client_limited(q, client)) {
+		status = "busy";
+		why = "too many requests from this client; try again in a minute";
+		goto out;
+	}
+	if (group != NULL) {
+		pick.group = group;
+		domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
+	} else {
+		const struct domain *d;
+
+		if (!address_domain_ok(name, strlen(name)))
+			return qmgr_triggered("error", 0, 0, "bad domain name");
+		lower = xstrdup(name);
+		for (char *p = lower; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		/*
+		 * "@dom" needs dom itself to be a customer domain: "@com" or
+		 * any other bare suffix releases nothing.
+		 */
+		d = domain_find(q->cfg->domains, lower);
+		if (d != NULL) {
+			pick.d = xreallocarray(pick.d, 1, sizeof(*pick.d));
+			pick.d[pick.n++] = d;
+			if (sub != NULL && strcmp(sub, "1") == 0) {
+				pick.parent = lower;
+				domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
+			}
+		}
+	}
+	if (pick.n == 0) {
+		status = "unknown";
+		why = "not a domain queued here";
+		goto out;
+	}
+	for (i = 0; i < pick.n; i++) {
+		const char *no = qmgr_trigger_allowed(pick.d[i], source, client, user);
+
+		if (no != NULL) {
+			status = "denied";
+			why = no;
+			goto out;
+		}
+	}
+	for (i = 0; i < pick.n; i++) {
+		struct qmgr_domain *dom = qmgr_domain_get(q, pick.d[i]->name);
+		size_t n = 0;
+		bool again = qmgr_domain_open(q, dom) && now - dom->last_trigger < q->cfg->trigger_min_interval;
+
+		if (qindex_count_domain(q->env.qi, dom->name, &n) < 0) {
+			status = "error";
+			why = "queue index unavailable";
+			goto out;
+		}
+		pending += n;
+		/*
+		 * A trigger soon after another for an open gate joins the
+		 * flush under way: one flush, never several at once.
+		 */
+		if (!again) {
+			dom->last_trigger = now;
+			qmgr_gate_open(q, dom, source);
+		}
+		released++;
+	}
+	if (pending == 0)
+		status = "none";
+out:
+	what = group != NULL ? xasprintf("#%s", group) :
+	    xasprintf("%s%s", sub != NULL && strcmp(sub, "1") == 0 ? "@" : "", name);
+	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
+	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
+	    user != NULL ? user : "-", status, pending, released, why ? ", reason=" : "",
+	    why ? why : "");
+	free(what);
+	free(pick.d);
+	free(lower);
+	return qmgr_triggered(status, pending, released, why);
+}

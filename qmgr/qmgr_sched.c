@@ -1,0 +1,641 @@
+/* qmgr_sched - scheduling: per-domain job queues, deliver processes, results */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/htable.h"
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/proto.h"
+#include "mail/qindex.h"
+#include "mail/queue.h"
+#include "qmgr/qmgr.h"
+
+/* A job's recipients are bounded by what one ipc record can carry. */
+#define QMGR_JOB_RCPT_MAX 400
+
+struct qmgr_domain *
+qmgr_domain_get(struct qmgr *q, const char *name)
+{
+	struct qmgr_domain *dom = htable_get(q->domains, name);
+
+	if (dom == NULL) {
+		dom = xcalloc(1, sizeof(*dom));
+		dom->q = q;
+		dom->name = xstrdup(name);
+		htable_put(q->domains, name, dom);
+	}
+	return dom;
+}
+
+bool
+qmgr_domain_is_held_mode(const struct qmgr *q, const char *name)
+{
+	const struct domain *d = domain_find(q->cfg->domains, name);
+
+	return d != NULL && d->mode == DOMAIN_MODE_HOLD;
+}
+
+bool
+qmgr_domain_open(const struct qmgr *q, const struct qmgr_domain *dom)
+{
+	return dom->open && dom->open_until > time(NULL);
+}
+
+static void
+qmgr_job_free(struct qmgr_job **jp)
+{
+	struct qmgr_job *j = *jp;
+	size_t i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nrcpt; i++) {
+		free(j->rcpt[i].addr);
+		free(j->rcpt[i].dsn);
+		free(j->rcpt[i].reply);
+		free(j->rcpt[i].relay);
+	}
+	free(j->rcpt);
+	free(j->key);
+	free(j);
+	*jp = NULL;
+}
+
+static void
+qmgr_ready_push(struct qmgr *q, struct qmgr_domain *dom)
+{
+	if (dom->on_ready || dom->head == NULL)
+		return;
+	dom->on_ready = true;
+	dom->ready_next = NULL;
+	if (q->ready_tail != NULL)
+		q->ready_tail->ready_next = dom;
+	else
+		q->ready_head = dom;
+	q->ready_tail = dom;
+}
+
+static struct qmgr_domain *
+qmgr_ready_pop(struct qmgr *q)
+{
+	struct qmgr_domain *dom = q->ready_head;
+
+	if (dom == NULL)
+		return NULL;
+	q->ready_head = dom->ready_next;
+	if (q->ready_head == NULL)
+		q->ready_tail = NULL;
+	dom->on_ready = false;
+	dom->ready_next = NULL;
+	return dom;
+}
+
+/* qmgr_job_queue - make a job of entry e, unless it is in flight already */
+static void
+qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entry *e)
+{
+	char *key = xasprintf("%s/%s", e->id, e->domain);
+	struct qmgr_job *j;
+	size_t i;
+
+	if (htable_get(q->inflight, key) != NULL || (e->flags & QINDEX_F_HOLD) || e->nrcpt == 0) {
+		free(key);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	snprintf(j->id, sizeof(j->id), "%s", e->id);
+	j->key = key;
+	j->dom = dom;
+	j->nrcpt = e->nrcpt < QMGR_JOB_RCPT_MAX ? e->nrcpt : QMGR_JOB_RCPT_MAX;
+	j->rcpt = xcalloc(j->nrcpt, sizeof(*j->rcpt));
+	for (i = 0; i < j->nrcpt; i++) {
+		j->rcpt[i].addr = xstrdup(e->rcpt[i]);
+		j->rcpt[i].idx = e->rcpt_index[i];
+	}
+	htable_put(q->inflight, key, j);
+	if (dom->tail != NULL)
+		dom->tail->next = j;
+	else
+		dom->head = j;
+	dom->tail = j;
+	dom->nqueued++;
+	qmgr_ready_push(q, dom);
+}
+
+struct qmgr_fill {
+	struct qmgr *q;
+	struct qmgr_domain *dom;
+	bool open;
+	time_t now, later;	/* earliest next_try still in the future */
+};
+
+static int
+qmgr_fill_one(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr_fill *f = ctx;
+
+	if (f->open || e->next_try <= f->now)
+		qmgr_job_queue(f->q, f->dom, e);
+	else if (f->later == 0 || e->next_try < f->later)
+		f->later = e->next_try;
+	return 0;
+}
+
+void
+qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom)
+{
+	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL) };
+
+	f.open = qmgr_domain_open(q, dom);
+	if (!f.open && qmgr_domain_is_held_mode(q, dom->name))
+		return;
+	if (qindex_walk_domain(q->env.qi, dom->name, qmgr_fill_one, &f) < 0)
+		log_warn("schedule %s: index walk failed", dom->name);
+	if (f.later != 0 && !qmgr_domain_is_held_mode(q, dom->name))
+		qmgr_domain_retry_at(q, dom, f.later);
+}
+
+static void
+qmgr_retry_fire(void *ctx)
+{
+	struct qmgr_domain *dom = ctx;
+	struct qmgr *q = dom->q;
+
+	dom->retry_timer = NULL;
+	dom->retry_at = 0;
+	qmgr_domain_fill(q, dom);
+	qmgr_dispatch(q);
+}
+
+void
+qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when)
+{
+	time_t now = time(NULL);
+
+	if (dom->retry_timer != NULL && dom->retry_at <= when)
+		return;
+	ev_timer_cancel(q->loop, &dom->retry_timer);
+	dom->retry_at = when;
+	dom->retry_timer = ev_timer_add(q->loop, when > now ? (uint64_t)(when - now) * 1000 : 0,
+	    qmgr_retry_fire, dom);
+}
+
+void
+qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom)
+{
+	struct qmgr_job *j = dom->head, *next;
+
+	for (; j != NULL; j = next) {
+		next = j->next;
+		htable_del(q->inflight, j->key);
+		qmgr_job_free(&j);
+	}
+	dom->head = dom->tail = NULL;
+	dom->nqueued = 0;
+}
+
+static int
+qmgr_new_one(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_domain *dom = qmgr_domain_get(q, e->domain);
+
+	qmgr_warn_schedule(q, e);
+	/*
+	 * New mail goes straight through an open gate; a backup or relay
+	 * domain tries it now unless that domain is in back-off.
+	 */
+	if (qmgr_domain_open(q, dom) ||
+	    (!qmgr_domain_is_held_mode(q, e->domain) && dom->retry_timer == NULL))
+		qmgr_job_queue(q, dom, e);
+	return 0;
+}
+
+void
+qmgr_message_new(struct qmgr *q, const char *id)
+{
+	if (qindex_walk_message(q->env.qi, id, qmgr_new_one, q) < 0)
+		log_warn("%s: schedule: index walk failed", id);
+	qmgr_dispatch(q);
+}
+
+/* qmgr_job_send - hand job j to agent a; 0/-1 */
+static int
+qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
+{
+	const struct domain *d = domain_find(q->cfg->domains, j->dom->name);
+	struct qindex_entry *e = NULL;
+	struct ipc_rec *rec;
+	char num[32];
+	size_t i;
+	int ret;
+
+	/* Sender and size come from the index: the job record is self-contained. */
+	if (qindex_get(q->env.qi, j->id, j->dom->name, &e) != 1)
+		return -1;
+	j->num = ++q->next_job;
+	rec = ipc_rec_new(PROTO_T_JOB);
+	ipc_rec_addf(rec, "job", "%" PRIu64, j->num);
+	ipc_rec_add(rec, "id", j->id);
+	ipc_rec_add(rec, "domain", j->dom->name);
+	ipc_rec_add(rec, "sender", e->sender);
+	ipc_rec_addf(rec, "size", "%" PRIu64, e->size);
+	if (d == NULL || d->route_mx)
+		ipc_rec_add(rec, "route", "mx");
+	else
+		ipc_rec_addf(rec, "route", "[%s]:%s", d->route_host, d->route_port);
+	ipc_rec_add(rec, "tls", d != NULL ? domain_tls_name(d->tls) : "may");
+	for (i = 0; i < j->nrcpt; i++) {
+		ipc_rec_add(rec, "rcpt", j->rcpt[i].addr);
+		ipc_rec_addf(rec, "idx", "%zu", j->rcpt[i].idx);
+	}
+	ret = ipc_send(a->fd, rec);
+	ipc_rec_free(&rec);
+	qindex_entry_free(&e);
+	if (ret < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%" PRIu64, j->num);
+	htable_put(q->jobs, num, j);
+	j->agent = a;
+	a->busy++;
+	j->dom->active++;
+	return 0;
+}
+
+static struct qmgr_agent *
+qmgr_agent_pick(struct qmgr *q)
+{
+	struct qmgr_agent *a, *best = NULL;
+
+	for (a = q->agents; a != NULL; a = a->next)
+		if (a->busy < a->slots && (best == NULL || best->slots - best->busy < a->slots - a->busy))
+			best = a;
+	return best;
+}
+
+void
+qmgr_dispatch(struct qmgr *q)
+{
+	unsigned limit = (unsigned)q->cfg->deliver_domain_concurrency_limit;
+	struct qmgr_domain *dom;
+	size_t rounds = htable_count(q->domains) + 1;
+
+	/* Round robin over ready domains, one job each turn, within the limits. */
+	while (rounds > 0 && (dom = qmgr_ready_pop(q)) != NULL) {
+		struct qmgr_agent *a = qmgr_agent_pick(q);
+		struct qmgr_job *j;
+
+		if (a == NULL) {
+			qmgr_ready_push(q, dom);
+			return;
+		}
+		if (dom->active >= limit) {
+			/* Put back when one of its jobs finishes. */
+			rounds--;
+			continue;
+		}
+		j = dom->head;
+		dom->head = j->next;
+		if (dom->head == NULL)
+			dom->tail = NULL;
+		dom->nqueued--;
+		j->next = NULL;
+		if (qmgr_job_send(q, a, j) < 0) {
+			/* The message went away, or the agent: forget the job; the index knows the rest. */
+			htable_del(q->inflight, j->key);
+			qmgr_job_free(&j);
+		}
+		qmgr_ready_push(q, dom);
+		rounds = htable_count(q->domains) + 1;
+	}
+}
+
+static long
+qmgr_backoff(const struct qmgr *q, unsigned attempts)
+{
+	long delay = q->cfg->minimal_backoff_time;
+
+	while (attempts-- > 1 && delay < q->cfg->maximal_backoff_time)
+		delay *= 2;
+	return delay < q->cfg->maximal_backoff_time ? delay : q->cfg->maximal_backoff_time;
+}
+
+/* qmgr_job_finish - act on deliver's results for job j, then forget it */
+static void
+qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
+{
+	struct qmgr_domain *dom = j->dom;
+	struct qindex_entry *e = NULL;
+	struct qmgr_rcpt *bounced = NULL;
+	size_t nbounced = 0, ndeferred = 0, nsent = 0, i;
+	const char *first_error = NULL;
+	char num[32];
+	time_t now = time(NULL);
+
+	for (i = 0; i < j->nrcpt; i++) {
+		struct qmgr_rcpt *r = &j->rcpt[i];
+
+		switch (r->status) {
+		case QMGR_R_SENT:
+			nsent++;
+			break;
+		case QMGR_R_BOUNCED:
+			bounced = xreallocarray(bounced, nbounced + 1, sizeof(*bounced));
+			bounced[nbounced++] = *r;
+			break;
+		default:
+			ndeferred++;
+			if (first_error == NULL)
+				first_error = r->reply != NULL ? r->reply :
+				    conn_error != NULL ? conn_error : "delivery not finished";
+		}
+	}
+	dom->delivered += nsent;
+	if (nbounced > 0)
+		(void)qmgr_bounce(q, j->id, bounced, nbounced, "5.0.0", false);
+	free(bounced);
+	if (ndeferred > 0 && qindex_get(q->env.qi, j->id, dom->name, &e) == 1) {
+		e->attempts++;
+		free(e->last_error);
+		e->last_error = xstrndup(first_error, 1000);
+		if (!qmgr_domain_is_held_mode(q, dom->name))
+			e->next_try = now + qmgr_backoff(q, e->attempts);
+		(void)qindex_put(q->env.qi, e);
+	}
+	/* The journal now says who is done: rewrite the entries from it. */
+	if (qctl_index_message(&q->env, j->id) < 0)
+		log_warn("%s: update index after delivery: failed", j->id);
+	if (e != NULL && e->next_try > now && !qmgr_domain_is_held_mode(q, dom->name))
+		qmgr_domain_retry_at(q, dom, e->next_try);
+	qindex_entry_free(&e);
+
+	snprintf(num, sizeof(num), "%" PRIu64, j->num);
+	htable_del(q->jobs, num);
+	htable_del(q->inflight, j->key);
+	if (j->agent != NULL)
+		j->agent->busy--;
+	dom->active--;
+	qmgr_job_free(&j);
+
+	if (conn_error != NULL) {
+		dom->fails++;
+		if (qmgr_domain_is_held_mode(q, dom->name)) {
+			/* The site went away: back to queueing at once; the prober takes over. */
+			if (dom->open) {
+				char *why = xasprintf("connection failed: %s", conn_error);
+
+				qmgr_gate_close(q, dom, why);
+				free(why);
+			}
+			qmgr_domain_drop_queued(q, dom);
+		} else {
+			qmgr_domain_drop_queued(q, dom);
+			qmgr_domain_retry_at(q, dom, now + qmgr_backoff(q, dom->fails));
+		}
+	} else if (nsent > 0) {
+		dom->fails = 0;
+	}
+	qmgr_ready_push(q, dom);
+	qmgr_dispatch(q);
+}
+
+static struct qmgr_job *
+qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
+{
+	unsigned long long num;
+	struct qmgr_job *j;
+	char key[32];
+
+	if (ipc_rec_get_num(rec, "job", UINT64_MAX, &num) < 0)
+		return NULL;
+	snprintf(key, sizeof(key), "%llu", num);
+	j = htable_get(q->jobs, key);
+	return j != NULL && j->agent == a ? j : NULL;
+}
+
+/* qmgr_agent_record - one record from a deliver process; 0, or -1 to drop it */
+static int
+qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
+{
+	const char *type = ipc_rec_type(rec);
+	struct qmgr_job *j;
+
+	if (strcmp(type, PROTO_T_HELLO) == 0) {
+		unsigned long long slots;
+
+		if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0)
+			return -1;
+		a->slots = (unsigned)slots;
+		return 0;
+	}
+	if ((j = qmgr_agent_job(q, a, rec)) == NULL)
+		return -1;
+	if (strcmp(type, PROTO_T_RCPT) == 0) {
+		const char *status = ipc_rec_get(rec, "status"), *dsn = ipc_rec_get(rec, "dsn");
+		const char *reply = ipc_rec_get(rec, "reply"), *relay = ipc_rec_get(rec, "relay");
+		unsigned long long idx;
+		struct qmgr_rcpt *r = NULL;
+		size_t i;
+
+		if (ipc_rec_get_num(rec, "idx", SIZE_MAX, &idx) < 0 || status == NULL)
+			return -1;
+		for (i = 0; i < j->nrcpt; i++)
+			if (j->rcpt[i].idx == idx)
+				r = &j->rcpt[i];
+		if (r == NULL)
+			return -1;
+		if (strcmp(status, "sent") == 0)
+			r->status = QMGR_R_SENT;
+		else if (strcmp(status, "bounced") == 0)
+			r->status = QMGR_R_BOUNCED;
+		else if (strcmp(status, "deferred") == 0)
+			r->status = QMGR_R_DEFERRED;
+		else
+			return -1;
+		free(r->dsn);
+		free(r->reply);
+		free(r->relay);
+		r->dsn = dsn != NULL && strlen(dsn) < 16 ? xstrdup(dsn) : NULL;
+		r->reply = reply != NULL ? xstrdup(reply) : NULL;
+		r->relay = relay != NULL ? xstrdup(relay) : NULL;
+		return 0;
+	}
+	if (strcmp(type, PROTO_T_DONE) == 0) {
+		qmgr_job_finish(q, j, ipc_rec_get(rec, "conn_error"));
+		return 0;
+	}
+	return -1;
+}
+
+struct qmgr_orphans {
+	const struct qmgr_agent *agent;
+	struct qmgr_job **job;
+	size_t n;
+};
+
+static int
+qmgr_agent_orphan(const char *key, void *value, void *ctx)
+{
+	struct qmgr_job *j = value;
+	struct qmgr_orphans *o = ctx;
+
+	if (j->agent == o->agent) {
+		o->job = xreallocarray(o->job, o->n + 1, sizeof(*o->job));
+		o->job[o->n++] = j;
+	}
+	return 0;
+}
+
+/* qmgr_agent_drop - a deliver process went away: its jobs are retried */
+static void
+qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
+{
+	struct qmgr_orphans o = { .agent = a };
+	struct qmgr_agent **pp;
+	size_t i;
+
+	ev_io_del(q->loop, a->fd);
+	close(a->fd);
+	for (pp = &q->agents; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	htable_walk(q->jobs, qmgr_agent_orphan, &o);
+	for (i = 0; i < o.n; i++) {
+		struct qmgr_job *j = o.job[i];
+		struct qmgr_domain *dom = j->dom;
+		char num[32];
+
+		/*
+		 * Recipients it delivered are in the journal already (deliver
+		 * writes it before it reports); the rest stay queued. Re-read
+		 * the journal and queue the domain again.
+		 */
+		snprintf(num, sizeof(num), "%" PRIu64, j->num);
+		htable_del(q->jobs, num);
+		htable_del(q->inflight, j->key);
+		dom->active--;
+		(void)qctl_index_message(&q->env, j->id);
+		qmgr_job_free(&j);
+		qmgr_domain_fill(q, dom);
+	}
+	free(o.job);
+	free(a);
+	log_warn("deliver process went away; %zu job%s queued again", o.n, o.n == 1 ? "" : "s");
+	qmgr_dispatch(q);
+}
+
+static void
+qmgr_agent_read(int fd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_agent *a;
+	struct ipc_rec *rec;
+	int n;
+
+	for (a = q->agents; a != NULL && a->fd != fd; a = a->next)
+		;
+	if (a == NULL) {
+		ev_io_del(q->loop, fd);
+		close(fd);
+		return;
+	}
+	for (;;) {
+		n = ipc_recv(fd, &rec);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			if (n < 0)
+				log_warn("read from deliver: %s", errno == EBADMSG ?
+				    "malformed record" : strerror(errno));
+			qmgr_agent_drop(q, a);
+			return;
+		}
+		if (qmgr_agent_record(q, a, rec) < 0) {
+			log_warn("read from deliver: unexpected or bad %s record; dropping the "
+			    "connection", ipc_rec_type(rec));
+			ipc_rec_free(&rec);
+			qmgr_agent_drop(q, a);
+			return;
+		}
+		ipc_rec_free(&rec);
+	}
+	qmgr_dispatch(q);
+}
+
+static void
+qmgr_agent_accept(int lfd, unsigned events, void *ctx)
+{
+	struct qmgr *q = ctx;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct qmgr_agent *a = xcalloc(1, sizeof(*a));
+
+		a->fd = fd;
+		a->next = q->agents;
+		q->agents = a;
+		if (ev_io_add(q->loop, fd, EV_READ, qmgr_agent_read, q) < 0) {
+			log_warn("watch deliver connection: %s", strerror(errno));
+			q->agents = a->next;
+			close(fd);
+			free(a);
+		}
+	}
+}
+
+struct qmgr_startup {
+	struct qmgr *q;
+	time_t now;
+};
+
+static int
+qmgr_startup_one(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr_startup *s = ctx;
+	struct qmgr_domain *dom = qmgr_domain_get(s->q, e->domain);
+
+	qmgr_warn_schedule(s->q, e);
+	if (!qmgr_domain_is_held_mode(s->q, e->domain) && !(e->flags & QINDEX_F_HOLD))
+		qmgr_domain_retry_at(s->q, dom, e->next_try > s->now ? e->next_try : s->now);
+	return 0;
+}
+
+void
+qmgr_sched_init(struct qmgr *q)
+{
+	struct qmgr_startup s = { .q = q, .now = time(NULL) };
+	char *path = xasprintf("%s/%s", q->cfg->queue_directory, PROTO_DELIVER_PRIVATE);
+
+	q->domains = htable_new();
+	q->inflight = htable_new();
+	q->jobs = htable_new();
+	q->clients = htable_new();
+	q->deliver_fd = ipc_listen(path, 64);
+	if (q->deliver_fd < 0)
+		log_fatal("listen on %s: %s", path, strerror(errno));
+	free(path);
+	if (ev_io_add(q->loop, q->deliver_fd, EV_READ, qmgr_agent_accept, q) < 0)
+		log_fatal("watch deliver listener: %s", strerror(errno));
+	/*
+	 * One walk at start (the reconcile walked the spool already): learn
+	 * which backup and relay domains have mail and when to try them.
+	 */
+	if (qindex_walk_all(q->env.qi, qmgr_startup_one, &s) < 0)
+		log_warn("schedule at start: index walk failed");
+	qmgr_gates_load(q);
+}
