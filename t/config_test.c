@@ -213,6 +213,39 @@ test_all_errors(void)
 	config_errors_free(&errs);
 }
 
+/* Values that double at each reference stop at a limit, not at OOM. */
+static void
+test_expansion_limit(void)
+{
+	static const char *chain[] = { "mail_owner", "log_file",
+	    "smtpd_tls_cert_file", "smtpd_tls_key_file", "passwd_file",
+	    "daemon_directory", "queue_directory", "smtpd_banner", "mydomain",
+	    "myhostname", "config_directory" };
+	struct config *cfg;
+	struct config_errors errs;
+	char *text = xstrdup(""), *tmp, *got;
+	size_t i;
+	int rc;
+
+	tmp = xasprintf("%s = %0100d\n", chain[0], 0);
+	free(text);
+	text = tmp;
+	for (i = 1; i < sizeof(chain) / sizeof(chain[0]); i++) {
+		tmp = xasprintf("%s%s = $%s$%s\n", text, chain[i],
+		    chain[i - 1], chain[i - 1]);
+		free(text);
+		text = tmp;
+	}
+	rc = load(text, &cfg, &errs);
+	got = errors_text(&errs, false);
+	ok(rc == -1 && strstr(got, "value too long after expansion") != NULL,
+	    "doubling chain: got rc %d, \"%.200s\"", rc, got);
+	free(got);
+	free(text);
+	config_free(&cfg);
+	config_errors_free(&errs);
+}
+
 /* String values: expansion, continuation, duplicates, defaults. */
 static const struct {
 	const char *text;
@@ -511,6 +544,7 @@ main(void)
 	test_numbers();
 	test_bad();
 	test_all_errors();
+	test_expansion_limit();
 	test_strings();
 	test_fields();
 	test_print();

@@ -29,6 +29,16 @@
 
 #define CONFIG_FILE_NAME "sluice.conf"
 
+/*
+ * Longest value after expansion: "a = $b$b", "b = $c$c", ... would
+ * otherwise double at each step and exhaust memory in `config check`.
+ */
+#define CONFIG_VALUE_MAX 65536
+
+/* PT_ENUM fields are written through an int pointer. */
+_Static_assert(sizeof(enum smtpd_tls_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum domain_mode) == sizeof(int), "enum size");
+
 enum param_type {
 	PT_STRING,		/* any text */
 	PT_WORD,		/* one of choices, kept as text */
@@ -138,6 +148,7 @@ errors_append(size_t *n, char ***msg, const char *fmt, va_list ap)
 	(*msg)[(*n)++] = xvasprintf(fmt, ap);
 }
 
+/* config_errors_add - append an error message */
 void
 config_errors_add(struct config_errors *errs, const char *fmt, ...)
 {
@@ -148,6 +159,7 @@ config_errors_add(struct config_errors *errs, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* config_errors_warn - append a warning */
 void
 config_errors_warn(struct config_errors *errs, const char *fmt, ...)
 {
@@ -158,6 +170,7 @@ config_errors_warn(struct config_errors *errs, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* config_errors_free - free the messages, leaving errs empty */
 void
 config_errors_free(struct config_errors *errs)
 {
@@ -172,6 +185,7 @@ config_errors_free(struct config_errors *errs)
 	memset(errs, 0, sizeof(*errs));
 }
 
+/* config_default_dir - $SLUICE_CONFIG_DIR, else SLUICE_SYSCONFDIR */
 const char *
 config_default_dir(void)
 {
@@ -193,12 +207,14 @@ param_find(const char *name, size_t len)
 	return -1;
 }
 
+/* config_param_known - is name a parameter? */
 bool
 config_param_known(const char *name)
 {
 	return param_find(name, strlen(name)) >= 0;
 }
 
+/* config_param_names - every parameter name, in table order */
 const char *const *
 config_param_names(void)
 {
@@ -212,6 +228,7 @@ config_param_names(void)
 	return names;
 }
 
+/* config_list_next - next item of a comma/space separated list */
 const char *
 config_list_next(const char **sp, size_t *len_r)
 {
@@ -258,6 +275,7 @@ parse_number(const char *s, const char *units, const long *mult, long *val_r)
 	return 0;
 }
 
+/* config_parse_time - a time value in seconds */
 int
 config_parse_time(const char *s, long *secs_r, const char **hint_r)
 {
@@ -270,6 +288,7 @@ config_parse_time(const char *s, long *secs_r, const char **hint_r)
 	return 0;
 }
 
+/* config_parse_size - a size in bytes, with k/M/G */
 int
 config_parse_size(const char *s, long *bytes_r, const char **hint_r)
 {
@@ -295,6 +314,7 @@ config_parse_int(const char *s, long *val_r, const char **hint_r)
 	return 0;
 }
 
+/* config_parse_bool - yes or no */
 int
 config_parse_bool(const char *s, bool *b_r, const char **hint_r)
 {
@@ -365,6 +385,7 @@ bad:
 	return -1;
 }
 
+/* config_parse_hostports - a list of listening addresses */
 int
 config_parse_hostports(const char *s, struct hostport_list *l_r,
     const char **hint_r)
@@ -387,6 +408,7 @@ config_parse_hostports(const char *s, struct hostport_list *l_r,
 	return 0;
 }
 
+/* config_hostports_free - free and empty a listen list */
 void
 config_hostports_free(struct hostport_list *l)
 {
@@ -562,6 +584,12 @@ loader_expand_text(struct loader *ld, size_t owner, const char *text)
 			return NULL;
 		}
 		if ((val = loader_expand(ld, (size_t)j)) == NULL) {
+			free(out);
+			return NULL;
+		}
+		if (strlen(out) + strlen(val) + strlen(p) > CONFIG_VALUE_MAX) {
+			loader_error(ld, owner, text, "value too long after "
+			    "expansion; remove nested references");
 			free(out);
 			return NULL;
 		}
@@ -831,6 +859,7 @@ config_fields_free(struct config *cfg)
 	}
 }
 
+/* config_free - free a config, NULL the pointer */
 void
 config_free(struct config **cfgp)
 {
@@ -910,6 +939,7 @@ config_build(struct loader *ld, struct config *cfg)
 	}
 }
 
+/* config_load - read sluice.conf and the domains table */
 int
 config_load(const char *config_dir, struct config **cfg_r,
     struct config_errors *errs)
@@ -996,6 +1026,7 @@ print_value(FILE *fp, const char *name, const char *value, bool escape)
 	fputc('\n', fp);
 }
 
+/* config_print - "name = value" lines, sorted by name */
 void
 config_print(FILE *fp, const struct config *cfg, enum config_print_mode mode)
 {
@@ -1021,6 +1052,7 @@ config_print(FILE *fp, const struct config *cfg, enum config_print_mode mode)
 	}
 }
 
+/* config_get - the effective value of one parameter as text */
 int
 config_get(const struct config *cfg, const char *name, char **value_r)
 {
@@ -1032,6 +1064,7 @@ config_get(const struct config *cfg, const char *name, char **value_r)
 	return 0;
 }
 
+/* config_queue_minfree - the effective free-space floor */
 long
 config_queue_minfree(const struct config *cfg)
 {

@@ -253,6 +253,7 @@ key_choice(struct dload *dl, const char *key, const char *const *words,
 	return -1;
 }
 
+/* key_mode - mode=hold|backup */
 static int
 key_mode(struct dload *dl, struct domain *d, const char *val)
 {
@@ -263,6 +264,7 @@ key_mode(struct dload *dl, struct domain *d, const char *val)
 	return i < 0 ? -1 : 0;
 }
 
+/* key_tls - tls=may|encrypt|verify */
 static int
 key_tls(struct dload *dl, struct domain *d, const char *val)
 {
@@ -283,6 +285,7 @@ port_num_ok(const char *s)
 	    atol(s) >= 1 && atol(s) <= 65535;
 }
 
+/* key_route - route=[host]:port, route=[host] or route=mx */
 static int
 key_route(struct dload *dl, struct domain *d, const char *val)
 {
@@ -339,30 +342,35 @@ key_time_into(struct dload *dl, const char *key, const char *val, long *field,
 	return 0;
 }
 
+/* key_lease - lease=TIME */
 static int
 key_lease(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_time_into(dl, "lease", val, &d->lease, false, 1);
 }
 
+/* key_lifetime - lifetime=TIME */
 static int
 key_lifetime(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_time_into(dl, "lifetime", val, &d->lifetime, false, 1);
 }
 
+/* key_warn - warn=TIME|no */
 static int
 key_warn(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_time_into(dl, "warn", val, &d->warn, true, 0);
 }
 
+/* key_probe - probe=TIME|no */
 static int
 key_probe(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_time_into(dl, "probe", val, &d->probe, true, 0);
 }
 
+/* key_etrn_from - etrn_from=NET,NET */
 static int
 key_etrn_from(struct dload *dl, struct domain *d, const char *val)
 {
@@ -377,6 +385,7 @@ key_etrn_from(struct dload *dl, struct domain *d, const char *val)
 	return 0;
 }
 
+/* key_finger - finger=yes|no */
 static int
 key_finger(struct dload *dl, struct domain *d, const char *val)
 {
@@ -408,18 +417,21 @@ key_word(struct dload *dl, const char *key, const char *val, char **field)
 	return 0;
 }
 
+/* key_group - group=NAME */
 static int
 key_group(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_word(dl, "group", val, &d->group);
 }
 
+/* key_owner - owner=CUSTOMER */
 static int
 key_owner(struct dload *dl, struct domain *d, const char *val)
 {
 	return key_word(dl, "owner", val, &d->owner);
 }
 
+/* key_notify - notify=ADDRESS */
 static int
 key_notify(struct dload *dl, struct domain *d, const char *val)
 {
@@ -433,6 +445,7 @@ key_notify(struct dload *dl, struct domain *d, const char *val)
 	return 0;
 }
 
+/* key_recipients - recipients=FILE, loaded now */
 static int
 key_recipients(struct dload *dl, struct domain *d, const char *val)
 {
@@ -549,6 +562,7 @@ domain_parse_line(struct dload *dl, char *line)
 	return d;
 }
 
+/* domain_table_new - an empty table */
 struct domain_table *
 domain_table_new(void)
 {
@@ -577,6 +591,7 @@ domain_table_add(struct dload *dl, struct domain_table *t, struct domain *d)
 	return 0;
 }
 
+/* domain_table_load - read a domains file */
 int
 domain_table_load(const char *path, const struct config *cfg,
     struct domain_table **t_r, struct config_errors *errs)
@@ -626,6 +641,7 @@ domain_table_load(const char *path, const struct config *cfg,
 	return 0;
 }
 
+/* domain_table_free - free a table and its domains */
 void
 domain_table_free(struct domain_table **tp)
 {
@@ -642,6 +658,7 @@ domain_table_free(struct domain_table **tp)
 	xfree(tp);
 }
 
+/* domain_find - look a domain up, case-insensitive, O(1) */
 const struct domain *
 domain_find(const struct domain_table *t, const char *name)
 {
@@ -650,12 +667,14 @@ domain_find(const struct domain_table *t, const char *name)
 	return strtab_get(&t->byname, name);
 }
 
+/* domain_count - number of domains */
 size_t
 domain_count(const struct domain_table *t)
 {
 	return t == NULL ? 0 : t->n;
 }
 
+/* domain_table_walk - call fn for each domain in file order */
 int
 domain_table_walk(const struct domain_table *t,
     int (*fn)(const struct domain *d, void *ctx), void *ctx)
@@ -671,6 +690,7 @@ domain_table_walk(const struct domain_table *t,
 	return 0;
 }
 
+/* domain_rcpt_known - may this recipient be accepted? */
 bool
 domain_rcpt_known(const struct domain *d, const char *mailbox)
 {
@@ -690,12 +710,14 @@ domain_rcpt_known(const struct domain *d, const char *mailbox)
 	return known;
 }
 
+/* domain_mode_name - the mode= keyword of a mode */
 const char *
 domain_mode_name(enum domain_mode mode)
 {
 	return mode == DOMAIN_MODE_BACKUP ? "backup" : "hold";
 }
 
+/* domain_tls_name - the tls= keyword of a level */
 const char *
 domain_tls_name(enum domain_tls tls)
 {

@@ -86,6 +86,7 @@ net_parse(const char *s, size_t len, struct net *net)
 	return 0;
 }
 
+/* netlist_parse - parse a list of networks */
 int
 netlist_parse(const char *text, struct netlist **nl_r, char **err_r)
 {
@@ -110,6 +111,7 @@ netlist_parse(const char *text, struct netlist **nl_r, char **err_r)
 	return 0;
 }
 
+/* netlist_free - free a list, NULL the pointer */
 void
 netlist_free(struct netlist **nlp)
 {
@@ -133,6 +135,7 @@ net_match(const struct net *net, int family, const uint8_t *addr)
 	return memcmp(copy, net->addr, len) == 0;
 }
 
+/* netlist_match - is the address in one of the networks? */
 bool
 netlist_match(const struct netlist *nl, const struct sockaddr *sa)
 {
@@ -163,6 +166,7 @@ netlist_match(const struct netlist *nl, const struct sockaddr *sa)
 	return false;
 }
 
+/* netlist_count - number of entries */
 size_t
 netlist_count(const struct netlist *nl)
 {
