@@ -232,8 +232,11 @@ envelope_ok(const struct envelope *env)
 	if (env->client_addr == NULL ||
 	    !envelope_chars_ok(env->client_addr, TOKEN_MAX, 0x21, false))
 		return false;
-	/* EHLO may carry a UTF-8 name (RFC 6531); spaces and controls never. */
-	if (env->helo != NULL && !envelope_chars_ok(env->helo, TOKEN_MAX, 0x21, true))
+	/*
+	 * Whatever smtpd accepted as the HELO argument (clients send odd
+	 * things, even spaces; UTF-8 names per RFC 6531), but no controls.
+	 */
+	if (env->helo != NULL && !envelope_chars_ok(env->helo, TOKEN_MAX, 0x20, true))
 		return false;
 	if (env->protocol == NULL || !envelope_protocol_ok(env->protocol))
 		return false;
