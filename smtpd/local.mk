@@ -1,1 +1,12 @@
-# smtpd
+# smtpd: the SMTP server (smtpd(8)). Everything but main() is a
+# convenience library, linked by the program and by tests.
+pkglibexec_PROGRAMS += smtpd/smtpd
+noinst_LIBRARIES += smtpd/libsmtpd.a
+smtpd_libsmtpd_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+smtpd_libsmtpd_a_SOURCES = smtpd/smtpd.h \
+	smtpd/smtpd_server.c smtpd/smtpd_session.c \
+	smtpd/smtpd_cmd.c smtpd/smtpd_data.c
+smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+smtpd_smtpd_SOURCES = smtpd/smtpd.c
+smtpd_smtpd_LDADD = smtpd/libsmtpd.a $(SLUICE_LIBS)
+dist_man_MANS += man/smtpd.8

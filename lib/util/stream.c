@@ -42,6 +42,8 @@ struct stream {
 	char *rbuf;		/* unread input is rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	bool discarding;	/* dropping the rest of an over-long line */
+	char last_dropped;	/* last octet dropped so far */
+	bool dropped_crlf;	/* the last dropped line ended in CRLF */
 
 	char *wbuf;		/* unwritten output is wbuf[wpos..wlen) */
 	size_t wpos, wlen, wcap;
@@ -550,9 +552,11 @@ stream_read_line(struct stream *st, size_t max, const char **line_r,
 		if (st->discarding) {
 			lf = memchr(p, '\n', avail);
 			if (lf == NULL) {
+				st->last_dropped = p[avail - 1];
 				st->rpos = st->rlen;
 				break;
 			}
+			st->dropped_crlf = (lf > p ? lf[-1] : st->last_dropped) == '\r';
 			st->rpos += (size_t)(lf - p) + 1;
 			st->discarding = false;
 			continue;
@@ -566,6 +570,7 @@ stream_read_line(struct stream *st, size_t max, const char **line_r,
 			break;
 		}
 		if (avail >= max) {
+			st->last_dropped = p[max - 1];
 			st->rpos += max;
 			st->discarding = true;
 			ret = -1;
@@ -583,6 +588,12 @@ stream_read_line(struct stream *st, size_t max, const char **line_r,
 	if (st->busy == 0)
 		stream_update(st);
 	return ret;
+}
+
+bool
+stream_discarded_crlf(const struct stream *st)
+{
+	return st->dropped_crlf;
 }
 
 size_t

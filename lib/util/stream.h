@@ -76,6 +76,13 @@ void stream_set_timeout(struct stream *st, uint64_t ms);
  */
 int stream_read_line(struct stream *st, size_t max, const char **line_r,
     size_t *len_r);
+/*
+ * stream_discarded_crlf - did the over-long line most recently discarded
+ * end in CRLF (rather than a bare LF)? Valid once stream_read_line() has
+ * returned the line after it. Lets a caller that must see every line
+ * ending exactly (SMTP DATA) judge the line it never saw.
+ */
+bool stream_discarded_crlf(const struct stream *st);
 /* stream_buffered - input octets buffered and not yet taken */
 size_t stream_buffered(const struct stream *st);
 /* stream_discard_input - drop buffered input; returns how many octets */

@@ -1,0 +1,127 @@
+/*
+ * smtpd.h - what smtpd's modules share: the server and the session.
+ *
+ *	smtpd.c		main(): options, config, listeners, the loop
+ *	smtpd_server.c	listeners, connection limits, TLS context, reload
+ *	smtpd_session.c	one client: I/O, command dispatch, replies, logging
+ *	smtpd_cmd.c	the verb table and the command handlers
+ *	smtpd_data.c	DATA: content into the queue file, end of data
+ */
+#ifndef SLUICE_SMTPD_H
+#define SLUICE_SMTPD_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/stream.h"
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/queue.h"
+#include "mail/smtp_cmd.h"
+
+/* Rows in the verb table (smtpd_cmd.c checks it). */
+#define SMTPD_NVERBS	11
+/* Output a client leaves unread before we stop reading its commands. */
+#define SMTPD_OUTPUT_MAX	(64 * 1024)
+
+struct smtpd {
+	struct ev_loop *loop;
+	struct config *cfg;
+	const char *confdir;
+	SSL_CTX *tls;			/* NULL: STARTTLS is not offered */
+	int *listen_fds;
+	size_t nlisten;
+	struct smtp_session *sessions;	/* every live session */
+	size_t nsessions;
+	bool stopping;
+};
+
+/* Why DATA content is refused at its end (bits, all noted while reading). */
+#define SMTPD_DATA_BARE_LF	0x01u
+#define SMTPD_DATA_BARE_CR	0x02u
+#define SMTPD_DATA_NUL		0x04u
+#define SMTPD_DATA_LONG_LINE	0x08u
+#define SMTPD_DATA_TOO_BIG	0x10u
+#define SMTPD_DATA_WRITE_ERR	0x20u
+
+struct smtp_session {
+	struct smtpd *srv;
+	struct smtp_session *prev, *next;
+	struct stream *st;
+	char addr[INET6_ADDRSTRLEN];
+	const char *name;		/* "localhost" or "unknown" */
+
+	unsigned state;			/* SMTP_ST_* */
+	char *helo;
+	bool esmtp;
+	const char *last_cmd;		/* for "lost connection after X" */
+	int cur_verb;			/* row counting a success, or -1 */
+	unsigned count_ok[SMTPD_NVERBS + 1], count_all[SMTPD_NVERBS + 1];
+	unsigned errors;
+	struct ev_timer *tarpit;	/* soft error limit: pause input */
+	bool closing;			/* close once the output is written */
+	bool quit;
+
+	/* The mail transaction. */
+	struct envelope *env;
+	bool rcpt_refused;		/* some RCPT got a 4xx/5xx */
+
+	/* DATA in progress. */
+	bool in_data;
+	struct queue_file *qf;
+	unsigned data_flags;		/* SMTPD_DATA_* */
+	int data_errno;
+	bool prev_crlf;			/* the line before ended in CRLF */
+	bool after_long;		/* the line before was over-long */
+	uint64_t data_size;
+
+	char last_reply[512];		/* for reject log lines */
+};
+
+/* smtpd_server.c */
+/* smtpd_server_new - the server with cfg (taken over) and listeners fds */
+struct smtpd *smtpd_server_new(struct ev_loop *loop, const char *confdir,
+    struct config *cfg, int *fds, size_t nfds);
+/* smtpd_server_free - close listeners and sessions, free everything */
+void smtpd_server_free(struct smtpd **srvp);
+/* smtpd_tls_setup - (re)build the TLS context from the config */
+void smtpd_tls_setup(struct smtpd *srv);
+
+/* smtpd_session.c */
+/* smtpd_session_new - serve the accepted socket fd from addr */
+void smtpd_session_new(struct smtpd *srv, int fd, const char *addr);
+/* smtpd_session_free - log the disconnect, abort any queue file, free */
+void smtpd_session_free(struct smtp_session **sp);
+/* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */
+void smtpd_reply(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* smtpd_reject_log - "NOQUEUE: reject: VERB from ..." for the last reply */
+void smtpd_reject_log(struct smtp_session *s, const char *verb,
+    const char *rcpt);
+/* smtpd_close - close the session once its output is written */
+void smtpd_close(struct smtp_session *s);
+/* smtpd_protocol - "SMTP", "ESMTP" or "ESMTPS" */
+const char *smtpd_protocol(const struct smtp_session *s);
+/* smtpd_reset - forget the mail transaction (RSET, end of DATA) */
+void smtpd_reset(struct smtp_session *s);
+
+/* smtpd_cmd.c */
+extern const struct smtp_verb smtpd_verbs[];
+/* smtpd_cmd_line - handle one command line (r as from stream_read_line) */
+void smtpd_cmd_line(struct smtp_session *s, int r, const char *line,
+    size_t len);
+
+/* smtpd_data.c */
+/* smtpd_data_begin - open the queue file for the envelope; 0/-1 (replied) */
+int smtpd_data_begin(struct smtp_session *s);
+/* smtpd_data_line - one line of content (r as from stream_read_line) */
+void smtpd_data_line(struct smtp_session *s, int r, const char *line,
+    size_t len);
+
+#endif

@@ -1,0 +1,188 @@
+/* smtpd_data - DATA: content into the queue file, and the end of data */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* lib/util */
+#include "util/log.h"
+#include "util/stream.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/proto.h"
+#include "mail/queue.h"
+#include "mail/smtp_reply.h"
+/* smtpd */
+#include "smtpd/smtpd.h"
+
+/* Any of these refuses the message at its end; none is worth writing on. */
+#define SMTPD_DATA_REFUSE	(SMTPD_DATA_BARE_LF | SMTPD_DATA_BARE_CR | \
+    SMTPD_DATA_NUL | SMTPD_DATA_LONG_LINE | SMTPD_DATA_TOO_BIG | \
+    SMTPD_DATA_WRITE_ERR)
+
+/* smtpd_data_write - append to the queue file, noting the first failure */
+static void
+smtpd_data_write(struct smtp_session *s, const void *buf, size_t len)
+{
+	if (s->data_flags & SMTPD_DATA_REFUSE)
+		return;
+	if (queue_file_write(s->qf, buf, len) < 0) {
+		s->data_errno = errno;
+		s->data_flags |= SMTPD_DATA_WRITE_ERR;
+		log_warn("%s: write queue file: %s", s->env->id, strerror(errno));
+	}
+}
+
+/* smtpd_received - our Received: header, the first line of the content */
+static void
+smtpd_received(struct smtp_session *s)
+{
+	const struct envelope *env = s->env;
+	char date[64], *hdr;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	if (env->nrcpt == 1)
+		hdr = xasprintf("Received: from %s (%s [%s])\r\n"
+		    "\tby %s (sluice) with %s id %s\r\n\tfor <%s>; %s\r\n",
+		    s->helo, s->name, s->addr, s->srv->cfg->myhostname,
+		    env->protocol, env->id, env->rcpt[0].addr, date);
+	else
+		hdr = xasprintf("Received: from %s (%s [%s])\r\n"
+		    "\tby %s (sluice) with %s id %s;\r\n\t%s\r\n",
+		    s->helo, s->name, s->addr, s->srv->cfg->myhostname,
+		    env->protocol, env->id, date);
+	smtpd_data_write(s, hdr, strlen(hdr));
+	free(hdr);
+}
+
+int
+smtpd_data_begin(struct smtp_session *s)
+{
+	struct envelope *env = s->env;
+
+	free(env->protocol);
+	env->protocol = xstrdup(smtpd_protocol(s));
+	env->arrival = time(NULL);
+	s->qf = queue_file_create(s->srv->cfg->queue_directory, env);
+	if (s->qf == NULL) {
+		int e = errno;
+
+		log_warn("create queue file for %s[%s]: %s", s->name, s->addr,
+		    strerror(e));
+		smtpd_reply(s, e == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_QUEUE_ERROR);
+		return -1;
+	}
+	log_info("%s: client=%s[%s]", env->id, s->name, s->addr);
+	s->in_data = true;
+	s->data_flags = 0;
+	s->data_errno = 0;
+	s->data_size = 0;
+	s->prev_crlf = true;	/* the CRLF of the DATA command line */
+	s->after_long = false;
+	smtpd_received(s);
+	return 0;
+}
+
+/* smtpd_data_end - the final "." arrived: commit, tell qmgr, then 250 */
+static void
+smtpd_data_end(struct smtp_session *s)
+{
+	struct envelope *env = s->env;
+	unsigned f = s->data_flags;
+	uint64_t size = s->data_size;
+	int e;
+
+	s->in_data = false;
+	s->last_cmd = "END-OF-MESSAGE";
+	if (f & SMTPD_DATA_REFUSE) {
+		/* The smuggling-related refusals first: they say the most. */
+		if (f & SMTPD_DATA_BARE_LF)
+			smtpd_reply(s, SMTP_R_BARE_LF);
+		else if (f & SMTPD_DATA_BARE_CR)
+			smtpd_reply(s, SMTP_R_BARE_CR);
+		else if (f & SMTPD_DATA_NUL)
+			smtpd_reply(s, SMTP_R_NUL_DATA);
+		else if (f & SMTPD_DATA_LONG_LINE)
+			smtpd_reply(s, SMTP_R_DATA_LINE_TOO_LONG,
+			    s->srv->cfg->smtpd_line_limit - 2);
+		else if (f & SMTPD_DATA_TOO_BIG)
+			smtpd_reply(s, SMTP_R_TOO_BIG);
+		else
+			smtpd_reply(s, s->data_errno == ENOSPC ? SMTP_R_NO_SPACE :
+			    SMTP_R_QUEUE_ERROR);
+		smtpd_reject_log(s, "END-OF-MESSAGE",
+		    env->nrcpt > 0 ? env->rcpt[0].addr : NULL);
+		smtpd_reset(s);
+		return;
+	}
+	/*
+	 * The order of DESIGN.md: commit (fsync, rename, fsync dir), then tell
+	 * qmgr, then 250. A failed commit leaves nothing and gets no 250.
+	 */
+	if (queue_file_commit(&s->qf) < 0) {
+		e = errno;
+		log_warn("%s: commit queue file: %s", env->id, strerror(e));
+		smtpd_reply(s, e == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_QUEUE_ERROR);
+		smtpd_reset(s);
+		return;
+	}
+	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
+		log_debug("%s: notify qmgr: %s", env->id, strerror(errno));
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", env->id,
+	    env->sender, (unsigned long long)size, env->nrcpt);
+	smtpd_reply(s, SMTP_R_QUEUED, env->id);
+	smtpd_reset(s);
+}
+
+void
+smtpd_data_line(struct smtp_session *s, int r, const char *line, size_t len)
+{
+	long limit = s->srv->cfg->message_size_limit;
+	bool crlf;
+	size_t clen;
+
+	if (r < 0) {
+		/* Over-long: the stream drops it; how it ended is known later. */
+		s->data_flags |= SMTPD_DATA_LONG_LINE;
+		s->after_long = true;
+		return;
+	}
+	if (s->after_long) {
+		s->prev_crlf = stream_discarded_crlf(s->st);
+		s->after_long = false;
+	}
+	/*
+	 * End of data only on CRLF "." CRLF. LF "." LF, LF "." CRLF and the
+	 * like are content here (and refused), so that no two servers on a
+	 * mail's path can disagree about where it ends (SMTP smuggling).
+	 */
+	if (s->prev_crlf && len == 3 && memcmp(line, ".\r\n", 3) == 0) {
+		smtpd_data_end(s);
+		return;
+	}
+	crlf = len >= 2 && line[len - 2] == '\r';
+	clen = len - (crlf ? 2 : 1);
+	if (!crlf)
+		s->data_flags |= SMTPD_DATA_BARE_LF;
+	if (memchr(line, '\r', clen) != NULL)
+		s->data_flags |= SMTPD_DATA_BARE_CR;
+	if (memchr(line, '\0', clen) != NULL)
+		s->data_flags |= SMTPD_DATA_NUL;
+	/* Dot-stuffing (RFC 5321 4.5.2): a leading dot was doubled. */
+	if (s->prev_crlf && line[0] == '.') {
+		line++;
+		clen--;
+	}
+	s->prev_crlf = crlf;
+	s->data_size += clen + 2;
+	if (limit > 0 && s->data_size > (uint64_t)limit)
+		s->data_flags |= SMTPD_DATA_TOO_BIG;
+	if (crlf)
+		smtpd_data_write(s, line, clen + 2);
+}

@@ -1,0 +1,319 @@
+/* smtpd_session - one SMTP client: I/O, dispatch, replies, logging */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* lib/util */
+#include "util/log.h"
+#include "util/stream.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/queue.h"
+#include "mail/smtp_reply.h"
+/* smtpd */
+#include "smtpd/smtpd.h"
+
+static void smtpd_session_event(struct stream *st, unsigned events, void *ctx);
+
+/* smtpd_client_name - "localhost" for loopback, else "unknown" (no DNS yet) */
+static const char *
+smtpd_client_name(const char *addr)
+{
+	if (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0)
+		return "localhost";
+	return "unknown";
+}
+
+/* smtpd_timeout_ms - the idle limit for the session's current phase */
+static uint64_t
+smtpd_timeout_ms(const struct smtp_session *s)
+{
+	long t = s->in_data ? s->srv->cfg->smtpd_data_timeout :
+	    s->srv->cfg->smtpd_timeout;
+
+	return (uint64_t)(t > 0 ? t : 1) * 1000u;
+}
+
+void
+smtpd_session_new(struct smtpd *srv, int fd, const char *addr)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	s->name = smtpd_client_name(s->addr);
+	s->state = SMTP_ST_CONNECT;
+	s->last_cmd = "CONNECT";
+	s->cur_verb = -1;
+	s->st = stream_new(srv->loop, fd, smtpd_session_event, s);
+	if (s->st == NULL) {
+		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
+		    strerror(errno));
+		(void)close(fd);
+		free(s);
+		return;
+	}
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	log_info("connect from %s[%s]", s->name, s->addr);
+	smtpd_reply(s, SMTP_R_GREETING, srv->cfg->smtpd_banner);
+	(void)stream_flush(s->st);
+	stream_set_timeout(s->st, smtpd_timeout_ms(s));
+}
+
+/* smtpd_counts - the "ehlo=1 mail=1 ... commands=N" part of the disconnect line */
+static void
+smtpd_counts(const struct smtp_session *s, char *buf, size_t size)
+{
+	unsigned ok = 0, all = 0;
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i <= SMTPD_NVERBS; i++) {
+		const char *name = i < SMTPD_NVERBS ? smtpd_verbs[i].name : "unknown";
+		char word[16];
+		size_t k;
+		int n;
+
+		if (s->count_all[i] == 0)
+			continue;
+		for (k = 0; name[k] != '\0' && k < sizeof(word) - 1; k++)
+			word[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ?
+			    name[k] - 'A' + 'a' : name[k]);
+		word[k] = '\0';
+		if (s->count_ok[i] == s->count_all[i])
+			n = snprintf(buf + used, size - used, " %s=%u", word,
+			    s->count_all[i]);
+		else
+			n = snprintf(buf + used, size - used, " %s=%u/%u", word,
+			    s->count_ok[i], s->count_all[i]);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+		ok += s->count_ok[i];
+		all += s->count_all[i];
+	}
+	if (ok == all)
+		snprintf(buf + used, size - used, " commands=%u", all);
+	else
+		snprintf(buf + used, size - used, " commands=%u/%u", ok, all);
+}
+
+void
+smtpd_session_free(struct smtp_session **sp)
+{
+	struct smtp_session *s = *sp;
+	char counts[512];
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	smtpd_counts(s, counts, sizeof(counts));
+	log_info("disconnect from %s[%s]%s", s->name, s->addr, counts);
+	if (s->qf != NULL)
+		queue_file_abort(&s->qf);
+	envelope_free(&s->env);
+	ev_timer_cancel(s->srv->loop, &s->tarpit);
+	stream_free(&s->st);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		s->srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->srv->nsessions--;
+	free(s->helo);
+	free(s);
+}
+
+void
+smtpd_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(s->last_reply, sizeof(s->last_reply), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		log_panic("format reply: %s", fmt);
+	stream_printf(s->st, "%s\r\n", s->last_reply);
+	log_debug("%s[%s]: > %s", s->name, s->addr, s->last_reply);
+	if (s->last_reply[0] == '2' && s->cur_verb >= 0) {
+		s->count_ok[s->cur_verb]++;
+		s->cur_verb = -1;
+	} else if (s->last_reply[0] == '4' || s->last_reply[0] == '5')
+		s->errors++;
+}
+
+void
+smtpd_reject_log(struct smtp_session *s, const char *verb, const char *rcpt)
+{
+	const char *id = s->env != NULL && s->env->id[0] != '\0' ?
+	    s->env->id : "NOQUEUE";
+
+	log_info("%s: reject: %s from %s[%s]: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
+	    id, verb, s->name, s->addr, s->last_reply,
+	    s->env != NULL ? s->env->sender : "", rcpt ? " to=<" : "",
+	    rcpt ? rcpt : "", rcpt ? ">" : "", smtpd_protocol(s),
+	    s->helo ? s->helo : "");
+}
+
+void
+smtpd_close(struct smtp_session *s)
+{
+	s->closing = true;
+	(void)stream_flush(s->st);
+	/* A client that never reads its last reply must not hold us forever. */
+	stream_set_timeout(s->st, 10000);
+}
+
+const char *
+smtpd_protocol(const struct smtp_session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return stream_tls_active(s->st) ? "ESMTPS" : "ESMTP";
+}
+
+void
+smtpd_reset(struct smtp_session *s)
+{
+	if (s->qf != NULL)
+		queue_file_abort(&s->qf);
+	envelope_free(&s->env);
+	s->rcpt_refused = false;
+	s->in_data = false;
+	s->state = s->helo != NULL ? SMTP_ST_HELO : SMTP_ST_CONNECT;
+}
+
+/* smtpd_tarpit_fire - the soft-error pause is over: read commands again */
+static void
+smtpd_tarpit_fire(void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	s->tarpit = NULL;
+	smtpd_session_event(s->st, STREAM_EV_READ, s);
+}
+
+/*
+ * smtpd_input - run every whole line that is buffered. Replies to a
+ * pipelined group accumulate and go out together once the input buffer
+ * holds no further whole line (RFC 2920), or once DATA has answered.
+ */
+static void
+smtpd_input(struct smtp_session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	while (!s->closing && s->tarpit == NULL) {
+		const char *line;
+		size_t len;
+		unsigned errors = s->errors;
+		bool was_data = s->in_data;
+		int r;
+
+		if (stream_pending(s->st) > SMTPD_OUTPUT_MAX) {
+			/* The client is not reading; stop until it does. */
+			(void)stream_flush(s->st);
+			if (stream_pending(s->st) > SMTPD_OUTPUT_MAX)
+				break;
+		}
+		r = stream_read_line(s->st, s->in_data ?
+		    (size_t)cfg->smtpd_line_limit : SMTP_CMD_LINE_MAX, &line, &len);
+		if (r == 0)
+			break;
+		if (s->in_data)
+			smtpd_data_line(s, r, line, len);
+		else
+			smtpd_cmd_line(s, r, line, len);
+		if (s->closing)
+			break;
+		if (s->errors > errors && cfg->smtpd_hard_error_limit > 0 &&
+		    s->errors >= (unsigned)cfg->smtpd_hard_error_limit) {
+			smtpd_reply(s, SMTP_R_TOO_MANY_ERRORS);
+			log_info("too many errors after %s from %s[%s]",
+			    s->last_cmd, s->name, s->addr);
+			smtpd_close(s);
+			break;
+		}
+		/* DATA ends a group: the 354 (or the refusal) goes out now. */
+		if (s->in_data != was_data)
+			(void)stream_flush(s->st);
+		if (s->errors > errors && cfg->smtpd_soft_error_limit > 0 &&
+		    s->errors > (unsigned)cfg->smtpd_soft_error_limit) {
+			/* Past the soft limit each error costs the client a second. */
+			(void)stream_flush(s->st);
+			s->tarpit = ev_timer_add(s->srv->loop, 1000,
+			    smtpd_tarpit_fire, s);
+		}
+	}
+	(void)stream_flush(s->st);
+}
+
+/* smtpd_tls_done - the handshake is over: start again as RFC 3207 4.2 says */
+static void
+smtpd_tls_done(struct smtp_session *s)
+{
+	char desc[160];
+
+	stream_tls_describe(s->st, desc, sizeof(desc));
+	log_info("Anonymous TLS connection established from %s[%s]: %s",
+	    s->name, s->addr, desc);
+	smtpd_reset(s);
+	xfree(&s->helo);
+	s->esmtp = false;
+	s->state = SMTP_ST_CONNECT;
+}
+
+/* smtpd_session_event - the stream's callback */
+static void
+smtpd_session_event(struct stream *st, unsigned events, void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	if (events & STREAM_EV_ERROR) {
+		log_info("lost connection after %s from %s[%s]: %s",
+		    s->last_cmd, s->name, s->addr, stream_error(st));
+		smtpd_session_free(&s);
+		return;
+	}
+	if (events & STREAM_EV_TIMEOUT) {
+		if (!s->closing) {
+			log_info("timeout after %s from %s[%s]", s->last_cmd,
+			    s->name, s->addr);
+			smtpd_reply(s, SMTP_R_TIMEOUT);
+			smtpd_close(s);
+			if (stream_pending(s->st) > 0)
+				return;
+		}
+		smtpd_session_free(&s);
+		return;
+	}
+	if (events & STREAM_EV_TLS)
+		smtpd_tls_done(s);
+	if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
+		smtpd_input(s);
+	if (s->closing && stream_pending(s->st) == 0) {
+		smtpd_session_free(&s);
+		return;
+	}
+	/* Whole lines were all run above; a partial one will never end. */
+	if (stream_eof(s->st) && !s->closing) {
+		log_info("lost connection after %s from %s[%s]", s->last_cmd,
+		    s->name, s->addr);
+		smtpd_session_free(&s);
+		return;
+	}
+	if (!s->closing)
+		stream_set_timeout(s->st, smtpd_timeout_ms(s));
+}
