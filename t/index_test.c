@@ -619,6 +619,43 @@ test_killed_writer(const char *base)
 	free(dir);
 }
 
+/* test_garbage_file - a database file of garbage fails the open, remove_env recovers */
+static void
+test_garbage_file(const char *base)
+{
+	struct qindex *qi = NULL;
+	struct qindex_entry *e;
+	char *dir = xasprintf("%s/garbage", base), *path;
+	char junk[8192];
+	FILE *fp;
+	int rc;
+
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
+		ok(false, "open garbage test index");
+		free(dir);
+		return;
+	}
+	e = test_entry(7, "a.example");
+	qindex_put(qi, e);
+	qindex_entry_free(&e);
+	qindex_close(&qi);
+	memset(junk, 0x5a, sizeof(junk));
+	path = xasprintf("%s/entries.db", dir);
+	if ((fp = fopen(path, "w")) != NULL) {
+		fwrite(junk, 1, sizeof(junk), fp);
+		fclose(fp);
+	}
+	free(path);
+	rc = qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi);
+	ok(rc == -1 && qi == NULL, "open over a garbage database: got %d, want -1", rc);
+	qindex_close(&qi);
+	rc = qindex_remove_env(dir);
+	ok(rc == 0 && qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) == 0,
+	    "remove_env then open starts clean");
+	qindex_close(&qi);
+	free(dir);
+}
+
 /* test_log_removal - many commits leave few log files behind */
 static void
 test_log_removal(const char *base)
@@ -686,6 +723,7 @@ main(void)
 		qindex_close(&qi);
 	}
 	test_killed_writer(tmpl);
+	test_garbage_file(tmpl);
 	test_log_removal(tmpl);
 	free(dir);
 	nftw(tmpl, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
