@@ -189,9 +189,9 @@ cli_start_wait(struct cli *cli, pid_t child)
 int
 cli_cmd_start(struct cli *cli, int argc, char **argv)
 {
-	const char *dir, *margv[6];
+	const char *margv[6];
 	bool foreground = false;
-	char *master;
+	char *master, *dir;
 	pid_t pid, child;
 	int ret, i, n = 0;
 
@@ -211,11 +211,20 @@ cli_cmd_start(struct cli *cli, int argc, char **argv)
 	}
 	if (ret != CLI_EX_STATE)
 		return ret;
-	dir = cli->config_dir != NULL ? cli->config_dir : config_default_dir();
+	/*
+	 * master changes to "/" when it detaches, and its children read the
+	 * configuration again: a relative directory would not be found.
+	 */
+	if ((dir = realpath(cli->config_dir != NULL ? cli->config_dir :
+	    config_default_dir(), NULL)) == NULL) {
+		cli_err("start: configuration directory: %s", strerror(errno));
+		return EX_CONFIG;
+	}
 	master = xasprintf("%s/master", cli->cfg->daemon_directory);
 	if (access(master, X_OK) < 0) {
 		cli_err("start: %s: %s (check daemon_directory)", master, strerror(errno));
 		free(master);
+		free(dir);
 		return EX_UNAVAILABLE;
 	}
 	margv[n++] = master;
@@ -231,11 +240,13 @@ cli_cmd_start(struct cli *cli, int argc, char **argv)
 		execv(master, (char *const *)margv);
 		cli_err("start: exec %s: %s", master, strerror(errno));
 		free(master);
+		free(dir);
 		return EX_OSERR;
 	}
 	if ((child = fork()) < 0) {
 		cli_err("start: fork: %s", strerror(errno));
 		free(master);
+		free(dir);
 		return EX_OSERR;
 	}
 	if (child == 0) {
@@ -244,6 +255,7 @@ cli_cmd_start(struct cli *cli, int argc, char **argv)
 		_exit(EX_OSERR);
 	}
 	free(master);
+	free(dir);
 	return cli_start_wait(cli, child);
 }
 
