@@ -1,1 +1,3 @@
-# lib/mail/dsn.mk: fragment, see HACKING.md
+# lib/mail/dsn.mk: delivery status notifications (RFC 3461/3464/6522),
+# see lib/mail/dsn.h.
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/dsn.c lib/mail/dsn.h

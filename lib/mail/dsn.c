@@ -1,0 +1,1007 @@
+/*
+ * dsn - delivery status notifications (RFC 3461, 3464, 6522); see dsn.h.
+ *
+ * A notice is built in two steps. The two parts we write ourselves (the
+ * explanation and the delivery-status fields) are formatted in memory;
+ * the original message is streamed from its queue file. Before anything
+ * is written, every byte that will sit between the MIME boundaries is
+ * scanned once for the randomly drawn boundary (drawn again if it occurs)
+ * and for 8-bit octets (which need Content-Transfer-Encoding: 8bit).
+ * The scan runs the same copy routine as the write, so what is checked
+ * is exactly what is written.
+ */
+#include "config.h"
+
+/* System. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* Layer 1: util. */
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Layer 2: mail. */
+#include "mail/dsn.h"
+#include "mail/queue.h"
+#include "mail/smtp_cmd.h"
+
+/* RFC 5322 2.1.1: lines SHOULD stay under 78 octets and MUST under 998. */
+#define DSN_FOLD_COL		76
+#define DSN_LINE_MAX		998
+#define DSN_BOUNDARY_TRIES	8
+#define DSN_IO_CHUNK		16384
+/* The longest boundary we draw, and so the longest overlap we keep. */
+#define DSN_BOUNDARY_MAX	70
+
+/* A growing string; always NUL-terminated once anything was added. */
+struct dsn_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/*
+ * Where notice octets go: the queue file, or (qf == NULL) a scanner that
+ * looks for the boundary and for 8-bit octets. The scanner keeps the last
+ * few octets of each chunk in front of the next, so that a boundary split
+ * across two chunks is still found.
+ */
+struct dsn_out {
+	struct queue_file *qf;
+	const char *needle;
+	size_t nlen;
+	bool found;
+	bool eightbit;
+	size_t tail;		/* octets kept before area + DSN_BOUNDARY_MAX */
+	size_t len;		/* octets buffered after it */
+	unsigned char area[DSN_BOUNDARY_MAX + DSN_IO_CHUNK];
+};
+
+/* What part 3 carries. */
+enum dsn_attach {
+	DSN_ATTACH_HEADERS,
+	DSN_ATTACH_FULL,
+};
+
+/* dsn_buf_add - append n octets */
+static void
+dsn_buf_add(struct dsn_buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* dsn_buf_printf - append formatted text */
+static void __attribute__((format(printf, 2, 3)))
+dsn_buf_printf(struct dsn_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	dsn_buf_add(b, s, strlen(s));
+	free(s);
+}
+
+/*
+ * dsn_clean - a new copy of s fit for a header or a line of text: control
+ * characters (a multi-line SMTP reply's CRLFs among them) become spaces,
+ * and 8-bit octets '?', since the parts we write are US-ASCII (RFC 3464
+ * 2.1.1); runs of spaces collapse and the ends are trimmed.
+ */
+static char *
+dsn_clean(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1);
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		else if (c >= 0x80)
+			c = '?';
+		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;
+		out[o++] = (char)c;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * dsn_wrap - append "lead" and value as lines of at most DSN_FOLD_COL
+ * columns where words allow, breaking at spaces; continuation lines start
+ * with cont (" " folds a header, RFC 5322 2.2.3). A word too long for
+ * any line is cut at DSN_LINE_MAX: XXX that changes the value of such a
+ * header, but a line over 998 octets would break the whole notice.
+ */
+static void
+dsn_wrap(struct dsn_buf *b, const char *lead, const char *value, const char *cont)
+{
+	char *v = dsn_clean(value);
+	const char *p = v;
+	size_t col, sp, wl, room, clen = strlen(cont);
+
+	dsn_buf_add(b, lead, strlen(lead));
+	col = strlen(lead);
+	while (*p != '\0') {
+		sp = strspn(p, " ");
+		wl = strcspn(p + sp, " ");
+		if (sp > 0 && col + sp + wl > DSN_FOLD_COL) {
+			dsn_buf_add(b, "\r\n", 2);
+			dsn_buf_add(b, cont, clen);
+			col = clen;
+		} else {
+			dsn_buf_add(b, p, sp);
+			col += sp;
+		}
+		p += sp;
+		while (wl > 0) {
+			room = DSN_LINE_MAX - col;
+			if (wl <= room) {
+				dsn_buf_add(b, p, wl);
+				col += wl;
+				p += wl;
+				break;
+			}
+			dsn_buf_add(b, p, room);
+			dsn_buf_add(b, "\r\n", 2);
+			dsn_buf_add(b, cont, clen);
+			col = clen;
+			p += room;
+			wl -= room;
+		}
+	}
+	dsn_buf_add(b, "\r\n", 2);
+	free(v);
+}
+
+/* dsn_field - append "Name: value" as a folded header or status field */
+static void
+dsn_field(struct dsn_buf *b, const char *name, const char *value)
+{
+	char *lead = xasprintf("%s: ", name);
+
+	dsn_wrap(b, lead, value, " ");
+	free(lead);
+}
+
+/* dsn_untyped - the text of a "type; text" value, for a human reader */
+static const char *
+dsn_untyped(const char *value)
+{
+	size_t tl = strcspn(value, "; \t");
+
+	if (value[tl] != ';' || tl == 0)
+		return value;
+	value += tl + 1;
+	return value + strspn(value, " \t");
+}
+
+/* dsn_typed_field - a field whose value is "type; text", adding type if missing */
+static void
+dsn_typed_field(struct dsn_buf *b, const char *name, const char *type, const char *value)
+{
+	char *v;
+
+	/* RFC 3464 2.1.2: the value is typed ("dns; host", "smtp; 550 ..."). */
+	if (dsn_untyped(value) != value)
+		v = xstrdup(value);
+	else
+		v = xasprintf("%s; %s", type, value);
+	dsn_field(b, name, v);
+	free(v);
+}
+
+/* dsn_date - an RFC 5322 date-time in local time, in the C locale's names */
+static void
+dsn_date(time_t t, char *buf, size_t sz)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, sz, "Thu, 01 Jan 1970 00:00:00 +0000");
+		return;
+	}
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf, sz, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/* dsn_duration - "5 days", "36 hours", "90 seconds" for a span in seconds */
+static void
+dsn_duration(long secs, char *buf, size_t sz)
+{
+	static const struct {
+		long unit;
+		const char *name;
+	} units[] = {
+		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
+		if (secs >= units[i].unit && secs % units[i].unit == 0)
+			break;
+	snprintf(buf, sz, "%ld %s%s", secs / units[i].unit, units[i].name,
+	    secs / units[i].unit == 1 ? "" : "s");
+}
+
+/* dsn_status_ok - is s an RFC 3463 status "class.subject.detail"? */
+static bool
+dsn_status_ok(const char *s)
+{
+	size_t n, part;
+
+	if (s == NULL || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.')
+		return false;
+	s += 2;
+	for (part = 0; part < 2; part++) {
+		n = strspn(s, "0123456789");
+		if (n < 1 || n > 3)
+			return false;
+		s += n;
+		if (part == 0 && *s++ != '.')
+			return false;
+	}
+	return *s == '\0';
+}
+
+/* dsn_status - the recipient's status, or x.0.0 of its action's class */
+static const char *
+dsn_status(const struct dsn_rcpt *r)
+{
+	if (dsn_status_ok(r->status))
+		return r->status;
+	switch (r->action) {
+	case DSN_ACTION_FAILED:
+		return "5.0.0";
+	case DSN_ACTION_DELAYED:
+		return "4.0.0";
+	default:
+		return "2.0.0";
+	}
+}
+
+/*
+ * dsn_reason - a few words for a status when the remote MTA gave no text
+ * (RFC 3463's names, for the codes a relay meets most).
+ */
+static const char *
+dsn_reason(const char *status)
+{
+	static const struct {
+		const char *sub;
+		const char *text;
+	} reasons[] = {
+		{ "1.1", "the mailbox does not exist" },
+		{ "1.2", "the destination domain does not exist" },
+		{ "2.2", "the mailbox is full" },
+		{ "3.4", "the message is too big" },
+		{ "4.1", "the receiving server did not answer" },
+		{ "4.2", "the connection to the receiving server failed" },
+		{ "4.4", "no route to the destination" },
+		{ "4.6", "the message loops" },
+		{ "4.7", "the message was queued too long" },
+		{ "7.1", "delivery was refused" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(status + 2, reasons[i].sub) == 0)
+			return reasons[i].text;
+	if (status[0] == '2')
+		return "delivered";
+	return status[0] == '4' ? "a temporary failure" : "a permanent failure";
+}
+
+/* dsn_needed - is a notice of action due for this recipient? See dsn.h. */
+bool
+dsn_needed(const char *orig_sender, unsigned notify, enum dsn_action action)
+{
+	/* Nothing is ever sent to <>: that is how bounce loops are avoided. */
+	if (orig_sender == NULL || *orig_sender == '\0')
+		return false;
+	if (notify & DSN_NOTIFY_NEVER)
+		return false;
+	if (notify == 0)
+		notify = DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY;
+	switch (action) {
+	case DSN_ACTION_FAILED:
+		return (notify & DSN_NOTIFY_FAILURE) != 0;
+	case DSN_ACTION_DELAYED:
+		return (notify & DSN_NOTIFY_DELAY) != 0;
+	case DSN_ACTION_DELIVERED:
+	case DSN_ACTION_EXPANDED:
+		return (notify & DSN_NOTIFY_SUCCESS) != 0;
+	}
+	return false;
+}
+
+/*
+ * dsn_contains - does needle occur in hay? (memmem is a GNU extension, and
+ * lib/mail/config.h shadows the autoconf header that would enable it.)
+ */
+static bool
+dsn_contains(const unsigned char *hay, size_t len, const char *needle, size_t nlen)
+{
+	const unsigned char *p = hay, *end = hay + len;
+
+	while (nlen > 0 && (size_t)(end - p) >= nlen &&
+	    (p = memchr(p, needle[0], (size_t)(end - p) - nlen + 1)) != NULL) {
+		if (memcmp(p, needle, nlen) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* dsn_out_flush - hand the buffered octets to the file or the scanner; 0/-1 */
+static int
+dsn_out_flush(struct dsn_out *o)
+{
+	unsigned char *start = o->area + DSN_BOUNDARY_MAX;
+	size_t i, keep, all;
+
+	if (o->qf != NULL) {
+		if (o->len > 0 && queue_file_write(o->qf, start, o->len) == -1)
+			return -1;
+		o->len = 0;
+		return 0;
+	}
+	for (i = 0; i < o->len && !o->eightbit; i++)
+		if (start[i] >= 0x80)
+			o->eightbit = true;
+	all = o->tail + o->len;
+	if (o->nlen > 0 && dsn_contains(start - o->tail, all, o->needle, o->nlen))
+		o->found = true;
+	/* Keep the last nlen - 1 octets: a match may straddle two chunks. */
+	keep = o->nlen > 0 ? o->nlen - 1 : 0;
+	if (keep > all)
+		keep = all;
+	memmove(start - keep, start - o->tail + all - keep, keep);
+	o->tail = keep;
+	o->len = 0;
+	return 0;
+}
+
+/* dsn_out_put - send n octets to o; 0/-1 */
+static int
+dsn_out_put(struct dsn_out *o, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t k;
+
+	while (n > 0) {
+		if (o->len == DSN_IO_CHUNK && dsn_out_flush(o) == -1)
+			return -1;
+		k = DSN_IO_CHUNK - o->len;
+		if (k > n)
+			k = n;
+		memcpy(o->area + DSN_BOUNDARY_MAX + o->len, s, k);
+		o->len += k;
+		s += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* dsn_out_buf - send a whole dsn_buf to o; 0/-1 */
+static int
+dsn_out_buf(struct dsn_out *o, const struct dsn_buf *b)
+{
+	return dsn_out_put(o, b->data, b->len);
+}
+
+/*
+ * dsn_copy_octet - send one octet of a line of the original, first
+ * breaking the line if it is already DSN_LINE_MAX long: as a header fold
+ * (CRLF SP) in the header section, plainly in the body. 0/-1
+ */
+static int
+dsn_copy_octet(struct dsn_out *o, unsigned char c, size_t *col, bool in_headers)
+{
+	if (*col >= DSN_LINE_MAX) {
+		if (dsn_out_put(o, in_headers ? "\r\n " : "\r\n", in_headers ? 3 : 2) == -1)
+			return -1;
+		*col = in_headers ? 1 : 0;
+	}
+	(*col)++;
+	return dsn_out_put(o, &c, 1);
+}
+
+/*
+ * dsn_copy - send the original content (len octets at fd's offset off)
+ * to o, as part 3. Lines end in CRLF (a bare LF is taken as a line end)
+ * and are broken at DSN_LINE_MAX octets (dsn_copy_octet). With
+ * DSN_ATTACH_HEADERS it stops at the empty line that ends the headers,
+ * or after DSN_HEADERS_MAX octets. 0/-1 with errno.
+ */
+static int
+dsn_copy(struct dsn_out *o, int fd, off_t off, uint64_t len, enum dsn_attach what)
+{
+	unsigned char in[DSN_IO_CHUNK];
+	bool in_headers = true, cr = false;
+	uint64_t done = 0;
+	size_t col = 0, i;
+	ssize_t got;
+
+	while (done < len) {
+		size_t want = len - done < sizeof(in) ? (size_t)(len - done) : sizeof(in);
+
+		got = pread(fd, in, want, off + (off_t)done);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0)
+				errno = EBADMSG;
+			return -1;
+		}
+		done += (uint64_t)got;
+		for (i = 0; i < (size_t)got; i++) {
+			unsigned char c = in[i];
+
+			if (c == '\n') {
+				cr = false;
+				if (col == 0 && in_headers) {
+					if (what == DSN_ATTACH_HEADERS)
+						return 0;
+					in_headers = false;
+				}
+				if (dsn_out_put(o, "\r\n", 2) == -1)
+					return -1;
+				col = 0;
+				continue;
+			}
+			/* A CR counts only in front of LF; a lone one is kept as data. */
+			if (cr && dsn_copy_octet(o, '\r', &col, in_headers) == -1)
+				return -1;
+			cr = c == '\r';
+			if (!cr && dsn_copy_octet(o, c, &col, in_headers) == -1)
+				return -1;
+		}
+		if (what == DSN_ATTACH_HEADERS && done >= DSN_HEADERS_MAX)
+			break;
+	}
+	if (cr && dsn_copy_octet(o, '\r', &col, in_headers) == -1)
+		return -1;
+	/* The part ends with a complete line, whatever the original did. */
+	if (col > 0 && dsn_out_put(o, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+/* dsn_boundary - draw a random MIME boundary (RFC 2046 5.1.1 characters) */
+static void
+dsn_boundary(char *buf, size_t sz)
+{
+	unsigned char r[12];
+	size_t i, o;
+	ssize_t n;
+
+	do {
+		n = getrandom(r, sizeof(r), 0);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r))
+		log_fatal("read random bytes: %s", n == -1 ? strerror(errno) : "short read");
+	o = (size_t)snprintf(buf, sz, "=_sluice_");
+	for (i = 0; i < sizeof(r) && o + 3 <= sz; i++)
+		o += (size_t)snprintf(buf + o, sz - o, "%02x", r[i]);
+}
+
+/* dsn_action_name - the RFC 3464 2.3.3 action-value */
+static const char *
+dsn_action_name(enum dsn_action a)
+{
+	switch (a) {
+	case DSN_ACTION_FAILED:
+		return "failed";
+	case DSN_ACTION_DELAYED:
+		return "delayed";
+	case DSN_ACTION_DELIVERED:
+		return "delivered";
+	case DSN_ACTION_EXPANDED:
+		return "expanded";
+	}
+	return "failed";
+}
+
+/*
+ * One notice, gathered before its file is created. A report (orig set)
+ * is a multipart/report; the daily notice (orig NULL) is the plain text
+ * in text.
+ */
+struct dsn_notice {
+	const char *orig_id;
+	const struct envelope *orig;
+	const struct dsn_rcpt *rcpts;
+	const bool *use;	/* which of rcpts[0..n-1] are reported */
+	size_t n;
+	const struct dsn_params *p;
+	time_t now;
+	enum dsn_action worst;	/* decides the subject and the wording */
+	enum dsn_attach attach;
+	char *from;		/* the From: address */
+	const char *subject;
+	struct dsn_buf text;	/* part 1, or the whole plain body */
+	struct dsn_buf status;	/* part 2 */
+	char boundary[DSN_BOUNDARY_MAX + 1];
+	bool eightbit;		/* part 3 holds 8-bit octets */
+	int fd;			/* the original's content: len octets at off */
+	off_t off;
+	uint64_t len;
+};
+
+/* dsn_text_part - part 1: the explanation for a human */
+static void
+dsn_text_part(const struct dsn_notice *dn, struct dsn_buf *b)
+{
+	char date[64], until[64], span[32], *line;
+	const char *what;
+	size_t i;
+
+	dsn_date(dn->orig->arrival, date, sizeof(date));
+	dsn_buf_printf(b, "This is the mail delivery system at %s.\r\n\r\n",
+	    dn->p->reporting_mta);
+	switch (dn->worst) {
+	case DSN_ACTION_FAILED:
+		what = "could not be delivered to the recipients below. It has "
+		    "been returned to you; the report further down says why.";
+		break;
+	case DSN_ACTION_DELAYED:
+		what = "has not yet been delivered to the recipients below. "
+		    "This is only a warning: you do not need to send it again.";
+		break;
+	default:
+		what = "was delivered to the recipients below, as you asked.";
+		break;
+	}
+	line = xasprintf("Your message (queue ID %s), received %s, %s",
+	    dn->orig_id, date, what);
+	dsn_wrap(b, "", line, "");
+	free(line);
+	if (dn->worst == DSN_ACTION_DELAYED && dn->p->lifetime > 0) {
+		dsn_date(dn->orig->arrival + dn->p->lifetime, until, sizeof(until));
+		dsn_duration(dn->p->lifetime, span, sizeof(span));
+		line = xasprintf("We will keep trying until %s (%s after it "
+		    "arrived); if it still cannot be delivered then, it will "
+		    "be returned to you.", until, span);
+		dsn_wrap(b, "", line, "");
+		free(line);
+	}
+	dsn_buf_add(b, "\r\n", 2);
+	for (i = 0; i < dn->n; i++) {
+		const struct dsn_rcpt *r = &dn->rcpts[i];
+		const char *st;
+
+		if (!dn->use[i])
+			continue;
+		st = dsn_status(r);
+		if (r->diagnostic != NULL)
+			line = xasprintf("<%s>: %s: %s%s%s%s", r->addr,
+			    dsn_action_name(r->action), dsn_untyped(r->diagnostic),
+			    r->remote_mta != NULL ? " (said by " : "",
+			    r->remote_mta != NULL ? r->remote_mta : "",
+			    r->remote_mta != NULL ? ")" : "");
+		else
+			line = xasprintf("<%s>: %s: %s (%s)", r->addr,
+			    dsn_action_name(r->action), dsn_reason(st), st);
+		dsn_wrap(b, "  ", line, "    ");
+		free(line);
+		dsn_buf_add(b, "\r\n", 2);
+	}
+}
+
+/* dsn_orcpt - the Original-Recipient value: ORCPT with its xtext decoded */
+static char *
+dsn_orcpt(const char *orcpt)
+{
+	const char *semi = strchr(orcpt, ';');
+	char *dec, *v;
+
+	/* RFC 3464 2.3.1 carries the address itself, not its xtext form. */
+	if (semi == NULL || smtp_xtext_decode(semi + 1, strlen(semi + 1), &dec) == -1)
+		return xstrdup(orcpt);
+	v = xasprintf("%.*s;%s", (int)(semi - orcpt), orcpt, dec);
+	free(dec);
+	return v;
+}
+
+/* dsn_status_part - part 2: the message/delivery-status fields */
+static void
+dsn_status_part(const struct dsn_notice *dn, struct dsn_buf *b)
+{
+	char date[64];
+	size_t i;
+	char *v;
+
+	dsn_typed_field(b, "Reporting-MTA", "dns", dn->p->reporting_mta);
+	dsn_field(b, "X-Sluice-Queue-ID", dn->orig_id);
+	if (dn->orig->envid != NULL)
+		dsn_field(b, "Original-Envelope-Id", dn->orig->envid);
+	v = xasprintf("rfc822; %s", dn->orig->sender);
+	dsn_field(b, "X-Sluice-Sender", v);
+	free(v);
+	dsn_date(dn->orig->arrival, date, sizeof(date));
+	dsn_field(b, "Arrival-Date", date);
+	for (i = 0; i < dn->n; i++) {
+		const struct dsn_rcpt *r = &dn->rcpts[i];
+
+		if (!dn->use[i])
+			continue;
+		dsn_buf_add(b, "\r\n", 2);
+		if (r->orcpt != NULL) {
+			v = dsn_orcpt(r->orcpt);
+			dsn_field(b, "Original-Recipient", v);
+			free(v);
+		}
+		v = xasprintf("rfc822; %s", r->addr);
+		dsn_field(b, "Final-Recipient", v);
+		free(v);
+		dsn_field(b, "Action", dsn_action_name(r->action));
+		dsn_field(b, "Status", dsn_status(r));
+		if (r->remote_mta != NULL)
+			dsn_typed_field(b, "Remote-MTA", "dns", r->remote_mta);
+		if (r->diagnostic != NULL)
+			dsn_typed_field(b, "Diagnostic-Code", "smtp", r->diagnostic);
+		if (r->last_attempt != 0) {
+			dsn_date(r->last_attempt, date, sizeof(date));
+			dsn_field(b, "Last-Attempt-Date", date);
+		}
+		if (r->action == DSN_ACTION_DELAYED && dn->p->lifetime > 0) {
+			dsn_date(dn->orig->arrival + dn->p->lifetime, date, sizeof(date));
+			dsn_field(b, "Will-Retry-Until", date);
+		}
+	}
+}
+
+/* dsn_subject - the Subject: of a notice whose worst news is a */
+static const char *
+dsn_subject(enum dsn_action a)
+{
+	switch (a) {
+	case DSN_ACTION_FAILED:
+		return "Undelivered Mail Returned to Sender";
+	case DSN_ACTION_DELAYED:
+		return "Delayed Mail (still being retried)";
+	default:
+		return "Successful Mail Delivery Report";
+	}
+}
+
+/* dsn_headers - the message header of a notice, to the empty line */
+static void
+dsn_headers(struct dsn_buf *b, const struct dsn_notice *dn, const char *new_id,
+    const char *to)
+{
+	char date[64], *v;
+
+	v = xasprintf("Mail Delivery System <%s>", dn->from);
+	dsn_field(b, "From", v);
+	free(v);
+	v = xasprintf("<%s>", to);
+	dsn_field(b, "To", v);
+	free(v);
+	dsn_field(b, "Subject", dn->subject);
+	dsn_date(dn->now, date, sizeof(date));
+	dsn_field(b, "Date", date);
+	v = xasprintf("<%s@%s>", new_id, dn->p->reporting_mta);
+	dsn_field(b, "Message-ID", v);
+	free(v);
+	/*
+	 * RFC 3834: no automatic reply to these. A report answers a message
+	 * (auto-replied); the daily notice answers nothing (auto-generated).
+	 */
+	dsn_field(b, "Auto-Submitted", dn->orig != NULL ? "auto-replied" : "auto-generated");
+	dsn_field(b, "MIME-Version", "1.0");
+	if (dn->orig == NULL) {
+		dsn_field(b, "Content-Type", "text/plain; charset=us-ascii");
+	} else {
+		v = xasprintf("multipart/report; report-type=delivery-status; "
+		    "boundary=\"%s\"", dn->boundary);
+		dsn_field(b, "Content-Type", v);
+		free(v);
+	}
+	if (dn->eightbit)
+		dsn_field(b, "Content-Transfer-Encoding", "8bit");
+	dsn_buf_add(b, "\r\n", 2);
+}
+
+/* dsn_envelope - the envelope of a notice to one recipient, from <> */
+static struct envelope *
+dsn_envelope(const char *to, time_t now)
+{
+	struct envelope *env = envelope_new();
+
+	env->arrival = now;
+	env->sender = xstrdup("");
+	env->client_name = xstrdup("localhost");
+	env->client_addr = xstrdup("127.0.0.1");
+	env->protocol = xstrdup("LOCAL");
+	/* A notice must never cause another one (RFC 3461 6.2). */
+	envelope_add_rcpt(env, to, NULL, DSN_NOTIFY_NEVER);
+	return env;
+}
+
+/*
+ * dsn_scan - does the drawn boundary occur in what parts 1 to 3 will
+ * hold? Sets *found_r, and dn->eightbit when part 3 has 8-bit octets.
+ * 0/-1 with errno.
+ */
+static int
+dsn_scan(struct dsn_notice *dn, bool *found_r)
+{
+	struct dsn_out *o = xcalloc(1, sizeof(*o));
+	int rc = -1;
+
+	o->needle = dn->boundary;
+	o->nlen = strlen(dn->boundary);
+	if (dsn_out_buf(o, &dn->text) == -1 || dsn_out_buf(o, &dn->status) == -1 ||
+	    dsn_copy(o, dn->fd, dn->off, dn->len, dn->attach) == -1 ||
+	    dsn_out_flush(o) == -1)
+		goto out;
+	*found_r = o->found;
+	dn->eightbit = o->eightbit;
+	rc = 0;
+out:
+	free(o);
+	return rc;
+}
+
+/* dsn_write - the notice's content, into qf; 0/-1 with errno */
+static int
+dsn_write(struct queue_file *qf, const struct dsn_notice *dn, const char *new_id,
+    const char *to)
+{
+	struct dsn_out *o = xcalloc(1, sizeof(*o));
+	struct dsn_buf b = { 0 };
+	const char *bd = dn->boundary;
+	int rc = -1;
+
+	o->qf = qf;
+	dsn_headers(&b, dn, new_id, to);
+	if (dn->orig == NULL) {
+		rc = dsn_out_buf(o, &b) == -1 || dsn_out_buf(o, &dn->text) == -1 ||
+		    dsn_out_flush(o) == -1 ? -1 : 0;
+		goto out;
+	}
+	dsn_buf_printf(&b, "This is a MIME-encapsulated message.\r\n\r\n"
+	    "--%s\r\nContent-Description: Notification\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n\r\n", bd);
+	if (dsn_out_buf(o, &b) == -1 || dsn_out_buf(o, &dn->text) == -1)
+		goto out;
+	b.len = 0;
+	dsn_buf_printf(&b, "\r\n--%s\r\nContent-Description: Delivery report\r\n"
+	    "Content-Type: message/delivery-status\r\n\r\n", bd);
+	if (dsn_out_buf(o, &b) == -1 || dsn_out_buf(o, &dn->status) == -1)
+		goto out;
+	b.len = 0;
+	dsn_buf_printf(&b, "\r\n--%s\r\nContent-Description: %s\r\n"
+	    "Content-Type: %s\r\n%s\r\n", bd,
+	    dn->attach == DSN_ATTACH_FULL ? "Undelivered Message" : "Message Headers",
+	    dn->attach == DSN_ATTACH_FULL ? "message/rfc822" : "text/rfc822-headers",
+	    dn->eightbit ? "Content-Transfer-Encoding: 8bit\r\n" : "");
+	if (dsn_out_buf(o, &b) == -1 ||
+	    dsn_copy(o, dn->fd, dn->off, dn->len, dn->attach) == -1)
+		goto out;
+	b.len = 0;
+	dsn_buf_printf(&b, "\r\n--%s--\r\n", bd);
+	if (dsn_out_buf(o, &b) == -1 || dsn_out_flush(o) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(b.data);
+	free(o);
+	return rc;
+}
+
+/*
+ * dsn_commit - queue a notice to one recipient through the durable path
+ * (queue.h steps 1 to 3), new ID in id_r; 0/-1 with errno.
+ */
+static int
+dsn_commit(const char *qdir, const struct dsn_notice *dn, const char *to,
+    char id_r[QUEUE_ID_LEN + 1])
+{
+	struct envelope *env = dsn_envelope(to, dn->now);
+	struct queue_file *qf;
+	int rc = -1, saved;
+
+	if ((qf = queue_file_create(qdir, env)) == NULL)
+		goto out;
+	if (dsn_write(qf, dn, env->id, to) == -1) {
+		queue_file_abort(&qf);
+		goto out;
+	}
+	if (queue_file_commit(&qf) == -1)
+		goto out;
+	memcpy(id_r, env->id, QUEUE_ID_LEN + 1);
+	rc = 0;
+out:
+	saved = errno;
+	envelope_free(&env);
+	errno = saved;
+	return rc;
+}
+
+/* dsn_from - the From: address of our notices */
+static char *
+dsn_from(const struct dsn_params *p)
+{
+	if (p->postmaster != NULL)
+		return xstrdup(p->postmaster);
+	return xasprintf("MAILER-DAEMON@%s", p->reporting_mta);
+}
+
+/* dsn_select - which recipients go into the notice; count, and the worst action */
+static size_t
+dsn_select(const struct envelope *orig, const struct dsn_rcpt *rcpts, size_t n,
+    const struct dsn_params *p, bool *use, enum dsn_action *worst_r)
+{
+	/* Failures first, then delays, then success reports. */
+	static const int rank[] = {
+		[DSN_ACTION_FAILED] = 0, [DSN_ACTION_DELAYED] = 1,
+		[DSN_ACTION_DELIVERED] = 2, [DSN_ACTION_EXPANDED] = 3,
+	};
+	size_t i, count = 0;
+
+	*worst_r = DSN_ACTION_EXPANDED;
+	for (i = 0; i < n; i++) {
+		if (rcpts[i].addr == NULL || (unsigned)rcpts[i].action > DSN_ACTION_EXPANDED)
+			continue;
+		use[i] = p->recipient != NULL ||
+		    dsn_needed(orig->sender, rcpts[i].notify, rcpts[i].action);
+		if (!use[i])
+			continue;
+		count++;
+		if (rank[rcpts[i].action] < rank[*worst_r])
+			*worst_r = rcpts[i].action;
+	}
+	return count;
+}
+
+/* dsn_create - write a notice about rcpts of orig_id into the queue; see dsn.h */
+int
+dsn_create(const char *qdir, const char *orig_id, const struct envelope *orig,
+    const struct dsn_rcpt *rcpts, size_t n, const struct dsn_params *p,
+    char id_r[QUEUE_ID_LEN + 1])
+{
+	struct dsn_notice dn = { .fd = -1 };
+	const char *to;
+	bool *use, found = true;
+	int tries, rc = -1, saved;
+
+	if (qdir == NULL || orig_id == NULL || orig == NULL || p == NULL ||
+	    p->reporting_mta == NULL || (n > 0 && rcpts == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	to = p->recipient != NULL ? p->recipient : orig->sender;
+	if (to == NULL || *to == '\0')
+		return 1;
+	use = xcalloc(n > 0 ? n : 1, sizeof(*use));
+	if (dsn_select(orig, rcpts, n, p, use, &dn.worst) == 0) {
+		free(use);
+		return 1;
+	}
+	dn.orig_id = orig_id;
+	dn.orig = orig;
+	dn.rcpts = rcpts;
+	dn.use = use;
+	dn.n = n;
+	dn.p = p;
+	dn.now = p->now != 0 ? p->now : time(NULL);
+	dn.subject = dsn_subject(dn.worst);
+	dn.from = dsn_from(p);
+	if (queue_open_content(qdir, orig_id, &dn.fd, &dn.len) == -1 ||
+	    (dn.off = lseek(dn.fd, 0, SEEK_CUR)) == (off_t)-1)
+		goto out;
+	/*
+	 * RET=FULL returns the whole message, but only with a failure (RFC
+	 * 3461 4.3) and only up to a size a mailbox will take. RET=HDRS and
+	 * an absent RET both return the headers: RFC 3461 leaves the absent
+	 * case to us, and headers identify the message without sending a
+	 * possibly large (or unwanted) body back across the Internet.
+	 */
+	dn.attach = orig->ret == DSN_RET_FULL && dn.worst == DSN_ACTION_FAILED &&
+	    dn.len <= DSN_FULL_MAX ? DSN_ATTACH_FULL : DSN_ATTACH_HEADERS;
+	dsn_text_part(&dn, &dn.text);
+	dsn_status_part(&dn, &dn.status);
+	for (tries = 0; found && tries < DSN_BOUNDARY_TRIES; tries++) {
+		dsn_boundary(dn.boundary, sizeof(dn.boundary));
+		if (dsn_scan(&dn, &found) == -1)
+			goto out;
+	}
+	if (found) {
+		/* Every random 96-bit draw occurs in it: the content is hostile. */
+		errno = EBADMSG;
+		goto out;
+	}
+	if (dsn_commit(qdir, &dn, to, id_r) == -1)
+		goto out;
+	log_info("%s: sender %s notification: %s", orig_id,
+	    dn.worst == DSN_ACTION_FAILED ? "non-delivery" :
+	    dn.worst == DSN_ACTION_DELAYED ? "delay" : "delivery status", id_r);
+	rc = 0;
+out:
+	saved = errno;
+	if (rc == -1)
+		log_warn("%s: create delivery status notification: %s", orig_id,
+		    strerror(saved));
+	if (dn.fd != -1)
+		close(dn.fd);
+	free(dn.text.data);
+	free(dn.status.data);
+	free(dn.from);
+	free(use);
+	errno = saved;
+	return rc;
+}
+
+/* dsn_create_notify - the daily customer notice; see dsn.h */
+int
+dsn_create_notify(const char *qdir, const char *domain, const char *to,
+    size_t nexpiring, size_t nqueued, const struct dsn_params *p,
+    char id_r[QUEUE_ID_LEN + 1])
+{
+	struct dsn_notice dn = { .fd = -1 };
+	char *subject, *line;
+	int rc, saved;
+
+	if (qdir == NULL || domain == NULL || to == NULL || p == NULL ||
+	    p->reporting_mta == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nexpiring == 0)
+		return 1;
+	dn.p = p;
+	dn.now = p->now != 0 ? p->now : time(NULL);
+	dn.from = dsn_from(p);
+	subject = xasprintf("%zu message%s for %s will be returned within 24 hours",
+	    nexpiring, nexpiring == 1 ? "" : "s", domain);
+	dn.subject = subject;
+	line = xasprintf("This is the mail system at %s, which holds mail for "
+	    "%s while your site is offline. It now holds %zu message%s for "
+	    "%s. %zu of them will be returned to their senders as "
+	    "undeliverable within the next 24 hours unless your site "
+	    "collects them before then (ETRN, ATRN, finger or the web page).",
+	    p->reporting_mta, domain, nqueued, nqueued == 1 ? "" : "s",
+	    domain, nexpiring);
+	dsn_wrap(&dn.text, "", line, "");
+	free(line);
+	rc = dsn_commit(qdir, &dn, to, id_r);
+	saved = errno;
+	if (rc == 0)
+		log_info("%s: expiry notice for %s to <%s>: %zu of %zu messages",
+		    id_r, domain, to, nexpiring, nqueued);
+	else
+		log_warn("create expiry notice for %s: %s", domain, strerror(saved));
+	free(dn.from);
+	free(subject);
+	free(dn.text.data);
+	errno = saved;
+	return rc;
+}
