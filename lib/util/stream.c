@@ -358,13 +358,13 @@ stream_send(struct stream *st, bool async)
 	return out;
 }
 
-/* stream_want_read - should the socket be read now? */
+/* stream_want_read - should the socket be read now? (fill compacts first) */
 static bool
 stream_want_read(const struct stream *st)
 {
 	return !st->failed && !st->eof && !st->paused &&
 	    st->tls != STREAM_TLS_PENDING && st->tls != STREAM_TLS_HANDSHAKE &&
-	    (st->rbuf == NULL || st->rlen < st->rcap);
+	    (st->rbuf == NULL || st->rlen - st->rpos < st->rcap);
 }
 
 /* stream_kick_fire - read what the TLS layer holds without socket events */
