@@ -176,6 +176,7 @@ id_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* test_ids - IDs: grammar, 10,000 fresh ones unique */
 static void
 test_ids(void)
 {
@@ -213,6 +214,7 @@ test_ids(void)
 	free(ids);
 }
 
+/* test_envelope_ok - envelope_ok: one spoiled field at a time */
 static void
 test_envelope_ok(void)
 {
@@ -253,6 +255,7 @@ test_envelope_ok(void)
 	ok(env == NULL, "envelope_free clears the pointer");
 }
 
+/* test_init_dirs - the layout and its modes, twice */
 static void
 test_init_dirs(void)
 {
@@ -283,6 +286,7 @@ test_init_dirs(void)
 	ok(count_entries("msg") == 256, "msg/ has 256 buckets");
 }
 
+/* test_round_trip - every envelope field and the content survive write and read */
 static void
 test_round_trip(void)
 {
@@ -394,13 +398,14 @@ log_mentions(const char *a, const char *b)
 	return found;
 }
 
+/* test_damage - truncation, bit flips, bad fields: rejected and quarantined */
 static void
 test_damage(void)
 {
 	static const char body[] = "Subject: hi\r\n\r\nhello\r\n";
 	unsigned char *orig, *copy;
 	struct envelope *env, *got = NULL;
-	char id[QUEUE_ID_LEN + 1], name1[QUEUE_ID_LEN + 3], *path, *at;
+	char id[QUEUE_ID_LEN + 1], name1[QUEUE_ID_LEN + 3], cpath[512], *path, *at;
 	size_t len, cut, bad = 0, bit, envlen, off;
 	int firstbad = -1;
 
@@ -495,6 +500,18 @@ test_damage(void)
 	copy[off] = 0x7f;
 	ok(expect_rejected(id, copy, len), "unknown record type is rejected");
 
+	/* The content reader validates too. */
+	{
+		uint64_t clen;
+		int cfd = -1;
+
+		spit(path, orig, len - 1);
+		ok(queue_open_content(qdir, id, &cfd, &clen) == -1 && errno == EBADMSG &&
+		    cfd == -1 && exists("corrupt", id), "open_content refuses a truncated file");
+		snprintf(cpath, sizeof(cpath), "%s/corrupt/%s", qdir, id);
+		unlink(cpath);
+	}
+
 	/* A symbolic link is never followed. */
 	unlink(path);
 	ok(symlink("/etc/passwd", path) == 0 && queue_read_envelope(qdir, id, &got) == -1 &&
@@ -516,6 +533,7 @@ test_damage(void)
 	free(path);
 }
 
+/* test_abort_and_errors - abort, size limits, collisions, bad IDs, free space */
 static void
 test_abort_and_errors(void)
 {
@@ -547,6 +565,25 @@ test_abort_and_errors(void)
 		    "commit after EFBIG fails with EFBIG");
 	}
 	ok(count_entries("incoming") == 0, "failed commit leaves nothing in incoming/");
+
+	/* A name already in msg/ is never replaced, even by a colliding ID. */
+	qf = queue_file_create(qdir, env);
+	if (qf != NULL) {
+		char *p = queue_path(qdir, env->id, false);
+		unsigned char *back;
+		size_t blen = 0;
+
+		spit(p, "precious", 8);
+		ok(queue_file_commit(&qf) == -1 && errno == EEXIST,
+		    "commit onto an existing message: EEXIST");
+		back = slurp(p, &blen);
+		ok(back != NULL && blen == 8 && memcmp(back, "precious", 8) == 0,
+		    "the existing message is untouched");
+		ok(count_entries("incoming") == 0, "refused commit leaves nothing in incoming/");
+		free(back);
+		unlink(p);
+		free(p);
+	}
 
 	free(env->sender);
 	env->sender = xstrdup("bad sender");
@@ -597,6 +634,7 @@ fsize_child(void)
 	return 0;
 }
 
+/* test_fsize - a full disk, simulated with RLIMIT_FSIZE */
 static void
 test_fsize(void)
 {
@@ -612,6 +650,7 @@ test_fsize(void)
 	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* test_journal - append, read, torn tails, damage, removal */
 static void
 test_journal(void)
 {
@@ -703,6 +742,7 @@ scan_collect(const char *id, void *ctx)
 	return sc->stop_after > 0 && (int)sc->n >= sc->stop_after ? -1 : 0;
 }
 
+/* test_scan_and_purge - scan sees committed IDs only; purge empties incoming/ */
 static void
 test_scan_and_purge(void)
 {
