@@ -36,8 +36,9 @@ test_ipc_roundtrip(void)
 
 		snprintf(name, sizeof(name), "f%zu", i);
 		got = ipc_rec_get(back, name);
-		ok(got != NULL && strcmp(got, values[i]) == 0, "field %s round trip: got \"%s\"",
-		    name, got ? got : "(null)");
+		/* The value itself may hold a newline: keep it out of the TAP line. */
+		ok(got != NULL && strcmp(got, values[i]) == 0, "field %s round trip (%zu bytes)",
+		    name, strlen(values[i]));
 	}
 	ok(back != NULL && strcmp(ipc_rec_type(back), "test") == 0, "type survives");
 	free(buf);
