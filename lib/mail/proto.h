@@ -55,6 +55,30 @@
  *		release D (or every domain of group G, or D and its
  *		subdomains) because SOURCE said so: authorised, rate-limited,
  *		logged, and the gate opened for the domain's lease.
+ *		status=none: authorised, gate opened, but no mail waits.
+ *
+ *	type=domainstatus domain=D
+ *	-> type=domainstatus status=ok|unknown domain=D pending=N bytes=N
+ *	             oldest=EPOCH|0 next_expiry=EPOCH|0 gate=held|open
+ *	             open_until=EPOCH|0 opened_by=SOURCE delivered=N
+ *		what the web page and fingerd show (delivered: recipients
+ *		sent since the gate last opened).
+ *
+ *	type=gateclose domain=D source=web|atrn|cli [user=LOGIN]
+ *	-> type=gateclosed status=ok|denied|unknown
+ *		close the gate now (web logout); same authorisation as a trigger.
+ *
+ *	type=probelist
+ *	-> type=probe domain=D pending=N  (one per held domain whose gate is
+ *	   closed, that has mail and probe= set), then type=end status=ok
+ *
+ * ATRN (etrn/) sessions register as deliver agents bound to domains:
+ *	etrn:    type=hello slots=1 bind=D1,D2,... user=LOGIN
+ *		qmgr opens those domains' gates (source=atrn) for as long
+ *		as this connection lasts and sends their jobs only to it;
+ *		when it closes, the gates close. A domain already bound to
+ *		another session gets type=busy domain=D and the connection
+ *		is closed.
  */
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H
@@ -81,6 +105,13 @@
 #define PROTO_T_DONE		"done"
 #define PROTO_T_TRIGGER		"trigger"
 #define PROTO_T_TRIGGERED	"triggered"
+#define PROTO_T_DOMAINSTATUS	"domainstatus"
+#define PROTO_T_GATECLOSE	"gateclose"
+#define PROTO_T_GATECLOSED	"gateclosed"
+#define PROTO_T_PROBELIST	"probelist"
+#define PROTO_T_PROBE		"probe"
+#define PROTO_T_BUSY		"busy"
+#define PROTO_T_MISSING		"missing"
 
 /*
  * qmgr_notify_queued - tell qmgr that message id is committed. Best
