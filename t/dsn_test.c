@@ -130,6 +130,17 @@ header_value(const char *h, const char *name)
 	return NULL;
 }
 
+/* has_header - does the header block at h have a field name? */
+static bool
+has_header(const char *h, const char *name)
+{
+	char *v = header_value(h, name);
+	bool found = v != NULL;
+
+	free(v);
+	return found;
+}
+
 /* header_is - does header name in h have exactly value want? */
 static bool
 header_is(const char *h, const char *name, const char *want)
@@ -396,7 +407,7 @@ check_structure(const char *what, const struct notice *n, const char *subject,
 	ok(p != NULL && strncmp(p + 1, n->id, QUEUE_ID_LEN) == 0, "%s: Message-ID %s", what,
 	    p ? p : "(none)");
 	free(p);
-	ok(header_value(n->data, "Date") != NULL, "%s: Date", what);
+	ok(has_header(n->data, "Date"), "%s: Date", what);
 	p = header_value(n->data, "Content-Type");
 	ok(p != NULL && strncmp(p, "multipart/report; report-type=delivery-status;", 46) == 0,
 	    "%s: Content-Type: got %s", what, p ? p : "(none)");
@@ -455,7 +466,7 @@ test_failure(void)
 	st = part_body(&n, 1);
 	ok(header_is(st, "Reporting-MTA", "dns; mx.test"), "failure: Reporting-MTA");
 	ok(header_is(st, "Original-Envelope-Id", "ENV 123"), "failure: Original-Envelope-Id");
-	ok(header_value(st, "Arrival-Date") != NULL, "failure: Arrival-Date");
+	ok(has_header(st, "Arrival-Date"), "failure: Arrival-Date");
 	g = rcpt_group(st, "bob@site.example");
 	ok(g != NULL, "failure: group for bob");
 	if (g != NULL) {
@@ -466,14 +477,14 @@ test_failure(void)
 		ok(header_is(g, "Remote-MTA", "dns; mx.site.example"), "failure: bob Remote-MTA");
 		ok(header_is(g, "Diagnostic-Code",
 		    "smtp; 550 5.1.1 <bob@site.example>: no such user"), "failure: bob Diagnostic-Code");
-		ok(header_value(g, "Last-Attempt-Date") != NULL, "failure: bob Last-Attempt-Date");
-		ok(header_value(g, "Will-Retry-Until") == NULL, "failure: no Will-Retry-Until");
+		ok(has_header(g, "Last-Attempt-Date"), "failure: bob Last-Attempt-Date");
+		ok(!has_header(g, "Will-Retry-Until"), "failure: no Will-Retry-Until");
 	}
 	free(g);
 	g = rcpt_group(st, "carol@site.example");
 	ok(g != NULL, "failure: group for carol (absent NOTIFY means FAILURE)");
 	if (g != NULL) {
-		ok(header_value(g, "Original-Recipient") == NULL, "failure: carol without ORCPT");
+		ok(!has_header(g, "Original-Recipient"), "failure: carol without ORCPT");
 		ok(header_is(g, "Status", "4.4.7"), "failure: carol Status");
 		ok(header_is(g, "Action", "failed"), "failure: carol Action");
 	}
@@ -519,7 +530,7 @@ test_delay(void)
 	ok(g != NULL && header_is(g, "Action", "delayed"), "delay: bob Action delayed");
 	ok(g != NULL && header_is(g, "Diagnostic-Code", "smtp; connect to site.example: refused"),
 	    "delay: a diagnostic without a type gets smtp;");
-	ok(g != NULL && header_value(g, "Will-Retry-Until") != NULL, "delay: Will-Retry-Until");
+	ok(g != NULL && has_header(g, "Will-Retry-Until"), "delay: Will-Retry-Until");
 	free(g);
 	ok(rcpt_group(st, "erin@site.example") == NULL, "delay: NOTIFY=SUCCESS erin left out");
 	free(st);
@@ -676,6 +687,43 @@ test_long_lines(void)
 	free(content);
 }
 
+/* test_big - RET=FULL past DSN_FULL_MAX falls back to the headers */
+static void
+test_big(void)
+{
+	const struct dsn_rcpt r = { .addr = "bob@site.example", .action = DSN_ACTION_FAILED };
+	size_t clen = DSN_FULL_MAX + 100, i;
+	char *content = xmalloc(clen), *text;
+	struct notice n;
+
+	memcpy(content, plain_msg, sizeof(plain_msg) - 1);
+	/* Body lines of 78 octets up to the end. */
+	for (i = sizeof(plain_msg) - 1; i < clen; i++)
+		content[i] = (i - sizeof(plain_msg) + 1) % 80 == 78 ? '\r' :
+		    (i - sizeof(plain_msg) + 1) % 80 == 79 ? '\n' : 'z';
+	memcpy(content + clen - 2, "\r\n", 2);
+	ok(make_dsn(SENDER, content, clen, DSN_RET_FULL, &r, 1, &params, &n, NULL) == 0,
+	    "big: notice created");
+	ok(n.nparts == 3 && header_is(n.part[2], "Content-Type", "text/rfc822-headers"),
+	    "big: over DSN_FULL_MAX, RET=FULL returns the headers");
+	ok(n.len < 64 * 1024, "big: notice is small: %zu octets", n.len);
+	if (n.nparts == 3) {
+		text = part_copy(&n, 2);
+		ok(strstr(text, "Subject: quarterly report\r\n") != NULL &&
+		    strstr(text, "BODY-MARKER") == NULL, "big: headers, no body");
+		free(text);
+	}
+	notice_free(&n);
+	/* Just under the limit, the whole message comes back. */
+	ok(make_dsn(SENDER, content, DSN_FULL_MAX, DSN_RET_FULL, &r, 1, &params, &n, NULL) == 0,
+	    "big: notice at DSN_FULL_MAX created");
+	ok(n.nparts == 3 && header_is(n.part[2], "Content-Type", "message/rfc822") &&
+	    n.len > DSN_FULL_MAX, "big: at DSN_FULL_MAX, the whole message: %zu octets", n.len);
+	check_lines("big", n.data, n.len);
+	notice_free(&n);
+	free(content);
+}
+
 /* test_8bit - an 8-bit original makes the report say Content-Transfer-Encoding: 8bit */
 static void
 test_8bit(void)
@@ -692,7 +740,7 @@ test_8bit(void)
 	ok(header_is(n.data, "Content-Transfer-Encoding", "8bit"), "8bit: top-level 8bit");
 	ok(n.nparts == 3 && header_is(n.part[2], "Content-Transfer-Encoding", "8bit"),
 	    "8bit: part 3 8bit");
-	ok(n.nparts == 3 && header_value(n.part[1], "Content-Transfer-Encoding") == NULL,
+	ok(n.nparts == 3 && !has_header(n.part[1], "Content-Transfer-Encoding"),
 	    "8bit: part 2 stays 7bit");
 	check_lines("8bit", n.data, n.len);
 	if (n.nparts == 3) {
@@ -824,6 +872,7 @@ main(void)
 	test_none_due();
 	test_success();
 	test_long_lines();
+	test_big();
 	test_8bit();
 	test_notify();
 	test_python_parse();
