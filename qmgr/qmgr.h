@@ -77,6 +77,9 @@ struct qmgr_agent {
 	int fd;
 	unsigned slots;		/* from its hello */
 	unsigned busy;
+	char **bind;		/* ATRN: the domains this session serves alone */
+	size_t nbind;
+	bool idle_sent;		/* told it that its domains have nothing left */
 	struct qmgr_agent *next;
 };
 
@@ -95,6 +98,7 @@ struct qmgr {
 	struct htable *inflight; /* "ID/domain" -> struct qmgr_job (queued or at an agent) */
 	struct htable *jobs;	/* job number -> struct qmgr_job at an agent */
 	struct htable *clients;	/* trigger rate limit per client address */
+	struct htable *bound;	/* domain -> struct qmgr_agent of an ATRN session */
 	struct qmgr_agent *agents;
 	struct qmgr_domain *ready_head, *ready_tail;
 	uint64_t next_job;
@@ -132,6 +136,14 @@ void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
 void qmgr_gates_load(struct qmgr *q);
 /* qmgr_trigger - serve a type=trigger request; a new reply record */
 struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
+/* qmgr_trigger_allowed - may source (client, user) release d? NULL, or why not */
+struct domain;
+const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
+    const char *client, const char *user);
+
+/* qmgr_request.c: the private socket's requests other than "queued" */
+/* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
+int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
 
 /* qmgr_expire.c */
 void qmgr_expire_init(struct qmgr *q);

@@ -213,7 +213,7 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 }
 
 /* qmgr_trigger_allowed - may this source release d? NULL, or the reason not */
-static const char *
+const char *
 qmgr_trigger_allowed(const struct domain *d, const char *source, const char *client,
     const char *user)
 {

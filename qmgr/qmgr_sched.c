@@ -275,15 +275,47 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	return 0;
 }
 
+/*
+ * qmgr_agent_pick - who takes dom's next job: the ATRN session bound to
+ * dom, if any (and nobody else); otherwise the ordinary deliver process
+ * with the most free slots.
+ */
 static struct qmgr_agent *
-qmgr_agent_pick(struct qmgr *q)
+qmgr_agent_pick(struct qmgr *q, const struct qmgr_domain *dom)
 {
 	struct qmgr_agent *a, *best = NULL;
 
+	if ((a = htable_get(q->bound, dom->name)) != NULL)
+		return a->busy < a->slots ? a : NULL;
 	for (a = q->agents; a != NULL; a = a->next)
-		if (a->busy < a->slots && (best == NULL || best->slots - best->busy < a->slots - a->busy))
+		if (a->nbind == 0 && a->busy < a->slots &&
+		    (best == NULL || best->slots - best->busy < a->slots - a->busy))
 			best = a;
 	return best;
+}
+
+/* qmgr_agent_check_idle - tell an ATRN session when its domains have nothing left */
+static void
+qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
+{
+	struct ipc_rec *rec;
+	size_t i;
+
+	if (a->nbind == 0 || a->busy > 0)
+		return;
+	for (i = 0; i < a->nbind; i++) {
+		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
+
+		if (dom != NULL && dom->head != NULL)
+			return;
+	}
+	if (a->idle_sent)
+		return;
+	a->idle_sent = true;
+	rec = ipc_rec_new("idle");
+	if (ipc_send(a->fd, rec) < 0)
+		log_warn("tell ATRN session it is done: %s", strerror(errno));
+	ipc_rec_free(&rec);
 }
 
 void
@@ -295,14 +327,14 @@ qmgr_dispatch(struct qmgr *q)
 
 	/* Round robin over ready domains, one job each turn, within the limits. */
 	while (rounds > 0 && (dom = qmgr_ready_pop(q)) != NULL) {
-		struct qmgr_agent *a = qmgr_agent_pick(q);
+		struct qmgr_agent *a = qmgr_agent_pick(q, dom);
 		struct qmgr_job *j;
 
-		if (a == NULL) {
-			qmgr_ready_push(q, dom);
-			return;
-		}
-		if (dom->active >= limit) {
+		/*
+		 * No agent free for this domain, or at its limit: it leaves the
+		 * ready list until one of its jobs finishes or an agent arrives.
+		 */
+		if (a == NULL || dom->active >= limit) {
 			/* Put back when one of its jobs finishes. */
 			rounds--;
 			continue;
@@ -313,6 +345,7 @@ qmgr_dispatch(struct qmgr *q)
 			dom->tail = NULL;
 		dom->nqueued--;
 		j->next = NULL;
+		a->idle_sent = false;
 		if (qmgr_job_send(q, a, j) < 0) {
 			/* The message went away, or the agent: forget the job; the index knows the rest. */
 			htable_del(q->inflight, j->key);
@@ -340,6 +373,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	struct qmgr_domain *dom = j->dom;
 	struct qindex_entry *e = NULL;
 	struct qmgr_rcpt *bounced = NULL;
+	struct qmgr_agent *agent;
 	size_t nbounced = 0, ndeferred = 0, nsent = 0, i;
 	const char *first_error = NULL;
 	char num[32];
@@ -385,8 +419,9 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	snprintf(num, sizeof(num), "%" PRIu64, j->num);
 	htable_del(q->jobs, num);
 	htable_del(q->inflight, j->key);
-	if (j->agent != NULL)
-		j->agent->busy--;
+	agent = j->agent;
+	if (agent != NULL)
+		agent->busy--;
 	dom->active--;
 	qmgr_job_free(&j);
 
@@ -410,6 +445,8 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	}
 	qmgr_ready_push(q, dom);
 	qmgr_dispatch(q);
+	if (agent != NULL)
+		qmgr_agent_check_idle(q, agent);
 }
 
 static struct qmgr_job *
@@ -426,6 +463,87 @@ qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 	return j != NULL && j->agent == a ? j : NULL;
 }
 
+static int
+qmgr_ready_one(const char *key, void *value, void *ctx)
+{
+	qmgr_ready_push(ctx, value);
+	return 0;
+}
+
+/* qmgr_ready_all - a new agent: every domain with queued jobs may use it */
+static void
+qmgr_ready_all(struct qmgr *q)
+{
+	htable_walk(q->domains, qmgr_ready_one, q);
+}
+
+/*
+ * qmgr_agent_bind - an ATRN session takes its domains: their gates open
+ * for as long as the connection lasts and their jobs go only to it.
+ * 0, or -1 (a reply may have been sent) to drop the connection.
+ */
+static int
+qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user)
+{
+	char *copy = xstrdup(list), *save = NULL, *name;
+	time_t now = time(NULL);
+	size_t i;
+
+	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+		const struct domain *d = domain_find(q->cfg->domains, name);
+		const char *why = d == NULL ? "unknown domain" :
+		    qmgr_trigger_allowed(d, "atrn", NULL, user);
+
+		if (why == NULL && htable_get(q->bound, d->name) != NULL)
+			why = "busy";
+		if (why != NULL || a->nbind >= 64) {
+			struct ipc_rec *rec = ipc_rec_new(PROTO_T_BUSY);
+
+			ipc_rec_add(rec, "domain", name);
+			ipc_rec_add(rec, "reason", why != NULL ? why : "too many domains");
+			(void)ipc_send(a->fd, rec);
+			ipc_rec_free(&rec);
+			free(copy);
+			return -1;
+		}
+		a->bind = xreallocarray(a->bind, a->nbind + 1, sizeof(*a->bind));
+		a->bind[a->nbind++] = xstrdup(d->name);
+	}
+	free(copy);
+	for (i = 0; i < a->nbind; i++) {
+		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
+
+		htable_put(q->bound, dom->name, a);
+		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
+		qmgr_domain_drop_queued(q, dom);
+		if (dom->open_until < now + 86400)
+			dom->open_until = now + 86400;
+		qmgr_gate_open(q, dom, "atrn");
+	}
+	qmgr_agent_check_idle(q, a);
+	return 0;
+}
+
+/* qmgr_agent_unbind - an ATRN session ended: its gates close */
+static void
+qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nbind; i++) {
+		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
+
+		if (htable_get(q->bound, a->bind[i]) == a)
+			htable_del(q->bound, a->bind[i]);
+		if (dom != NULL)
+			qmgr_gate_close(q, dom, "ATRN session ended");
+		free(a->bind[i]);
+	}
+	free(a->bind);
+	a->bind = NULL;
+	a->nbind = 0;
+}
+
 /* qmgr_agent_record - one record from a deliver process; 0, or -1 to drop it */
 static int
 qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
@@ -436,9 +554,12 @@ qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *re
 	if (strcmp(type, PROTO_T_HELLO) == 0) {
 		unsigned long long slots;
 
-		if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0)
+		if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0 || a->slots != 0)
 			return -1;
 		a->slots = (unsigned)slots;
+		if (ipc_rec_get(rec, "bind") != NULL)
+			return qmgr_agent_bind(q, a, ipc_rec_get(rec, "bind"), ipc_rec_get(rec, "user"));
+		qmgr_ready_all(q);
 		return 0;
 	}
 	if ((j = qmgr_agent_job(q, a, rec)) == NULL)
@@ -505,6 +626,7 @@ qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
 {
 	struct qmgr_orphans o = { .agent = a };
 	struct qmgr_agent **pp;
+	bool atrn;
 	size_t i;
 
 	ev_io_del(q->loop, a->fd);
@@ -515,6 +637,8 @@ qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
 			break;
 		}
 	htable_walk(q->jobs, qmgr_agent_orphan, &o);
+	atrn = a->nbind > 0;
+	qmgr_agent_unbind(q, a);
 	for (i = 0; i < o.n; i++) {
 		struct qmgr_job *j = o.job[i];
 		struct qmgr_domain *dom = j->dom;
@@ -535,7 +659,9 @@ qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
 	}
 	free(o.job);
 	free(a);
-	log_warn("deliver process went away; %zu job%s queued again", o.n, o.n == 1 ? "" : "s");
+	if (!atrn || o.n > 0)
+		log_warn("%s went away; %zu job%s queued again", atrn ? "ATRN session" :
+		    "deliver process", o.n, o.n == 1 ? "" : "s");
 	qmgr_dispatch(q);
 }
 
@@ -625,6 +751,7 @@ qmgr_sched_init(struct qmgr *q)
 	q->inflight = htable_new();
 	q->jobs = htable_new();
 	q->clients = htable_new();
+	q->bound = htable_new();
 	q->deliver_fd = ipc_listen(path, 64);
 	if (q->deliver_fd < 0)
 		log_fatal("listen on %s: %s", path, strerror(errno));

@@ -73,14 +73,13 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 				    errno == EBADMSG ? "malformed record" : strerror(errno));
 			break;
 		}
-		if (strcmp(ipc_rec_type(rec), PROTO_T_TRIGGER) == 0) {
-			struct ipc_rec *reply = qmgr_trigger(q, rec);
-
-			if (ipc_send(fd, reply) < 0)
-				log_warn("send trigger reply: %s", strerror(errno));
-			ipc_rec_free(&reply);
+		switch (qmgr_request(q, rec, fd)) {
+		case 1:
 			ipc_rec_free(&rec);
 			continue;
+		case -1:
+			ipc_rec_free(&rec);
+			goto drop;
 		}
 		id = ipc_rec_get(rec, "id");
 		if (strcmp(ipc_rec_type(rec), PROTO_T_QUEUED) != 0 || id == NULL ||
@@ -97,6 +96,7 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 			qmgr_message_new(q, id);
 		ipc_rec_free(&rec);
 	}
+drop:
 	ev_io_del(q->loop, fd);
 	close(fd);
 }
