@@ -73,8 +73,7 @@ qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t
 	 */
 	ret = dsn_create(q->env.qdir, id, msg, dr, n, &p, nid);
 	if (ret < 0) {
-		log_warn("%s: create delivery status notice: %s; the recipients stay queued",
-		    id, strerror(errno));
+		log_warn("%s: the recipients stay queued until a notice can be written", id);
 		free(dr);
 		envelope_free(&msg);
 		return -1;
@@ -93,8 +92,8 @@ qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t
 			    "returned to sender" : msg->sender[0] == '\0' ?
 			    "null sender: dropped" : "no notice requested");
 	}
+	/* dsn_create() logs "sender non-delivery notification" itself. */
 	if (ret == 0) {
-		log_info("%s: sender non-delivery notification: %s", id, nid);
 		qmgr_notice_queued(q, nid);
 	} else if (msg->sender[0] == '\0') {
 		log_info("%s: from=<>, undeliverable mail with the null sender dropped", id);
@@ -213,10 +212,8 @@ qmgr_warn_fire(void *ctx)
 	/* Once per entry: mark it before anything else can fire again. */
 	e->warned = time(NULL);
 	(void)qindex_put(q->env.qi, e);
-	if (ret == 0) {
-		log_info("%s: sender delay notification: %s", e->id, nid);
+	if (ret == 0)
 		qmgr_notice_queued(q, nid);
-	}
 out:
 	envelope_free(&msg);
 	qindex_entry_free(&e);
