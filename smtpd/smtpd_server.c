@@ -16,6 +16,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/netlist.h"
 #include "mail/smtp_reply.h"
 /* smtpd */
 #include "smtpd/smtpd.h"
@@ -98,7 +99,14 @@ smtpd_accept(int lfd, unsigned events, void *ctx)
 			smtpd_refuse(fd, addr, SMTP_R_TOO_MANY_CONN);
 			continue;
 		}
+		/*
+		 * The per-client limit spares mynetworks, as Postfix's
+		 * smtpd_client_event_limit_exceptions does: local submitters and
+		 * monitoring are not the abuse it is for.
+		 */
 		if (cfg->smtpd_client_connection_limit > 0 &&
+		    (cfg->mynetworks == NULL ||
+		    !netlist_match(cfg->mynetworks, (struct sockaddr *)&ss)) &&
 		    smtpd_client_sessions(srv, addr) >=
 		    (size_t)cfg->smtpd_client_connection_limit) {
 			snprintf(reply, sizeof(reply), SMTP_R_TOO_MANY_CONN_FROM, addr);
