@@ -1,0 +1,198 @@
+/* deliver_init - configuration, resolver, TLS contexts and signals */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/log.h"
+#include "util/tls.h"
+#include "util/xmalloc.h"
+#include "mail/config.h"
+#include "mail/dns.h"
+#include "deliver/deliver.h"
+
+/*
+ * deliver_param - the text of a parameter that sluice.conf may not have
+ * yet: config_get() fails for a name the table does not know, and the
+ * caller's default applies. New string or NULL.
+ */
+static char *
+deliver_param(const struct config *cfg, const char *name)
+{
+	char *v;
+
+	if (config_get(cfg, name, &v) < 0)
+		return NULL;
+	return v;
+}
+
+/* deliver_param_ms - a time parameter in milliseconds, or def_s seconds */
+static uint64_t
+deliver_param_ms(const struct config *cfg, const char *name, long def_s)
+{
+	char *v = deliver_param(cfg, name);
+	const char *hint;
+	long s = def_s;
+
+	if (v != NULL && config_parse_time(v, &s, &hint) < 0)
+		s = def_s;
+	free(v);
+	return (uint64_t)(s > 0 ? s : def_s) * 1000;
+}
+
+/* deliver_param_long - a whole-number parameter, or def */
+static long
+deliver_param_long(const struct config *cfg, const char *name, long def)
+{
+	char *v = deliver_param(cfg, name), *end;
+	long n = def;
+
+	if (v != NULL) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < 1)
+			n = def;
+	}
+	free(v);
+	return n;
+}
+
+/* deliver_settings - the values of this load, defaults where unset */
+static void
+deliver_settings(struct deliver *d)
+{
+	const struct config *cfg = d->cfg;
+	char *port;
+
+	d->slots = deliver_param_long(cfg, "deliver_concurrency_limit",
+	    DELIVER_CONCURRENCY);
+	d->domain_limit = deliver_param_long(cfg,
+	    "deliver_domain_concurrency_limit", DELIVER_DOMAIN_CONCURRENCY);
+	/* Postfix's defaults: smtp_connect_timeout, smtp_helo_timeout, ... */
+	d->to.connect_ms = deliver_param_ms(cfg, "smtp_connect_timeout", 30);
+	d->to.helo_ms = deliver_param_ms(cfg, "smtp_helo_timeout", 300);
+	d->to.cmd_ms = deliver_param_ms(cfg, "smtp_timeout", 300);
+	d->to.data_ms = deliver_param_ms(cfg, "smtp_data_timeout", 180);
+	d->to.dot_ms = deliver_param_ms(cfg, "smtp_data_done_timeout", 600);
+	if (!d->mx_port_arg && (port = deliver_param(cfg, "smtp_mx_port")) != NULL) {
+		unsigned long p = strtoul(port, NULL, 10);
+
+		if (p > 0 && p < 65536)
+			d->mx_port = (unsigned)p;
+		free(port);
+	}
+}
+
+/* deliver_resolver - a resolver for dns_servers (or resolv.conf) */
+static struct dns *
+deliver_resolver(struct deliver *d)
+{
+	struct hostport_list servers = { 0 };
+	const char *hint;
+	char *text = NULL, *err = NULL;
+	struct dns *dns;
+
+	if (d->dns_servers_arg != NULL)
+		text = xstrdup(d->dns_servers_arg);
+	else
+		text = deliver_param(d->cfg, "dns_servers");
+	if (text != NULL && text[0] != '\0' &&
+	    config_parse_hostports(text, &servers, &hint) < 0) {
+		log_warn("parse dns_servers \"%s\": %s; using resolv.conf", text, hint);
+		config_hostports_free(&servers);
+	}
+	dns = dns_new(d->loop, &servers, &err);
+	if (dns == NULL)
+		log_fatal("start the resolver: %s", err);
+	config_hostports_free(&servers);
+	free(text);
+	return dns;
+}
+
+void
+deliver_config(struct deliver *d, bool fatal)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	size_t i;
+
+	if (config_load(d->config_dir, &cfg, &errs) < 0) {
+		for (i = 0; i < errs.n; i++)
+			log_warn("%s", errs.msg[i]);
+		config_errors_free(&errs);
+		if (fatal)
+			log_fatal_code(EX_CONFIG, "load configuration from %s: errors "
+			    "above", d->config_dir);
+		log_warn("reload configuration from %s: errors above; keeping the "
+		    "old one", d->config_dir);
+		return;
+	}
+	config_errors_free(&errs);
+	config_free(&d->cfg);
+	d->cfg = cfg;
+	if (!d->foreground && cfg->log_file[0] != '\0')
+		log_set_dest(LOG_DEST_FILE, cfg->log_file);
+	else if (!d->foreground)
+		log_set_dest(LOG_DEST_SYSLOG, NULL);
+	deliver_settings(d);
+	deliver_local_refresh(d);
+}
+
+/* deliver_sighup - reload the configuration; sessions and jobs go on */
+static void
+deliver_sighup(int signo, void *ctx)
+{
+	struct deliver *d = ctx;
+
+	(void)signo;
+	log_reopen();
+	deliver_config(d, false);
+	log_info("reload configuration from %s", d->config_dir);
+}
+
+/* deliver_sigterm - leave now: jobs in flight are retried by qmgr */
+static void
+deliver_sigterm(int signo, void *ctx)
+{
+	struct deliver *d = ctx;
+
+	log_info("stop on signal %d", signo);
+	ev_stop(d->loop);
+}
+
+void
+deliver_init(struct deliver *d)
+{
+	char *err = NULL;
+
+	if (d->config_dir == NULL)
+		d->config_dir = config_default_dir();
+	if (d->foreground)
+		log_set_dest(LOG_DEST_STDERR, NULL);
+	/*
+	 * master supervises us; if it dies we must not go on delivering
+	 * behind the back of the next master's deliver processes.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		log_warn("ask for the parent's death signal: %s", strerror(errno));
+	if (getppid() == 1 && !d->foreground)
+		log_fatal("parent is gone at start; exiting");
+	(void)signal(SIGPIPE, SIG_IGN);
+	d->loop = ev_loop_new();
+	deliver_config(d, true);
+	d->dns = deliver_resolver(d);
+	d->tls_ctx = tls_client_ctx_new(false, &err);
+	if (d->tls_ctx == NULL)
+		log_fatal("create the TLS client context: %s", err);
+	if (ev_signal_add(d->loop, SIGHUP, deliver_sighup, d) < 0 ||
+	    ev_signal_add(d->loop, SIGTERM, deliver_sigterm, d) < 0 ||
+	    ev_signal_add(d->loop, SIGINT, deliver_sigterm, d) < 0)
+		log_fatal("watch signals: %s", strerror(errno));
+	deliver_qmgr_start(d);
+}

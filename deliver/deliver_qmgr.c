@@ -1,0 +1,343 @@
+/* deliver_qmgr - the connection to qmgr: hello, jobs in, results out */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/events.h"
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/proto.h"
+#include "mail/queue.h"
+#include "deliver/deliver.h"
+
+/* Reconnecting to qmgr: first after 1s, doubling up to a minute. */
+#define DELIVER_BACKOFF_MIN_MS	1000
+#define DELIVER_BACKOFF_MAX_MS	60000
+/* How long one result may wait for room in qmgr's socket. */
+#define DELIVER_SEND_WAIT_MS	5000
+
+static void deliver_qmgr_read(int fd, unsigned events, void *ctx);
+
+/* deliver_qmgr_drop - forget qmgr's connection and every job; retry later */
+static void
+deliver_qmgr_drop(struct deliver *d)
+{
+	if (d->qmgr_fd >= 0) {
+		ev_io_del(d->loop, d->qmgr_fd);
+		(void)close(d->qmgr_fd);
+		d->qmgr_fd = -1;
+	}
+	/* qmgr re-sends whatever had no result: the journal stops duplicates. */
+	deliver_jobs_abort(d);
+	deliver_qmgr_start(d);
+}
+
+/* deliver_qmgr_retry_fire - time to try qmgr again */
+static void
+deliver_qmgr_retry_fire(void *ctx)
+{
+	struct deliver *d = ctx;
+
+	d->qmgr_retry = NULL;
+	deliver_qmgr_start(d);
+}
+
+/* deliver_send - send one record to qmgr; waits briefly for room */
+static int
+deliver_send(struct deliver *d, const struct ipc_rec *rec)
+{
+	struct pollfd pfd = { .fd = d->qmgr_fd, .events = POLLOUT };
+
+	if (d->qmgr_fd < 0)
+		return -1;
+	for (;;) {
+		if (ipc_send(d->qmgr_fd, rec) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+		/*
+		 * XXX A full socket means qmgr is busy; a short blocking wait
+		 * is simpler than an output queue and costs at most this.
+		 */
+		if (poll(&pfd, 1, DELIVER_SEND_WAIT_MS) <= 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+	}
+	log_warn("send %s record to qmgr: %s", ipc_rec_type(rec), strerror(errno));
+	return -1;
+}
+
+void
+deliver_qmgr_start(struct deliver *d)
+{
+	char *path;
+	struct ipc_rec *hello;
+
+	if (d->qmgr_fd >= 0 || d->qmgr_retry != NULL)
+		return;
+	path = xasprintf("%s/%s", d->cfg->queue_directory, PROTO_DELIVER_PRIVATE);
+	d->qmgr_fd = ipc_connect(path, true);
+	if (d->qmgr_fd < 0 || ev_io_add(d->loop, d->qmgr_fd, EV_READ,
+	    deliver_qmgr_read, d) < 0) {
+		d->backoff_ms = d->backoff_ms == 0 ? DELIVER_BACKOFF_MIN_MS :
+		    d->backoff_ms * 2;
+		if (d->backoff_ms > DELIVER_BACKOFF_MAX_MS)
+			d->backoff_ms = DELIVER_BACKOFF_MAX_MS;
+		log_debug("connect to %s: %s; retrying in %llu ms", path,
+		    strerror(errno), (unsigned long long)d->backoff_ms);
+		if (d->qmgr_fd >= 0)
+			(void)close(d->qmgr_fd);
+		d->qmgr_fd = -1;
+		d->qmgr_retry = ev_timer_add(d->loop, d->backoff_ms,
+		    deliver_qmgr_retry_fire, d);
+		free(path);
+		return;
+	}
+	hello = ipc_rec_new(PROTO_T_HELLO);
+	ipc_rec_addf(hello, "slots", "%ld", d->slots);
+	if (deliver_send(d, hello) < 0) {
+		ipc_rec_free(&hello);
+		free(path);
+		deliver_qmgr_drop(d);
+		return;
+	}
+	ipc_rec_free(&hello);
+	log_debug("connected to %s with %ld slots", path, d->slots);
+	d->backoff_ms = 0;
+	free(path);
+}
+
+/* deliver_lower_copy - lowercase copy */
+static char *
+deliver_lower_copy(const char *s)
+{
+	char *c = xstrdup(s), *p;
+
+	for (p = c; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return c;
+}
+
+/* deliver_route_parse - "mx" or "[host]:port" / "[host]" into the job; 0/-1 */
+static int
+deliver_route_parse(struct deliver_job *job, const char *route)
+{
+	const char *close, *p;
+	unsigned long port = 25;
+	char *end;
+
+	if (strcmp(route, "mx") == 0) {
+		job->route_mx = true;
+		return 0;
+	}
+	if (route[0] != '[' || (close = strchr(route, ']')) == NULL ||
+	    close == route + 1)
+		return -1;
+	if (!address_domain_ok(route + 1, (size_t)(close - route - 1))) {
+		/* An IPv6 address is not a domain; accept what inet_pton takes. */
+		for (p = route + 1; p < close; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				return -1;
+	}
+	if (close[1] == ':') {
+		errno = 0;
+		port = strtoul(close + 2, &end, 10);
+		if (errno != 0 || end == close + 2 || *end != '\0' || port == 0 ||
+		    port > 65535)
+			return -1;
+	} else if (close[1] != '\0')
+		return -1;
+	job->route_host = xstrndup(route + 1, (size_t)(close - route - 1));
+	job->route_port = (unsigned)port;
+	return 0;
+}
+
+/* deliver_tls_parse - tls=may|encrypt|verify */
+static int
+deliver_tls_parse(const char *s, enum smtp_client_tls *tls_r)
+{
+	if (s == NULL || strcmp(s, "may") == 0)
+		*tls_r = SMTP_CLIENT_TLS_MAY;
+	else if (strcmp(s, "encrypt") == 0)
+		*tls_r = SMTP_CLIENT_TLS_ENCRYPT;
+	else if (strcmp(s, "verify") == 0)
+		*tls_r = SMTP_CLIENT_TLS_VERIFY;
+	else if (strcmp(s, "none") == 0)
+		*tls_r = SMTP_CLIENT_TLS_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+/* deliver_job_bad - free a half-parsed job and say why */
+static struct deliver_job *
+deliver_job_bad(struct deliver_job *job, char **why_r, const char *why)
+{
+	*why_r = xstrdup(why);
+	deliver_job_free(&job);
+	return NULL;
+}
+
+struct deliver_job *
+deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
+{
+	struct deliver_job *job = xcalloc(1, sizeof(*job));
+	const char *id, *domain, *sender, *route;
+	unsigned long long size;
+	size_t i;
+
+	job->d = d;
+	job->content_fd = -1;
+	if (ipc_rec_get_num(rec, "job", ~0ULL, &job->no) < 0)
+		return deliver_job_bad(job, why_r, "bad job=");
+	id = ipc_rec_get(rec, "id");
+	if (id == NULL || !queue_id_ok(id))
+		return deliver_job_bad(job, why_r, "bad id=");
+	memcpy(job->id, id, QUEUE_ID_LEN + 1);
+	domain = ipc_rec_get(rec, "domain");
+	if (domain == NULL || !address_domain_ok(domain, strlen(domain)))
+		return deliver_job_bad(job, why_r, "bad domain=");
+	job->domain = deliver_lower_copy(domain);
+	sender = ipc_rec_get(rec, "sender");
+	if (sender == NULL || !address_stored_ok(sender, true))
+		return deliver_job_bad(job, why_r, "bad sender=");
+	job->sender = xstrdup(sender);
+	if (ipc_rec_get_num(rec, "size", UINT64_MAX, &size) < 0)
+		return deliver_job_bad(job, why_r, "bad size=");
+	job->size = size;
+	route = ipc_rec_get(rec, "route");
+	if (route == NULL || deliver_route_parse(job, route) < 0)
+		return deliver_job_bad(job, why_r, "bad route=");
+	if (deliver_tls_parse(ipc_rec_get(rec, "tls"), &job->tls) < 0)
+		return deliver_job_bad(job, why_r, "bad tls=");
+	/* rcpt=ADDR idx=I pairs, in order, each recipient of this domain. */
+	job->rcpt = xcalloc(DELIVER_MAX_RCPT, sizeof(*job->rcpt));
+	for (i = 1; i < rec->n; i++) {
+		const struct ipc_field *f = &rec->f[i], *g;
+		unsigned long idx;
+		char *end;
+
+		if (strcmp(f->name, "rcpt") != 0)
+			continue;
+		g = i + 1 < rec->n ? &rec->f[i + 1] : NULL;
+		if (job->nrcpt == DELIVER_MAX_RCPT)
+			return deliver_job_bad(job, why_r, "too many rcpt=");
+		if (!address_mailbox_ok(f->value) ||
+		    strcasecmp(address_domain(f->value), job->domain) != 0)
+			return deliver_job_bad(job, why_r, "bad rcpt=");
+		if (g == NULL || strcmp(g->name, "idx") != 0 ||
+		    !isdigit((unsigned char)g->value[0]))
+			return deliver_job_bad(job, why_r, "rcpt= without idx=");
+		errno = 0;
+		idx = strtoul(g->value, &end, 10);
+		if (errno != 0 || *end != '\0' || idx >= 100000)
+			return deliver_job_bad(job, why_r, "bad idx=");
+		job->rcpt[job->nrcpt].addr = xstrdup(f->value);
+		job->rcpt[job->nrcpt].idx = idx;
+		job->nrcpt++;
+		i++;
+	}
+	if (job->nrcpt == 0)
+		return deliver_job_bad(job, why_r, "no rcpt=");
+	job->key = xasprintf("%s %s%s%s:%u %d", job->domain,
+	    job->route_mx ? "mx" : "[", job->route_mx ? "" : job->route_host,
+	    job->route_mx ? "" : "]", job->route_port, (int)job->tls);
+	return job;
+}
+
+/* deliver_qmgr_read - records from qmgr: jobs */
+static void
+deliver_qmgr_read(int fd, unsigned events, void *ctx)
+{
+	struct deliver *d = ctx;
+	struct ipc_rec *rec;
+	struct deliver_job *job;
+	char *why = NULL;
+	int n;
+
+	(void)events;
+	for (;;) {
+		n = ipc_recv(fd, &rec);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (n < 0)
+				log_warn("read from qmgr: %s; reconnecting",
+				    errno == EBADMSG ? "malformed record" :
+				    strerror(errno));
+			else
+				log_warn("read from qmgr: connection closed; reconnecting");
+			deliver_qmgr_drop(d);
+			return;
+		}
+		if (strcmp(ipc_rec_type(rec), PROTO_T_JOB) != 0) {
+			log_warn("read from qmgr: unexpected record type=%s; "
+			    "reconnecting", ipc_rec_type(rec));
+			ipc_rec_free(&rec);
+			deliver_qmgr_drop(d);
+			return;
+		}
+		job = deliver_job_parse(d, rec, &why);
+		ipc_rec_free(&rec);
+		if (job == NULL) {
+			log_warn("read job from qmgr: %s; reconnecting", why);
+			free(why);
+			deliver_qmgr_drop(d);
+			return;
+		}
+		if ((long)d->njobs >= d->slots)
+			log_warn("%s: qmgr sent job %llu beyond our %ld slots; "
+			    "running it anyway", job->id, job->no, d->slots);
+		job->next = d->jobs;
+		d->jobs = job;
+		d->njobs++;
+		deliver_job_start(job);
+		/* The job may have finished and qmgr gone in its callbacks. */
+		if (d->qmgr_fd != fd)
+			return;
+	}
+}
+
+void
+deliver_report_rcpt(struct deliver_job *job, size_t i, const char *status,
+    const char *dsn, const char *relay, const char *reply)
+{
+	struct ipc_rec *rec = ipc_rec_new(PROTO_T_RCPT);
+	char text[IPC_VALUE_MAX];
+
+	/* A reply longer than an IPC field is cut, never the record dropped. */
+	snprintf(text, sizeof(text), "%s", reply);
+	ipc_rec_addf(rec, "job", "%llu", job->no);
+	ipc_rec_addf(rec, "idx", "%zu", job->rcpt[i].idx);
+	ipc_rec_add(rec, "status", status);
+	ipc_rec_add(rec, "dsn", dsn);
+	ipc_rec_add(rec, "relay", relay);
+	ipc_rec_add(rec, "reply", text);
+	(void)deliver_send(job->d, rec);
+	ipc_rec_free(&rec);
+	job->rcpt[i].finished = true;
+}
+
+void
+deliver_report_done(struct deliver_job *job, const char *conn_error)
+{
+	struct ipc_rec *rec = ipc_rec_new(PROTO_T_DONE);
+	char text[IPC_VALUE_MAX];
+
+	ipc_rec_addf(rec, "job", "%llu", job->no);
+	if (conn_error != NULL) {
+		snprintf(text, sizeof(text), "%s", conn_error);
+		ipc_rec_add(rec, "conn_error", text);
+	}
+	(void)deliver_send(job->d, rec);
+	ipc_rec_free(&rec);
+}
