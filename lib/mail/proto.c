@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,6 +32,105 @@ qmgr_notify_queued(const char *qdir, const char *id)
 	ret = ipc_send(fd, rec);
 	saved = errno;
 	ipc_rec_free(&rec);
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+/* qmgr_call_open - connect and send req; fd or -1 */
+static int
+qmgr_call_open(const char *qdir, const struct ipc_rec *req)
+{
+	char *path = xasprintf("%s/%s", qdir, PROTO_QMGR_PRIVATE);
+	int fd, saved;
+
+	fd = ipc_connect(path, false);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (ipc_send(fd, req) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* qmgr_call_recv - wait for one record until deadline (ms, monotonic); 0/-1 */
+static int
+qmgr_call_recv(int fd, long long deadline, struct ipc_rec **rec_r)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec ts;
+	long long now;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now >= deadline) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	n = poll(&pfd, 1, (int)(deadline - now));
+	if (n <= 0) {
+		if (n == 0)
+			errno = ETIMEDOUT;
+		return -1;
+	}
+	n = ipc_recv(fd, rec_r);
+	if (n == 0)
+		errno = ECONNRESET;
+	return n == 1 ? 0 : -1;
+}
+
+static long long
+qmgr_call_deadline(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+}
+
+int
+qmgr_call(const char *qdir, const struct ipc_rec *req, int timeout_ms, struct ipc_rec **reply_r)
+{
+	long long deadline = qmgr_call_deadline(timeout_ms);
+	int fd = qmgr_call_open(qdir, req), ret, saved;
+
+	if (fd < 0)
+		return -1;
+	ret = qmgr_call_recv(fd, deadline, reply_r);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+int
+qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx)
+{
+	long long deadline = qmgr_call_deadline(timeout_ms);
+	int fd = qmgr_call_open(qdir, req), ret = -1, saved;
+	struct ipc_rec *rec;
+
+	if (fd < 0)
+		return -1;
+	while (qmgr_call_recv(fd, deadline, &rec) == 0) {
+		if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0) {
+			ipc_rec_free(&rec);
+			ret = 0;
+			break;
+		}
+		if (fn(rec, ctx) < 0) {
+			ipc_rec_free(&rec);
+			break;
+		}
+		ipc_rec_free(&rec);
+	}
+	saved = errno;
 	close(fd);
 	errno = saved;
 	return ret;

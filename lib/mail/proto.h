@@ -114,6 +114,21 @@
 #define PROTO_T_MISSING		"missing"
 
 /*
+ * qmgr_call - one request to qmgr on QUEUE_DIR/private/qmgr, one reply.
+ * Blocks at most timeout_ms (qmgr answers from memory and the index, so
+ * a short timeout is enough). 0 with a new record in *reply_r, or -1
+ * (errno: ECONNREFUSED/ENOENT qmgr not running, ETIMEDOUT, EBADMSG).
+ */
+int qmgr_call(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    struct ipc_rec **reply_r);
+/*
+ * qmgr_call_multi - as qmgr_call, for requests answered by several
+ * records: fn sees each one up to type=end (not passed to fn). 0/-1.
+ */
+int qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx);
+
+/*
  * qmgr_notify_queued - tell qmgr that message id is committed. Best
  * effort and never blocking: when qmgr is down the message is still safe
  * on disk and qmgr indexes it at start. 0 sent, -1 not sent (errno).
