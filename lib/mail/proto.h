@@ -83,6 +83,8 @@
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H
 
+struct ipc_rec;
+
 #define PROTO_QMGR_PRIVATE	"private/qmgr"
 #define PROTO_QMGR_PUBLIC	"public/qmgr"
 
