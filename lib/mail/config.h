@@ -105,6 +105,25 @@ struct config {
 	long deliver_domain_concurrency_limit; /* connections per domain */
 	long trigger_client_limit;	/* triggers per client address per minute */
 	long trigger_min_interval;	/* a trigger this soon after another joins its flush */
+	bool smtpd_tls_auth_only;	/* AUTH is offered only after STARTTLS */
+	char *double_bounce_recipient;	/* where failed null-sender mail is reported; "" drops it */
+	struct hostport_list dns_servers;	/* DNS servers for deliver; empty: resolv.conf */
+	long deliver_process_limit;	/* deliver processes master runs */
+	long smtp_connect_timeout;	/* deliver: TCP connect */
+	long smtp_helo_timeout;	/* deliver: banner and EHLO */
+	long smtp_timeout;	/* deliver: MAIL, RCPT, RSET, QUIT */
+	long smtp_data_timeout;	/* deliver: DATA and the end of data */
+	char *smtp_helo_name;	/* deliver's EHLO name */
+	struct hostport_list odmrs_listen;	/* ODMR with TLS on connect */
+	long odmr_timeout;	/* ODMR: per command */
+	long auth_failure_delay;	/* pause after a failed login */
+	long auth_failure_limit;	/* failed logins before disconnect */
+	long finger_timeout;	/* finger: query line */
+	char *web_tls_cert_file;	/* web: HTTPS certificate; "" plain HTTP */
+	char *web_tls_key_file;	/* web: HTTPS key */
+	long web_refresh;	/* web: status page refresh */
+	long web_login_limit;	/* web: logins per client per minute */
+	long probe_timeout;	/* prober: connect and banner */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;
