@@ -32,6 +32,7 @@ static const struct {
 	{ "smtp", offsetof(struct config, smtp_listen) },
 	{ "submission", offsetof(struct config, submission_listen) },
 	{ "odmr", offsetof(struct config, odmr_listen) },
+	{ "odmrs", offsetof(struct config, odmrs_listen) },
 	{ "finger", offsetof(struct config, finger_listen) },
 	{ "web", offsetof(struct config, web_listen) },
 };

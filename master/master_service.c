@@ -37,6 +37,30 @@ master_smtpd_count(const struct config *cfg)
 	return cfg->smtpd_process_limit > 0 ? cfg->smtpd_process_limit : 1;
 }
 
+static long
+master_deliver_count(const struct config *cfg)
+{
+	return cfg->deliver_process_limit;
+}
+
+static long
+master_etrn_count(const struct config *cfg)
+{
+	return cfg->odmr_listen.n + cfg->odmrs_listen.n > 0 ? 1 : 0;
+}
+
+static long
+master_fingerd_count(const struct config *cfg)
+{
+	return cfg->finger_listen.n > 0 ? 1 : 0;
+}
+
+static long
+master_web_count(const struct config *cfg)
+{
+	return cfg->web_listen.n > 0 ? 1 : 0;
+}
+
 /*
  * The process graph, written out: qmgr first (it recovers the index
  * before anything else can need it), then the listeners' servers.
@@ -44,6 +68,11 @@ master_smtpd_count(const struct config *cfg)
 static struct master_service master_services[] = {
 	{ .name = "qmgr", .listen_services = "", .count = master_one },
 	{ .name = "smtpd", .listen_services = "smtp,submission", .count = master_smtpd_count },
+	{ .name = "deliver", .listen_services = "", .count = master_deliver_count },
+	{ .name = "etrn", .listen_services = "odmr,odmrs", .count = master_etrn_count },
+	{ .name = "fingerd", .listen_services = "finger", .count = master_fingerd_count },
+	{ .name = "prober", .listen_services = "", .count = master_one },
+	{ .name = "web", .listen_services = "web", .count = master_web_count },
 };
 #define MASTER_NSERVICES (sizeof(master_services) / sizeof(master_services[0]))
 
