@@ -15,16 +15,24 @@
 #include "mail/queue.h"
 #include "deliver/deliver.h"
 
-/* deliver_secs - a delay for the log: "0", "0.12", "1.2", "37" */
+/* deliver_secs - a delay for the log, as Postfix shows it: "0", "0.05", "1.2", "37" */
 static void
 deliver_secs(double s, char *buf, size_t size)
 {
-	if (s < 0.01)
+	char *p;
+
+	if (s < 0.005) {
 		snprintf(buf, size, "0");
-	else if (s < 10)
-		snprintf(buf, size, "%.2g", s);
-	else
-		snprintf(buf, size, "%.0f", s);
+		return;
+	}
+	snprintf(buf, size, s < 1 ? "%.2f" : s < 10 ? "%.1f" : "%.0f", s);
+	/* "0.10" -> "0.1", "2.0" -> "2" */
+	if (strchr(buf, '.') != NULL) {
+		for (p = buf + strlen(buf) - 1; *p == '0'; p--)
+			*p = '\0';
+		if (*p == '.')
+			*p = '\0';
+	}
 }
 
 /* deliver_ms_secs - monotonic interval [from, to] in seconds (0 if unset) */

@@ -1,1 +1,7 @@
-# t/deliver.mk: fragment, see HACKING.md
+# t/deliver.mk: tests of the outbound side: lib/mail/dns.c,
+# lib/mail/smtp_client.c and the deliver program (with a fake qmgr).
+check_PROGRAMS += t/queue_inject
+t_queue_inject_SOURCES = t/queue_inject.c
+t_queue_inject_LDADD = $(SLUICE_LIBS)
+TESTS += t/60-deliver.t
+EXTRA_DIST += t/60-deliver.t t/lib/FakeDNS.pm
