@@ -1,0 +1,1 @@
+# etrn/local.mk: fragment, see HACKING.md

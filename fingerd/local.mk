@@ -1,0 +1,1 @@
+# fingerd/local.mk: fragment, see HACKING.md

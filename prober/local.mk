@@ -1,0 +1,1 @@
+# prober/local.mk: fragment, see HACKING.md

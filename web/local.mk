@@ -1,0 +1,1 @@
+# web/local.mk: fragment, see HACKING.md
