@@ -86,5 +86,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		deliver_usage();
 	deliver_init(&d);
-	return ev_run(d.loop) < 0 ? EX_OSERR : 0;
+	ch = ev_run(d.loop);
+	deliver_shutdown(&d);
+	return ch < 0 ? EX_OSERR : 0;
 }

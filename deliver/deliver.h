@@ -141,6 +141,8 @@ struct deliver {
 /* deliver_init.c */
 /* deliver_init - config, resolver, TLS, signals, qmgr; fatal on failure */
 void deliver_init(struct deliver *d);
+/* deliver_shutdown - drop jobs and sessions, free everything (at exit) */
+void deliver_shutdown(struct deliver *d);
 /* deliver_config - (re)load the configuration; fatal at start if bad */
 void deliver_config(struct deliver *d, bool fatal);
 /* deliver_qmgr.c */

@@ -196,3 +196,22 @@ deliver_init(struct deliver *d)
 		log_fatal("watch signals: %s", strerror(errno));
 	deliver_qmgr_start(d);
 }
+
+void
+deliver_shutdown(struct deliver *d)
+{
+	ev_timer_cancel(d->loop, &d->qmgr_retry);
+	if (d->qmgr_fd >= 0) {
+		ev_io_del(d->loop, d->qmgr_fd);
+		(void)close(d->qmgr_fd);
+		d->qmgr_fd = -1;
+	}
+	deliver_jobs_abort(d);
+	deliver_conn_close_all(d);
+	dns_free(&d->dns);
+	tls_ctx_free(&d->tls_ctx);
+	tls_ctx_free(&d->tls_verify_ctx);
+	xfree(&d->local);
+	config_free(&d->cfg);
+	ev_loop_free(&d->loop);
+}

@@ -984,6 +984,7 @@ smtp_client_peer_text(struct smtp_client *cl, const struct sockaddr *sa)
 {
 	char addr[INET6_ADDRSTRLEN] = "unknown";
 	const void *a = NULL;
+	unsigned port = 0;
 
 	if (sa->sa_family == AF_INET)
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
@@ -991,7 +992,16 @@ smtp_client_peer_text(struct smtp_client *cl, const struct sockaddr *sa)
 		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 	if (a != NULL)
 		(void)inet_ntop(sa->sa_family, a, addr, sizeof(addr));
-	snprintf(cl->peer, sizeof(cl->peer), "%s[%s]", cl->peer_name, addr);
+	/* The port only where it is not 25: Postfix's "name[addr]:port" otherwise. */
+	if (sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	if (port != 0 && port != 25)
+		snprintf(cl->peer, sizeof(cl->peer), "%s[%s]:%u", cl->peer_name, addr,
+		    port);
+	else
+		snprintf(cl->peer, sizeof(cl->peer), "%s[%s]", cl->peer_name, addr);
 }
 
 /* smtp_client_later_fire - an event that must not come from the call itself */
