@@ -5,3 +5,7 @@ t_queue_inject_SOURCES = t/queue_inject.c
 t_queue_inject_LDADD = $(SLUICE_LIBS)
 TESTS += t/60-deliver.t
 EXTRA_DIST += t/60-deliver.t t/lib/FakeDNS.pm
+check_PROGRAMS += t/smtp_client_test
+TESTS += t/smtp_client_test
+t_smtp_client_test_SOURCES = t/smtp_client_test.c
+t_smtp_client_test_LDADD = $(SLUICE_LIBS)
