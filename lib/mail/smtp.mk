@@ -1,5 +1,7 @@
-# lib/mail/smtp.mk: the SMTP grammar (commands, parameters, xtext) and
-# the catalogue of server replies.
+# lib/mail/smtp.mk: the SMTP grammar (commands, parameters, xtext), the
+# catalogue of server replies, customer credentials and server-side SASL.
 lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/smtp_cmd.c lib/mail/smtp_cmd.h \
-	lib/mail/smtp_reply.h
+	lib/mail/smtp_reply.h \
+	lib/mail/passwd.c lib/mail/passwd.h \
+	lib/mail/sasl.c lib/mail/sasl.h
