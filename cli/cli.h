@@ -57,6 +57,7 @@ int cli_cmd_stop(struct cli *cli, int argc, char **argv);
 int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_reload(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
+int cli_cmd_flush(struct cli *cli, int argc, char **argv);
 int cli_cmd_config(struct cli *cli, int argc, char **argv);
 
 /* cli_json.c: JSON text without a library. */
@@ -89,7 +90,7 @@ struct cli_summary_row {
 	unsigned long long messages, bytes;
 	unsigned long long oldest;	/* arrival time of the oldest, 0: none */
 	unsigned long long bucket[CLI_NBUCKETS];
-	char gate[16];			/* held, open, relay; "" for TOTAL */
+	char gate[64];			/* "held", "open until 12:00:00 (etrn)"...; "" for TOTAL */
 };
 
 /* cli_summary_parse - read a type=domain record into row; 0/-1 */

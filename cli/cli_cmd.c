@@ -28,6 +28,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "status", cli_cmd_status },
 	{ "reload", cli_cmd_reload },
 	{ "queue", cli_cmd_queue },
+	{ "flush", cli_cmd_flush },
 	{ "config", cli_cmd_config },
 };
 
@@ -42,6 +43,11 @@ static const char *const cli_usage_lines[] = {
 	"queue show ID",
 	"queue delete ID... | --domain DOMAIN",
 	"queue reindex",
+	"queue hold ID... | --domain DOMAIN | --all",
+	"queue release ID... | --domain DOMAIN | --all",
+	"queue bounce ID... | --domain DOMAIN | --all",
+	"queue requeue ID... | --domain DOMAIN | --all",
+	"flush DOMAIN | --all",
 	"config [NAME...]",
 	"config -d",
 	"config check",

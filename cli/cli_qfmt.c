@@ -210,9 +210,9 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 	    ipc_rec_get_num(rec, "bytes", CLI_NUM_MAX, &row->bytes) < 0)
 		return -1;
 	(void)ipc_rec_get_num(rec, "oldest", CLI_NUM_MAX, &row->oldest);
-	/* The gate is a short lowercase word (held, open, relay); "-" if absent. */
+	/* The gate is short printable text ("open until 12:00:00 (etrn)"); "-" if absent. */
 	if (gate == NULL || gate[0] == '\0' || strlen(gate) >= sizeof(row->gate) ||
-	    strspn(gate, "abcdefghijklmnopqrstuvwxyz") != strlen(gate))
+	    strspn(gate, "abcdefghijklmnopqrstuvwxyz0123456789 :,()-") != strlen(gate))
 		gate = "-";
 	snprintf(row->gate, sizeof(row->gate), "%s", gate);
 	for (i = 0; i < CLI_NBUCKETS; i++)

@@ -25,9 +25,6 @@
 #include "cli/cli.h"
 
 /* XXX proto.h lists type=missing but names no constant for it yet. */
-#ifndef PROTO_T_MISSING
-#define PROTO_T_MISSING		"missing"
-#endif
 
 /* One request in flight: what the reply records are collected into. */
 struct cli_q {
@@ -610,6 +607,151 @@ cli_queue_reindex(struct cli *cli, int argc, char **argv)
 	return ret;
 }
 
+/* The operator's actions on messages, as the word after "queue". */
+static const struct {
+	const char *sub;
+	const char *type;
+	const char *done;
+} cli_acts[] = {
+	{ "hold", PROTO_T_HOLD, "placed on hold" },
+	{ "release", PROTO_T_RELEASE, "released from hold" },
+	{ "bounce", PROTO_T_BOUNCE, "returned to the sender" },
+	{ "requeue", PROTO_T_REQUEUE, "requeued" },
+};
+
+/* cli_act_rec - one type=acted or type=missing reply of an action */
+static int
+cli_act_rec(struct cli_q *q, const struct ipc_rec *rec)
+{
+	const char *id = ipc_rec_get(rec, "id"), *type = ipc_rec_type(rec);
+	size_t i;
+
+	if (id == NULL)
+		return -1;
+	if (strcmp(type, PROTO_T_MISSING) == 0)
+		return 0;
+	if (strcmp(type, PROTO_T_ACTED) != 0 || !queue_id_ok(id))
+		return -1;
+	for (i = 0; i < q->nids; i++)
+		if (strcmp(q->ids[i], id) == 0)
+			q->gone[i] = true;
+	fprintf(q->cli->out, "sluice: %s: %s\n", id, q->host);
+	q->count++;
+	return 0;
+}
+
+/* cli_queue_act - queue hold|release|bounce|requeue ID... | --domain D | --all */
+static int
+cli_queue_act(struct cli *cli, int argc, char **argv)
+{
+	struct cli_q q = { .cli = cli, .on_rec = cli_act_rec };
+	struct ipc_rec *req;
+	char *domain = NULL, what[32];
+	bool all = false;
+	size_t a, k;
+	int i, n = 0, ret;
+
+	for (a = 0; strcmp(cli_acts[a].sub, argv[1]) != 0; a++)
+		;
+	snprintf(what, sizeof(what), "queue %s", cli_acts[a].sub);
+	q.what = what;
+	/* The done text travels in q.host, which actions do not use otherwise. */
+	snprintf(q.host, sizeof(q.host), "%s", cli_acts[a].done);
+	for (i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--all") == 0) {
+			all = true;
+			argv[i] = argv[argc - 1];
+			argc--;
+			i--;
+		}
+	if (cli_opts(what, argc - 2, argv + 2, NULL, &domain, &n) != 0 ||
+	    (domain != NULL) + (n > 0) + all != 1) {
+		free(domain);
+		return cli_usage(stderr, what);
+	}
+	req = ipc_rec_new(cli_acts[a].type);
+	if (domain != NULL)
+		ipc_rec_add(req, "domain", domain);
+	if (all)
+		ipc_rec_add(req, "all", "1");
+	q.ids = xcalloc((size_t)n + 1, sizeof(*q.ids));
+	q.gone = xcalloc((size_t)n + 1, sizeof(*q.gone));
+	for (i = 0; i < n; i++) {
+		if ((q.ids[q.nids] = cli_id_arg(what, argv[2 + i])) == NULL) {
+			ret = EX_NOINPUT;
+			goto out;
+		}
+		ipc_rec_add(req, "id", q.ids[q.nids++]);
+	}
+	ret = cli_q_run(&q, req);
+	if (ret == EX_OK) {
+		fprintf(cli->out, "sluice: %s: %llu message%s\n", what, q.count,
+		    q.count == 1 ? "" : "s");
+		for (k = 0; k < q.nids; k++) {
+			if (q.gone[k])
+				continue;
+			cli_err("%s %s: no such message", what, q.ids[k]);
+			ret = EX_NOINPUT;
+		}
+	}
+out:
+	ipc_rec_free(&req);
+	free(domain);
+	cli_q_free(&q);
+	return ret;
+}
+
+/* cli_flush_rec - the type=triggered reply of flush */
+static int
+cli_flush_rec(struct cli_q *q, const struct ipc_rec *rec)
+{
+	const char *status = ipc_rec_get(rec, "status"), *reason = ipc_rec_get(rec, "reason");
+	unsigned long long pending = 0, domains = 0;
+
+	if (strcmp(ipc_rec_type(rec), PROTO_T_TRIGGERED) != 0 || status == NULL ||
+	    ipc_rec_get_num(rec, "pending", 1ULL << 62, &pending) < 0 ||
+	    ipc_rec_get_num(rec, "domains", 1ULL << 62, &domains) < 0)
+		return -1;
+	if (strcmp(status, "ok") == 0 || strcmp(status, "none") == 0) {
+		fprintf(q->cli->out, "sluice: %s: %llu message%s waiting in %llu domain%s%s\n",
+		    q->what, pending, pending == 1 ? "" : "s", domains, domains == 1 ? "" : "s",
+		    pending > 0 ? ", delivery started" : "");
+		q->count = 1;
+	} else {
+		cli_err("%s: %s%s%s", q->what, status, reason ? ": " : "", reason ? reason : "");
+	}
+	return 0;
+}
+
+/* cli_cmd_flush - flush DOMAIN | --all: release now, as a trigger would */
+int
+cli_cmd_flush(struct cli *cli, int argc, char **argv)
+{
+	struct cli_q q = { .cli = cli, .what = "flush", .on_rec = cli_flush_rec };
+	struct ipc_rec *req;
+	char *domain = NULL;
+	int ret;
+
+	if (argc != 2)
+		return cli_usage(stderr, "flush");
+	req = ipc_rec_new(PROTO_T_FLUSH);
+	if (strcmp(argv[1], "--all") == 0) {
+		ipc_rec_add(req, "all", "1");
+	} else if ((domain = cli_domain_arg("flush", argv[1])) != NULL) {
+		ipc_rec_add(req, "domain", domain);
+	} else {
+		ipc_rec_free(&req);
+		return cli_usage(stderr, "flush");
+	}
+	ret = cli_q_run(&q, req);
+	if (ret == EX_OK && q.count == 0)
+		ret = EX_UNAVAILABLE;
+	ipc_rec_free(&req);
+	free(domain);
+	cli_q_free(&q);
+	return ret;
+}
+
 /* The queue subcommands, as the word after "queue". */
 static const struct {
 	const char *name;
@@ -620,6 +762,10 @@ static const struct {
 	{ "show", cli_queue_show },
 	{ "delete", cli_queue_delete },
 	{ "reindex", cli_queue_reindex },
+	{ "hold", cli_queue_act },
+	{ "release", cli_queue_act },
+	{ "bounce", cli_queue_act },
+	{ "requeue", cli_queue_act },
 };
 
 /* cli_cmd_queue - queue SUBCOMMAND ... */

@@ -102,7 +102,7 @@ static void
 master_chown_queue(struct master *m)
 {
 	static const char *const dirs[] = { "", "incoming", "msg", "corrupt", "index",
-		"private", "public", "pid" };
+		"private", "public", "pid", "hold" };
 	size_t i;
 
 	if (!m->drop_privileges)

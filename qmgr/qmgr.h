@@ -89,6 +89,7 @@ struct qmgr {
 	struct config *cfg;
 	struct ev_loop *loop;
 	struct qctl_env env;	/* config, open index, queue directory */
+	struct qctl_hooks hooks; /* what the CLI asks of the running qmgr */
 	int lock_fd;		/* index/.lock, held for our lifetime */
 	int private_fd;		/* private/qmgr listener (smtpd, triggers) */
 	int public_fd;		/* public/qmgr listener (CLI) */
@@ -144,6 +145,9 @@ const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
 /* qmgr_request.c: the private socket's requests other than "queued" */
 /* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
 int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
+
+/* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks */
+void qmgr_hooks_init(struct qmgr *q);
 
 /* qmgr_expire.c */
 void qmgr_expire_init(struct qmgr *q);

@@ -375,3 +375,111 @@ out:
 	free(lower);
 	return qmgr_triggered(status, pending, released, why);
 }
+
+/* The CLI's hooks into the running qmgr (lib/mail/qctl.h). */
+
+static void
+qmgr_hook_changed(void *ctx, const char *id)
+{
+	qmgr_message_new(ctx, id);
+}
+
+struct qmgr_flush_all {
+	struct qmgr *q;
+	size_t domains, pending;
+};
+
+static int
+qmgr_requeue_entry(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qindex_entry *copy = NULL;
+
+	/* Walks read in batches, so changing the index here is allowed. */
+	if (e->next_try != 0 && qindex_get(q->env.qi, e->id, e->domain, &copy) == 1) {
+		copy->next_try = 0;
+		(void)qindex_put(q->env.qi, copy);
+	}
+	qindex_entry_free(&copy);
+	return 0;
+}
+
+static int
+qmgr_flush_one(const char *key, void *value, void *ctx)
+{
+	struct qmgr_flush_all *fa = ctx;
+	struct qmgr_domain *dom = value;
+	size_t n = 0;
+
+	if (qindex_count_domain(fa->q->env.qi, dom->name, &n) < 0 || n == 0)
+		return 0;
+	fa->domains++;
+	fa->pending += n;
+	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
+		qmgr_gate_open(fa->q, dom, "cli");
+	} else {
+		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
+		ev_timer_cancel(fa->q->loop, &dom->retry_timer);
+		dom->retry_at = 0;
+		qmgr_domain_fill(fa->q, dom);
+	}
+	return 0;
+}
+
+static struct ipc_rec *
+qmgr_hook_flush(void *ctx, const char *domain)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_flush_all fa = { .q = q };
+	struct ipc_rec *req, *reply;
+
+	if (domain != NULL) {
+		req = ipc_rec_new(PROTO_T_TRIGGER);
+		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, "source", "cli");
+		reply = qmgr_trigger(q, req);
+		ipc_rec_free(&req);
+		return reply;
+	}
+	htable_walk(q->domains, qmgr_flush_one, &fa);
+	qmgr_dispatch(q);
+	log_info("trigger: domain=ALL, source=cli, client=-, user=-, result=%s, pending=%zu, "
+	    "domains=%zu", fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains);
+	return qmgr_triggered(fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains, NULL);
+}
+
+static void
+qmgr_hook_gate(void *ctx, const char *domain, char *buf, size_t len)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_domain *dom = htable_get(q->domains, domain);
+	const struct domain *d = domain_find(q->cfg->domains, domain);
+	struct tm tm;
+	char when[32];
+
+	if (dom != NULL && htable_get(q->bound, domain) != NULL) {
+		snprintf(buf, len, "open (ATRN session)");
+	} else if (dom != NULL && qmgr_domain_open(q, dom)) {
+		localtime_r(&dom->open_until, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		snprintf(buf, len, "open until %s (%s)", when, dom->opened_by ? dom->opened_by : "?");
+	} else if (d != NULL && d->mode == DOMAIN_MODE_HOLD) {
+		snprintf(buf, len, "%s", d->probe > 0 ? "held (probing)" : "held");
+	} else if (dom != NULL && dom->retry_timer != NULL) {
+		localtime_r(&dom->retry_at, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		snprintf(buf, len, "%s, retry at %s", d != NULL ? "backup" : "relay", when);
+	} else {
+		snprintf(buf, len, "%s", d != NULL ? "backup" : "relay");
+	}
+}
+
+void
+qmgr_hooks_init(struct qmgr *q)
+{
+	q->hooks.changed = qmgr_hook_changed;
+	q->hooks.flush = qmgr_hook_flush;
+	q->hooks.gate = qmgr_hook_gate;
+	q->hooks.ctx = q;
+	q->env.hooks = &q->hooks;
+}

@@ -113,6 +113,8 @@ struct config {
 	long smtp_helo_timeout;	/* deliver: banner and EHLO */
 	long smtp_timeout;	/* deliver: MAIL, RCPT, RSET, QUIT */
 	long smtp_data_timeout;	/* deliver: DATA and the end of data */
+	long smtp_data_done_timeout;	/* deliver: reply after the final dot */
+	long smtp_mx_port;	/* deliver: port of MX hosts (25; tests use others) */
 	char *smtp_helo_name;	/* deliver's EHLO name */
 	struct hostport_list odmrs_listen;	/* ODMR with TLS on connect */
 	long odmr_timeout;	/* ODMR: per command */

@@ -24,6 +24,11 @@
  *	                           -> type=deleted id=ID (per message removed, or
  *	                              whose recipients in D were removed)
  *	                              type=missing id=ID (no such message)
+ *	type=hold|release|bounce|requeue id=ID (repeated) | domain=D | all=1
+ *	                           -> type=acted id=ID (per message acted on)
+ *	                              type=missing id=ID (no such message)
+ *	type=flush domain=D | all=1
+ *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= messages= entries=
  *	all replies end with:         type=end status=ok|error [reason=TEXT]
@@ -99,6 +104,12 @@ struct ipc_rec;
 #define PROTO_T_REINDEXED	"reindexed"
 #define PROTO_T_STATUS		"status"
 #define PROTO_T_END		"end"
+#define PROTO_T_HOLD		"hold"
+#define PROTO_T_RELEASE		"release"
+#define PROTO_T_BOUNCE		"bounce"
+#define PROTO_T_REQUEUE		"requeue"
+#define PROTO_T_FLUSH		"flush"
+#define PROTO_T_ACTED		"acted"
 
 #define PROTO_DELIVER_PRIVATE	"private/deliver"
 #define PROTO_T_HELLO		"hello"

@@ -18,6 +18,7 @@
 #include "util/xmalloc.h"
 #include "mail/address.h"
 #include "mail/config.h"
+#include "mail/dsn.h"
 #include "mail/proto.h"
 #include "mail/qctl.h"
 #include "mail/qindex.h"
@@ -74,6 +75,7 @@ qctl_index_message(struct qctl_env *env, const char *id)
 	struct qindex_entry **ents = NULL;
 	struct qctl_old old = { 0 };
 	size_t nents = 0, i, j;
+	bool held;
 	int ret = -1;
 
 	if (!queue_id_ok(id))
@@ -115,9 +117,11 @@ qctl_index_message(struct qctl_env *env, const char *id)
 		/* Every recipient is finished: the message itself is done. */
 		if (qindex_del_message(env->qi, id) < 0 || queue_remove(env->qdir, id) < 0)
 			goto out;
+		log_info("%s: removed", id);
 		ret = 0;
 		goto out;
 	}
+	held = queue_hold_get(env->qdir, id);
 	/* Keep what the index knew (attempts, holds, errors) across a rewrite. */
 	if (qindex_walk_message(env->qi, id, qctl_collect_old, &old) < 0 ||
 	    qindex_del_message(env->qi, id) < 0)
@@ -133,6 +137,9 @@ qctl_index_message(struct qctl_env *env, const char *id)
 			if (old.e[j]->last_error != NULL)
 				ents[i]->last_error = xstrdup(old.e[j]->last_error);
 		}
+		/* The hold marker in the spool is the truth about holds. */
+		ents[i]->flags = held ? (ents[i]->flags | QINDEX_F_HOLD) :
+		    (ents[i]->flags & ~QINDEX_F_HOLD);
 		if (qindex_put(env->qi, ents[i]) < 0)
 			goto out;
 	}
@@ -392,7 +399,15 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 				snprintf(name, sizeof(name), "b%up", qctl_buckets[b - 1]);
 			ipc_rec_addf(rec, name, "%llu", s.d[i].bucket[b]);
 		}
-		ipc_rec_add(rec, "gate", d == NULL ? "relay" : "held");
+		if (env->hooks != NULL && env->hooks->gate != NULL) {
+			char gate[128];
+
+			env->hooks->gate(env->hooks->ctx, s.d[i].domain, gate, sizeof(gate));
+			ipc_rec_add(rec, "gate", gate);
+		} else {
+			ipc_rec_add(rec, "gate", d == NULL ? "relay" : d->mode == DOMAIN_MODE_HOLD ?
+			    "held" : "backup");
+		}
 		if (ret == 0 && out->emit(rec, out->ctx) < 0)
 			ret = -1;
 		ipc_rec_free(&rec);
@@ -565,6 +580,195 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 	return ret;
 }
 
+/*
+ * qctl_bounce_message - return id's pending recipients (of domain, or
+ * all) to the sender now: a notice first, then the journal, so a crash
+ * can repeat a notice but never lose one. 0/-1.
+ */
+static int
+qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
+{
+	struct envelope *msg = NULL;
+	enum journal_status *st = NULL;
+	struct dsn_rcpt *dr = NULL;
+	size_t *idx = NULL, n = 0, i;
+	struct dsn_params p = { .reporting_mta = env->cfg->myhostname };
+	char nid[QUEUE_ID_LEN + 1];
+	int ret = -1, made;
+
+	if (queue_read_envelope(env->qdir, id, &msg) < 0)
+		return -1;
+	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
+	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0)
+		goto out;
+	dr = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*dr));
+	idx = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*idx));
+	for (i = 0; i < msg->nrcpt; i++) {
+		char *d = address_domain_lower(msg->rcpt[i].addr);
+		bool want = st[i] == JOURNAL_PENDING && (domain == NULL || strcmp(d, domain) == 0);
+
+		free(d);
+		if (!want)
+			continue;
+		dr[n].addr = msg->rcpt[i].addr;
+		dr[n].orcpt = msg->rcpt[i].orcpt;
+		dr[n].notify = msg->rcpt[i].notify;
+		dr[n].action = DSN_ACTION_FAILED;
+		dr[n].status = "5.0.0";
+		dr[n].diagnostic = "x-sluice; returned to the sender by the postmaster";
+		idx[n++] = i;
+	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	made = dsn_create(env->qdir, id, msg, dr, n, &p, nid);
+	if (made < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (queue_journal_append(env->qdir, id, idx[i], JOURNAL_BOUNCED) < 0)
+			goto out;
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=5.0.0, status=bounced "
+		    "(returned to the sender by the postmaster)", id, dr[i].addr,
+		    (long long)(time(NULL) - msg->arrival));
+	}
+	if (made == 0 && qctl_index_message(env, nid) == 0 && env->hooks != NULL &&
+	    env->hooks->changed != NULL)
+		env->hooks->changed(env->hooks->ctx, nid);
+	ret = qctl_index_message(env, id);
+out:
+	free(idx);
+	free(dr);
+	free(st);
+	envelope_free(&msg);
+	return ret;
+}
+
+/* qctl_requeue_message - make id's entries due now (gates permitting) */
+static int
+qctl_requeue_message(struct qctl_env *env, const char *id)
+{
+	struct qctl_old old = { 0 };
+	size_t i;
+	int ret = 0;
+
+	if (qindex_walk_message(env->qi, id, qctl_collect_old, &old) < 0)
+		return -1;
+	for (i = 0; i < old.n; i++) {
+		struct qindex_entry *e = NULL;
+
+		if (qindex_get(env->qi, id, old.e[i]->domain, &e) == 1) {
+			e->next_try = 0;
+			if (qindex_put(env->qi, e) < 0)
+				ret = -1;
+		}
+		qindex_entry_free(&e);
+		qindex_entry_free(&old.e[i]);
+	}
+	free(old.e);
+	return ret;
+}
+
+/* qctl_act_one - apply a hold/release/bounce/requeue request to one message */
+static int
+qctl_act_one(struct qctl_env *env, const char *type, const char *id, const char *domain)
+{
+	if (strcmp(type, PROTO_T_HOLD) == 0) {
+		if (queue_hold_set(env->qdir, id, true) < 0 || qctl_index_message(env, id) < 0)
+			return -1;
+		log_info("%s: placed on hold (by the operator)", id);
+		return 0;
+	}
+	if (strcmp(type, PROTO_T_RELEASE) == 0) {
+		if (queue_hold_set(env->qdir, id, false) < 0 || qctl_index_message(env, id) < 0)
+			return -1;
+		log_info("%s: released from hold (by the operator)", id);
+	} else if (strcmp(type, PROTO_T_BOUNCE) == 0) {
+		return qctl_bounce_message(env, id, domain);
+	} else if (qctl_requeue_message(env, id) < 0) {
+		return -1;
+	}
+	if (env->hooks != NULL && env->hooks->changed != NULL)
+		env->hooks->changed(env->hooks->ctx, id);
+	return 0;
+}
+
+static int
+qctl_collect_all_ids(const struct qindex_entry *e, void *ctx)
+{
+	return qctl_collect_ids(e, ctx);
+}
+
+/* qctl_act - hold, release, bounce, requeue: by ID, by domain, or all */
+static int
+qctl_act(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	const char *type = ipc_rec_type(req), *domain = ipc_rec_get(req, "domain");
+	const char *all = ipc_rec_get(req, "all");
+	struct qctl_scan s = { .env = env };
+	char *lower = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (domain != NULL) {
+		if (!address_domain_ok(domain, strlen(domain))) {
+			*why_r = "bad domain name";
+			return -1;
+		}
+		lower = qctl_lower(domain);
+		if (qindex_walk_domain(env->qi, lower, qctl_collect_entry_ids, &s) < 0)
+			ret = -1;
+	} else if (all != NULL && strcmp(all, "1") == 0) {
+		if (qindex_walk_all(env->qi, qctl_collect_all_ids, &s) < 0)
+			ret = -1;
+	} else {
+		for (i = 1; i < req->n; i++) {
+			if (strcmp(req->f[i].name, "id") != 0)
+				continue;
+			if (!queue_id_ok(req->f[i].value) ||
+			    qindex_has_message(env->qi, req->f[i].value) != 1) {
+				qctl_deleted(out, PROTO_T_MISSING, req->f[i].value);
+				continue;
+			}
+			s.ids = xreallocarray(s.ids, s.nids + 1, sizeof(*s.ids));
+			s.ids[s.nids++] = xstrdup(req->f[i].value);
+		}
+	}
+	for (i = 0; i < s.nids; i++) {
+		if (ret == 0 && qctl_act_one(env, type, s.ids[i], lower) == 0)
+			qctl_deleted(out, PROTO_T_ACTED, s.ids[i]);
+		else if (ret == 0)
+			*why_r = "failed for a message; see the log";
+		free(s.ids[i]);
+	}
+	free(s.ids);
+	free(lower);
+	return *why_r != NULL ? -1 : ret;
+}
+
+static int
+qctl_flush(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	const char *domain = ipc_rec_get(req, "domain");
+	struct ipc_rec *reply;
+	int ret;
+
+	if (env->hooks == NULL || env->hooks->flush == NULL) {
+		*why_r = "qmgr is not running: start sluice first (sluice start)";
+		return -1;
+	}
+	if (domain != NULL && !address_domain_ok(domain, strlen(domain))) {
+		*why_r = "bad domain name";
+		return -1;
+	}
+	reply = env->hooks->flush(env->hooks->ctx, domain);
+	ret = out->emit(reply, out->ctx);
+	ipc_rec_free(&reply);
+	return ret;
+}
+
 int
 qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx)
 {
@@ -594,6 +798,11 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 		ret = qctl_reindex(env, &out);
 	} else if (strcmp(type, PROTO_T_STATUS) == 0) {
 		ret = qctl_status(env, &out);
+	} else if (strcmp(type, PROTO_T_HOLD) == 0 || strcmp(type, PROTO_T_RELEASE) == 0 ||
+	    strcmp(type, PROTO_T_BOUNCE) == 0 || strcmp(type, PROTO_T_REQUEUE) == 0) {
+		ret = qctl_act(env, req, &out, &why);
+	} else if (strcmp(type, PROTO_T_FLUSH) == 0) {
+		ret = qctl_flush(env, req, &out, &why);
 	} else {
 		why = "unknown request type";
 		ret = -1;

@@ -20,10 +20,25 @@ struct config;
 /* qctl_emit_fn - deliver one reply record; 0 to go on, -1 to abort */
 typedef int qctl_emit_fn(const struct ipc_rec *rec, void *ctx);
 
+/*
+ * What only a running qmgr can do; NULL hooks (the CLI serving a request
+ * itself) make those requests fail with "qmgr is not running".
+ */
+struct qctl_hooks {
+	/* changed - the entries of message id changed (released, requeued, a new notice): schedule it */
+	void (*changed)(void *ctx, const char *id);
+	/* flush - release domain (NULL: every domain with mail) as a trigger from the CLI */
+	struct ipc_rec *(*flush)(void *ctx, const char *domain);
+	/* gate - the gate of domain as text ("held", "open until 12:00:00 (etrn)") */
+	void (*gate)(void *ctx, const char *domain, char *buf, size_t len);
+	void *ctx;
+};
+
 struct qctl_env {
 	const struct config *cfg;
 	struct qindex *qi;	/* open index (the caller holds the lock) */
 	const char *qdir;
+	const struct qctl_hooks *hooks;
 };
 
 /*

@@ -404,6 +404,8 @@ queue_init_dirs(const char *qdir)
 		/* The CLI's control socket: others may traverse, not list. */
 		{ "public", 0711 },
 		{ "pid", 0700 },
+		/* Operator holds: an empty file per held message. */
+		{ "hold", 0700 },
 	};
 	char *path;
 	size_t i;
@@ -560,6 +562,7 @@ queue_remove(const char *qdir, const char *id)
 		saved = errno;
 		rc = -1;
 	}
+	(void)queue_hold_set(qdir, id, false);
 	/* Make the removal durable so a crash cannot resurrect delivered mail. */
 	if (queue_dir_fsync(bucket) == -1 && rc == 0) {
 		saved = errno;
@@ -626,4 +629,54 @@ out:
 	free(bucket);
 	free(cdir);
 	return rc;
+}
+
+/*
+ * queue_hold_path - QDIR/hold/ID. An operator hold lives in the spool, not
+ * only in the index, so that a reindex keeps it.
+ */
+static char *
+queue_hold_path(const char *qdir, const char *id)
+{
+	return queue_id_ok(id) ? xasprintf("%s/hold/%s", qdir, id) : NULL;
+}
+
+int
+queue_hold_set(const char *qdir, const char *id, bool on)
+{
+	char *path = queue_hold_path(qdir, id), *dir;
+	int fd, ret = 0;
+
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (on) {
+		fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || close(fd) < 0)
+			ret = -1;
+	} else if (unlink(path) < 0 && errno != ENOENT) {
+		ret = -1;
+	}
+	if (ret == 0) {
+		dir = xasprintf("%s/hold", qdir);
+		(void)queue_dir_fsync(dir);
+		free(dir);
+	}
+	free(path);
+	return ret;
+}
+
+bool
+queue_hold_get(const char *qdir, const char *id)
+{
+	char *path = queue_hold_path(qdir, id);
+	struct stat sb;
+	bool held;
+
+	if (path == NULL)
+		return false;
+	held = lstat(path, &sb) == 0;
+	free(path);
+	return held;
 }

@@ -11,6 +11,7 @@
  *	private/	internal sockets (0700)
  *	public/		control socket for the CLI (0711)
  *	pid/		master.pid, flock()ed by the running master
+ *	hold/ID		an empty file per message on operator hold
  *
  * Queue file format (all integers big-endian):
  *
@@ -131,6 +132,11 @@ int queue_open_content(const char *qdir, const char *id, int *fd_r, uint64_t *le
 int queue_remove(const char *qdir, const char *id);
 /* queue_quarantine - move message (and journal) to corrupt/ with a log line; 0/-1 */
 int queue_quarantine(const char *qdir, const char *id, const char *why);
+
+/* queue_hold_set - put (on) or take (off) an operator hold on id; 0/-1 */
+int queue_hold_set(const char *qdir, const char *id, bool on);
+/* queue_hold_get - is id on operator hold? */
+bool queue_hold_get(const char *qdir, const char *id);
 
 /* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
 int queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx);
