@@ -10,3 +10,14 @@ smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 smtpd_smtpd_SOURCES = smtpd/smtpd.c
 smtpd_smtpd_LDADD = smtpd/libsmtpd.a $(SLUICE_LIBS)
 dist_man_MANS += man/smtpd.8
+dist_man_MANS += man/sluice-passwd.5
+
+# Unit tests of customer credentials and SASL (lib/mail/passwd, sasl).
+check_PROGRAMS += t/passwd_test t/sasl_test
+TESTS += t/passwd_test t/sasl_test
+t_passwd_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+t_passwd_test_SOURCES = t/passwd_test.c
+t_passwd_test_LDADD = $(SLUICE_LIBS)
+t_sasl_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+t_sasl_test_SOURCES = t/sasl_test.c
+t_sasl_test_LDADD = $(SLUICE_LIBS)
