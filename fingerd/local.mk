@@ -1,1 +1,12 @@
-# fingerd/local.mk: fragment, see HACKING.md
+# fingerd: the finger server (fingerd(8)). Everything but main() is a
+# convenience library, linked by the program and by its tests.
+pkglibexec_PROGRAMS += fingerd/fingerd
+noinst_LIBRARIES += fingerd/libfingerd.a
+fingerd_libfingerd_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+fingerd_libfingerd_a_SOURCES = fingerd/fingerd.h \
+	fingerd/fingerd_server.c fingerd/fingerd_session.c \
+	fingerd/fingerd_query.c
+fingerd_fingerd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+fingerd_fingerd_SOURCES = fingerd/fingerd.c
+fingerd_fingerd_LDADD = fingerd/libfingerd.a $(SLUICE_LIBS)
+dist_man_MANS += man/fingerd.8

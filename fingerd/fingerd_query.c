@@ -1,0 +1,119 @@
+/* fingerd_query - the finger query grammar and the answer text, without I/O */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/address.h"
+/* fingerd */
+#include "fingerd/fingerd.h"
+
+/* fingerd_blank - space or tab, the only separators RFC 1288 allows */
+static bool
+fingerd_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+void
+fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
+{
+	size_t i, start, end;
+
+	memset(q, 0, sizeof(*q));
+	q->kind = FINGER_Q_BAD;
+	/* The line ends in CRLF by the RFC; a bare LF is tolerated. */
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	/* Control octets (NUL, CR inside the line, ESC ...) are never a name. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			return;
+	start = 0;
+	while (start < len && fingerd_blank(line[start]))
+		start++;
+	/* "/W" asks for the verbose form (RFC 1288 2.5.1). */
+	if (len - start >= 2 && line[start] == '/' &&
+	    (line[start + 1] == 'W' || line[start + 1] == 'w') &&
+	    (len - start == 2 || fingerd_blank(line[start + 2]))) {
+		q->verbose = true;
+		start += 2;
+		while (start < len && fingerd_blank(line[start]))
+			start++;
+	}
+	end = len;
+	while (end > start && fingerd_blank(line[end - 1]))
+		end--;
+	if (end == start) {
+		q->kind = FINGER_Q_EMPTY;
+		return;
+	}
+	/*
+	 * Any "@" asks us to pass the query on to another host ({Q2} of the
+	 * RFC): refused always, as the RFC recommends (2.5.5), so that we
+	 * are never a relay for probing someone else.
+	 */
+	if (memchr(line + start, '@', end - start) != NULL) {
+		q->kind = FINGER_Q_FORWARD;
+		return;
+	}
+	/* "site.example." is the same domain as "site.example". */
+	if (end - start > 1 && line[end - 1] == '.')
+		end--;
+	if (end - start >= sizeof(q->domain) || line[start] == '[' ||
+	    !address_domain_ok(line + start, end - start))
+		return;
+	for (i = start; i < end; i++) {
+		char c = line[i];
+
+		q->domain[i - start] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	q->domain[end - start] = '\0';
+	q->kind = FINGER_Q_DOMAIN;
+}
+
+void
+fingerd_age(time_t t, time_t now, char *buf, size_t size)
+{
+	long long s = now > t ? (long long)(now - t) : 0;
+
+	if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%llds", s);
+}
+
+char *
+fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
+{
+	char age[32], oldest[40] = "-", expiry[40] = "-", *text, *more;
+
+	if (fs->oldest != 0) {
+		fingerd_age(fs->oldest, now, age, sizeof(age));
+		snprintf(oldest, sizeof(oldest), "%s ago", age);
+	}
+	text = xasprintf("Domain: %s\r\nMessages waiting: %llu\r\nOldest: %s\r\n"
+	    "Status: %s\r\n", fs->domain, fs->pending, oldest, fs->state);
+	if (!verbose)
+		return text;
+	/* "/W": the size too, and when the first message will bounce. */
+	if (fs->next_expiry != 0) {
+		/* fingerd_age counts back from now; a due time counts forward. */
+		fingerd_age(now, fs->next_expiry, age, sizeof(age));
+		snprintf(expiry, sizeof(expiry), "in %s", age);
+	}
+	more = xasprintf("%sBytes waiting: %llu\r\nFirst bounce: %s\r\n", text,
+	    fs->bytes, expiry);
+	free(text);
+	return more;
+}
