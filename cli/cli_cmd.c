@@ -21,6 +21,8 @@ struct cli_cmd {
 	cli_run_fn *run;
 };
 
+int cli_cmd_passwd(struct cli *cli, int argc, char **argv); /* cli_passwd.c */
+
 /* Every command, as the first word after the global options. */
 static const struct cli_cmd cli_cmds[] = {
 	{ "start", cli_cmd_start },
@@ -30,6 +32,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "queue", cli_cmd_queue },
 	{ "flush", cli_cmd_flush },
 	{ "config", cli_cmd_config },
+	{ "passwd", cli_cmd_passwd },
 };
 
 /* Every usage line; cli_usage() selects them by their leading words. */
@@ -51,6 +54,7 @@ static const char *const cli_usage_lines[] = {
 	"config [NAME...]",
 	"config -d",
 	"config check",
+	"passwd LOGIN [-f FILE]",
 };
 
 /* cli_usage - print the usage lines that start with what (NULL: all) */

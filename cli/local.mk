@@ -7,6 +7,7 @@ cli_libsluice_cli_a_SOURCES = \
 	cli/cli_config.c \
 	cli/cli_control.c \
 	cli/cli_json.c \
+	cli/cli_passwd.c \
 	cli/cli_qfmt.c \
 	cli/cli_queue.c
 

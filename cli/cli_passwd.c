@@ -1,0 +1,242 @@
+/* cli_passwd - sluice passwd LOGIN [-f FILE]: write a customer's credentials */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+/* lib/util */
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/passwd.h"
+/* this program */
+#include "cli/cli.h"
+
+int cli_cmd_passwd(struct cli *cli, int argc, char **argv);
+
+/* cli_passwd_line - read one line from fp without its newline; new string or NULL */
+static char *
+cli_passwd_line(FILE *fp)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, fp);
+
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+/* cli_passwd_prompt - ask on the terminal with echo off; new string or NULL */
+static char *
+cli_passwd_prompt(const char *prompt)
+{
+	struct termios old, quiet;
+	char *pw;
+	bool restore;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	restore = tcgetattr(STDIN_FILENO, &old) == 0;
+	if (restore) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	pw = cli_passwd_line(stdin);
+	if (restore)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	return pw;
+}
+
+/* cli_passwd_free - wipe a password and free it */
+static void
+cli_passwd_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	OPENSSL_cleanse(pw, strlen(pw));
+	free(pw);
+}
+
+/* cli_passwd_read - the new password: twice on a tty, else one stdin line */
+static char *
+cli_passwd_read(const char *login)
+{
+	char *pw, *again, *prompt;
+
+	if (!isatty(STDIN_FILENO)) {
+		pw = cli_passwd_line(stdin);
+		if (pw == NULL)
+			cli_err("passwd: no password on standard input");
+		return pw;
+	}
+	prompt = xasprintf("New password for %s: ", login);
+	pw = cli_passwd_prompt(prompt);
+	free(prompt);
+	if (pw == NULL)
+		return NULL;
+	again = cli_passwd_prompt("Retype new password: ");
+	if (again == NULL || strcmp(pw, again) != 0) {
+		cli_err("passwd: the passwords do not match; nothing changed");
+		cli_passwd_free(pw);
+		pw = NULL;
+	}
+	cli_passwd_free(again);
+	return pw;
+}
+
+/* cli_passwd_login_of - does this file line belong to login? */
+static bool
+cli_passwd_login_of(const char *line, const char *login)
+{
+	size_t n = strlen(login);
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return strncmp(line, login, n) == 0 && line[n] == ':';
+}
+
+/* cli_passwd_sync_dir - fsync the directory holding path, so the rename lasts */
+static int
+cli_passwd_sync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		ret = -1;
+	if (fd >= 0)
+		(void)close(fd);
+	free(copy);
+	return ret;
+}
+
+/*
+ * cli_passwd_write - path with login's line replaced by entry (or added),
+ * through a temporary file renamed over it, so that a reader sees the old
+ * file or the new one, never half of one. *replaced_r says which. 0/-1.
+ */
+static int
+cli_passwd_write(const char *path, const char *login, const char *entry,
+    bool *replaced_r)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid()), *line;
+	FILE *in = fopen(path, "re"), *out;
+	struct stat st;
+	int fd, e;
+
+	*replaced_r = false;
+	if (in == NULL && errno != ENOENT) {
+		cli_err("passwd: open %s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	/* O_EXCL|O_NOFOLLOW: never write through a planted file or link. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
+		cli_err("passwd: create %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		if (in != NULL)
+			fclose(in);
+		free(tmp);
+		return -1;
+	}
+	/* Keep the owner and group of the file we replace (root edits). */
+	if (in != NULL && fstat(fileno(in), &st) == 0 && geteuid() == 0)
+		(void)fchown(fd, st.st_uid, st.st_gid);
+	(void)fchmod(fd, 0640);
+	while (in != NULL && (line = cli_passwd_line(in)) != NULL) {
+		if (cli_passwd_login_of(line, login)) {
+			if (!*replaced_r)
+				fprintf(out, "%s\n", entry);
+			*replaced_r = true;
+		} else
+			fprintf(out, "%s\n", line);
+		free(line);
+	}
+	if (!*replaced_r)
+		fprintf(out, "%s\n", entry);
+	e = in != NULL && ferror(in) ? EIO : 0;
+	if (in != NULL)
+		fclose(in);
+	if (fflush(out) != 0 || fsync(fileno(out)) < 0)
+		e = errno;
+	if (fclose(out) != 0 && e == 0)
+		e = errno;
+	if (e == 0 && rename(tmp, path) < 0)
+		e = errno;
+	if (e != 0) {
+		cli_err("passwd: write %s: %s", path, strerror(e));
+		(void)unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (cli_passwd_sync_dir(path) < 0)
+		cli_err("passwd: warning: fsync the directory of %s: %s", path,
+		    strerror(errno));
+	free(tmp);
+	return 0;
+}
+
+/* cli_cmd_passwd - passwd LOGIN [-f FILE] */
+int
+cli_cmd_passwd(struct cli *cli, int argc, char **argv)
+{
+	const char *login = NULL, *file = NULL, *why;
+	char *pw, *entry;
+	bool replaced;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc && file == NULL)
+			file = argv[++i];
+		else if (argv[i][0] != '-' && login == NULL)
+			login = argv[i];
+		else
+			return cli_usage(stderr, "passwd");
+	}
+	if (login == NULL)
+		return cli_usage(stderr, "passwd");
+	if (!passwd_login_ok(login)) {
+		cli_err("passwd: bad login %s: use 1 to %d of letters, digits and ._@+-",
+		    login, PASSWD_LOGIN_MAX);
+		return EX_DATAERR;
+	}
+	if (file == NULL) {
+		if ((ret = cli_config_need(cli)) != 0)
+			return ret;
+		file = cli->cfg->passwd_file;
+	}
+	if ((pw = cli_passwd_read(login)) == NULL)
+		return EX_DATAERR;
+	ret = passwd_entry_make(login, pw, &entry, &why);
+	cli_passwd_free(pw);
+	if (ret < 0) {
+		cli_err("passwd: %s", why);
+		return EX_DATAERR;
+	}
+	ret = cli_passwd_write(file, login, entry, &replaced);
+	cli_passwd_free(entry);
+	if (ret < 0)
+		return EX_CANTCREAT;
+	fprintf(cli->out, "sluice: %s password of %s in %s\n",
+	    replaced ? "changed the" : "added a", login, file);
+	return EX_OK;
+}
