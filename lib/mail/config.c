@@ -109,6 +109,7 @@ static const struct param params[] = {
 	{ "domains_file", PT_STRING, "$config_directory/domains", F(domains_file) },
 	{ "passwd_file", PT_STRING, "$config_directory/passwd", F(passwd_file) },
 	{ "mynetworks", PT_NETLIST, "127.0.0.0/8 [::1]/128", F(mynetworks) },
+	{ "smtpd_relay_networks", PT_NETLIST, "", F(smtpd_relay_networks) },
 	{ "default_domain_mode", PT_ENUM, "hold", F(default_domain_mode), .choices = "hold backup" },
 	{ "default_lease", PT_TIME, "10m", F(default_lease), .min = 1 },
 	{ "maximal_queue_lifetime", PT_TIME, "5d", F(maximal_queue_lifetime), .min = 1 },

@@ -89,6 +89,7 @@ struct config {
 	char *domains_file;
 	char *passwd_file;
 	struct netlist *mynetworks;
+	struct netlist *smtpd_relay_networks;	/* may relay anywhere without AUTH */
 
 	enum domain_mode default_domain_mode;
 	long default_lease;
