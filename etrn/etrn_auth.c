@@ -1,0 +1,171 @@
+/* etrn_auth - AUTH for ODMR: CRAM-MD5, and PLAIN/LOGIN inside TLS */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/log.h"
+#include "util/stream.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/passwd.h"
+#include "mail/sasl.h"
+/* etrn */
+#include "etrn/etrn.h"
+#include "etrn/etrn_reply.h"
+
+/* The longest pause a failed login costs, however many came before. */
+#define ETRN_AUTH_DELAY_MAX_MS	60000
+
+void
+etrn_passwd_reload(struct etrn *srv)
+{
+	if (passwd_reload(&srv->passwd, srv->cfg->passwd_file, true) < 0)
+		log_warn("load %s: errors; keeping the logins loaded before",
+		    srv->cfg->passwd_file);
+}
+
+void
+etrn_auth_mechs(const struct etrn_session *s, char *buf, size_t size)
+{
+	/*
+	 * CRAM-MD5 never shows the password, so it is offered in the clear
+	 * (RFC 2645 makes it mandatory, and fetchmail's ODMR mode speaks
+	 * nothing else); PLAIN and LOGIN carry it, so only inside TLS.
+	 */
+	snprintf(buf, size, "AUTH CRAM-MD5%s",
+	    stream_tls_active(s->st) ? " PLAIN LOGIN" : "");
+}
+
+void
+etrn_auth_reset(struct etrn_session *s)
+{
+	sasl_free(&s->sasl);
+	xfree(&s->mech);
+	ev_timer_cancel(s->srv->loop, &s->auth_pause);
+}
+
+/* etrn_auth_pause_over - the failed login has waited: answer 535 */
+static void
+etrn_auth_pause_over(void *ctx)
+{
+	struct etrn_session *s = ctx;
+	long limit = s->srv->cfg->auth_failure_limit;
+
+	s->auth_pause = NULL;
+	etrn_reply(s, ETRN_R_AUTH_FAILED);
+	if (limit > 0 && s->auth_failures >= (unsigned long)limit) {
+		log_warn("too many failed logins from %s[%s]: %u; disconnecting",
+		    s->name, s->addr, s->auth_failures);
+		etrn_reply(s, ETRN_R_AUTH_TOO_MANY);
+		etrn_close(s);
+		etrn_resume(s);
+		return;
+	}
+	/* Commands that came during the pause run now. */
+	etrn_resume(s);
+}
+
+/*
+ * etrn_auth_failed - count a failed login and answer it only after
+ * auth_failure_delay, doubled for each failure before: guessing costs
+ * the guesser time, never us (the session waits on a timer).
+ */
+static void
+etrn_auth_failed(struct etrn_session *s, const char *user)
+{
+	uint64_t delay = (uint64_t)s->srv->cfg->auth_failure_delay * 1000u;
+	unsigned i;
+
+	s->auth_failures++;
+	log_warn("%s[%s]: SASL %s authentication failed: sasl_username=%s",
+	    s->name, s->addr, s->mech != NULL ? s->mech : "?",
+	    user != NULL ? user : "");
+	for (i = 1; i < s->auth_failures && delay < ETRN_AUTH_DELAY_MAX_MS; i++)
+		delay *= 2;
+	if (delay > ETRN_AUTH_DELAY_MAX_MS)
+		delay = ETRN_AUTH_DELAY_MAX_MS;
+	s->auth_pause = ev_timer_add(s->srv->loop, delay, etrn_auth_pause_over, s);
+}
+
+/* etrn_auth_status - act on what sasl_start()/sasl_step() said */
+static void
+etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
+{
+	const char *user;
+
+	switch (st) {
+	case SASL_CONTINUE:
+		etrn_reply(s, ETRN_R_AUTH_CHALLENGE, challenge);
+		free(challenge);
+		return;
+	case SASL_DONE:
+		user = sasl_user(s->sasl);
+		s->user = xstrdup(user != NULL ? user : "");
+		s->state = ETRN_ST_AUTHED;
+		log_info("client=%s[%s], sasl_method=%s, sasl_username=%s",
+		    s->name, s->addr, s->mech, s->user);
+		etrn_reply(s, ETRN_R_AUTH_OK);
+		break;
+	case SASL_FAIL:
+		etrn_auth_failed(s, sasl_user(s->sasl));
+		break;
+	case SASL_CANCEL:
+		etrn_reply(s, ETRN_R_AUTH_CANCELLED);
+		break;
+	case SASL_MALFORMED:
+		etrn_reply(s, ETRN_R_AUTH_MALFORMED);
+		break;
+	}
+	free(challenge);
+	sasl_free(&s->sasl);
+	xfree(&s->mech);
+}
+
+void
+etrn_auth_cmd(struct etrn_session *s, const char *arg)
+{
+	const struct config *cfg = s->srv->cfg;
+	char name[32], *challenge = NULL;
+	const char *initial;
+	enum sasl_mech mech;
+	size_t n = strcspn(arg, " ");
+
+	if (s->helo == NULL) {
+		etrn_reply(s, ETRN_R_NEED_EHLO);
+		return;
+	}
+	if (n == 0 || n >= sizeof(name)) {
+		etrn_reply(s, ETRN_R_SYNTAX, "AUTH mechanism [initial-response]");
+		return;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	initial = arg[n] == ' ' ? arg + n + 1 : NULL;
+	if (!sasl_mech_find(name, &mech)) {
+		etrn_reply(s, ETRN_R_AUTH_MECH);
+		return;
+	}
+	if (mech != SASL_MECH_CRAM_MD5 && !stream_tls_active(s->st)) {
+		etrn_reply(s, ETRN_R_AUTH_NEED_TLS);
+		return;
+	}
+	/* `sluice passwd` takes effect at the next login, without a reload. */
+	(void)passwd_reload(&s->srv->passwd, cfg->passwd_file, false);
+	s->mech = xstrdup(sasl_mech_name(mech));
+	etrn_auth_status(s, sasl_start(mech, initial, cfg->myhostname,
+	    s->srv->passwd, &s->sasl, &challenge), challenge);
+}
+
+void
+etrn_auth_line(struct etrn_session *s, const char *line)
+{
+	char *challenge = NULL;
+
+	etrn_auth_status(s, sasl_step(s->sasl, line, s->srv->passwd,
+	    &challenge), challenge);
+}
