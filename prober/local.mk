@@ -1,1 +1,11 @@
-# prober/local.mk: fragment, see HACKING.md
+# prober: the connectivity prober (prober(8)). Everything but main() is
+# a convenience library, linked by the program and by its tests.
+pkglibexec_PROGRAMS += prober/prober
+noinst_LIBRARIES += prober/libprober.a
+prober_libprober_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
+prober_libprober_a_SOURCES = prober/prober.h \
+	prober/prober_sched.c prober/prober_probe.c
+prober_prober_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
+prober_prober_SOURCES = prober/prober.c
+prober_prober_LDADD = prober/libprober.a $(SLUICE_LIBS)
+dist_man_MANS += man/prober.8

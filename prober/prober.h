@@ -1,0 +1,106 @@
+/*
+ * prober.h - what prober's modules share.
+ *
+ *	prober.c	main(): options, config, signals, the loop
+ *	prober_sched.c	the probe list from qmgr, each domain's schedule and
+ *			back-off, the trigger on success, state-change logs
+ *	prober_probe.c	one probe: route -> address, connect, 220, QUIT
+ *
+ * Every PROBER_POLL_MS the prober asks qmgr for the held domains that
+ * have mail, a closed gate and probe= set (type=probelist). Each such
+ * domain has a schedule: a probe when it first shows up, then one every
+ * probe= interval; a failure doubles the interval up to probe_max, a
+ * success resets it and sends qmgr a trigger with source=probe, which
+ * opens the gate as any trigger does. A domain whose gate is open, or
+ * that has no mail, is not in the list and is not probed.
+ */
+#ifndef SLUICE_PROBER_H
+#define SLUICE_PROBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/htable.h"
+/* lib/mail */
+#include "mail/config.h"
+
+/* How often qmgr is asked for the list; qmgr answers from memory. */
+#define PROBER_POLL_MS		2000
+#define PROBER_QMGR_TIMEOUT_MS	5000
+/* Probes in flight at once; the rest wait for the next poll. */
+#define PROBER_INFLIGHT_MAX	64
+/* The longest banner line we read. */
+#define PROBER_LINE_MAX		1024
+
+struct dns;
+struct probe;
+
+/* What the last probe of a domain found. */
+enum probe_state {
+	PROBE_UNKNOWN = 0,	/* not probed yet */
+	PROBE_REACHABLE,
+	PROBE_UNREACHABLE,
+};
+
+/*
+ * One domain's schedule. It outlives the domain's absences from the
+ * list (an open gate, a flush) so that a site whose gate keeps closing
+ * is probed on its interval, not at every reappearance.
+ */
+struct probe_domain {
+	char *name;
+	enum probe_state state;
+	long interval;		/* seconds until the probe after the next failure */
+	uint64_t next_ms;	/* ev_now() of the next probe */
+	uint64_t seen_ms;	/* ev_now() when it was last in the list */
+	bool listed;		/* in the latest list */
+	struct probe *run;	/* probe in flight, or NULL */
+};
+
+struct prober {
+	struct ev_loop *loop;
+	struct config *cfg;
+	const char *confdir;
+	struct htable *domains;		/* name -> struct probe_domain */
+	struct ev_timer *poll;
+	struct dns *dns;		/* made at the first name to resolve */
+	size_t inflight;
+	bool qmgr_down;			/* the last probelist failed (logged once) */
+};
+
+/* The outcome of one probe. */
+struct probe_result {
+	bool ok;		/* a 220 banner */
+	char where[320];	/* "host[addr]:port", or the route */
+	char why[256];		/* failure text, "" on success */
+};
+
+/* prober_sched.c */
+/* prober_new - the prober with cfg (taken over); starts polling qmgr */
+struct prober *prober_new(struct ev_loop *loop, const char *confdir,
+    struct config *cfg);
+/* prober_free - cancel probes, free everything, set *prp to NULL */
+void prober_free(struct prober **prp);
+/* prober_reload - read the config again; a broken one keeps the old */
+void prober_reload(struct prober *pr);
+/*
+ * prober_backoff - the interval after a probe with result ok, given the
+ * previous state and interval, the domain's probe= base and probe_max.
+ */
+long prober_backoff(bool ok, enum probe_state prev, long interval, long base,
+    long max);
+/* prober_done - a probe of pd finished with r (called by prober_probe.c) */
+void prober_done(struct prober *pr, struct probe_domain *pd,
+    const struct probe_result *r);
+
+/* prober_probe.c */
+/* probe_start - probe domain pd now; prober_done() follows, never inside */
+void probe_start(struct prober *pr, struct probe_domain *pd);
+/* probe_cancel - abandon a probe in flight (prober_done() never runs) */
+void probe_cancel(struct probe **pp);
+
+#endif
