@@ -100,7 +100,8 @@ etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
 
 	switch (st) {
 	case SASL_CONTINUE:
-		etrn_reply(s, ETRN_R_AUTH_CHALLENGE, challenge);
+		etrn_reply(s, ETRN_R_AUTH_CHALLENGE, challenge != NULL ?
+		    challenge : "");
 		free(challenge);
 		return;
 	case SASL_DONE:
@@ -133,6 +134,7 @@ etrn_auth_cmd(struct etrn_session *s, const char *arg)
 	char name[32], *challenge = NULL;
 	const char *initial;
 	enum sasl_mech mech;
+	enum sasl_status st;
 	size_t n = strcspn(arg, " ");
 
 	if (s->helo == NULL) {
@@ -157,15 +159,17 @@ etrn_auth_cmd(struct etrn_session *s, const char *arg)
 	/* `sluice passwd` takes effect at the next login, without a reload. */
 	(void)passwd_reload(&s->srv->passwd, cfg->passwd_file, false);
 	s->mech = xstrdup(sasl_mech_name(mech));
-	etrn_auth_status(s, sasl_start(mech, initial, cfg->myhostname,
-	    s->srv->passwd, &s->sasl, &challenge), challenge);
+	st = sasl_start(mech, initial, cfg->myhostname, s->srv->passwd,
+	    &s->sasl, &challenge);
+	etrn_auth_status(s, st, challenge);
 }
 
 void
 etrn_auth_line(struct etrn_session *s, const char *line)
 {
 	char *challenge = NULL;
+	enum sasl_status st;
 
-	etrn_auth_status(s, sasl_step(s->sasl, line, s->srv->passwd,
-	    &challenge), challenge);
+	st = sasl_step(s->sasl, line, s->srv->passwd, &challenge);
+	etrn_auth_status(s, st, challenge);
 }
