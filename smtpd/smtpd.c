@@ -2,16 +2,23 @@
  * NAME
  *	smtpd - the sluice SMTP server
  * SYNOPSIS
- *	smtpd [-f] [-v] [-c config_dir] [-l host:port]
+ *	smtpd [-f] [-v] [-c config_dir] [-l host:port] [-s host:port]
  * DESCRIPTION
  *	smtpd accepts mail for the customer domains of the domains table
  *	and commits it to the queue. One process serves many sessions from
  *	one epoll loop; a session is a small struct, never a process.
  *
+ *	On the submission port customers log in (AUTH PLAIN or LOGIN, only
+ *	after STARTTLS, checked against the passwd file) and may then send
+ *	mail to any domain, as may clients in smtpd_relay_networks; there
+ *	MAIL without a login gets 530. ETRN (RFC 1985) asks qmgr to release
+ *	a customer domain (ETRN dom), a domain and its subdomains (ETRN
+ *	@dom) or a group (ETRN #name); qmgr decides who may, and how often.
+ *
  *	master(8) starts it with the listening sockets open on descriptors
  *	3, 4, ...: SLUICE_LISTEN_FDS says how many, SLUICE_LISTEN_NAMES
  *	names their services. For testing without master, -l binds
- *	host:port itself. -f logs to stderr; otherwise log_file, or syslog.
+ *	host:port itself, and -s a submission port. -f logs to stderr; otherwise log_file, or syslog.
  *	-v adds debug lines (the SMTP dialogue).
  *
  *	Each message is written to incoming/, fsync'd, renamed into msg/,
@@ -29,12 +36,14 @@
  *	as mail_owner without capabilities, writes only incoming/ and msg/,
  *	and talks to qmgr over QUEUE_DIR/private/qmgr.
  * STANDARDS
- *	RFC 5321 (SMTP), RFC 1870 (SIZE), RFC 2034 (ENHANCEDSTATUSCODES),
+ *	RFC 5321 (SMTP), RFC 1985 (ETRN), RFC 4954 (AUTH), RFC 4616
+ *	(PLAIN), RFC 6409 (submission), RFC 1870 (SIZE), RFC 2034 (ENHANCEDSTATUSCODES),
  *	RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 3461 (DSN),
  *	RFC 3463 (enhanced status codes), RFC 3848 (protocol names),
  *	RFC 6152 (8BITMIME).
  * SEE ALSO
- *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5)
+ *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5),
+ *	sluice-passwd(5)
  */
 #include "config.h"
 
@@ -65,7 +74,8 @@
 static _Noreturn void
 smtpd_usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-f] [-v] [-c config_dir] [-l host:port]\n");
+	fprintf(stderr, "usage: smtpd [-f] [-v] [-c config_dir] [-l host:port] "
+	    "[-s host:port]\n");
 	exit(EX_USAGE);
 }
 
@@ -108,12 +118,16 @@ smtpd_bind(const char *spec)
 	return fd;
 }
 
-/* smtpd_inherited - the listening sockets master passed on fds 3.. */
+/*
+ * smtpd_inherited - the listening sockets master passed on fds 3..;
+ * SLUICE_LISTEN_NAMES ("smtp,submission,...") says which is which.
+ */
 static size_t
-smtpd_inherited(int *fds)
+smtpd_inherited(int *fds, bool *submission)
 {
 	const char *env = getenv("SLUICE_LISTEN_FDS");
 	const char *names = getenv("SLUICE_LISTEN_NAMES");
+	const char *p = names != NULL ? names : "";
 	char *end;
 	long n, i;
 
@@ -122,8 +136,16 @@ smtpd_inherited(int *fds)
 	n = strtol(env, &end, 10);
 	if (*end != '\0' || n < 0 || n > SMTPD_LISTEN_MAX)
 		log_fatal("bad SLUICE_LISTEN_FDS: %s", env);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		size_t len = strcspn(p, ",");
+
 		fds[i] = 3 + (int)i;
+		submission[i] = len == strlen("submission") &&
+		    strncmp(p, "submission", len) == 0;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
 	log_debug("listening sockets from master: %ld (%s)", n, names ? names : "");
 	return (size_t)n;
 }
@@ -150,6 +172,7 @@ smtpd_sighup(int signo, void *ctx)
 	config_free(&srv->cfg);
 	srv->cfg = cfg;
 	smtpd_tls_setup(srv);
+	(void)passwd_reload(&srv->pw, cfg->passwd_file, true);
 	log_info("reload configuration");
 }
 
@@ -184,18 +207,19 @@ smtpd_orphan_check(void *ctx)
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL, *listen_spec = NULL;
+	const char *confdir = NULL, *listen_spec = NULL, *submit_spec = NULL;
 	struct config_errors errs = { 0 };
 	struct config *cfg;
 	struct ev_loop *loop;
 	struct smtpd *srv;
 	bool foreground = false;
 	int *fds = xcalloc(SMTPD_LISTEN_MAX, sizeof(*fds));
+	bool *submission = xcalloc(SMTPD_LISTEN_MAX, sizeof(*submission));
 	size_t nfds, i;
 	int ch;
 
 	log_init("smtpd");
-	while ((ch = getopt(argc, argv, "c:fl:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fl:s:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			confdir = optarg;
@@ -205,6 +229,9 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			listen_spec = optarg;
+			break;
+		case 's':
+			submit_spec = optarg;
 			break;
 		case 'v':
 			log_set_verbose(true);
@@ -229,28 +256,33 @@ main(int argc, char **argv)
 
 	/* Writes to a vanished client report EPIPE; OpenSSL writes too. */
 	signal(SIGPIPE, SIG_IGN);
-	nfds = smtpd_inherited(fds);
+	nfds = smtpd_inherited(fds, submission);
 	if (nfds > 0) {
 		/* Started by master: die with it. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	}
-	if (listen_spec != NULL) {
+	if (listen_spec != NULL || submit_spec != NULL) {
 		/* Alone, for testing: make sure the queue layout exists. */
 		if (queue_init_dirs(cfg->queue_directory) < 0)
 			log_fatal("create queue directories in %s: %s",
 			    cfg->queue_directory, strerror(errno));
-		fds[nfds++] = smtpd_bind(listen_spec);
+		if (listen_spec != NULL)
+			fds[nfds++] = smtpd_bind(listen_spec);
+		if (submit_spec != NULL) {
+			submission[nfds] = true;
+			fds[nfds++] = smtpd_bind(submit_spec);
+		}
 	}
 	if (nfds == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");
 
 	loop = ev_loop_new();
-	srv = smtpd_server_new(loop, confdir, cfg, fds, nfds);
+	srv = smtpd_server_new(loop, confdir, cfg, fds, submission, nfds);
 	if (ev_signal_add(loop, SIGHUP, smtpd_sighup, srv) < 0 ||
 	    ev_signal_add(loop, SIGTERM, smtpd_sigterm, srv) < 0 ||
 	    ev_signal_add(loop, SIGINT, smtpd_sigterm, srv) < 0)
 		log_fatal("watch signals: %s", strerror(errno));
-	if (nfds > (listen_spec != NULL ? 1u : 0u))
+	if (nfds > (listen_spec != NULL ? 1u : 0u) + (submit_spec != NULL ? 1u : 0u))
 		smtpd_orphan_check(srv);
 	log_info("daemon started -- %s, %zu listening socket%s",
 	    srv->tls != NULL ? "STARTTLS offered" : "no STARTTLS", nfds,

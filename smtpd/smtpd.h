@@ -6,11 +6,14 @@
  *	smtpd_session.c	one client: I/O, command dispatch, replies, logging
  *	smtpd_cmd.c	the verb table and the command handlers
  *	smtpd_data.c	DATA: content into the queue file, end of data
+ *	smtpd_auth.c	AUTH (submission): SASL exchanges, failure delays
+ *	smtpd_etrn.c	ETRN: release a customer domain through qmgr
  */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,11 +25,13 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/passwd.h"
 #include "mail/queue.h"
+#include "mail/sasl.h"
 #include "mail/smtp_cmd.h"
 
 /* Rows in the verb table (smtpd_cmd.c checks it). */
-#define SMTPD_NVERBS	11
+#define SMTPD_NVERBS	13
 /* Output a client leaves unread before we stop reading its commands. */
 #define SMTPD_OUTPUT_MAX	(64 * 1024)
 
@@ -36,7 +41,9 @@ struct smtpd {
 	const char *confdir;
 	SSL_CTX *tls;			/* NULL: STARTTLS is not offered */
 	int *listen_fds;
+	bool *listen_submission;	/* per listener: the submission port */
 	size_t nlisten;
+	struct passwd_table *pw;	/* customer logins, reloaded on change */
 	struct smtp_session *sessions;	/* every live session */
 	size_t nsessions;
 	bool stopping;
@@ -55,7 +62,9 @@ struct smtp_session {
 	struct smtp_session *prev, *next;
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
+	struct sockaddr_storage peer;	/* for the network lists */
 	const char *name;		/* "localhost" or "unknown" */
+	bool submission;		/* came in on the submission port */
 
 	unsigned state;			/* SMTP_ST_* */
 	char *helo;
@@ -67,6 +76,14 @@ struct smtp_session {
 	struct ev_timer *tarpit;	/* soft error limit: pause input */
 	bool closing;			/* close once the output is written */
 	bool quit;
+
+	/* AUTH and ETRN. */
+	struct sasl *sasl;		/* an exchange in progress, or NULL */
+	char *auth_user;		/* authenticated login, or NULL */
+	enum sasl_mech auth_mech;
+	unsigned auth_failures;
+	struct ev_timer *auth_delay;	/* a failed AUTH's reply waits on it */
+	unsigned etrn_count;
 
 	/* The mail transaction. */
 	struct envelope *env;
@@ -85,17 +102,20 @@ struct smtp_session {
 };
 
 /* smtpd_server.c */
-/* smtpd_server_new - the server with cfg (taken over) and listeners fds */
+/* smtpd_server_new - the server with cfg (taken over) and listeners fds
+ * (taken over; submission[i] marks the submission port) */
 struct smtpd *smtpd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, int *fds, size_t nfds);
+    struct config *cfg, int *fds, bool *submission, size_t nfds);
 /* smtpd_server_free - close listeners and sessions, free everything */
 void smtpd_server_free(struct smtpd **srvp);
 /* smtpd_tls_setup - (re)build the TLS context from the config */
 void smtpd_tls_setup(struct smtpd *srv);
 
 /* smtpd_session.c */
-/* smtpd_session_new - serve the accepted socket fd from addr */
-void smtpd_session_new(struct smtpd *srv, int fd, const char *addr);
+/* smtpd_session_new - serve the accepted socket fd from addr (peer), on
+ * the submission port or not */
+void smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
+    const struct sockaddr_storage *peer, bool submission);
 /* smtpd_session_free - log the disconnect, abort any queue file, free */
 void smtpd_session_free(struct smtp_session **sp);
 /* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */
@@ -106,8 +126,10 @@ void smtpd_reject_log(struct smtp_session *s, const char *verb,
     const char *rcpt);
 /* smtpd_close - close the session once its output is written */
 void smtpd_close(struct smtp_session *s);
-/* smtpd_protocol - "SMTP", "ESMTP" or "ESMTPS" */
+/* smtpd_protocol - "SMTP", "ESMTP", "ESMTPS", "ESMTPA" or "ESMTPSA" */
 const char *smtpd_protocol(const struct smtp_session *s);
+/* smtpd_input_resume - run the buffered input after a pause (may free s) */
+void smtpd_input_resume(struct smtp_session *s);
 /* smtpd_reset - forget the mail transaction (RSET, end of DATA) */
 void smtpd_reset(struct smtp_session *s);
 
@@ -116,6 +138,23 @@ extern const struct smtp_verb smtpd_verbs[];
 /* smtpd_cmd_line - handle one command line (r as from stream_read_line) */
 void smtpd_cmd_line(struct smtp_session *s, int r, const char *line,
     size_t len);
+
+/* smtpd_auth.c */
+/* smtpd_auth_offered - may this session use AUTH now (EHLO advertises it)? */
+bool smtpd_auth_offered(const struct smtp_session *s);
+/* smtpd_auth - AUTH mechanism [initial-response] */
+void smtpd_auth(struct smtp_session *s, const char *arg);
+/* smtpd_auth_line - one line of an AUTH exchange (r as from stream_read_line) */
+void smtpd_auth_line(struct smtp_session *s, int r, const char *line,
+    size_t len);
+/* smtpd_relay_ok - may this session send mail to any domain? */
+bool smtpd_relay_ok(const struct smtp_session *s);
+/* smtpd_auth_reset - end any exchange and forget the login (STARTTLS) */
+void smtpd_auth_reset(struct smtp_session *s);
+
+/* smtpd_etrn.c */
+/* smtpd_etrn - ETRN node | @domain | #group (RFC 1985) */
+void smtpd_etrn(struct smtp_session *s, const char *arg);
 
 /* smtpd_data.c */
 /* smtpd_data_begin - open the queue file for the envelope; 0/-1 (replied) */

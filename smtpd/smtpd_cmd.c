@@ -78,6 +78,12 @@ smtpd_ehlo(struct smtp_session *s, const char *arg)
 	smtpd_reply(s, SMTP_R_EHLO_LINE, cfg->message_size_limit > 0 ? size : "SIZE");
 	if (s->srv->tls != NULL && !stream_tls_active(s->st))
 		smtpd_reply(s, SMTP_R_EHLO_LINE, "STARTTLS");
+	/* The old "AUTH=" form too, for clients from before RFC 4954. */
+	if (smtpd_auth_offered(s)) {
+		smtpd_reply(s, SMTP_R_EHLO_LINE, "AUTH PLAIN LOGIN");
+		smtpd_reply(s, SMTP_R_EHLO_LINE, "AUTH=PLAIN LOGIN");
+	}
+	smtpd_reply(s, SMTP_R_EHLO_LINE, "ETRN");
 	smtpd_reply(s, SMTP_R_EHLO_LINE, "ENHANCEDSTATUSCODES");
 	smtpd_reply(s, SMTP_R_EHLO_LINE, "8BITMIME");
 	smtpd_reply(s, SMTP_R_EHLO_LAST, "DSN");
@@ -119,6 +125,18 @@ smtpd_mail(struct smtp_session *s, const char *arg)
 	if (r != SMTP_PARSE_OK) {
 		smtpd_param_reply(s, r, m.param, "MAIL FROM:<address>",
 		    SMTP_R_BAD_SENDER);
+		return;
+	}
+	/*
+	 * The submission port is for customers who log in (or relay
+	 * networks): a stranger gets no transaction at all there, as with
+	 * Postfix's submission service. Logging in needs TLS first.
+	 */
+	if (s->submission && !smtpd_relay_ok(s)) {
+		smtpd_reply(s, cfg->smtpd_tls_auth_only && !stream_tls_active(s->st) ?
+		    SMTP_R_AUTH_NEED_TLS : SMTP_R_AUTH_REQUIRED);
+		smtpd_reject_log(s, "MAIL", NULL);
+		smtp_mail_args_clear(&m);
 		return;
 	}
 	if (m.size_given && cfg->message_size_limit > 0 &&
@@ -174,17 +192,18 @@ smtpd_rcpt(struct smtp_session *s, const char *arg)
 		goto refused;
 	}
 	/*
-	 * Only the customer domains: sluice is never an open relay, whoever
-	 * the client is (no AUTH, no trusted networks in this release).
+	 * The customer domains, from anyone; any other domain only from a
+	 * customer who logged in or a client in smtpd_relay_networks (then
+	 * deliver routes it by MX). sluice is never an open relay.
 	 */
 	domain = address_domain_lower(r.addr);
 	d = domain_find(cfg->domains, domain);
 	free(domain);
-	if (d == NULL) {
+	if (d == NULL && !smtpd_relay_ok(s)) {
 		smtpd_reply(s, SMTP_R_RELAY_DENIED, r.addr);
 		goto refused;
 	}
-	if (!domain_rcpt_known(d, r.addr)) {
+	if (d != NULL && !domain_rcpt_known(d, r.addr)) {
 		smtpd_reply(s, SMTP_R_USER_UNKNOWN, r.addr);
 		goto refused;
 	}
@@ -296,6 +315,8 @@ const struct smtp_verb smtpd_verbs[] = {
 	{ "EHLO", SMTP_ST_ANY, smtpd_ehlo },
 	{ "HELO", SMTP_ST_ANY, smtpd_helo },
 	{ "STARTTLS", SMTP_ST_CONNECT | SMTP_ST_HELO, smtpd_starttls },
+	{ "AUTH", SMTP_ST_HELO, smtpd_auth },
+	{ "ETRN", SMTP_ST_HELO, smtpd_etrn },
 	{ "MAIL", SMTP_ST_HELO, smtpd_mail },
 	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT, smtpd_rcpt },
 	{ "DATA", SMTP_ST_RCPT, smtpd_data },
@@ -317,6 +338,8 @@ smtpd_state_reply(struct smtp_session *s, const struct smtp_verb *v)
 		smtpd_reply(s, SMTP_R_NEED_HELO);
 	else if (strcmp(v->name, "MAIL") == 0)
 		smtpd_reply(s, SMTP_R_NESTED_MAIL);
+	else if (strcmp(v->name, "ETRN") == 0 || strcmp(v->name, "AUTH") == 0)
+		smtpd_reply(s, SMTP_R_IN_TRANSACTION);
 	else if (s->state == SMTP_ST_HELO)
 		smtpd_reply(s, SMTP_R_NEED_MAIL);
 	else if (strcmp(v->name, "DATA") == 0 && s->rcpt_refused)
@@ -342,7 +365,9 @@ smtpd_cmd_line(struct smtp_session *s, int r, const char *line, size_t len)
 		smtpd_reply(s, SMTP_R_NUL_CMD);
 		return;
 	}
-	log_debug("%s[%s]: < %s", s->name, s->addr, cmd.text);
+	/* An AUTH initial response is a password: never in the log. */
+	log_debug("%s[%s]: < %s", s->name, s->addr,
+	    strcmp(cmd.verb, "AUTH") == 0 ? "AUTH ..." : cmd.text);
 	v = cmd.verb[0] != '\0' ? smtp_verb_find(smtpd_verbs, cmd.verb) : NULL;
 	if (v == NULL) {
 		s->count_all[SMTPD_NVERBS]++;

@@ -78,7 +78,12 @@ smtpd_data_begin(struct smtp_session *s)
 		smtpd_reply(s, e == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_QUEUE_ERROR);
 		return -1;
 	}
-	log_info("%s: client=%s[%s]", env->id, s->name, s->addr);
+	if (s->auth_user != NULL)
+		log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s",
+		    env->id, s->name, s->addr, sasl_mech_name(s->auth_mech),
+		    s->auth_user);
+	else
+		log_info("%s: client=%s[%s]", env->id, s->name, s->addr);
 	s->in_data = true;
 	s->data_flags = 0;
 	s->data_errno = 0;

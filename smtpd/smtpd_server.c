@@ -77,7 +77,13 @@ smtpd_accept(int lfd, unsigned events, void *ctx)
 {
 	struct smtpd *srv = ctx;
 	const struct config *cfg = srv->cfg;
+	bool submission = false;
+	size_t k;
 	int i;
+
+	for (k = 0; k < srv->nlisten; k++)
+		if (srv->listen_fds[k] == lfd)
+			submission = srv->listen_submission[k];
 
 	for (i = 0; i < SMTPD_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
@@ -113,7 +119,7 @@ smtpd_accept(int lfd, unsigned events, void *ctx)
 			smtpd_refuse(fd, addr, reply);
 			continue;
 		}
-		smtpd_session_new(srv, fd, addr);
+		smtpd_session_new(srv, fd, addr, &ss, submission);
 	}
 }
 
@@ -152,7 +158,7 @@ smtpd_tls_setup(struct smtpd *srv)
 
 struct smtpd *
 smtpd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
-    int *fds, size_t nfds)
+    int *fds, bool *submission, size_t nfds)
 {
 	struct smtpd *srv = xcalloc(1, sizeof(*srv));
 	size_t i;
@@ -161,8 +167,10 @@ smtpd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	srv->confdir = confdir;
 	srv->cfg = cfg;
 	srv->listen_fds = fds;
+	srv->listen_submission = submission;
 	srv->nlisten = nfds;
 	smtpd_tls_setup(srv);
+	(void)passwd_reload(&srv->pw, cfg->passwd_file, true);
 	for (i = 0; i < nfds; i++) {
 		int flags = fcntl(fds[i], F_GETFL);
 
@@ -195,6 +203,8 @@ smtpd_server_free(struct smtpd **srvp)
 		smtpd_session_free(&s);
 	}
 	free(srv->listen_fds);
+	free(srv->listen_submission);
+	passwd_table_free(&srv->pw);
 	tls_ctx_free(&srv->tls);
 	config_free(&srv->cfg);
 	free(srv);

@@ -40,12 +40,15 @@ smtpd_timeout_ms(const struct smtp_session *s)
 }
 
 void
-smtpd_session_new(struct smtpd *srv, int fd, const char *addr)
+smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
+    const struct sockaddr_storage *peer, bool submission)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	s->peer = *peer;
+	s->submission = submission;
 	s->name = smtpd_client_name(s->addr);
 	s->state = SMTP_ST_CONNECT;
 	s->last_cmd = "CONNECT";
@@ -122,6 +125,8 @@ smtpd_session_free(struct smtp_session **sp)
 		queue_file_abort(&s->qf);
 	envelope_free(&s->env);
 	ev_timer_cancel(s->srv->loop, &s->tarpit);
+	ev_timer_cancel(s->srv->loop, &s->auth_delay);
+	smtpd_auth_reset(s);
 	stream_free(&s->st);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -179,8 +184,11 @@ smtpd_close(struct smtp_session *s)
 const char *
 smtpd_protocol(const struct smtp_session *s)
 {
+	/* RFC 3848: "S" for TLS, "A" for an authenticated client. */
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->auth_user != NULL)
+		return stream_tls_active(s->st) ? "ESMTPSA" : "ESMTPA";
 	return stream_tls_active(s->st) ? "ESMTPS" : "ESMTP";
 }
 
@@ -195,6 +203,12 @@ smtpd_reset(struct smtp_session *s)
 	s->state = s->helo != NULL ? SMTP_ST_HELO : SMTP_ST_CONNECT;
 }
 
+void
+smtpd_input_resume(struct smtp_session *s)
+{
+	smtpd_session_event(s->st, STREAM_EV_READ, s);
+}
+
 /* smtpd_tarpit_fire - the soft-error pause is over: read commands again */
 static void
 smtpd_tarpit_fire(void *ctx)
@@ -202,7 +216,7 @@ smtpd_tarpit_fire(void *ctx)
 	struct smtp_session *s = ctx;
 
 	s->tarpit = NULL;
-	smtpd_session_event(s->st, STREAM_EV_READ, s);
+	smtpd_input_resume(s);
 }
 
 /*
@@ -215,7 +229,7 @@ smtpd_input(struct smtp_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
-	while (!s->closing && s->tarpit == NULL) {
+	while (!s->closing && s->tarpit == NULL && s->auth_delay == NULL) {
 		const char *line;
 		size_t len;
 		unsigned errors = s->errors;
@@ -234,6 +248,8 @@ smtpd_input(struct smtp_session *s)
 			break;
 		if (s->in_data)
 			smtpd_data_line(s, r, line, len);
+		else if (s->sasl != NULL)
+			smtpd_auth_line(s, r, line, len);
 		else
 			smtpd_cmd_line(s, r, line, len);
 		if (s->closing)
@@ -271,6 +287,8 @@ smtpd_tls_done(struct smtp_session *s)
 	    s->name, s->addr, desc);
 	smtpd_reset(s);
 	xfree(&s->helo);
+	/* RFC 3207 4.2: nothing learnt before TLS counts after it. */
+	smtpd_auth_reset(s);
 	s->esmtp = false;
 	s->state = SMTP_ST_CONNECT;
 }

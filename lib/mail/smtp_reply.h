@@ -6,8 +6,8 @@
  * wording and the codes are reviewed here, and the unit test walks
  * SMTP_REPLY_LIST to check every entry: a 3-digit code of class 2-5 and,
  * where RFC 2034 asks for one, an enhanced code whose class matches.
- * The greeting, EHLO lines and the 354 go without an enhanced code (RFC
- * 2034 section 3: only 2xx, 4xx and 5xx after EHLO carry one).
+ * The greeting, EHLO lines, the 354 and AUTH's 334 go without an
+ * enhanced code (RFC 2034 section 3: only 2xx, 4xx and 5xx carry one).
  *
  * Add a reply: define it below and add its line to SMTP_REPLY_LIST (the
  * test fails on a define missing from the list).
@@ -68,6 +68,35 @@
 #define SMTP_R_NUL_DATA		"550 5.6.0 Error: NUL character in message content"
 #define SMTP_R_DATA_LINE_TOO_LONG "550 5.6.0 Error: message line longer than %ld octets"
 
+/* AUTH (RFC 4954) and the submission port. */
+#define SMTP_R_AUTH_CHALLENGE	"334 %s"
+#define SMTP_R_AUTH_OK		"235 2.7.0 Authentication successful"
+#define SMTP_R_AUTH_FAILED	"535 5.7.8 Error: authentication failed"
+#define SMTP_R_AUTH_ABORTED	"501 5.0.0 Authentication aborted"
+#define SMTP_R_AUTH_UNDECODABLE	"501 5.5.2 Cannot decode response"
+#define SMTP_R_AUTH_LINE_TOO_LONG "500 5.5.6 Authentication exchange line is too long"
+#define SMTP_R_AUTH_MECH	"504 5.5.4 Unrecognized authentication type"
+#define SMTP_R_AUTH_NEED_TLS	"530 5.7.0 Must issue a STARTTLS command first"
+#define SMTP_R_AUTH_REQUIRED	"530 5.7.0 Authentication required"
+#define SMTP_R_AUTH_ALREADY	"503 5.5.1 Error: already authenticated"
+#define SMTP_R_AUTH_DISABLED	"503 5.5.1 Error: authentication not enabled"
+#define SMTP_R_AUTH_NEED_EHLO	"503 5.5.1 Error: send EHLO first"
+#define SMTP_R_AUTH_TOO_MANY	"421 4.7.0 Error: too many failed authentications"
+#define SMTP_R_IN_TRANSACTION	"503 5.5.1 Error: MAIL transaction in progress"
+
+/* ETRN (RFC 1985); %s is the node as the client gave it. */
+#define SMTP_R_ETRN_STARTED	"250 2.0.0 OK, queuing for node %s started"
+#define SMTP_R_ETRN_NONE	"251 2.0.0 OK, no messages waiting for node %s"
+#define SMTP_R_ETRN_PENDING	"252 2.0.0 OK, pending messages for node %s started"
+#define SMTP_R_ETRN_COUNT	"253 2.0.0 OK, %llu pending messages for node %s started"
+#define SMTP_R_ETRN_BUSY	"458 4.7.0 Unable to queue messages for node %s: try again later"
+#define SMTP_R_ETRN_TOO_MANY	"458 4.7.0 Unable to queue messages for node %s: too many ETRN commands in this session"
+#define SMTP_R_ETRN_UNAVAILABLE	"458 4.3.0 Unable to queue messages for node %s: %s"
+#define SMTP_R_ETRN_UNKNOWN	"459 4.7.1 <%s>: not a domain queued here"
+#define SMTP_R_ETRN_DENIED	"459 4.7.1 <%s>: ETRN not allowed: %s"
+#define SMTP_R_ETRN_NEED_ARG	"500 5.5.2 Syntax: ETRN domain"
+#define SMTP_R_ETRN_BAD_ARG	"501 5.5.4 Error: invalid parameter syntax"
+
 /*
  * Every reply above with whether it carries an enhanced status code,
  * for the test that walks the catalogue: X(NAME, HAS_ENHANCED).
@@ -117,6 +146,31 @@
 	X(SMTP_R_BARE_LF, 1) \
 	X(SMTP_R_BARE_CR, 1) \
 	X(SMTP_R_NUL_DATA, 1) \
-	X(SMTP_R_DATA_LINE_TOO_LONG, 1)
+	X(SMTP_R_DATA_LINE_TOO_LONG, 1) \
+	X(SMTP_R_AUTH_CHALLENGE, 0) \
+	X(SMTP_R_AUTH_OK, 1) \
+	X(SMTP_R_AUTH_FAILED, 1) \
+	X(SMTP_R_AUTH_ABORTED, 1) \
+	X(SMTP_R_AUTH_UNDECODABLE, 1) \
+	X(SMTP_R_AUTH_LINE_TOO_LONG, 1) \
+	X(SMTP_R_AUTH_MECH, 1) \
+	X(SMTP_R_AUTH_NEED_TLS, 1) \
+	X(SMTP_R_AUTH_REQUIRED, 1) \
+	X(SMTP_R_AUTH_ALREADY, 1) \
+	X(SMTP_R_AUTH_DISABLED, 1) \
+	X(SMTP_R_AUTH_NEED_EHLO, 1) \
+	X(SMTP_R_AUTH_TOO_MANY, 1) \
+	X(SMTP_R_IN_TRANSACTION, 1) \
+	X(SMTP_R_ETRN_STARTED, 1) \
+	X(SMTP_R_ETRN_NONE, 1) \
+	X(SMTP_R_ETRN_PENDING, 1) \
+	X(SMTP_R_ETRN_COUNT, 1) \
+	X(SMTP_R_ETRN_BUSY, 1) \
+	X(SMTP_R_ETRN_TOO_MANY, 1) \
+	X(SMTP_R_ETRN_UNAVAILABLE, 1) \
+	X(SMTP_R_ETRN_UNKNOWN, 1) \
+	X(SMTP_R_ETRN_DENIED, 1) \
+	X(SMTP_R_ETRN_NEED_ARG, 1) \
+	X(SMTP_R_ETRN_BAD_ARG, 1)
 
 #endif

@@ -1,0 +1,192 @@
+/* smtpd_auth - AUTH on the submission port: SASL exchanges and failure delays */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/log.h"
+#include "util/stream.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/netlist.h"
+#include "mail/passwd.h"
+#include "mail/sasl.h"
+#include "mail/smtp_reply.h"
+/* smtpd */
+#include "smtpd/smtpd.h"
+
+/* The longest pause after a failed login, however many came before. */
+#define SMTPD_AUTH_DELAY_MAX_MS	(60 * 1000)
+
+bool
+smtpd_auth_offered(const struct smtp_session *s)
+{
+	/* Passwords never cross the wire in the clear (smtpd_tls_auth_only). */
+	return s->submission && s->auth_user == NULL &&
+	    (!s->srv->cfg->smtpd_tls_auth_only || stream_tls_active(s->st));
+}
+
+bool
+smtpd_relay_ok(const struct smtp_session *s)
+{
+	const struct netlist *nl = s->srv->cfg->smtpd_relay_networks;
+
+	return s->auth_user != NULL ||
+	    (nl != NULL && netlist_match(nl, (const struct sockaddr *)&s->peer));
+}
+
+void
+smtpd_auth_reset(struct smtp_session *s)
+{
+	sasl_free(&s->sasl);
+	xfree(&s->auth_user);
+}
+
+/* smtpd_auth_delay_fire - the pause after a failed login is over: answer */
+static void
+smtpd_auth_delay_fire(void *ctx)
+{
+	struct smtp_session *s = ctx;
+	long limit = s->srv->cfg->auth_failure_limit;
+
+	s->auth_delay = NULL;
+	smtpd_reply(s, SMTP_R_AUTH_FAILED);
+	if (limit > 0 && s->auth_failures >= (unsigned long)limit) {
+		log_info("too many failed authentications from %s[%s]", s->name,
+		    s->addr);
+		smtpd_reply(s, SMTP_R_AUTH_TOO_MANY);
+		smtpd_close(s);
+		return;
+	}
+	/* Go on with whatever the client sent meanwhile. */
+	smtpd_input_resume(s);
+}
+
+/* smtpd_auth_failed - log, then answer 535 after the doubling delay */
+static void
+smtpd_auth_failed(struct smtp_session *s, const char *user)
+{
+	unsigned long long ms = (unsigned long long)s->srv->cfg->auth_failure_delay *
+	    1000u;
+	unsigned i;
+
+	log_warn("%s[%s]: SASL %s authentication failed: authentication failure, "
+	    "sasl_username=%s", s->name, s->addr, sasl_mech_name(sasl_mech(s->sasl)),
+	    user != NULL ? user : "");
+	s->auth_failures++;
+	/*
+	 * Each failure doubles the pause before the 535, so that guessing
+	 * passwords costs more the longer it goes on; the client's further
+	 * commands wait unread meanwhile.
+	 */
+	for (i = 1; i < s->auth_failures && ms < SMTPD_AUTH_DELAY_MAX_MS; i++)
+		ms *= 2;
+	if (ms > SMTPD_AUTH_DELAY_MAX_MS)
+		ms = SMTPD_AUTH_DELAY_MAX_MS;
+	s->auth_delay = ev_timer_add(s->srv->loop, ms, smtpd_auth_delay_fire, s);
+}
+
+/* smtpd_auth_result - act on where an exchange stands */
+static void
+smtpd_auth_result(struct smtp_session *s, enum sasl_status st, char *challenge)
+{
+	switch (st) {
+	case SASL_CONTINUE:
+		smtpd_reply(s, SMTP_R_AUTH_CHALLENGE, challenge);
+		free(challenge);
+		return;
+	case SASL_DONE:
+		s->auth_user = xstrdup(sasl_user(s->sasl));
+		s->auth_mech = sasl_mech(s->sasl);
+		log_info("%s[%s]: sasl_method=%s, sasl_username=%s", s->name,
+		    s->addr, sasl_mech_name(s->auth_mech), s->auth_user);
+		smtpd_reply(s, SMTP_R_AUTH_OK);
+		break;
+	case SASL_FAIL:
+		smtpd_auth_failed(s, sasl_user(s->sasl));
+		break;
+	case SASL_CANCEL:
+		smtpd_reply(s, SMTP_R_AUTH_ABORTED);
+		break;
+	case SASL_MALFORMED:
+		smtpd_reply(s, SMTP_R_AUTH_UNDECODABLE);
+		break;
+	}
+	free(challenge);
+	sasl_free(&s->sasl);
+}
+
+void
+smtpd_auth(struct smtp_session *s, const char *arg)
+{
+	const struct config *cfg = s->srv->cfg;
+	char mech[SMTP_VERB_MAX + 1], *challenge = NULL;
+	const char *sp = strchr(arg, ' ');
+	size_t n = sp != NULL ? (size_t)(sp - arg) : strlen(arg);
+	enum sasl_mech m;
+	enum sasl_status st;
+
+	if (!s->submission) {
+		smtpd_reply(s, SMTP_R_AUTH_DISABLED);
+		return;
+	}
+	if (s->auth_user != NULL) {
+		smtpd_reply(s, SMTP_R_AUTH_ALREADY);
+		return;
+	}
+	if (!s->esmtp) {
+		smtpd_reply(s, SMTP_R_AUTH_NEED_EHLO);
+		return;
+	}
+	if (!smtpd_auth_offered(s)) {
+		smtpd_reply(s, SMTP_R_AUTH_NEED_TLS);
+		return;
+	}
+	if (n == 0 || n >= sizeof(mech)) {
+		smtpd_reply(s, n == 0 ? SMTP_R_SYNTAX : SMTP_R_AUTH_MECH,
+		    "AUTH mechanism");
+		return;
+	}
+	memcpy(mech, arg, n);
+	mech[n] = '\0';
+	/* CRAM-MD5 is ODMR's; submission offers what TLS makes safe. */
+	if (!sasl_mech_find(mech, &m) || m == SASL_MECH_CRAM_MD5) {
+		smtpd_reply(s, SMTP_R_AUTH_MECH);
+		return;
+	}
+	/* A changed file counts at once: `sluice passwd` needs no reload. */
+	(void)passwd_reload(&s->srv->pw, cfg->passwd_file, false);
+	/*
+	 * XXX crypt(3) runs here in the event loop: a yescrypt check holds
+	 * every session of this process for some tens of milliseconds. That
+	 * is acceptable at submission rates (a few logins a second), and
+	 * auth_failure_delay throttles a guesser far more than that.
+	 */
+	st = sasl_start(m, sp != NULL ? sp + 1 : NULL, cfg->myhostname,
+	    s->srv->pw, &s->sasl, &challenge);
+	smtpd_auth_result(s, st, challenge);
+}
+
+void
+smtpd_auth_line(struct smtp_session *s, int r, const char *line, size_t len)
+{
+	char *text, *challenge = NULL;
+	enum sasl_status st;
+
+	if (r < 0) {
+		sasl_free(&s->sasl);
+		smtpd_reply(s, SMTP_R_AUTH_LINE_TOO_LONG);
+		return;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	text = xstrndup(line, len);
+	st = sasl_step(s->sasl, text, s->srv->pw, &challenge);
+	/* Base64 of a password is the password: wipe it. */
+	explicit_bzero(text, len);
+	free(text);
+	smtpd_auth_result(s, st, challenge);
+}

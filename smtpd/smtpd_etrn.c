@@ -1,0 +1,150 @@
+/* smtpd_etrn - ETRN (RFC 1985): release a customer domain through qmgr */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/proto.h"
+#include "mail/smtp_reply.h"
+/* smtpd */
+#include "smtpd/smtpd.h"
+
+/* ETRN commands one session may send; a site needs one per domain. */
+#define SMTPD_ETRN_MAX		10
+/* How long we wait for qmgr's answer (it answers from memory). */
+#define SMTPD_ETRN_TIMEOUT_MS	2000
+#define SMTPD_GROUP_MAX		64
+/* The longest reason from qmgr we repeat to the client. */
+#define SMTPD_REASON_MAX	200
+
+/* smtpd_etrn_group_ok - a #group name: letters, digits, "._-" */
+static bool
+smtpd_etrn_group_ok(const char *g)
+{
+	size_t n = strlen(g), i;
+
+	if (n == 0 || n > SMTPD_GROUP_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((g[i] >= 'a' && g[i] <= 'z') || (g[i] >= 'A' && g[i] <= 'Z') ||
+		    (g[i] >= '0' && g[i] <= '9') || strchr("._-", g[i]) != NULL))
+			return false;
+	return true;
+}
+
+/* smtpd_etrn_reason - qmgr's reason, printable and bounded, in buf */
+static const char *
+smtpd_etrn_reason(const struct ipc_rec *rep, char *buf, size_t size)
+{
+	const char *r = ipc_rec_get(rep, "reason");
+	size_t i;
+
+	if (r == NULL || *r == '\0')
+		r = "refused by policy";
+	/* It goes into our reply line: no controls, nothing unbounded. */
+	for (i = 0; r[i] != '\0' && i + 1 < size && i < SMTPD_REASON_MAX; i++)
+		buf[i] = r[i] >= ' ' && r[i] <= '~' ? r[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* smtpd_etrn_reply - the RFC 1985 reply for qmgr's answer to a trigger */
+static void
+smtpd_etrn_reply(struct smtp_session *s, const char *node,
+    const struct ipc_rec *rep)
+{
+	const char *status = ipc_rec_get(rep, "status");
+	char reason[SMTPD_REASON_MAX + 1];
+	unsigned long long pending;
+
+	if (strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0 || status == NULL)
+		status = "error";
+	if (strcmp(status, "ok") == 0) {
+		if (ipc_rec_get_num(rep, "pending", 1000000000000ULL, &pending) == 0)
+			smtpd_reply(s, SMTP_R_ETRN_COUNT, pending, node);
+		else
+			smtpd_reply(s, SMTP_R_ETRN_PENDING, node);
+	} else if (strcmp(status, "none") == 0)
+		smtpd_reply(s, SMTP_R_ETRN_NONE, node);
+	else if (strcmp(status, "unknown") == 0)
+		smtpd_reply(s, SMTP_R_ETRN_UNKNOWN, node);
+	else if (strcmp(status, "denied") == 0)
+		smtpd_reply(s, SMTP_R_ETRN_DENIED, node,
+		    smtpd_etrn_reason(rep, reason, sizeof(reason)));
+	else if (strcmp(status, "busy") == 0)
+		smtpd_reply(s, SMTP_R_ETRN_BUSY, node);
+	else
+		smtpd_reply(s, SMTP_R_ETRN_UNAVAILABLE, node,
+		    smtpd_etrn_reason(rep, reason, sizeof(reason)));
+}
+
+void
+smtpd_etrn(struct smtp_session *s, const char *arg)
+{
+	const struct config *cfg = s->srv->cfg;
+	struct ipc_rec *req, *rep = NULL;
+	const char *name = arg;
+
+	if (*arg == '\0') {
+		smtpd_reply(s, SMTP_R_ETRN_NEED_ARG);
+		return;
+	}
+	/* "@dom": dom and its subdomains; "#name": an operator's group. */
+	if (*arg == '#') {
+		if (!smtpd_etrn_group_ok(arg + 1)) {
+			smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
+			return;
+		}
+		req = ipc_rec_new(PROTO_T_TRIGGER);
+		ipc_rec_add(req, "group", arg + 1);
+	} else {
+		if (*name == '@')
+			name++;
+		if (*name == '\0' || strchr(name, ' ') != NULL ||
+		    !address_domain_ok(name, strlen(name)) || name[0] == '[') {
+			smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
+			return;
+		}
+		req = ipc_rec_new(PROTO_T_TRIGGER);
+		ipc_rec_add(req, "domain", name);
+		if (name != arg)
+			ipc_rec_add(req, "subdomains", "1");
+	}
+	if (++s->etrn_count > SMTPD_ETRN_MAX) {
+		ipc_rec_free(&req);
+		smtpd_reply(s, SMTP_R_ETRN_TOO_MANY, arg);
+		smtpd_reject_log(s, "ETRN", NULL);
+		return;
+	}
+	ipc_rec_add(req, "source", "etrn");
+	ipc_rec_add(req, "client", s->addr);
+	if (s->auth_user != NULL)
+		ipc_rec_add(req, "user", s->auth_user);
+	/*
+	 * XXX This waits for qmgr in the event loop. qmgr answers from
+	 * memory and one index count, in well under a millisecond, and the
+	 * timeout bounds the worst case; ETRN is rare (once per site per
+	 * connection), so a round trip here costs the other sessions less
+	 * than the machinery to make it asynchronous would cost in code.
+	 */
+	if (qmgr_call(cfg->queue_directory, req, SMTPD_ETRN_TIMEOUT_MS, &rep) < 0) {
+		log_warn("ETRN %s from %s[%s]: ask qmgr: %s", arg, s->name, s->addr,
+		    strerror(errno));
+		smtpd_reply(s, SMTP_R_ETRN_UNAVAILABLE, arg,
+		    "queue manager unavailable, try again later");
+	} else
+		smtpd_etrn_reply(s, arg, rep);
+	if (s->last_reply[0] != '2')
+		smtpd_reject_log(s, "ETRN", NULL);
+	ipc_rec_free(&req);
+	ipc_rec_free(&rep);
+}
