@@ -1,0 +1,1 @@
+# t/release.mk: integration tests of the release path (issue 3)
