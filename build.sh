@@ -64,20 +64,19 @@ install_missing() {
 	    apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# build_in DIR CONFIGURE-ARGS... - autoreconf, configure and make in DIR.
+# build_in DIR CONFIGURE-ARGS... - autoreconf, configure and make in DIR;
+# 0/1 (each step checked: callers use it in a condition, where set -e
+# does not apply).
 build_in() {
 	local dir=$1
 	shift
-	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
-	    [ Makefile.am -nt Makefile.in ] || [ "${SLUICE_AUTORECONF:-yes}" = yes ]; then
-		say "autoreconf -fi"
-		autoreconf -fi
-	fi
-	mkdir -p "$dir"
+	say "autoreconf -fi"
+	autoreconf -fi || return 1
+	mkdir -p "$dir" || return 1
 	say "configure in $dir: $*"
-	(cd "$dir" && "$top/configure" -q "$@")
+	(cd "$dir" && "$top/configure" -q "$@") || return 1
 	say "make -j$(nproc) in $dir"
-	make -C "$dir" -j"$(nproc)"
+	make -C "$dir" -j"$(nproc)" || return 1
 }
 
 # fetch_postfix_tools - unpack Debian's postfix (for smtp-source) into
@@ -148,7 +147,11 @@ run_check() {
 	shift
 	install_missing
 	ensure_user
-	build_in "$dir" "$@"
+	if ! build_in "$dir" "$@"; then
+		echo "build.sh: the build in $dir failed" >&2
+		echo "0 passed, 1 failed"
+		return 1
+	fi
 	fetch_postfix_tools
 	export SLUICE_TOOLSDIR="$top/build/tools"
 	find "$dir" -name '*.trs' -delete
@@ -165,7 +168,7 @@ case ${1:-} in
 run)
 	install_missing
 	ensure_user
-	build_in build --enable-werror
+	build_in build --enable-werror || die "the build failed"
 	make_run_config
 	say "starting master in the foreground (SMTP on 127.0.0.1:2525; ^C stops)"
 	exec "$top/build/master/master" -c "$top/build/run/etc" -f

@@ -11,7 +11,8 @@ use POSIX qw(_exit setpgid);
 use SluiceTest qw(tool wait_for slurp);
 
 my $ROUNDS = $ENV{SLUICE_CRASH_ROUNDS} || 5;
-my $WORKERS = 4;
+my $WORKERS = 3;
+my $PER_ROUND = 5;	# new 250s between two kills
 my $msgfile = "$ENV{SLUICE_SRCDIR}/t/data/smtp-source.msg";
 my @src_args = ('-F', $msgfile, '-M', 'client.sluice.test',
     '-f', 'source@client.sluice.test', '-t', 'user@site.example');
@@ -61,6 +62,8 @@ sub worker {
 			print {$res} "$mid ", $qid // 'NOID', "\n";
 		}
 		$smtp->quit;
+		# Paced, so the queue stays small enough to check file by file.
+		select(undef, undef, undef, 0.2);
 	}
 	_exit(0);
 }
@@ -75,12 +78,14 @@ for my $w (1 .. $WORKERS) {
 }
 
 # The smtp-source burst beside them, restarted whenever a kill makes it
-# give up; in its own process group so that one kill ends it all.
+# give up; in its own process group so that one kill ends it all. It is
+# paced (-w 1: one message per second per session) to keep the queue
+# small enough to check every file with the CLI afterwards.
 my $loader = fork // die "fork: $!";
 if ($loader == 0) {
 	setpgid(0, 0);
 	until (-e $stop) {
-		my $pid = $s->smtp_source_bg('-s', 4, '-m', 40, @src_args);
+		my $pid = $s->smtp_source_bg('-s', 5, '-w', 1, '-m', 50, @src_args);
 		waitpid($pid, 0);
 	}
 	_exit(0);
@@ -103,7 +108,7 @@ sub kill_rounds {
 	for my $r (1 .. $ROUNDS) {
 		my $base = acked();
 		# In the middle of a burst: clients are getting 250s right now.
-		wait_for(sub { acked() >= $base + 10 }, 60)
+		wait_for(sub { acked() >= $base + $PER_ROUND }, 60)
 		    or diag("round $r: clients got no 250s before the kill");
 		my @old = map { $_->[0] } grep { $_->[1] eq $name } $s->children;
 		if (!@old) {
@@ -126,7 +131,7 @@ kill_rounds('smtpd');
 kill_rounds('qmgr');
 # One more stretch of traffic after the last kill.
 my $base = acked();
-wait_for(sub { acked() >= $base + 10 }, 60);
+wait_for(sub { acked() >= $base + $PER_ROUND }, 60);
 
 open my $fh, '>', $stop or die "create $stop: $!";
 close $fh;
@@ -145,7 +150,7 @@ for my $w (1 .. $WORKERS) {
 	}
 }
 my $nacked = keys %acked;
-ok($nacked >= 10 * (2 * $ROUNDS + 1), "clients counted $nacked messages that got 250");
+ok($nacked >= $PER_ROUND * (2 * $ROUNDS + 1), "clients counted $nacked messages that got 250");
 
 $s->stop;
 $s->start;

@@ -179,8 +179,8 @@ is(scalar $s->queue_files, $good, "only the $good good messages were queued");
 is_deeply([$s->dir_entries('incoming')], [], 'nothing left in incoming/');
 $s->stop;
 
-# --- command timeout: 421 4.4.2, then the connection closes ---
-my $t = SluiceTest->new(conf => { smtpd_timeout => '2s' });
+# --- timeouts: 421 4.4.2, then the connection closes ---
+my $t = SluiceTest->new(conf => { smtpd_timeout => '2s', smtpd_data_timeout => '3s' });
 $t->start;
 {
 	my ($c, $code) = smtp_connect($t);

@@ -366,6 +366,9 @@ sub cleanup {
 	remove_tree($self->{dir}) if -d $self->{dir};
 }
 
+# A test killed by make or by hand still cleans up: exit runs END.
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { exit 130 };
+
 END {
 	my $st = $?;
 	$_->cleanup for @instances;
