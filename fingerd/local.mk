@@ -10,3 +10,6 @@ fingerd_fingerd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 fingerd_fingerd_SOURCES = fingerd/fingerd.c
 fingerd_fingerd_LDADD = fingerd/libfingerd.a $(SLUICE_LIBS)
 dist_man_MANS += man/fingerd.8
+# Integration tests (t/lib/FingerProbe.pm holds their helpers).
+TESTS += t/55-finger.t t/56-finger-client.t
+EXTRA_DIST += t/55-finger.t t/56-finger-client.t t/lib/FingerProbe.pm
