@@ -9,3 +9,6 @@ prober_prober_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 prober_prober_SOURCES = prober/prober.c
 prober_prober_LDADD = prober/libprober.a $(SLUICE_LIBS)
 dist_man_MANS += man/prober.8
+# Integration test (helpers in t/lib/FingerProbe.pm, DNS in t/lib/FakeDNS.pm).
+TESTS += t/57-prober.t
+EXTRA_DIST += t/57-prober.t

@@ -31,6 +31,8 @@
 /* How often qmgr is asked for the list; qmgr answers from memory. */
 #define PROBER_POLL_MS		2000
 #define PROBER_QMGR_TIMEOUT_MS	5000
+/* A probe due this close to a poll is started by it, not by the next. */
+#define PROBER_SLACK_MS		100
 /* Probes in flight at once; the rest wait for the next poll. */
 #define PROBER_INFLIGHT_MAX	64
 /* The longest banner line we read. */
@@ -55,6 +57,7 @@ struct probe_domain {
 	char *name;
 	enum probe_state state;
 	long interval;		/* seconds until the probe after the next failure */
+	uint64_t started_ms;	/* ev_now() when the last probe started */
 	uint64_t next_ms;	/* ev_now() of the next probe */
 	uint64_t seen_ms;	/* ev_now() when it was last in the list */
 	bool listed;		/* in the latest list */

@@ -89,7 +89,8 @@ prober_done(struct prober *pr, struct probe_domain *pd, const struct probe_resul
 	pd->run = NULL;
 	pr->inflight--;
 	pd->interval = prober_backoff(r->ok, prev, pd->interval, base, pr->cfg->probe_max);
-	pd->next_ms = ev_now() + (uint64_t)pd->interval * 1000;
+	/* Start to start: the poll that starts the next one is then on time. */
+	pd->next_ms = pd->started_ms + (uint64_t)pd->interval * 1000;
 	pd->state = r->ok ? PROBE_REACHABLE : PROBE_UNREACHABLE;
 	/* One line per change of state, not per probe: a dead site stays quiet. */
 	if (pd->state != prev) {
@@ -180,7 +181,7 @@ prober_due_one(const char *key, void *value, void *ctx)
 	    (!pd->listed && w->now - pd->seen_ms > keep_ms)) {
 		w->gone = xreallocarray(w->gone, w->ngone + 1, sizeof(*w->gone));
 		w->gone[w->ngone++] = pd;
-	} else if (pd->listed && w->now >= pd->next_ms) {
+	} else if (pd->listed && w->now + PROBER_SLACK_MS >= pd->next_ms) {
 		w->due = xreallocarray(w->due, w->ndue + 1, sizeof(*w->due));
 		w->due[w->ndue++] = pd;
 	}
@@ -221,6 +222,7 @@ prober_poll(void *ctx)
 	}
 	for (i = 0; i < w.ndue && pr->inflight < PROBER_INFLIGHT_MAX; i++) {
 		pr->inflight++;
+		w.due[i]->started_ms = w.now;
 		probe_start(pr, w.due[i]);
 	}
 	free(w.gone);
