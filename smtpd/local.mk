@@ -22,3 +22,7 @@ t_passwd_test_LDADD = $(SLUICE_LIBS)
 t_sasl_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 t_sasl_test_SOURCES = t/sasl_test.c
 t_sasl_test_LDADD = $(SLUICE_LIBS)
+
+# Integration tests of ETRN and submission (Perl, real clients).
+TESTS += t/31-etrn.t
+EXTRA_DIST += t/31-etrn.t t/lib/Smtpd2.pm
