@@ -3,3 +3,8 @@ check_PROGRAMS += t/util_test
 TESTS += t/util_test
 t_util_test_SOURCES = t/util_test.c
 t_util_test_LDADD = $(SLUICE_LIBS)
+
+# The lead's integration tests.
+LEAD_INTEGRATION_TESTS = t/35-full-disk.t
+TESTS += $(LEAD_INTEGRATION_TESTS)
+EXTRA_DIST += $(LEAD_INTEGRATION_TESTS)
