@@ -1,1 +1,8 @@
-# t/release.mk: integration tests of the release path (issue 3)
+# t/release.mk: integration tests of the release path (issue 3): the
+# gate, deliver, lifetimes and DSNs, crashes during a flush, MX routing.
+# Each starts its own sluice and Perl sinks (t/lib/Sink.pm) on free
+# loopback ports, so they run in parallel with the others.
+RELEASE_TESTS = \
+	t/80-hold-flush.t
+TESTS += $(RELEASE_TESTS)
+EXTRA_DIST += $(RELEASE_TESTS) t/lib/Sink.pm t/lib/Release.pm

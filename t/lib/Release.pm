@@ -1,0 +1,102 @@
+# Release - helpers shared by the release-path tests (t/8x-*.t).
+#
+#	use Release qw(swaks_mail flush log_count wait_log);
+#	my ($qid, $sent) = swaks_mail($s, $oracle, from => 'a@x', to => 'u@y',
+#	    mid => 'm1@x');
+#	my ($rc, $out) = flush($s, 'site.example');
+#
+# swaks_mail sends one message with swaks twice: first to an oracle sink
+# (Sink.pm), which records exactly the bytes swaks sends, then to sluice.
+# The oracle's copy is what the customer's server must receive after
+# sluice's own Received: header.
+package Release;
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use Test::More;
+use SluiceTest qw(wait_for slurp spew);
+
+our @EXPORT_OK = qw(swaks_mail message_text flush log_count wait_log
+    received_id);
+
+my $seq = 0;
+
+# message_text MID, SUBJECT - a message that exercises the byte path:
+# leading dots, a lone dot, trailing blanks, a long line, 8-bit text.
+sub message_text {
+	my ($mid, $subject) = @_;
+	my $t = "From: Sender <sender\@sender.example>\n"
+	    . "To: user\@site.example\n"
+	    . "Subject: $subject\n"
+	    . "Message-ID: <$mid>\n"
+	    . "MIME-Version: 1.0\n"
+	    . "Content-Type: text/plain; charset=utf-8\n"
+	    . "Content-Transfer-Encoding: 8bit\n"
+	    . "\n"
+	    . "first line of <$mid>\n"
+	    . ".a line with a leading dot\n"
+	    . "..two leading dots\n"
+	    . ".\n"
+	    . "trailing blanks \t \n"
+	    . ('x' x 900) . "\n"
+	    . "gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\n"
+	    . "last line\n";
+	return $t;
+}
+
+# swaks_mail SLUICE, ORACLE, from => F, to => T|[T...], mid => M,
+# subject => S - send with swaks to the oracle, then to sluice. Returns
+# (queue ID or undef, the bytes the oracle recorded).
+sub swaks_mail {
+	my ($s, $oracle, %o) = @_;
+	my $mid = $o{mid} // sprintf 'rel-%d-%d@sender.example', $$, ++$seq;
+	my @to = ref $o{to} ? @{ $o{to} } : ($o{to} // 'user@site.example');
+	my $file = $s->dir . "/msg-$$-" . ++$seq . '.txt';
+	spew($file, message_text($mid, $o{subject} // "release test $mid"));
+	my @args = ('--from', $o{from} // 'sender@sender.example',
+	    '--to', join(',', @to), '--data', "\@$file");
+	my $before = $oracle->count;
+	my ($rc, $out, $err) = SluiceTest::run_cmd([SluiceTest::tool('swaks'),
+	    '--server', '127.0.0.1', '--port', $oracle->port,
+	    '--helo', 'client.sluice.test', @args], timeout => 60);
+	wait_for(sub { $oracle->count > $before }, 10)
+	    or diag("swaks to the oracle sink: exit $rc: $out$err");
+	my ($m) = grep { $_->{mid} eq "<$mid>" } $oracle->messages;
+	($rc, $out) = $s->swaks(@args);
+	my ($qid) = $out =~ /queued as ([0-9A-F]{20})/;
+	diag("swaks to sluice: exit $rc: $out") unless $rc == 0 && $qid;
+	return ($qid, $m ? $m->{data} : undef, "<$mid>");
+}
+
+# flush SLUICE, DOMAIN - `sluice flush DOMAIN`: (exit status, output)
+sub flush {
+	my ($s, $domain) = @_;
+	my ($rc, $out, $err) = $s->cli('flush', $domain);
+	return ($rc, $out . $err);
+}
+
+# log_count SLUICE, REGEX - how many lines of master.log match
+sub log_count {
+	my ($s, $re) = @_;
+	my $n = () = $s->log_text =~ /$re/mg;
+	return $n;
+}
+
+# wait_log SLUICE, REGEX [, SECONDS] - wait for a log line; true if seen
+sub wait_log {
+	my ($s, $re, $secs) = @_;
+	return wait_for(sub { log_count($s, $re) > 0 }, $secs // 30);
+}
+
+# received_id DATA - the queue ID in sluice's Received: header on top
+sub received_id {
+	my ($data) = @_;
+	my ($rcvd) = SluiceTest::strip_received($data);
+	return undef unless defined $rcvd;
+	my ($id) = $rcvd =~ /\(sluice\) with \S+ id ([0-9A-F]{20})\b/;
+	return $id;
+}
+
+1;
