@@ -1,1 +1,16 @@
-# web/local.mk: fragment, see HACKING.md
+# web: the login page that holds a site's gate open (web(8)), on
+# libmicrohttpd. Everything but main() is a convenience library.
+pkglibexec_PROGRAMS += web/web
+noinst_LIBRARIES += web/libweb.a
+web_libweb_a_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
+web_libweb_a_SOURCES = web/web.h \
+	web/web_server.c web/web_handler.c web/web_session.c \
+	web/web_page.c web/web_gate.c
+web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS)
+web_web_SOURCES = web/web.c
+web_web_LDADD = web/libweb.a $(SLUICE_LIBS) $(MHD_LIBS)
+dist_man_MANS += man/web.8
+# Integration tests: curl and headless Chromium against a real sluice.
+WEB_TESTS = t/61-web.t
+TESTS += $(WEB_TESTS)
+EXTRA_DIST += $(WEB_TESTS) t/lib/WebTest.pm

@@ -1,0 +1,85 @@
+# WebTest - real browsers against sluice's web(8) page: curl with a
+# cookie jar, and headless Chromium for screenshots.
+#
+#	use WebTest qw(curl header csrf_of chromium_shot png_ok);
+#	my $r = curl($jar, "http://127.0.0.1:$port/");
+#	my $token = csrf_of($r->{body});
+#	my ($ok, $why) = chromium_shot($url, "$dir/login.png");
+package WebTest;
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use File::Path qw(make_path remove_tree);
+use File::Temp qw(tempdir);
+use SluiceTest qw(tool run_cmd slurp);
+
+our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir);
+
+# curl JAR, ARGS - one request with curl, the cookie jar read and
+# written: {code, headers, body, err}. code is the HTTP status ("000"
+# when nothing came back).
+sub curl {
+	my ($jar, @args) = @_;
+	my $dir = tempdir('sluice-curl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my ($rc, $out, $err) = run_cmd([tool('curl'), '-sS', '--max-time',
+	    30 * $SluiceTest::SLOW, '-b', $jar, '-c', $jar, '-D', "$dir/h",
+	    '-o', "$dir/b", '-w', '%{http_code}', @args], timeout => 60);
+	my $r = { rc => $rc, code => $out, headers => slurp("$dir/h") // '',
+	    body => slurp("$dir/b") // '', err => $err };
+	remove_tree($dir);
+	return $r;
+}
+
+# header R, NAME - the first value of a response header, or undef.
+sub header {
+	my ($r, $name) = @_;
+	for my $line (split /\r?\n/, $r->{headers}) {
+		return $1 if $line =~ /^\Q$name\E:\s*(.*?)\s*$/i;
+	}
+	return undef;
+}
+
+# csrf_of HTML - the CSRF token in the form's hidden field, or undef.
+sub csrf_of {
+	my ($html) = @_;
+	return $html =~ /name="csrf" value="([0-9a-f]{64})"/ ? $1 : undef;
+}
+
+# artifact_dir - where screenshots are kept: the build tree, not the source.
+sub artifact_dir {
+	my $d = "$ENV{SLUICE_BUILDDIR}/t/artifacts";
+	make_path($d);
+	return $d;
+}
+
+# chromium_shot URL, FILE - a phone-sized screenshot by headless
+# Chromium: (1, '') or (0, reason).
+sub chromium_shot {
+	my ($url, $file) = @_;
+	my $bin = eval { tool('chromium') } or return (0, $@);
+	my $profile = tempdir('sluice-chromium-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	unlink $file;
+	my ($rc, $out, $err) = run_cmd([$bin, '--headless', '--no-sandbox',
+	    '--disable-gpu', '--disable-quic', '--no-first-run',
+	    '--disable-background-networking', '--disable-component-update',
+	    '--disable-sync', "--user-data-dir=$profile", "--screenshot=$file",
+	    '--window-size=390,844', $url], timeout => 120);
+	remove_tree($profile);
+	return (0, "chromium exit $rc: $err") unless -s $file;
+	return (1, '');
+}
+
+# png_ok FILE - (width, height) of a well-formed PNG file, or ().
+sub png_ok {
+	my ($file) = @_;
+	my $b = slurp($file) // return ();
+	return () unless length($b) > 1000
+	    && substr($b, 0, 8) eq "\x89PNG\r\n\x1a\n"
+	    && substr($b, 12, 4) eq 'IHDR'
+	    && substr($b, -8, 4) eq 'IEND';
+	return unpack 'N N', substr($b, 16, 8);
+}
+
+1;

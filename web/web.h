@@ -1,0 +1,223 @@
+/*
+ * web - the login page that holds a customer's gate open (web(8)).
+ *
+ * Modules:
+ *	web_server.c	libmicrohttpd on our epoll loop, the request table,
+ *			the headers every response carries
+ *	web_handler.c	the pages: login form, login, status, logout
+ *	web_session.c	random tokens, the server-side session table, the
+ *			per-client login rate limit
+ *	web_page.c	HTML and CSS
+ *	web_gate.c	what the pages ask of qmgr and of the passwd file
+ *
+ * One process, one thread, one epoll loop: libmicrohttpd runs in its
+ * "external epoll" mode, so its epoll descriptor is one more watch in
+ * our loop and every handler runs in the loop's thread. The session
+ * table therefore needs no lock. Handlers call qmgr with a short
+ * blocking request (qmgr answers from memory); a failed login is held
+ * back by suspending the connection, never by sleeping.
+ */
+#ifndef SLUICE_WEB_H
+#define SLUICE_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct ev_loop;
+struct ev_timer;
+struct htable;
+struct MHD_Daemon;
+struct web_req;
+struct passwd_table;
+
+/* Random tokens (session cookie, CSRF): 32 bytes from getrandom, in hex. */
+#define WEB_TOKEN_BYTES		32
+#define WEB_TOKEN_HEX		(2 * WEB_TOKEN_BYTES)
+
+#define WEB_DOMAIN_MAX		255
+/* The largest request body we read (a login form is far smaller). */
+#define WEB_BODY_MAX		4096
+/* qmgr answers from memory: a short wait is enough. */
+#define WEB_QMGR_TIMEOUT_MS	3000
+
+struct web {
+	struct ev_loop *loop;
+	const char *confdir;
+	struct config *cfg;
+	int listen_fd;			/* from master, fd 3 */
+	struct MHD_Daemon *mhd;
+	int mhd_epfd;			/* libmicrohttpd's epoll fd, watched by us */
+	struct ev_timer *mhd_timer;	/* when libmicrohttpd wants to run */
+	struct ev_timer *sweep_timer;	/* session expiry */
+	bool tls;			/* HTTPS: cookies get Secure */
+	bool stopping;
+	struct web_sessions *sessions;
+	struct htable *login_rate;	/* client address -> struct web_rate */
+	char *csp;			/* Content-Security-Policy header value */
+	char *tls_cert;			/* PEM text; libmicrohttpd borrows it */
+	char *tls_key;
+	struct web_req *suspended;	/* requests held back after a failed login */
+	struct passwd_table *passwd;	/* reloaded when the file changes */
+};
+
+/* A session: anonymous (login form shown) or logged in (user != NULL). */
+struct web_session {
+	char id[WEB_TOKEN_HEX + 1];	/* the cookie value */
+	char csrf[WEB_TOKEN_HEX + 1];	/* the hidden field of every form */
+	char *user;			/* customer login, or NULL */
+	char **domains;			/* the domains this login released */
+	size_t ndomains;
+	time_t created;
+	time_t last_seen;
+};
+
+/* web_server.c */
+
+/*
+ * web_server_new - start libmicrohttpd on listen_fd inside loop. TLS
+ * when cfg names a certificate and key. Fatal when it cannot start.
+ */
+struct web *web_server_new(struct ev_loop *loop, const char *confdir,
+    struct config *cfg, int listen_fd);
+/* web_server_free - stop libmicrohttpd, close the listener, free *wp */
+void web_server_free(struct web **wp);
+/* web_server_kick - let libmicrohttpd run now (after a resume) */
+void web_server_kick(struct web *w);
+
+/* web_session.c */
+
+/* web_token_new - WEB_TOKEN_HEX hex digits of fresh randomness into buf; 0/-1 */
+int web_token_new(char buf[WEB_TOKEN_HEX + 1]);
+/* web_token_equal - compare two tokens in time independent of their contents */
+bool web_token_equal(const char *a, const char *b);
+/* web_token_ok - is s exactly WEB_TOKEN_HEX lowercase hex digits? */
+bool web_token_ok(const char *s);
+
+/* web_session_idle - seconds a session lives without a request */
+long web_session_idle(const struct web *w);
+struct web_sessions *web_sessions_new(void);
+void web_sessions_free(struct web_sessions **sp);
+/*
+ * web_session_create - a new anonymous session, or NULL when the table
+ * is full of logged-in sessions (the oldest anonymous one makes room).
+ */
+struct web_session *web_session_create(struct web_sessions *s, time_t now);
+/* web_session_find - the live session with cookie id, or NULL; marks it seen */
+struct web_session *web_session_find(struct web_sessions *s, const char *id,
+    time_t now, long idle);
+/*
+ * web_session_login - log *sp in as user: a new session id (no fixation),
+ * a new CSRF token, the domains it released (copied). 0, or -1 (no
+ * randomness: *sp is dropped).
+ */
+int web_session_login(struct web_sessions *s, struct web_session **sp,
+    const char *user, char *const *domains, size_t ndomains, time_t now);
+/* web_session_drop - remove and free *sp, set it to NULL */
+void web_session_drop(struct web_sessions *s, struct web_session **sp);
+/* web_sessions_expire - drop sessions idle for longer than idle seconds */
+void web_sessions_expire(struct web_sessions *s, time_t now, long idle);
+/* web_sessions_count - how many sessions the table holds */
+size_t web_sessions_count(const struct web_sessions *s);
+
+/*
+ * web_rate_limited - count one login attempt of client in the current
+ * minute; true when it is over limit. The table's memory is bounded.
+ */
+bool web_rate_limited(struct htable **tp, const char *client, long limit,
+    time_t now);
+/* web_rate_free - free the rate table and its entries */
+void web_rate_free(struct htable **tp);
+
+/* What the status page shows of one domain (qmgr's domainstatus). */
+struct web_domain_view {
+	const char *name;
+	bool known;			/* qmgr answered */
+	unsigned long long pending;	/* messages waiting */
+	unsigned long long delivered;	/* recipients sent since the gate opened */
+	time_t oldest;			/* arrival of the oldest message, or 0 */
+	time_t next_expiry;		/* when the next one bounces, or 0 */
+	bool open;			/* the gate */
+	time_t open_until;
+	const char *notice;		/* what the trigger said, or NULL */
+};
+
+/* web_page.c: each page is a new NUL-terminated string; *len_r its length */
+
+/* web_page_csp_new - the Content-Security-Policy value (hash of the CSS) */
+char *web_page_csp_new(void);
+/* web_page_login - the login form; domain and notice may be NULL */
+char *web_page_login(const char *csrf, const char *domain, const char *notice,
+    size_t *len_r);
+/* web_page_status - the page that refreshes itself and keeps the gate open */
+char *web_page_status(const char *user, const char *csrf, long refresh,
+    time_t now, const struct web_domain_view *v, size_t n, size_t *len_r);
+/* web_page_notice - a short page: logged out, errors */
+char *web_page_notice(const char *title, const char *text, bool home_link,
+    size_t *len_r);
+/* web_page_duration - "12s", "4m 10s", "2h 5m", "3d 4h" */
+void web_page_duration(long secs, char *buf, size_t size);
+
+/* web_gate.c */
+
+/*
+ * web_gate_login - check user's password against the passwd file:
+ * 1 right, 0 wrong (or no such customer), -1 the file cannot be read.
+ */
+int web_gate_login(struct web *w, const char *user, const char *password);
+/*
+ * web_gate_owned - the domains user owns (owner= in the domains table),
+ * or only the domain only if user owns it: a new array of new strings
+ * in *list_r, its length returned. Free with web_gate_list_free.
+ */
+size_t web_gate_owned(const struct config *cfg, const char *user,
+    const char *only, char ***list_r);
+/* web_gate_list_free - free an array from web_gate_owned */
+void web_gate_list_free(char ***listp, size_t n);
+/*
+ * web_gate_trigger - ask qmgr to release domain for user (source=web):
+ * qmgr's status word ("ok", "none", "denied", "busy", ...) in status,
+ * "unreachable" when qmgr does not answer. 0 released, -1 not.
+ */
+int web_gate_trigger(const struct web *w, const char *domain, const char *user,
+    const char *client, char *status, size_t size);
+/* web_gate_status - fill v (name already set) from qmgr; 0/-1 */
+int web_gate_status(const struct web *w, struct web_domain_view *v);
+/* web_gate_close - close domain's gate now (logout); 0/-1 */
+int web_gate_close(const struct web *w, const char *domain, const char *user,
+    const char *client);
+
+/* web_server.c: one response, with the headers every page carries */
+
+struct MHD_Connection;
+
+struct web_reply {
+	unsigned int status;		/* HTTP status code */
+	char *body;			/* malloc'd; the reply takes it */
+	size_t len;
+	const char *location;		/* a redirect's target, or NULL */
+	const char *cookie;		/* a Set-Cookie value, or NULL */
+	const char *allow;		/* the Allow header of a 405, or NULL */
+	bool retry;			/* Retry-After: 60 (429) */
+};
+
+/* web_reply_send - queue r on conn (frees r->body); MHD_YES / MHD_NO */
+int web_reply_send(const struct web *w, struct MHD_Connection *conn,
+    struct web_reply *r);
+
+/* web_handler.c */
+
+/*
+ * web_handle - answer one request (libmicrohttpd's access handler, its
+ * arguments as they come). Returns MHD_YES / MHD_NO.
+ */
+int web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *upload, size_t *upload_size,
+    void **req_ctx);
+/* web_request_done - free what web_handle kept for a request */
+void web_request_done(void **req_ctx);
+/* web_resume_all - end every failed-login pause now (before stopping) */
+void web_resume_all(struct web *w);
+
+#endif

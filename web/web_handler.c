@@ -1,0 +1,583 @@
+/* web_handler - the pages: login form, login, status (lease renewal), logout */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/passwd.h"
+/* web */
+#include "web/web.h"
+
+#define WEB_COOKIE		"sluice_session"
+
+/* The form fields we read; anything else in a body is ignored. */
+enum web_field {
+	WEB_F_USER,
+	WEB_F_PASSWORD,
+	WEB_F_CSRF,
+	WEB_F_DOMAIN,
+	WEB_F_N,
+};
+
+static const struct {
+	const char *name;
+	size_t max;
+} web_fields[WEB_F_N] = {
+	[WEB_F_USER] = { "user", PASSWD_LOGIN_MAX },
+	[WEB_F_PASSWORD] = { "password", PASSWD_PASSWORD_MAX },
+	[WEB_F_CSRF] = { "csrf", WEB_TOKEN_HEX },
+	[WEB_F_DOMAIN] = { "domain", WEB_DOMAIN_MAX },
+};
+
+/* One request from its first header to its completion. */
+struct web_req {
+	struct web *w;
+	struct MHD_Connection *conn;
+	struct MHD_PostProcessor *pp;
+	size_t body;			/* bytes of body seen */
+	bool bad_type;			/* a body we cannot parse */
+	bool bad_body;			/* over WEB_BODY_MAX or a field too long */
+	char *field[WEB_F_N];
+	size_t field_len[WEB_F_N];
+	char client[INET6_ADDRSTRLEN];
+	/* A failed login waits auth_failure_delay, suspended. */
+	bool resumed;
+	struct ev_timer *timer;
+	struct web_req *next;		/* in w->suspended */
+};
+
+typedef int web_route_fn(struct web_req *req, const char *url);
+
+/* web_client_text - the client's numeric address; IPv4-mapped as IPv4 */
+static void
+web_client_text(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(buf, size, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
+			    (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)size);
+	}
+}
+
+/* web_post_field - libmicrohttpd's form iterator: keep the fields we know */
+static enum MHD_Result
+web_post_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *content_type,
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
+{
+	struct web_req *req = cls;
+	size_t i;
+
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	(void)off;
+	for (i = 0; i < WEB_F_N; i++) {
+		if (strcmp(key, web_fields[i].name) != 0)
+			continue;
+		/* A field given twice, or longer than allowed, spoils the form. */
+		if (req->field_len[i] + size > web_fields[i].max ||
+		    (off == 0 && req->field[i] != NULL)) {
+			req->bad_body = true;
+			return MHD_NO;
+		}
+		req->field[i] = xrealloc(req->field[i], req->field_len[i] + size + 1);
+		memcpy(req->field[i] + req->field_len[i], data, size);
+		req->field_len[i] += size;
+		req->field[i][req->field_len[i]] = '\0';
+	}
+	return MHD_YES;
+}
+
+/* web_form - a form field (NUL-terminated), or "" when absent */
+static const char *
+web_form(const struct web_req *req, enum web_field f)
+{
+	const char *v = req->field[f];
+
+	/* A NUL inside a value would cut it short unseen: treat as absent. */
+	if (v == NULL || strlen(v) != req->field_len[f])
+		return "";
+	return v;
+}
+
+/* web_session_of - the request's live session, or NULL */
+static struct web_session *
+web_session_of(struct web_req *req)
+{
+	const char *id = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND,
+	    WEB_COOKIE);
+
+	if (id == NULL)
+		return NULL;
+	return web_session_find(req->w->sessions, id, time(NULL), web_session_idle(req->w));
+}
+
+/* web_cookie - the Set-Cookie value for session id ("" ends the session) */
+static char *
+web_cookie(const struct web *w, const char *id)
+{
+	/*
+	 * HttpOnly: no script may read it; SameSite=Strict: no other site
+	 * can make the browser send it (a second wall behind the CSRF
+	 * token); Secure under HTTPS. No Max-Age: it dies with the browser.
+	 */
+	return xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", WEB_COOKIE,
+	    id, w->tls ? "; Secure" : "", *id == '\0' ? "; Max-Age=0" : "");
+}
+
+/* web_send_page - a page with a status code and maybe a cookie */
+static int
+web_send_page(struct web_req *req, unsigned int status, char *body, size_t len,
+    const char *cookie)
+{
+	struct web_reply r = { .status = status, .body = body, .len = len,
+	    .cookie = cookie };
+
+	return web_reply_send(req->w, req->conn, &r);
+}
+
+/* web_send_notice - a short page: title, text */
+static int
+web_send_notice(struct web_req *req, unsigned int status, const char *title,
+    const char *text)
+{
+	size_t len;
+	char *body = web_page_notice(title, text, status != 404, &len);
+
+	return web_send_page(req, status, body, len, NULL);
+}
+
+/* web_redirect - 303 See Other to path (after a POST, or to the login form) */
+static int
+web_redirect(struct web_req *req, const char *path, const char *cookie)
+{
+	struct web_reply r = { .status = 303, .location = path, .cookie = cookie };
+
+	r.body = web_page_notice("Moved", "Continue to the next page.", false,
+	    &r.len);
+	return web_reply_send(req->w, req->conn, &r);
+}
+
+/* web_login_form - the login form (anonymous session made when needed) */
+static int
+web_login_form(struct web_req *req, struct web_session *ss, const char *domain,
+    const char *notice, unsigned int status)
+{
+	char *cookie = NULL, *body;
+	size_t len;
+	int ret;
+
+	if (ss == NULL) {
+		ss = web_session_create(req->w->sessions, time(NULL));
+		if (ss == NULL)
+			return web_send_notice(req, 503, "Busy",
+			    "Too many visitors right now; try again in a minute.");
+		cookie = web_cookie(req->w, ss->id);
+	}
+	body = web_page_login(ss->csrf, domain, notice, &len);
+	ret = web_send_page(req, status, body, len, cookie);
+	free(cookie);
+	return ret;
+}
+
+/* web_url_domain - the lowercase domain of "/DOMAIN" into buf; 0/-1 */
+static int
+web_url_domain(const char *url, char *buf, size_t size)
+{
+	size_t len = strlen(url), i;
+
+	if (len < 2 || len - 1 >= size || url[0] != '/' ||
+	    !address_domain_ok(url + 1, len - 1) || url[1] == '[')
+		return -1;
+	for (i = 1; i <= len; i++)
+		buf[i - 1] = (char)(url[i] >= 'A' && url[i] <= 'Z' ?
+		    url[i] - 'A' + 'a' : url[i]);
+	return 0;
+}
+
+/* web_get_login - GET / and GET /DOMAIN: the login form */
+static int
+web_get_login(struct web_req *req, const char *url)
+{
+	struct web_session *ss = web_session_of(req);
+	char domain[WEB_DOMAIN_MAX + 1];
+	bool with_domain = strcmp(url, "/") != 0;
+
+	if (with_domain && web_url_domain(url, domain, sizeof(domain)) < 0)
+		return web_send_notice(req, 404, "Not found",
+		    "There is no such page here.");
+	/* Logged in already: the status page is what this visitor wants. */
+	if (ss != NULL && ss->user != NULL && !with_domain)
+		return web_redirect(req, "/status", NULL);
+	return web_login_form(req, ss, with_domain ? domain : NULL, NULL, 200);
+}
+
+/* web_not_found - favicon and friends: plain 404 */
+static int
+web_not_found(struct web_req *req, const char *url)
+{
+	(void)url;
+	return web_send_notice(req, 404, "Not found", "There is no such page here.");
+}
+
+/* web_get_elsewhere - GET of a POST-only address: the form is at / */
+static int
+web_get_elsewhere(struct web_req *req, const char *url)
+{
+	(void)url;
+	return web_redirect(req, "/", NULL);
+}
+
+/* web_csrf_ok - does the form carry the session's CSRF token? */
+static bool
+web_csrf_ok(const struct web_req *req, const struct web_session *ss)
+{
+	return ss != NULL && web_token_equal(web_form(req, WEB_F_CSRF), ss->csrf);
+}
+
+/* web_forbidden - 403 for a form without the right CSRF token */
+static int
+web_forbidden(struct web_req *req, const char *what)
+{
+	log_info("reject %s: client=%s: missing or wrong form token", what,
+	    req->client);
+	return web_send_notice(req, 403, "Form expired",
+	    "This form has expired or did not come from this site. "
+	    "Open the login page again.");
+}
+
+/* web_req_resume - the failed-login pause is over: answer the request */
+static void
+web_req_resume(void *ctx)
+{
+	struct web_req *req = ctx, **pp;
+
+	req->timer = NULL;
+	for (pp = &req->w->suspended; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == req) {
+			*pp = req->next;
+			break;
+		}
+	req->resumed = true;
+	MHD_resume_connection(req->conn);
+	web_server_kick(req->w);
+}
+
+/* web_login_delay - hold a failed login back without blocking anyone else */
+static int
+web_login_delay(struct web_req *req)
+{
+	struct web *w = req->w;
+
+	MHD_suspend_connection(req->conn);
+	req->timer = ev_timer_add(w->loop, (uint64_t)w->cfg->auth_failure_delay * 1000,
+	    web_req_resume, req);
+	req->next = w->suspended;
+	w->suspended = req;
+	return MHD_YES;
+}
+
+/* web_post_login - POST /login: check the password, release the domains */
+static int
+web_post_login(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	struct web_session *ss = web_session_of(req);
+	const char *user = web_form(req, WEB_F_USER);
+	const char *domain = web_form(req, WEB_F_DOMAIN);
+	char dom[WEB_DOMAIN_MAX + 1], status[32], *cookie, **owned = NULL, *path;
+	size_t n, i;
+	int ok;
+
+	(void)url;
+	if (*domain != '\0') {
+		path = xasprintf("/%s", domain);
+		i = (size_t)web_url_domain(path, dom, sizeof(dom));
+		free(path);
+		if (i != 0)
+			return web_send_notice(req, 400, "Bad request",
+			    "That is not a domain name.");
+		domain = dom;
+	}
+	if (req->resumed)
+		return web_login_form(req, ss, *domain != '\0' ? domain : NULL,
+		    "Wrong customer name or password.", 403);
+	if (web_rate_limited(&w->login_rate, req->client, w->cfg->web_login_limit,
+	    time(NULL))) {
+		struct web_reply r = { .status = 429, .retry = true };
+
+		log_info("reject login: client=%s: more than %ld attempts a minute",
+		    req->client, w->cfg->web_login_limit);
+		r.body = web_page_notice("Too many attempts",
+		    "Too many logins from your address; wait a minute and try again.",
+		    true, &r.len);
+		return web_reply_send(w, req->conn, &r);
+	}
+	if (!web_csrf_ok(req, ss))
+		return web_forbidden(req, "login");
+	ok = passwd_login_ok(user) ? web_gate_login(w, user,
+	    web_form(req, WEB_F_PASSWORD)) : 0;
+	if (ok < 0)
+		return web_send_notice(req, 503, "Try again later",
+		    "Logins cannot be checked right now.");
+	if (ok == 0) {
+		log_info("reject login: user=%s, client=%s: wrong name or password",
+		    passwd_login_ok(user) ? user : "(bad)", req->client);
+		return web_login_delay(req);
+	}
+	n = web_gate_owned(w->cfg, user, *domain != '\0' ? domain : NULL, &owned);
+	if (*domain != '\0' && n == 0) {
+		log_info("reject login: user=%s, client=%s: does not own %s", user,
+		    req->client, domain);
+		return web_login_form(req, ss, domain,
+		    "That domain is not registered to this customer name.", 403);
+	}
+	for (i = 0; i < n; i++)
+		(void)web_gate_trigger(w, owned[i], user, req->client, status,
+		    sizeof(status));
+	if (web_session_login(w->sessions, &ss, user, owned, n, time(NULL)) < 0) {
+		web_gate_list_free(&owned, n);
+		return web_send_notice(req, 503, "Try again later",
+		    "No session could be made right now.");
+	}
+	log_info("login: user=%s, client=%s, domains=%zu", user, req->client, n);
+	web_gate_list_free(&owned, n);
+	cookie = web_cookie(w, ss->id);
+	ok = web_redirect(req, "/status", cookie);
+	free(cookie);
+	return ok;
+}
+
+/* web_trigger_notice - what the status page says about a refused renewal */
+static const char *
+web_trigger_notice(const char *status)
+{
+	static const struct {
+		const char *status;
+		const char *notice;
+	} notices[] = {
+		{ "busy", "Too many requests from your address: delivery goes on, "
+		    "and the next refresh renews it." },
+		{ "denied", "This domain may not be released from here." },
+		{ "unknown", "This domain is no longer served here." },
+		{ "error", "The queue could not be read; the next refresh tries again." },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
+		if (strcmp(status, notices[i].status) == 0)
+			return notices[i].notice;
+	return NULL;
+}
+
+/* web_get_status - GET /status: renew each domain's lease, show its queue */
+static int
+web_get_status(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	struct web_session *ss = web_session_of(req);
+	struct web_domain_view *v;
+	char (*status)[32];
+	char *body;
+	size_t len, i;
+	int ret;
+
+	(void)url;
+	if (ss == NULL || ss->user == NULL)
+		return web_redirect(req, "/", NULL);
+	v = xcalloc(ss->ndomains + 1, sizeof(*v));
+	status = xcalloc(ss->ndomains + 1, sizeof(*status));
+	for (i = 0; i < ss->ndomains; i++) {
+		/*
+		 * Every refresh is a trigger: it renews the lease, and qmgr
+		 * joins it to the flush under way (trigger_min_interval).
+		 */
+		(void)web_gate_trigger(w, ss->domains[i], ss->user, req->client,
+		    status[i], sizeof(status[i]));
+		v[i].name = ss->domains[i];
+		v[i].notice = web_trigger_notice(status[i]);
+		(void)web_gate_status(w, &v[i]);
+	}
+	body = web_page_status(ss->user, ss->csrf, w->cfg->web_refresh, time(NULL),
+	    v, ss->ndomains, &len);
+	ret = web_send_page(req, 200, body, len, NULL);
+	free(status);
+	free(v);
+	return ret;
+}
+
+/* web_post_logout - POST /logout: close the gates now, end the session */
+static int
+web_post_logout(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	struct web_session *ss = web_session_of(req);
+	char *cookie, *body;
+	size_t len, i;
+	int ret;
+
+	(void)url;
+	if (!web_csrf_ok(req, ss) || ss->user == NULL)
+		return web_forbidden(req, "logout");
+	for (i = 0; i < ss->ndomains; i++)
+		(void)web_gate_close(w, ss->domains[i], ss->user, req->client);
+	log_info("logout: user=%s, client=%s, domains=%zu", ss->user, req->client,
+	    ss->ndomains);
+	web_session_drop(w->sessions, &ss);
+	cookie = web_cookie(w, "");
+	body = web_page_notice("Logged out",
+	    "Your mail is held again until you next log in.", true, &len);
+	ret = web_send_page(req, 200, body, len, cookie);
+	free(cookie);
+	return ret;
+}
+
+/*
+ * The pages. A path of NULL matches any other path of that method (GET
+ * "/DOMAIN"). HEAD is answered as GET, without the body.
+ */
+static const struct web_route {
+	const char *method;
+	const char *path;
+	web_route_fn *fn;
+} web_routes[] = {
+	{ "GET", "/", web_get_login },
+	{ "GET", "/status", web_get_status },
+	{ "GET", "/login", web_get_elsewhere },
+	{ "GET", "/logout", web_get_elsewhere },
+	{ "GET", "/favicon.ico", web_not_found },
+	{ "GET", "/robots.txt", web_not_found },
+	{ "GET", NULL, web_get_login },
+	{ "POST", "/login", web_post_login },
+	{ "POST", "/logout", web_post_logout },
+};
+
+/* web_dispatch - the whole request is in: run its route */
+static int
+web_dispatch(struct web_req *req, const char *url, const char *method)
+{
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	bool method_known = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(web_routes) / sizeof(web_routes[0]); i++) {
+		const struct web_route *r = &web_routes[i];
+
+		if (strcmp(r->method, m) != 0)
+			continue;
+		method_known = true;
+		if (r->path == NULL || strcmp(r->path, url) == 0)
+			return r->fn(req, url);
+	}
+	if (!method_known) {
+		struct web_reply r = { .status = 405, .allow = "GET, HEAD, POST" };
+
+		r.body = web_page_notice("Not allowed", "This method is not served here.",
+		    false, &r.len);
+		return web_reply_send(req->w, req->conn, &r);
+	}
+	return web_not_found(req, url);
+}
+
+int
+web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *upload, size_t *upload_size, void **req_ctx)
+{
+	struct web_req *req = *req_ctx;
+
+	if (req == NULL) {
+		/* Headers are in; the body (if any) comes in the next calls. */
+		req = xcalloc(1, sizeof(*req));
+		req->w = w;
+		req->conn = conn;
+		web_client_text(conn, req->client, sizeof(req->client));
+		/* NULL for a body that is no form: refused if one comes. */
+		if (strcmp(method, "POST") == 0)
+			req->pp = MHD_create_post_processor(conn, 1024, web_post_field, req);
+		*req_ctx = req;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		req->body += *upload_size;
+		if (req->body > WEB_BODY_MAX)
+			req->bad_body = true;
+		else if (req->pp == NULL)
+			req->bad_type = true;
+		else if (!req->bad_body &&
+		    MHD_post_process(req->pp, upload, *upload_size) != MHD_YES)
+			req->bad_body = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->bad_type)
+		return web_send_notice(req, 415, "Bad request",
+		    "Send the form as the login page does.");
+	if (req->bad_body)
+		return web_send_notice(req, 413, "Bad request", "That form is too large.");
+	return web_dispatch(req, url, method);
+}
+
+void
+web_request_done(void **req_ctx)
+{
+	struct web_req *req = *req_ctx;
+	size_t i;
+
+	if (req == NULL)
+		return;
+	if (req->pp != NULL)
+		(void)MHD_destroy_post_processor(req->pp);
+	for (i = 0; i < WEB_F_N; i++) {
+		if (req->field[i] != NULL)
+			/* The password must not linger in freed memory. */
+			explicit_bzero(req->field[i], req->field_len[i]);
+		free(req->field[i]);
+	}
+	free(req);
+	*req_ctx = NULL;
+}
+
+void
+web_resume_all(struct web *w)
+{
+	struct web_req *req;
+
+	/* libmicrohttpd must not be stopped with suspended connections. */
+	while ((req = w->suspended) != NULL) {
+		w->suspended = req->next;
+		ev_timer_cancel(w->loop, &req->timer);
+		req->resumed = true;
+		MHD_resume_connection(req->conn);
+	}
+}

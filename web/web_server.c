@@ -1,0 +1,295 @@
+/* web_server - libmicrohttpd on our epoll loop; the headers of every reply */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/htable.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/config.h"
+#include "mail/passwd.h"
+/* web */
+#include "web/web.h"
+
+/* Connections at once, and per client address. */
+#define WEB_CONN_MAX		256
+#define WEB_CONN_PER_IP		16
+/* An idle or slow connection is closed after this many seconds. */
+#define WEB_CONN_TIMEOUT	30
+/* The largest certificate or key file we read. */
+#define WEB_PEM_MAX		(1024 * 1024)
+/* How often idle sessions are swept out, in ms. */
+#define WEB_SWEEP_MS		60000
+
+/* web_mhd_log - libmicrohttpd's error messages, into our log */
+static void
+web_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t len;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	len = strlen(buf);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	log_warn("libmicrohttpd: %s", buf);
+}
+
+/* web_mhd_access - libmicrohttpd's request callback */
+static enum MHD_Result
+web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_ctx)
+{
+	(void)version;
+	return web_handle(cls, conn, url, method, upload, upload_size, req_ctx) ==
+	    MHD_YES ? MHD_YES : MHD_NO;
+}
+
+/* web_mhd_completed - a request is over (answered, or the client left) */
+static void
+web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_ctx,
+    enum MHD_RequestTerminationCode code)
+{
+	(void)cls;
+	(void)conn;
+	(void)code;
+	web_request_done(req_ctx);
+}
+
+int
+web_reply_send(const struct web *w, struct MHD_Connection *conn,
+    struct web_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(r->body);
+		r->body = NULL;
+		return MHD_NO;
+	}
+	r->body = NULL;
+	/*
+	 * Every page: no script, no framing, no caching (the status page
+	 * is personal and live), no sniffing, no referrer.
+	 */
+	if (MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8") != MHD_YES ||
+	    MHD_add_response_header(resp, "Content-Security-Policy", w->csp) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") != MHD_YES ||
+	    MHD_add_response_header(resp, "Cache-Control", "no-store") != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    (r->location != NULL &&
+	    MHD_add_response_header(resp, "Location", r->location) != MHD_YES) ||
+	    (r->cookie != NULL &&
+	    MHD_add_response_header(resp, "Set-Cookie", r->cookie) != MHD_YES) ||
+	    (r->allow != NULL &&
+	    MHD_add_response_header(resp, "Allow", r->allow) != MHD_YES) ||
+	    (r->retry && MHD_add_response_header(resp, "Retry-After", "60") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+static void web_mhd_timer(void *ctx);
+
+/* web_mhd_run - let libmicrohttpd work, then arm its next timeout */
+static void
+web_mhd_run(struct web *w)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_run(w->mhd) != MHD_YES)
+		log_warn("run libmicrohttpd: failed");
+	ev_timer_cancel(w->loop, &w->mhd_timer);
+	if (MHD_get_timeout(w->mhd, &ms) == MHD_YES) {
+		/* Bounded, so a strange value cannot overflow the loop's clock. */
+		if (ms > 3600000)
+			ms = 3600000;
+		w->mhd_timer = ev_timer_add(w->loop, ms, web_mhd_timer, w);
+	}
+}
+
+/* web_mhd_timer - libmicrohttpd's timeout came (connection timeouts) */
+static void
+web_mhd_timer(void *ctx)
+{
+	struct web *w = ctx;
+
+	w->mhd_timer = NULL;
+	web_mhd_run(w);
+}
+
+/* web_mhd_ready - libmicrohttpd's epoll descriptor is readable */
+static void
+web_mhd_ready(int fd, unsigned events, void *ctx)
+{
+	(void)fd;
+	(void)events;
+	web_mhd_run(ctx);
+}
+
+void
+web_server_kick(struct web *w)
+{
+	web_mhd_run(w);
+}
+
+/* web_sweep - drop idle sessions, every minute */
+static void
+web_sweep(void *ctx)
+{
+	struct web *w = ctx;
+
+	web_sessions_expire(w->sessions, time(NULL), web_session_idle(w));
+	w->sweep_timer = ev_timer_add(w->loop, WEB_SWEEP_MS, web_sweep, w);
+}
+
+/* web_read_pem - a certificate or key file as a string; NULL (logged) */
+static char *
+web_read_pem(const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (fp == NULL) {
+		log_warn("open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(WEB_PEM_MAX + 1);
+	n = fread(buf, 1, WEB_PEM_MAX + 1, fp);
+	if (ferror(fp) || n > WEB_PEM_MAX) {
+		log_warn("read %s: %s", path, ferror(fp) ? strerror(errno) :
+		    "larger than 1 MB");
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* web_tls_load - read web_tls_cert_file and web_tls_key_file; 0, or -1 */
+static int
+web_tls_load(struct web *w)
+{
+	const struct config *cfg = w->cfg;
+
+	if (cfg->web_tls_cert_file[0] == '\0' && cfg->web_tls_key_file[0] == '\0')
+		return 0;
+	if (cfg->web_tls_cert_file[0] == '\0' || cfg->web_tls_key_file[0] == '\0')
+		log_fatal("set up HTTPS: web_tls_cert_file and web_tls_key_file "
+		    "go together");
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+		log_fatal("set up HTTPS: this libmicrohttpd was built without TLS");
+	w->tls_cert = web_read_pem(cfg->web_tls_cert_file);
+	w->tls_key = web_read_pem(cfg->web_tls_key_file);
+	if (w->tls_cert == NULL || w->tls_key == NULL)
+		log_fatal("set up HTTPS: cannot read the certificate or key");
+	w->tls = true;
+	return 0;
+}
+
+struct web *
+web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
+    int listen_fd)
+{
+	struct web *w = xcalloc(1, sizeof(*w));
+	const union MHD_DaemonInfo *info;
+	unsigned int flags;
+	int fl;
+
+	w->loop = loop;
+	w->confdir = confdir;
+	w->cfg = cfg;
+	w->listen_fd = listen_fd;
+	w->mhd_epfd = -1;
+	w->sessions = web_sessions_new();
+	w->login_rate = htable_new();
+	w->csp = web_page_csp_new();
+	(void)web_tls_load(w);
+	(void)passwd_reload(&w->passwd, cfg->passwd_file, true);
+
+	fl = fcntl(listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		log_fatal("set listening socket %d non-blocking: %s", listen_fd,
+		    strerror(errno));
+	/*
+	 * External epoll: libmicrohttpd keeps its sockets in an epoll set of
+	 * its own and gives us that one descriptor, which our loop watches;
+	 * no thread, no select() and its 1024-descriptor limit. Suspend and
+	 * resume let a failed login wait without holding up anyone else.
+	 */
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (w->tls)
+		flags |= MHD_USE_TLS;
+	w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, web_mhd_access, w,
+	    MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, w,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, web_mhd_completed, w,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONN_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)WEB_CONN_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
+	    w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, w->tls_key,
+	    MHD_OPTION_END);
+	if (w->mhd == NULL)
+		log_fatal("start libmicrohttpd on socket %d: failed (see above)",
+		    listen_fd);
+	info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL || info->epoll_fd < 0)
+		log_fatal("start libmicrohttpd: no epoll descriptor");
+	w->mhd_epfd = info->epoll_fd;
+	if (ev_io_add(loop, w->mhd_epfd, EV_READ, web_mhd_ready, w) < 0)
+		log_fatal("watch libmicrohttpd: %s", strerror(errno));
+	w->sweep_timer = ev_timer_add(loop, WEB_SWEEP_MS, web_sweep, w);
+	web_mhd_run(w);
+	return w;
+}
+
+void
+web_server_free(struct web **wp)
+{
+	struct web *w = *wp;
+
+	if (w == NULL)
+		return;
+	if (w->mhd != NULL) {
+		web_resume_all(w);
+		ev_io_del(w->loop, w->mhd_epfd);
+		/* The listening socket is ours (master's): libmicrohttpd closes it. */
+		MHD_stop_daemon(w->mhd);
+	}
+	ev_timer_cancel(w->loop, &w->mhd_timer);
+	ev_timer_cancel(w->loop, &w->sweep_timer);
+	web_sessions_free(&w->sessions);
+	web_rate_free(&w->login_rate);
+	passwd_table_free(&w->passwd);
+	free(w->csp);
+	if (w->tls_key != NULL)
+		explicit_bzero(w->tls_key, strlen(w->tls_key));
+	free(w->tls_key);
+	free(w->tls_cert);
+	config_free(&w->cfg);
+	free(w);
+	*wp = NULL;
+}
