@@ -12,6 +12,6 @@ etrn_etrn_SOURCES = etrn/etrn.c
 etrn_etrn_LDADD = etrn/libetrn.a $(SLUICE_LIBS)
 dist_man_MANS += man/etrn.8
 # Its integration tests: fetchmail in ODMR mode, and raw sessions.
-ODMR_TESTS = t/41-odmr-fetchmail.t t/42-odmr-session.t
+ODMR_TESTS = t/41-odmr-fetchmail.t t/42-odmr-session.t t/43-odmr-replies.t
 TESTS += $(ODMR_TESTS)
 EXTRA_DIST += $(ODMR_TESTS) t/lib/Odmr.pm

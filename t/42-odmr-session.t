@@ -220,6 +220,19 @@ close $c;
 ok(wait_for(sub { !grep { $_ eq $drop_id } $s->queue_files }, 20),
     'and only then removed');
 
+# --- 451 when qmgr cannot answer (stopped, not dead: master would restart it) ---
+my $qmgr = $s->child_pid('qmgr');
+$c = connect_odmr();
+smtp_xact($c, 'EHLO customer.test');
+is((cram_login($c, 'acme', 'acme'))[0], 235, 'acme logs in');
+kill 'STOP', $qmgr;
+($code, $text) = smtp_xact($c, 'ATRN other.example');
+kill 'CONT', $qmgr;
+is($code, 451, 'ATRN while qmgr does not answer: 451');
+like($text // '', qr/^451 4\.3\.0 /, '451 4.3.0');
+smtp_xact($c, 'QUIT');
+close $c;
+
 is_deeply([sort $s->queue_list_ids], [sort $site_id, $other_id],
     'the untouched domains keep their mail');
 $s->stop;
