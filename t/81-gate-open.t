@@ -1,0 +1,98 @@
+# 81-gate-open: while a held domain's gate is open (lease=60s) new mail
+# goes straight through; when the customer's server goes away the first
+# refused connection closes the gate and mail queues again. Nothing is
+# lost, nothing is duplicated, nothing bounces.
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Release qw(swaks_mail flush log_count wait_log);
+use Sink;
+use SluiceTest qw(wait_for);
+
+my $t0 = time;
+my $s = SluiceTest->new(domains => ['placeholder']);
+my $sinkdir = $s->dir . '/sink';
+my $sink = Sink->start(dir => $sinkdir);
+my $port = $sink->port;
+my $oracle = Sink->start(dir => $s->dir . '/oracle');
+# probe=no: the prober would open the gate by itself when the sink is up.
+$s->set_domains("site.example mode=hold route=[127.0.0.1]:$port lease=60s probe=no");
+$s->start;
+
+my @mids;
+# send N - N messages through swaks; their Message-IDs
+sub send_some {
+	my ($n) = @_;
+	my @m;
+	for (1 .. $n) {
+		my ($qid, $bytes, $mid) = swaks_mail($s, $oracle);
+		ok($qid, "queued $mid");
+		push @m, $mid;
+	}
+	push @mids, @m;
+	return @m;
+}
+
+# The gate opens with a flush of what waits.
+send_some(2);
+my ($rc, $out) = flush($s, 'site.example');
+like($out, qr/\b2 messages waiting/, 'flush releases the 2 held messages') or diag($out);
+ok(wait_for(sub { $sink->count == 2 }, 30), 'both arrive');
+
+# While open, new mail goes straight through, without another trigger.
+my $triggers = log_count($s, qr/trigger: domain=site\.example/);
+send_some(3);
+ok(wait_for(sub { $sink->count == 5 }, 30), 'mail sent while the gate is open arrives');
+is(log_count($s, qr/trigger: domain=site\.example/), $triggers,
+    'with no new trigger');
+ok(wait_for(sub { !$s->queue_files }, 10), 'and leaves no queue file behind');
+
+# The site goes offline: the next delivery fails to connect and closes
+# the gate at once (well before the lease ends).
+$sink->stop;
+send_some(3);
+ok(wait_log($s, qr/gate: domain=site\.example, state=held, reason=connection failed: [^\n]*refused/i),
+    'a refused connection closes the gate (logged)')
+    or diag(join "\n", grep { /gate:|site\.example/ } split /\n/, $s->log_text);
+ok(wait_for(sub { scalar($s->queue_list_ids) == 3 }, 20),
+    'the three new messages are queued again');
+like($s->log_text, qr/status=deferred/, 'their attempt was logged as deferred');
+
+# The gate stays shut: with the site back, nothing is retried for a
+# held domain until the next trigger.
+$sink = Sink->start(dir => $sinkdir, port => $port);
+send_some(1);
+sleep 4;
+is($sink->count, 5, 'held again: nothing delivered without a trigger');
+is(scalar($s->queue_list_ids), 4, 'four messages wait');
+
+($rc, $out) = flush($s, 'site.example');
+like($out, qr/\b4 messages waiting/, 'flush reports the 4 waiting') or diag($out);
+ok(wait_for(sub { $sink->count >= 9 }, 30), 'they arrive');
+ok(wait_for(sub { !$s->queue_files }, 20), 'the queue is empty');
+sleep 1;
+
+# Count per Message-ID: every message exactly once.
+my %n;
+$n{$_->{mid}}++ for $sink->messages;
+my @lost = grep { !$n{$_} } @mids;
+my @dup = grep { ($n{$_} // 0) > 1 } @mids;
+is(scalar @lost, 0, 'nothing lost') or diag("lost: @lost");
+is(scalar @dup, 0, 'nothing duplicated') or diag("duplicated: @dup");
+is($sink->count, scalar @mids, 'the sink holds exactly the ' . scalar(@mids) . ' messages sent');
+
+# Nothing bounced: no DSN was written, none reached anyone.
+is(log_count($s, qr/status=(?:bounced|expired)/), 0, 'no bounce logged');
+is(log_count($s, qr/: sender [a-z -]+ notification: /), 0,
+    'no notice written');
+is(scalar(grep { $_->{from} eq '' } $sink->messages), 0, 'no null-sender mail at the sink');
+
+unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
+$s->stop;
+$sink->stop;
+$oracle->stop;
+diag(sprintf 'run time %.1fs', time - $t0);
+done_testing();
