@@ -12,3 +12,9 @@ dist_man_MANS += man/prober.8
 # Integration test (helpers in t/lib/FingerProbe.pm, DNS in t/lib/FakeDNS.pm).
 TESTS += t/57-prober.t
 EXTRA_DIST += t/57-prober.t
+# Unit test of fingerd's query grammar and answers and of the back-off.
+check_PROGRAMS += t/fingerprobe_test
+TESTS += t/fingerprobe_test
+t_fingerprobe_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+t_fingerprobe_test_SOURCES = t/fingerprobe_test.c
+t_fingerprobe_test_LDADD = fingerd/libfingerd.a prober/libprober.a $(SLUICE_LIBS)
