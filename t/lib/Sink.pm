@@ -14,7 +14,8 @@
 # 250 to the final dot: a sender crash after that answer can only
 # duplicate, never lose.
 #
-# Options: port => P (default: a free one), rcpt_reply => {ADDRESS =>
+# Options: addr => A (default 127.0.0.1), port => P (default: a free
+# one), rcpt_reply => {ADDRESS =>
 # "550 5.1.1 no such user"} (case-insensitive), data_delay => SECONDS
 # (wait before answering the final dot, to slow a flush down).
 # Each connection is served by its own process, all in the sink's process
@@ -37,9 +38,10 @@ sub start {
 	my $dir = $o{dir} or die "Sink->start: dir is required\n";
 	mkdir $dir unless -d $dir;
 	my $port = $o{port} // free_port();
-	my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+	my $addr = $o{addr} // '127.0.0.1';
+	my $l = IO::Socket::INET->new(LocalAddr => $addr,
 	    LocalPort => $port, Proto => 'tcp', Listen => 128, ReuseAddr => 1)
-	    or die "sink: listen 127.0.0.1:$port: $!\n";
+	    or die "sink: listen $addr:$port: $!\n";
 	my %rcpt = map { lc($_) => $o{rcpt_reply}{$_} }
 	    keys %{ $o{rcpt_reply} || {} };
 	my $self = bless { dir => $dir, port => $port, rcpt => \%rcpt,
