@@ -46,7 +46,8 @@ sub odmr_instance {
 	for my $u (sort keys %{ $o{users} || {} }) {
 		# The CLI reads the password from stdin when it is not a tty.
 		my ($rc, $out, $err) = run_cmd([$BUILDDIR . '/cli/sluice', '-c',
-		    $s->confdir, 'passwd', $u], stdin => "$o{users}{$u}\n");
+		    $s->confdir, 'passwd', $u, '-f', "$s->{confdir}/passwd"],
+		    stdin => "$o{users}{$u}\n");
 		die "sluice passwd $u: exit $rc: $err\n" if $rc != 0;
 	}
 	# As root, master runs the daemons as mail_owner: they must read it.
