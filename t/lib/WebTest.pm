@@ -54,10 +54,10 @@ sub artifact_dir {
 	return $d;
 }
 
-# chromium_shot URL, FILE - a phone-sized screenshot by headless
-# Chromium: (1, '') or (0, reason).
+# chromium_shot URL, FILE, FLAGS - a phone-sized screenshot by headless
+# Chromium (extra command-line FLAGS optional): (1, '') or (0, reason).
 sub chromium_shot {
-	my ($url, $file) = @_;
+	my ($url, $file, @flags) = @_;
 	my $bin = eval { tool('chromium') } or return (0, $@);
 	my $profile = tempdir('sluice-chromium-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	unlink $file;
@@ -65,7 +65,7 @@ sub chromium_shot {
 	    '--disable-gpu', '--disable-quic', '--no-first-run',
 	    '--disable-background-networking', '--disable-component-update',
 	    '--disable-sync', "--user-data-dir=$profile", "--screenshot=$file",
-	    '--window-size=390,844', $url], timeout => 120);
+	    '--window-size=390,844', @flags, $url], timeout => 120);
 	remove_tree($profile);
 	return (0, "chromium exit $rc: $err") unless -s $file;
 	return (1, '');
