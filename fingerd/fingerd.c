@@ -69,6 +69,7 @@
 
 static pid_t fingerd_parent;
 
+/* fingerd_usage - print the synopsis and exit */
 static _Noreturn void
 fingerd_usage(void)
 {
@@ -157,6 +158,7 @@ fingerd_watch_parent(void *ctx)
 	(void)ev_timer_add(srv->loop, FINGERD_PARENT_MS, fingerd_watch_parent, srv);
 }
 
+/* main - options, configuration, listeners, then the loop */
 int
 main(int argc, char **argv)
 {

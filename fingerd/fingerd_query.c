@@ -19,6 +19,7 @@ fingerd_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* fingerd_query_parse - what a query line asks for (RFC 1288 2.3) */
 void
 fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
 {
@@ -78,6 +79,7 @@ fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
 	q->kind = FINGER_Q_DOMAIN;
 }
 
+/* fingerd_age - how long ago t was, in the two largest units */
 void
 fingerd_age(time_t t, time_t now, char *buf, size_t size)
 {
@@ -93,6 +95,7 @@ fingerd_age(time_t t, time_t now, char *buf, size_t size)
 		snprintf(buf, size, "%llds", s);
 }
 
+/* fingerd_answer - the status report, in a new string */
 char *
 fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 {

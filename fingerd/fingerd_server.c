@@ -63,6 +63,7 @@ fingerd_client(struct fingerd *srv, const char *addr)
 	return c;
 }
 
+/* fingerd_client_query - count a query of addr against its minute */
 bool
 fingerd_client_query(struct fingerd *srv, const char *addr)
 {
@@ -76,6 +77,7 @@ fingerd_client_query(struct fingerd *srv, const char *addr)
 	return ++c->queries <= FINGERD_CLIENT_QUERIES;
 }
 
+/* fingerd_client_release - one session of addr fewer */
 void
 fingerd_client_release(struct fingerd *srv, const char *addr)
 {
@@ -160,6 +162,7 @@ fingerd_accept(int lfd, unsigned events, void *ctx)
 	}
 }
 
+/* fingerd_reload - SIGHUP: a new config, or the old one if broken */
 void
 fingerd_reload(struct fingerd *srv)
 {
@@ -183,6 +186,7 @@ fingerd_reload(struct fingerd *srv)
 	log_info("reload configuration");
 }
 
+/* fingerd_server_new - watch the listeners, start the sweep */
 struct fingerd *
 fingerd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
     int *fds, size_t nfds)
@@ -217,6 +221,7 @@ fingerd_client_free_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/* fingerd_server_free - close everything and free the server */
 void
 fingerd_server_free(struct fingerd **srvp)
 {

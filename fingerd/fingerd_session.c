@@ -216,6 +216,7 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 	}
 }
 
+/* fingerd_session_new - a session for the accepted socket fd */
 void
 fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 {
@@ -234,6 +235,7 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	log_debug("connect from %s", addr);
 }
 
+/* fingerd_session_free - unlink, release the client slot, close, free */
 void
 fingerd_session_free(struct finger_session **sp)
 {

@@ -57,6 +57,7 @@
 
 static pid_t prober_parent;
 
+/* prober_usage - print the synopsis and exit */
 static _Noreturn void
 prober_usage(void)
 {
@@ -95,6 +96,7 @@ prober_watch_parent(void *ctx)
 	(void)ev_timer_add(pr->loop, PROBER_PARENT_MS, prober_watch_parent, pr);
 }
 
+/* main - options, configuration, then the loop */
 int
 main(int argc, char **argv)
 {

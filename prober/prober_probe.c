@@ -52,6 +52,7 @@ probe_release(struct probe *p)
 	stream_free(&p->st);
 }
 
+/* probe_cancel - abandon a probe; its result is never reported */
 void
 probe_cancel(struct probe **pp)
 {
@@ -362,6 +363,7 @@ probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why
 	}
 }
 
+/* probe_start - look up the route of pd and connect to it */
 void
 probe_start(struct prober *pr, struct probe_domain *pd)
 {

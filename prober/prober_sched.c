@@ -31,6 +31,7 @@ prober_state_name(enum probe_state st)
 	return names[st];
 }
 
+/* prober_backoff - the next interval after a probe */
 long
 prober_backoff(bool ok, enum probe_state prev, long interval, long base, long max)
 {
@@ -79,6 +80,7 @@ prober_trigger(struct prober *pr, const char *name)
 	ipc_rec_free(&rep);
 }
 
+/* prober_done - a probe is over: schedule, log a change, trigger */
 void
 prober_done(struct prober *pr, struct probe_domain *pd, const struct probe_result *r)
 {
@@ -230,6 +232,7 @@ prober_poll(void *ctx)
 	pr->poll = ev_timer_add(pr->loop, PROBER_POLL_MS, prober_poll, pr);
 }
 
+/* prober_reload - SIGHUP: a new config, or the old one if broken */
 void
 prober_reload(struct prober *pr)
 {
@@ -258,6 +261,7 @@ prober_reload(struct prober *pr)
 	log_info("reload configuration");
 }
 
+/* prober_new - the prober, polling qmgr from the next tick */
 struct prober *
 prober_new(struct ev_loop *loop, const char *confdir, struct config *cfg)
 {
@@ -282,6 +286,7 @@ prober_free_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/* prober_free - cancel probes and free every schedule */
 void
 prober_free(struct prober **prp)
 {
