@@ -125,6 +125,7 @@ etrn_rate_free(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/* etrn_atrn_forget - free the per-login ATRN times */
 void
 etrn_atrn_forget(struct etrn *srv)
 {
@@ -216,6 +217,7 @@ etrn_bind_timeout(void *ctx)
 	etrn_resume(s);
 }
 
+/* etrn_qmgr_send - one record to qmgr on the agent connection */
 int
 etrn_qmgr_send(struct etrn_session *s, const struct ipc_rec *rec)
 {
@@ -285,6 +287,7 @@ etrn_bind(struct etrn_session *s)
 	return 0;
 }
 
+/* etrn_qmgr_close - drop the agent connection; qmgr re-queues its jobs */
 void
 etrn_qmgr_close(struct etrn_session *s)
 {
@@ -296,6 +299,7 @@ etrn_qmgr_close(struct etrn_session *s)
 	s->qmgr_fd = -1;
 }
 
+/* etrn_atrn_cmd - ATRN [domain[,domain...]] (RFC 2645 4.2) */
 void
 etrn_atrn_cmd(struct etrn_session *s, const char *arg)
 {

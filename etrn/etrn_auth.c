@@ -21,6 +21,7 @@
 /* The longest pause a failed login costs, however many came before. */
 #define ETRN_AUTH_DELAY_MAX_MS	60000
 
+/* etrn_passwd_reload - reread passwd_file; keep the old logins on errors */
 void
 etrn_passwd_reload(struct etrn *srv)
 {
@@ -29,6 +30,7 @@ etrn_passwd_reload(struct etrn *srv)
 		    srv->cfg->passwd_file);
 }
 
+/* etrn_auth_mechs - the AUTH line of EHLO for this session */
 void
 etrn_auth_mechs(const struct etrn_session *s, char *buf, size_t size)
 {
@@ -41,6 +43,7 @@ etrn_auth_mechs(const struct etrn_session *s, char *buf, size_t size)
 	    stream_tls_active(s->st) ? " PLAIN LOGIN" : "");
 }
 
+/* etrn_auth_reset - forget an exchange in progress and its pause */
 void
 etrn_auth_reset(struct etrn_session *s)
 {
@@ -127,6 +130,7 @@ etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
 	xfree(&s->mech);
 }
 
+/* etrn_auth_cmd - AUTH mechanism [initial-response] (RFC 4954) */
 void
 etrn_auth_cmd(struct etrn_session *s, const char *arg)
 {
@@ -164,6 +168,7 @@ etrn_auth_cmd(struct etrn_session *s, const char *arg)
 	etrn_auth_status(s, st, challenge);
 }
 
+/* etrn_auth_line - one response line of an exchange in progress */
 void
 etrn_auth_line(struct etrn_session *s, const char *line)
 {

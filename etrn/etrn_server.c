@@ -94,6 +94,7 @@ etrn_tls_setup(struct etrn *srv)
 	free(key);
 }
 
+/* etrn_server_new - the server: config taken over, listeners watched */
 struct etrn *
 etrn_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
     const int *fds, const bool *tls_wrap, size_t nfds)
@@ -129,6 +130,7 @@ etrn_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	return srv;
 }
 
+/* etrn_server_reload - a new configuration: rebuild TLS, reread passwd */
 void
 etrn_server_reload(struct etrn *srv, struct config *cfg)
 {
@@ -139,6 +141,7 @@ etrn_server_reload(struct etrn *srv, struct config *cfg)
 	etrn_passwd_reload(srv);
 }
 
+/* etrn_server_free - close listeners and sessions, free everything */
 void
 etrn_server_free(struct etrn **srvp)
 {

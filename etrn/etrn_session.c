@@ -63,6 +63,7 @@ etrn_greet(struct etrn_session *s)
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
 }
 
+/* etrn_session_new - serve an accepted connection (odmrs: handshake first) */
 void
 etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 {
@@ -106,6 +107,7 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
 }
 
+/* etrn_session_free - log the disconnect, drop qmgr and the client, free */
 void
 etrn_session_free(struct etrn_session **sp)
 {
@@ -139,6 +141,7 @@ etrn_session_free(struct etrn_session **sp)
 	free(s);
 }
 
+/* etrn_reply - queue one reply line for the customer */
 void
 etrn_reply(struct etrn_session *s, const char *fmt, ...)
 {
@@ -155,6 +158,7 @@ etrn_reply(struct etrn_session *s, const char *fmt, ...)
 	log_debug("%s[%s]: > %s", s->name, s->addr, line);
 }
 
+/* etrn_close - close the session once its output is written */
 void
 etrn_close(struct etrn_session *s)
 {
@@ -300,6 +304,7 @@ etrn_cmd_line(struct etrn_session *s, int r, const char *line, size_t len)
 	v->run(s, cmd.arg);
 }
 
+/* etrn_input - run every whole command line that is buffered */
 void
 etrn_input(struct etrn_session *s)
 {
@@ -324,6 +329,7 @@ etrn_input(struct etrn_session *s)
 		(void)stream_flush(s->st);
 }
 
+/* etrn_resume - run buffered commands from outside the stream callback */
 void
 etrn_resume(struct etrn_session *s)
 {

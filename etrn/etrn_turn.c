@@ -29,6 +29,7 @@
 
 static void etrn_turn_next(struct etrn_session *s);
 
+/* etrn_job_free - free a job without reporting it */
 void
 etrn_job_free(struct etrn_job **jobp)
 {
@@ -64,6 +65,7 @@ etrn_bound(const struct etrn_session *s, const char *domain)
 	return false;
 }
 
+/* etrn_job_parse - a job record for this session, every field checked */
 struct etrn_job *
 etrn_job_parse(const struct etrn_session *s, const struct ipc_rec *rec,
     const char **why_r)
@@ -390,6 +392,7 @@ etrn_turn_event(struct smtp_client *cl, enum smtp_client_event ev, void *ctx)
 	}
 }
 
+/* etrn_turn_start - answer 250 and become the SMTP client on the connection */
 void
 etrn_turn_start(struct etrn_session *s, struct etrn_job *first)
 {
@@ -424,6 +427,7 @@ etrn_turn_start(struct etrn_session *s, struct etrn_job *first)
 	(void)etrn_job_prepare(s);
 }
 
+/* etrn_turn_record - a record from qmgr after the turn: a job or idle */
 int
 etrn_turn_record(struct etrn_session *s, const struct ipc_rec *rec)
 {
@@ -453,6 +457,7 @@ etrn_turn_record(struct etrn_session *s, const struct ipc_rec *rec)
 	return 0;
 }
 
+/* etrn_turn_qmgr_lost - qmgr is gone: finish the message in flight, QUIT */
 void
 etrn_turn_qmgr_lost(struct etrn_session *s)
 {
