@@ -338,7 +338,7 @@ etrn_resume(struct etrn_session *s)
 		etrn_session_free(&s);
 }
 
-/* etrn_tls_done - the handshake is over: greet, or start again (RFC 3207 4.2) */
+/* etrn_tls_done - the handshake is over: greet, or start over (RFC 3207) */
 static void
 etrn_tls_done(struct etrn_session *s)
 {

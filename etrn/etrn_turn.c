@@ -1,4 +1,4 @@
-/* etrn_turn - after ATRN: we are the SMTP client on the customer's connection */
+/* etrn_turn - after ATRN: the SMTP client on the customer's connection */
 #include "config.h"
 
 #include <ctype.h>
@@ -24,7 +24,7 @@
 #include "etrn/etrn.h"
 #include "etrn/etrn_reply.h"
 
-/* The reply to the final "." may take long (content filters): Postfix's 600s. */
+/* The reply to the final "." may take long (filters): Postfix's 600s. */
 #define ETRN_DOT_TIMEOUT_S	600
 
 static void etrn_turn_next(struct etrn_session *s);
