@@ -312,7 +312,7 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 	if (a->idle_sent)
 		return;
 	a->idle_sent = true;
-	rec = ipc_rec_new("idle");
+	rec = ipc_rec_new(PROTO_T_IDLE);
 	if (ipc_send(a->fd, rec) < 0)
 		log_warn("tell ATRN session it is done: %s", strerror(errno));
 	ipc_rec_free(&rec);
@@ -512,7 +512,13 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 	free(copy);
 	for (i = 0; i < a->nbind; i++) {
 		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
+		size_t pending = 0;
 
+		/* ATRN releases through its bind; it gets the same audit line as any trigger. */
+		(void)qindex_count_domain(q->env.qi, dom->name, &pending);
+		log_info("trigger: domain=%s, source=atrn, client=-, user=%s, result=%s, "
+		    "pending=%zu, domains=1", dom->name, user != NULL ? user : "-",
+		    pending > 0 ? "ok" : "none", pending);
 		htable_put(q->bound, dom->name, a);
 		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
 		qmgr_domain_drop_queued(q, dom);

@@ -81,9 +81,13 @@
  *	etrn:    type=hello slots=1 bind=D1,D2,... user=LOGIN
  *		qmgr opens those domains' gates (source=atrn) for as long
  *		as this connection lasts and sends their jobs only to it;
- *		when it closes, the gates close. A domain already bound to
- *		another session gets type=busy domain=D and the connection
- *		is closed.
+ *		when it closes, the gates close. A successful bind has no
+ *		reply of its own: the first type=job, or type=idle, is the
+ *		answer. A domain already bound to another session gets
+ *		type=busy domain=D and the connection is closed.
+ *	qmgr:    type=idle
+ *		nothing is left for the bound domains (no queued job, none
+ *		at the session); sent again after new jobs were sent and done.
  */
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H
@@ -124,6 +128,7 @@ struct ipc_rec;
 #define PROTO_T_PROBELIST	"probelist"
 #define PROTO_T_PROBE		"probe"
 #define PROTO_T_BUSY		"busy"
+#define PROTO_T_IDLE		"idle"
 #define PROTO_T_MISSING		"missing"
 
 /*
