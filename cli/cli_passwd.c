@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,13 +129,29 @@ cli_passwd_sync_dir(const char *path)
 }
 
 /*
+ * cli_passwd_group - as root, the group the daemons read the passwd file
+ * with (mail_owner's), or -1: root:mail_owner 0640 keeps it from everyone
+ * else while smtpd, etrn and web, running as mail_owner, can read it.
+ */
+static gid_t
+cli_passwd_group(struct cli *cli)
+{
+	const struct passwd *pw;
+
+	if (geteuid() != 0 || (cli->cfg == NULL && cli_config_load(cli, false) != 0))
+		return (gid_t)-1;
+	pw = getpwnam(cli->cfg->mail_owner);
+	return pw != NULL ? pw->pw_gid : (gid_t)-1;
+}
+
+/*
  * cli_passwd_write - path with login's line replaced by entry (or added),
  * through a temporary file renamed over it, so that a reader sees the old
  * file or the new one, never half of one. *replaced_r says which. 0/-1.
  */
 static int
 cli_passwd_write(const char *path, const char *login, const char *entry,
-    bool *replaced_r)
+    gid_t group, bool *replaced_r)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid()), *line;
 	FILE *in = fopen(path, "re"), *out;
@@ -161,6 +178,8 @@ cli_passwd_write(const char *path, const char *login, const char *entry,
 	/* Keep the owner and group of the file we replace (root edits). */
 	if (in != NULL && fstat(fileno(in), &st) == 0 && geteuid() == 0)
 		(void)fchown(fd, st.st_uid, st.st_gid);
+	else if (in == NULL && group != (gid_t)-1)
+		(void)fchown(fd, 0, group);
 	(void)fchmod(fd, 0640);
 	while (in != NULL && (line = cli_passwd_line(in)) != NULL) {
 		if (cli_passwd_login_of(line, login)) {
@@ -226,13 +245,19 @@ cli_cmd_passwd(struct cli *cli, int argc, char **argv)
 	}
 	if ((pw = cli_passwd_read(login)) == NULL)
 		return EX_DATAERR;
+	if (*pw == '\0') {
+		cli_err("passwd: empty password; nothing changed");
+		cli_passwd_free(pw);
+		return EX_DATAERR;
+	}
 	ret = passwd_entry_make(login, pw, &entry, &why);
 	cli_passwd_free(pw);
 	if (ret < 0) {
 		cli_err("passwd: %s", why);
 		return EX_DATAERR;
 	}
-	ret = cli_passwd_write(file, login, entry, &replaced);
+	ret = cli_passwd_write(file, login, entry, cli_passwd_group(cli),
+	    &replaced);
 	cli_passwd_free(entry);
 	if (ret < 0)
 		return EX_CANTCREAT;

@@ -24,5 +24,5 @@ t_sasl_test_SOURCES = t/sasl_test.c
 t_sasl_test_LDADD = $(SLUICE_LIBS)
 
 # Integration tests of ETRN and submission (Perl, real clients).
-TESTS += t/31-etrn.t
-EXTRA_DIST += t/31-etrn.t t/lib/Smtpd2.pm
+TESTS += t/31-etrn.t t/32-submission.t
+EXTRA_DIST += t/31-etrn.t t/32-submission.t t/lib/Smtpd2.pm

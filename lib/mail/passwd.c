@@ -363,13 +363,18 @@ passwd_reload(struct passwd_table **tp, const char *path, bool force)
 	if (passwd_load(path, &t, &errs) < 0) {
 		for (i = 0; i < errs.n; i++)
 			log_warn("load passwd file: %s", errs.msg[i]);
-		log_warn("load passwd file %s: %zu errors; keeping the %s logins",
-		    path, errs.n, *tp != NULL ? "old" : "no");
+		log_warn("load passwd file %s: %zu errors; %s", path, errs.n,
+		    *tp != NULL ? "keeping the logins loaded before" :
+		    "no logins until it is fixed");
 		config_errors_free(&errs);
 		if (*tp == NULL) {
 			*tp = xcalloc(1, sizeof(**tp));
 			(*tp)->logins = htable_new();
 		}
+		/* Report this version of the file once, not at every login. */
+		(*tp)->exists = exists;
+		if (exists)
+			(*tp)->st = st;
 		return -1;
 	}
 	config_errors_free(&errs);
