@@ -53,6 +53,12 @@
 #define FINGERD_T_BUSY		"Server busy; try again later.\r\n"
 #define FINGERD_T_RATE		"Too many queries from your address; try again in a minute.\r\n"
 
+/* The Status: line of a report. */
+#define FINGERD_S_STARTED	"delivery started"
+#define FINGERD_S_NONE		"no mail waiting"
+#define FINGERD_S_BUSY		"too many requests; try again in a minute"
+#define FINGERD_S_UNAVAILABLE	"mail system unavailable; try again later"
+
 struct finger_session;
 
 /* Per client address: its sessions now and its queries this minute. */
@@ -72,15 +78,6 @@ struct fingerd {
 	size_t nsessions;
 	struct htable *clients;		/* address -> struct finger_client */
 	struct ev_timer *sweep;
-};
-
-struct finger_session {
-	struct fingerd *srv;
-	struct finger_session *prev, *next;
-	struct stream *st;
-	char addr[INET6_ADDRSTRLEN];
-	bool closing;			/* the answer is written or on its way */
-	bool draining;			/* answer sent, waiting for the client's close */
 };
 
 /* What a query line asks for (fingerd_query.c). */
@@ -109,6 +106,27 @@ struct finger_status {
 	time_t oldest;			/* arrival of the oldest; 0 none */
 	time_t next_expiry;		/* first bounce due; 0 none */
 	const char *state;		/* "delivery started", "no mail waiting", ... */
+};
+
+/* Where a session is in its exchange with qmgr. */
+enum finger_phase {
+	FINGER_P_QUERY,		/* waiting for the query line */
+	FINGER_P_TRIGGER,	/* type=trigger sent */
+	FINGER_P_STATUS,	/* type=domainstatus sent */
+	FINGER_P_ANSWER,	/* answer written or being written */
+};
+
+struct finger_session {
+	struct fingerd *srv;
+	struct finger_session *prev, *next;
+	struct stream *st;
+	char addr[INET6_ADDRSTRLEN];
+	enum finger_phase phase;
+	bool draining;			/* answer sent, waiting for the client's close */
+	struct finger_query q;
+	struct finger_status fs;
+	int qmgr_fd;			/* request to qmgr in flight, or -1 */
+	struct ev_timer *qmgr_timer;
 };
 
 /* fingerd_server.c */

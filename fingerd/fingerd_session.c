@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* lib/util */
 #include "util/ipc.h"
@@ -16,143 +17,6 @@
 #include "mail/proto.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
-
-/* fingerd_say - write text and close the session once it is sent */
-static void
-fingerd_say(struct finger_session *s, const char *text)
-{
-	stream_write(s->st, text, strlen(text));
-	s->closing = true;
-	/* A write error shows up as STREAM_EV_ERROR, which closes the session. */
-	(void)stream_flush(s->st);
-	stream_pause(s->st, true);
-}
-
-/*
- * fingerd_trigger - release q->domain through qmgr's one trigger path.
- * Returns the text for the Status: line; *show_r says whether the
- * domain's real queue status may be shown (only when finger may
- * release it, so that other domains look like unknown ones).
- */
-static const char *
-fingerd_trigger(struct finger_session *s, const char *domain, bool *show_r)
-{
-	const struct config *cfg = s->srv->cfg;
-	struct ipc_rec *req = ipc_rec_new(PROTO_T_TRIGGER), *rep = NULL;
-	const char *status, *text;
-
-	*show_r = false;
-	ipc_rec_add(req, "domain", domain);
-	ipc_rec_add(req, "source", "finger");
-	ipc_rec_add(req, "client", s->addr);
-	/*
-	 * XXX qmgr_call blocks this process for up to the timeout; qmgr
-	 * answers from memory, so in practice it is a local round trip.
-	 */
-	if (qmgr_call(cfg->queue_directory, req, FINGERD_QMGR_TIMEOUT_MS, &rep) < 0) {
-		log_warn("trigger domain %s: qmgr: %s", domain, strerror(errno));
-		ipc_rec_free(&req);
-		return "mail system unavailable; try again later";
-	}
-	ipc_rec_free(&req);
-	status = ipc_rec_get(rep, "status");
-	if (status == NULL || strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0)
-		status = "error";
-	if (strcmp(status, "ok") == 0) {
-		*show_r = true;
-		text = "delivery started";
-	} else if (strcmp(status, "none") == 0) {
-		*show_r = true;
-		text = "no mail waiting";
-	} else if (strcmp(status, "busy") == 0) {
-		text = "too many requests; try again in a minute";
-	} else if (strcmp(status, "error") == 0) {
-		text = "mail system unavailable; try again later";
-	} else {
-		/* denied and unknown look alike to the client, by design. */
-		text = "no mail waiting";
-	}
-	ipc_rec_free(&rep);
-	return text;
-}
-
-/* fingerd_status - fill fs from qmgr's domainstatus; 0/-1 */
-static int
-fingerd_status(struct finger_session *s, const char *domain,
-    struct finger_status *fs)
-{
-	struct ipc_rec *req = ipc_rec_new(PROTO_T_DOMAINSTATUS), *rep = NULL;
-	const char *status;
-	unsigned long long oldest = 0, expiry = 0;
-	int ret = -1;
-
-	ipc_rec_add(req, "domain", domain);
-	if (qmgr_call(s->srv->cfg->queue_directory, req, FINGERD_QMGR_TIMEOUT_MS,
-	    &rep) < 0) {
-		log_warn("get status of domain %s: qmgr: %s", domain, strerror(errno));
-		ipc_rec_free(&req);
-		return -1;
-	}
-	ipc_rec_free(&req);
-	status = ipc_rec_get(rep, "status");
-	if (status != NULL && strcmp(status, "ok") == 0 &&
-	    ipc_rec_get_num(rep, "pending", 1ULL << 40, &fs->pending) == 0 &&
-	    ipc_rec_get_num(rep, "bytes", 1ULL << 62, &fs->bytes) == 0 &&
-	    ipc_rec_get_num(rep, "oldest", 1ULL << 40, &oldest) == 0 &&
-	    ipc_rec_get_num(rep, "next_expiry", 1ULL << 40, &expiry) == 0) {
-		fs->oldest = (time_t)oldest;
-		fs->next_expiry = (time_t)expiry;
-		ret = 0;
-	} else if (status != NULL && strcmp(status, "unknown") == 0) {
-		/* Gone from the table since the trigger (a reload): no mail. */
-		ret = 0;
-	} else {
-		log_warn("get status of domain %s: bad reply from qmgr", domain);
-	}
-	ipc_rec_free(&rep);
-	return ret;
-}
-
-/* fingerd_query - act on one query line */
-static void
-fingerd_query(struct finger_session *s, const char *line, size_t len)
-{
-	struct finger_query q;
-	struct finger_status fs = { 0 };
-	bool show;
-	char *text;
-
-	if (!fingerd_client_query(s->srv, s->addr)) {
-		log_info("reject: query from %s: too many queries", s->addr);
-		fingerd_say(s, FINGERD_T_RATE);
-		return;
-	}
-	fingerd_query_parse(line, len, &q);
-	switch (q.kind) {
-	case FINGER_Q_EMPTY:
-		fingerd_say(s, FINGERD_T_BANNER);
-		return;
-	case FINGER_Q_FORWARD:
-		log_info("reject: query from %s: forwarding denied", s->addr);
-		fingerd_say(s, FINGERD_T_FORWARD);
-		return;
-	case FINGER_Q_BAD:
-		fingerd_say(s, FINGERD_T_BAD);
-		return;
-	case FINGER_Q_DOMAIN:
-		break;
-	}
-	fs.domain = q.domain;
-	fs.state = fingerd_trigger(s, q.domain, &show);
-	if (show && fingerd_status(s, q.domain, &fs) < 0) {
-		memset(&fs, 0, sizeof(fs));
-		fs.domain = q.domain;
-		fs.state = "mail system unavailable; try again later";
-	}
-	text = fingerd_answer(&fs, q.verbose, time(NULL));
-	fingerd_say(s, text);
-	free(text);
-}
 
 /*
  * fingerd_drain - the answer is out: half-close and wait for the client
@@ -167,6 +31,213 @@ fingerd_drain(struct finger_session *s)
 	(void)stream_discard_input(s->st);
 	stream_pause(s->st, false);
 	stream_set_timeout(s->st, FINGERD_DRAIN_MS);
+}
+
+/* fingerd_say - write text; the session closes once it is sent */
+static void
+fingerd_say(struct finger_session *s, const char *text)
+{
+	s->phase = FINGER_P_ANSWER;
+	/* The client has finger_timeout to take the answer, too. */
+	stream_set_timeout(s->st, (uint64_t)s->srv->cfg->finger_timeout * 1000);
+	stream_write(s->st, text, strlen(text));
+	/* A write error shows up as STREAM_EV_ERROR, which closes the session. */
+	(void)stream_flush(s->st);
+	stream_pause(s->st, true);
+}
+
+/* fingerd_qmgr_end - forget the request in flight to qmgr */
+static void
+fingerd_qmgr_end(struct finger_session *s)
+{
+	ev_timer_cancel(s->srv->loop, &s->qmgr_timer);
+	if (s->qmgr_fd >= 0) {
+		ev_io_del(s->srv->loop, s->qmgr_fd);
+		(void)close(s->qmgr_fd);
+		s->qmgr_fd = -1;
+	}
+}
+
+/*
+ * fingerd_reply - answer with s->fs, outside the stream's callback: if
+ * the answer went out at once, no flush event follows, so drain now.
+ */
+static void
+fingerd_reply(struct finger_session *s)
+{
+	char *text = fingerd_answer(&s->fs, s->q.verbose, time(NULL));
+
+	fingerd_say(s, text);
+	free(text);
+	if (stream_pending(s->st) == 0)
+		fingerd_drain(s);
+}
+
+/* fingerd_unavailable - qmgr did not answer: say so in the usual shape */
+static void
+fingerd_unavailable(struct finger_session *s, const char *why)
+{
+	log_warn("%s domain %s: qmgr: %s", s->phase == FINGER_P_TRIGGER ?
+	    "trigger" : "get status of", s->q.domain, why);
+	fingerd_qmgr_end(s);
+	memset(&s->fs, 0, sizeof(s->fs));
+	s->fs.domain = s->q.domain;
+	s->fs.state = FINGERD_S_UNAVAILABLE;
+	fingerd_reply(s);
+}
+
+static void fingerd_qmgr_read(int fd, unsigned events, void *ctx);
+
+/* fingerd_qmgr_timeout - qmgr took too long */
+static void
+fingerd_qmgr_timeout(void *ctx)
+{
+	struct finger_session *s = ctx;
+
+	s->qmgr_timer = NULL;
+	fingerd_unavailable(s, "timeout");
+}
+
+/*
+ * fingerd_ask - send qmgr the request of the next phase and wait for
+ * its reply in the loop: a slow qmgr never stalls the other sessions.
+ */
+static void
+fingerd_ask(struct finger_session *s, enum finger_phase phase)
+{
+	struct ipc_rec *req;
+	char *path = xasprintf("%s/%s", s->srv->cfg->queue_directory,
+	    PROTO_QMGR_PRIVATE);
+	int ret, saved;
+
+	s->phase = phase;
+	if (phase == FINGER_P_TRIGGER) {
+		req = ipc_rec_new(PROTO_T_TRIGGER);
+		ipc_rec_add(req, "domain", s->q.domain);
+		ipc_rec_add(req, "source", "finger");
+		ipc_rec_add(req, "client", s->addr);
+	} else {
+		req = ipc_rec_new(PROTO_T_DOMAINSTATUS);
+		ipc_rec_add(req, "domain", s->q.domain);
+	}
+	s->qmgr_fd = ipc_connect(path, true);
+	ret = s->qmgr_fd < 0 ? -1 : ipc_send(s->qmgr_fd, req);
+	if (ret == 0)
+		ret = ev_io_add(s->srv->loop, s->qmgr_fd, EV_READ, fingerd_qmgr_read, s);
+	saved = errno;
+	free(path);
+	ipc_rec_free(&req);
+	if (ret < 0) {
+		fingerd_unavailable(s, strerror(saved));
+		return;
+	}
+	s->qmgr_timer = ev_timer_add(s->srv->loop, FINGERD_QMGR_TIMEOUT_MS,
+	    fingerd_qmgr_timeout, s);
+}
+
+/*
+ * fingerd_triggered - qmgr's answer to the trigger. Only a domain that
+ * finger may release ("ok", "none") has its real status shown; "denied"
+ * and "unknown" look alike to the client, by design.
+ */
+static void
+fingerd_triggered(struct finger_session *s, const struct ipc_rec *rep)
+{
+	const char *status = ipc_rec_get(rep, "status");
+
+	if (status == NULL || strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0)
+		status = "error";
+	if (strcmp(status, "ok") == 0 || strcmp(status, "none") == 0) {
+		s->fs.state = strcmp(status, "ok") == 0 ? FINGERD_S_STARTED :
+		    FINGERD_S_NONE;
+		fingerd_ask(s, FINGER_P_STATUS);
+		return;
+	}
+	if (strcmp(status, "busy") == 0)
+		s->fs.state = FINGERD_S_BUSY;
+	else if (strcmp(status, "error") == 0)
+		s->fs.state = FINGERD_S_UNAVAILABLE;
+	else
+		s->fs.state = FINGERD_S_NONE;
+	fingerd_reply(s);
+}
+
+/* fingerd_status - qmgr's domainstatus: the numbers of the answer */
+static void
+fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
+{
+	const char *status = ipc_rec_get(rep, "status");
+	unsigned long long oldest = 0, expiry = 0;
+
+	if (status != NULL && strcmp(status, "ok") == 0 &&
+	    ipc_rec_get_num(rep, "pending", 1ULL << 40, &s->fs.pending) == 0 &&
+	    ipc_rec_get_num(rep, "bytes", 1ULL << 62, &s->fs.bytes) == 0 &&
+	    ipc_rec_get_num(rep, "oldest", 1ULL << 40, &oldest) == 0 &&
+	    ipc_rec_get_num(rep, "next_expiry", 1ULL << 40, &expiry) == 0) {
+		s->fs.oldest = (time_t)oldest;
+		s->fs.next_expiry = (time_t)expiry;
+	} else if (status == NULL || strcmp(status, "unknown") != 0) {
+		/* ("unknown": gone from the table since the trigger: no mail.) */
+		fingerd_unavailable(s, "bad domainstatus reply");
+		return;
+	}
+	fingerd_reply(s);
+}
+
+/* fingerd_qmgr_read - qmgr's reply to the request in flight */
+static void
+fingerd_qmgr_read(int fd, unsigned events, void *ctx)
+{
+	struct finger_session *s = ctx;
+	struct ipc_rec *rep = NULL;
+	int r = ipc_recv(fd, &rep);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		fingerd_unavailable(s, r == 0 ? "connection closed" : strerror(errno));
+		return;
+	}
+	fingerd_qmgr_end(s);
+	if (s->phase == FINGER_P_TRIGGER)
+		fingerd_triggered(s, rep);
+	else
+		fingerd_status(s, rep);
+	ipc_rec_free(&rep);
+}
+
+/* fingerd_query - act on one query line */
+static void
+fingerd_query(struct finger_session *s, const char *line, size_t len)
+{
+	if (!fingerd_client_query(s->srv, s->addr)) {
+		log_info("reject: query from %s: too many queries", s->addr);
+		fingerd_say(s, FINGERD_T_RATE);
+		return;
+	}
+	fingerd_query_parse(line, len, &s->q);
+	switch (s->q.kind) {
+	case FINGER_Q_EMPTY:
+		fingerd_say(s, FINGERD_T_BANNER);
+		return;
+	case FINGER_Q_FORWARD:
+		log_info("reject: query from %s: forwarding denied", s->addr);
+		fingerd_say(s, FINGERD_T_FORWARD);
+		return;
+	case FINGER_Q_BAD:
+		fingerd_say(s, FINGERD_T_BAD);
+		return;
+	case FINGER_Q_DOMAIN:
+		break;
+	}
+	/*
+	 * Nothing more is read from the client: one query per connection.
+	 * The qmgr timer bounds the wait now, not the client's timeout.
+	 */
+	stream_pause(s->st, true);
+	stream_set_timeout(s->st, 0);
+	s->fs.domain = s->q.domain;
+	fingerd_ask(s, FINGER_P_TRIGGER);
 }
 
 /* fingerd_session_event - input, output done, timeout or error */
@@ -190,12 +261,12 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 		return;
 	}
 	if (events & STREAM_EV_TIMEOUT) {
-		log_info("timeout after %s from %s", s->closing ? "answer" : "connect",
-		    s->addr);
+		log_info("timeout after %s from %s", s->phase == FINGER_P_QUERY ?
+		    "connect" : "query", s->addr);
 		fingerd_session_free(&s);
 		return;
 	}
-	if (!s->closing && (events & STREAM_EV_READ)) {
+	if (s->phase == FINGER_P_QUERY && (events & STREAM_EV_READ)) {
 		r = stream_read_line(st, FINGERD_LINE_MAX, &line, &len);
 		if (r < 0) {
 			log_info("reject: query from %s: line too long", s->addr);
@@ -204,12 +275,12 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 			fingerd_query(s, line, len);
 		}
 	}
-	if (s->closing) {
-		if (stream_pending(st) == 0)
+	if (s->phase == FINGER_P_ANSWER) {
+		if (stream_pending(st) == 0 && !s->draining)
 			fingerd_drain(s);
 		return;
 	}
-	if (events & STREAM_EV_EOF) {
+	if (s->phase == FINGER_P_QUERY && (events & STREAM_EV_EOF)) {
 		/* RFC 1288 wants the query to end in CRLF: no line, no answer. */
 		log_debug("disconnect from %s without a query", s->addr);
 		fingerd_session_free(&s);
@@ -223,6 +294,7 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	struct finger_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
+	s->qmgr_fd = -1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->st = stream_new(srv->loop, fd, fingerd_session_event, s);
 	/* One timer covers the query line and the writing of the answer. */
@@ -253,6 +325,7 @@ fingerd_session_free(struct finger_session **sp)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	fingerd_client_release(srv, s->addr);
+	fingerd_qmgr_end(s);
 	stream_free(&s->st);
 	free(s);
 	*sp = NULL;

@@ -150,6 +150,29 @@ is($limited, 5, 'and then a refusal');
 like(finger_query($fport, "nosuch.example\r\n", '127.0.0.8'), qr/^Domain:/,
     'other clients are not limited by it');
 
+# --- qmgr does not answer: the others are still served, then the same shape ---
+
+my $qmgr = $s->child_pid('qmgr');
+kill 'STOP', $qmgr;
+my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $fport,
+    LocalAddr => '127.0.0.9', Proto => 'tcp');
+syswrite($slow, "empty.example\r\n");
+sleep 0.3;
+$t0 = time;
+like(finger_query($fport, "\r\n", '127.0.0.10'), qr/finger service/,
+    'while qmgr is stuck, another client gets its answer');
+ok(time - $t0 < 2, sprintf 'at once (%.1fs): fingerd does not wait for qmgr', time - $t0);
+my $stuck = '';
+{
+	local $/;
+	$stuck = <$slow> // '';
+}
+kill 'CONT', $qmgr;
+like($stuck, qr/\ADomain: empty\.example\r\nMessages waiting: 0\r\nOldest: -\r\nStatus: mail system unavailable; try again later\r\n\z/,
+    'qmgr stuck: the answer says so, in the same shape');
+ok(wait_log($s, qr/fingerd\[\d+\]: warning: trigger domain empty\.example: qmgr: timeout/),
+    'and fingerd logs why');
+
 ok($s->child_pid('fingerd'), 'fingerd is still running');
 $s->stop;
 done_testing();
