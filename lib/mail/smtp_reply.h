@@ -66,7 +66,7 @@
 #define SMTP_R_BARE_LF		"550 5.5.2 Error: bare <LF> received"
 #define SMTP_R_BARE_CR		"550 5.5.2 Error: bare <CR> received"
 #define SMTP_R_NUL_DATA		"550 5.6.0 Error: NUL character in message content"
-#define SMTP_R_DATA_LINE_TOO_LONG "550 5.6.0 Error: message line longer than %ld octets"
+#define SMTP_R_DATA_LINE_TOO_LONG "552 5.6.0 Error: message line longer than %ld octets"
 
 /* AUTH (RFC 4954) and the submission port. */
 #define SMTP_R_AUTH_CHALLENGE	"334 %s"
