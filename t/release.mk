@@ -3,6 +3,7 @@
 # Each starts its own sluice and Perl sinks (t/lib/Sink.pm) on free
 # loopback ports, so they run in parallel with the others.
 RELEASE_TESTS = \
+	t/84-crash-flush.t \
 	t/83-lifetime-dsn.t \
 	t/82-mx-route.t \
 	t/81-gate-open.t \

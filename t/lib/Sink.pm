@@ -17,7 +17,8 @@
 # Options: addr => A (default 127.0.0.1), port => P (default: a free
 # one), rcpt_reply => {ADDRESS =>
 # "550 5.1.1 no such user"} (case-insensitive), data_delay => SECONDS
-# (wait before answering the final dot, to slow a flush down).
+# (wait after the final dot, before keeping the message and
+# answering, to slow a flush down).
 # Each connection is served by its own process, all in the sink's process
 # group, so stop() takes the listener and every session down at once.
 package Sink;
@@ -27,6 +28,7 @@ use warnings;
 
 use IO::Socket::INET;
 use POSIX qw(setpgid);
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(sleep);
 use SluiceTest qw(free_port slurp);
 
@@ -77,6 +79,9 @@ sub _serve {
 	my ($self, $c) = @_;
 	binmode $c;
 	$c->autoflush(1);
+	# Each reply is its own write: without this, Nagle's algorithm and
+	# the client's delayed ACK stall every pipelined reply by ~40 ms.
+	setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
 	# Never outlive a stuck test.
 	alarm 600;
 	my $seq = 0;
@@ -121,9 +126,11 @@ sub _serve {
 				$data .= $l;
 			}
 			last unless $done;
+			# The pause comes before the commit, so that it does
+			# not widen the window in which a sender crash duplicates.
+			sleep $self->{data_delay} if $self->{data_delay};
 			my $name = sprintf '%d.%d.%d', time, $$, ++$seq;
 			$self->_store($name, $from, \@rcpt, $data);
-			sleep $self->{data_delay} if $self->{data_delay};
 			print {$c} "250 2.0.0 Ok: queued as $name\r\n";
 			@rcpt = ();
 		} elsif ($cmd eq 'RSET') {
