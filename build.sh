@@ -118,6 +118,11 @@ make_run_config() {
 		echo "queue_directory = $top/build/run/queue"
 		echo "daemon_directory = $top/build/libexec"
 	} >>"$etc/sluice.conf"
+	# As root, the daemons run as the sluice user: let its group read
+	# the config (passwd is not world-readable).
+	if [ "$(id -u)" -eq 0 ]; then
+		chgrp -R "$(id -gn sluice)" "$etc"
+	fi
 }
 
 # ensure_user - as root, master hands its children to the sluice user.
@@ -129,14 +134,21 @@ ensure_user() {
 	    --shell /usr/sbin/nologin sluice
 }
 
-# count_results DIR - print "N passed, N failed" from the .trs files;
-# exit status 1 when anything failed or nothing ran.
+# count_results DIR MAKE-STATUS - print "N passed, N failed" from the
+# .trs files (one count per TAP result; a script that dies adds an
+# ERROR). If make check failed with no failed result to show for it (the
+# test programs did not build), that counts as one failure. Exit status
+# 1 when anything failed or nothing ran.
 count_results() {
-	local dir=$1 pass fail
+	local dir=$1 mrc=$2 pass fail
 	pass=$(find "$dir" -name '*.trs' -exec cat {} + 2>/dev/null |
 	    grep -Ec '^:test-result: (PASS|XFAIL)' || true)
 	fail=$(find "$dir" -name '*.trs' -exec cat {} + 2>/dev/null |
 	    grep -Ec '^:test-result: (FAIL|XPASS|ERROR)' || true)
+	if [ "$mrc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		echo "build.sh: make check failed before any test failed" >&2
+		fail=1
+	fi
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
 }
@@ -160,7 +172,7 @@ run_check() {
 	if [ "$rc" -ne 0 ] && [ -f "$dir/test-suite.log" ]; then
 		grep -E '^(FAIL|ERROR|XPASS)' "$dir/test-suite.log" >&2 || true
 	fi
-	count_results "$dir" || rc=1
+	count_results "$dir" "$rc" || rc=1
 	return "$rc"
 }
 
