@@ -166,8 +166,9 @@ test_locked_reload(void)
 {
 	struct passwd_table *t = NULL;
 	char *line, *text, *path;
-	const char *why;
+	const char *why = "";
 	FILE *fp;
+	int r;
 
 	if (passwd_entry_make("demo", "demo", &line, &why) < 0) {
 		ok(0, "entry_make: %s", why);
@@ -191,10 +192,10 @@ test_locked_reload(void)
 	ok(passwd_reload(&t, path, false) == 1 && passwd_count(t) == 0,
 	    "a removed file empties the table");
 	ok(!passwd_verify(NULL, "demo", "demo"), "NULL table refuses");
-	ok(passwd_entry_make("bad:login", "x", &line, &why) == -1 && line == NULL,
-	    "bad login refused by entry_make: %s", why);
-	ok(passwd_entry_make("x", "two\nlines", &line, &why) == -1,
-	    "password with a newline refused: %s", why);
+	r = passwd_entry_make("bad:login", "x", &line, &why);
+	ok(r == -1 && line == NULL, "bad login refused by entry_make: %s", why);
+	r = passwd_entry_make("x", "two\nlines", &line, &why);
+	ok(r == -1, "password with a newline refused: %s", why);
 	passwd_table_free(&t);
 	free(text);
 	free(path);
