@@ -82,6 +82,6 @@ ok($web_pid, 'web still runs');
 ok(defined $s->stop, 'everything stops on SIGTERM');
 my $tail = $s->log_text;
 like($tail, qr/web\[$web_pid\]: stop on signal 15/, 'web stops on SIGTERM');
-unlike($tail, qr/web\[\d+\]: (?:panic|fatal)|==$web_pid==|web/\w+\.c:\d+:\d+: runtime error/,
+unlike($tail, qr/web\[\d+\]: (?:panic|fatal)|==$web_pid==|web\/\w+\.c:\d+:\d+: runtime error/,
     'no fatal error, sanitizer or UBSan report from web');
 done_testing;
