@@ -8,7 +8,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Release qw(swaks_mail flush log_count wait_log);
+use Release qw(swaks_mail flush log_count wait_log finish);
 use Sink;
 use SluiceTest qw(wait_for);
 
@@ -89,9 +89,5 @@ ok(wait_log($s, qr/trigger: domain=site\.example, source=cli, .*result=none, pen
 sleep 1;
 is($sink->count, 3, 'nothing more arrived');
 
-unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
-$s->stop;
-$sink->stop;
-$oracle->stop;
-diag(sprintf 'run time %.1fs', time - $t0);
+finish($s, $t0, $sink, $oracle);
 done_testing();

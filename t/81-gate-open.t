@@ -8,7 +8,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Release qw(swaks_mail flush log_count wait_log);
+use Release qw(swaks_mail flush log_count wait_log finish);
 use Sink;
 use SluiceTest qw(wait_for);
 
@@ -90,9 +90,5 @@ is(log_count($s, qr/: sender [a-z -]+ notification: /), 0,
     'no notice written');
 is(scalar(grep { $_->{from} eq '' } $sink->messages), 0, 'no null-sender mail at the sink');
 
-unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
-$s->stop;
-$sink->stop;
-$oracle->stop;
-diag(sprintf 'run time %.1fs', time - $t0);
+finish($s, $t0, $sink, $oracle);
 done_testing();

@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use FakeDNS;
-use Release qw(swaks_mail flush log_count wait_log);
+use Release qw(swaks_mail flush log_count wait_log finish);
 use Sink;
 use SluiceTest qw(free_port wait_for);
 
@@ -98,9 +98,5 @@ is(scalar(grep { grep { /loop\.example/ } @{ $_->{rcpt} } } $better->messages,
 is($worse->count, 0, 'worse.test never got anything');
 is(log_count($s, qr/status=bounced/), 0, 'nothing bounced');
 
-unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
-$s->stop;
-$_->stop for $better, $worse, $oracle;
-$dns->stop;
-diag(sprintf 'run time %.1fs', time - $t0);
+finish($s, $t0, $better, $worse, $oracle, $dns);
 done_testing();

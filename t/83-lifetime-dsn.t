@@ -12,7 +12,7 @@ use MIME::Parser;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Release qw(swaks_mail flush log_count wait_log);
+use Release qw(swaks_mail flush log_count wait_log finish);
 use Sink;
 use SluiceTest qw(free_port wait_for);
 
@@ -159,8 +159,5 @@ is(scalar(grep { $_->{from} eq '' && grep({ $_ eq '' } @{ $_->{rcpt} }) }
 is(scalar($senders->messages), 2, 'the senders\' server got exactly the two DSNs');
 is(scalar($s->queue_files), 0, 'nothing new queued');
 
-unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
-$s->stop;
-$_->stop for $site, $senders, $oracle;
-diag(sprintf 'run time %.1fs', time - $t0);
+finish($s, $t0, $site, $senders, $oracle);
 done_testing();

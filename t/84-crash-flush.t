@@ -11,7 +11,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Release qw(flush log_count wait_log received_id);
+use Release qw(flush log_count wait_log received_id finish);
 use Sink;
 use SluiceTest qw(wait_for);
 
@@ -124,8 +124,5 @@ diag(sprintf 'flush with %d deliver and %d qmgr kills: %d messages, %d at the si
     $killed{deliver}, $killed{qmgr}, $N, $sink->count, $dups, $dups_deliver // 0,
     $dups - ($dups_deliver // 0), time - $t1);
 
-unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/, 'no sanitizer report or panic');
-$s->stop;
-$sink->stop;
-diag(sprintf 'run time %.1fs', time - $t0);
+finish($s, $t0, $sink);
 done_testing();

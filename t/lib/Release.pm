@@ -1,9 +1,12 @@
 # Release - helpers shared by the release-path tests (t/8x-*.t).
 #
 #	use Release qw(swaks_mail flush log_count wait_log);
-#	my ($qid, $sent) = swaks_mail($s, $oracle, from => 'a@x', to => 'u@y',
-#	    mid => 'm1@x');
+#	my ($qid, $sent, $mid) = swaks_mail($s, $oracle, from => 'a@x',
+#	    to => 'u@y');
 #	my ($rc, $out) = flush($s, 'site.example');
+#	...
+#	finish($s, $t0, $sink, $oracle);
+#	done_testing();
 #
 # swaks_mail sends one message with swaks twice: first to an oracle sink
 # (Sink.pm), which records exactly the bytes swaks sends, then to sluice.
@@ -16,10 +19,11 @@ use warnings;
 
 use Exporter qw(import);
 use Test::More;
+use Time::HiRes ();
 use SluiceTest qw(wait_for slurp spew);
 
 our @EXPORT_OK = qw(swaks_mail message_text flush log_count wait_log
-    received_id);
+    received_id finish);
 
 my $seq = 0;
 
@@ -48,7 +52,7 @@ sub message_text {
 
 # swaks_mail SLUICE, ORACLE, from => F, to => T|[T...], mid => M,
 # subject => S - send with swaks to the oracle, then to sluice. Returns
-# (queue ID or undef, the bytes the oracle recorded).
+# (queue ID or undef, the bytes the oracle recorded, "<Message-ID>").
 sub swaks_mail {
 	my ($s, $oracle, %o) = @_;
 	my $mid = $o{mid} // sprintf 'rel-%d-%d@sender.example', $$, ++$seq;
@@ -97,6 +101,17 @@ sub received_id {
 	return undef unless defined $rcvd;
 	my ($id) = $rcvd =~ /\(sluice\) with \S+ id ([0-9A-F]{20})\b/;
 	return $id;
+}
+
+# finish SLUICE, T0, SERVERS - the end of a test: no sanitizer report
+# or panic in the log, everything stopped, the run time reported.
+sub finish {
+	my ($s, $t0, @servers) = @_;
+	unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/,
+	    'no sanitizer report or panic');
+	$s->stop;
+	$_->stop for @servers;
+	diag(sprintf 'run time %.1fs', Time::HiRes::time() - $t0);
 }
 
 1;
