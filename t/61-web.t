@@ -124,6 +124,11 @@ is($r->{code}, '403', 'a domain the customer does not own: 403');
 like($r->{body}, qr/not registered to this customer/, 'not owned: says so');
 $r = curl($jar, '-X', 'DELETE', "$base/");
 is($r->{code}, '405', 'DELETE is 405');
+$r = curl($jar, '--data-urlencode', 'user=' . ('x' x 5000), "$base/login");
+is($r->{code}, '413', 'an oversized form: 413');
+$r = curl($jar, '-H', 'Content-Type: application/json', '--data', '{"user":"demo"}',
+    "$base/login");
+is($r->{code}, '415', 'a body that is no form: 415');
 unlike($s->log_text, qr/trigger: domain=\S+, source=web/,
     'no release before a good login');
 
@@ -253,6 +258,11 @@ like($s->log_text, qr/reject login: client=127\.0\.0\.1: more than 8 attempts a 
 
 my $web_pid = $s->child_pid('web');
 ok($web_pid, 'web still runs');
+kill 'HUP', $web_pid;
+ok(wait_for(sub { $s->log_text =~ /web\[$web_pid\]: reload configuration/ }, 10),
+    'SIGHUP reloads the configuration');
+$r = curl("$dir/jar-after-hup", "$base/");
+is($r->{code}, '200', 'the page is served after the reload');
 # master's own exit status is its tests' business (t/40-restart); here:
 # everything stops, and web stops cleanly without a sanitizer report.
 ok(defined $s->stop, 'everything stops on SIGTERM');
