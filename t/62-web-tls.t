@@ -9,7 +9,7 @@ use IO::Socket::INET;
 use Test::More;
 
 use SluiceTest qw(tool free_port wait_for run_cmd);
-use WebTest qw(curl header csrf_of chromium_shot png_ok artifact_dir);
+use WebTest qw(curl header csrf_of chromium_shot png_ok artifact_dir web_stopped_ok);
 
 my $wport = free_port();
 my $s = SluiceTest->new(
@@ -75,13 +75,5 @@ ok($ok, 'Chromium renders the login page over HTTPS') or diag($why);
 my ($w) = png_ok($png);
 is($w, 390, 'HTTPS login screenshot is a phone-wide PNG');
 
-my $web_pid = $s->child_pid('web');
-ok($web_pid, 'web still runs');
-# master's own exit status is its tests' business (t/40-restart); here:
-# everything stops, and web stops cleanly without a sanitizer report.
-ok(defined $s->stop, 'everything stops on SIGTERM');
-my $tail = $s->log_text;
-like($tail, qr/web\[$web_pid\]: stop on signal 15/, 'web stops on SIGTERM');
-unlike($tail, qr/web\[\d+\]: (?:panic|fatal)|==$web_pid==|web\/\w+\.c:\d+:\d+: runtime error/,
-    'no fatal error, sanitizer or UBSan report from web');
+web_stopped_ok($s);
 done_testing;

@@ -14,8 +14,10 @@ use Exporter qw(import);
 use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use SluiceTest qw(tool run_cmd slurp);
+use Test::More;
 
-our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir);
+our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir
+    web_stopped_ok);
 
 # curl JAR, ARGS - one request with curl, the cookie jar read and
 # written: {code, headers, body, err}. code is the HTTP status ("000"
@@ -80,6 +82,21 @@ sub png_ok {
 	    && substr($b, 12, 4) eq 'IHDR'
 	    && substr($b, -8, 4) eq 'IEND';
 	return unpack 'N N', substr($b, 16, 8);
+}
+
+# web_stopped_ok SLUICE - web runs until the end, and on SIGTERM to
+# master everything stops and web ends cleanly: no fatal line, no
+# sanitizer report from web's pid. (master's own exit status is its
+# tests' business.)
+sub web_stopped_ok {
+	my ($s) = @_;
+	my $pid = $s->child_pid('web') // 0;
+	ok($pid, 'web still runs');
+	ok(defined $s->stop, 'everything stops on SIGTERM');
+	my $log = $s->log_text;
+	like($log, qr/web\[$pid\]: stop on signal 15/, 'web stops on SIGTERM');
+	unlike($log, qr/web\[\d+\]: (?:panic|fatal)|==$pid==|web\/\w+\.c:\d+:\d+: runtime error/,
+	    'no fatal error, sanitizer or UBSan report from web');
 }
 
 1;
