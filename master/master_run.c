@@ -97,6 +97,20 @@ master_identity(struct master *m)
 	m->gid = pw->pw_gid;
 }
 
+/*
+ * master_log_owner - as root, hand log_file to mail_owner: master created
+ * it, but every child appends to it after giving up root.
+ */
+static void
+master_log_owner(const struct master *m)
+{
+	if (!m->drop_privileges || m->cfg->log_file[0] == '\0')
+		return;
+	if (chown(m->cfg->log_file, m->uid, m->gid) < 0)
+		log_warn("chown log_file %s to %s: %s; the other programs cannot log there",
+		    m->cfg->log_file, m->cfg->mail_owner, strerror(errno));
+}
+
 /* master_chown_tree - give the queue directories to mail_owner (root only) */
 static void
 master_chown_queue(struct master *m)
@@ -272,6 +286,7 @@ master_start(struct master *m)
 	int purged;
 
 	master_identity(m);
+	master_log_owner(m);
 	if (queue_init_dirs(m->cfg->queue_directory) < 0)
 		log_fatal_code(EX_CANTCREAT, "create queue directory %s: %s; check "
 		    "queue_directory in %s/sluice.conf", m->cfg->queue_directory,
@@ -325,6 +340,7 @@ master_on_sighup(int signo, void *ctx)
 	config_free(&m->cfg);
 	m->cfg = cfg;
 	log_reopen();
+	master_log_owner(m);
 	master_services_signal(m, SIGHUP);
 }
 
