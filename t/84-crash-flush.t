@@ -44,28 +44,44 @@ my $t1 = time;
 ($rc, $out) = flush($s, 'site.example');
 like($out, qr/\b$N messages waiting/, "flush: $N messages waiting") or diag($out);
 
-# arrived - queue ID (from sluice's Received: header) => copies at the sink
+# arrived - queue ID (from sluice's Received: header) => [arrival
+# times at the sink, in seconds (Sink.pm names its files TIME.PID.SEQ)]
 sub arrived {
 	my %n;
-	$n{received_id($_->{data}) // 'none'}++ for $sink->messages;
+	for my $m ($sink->messages) {
+		my ($t) = $m->{file} =~ m{/(\d+)\.[^/]*$};
+		push @{ $n{received_id($m->{data}) // 'none'} }, $t // 0;
+	}
 	return %n;
 }
 
-# duplicates {ID => COPIES} - how many copies beyond the first
-sub duplicates {
+my %kill_at;	# program => [times of its kills]
+
+# blame {ID => [TIMES]} - duplicates by the kill nearest to the first
+# copy's arrival: {deliver => N, qmgr => N}
+sub blame {
 	my ($n) = @_;
-	my $d = 0;
-	$d += $_ - 1 for grep { $_ > 1 } values %$n;
-	return $d;
+	my %b = (deliver => 0, qmgr => 0);
+	for my $times (grep { @$_ > 1 } values %$n) {
+		my ($first) = sort { $a <=> $b } @$times;
+		my ($who, $best);
+		for my $p (keys %kill_at) {
+			for my $k (@{ $kill_at{$p} }) {
+				next if defined $best && abs($k - $first) >= $best;
+				($who, $best) = ($p, abs($k - $first));
+			}
+		}
+		$b{$who // 'deliver'} += @$times - 1;
+	}
+	return \%b;
 }
 
 # kill_one NAME - wait for STEP more deliveries, kill -9 the running NAME,
 # wait for master to start a new one. True if a kill landed mid-flush.
 sub kill_one {
-	my ($name, $round, $before) = @_;
+	my ($name, $round) = @_;
 	my $base = $sink->count;
 	wait_for(sub { $sink->count >= $base + $STEP || $sink->count >= $N }, 120);
-	$before->() if $before;
 	my $old = $s->child_pid($name);
 	if (!$old || $sink->count >= $N) {
 		diag("$name round $round: " . ($old ? 'flush already done' : "no $name"));
@@ -73,6 +89,7 @@ sub kill_one {
 	}
 	my $at = $sink->count;
 	kill 'KILL', $old;
+	push @{ $kill_at{$name} }, int(time);
 	my $new = wait_for(sub {
 		my $p = $s->child_pid($name);
 		$p && $p != $old ? $p : 0;
@@ -85,13 +102,8 @@ my %killed;
 for my $r (1 .. $ROUNDS) {
 	$killed{deliver} += kill_one('deliver', $r);
 }
-# Duplicates so far came from the deliver kills (and their redeliveries,
-# done by now: the new deliver has sent STEP more since).
-my $dups_deliver;
 for my $r (1 .. $ROUNDS) {
-	$killed{qmgr} += kill_one('qmgr', $r, $r == 1 ? sub {
-		$dups_deliver = duplicates({ arrived() });
-	} : undef);
+	$killed{qmgr} += kill_one('qmgr', $r);
 }
 is($killed{deliver}, $ROUNDS, "deliver was killed $ROUNDS times mid-flush");
 is($killed{qmgr}, $ROUNDS, "qmgr was killed $ROUNDS times mid-flush");
@@ -118,11 +130,15 @@ is(log_count($s, qr/trigger: domain=site\.example/), $triggers,
 is(log_count($s, qr/status=(?:bounced|expired)/), 0, 'nothing bounced');
 is(scalar(grep { $_->{from} eq '' } $sink->messages), 0, 'no DSN reached the site');
 
-my $dups = duplicates(\%got);
+# Reported, not asserted: a deliver killed, or deliver closing its
+# sessions because qmgr went away, between the final dot and its journal
+# entry leaves a message the site has and sluice sends again.
+my $blame = blame(\%got);
+my $dups = $blame->{deliver} + $blame->{qmgr};
 diag(sprintf 'flush with %d deliver and %d qmgr kills: %d messages, %d at the sink, '
-    . '%d duplicates: %d after the deliver kills, %d after the qmgr kills; %.1fs',
-    $killed{deliver}, $killed{qmgr}, $N, $sink->count, $dups, $dups_deliver // 0,
-    $dups - ($dups_deliver // 0), time - $t1);
+    . '%d duplicates: %d at deliver kills, %d at qmgr kills; %.1fs',
+    $killed{deliver}, $killed{qmgr}, $N, $sink->count, $dups, $blame->{deliver},
+    $blame->{qmgr}, time - $t1);
 
 finish($s, $t0, $sink);
 done_testing();
