@@ -1,0 +1,77 @@
+/*
+ * daemon - the start-up and signal handling every sluice daemon shares.
+ *
+ *	struct daemon d;
+ *	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &opts);
+ *	srv = fingerd_server_new(d.loop, d.cfg, ...);	(takes over d.cfg)
+ *	return daemon_run(&d, fingerd_reload, srv);
+ *
+ * daemon_init() parses -c config_dir, -f (foreground: log to stderr) and
+ * -v plus the program's own options, loads sluice.conf (exit EX_CONFIG
+ * with every error on failure), sends the log where the configuration
+ * says, ignores SIGPIPE, takes the listening sockets master passed on
+ * fds 3.. (SLUICE_LISTEN_FDS, SLUICE_LISTEN_NAMES) and arranges to die
+ * with master. daemon_run() turns SIGHUP into a configuration reload
+ * (a broken file keeps the running configuration, with a warning) and
+ * SIGTERM/SIGINT or master's death into a clean return.
+ */
+#ifndef SLUICE_DAEMON_H
+#define SLUICE_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct ev_loop;
+
+#define DAEMON_LISTEN_MAX	64
+
+struct daemon_listener {
+	int fd;
+	char service[16];	/* "smtp", "submission", "odmrs", ... */
+};
+
+struct daemon {
+	const char *name;
+	const char *config_dir;	/* -c, or NULL: the default */
+	bool foreground;	/* -f */
+	struct config *cfg;	/* loaded by daemon_init; the program takes it over */
+	struct ev_loop *loop;
+	struct daemon_listener listen[DAEMON_LISTEN_MAX];
+	size_t nlisten;
+	bool from_master;	/* master started us: die with it */
+};
+
+/* daemon_opt_fn - one program-specific option; 0, or -1 for a usage error */
+typedef int daemon_opt_fn(int ch, const char *arg, void *ctx);
+/* daemon_reload_fn - take over cfg, loaded after SIGHUP (the old one is yours to free) */
+typedef void daemon_reload_fn(struct config *cfg, void *ctx);
+
+/*
+ * daemon_init - everything up to the program's own set-up (see above).
+ * extra is a getopt string of the program's own options (or ""), each
+ * handed to opt; usage is the program's option summary for the usage
+ * line. Exits on any failure.
+ */
+void daemon_init(struct daemon *d, const char *name, int argc, char **argv,
+    const char *extra, daemon_opt_fn *opt, void *opt_ctx, const char *usage);
+
+/* daemon_bind - a listening TCP socket on "host:port" or "[v6]:port" (for -l tests); fatal on failure */
+int daemon_bind(const char *spec);
+/* daemon_add_listener - add a socket of service (for -l tests) */
+void daemon_add_listener(struct daemon *d, int fd, const char *service);
+/* daemon_listener_is - does listener i serve service? */
+bool daemon_listener_is(const struct daemon *d, size_t i, const char *service);
+
+/*
+ * daemon_run - watch the signals and run the loop until SIGTERM, SIGINT
+ * or master's death; reload gets each new configuration. Returns 0 (for
+ * main() to return) or exits on a broken loop.
+ */
+int daemon_run(struct daemon *d, daemon_reload_fn *reload, void *ctx);
+/* daemon_stop - end daemon_run() after the current callback (a program's own reason to stop) */
+void daemon_stop(struct daemon *d);
+/* daemon_free - free the loop (the config belongs to the program) */
+void daemon_free(struct daemon *d);
+
+#endif
