@@ -42,51 +42,45 @@
 
 #include "util/events.h"
 #include "util/log.h"
+#include "mail/config.h"
+#include "mail/daemon.h"
 #include "deliver/deliver.h"
 
-static _Noreturn void
-deliver_usage(void)
+/* deliver_opt - -D dns_servers and -P mx_port, for tests */
+static int
+deliver_opt(int ch, const char *arg, void *ctx)
 {
-	fprintf(stderr, "usage: deliver [-f] [-v] [-c config_dir] "
-	    "[-D dns_servers] [-P mx_port]\n");
-	exit(EX_USAGE);
+	struct deliver *d = ctx;
+
+	switch (ch) {
+	case 'D':
+		d->dns_servers_arg = arg;
+		return 0;
+	case 'P':
+		d->mx_port = (unsigned)strtoul(arg, NULL, 10);
+		if (d->mx_port == 0 || d->mx_port > 65535)
+			return -1;
+		d->mx_port_arg = true;
+		return 0;
+	}
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct deliver d = { .qmgr_fd = -1, .mx_port = 25 };
-	int ch;
+	struct daemon dm;
 
-	log_init("deliver");
-	while ((ch = getopt(argc, argv, "c:D:fP:v")) != -1) {
-		switch (ch) {
-		case 'c':
-			d.config_dir = optarg;
-			break;
-		case 'D':
-			d.dns_servers_arg = optarg;
-			break;
-		case 'f':
-			d.foreground = true;
-			break;
-		case 'P':
-			d.mx_port = (unsigned)strtoul(optarg, NULL, 10);
-			if (d.mx_port == 0 || d.mx_port > 65535)
-				deliver_usage();
-			d.mx_port_arg = true;
-			break;
-		case 'v':
-			log_set_verbose(true);
-			break;
-		default:
-			deliver_usage();
-		}
-	}
-	if (optind != argc)
-		deliver_usage();
+	daemon_init(&dm, "deliver", argc, argv, "D:P:", deliver_opt, &d,
+	    "[-D dns_servers] [-P mx_port]");
+	d.config_dir = dm.config_dir != NULL ? dm.config_dir : config_default_dir();
+	d.foreground = dm.foreground;
+	d.loop = dm.loop;
+	d.cfg = dm.cfg;
 	deliver_init(&d);
-	ch = ev_run(d.loop);
+	(void)daemon_run(&dm, deliver_reload, &d);
 	deliver_shutdown(&d);
-	return ch < 0 ? EX_OSERR : 0;
+	daemon_free(&dm);
+	return 0;
 }

@@ -139,12 +139,12 @@ struct deliver {
 };
 
 /* deliver_init.c */
-/* deliver_init - config, resolver, TLS, signals, qmgr; fatal on failure */
+/* deliver_init - settings, resolver, TLS, qmgr (d->loop and d->cfg set); fatal on failure */
 void deliver_init(struct deliver *d);
-/* deliver_shutdown - drop jobs and sessions, free everything (at exit) */
+/* deliver_shutdown - drop jobs and sessions, free everything but the loop (at exit) */
 void deliver_shutdown(struct deliver *d);
-/* deliver_config - (re)load the configuration; fatal at start if bad */
-void deliver_config(struct deliver *d, bool fatal);
+/* deliver_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
+void deliver_reload(struct config *cfg, void *ctx);
 /* deliver_qmgr.c */
 /* deliver_qmgr_start - connect to qmgr now, or retry with back-off */
 void deliver_qmgr_start(struct deliver *d);

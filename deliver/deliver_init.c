@@ -116,54 +116,15 @@ deliver_resolver(struct deliver *d)
 }
 
 void
-deliver_config(struct deliver *d, bool fatal)
+deliver_reload(struct config *cfg, void *ctx)
 {
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	size_t i;
+	struct deliver *d = ctx;
 
-	if (config_load(d->config_dir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("%s", errs.msg[i]);
-		config_errors_free(&errs);
-		if (fatal)
-			log_fatal_code(EX_CONFIG, "load configuration from %s: errors "
-			    "above", d->config_dir);
-		log_warn("reload configuration from %s: errors above; keeping the "
-		    "old one", d->config_dir);
-		return;
-	}
-	config_errors_free(&errs);
+	/* Sessions and jobs go on; they keep no pointer into the config. */
 	config_free(&d->cfg);
 	d->cfg = cfg;
-	if (!d->foreground && cfg->log_file[0] != '\0')
-		log_set_dest(LOG_DEST_FILE, cfg->log_file);
-	else if (!d->foreground)
-		log_set_dest(LOG_DEST_SYSLOG, NULL);
 	deliver_settings(d);
 	deliver_local_refresh(d);
-}
-
-/* deliver_sighup - reload the configuration; sessions and jobs go on */
-static void
-deliver_sighup(int signo, void *ctx)
-{
-	struct deliver *d = ctx;
-
-	(void)signo;
-	log_reopen();
-	deliver_config(d, false);
-	log_info("reload configuration from %s", d->config_dir);
-}
-
-/* deliver_sigterm - leave now: jobs in flight are retried by qmgr */
-static void
-deliver_sigterm(int signo, void *ctx)
-{
-	struct deliver *d = ctx;
-
-	log_info("stop on signal %d", signo);
-	ev_stop(d->loop);
 }
 
 void
@@ -171,29 +132,19 @@ deliver_init(struct deliver *d)
 {
 	char *err = NULL;
 
-	if (d->config_dir == NULL)
-		d->config_dir = config_default_dir();
-	if (d->foreground)
-		log_set_dest(LOG_DEST_STDERR, NULL);
 	/*
-	 * master supervises us; if it dies we must not go on delivering
-	 * behind the back of the next master's deliver processes.
+	 * master supervises us (daemon_init asked for its death signal); a
+	 * deliver that outlived it would deliver behind the back of the next
+	 * master's deliver processes.
 	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
-		log_warn("ask for the parent's death signal: %s", strerror(errno));
 	if (getppid() == 1 && !d->foreground)
 		log_fatal("parent is gone at start; exiting");
-	(void)signal(SIGPIPE, SIG_IGN);
-	d->loop = ev_loop_new();
-	deliver_config(d, true);
+	deliver_settings(d);
+	deliver_local_refresh(d);
 	d->dns = deliver_resolver(d);
 	d->tls_ctx = tls_client_ctx_new(false, &err);
 	if (d->tls_ctx == NULL)
 		log_fatal("create the TLS client context: %s", err);
-	if (ev_signal_add(d->loop, SIGHUP, deliver_sighup, d) < 0 ||
-	    ev_signal_add(d->loop, SIGTERM, deliver_sigterm, d) < 0 ||
-	    ev_signal_add(d->loop, SIGINT, deliver_sigterm, d) < 0)
-		log_fatal("watch signals: %s", strerror(errno));
 	deliver_qmgr_start(d);
 }
 
@@ -213,5 +164,4 @@ deliver_shutdown(struct deliver *d)
 	tls_ctx_free(&d->tls_verify_ctx);
 	xfree(&d->local);
 	config_free(&d->cfg);
-	ev_loop_free(&d->loop);
 }

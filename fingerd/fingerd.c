@@ -59,171 +59,41 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
-/* The most listening sockets fingerd takes. */
-#define FINGERD_LISTEN_MAX	16
-/* How often we look whether master still runs. */
-#define FINGERD_PARENT_MS	5000
-
-static pid_t fingerd_parent;
-
-/* fingerd_usage - print the synopsis and exit */
-static _Noreturn void
-fingerd_usage(void)
-{
-	fprintf(stderr, "usage: fingerd [-f] [-v] [-c config_dir] [-l host:port]\n");
-	exit(EX_USAGE);
-}
-
-/* fingerd_listen - a listening TCP socket on "host:port" / "[v6]:port" */
+/* fingerd_opt - -l host:port: listen alone, for tests */
 static int
-fingerd_listen(const char *spec)
+fingerd_opt(int ch, const char *arg, void *ctx)
 {
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL;
-	char *host = xstrdup(spec), *colon = strrchr(host, ':');
-	char *h = host;
-	int fd, on = 1, e;
-
-	if (colon == NULL)
-		log_fatal_code(EX_USAGE, "bad listen address %s: use host:port", spec);
-	*colon = '\0';
-	if (h[0] == '[' && colon > h + 1 && colon[-1] == ']') {
-		colon[-1] = '\0';
-		h++;
-	}
-	if ((e = getaddrinfo(*h != '\0' ? h : NULL, colon + 1, &hints, &res)) != 0)
-		log_fatal_code(EX_USAGE, "resolve %s: %s", spec, gai_strerror(e));
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-	    listen(fd, SOMAXCONN) < 0)
-		log_fatal("listen on %s: %s", spec, strerror(errno));
-	freeaddrinfo(res);
-	free(host);
-	return fd;
+	if (ch != 'l')
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
 }
 
-/* fingerd_from_master - count the listeners master left on fds 3.. */
-static size_t
-fingerd_from_master(void)
-{
-	const char *n = getenv("SLUICE_LISTEN_FDS");
-	char *end;
-	unsigned long count;
-
-	if (n == NULL || *n == '\0')
-		return 0;
-	errno = 0;
-	count = strtoul(n, &end, 10);
-	if (errno != 0 || *end != '\0' || count > FINGERD_LISTEN_MAX)
-		log_fatal("bad SLUICE_LISTEN_FDS: %s", n);
-	return count;
-}
-
-/* fingerd_hup - SIGHUP: read the configuration again */
-static void
-fingerd_hup(int signo, void *ctx)
-{
-	fingerd_reload(ctx);
-}
-
-/* fingerd_term - SIGTERM or SIGINT: leave the loop */
-static void
-fingerd_term(int signo, void *ctx)
-{
-	struct fingerd *srv = ctx;
-
-	log_info("stop on signal %d", signo);
-	ev_stop(srv->loop);
-}
-
-/* fingerd_watch_parent - stop once master is gone (we were re-parented) */
-static void
-fingerd_watch_parent(void *ctx)
-{
-	struct fingerd *srv = ctx;
-
-	if (getppid() != fingerd_parent) {
-		log_info("stop: master exited");
-		ev_stop(srv->loop);
-		return;
-	}
-	(void)ev_timer_add(srv->loop, FINGERD_PARENT_MS, fingerd_watch_parent, srv);
-}
-
-/* main - options, configuration, listeners, then the loop */
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL, *listen_spec = NULL;
-	struct config_errors errs = { 0 };
-	struct config *cfg = NULL;
-	struct ev_loop *loop;
+	const char *listen_spec = NULL;
+	struct daemon d;
 	struct fingerd *srv;
-	bool foreground = false;
-	int *fds = xcalloc(FINGERD_LISTEN_MAX + 1, sizeof(*fds));
-	size_t nfds, i;
-	int ch;
+	int *fds = xcalloc(DAEMON_LISTEN_MAX + 1, sizeof(*fds));
+	size_t i;
 
-	log_init("fingerd");
-	while ((ch = getopt(argc, argv, "c:fl:v")) != -1) {
-		if (ch == 'c')
-			confdir = optarg;
-		else if (ch == 'f')
-			foreground = true;
-		else if (ch == 'l')
-			listen_spec = optarg;
-		else if (ch == 'v')
-			log_set_verbose(true);
-		else
-			fingerd_usage();
-	}
-	if (optind != argc)
-		fingerd_usage();
-	if (foreground)
-		(void)log_set_dest(LOG_DEST_STDERR, NULL);
-	if (config_load(confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("%s", errs.msg[i]);
-		log_fatal_code(EX_CONFIG, "load configuration: %zu errors", errs.n);
-	}
-	config_errors_free(&errs);
-	if (!foreground && cfg->log_file[0] != '\0' &&
-	    log_set_dest(LOG_DEST_FILE, cfg->log_file) < 0)
-		log_warn("open log file %s: %s", cfg->log_file, strerror(errno));
-
-	/* A client that hangs up early makes our write fail, not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	nfds = fingerd_from_master();
-	for (i = 0; i < nfds; i++)
-		fds[i] = 3 + (int)i;
+	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &listen_spec, "[-l host:port]");
 	if (listen_spec != NULL)
-		fds[nfds++] = fingerd_listen(listen_spec);
-	if (nfds == 0)
+		daemon_add_listener(&d, daemon_bind(listen_spec), "finger");
+	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");
-	/* Started by master: die with it, and notice if the signal is missed. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	fingerd_parent = getppid();
-
-	loop = ev_loop_new();
-	srv = fingerd_server_new(loop, confdir, cfg, fds, nfds);
-	if (ev_signal_add(loop, SIGHUP, fingerd_hup, srv) < 0 ||
-	    ev_signal_add(loop, SIGTERM, fingerd_term, srv) < 0 ||
-	    ev_signal_add(loop, SIGINT, fingerd_term, srv) < 0)
-		log_fatal("watch signals: %s", strerror(errno));
-	(void)ev_timer_add(loop, FINGERD_PARENT_MS, fingerd_watch_parent, srv);
-	log_info("daemon started -- %zu listening socket%s", nfds,
-	    nfds == 1 ? "" : "s");
-	if (ev_run(loop) < 0)
-		log_fatal("run event loop: %s", strerror(errno));
+	for (i = 0; i < d.nlisten; i++)
+		fds[i] = d.listen[i].fd;
+	srv = fingerd_server_new(d.loop, d.config_dir, d.cfg, fds, d.nlisten);
+	log_info("daemon started -- %zu listening socket%s", d.nlisten,
+	    d.nlisten == 1 ? "" : "s");
+	(void)daemon_run(&d, fingerd_reload, srv);
 	fingerd_server_free(&srv);
-	ev_loop_free(&loop);
+	daemon_free(&d);
 	return 0;
 }

@@ -135,8 +135,8 @@ struct fingerd *fingerd_server_new(struct ev_loop *loop, const char *confdir,
     struct config *cfg, int *fds, size_t nfds);
 /* fingerd_server_free - close listeners and sessions, free everything */
 void fingerd_server_free(struct fingerd **srvp);
-/* fingerd_reload - read the config again; a broken one keeps the old */
-void fingerd_reload(struct fingerd *srv);
+/* fingerd_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
+void fingerd_reload(struct config *cfg, void *ctx);
 /* fingerd_client_query - count a query from addr; false: over its limit */
 bool fingerd_client_query(struct fingerd *srv, const char *addr);
 /* fingerd_client_release - a session of addr has ended */

@@ -164,26 +164,13 @@ fingerd_accept(int lfd, unsigned events, void *ctx)
 
 /* fingerd_reload - SIGHUP: a new config, or the old one if broken */
 void
-fingerd_reload(struct fingerd *srv)
+fingerd_reload(struct config *cfg, void *ctx)
 {
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	size_t i;
+	struct fingerd *srv = ctx;
 
-	log_reopen();
-	if (config_load(srv->confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("reload configuration: %s", errs.msg[i]);
-		log_warn("reload configuration: %zu errors; keeping the old one",
-		    errs.n);
-		config_errors_free(&errs);
-		return;
-	}
-	config_errors_free(&errs);
 	/* Sessions keep no pointer into the config: swapping it is safe. */
 	config_free(&srv->cfg);
 	srv->cfg = cfg;
-	log_info("reload configuration");
 }
 
 /* fingerd_server_new - watch the listeners, start the sweep */

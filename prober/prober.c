@@ -49,108 +49,22 @@
 #include "util/log.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
 /* prober */
 #include "prober/prober.h"
-
-/* How often we look whether master still runs. */
-#define PROBER_PARENT_MS	5000
-
-static pid_t prober_parent;
-
-/* prober_usage - print the synopsis and exit */
-static _Noreturn void
-prober_usage(void)
-{
-	fprintf(stderr, "usage: prober [-f] [-v] [-c config_dir]\n");
-	exit(EX_USAGE);
-}
-
-/* prober_hup - SIGHUP: read the configuration again */
-static void
-prober_hup(int signo, void *ctx)
-{
-	prober_reload(ctx);
-}
-
-/* prober_term - SIGTERM or SIGINT: leave the loop; probes are abandoned */
-static void
-prober_term(int signo, void *ctx)
-{
-	struct prober *pr = ctx;
-
-	log_info("stop on signal %d", signo);
-	ev_stop(pr->loop);
-}
-
-/* prober_watch_parent - stop once master is gone (we were re-parented) */
-static void
-prober_watch_parent(void *ctx)
-{
-	struct prober *pr = ctx;
-
-	if (getppid() != prober_parent) {
-		log_info("stop: master exited");
-		ev_stop(pr->loop);
-		return;
-	}
-	(void)ev_timer_add(pr->loop, PROBER_PARENT_MS, prober_watch_parent, pr);
-}
 
 /* main - options, configuration, then the loop */
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL;
-	struct config_errors errs = { 0 };
-	struct config *cfg = NULL;
-	struct ev_loop *loop;
+	struct daemon d;
 	struct prober *pr;
-	bool foreground = false;
-	size_t i;
-	int ch;
 
-	log_init("prober");
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
-		if (ch == 'c')
-			confdir = optarg;
-		else if (ch == 'f')
-			foreground = true;
-		else if (ch == 'v')
-			log_set_verbose(true);
-		else
-			prober_usage();
-	}
-	if (optind != argc)
-		prober_usage();
-	if (foreground)
-		(void)log_set_dest(LOG_DEST_STDERR, NULL);
-	if (config_load(confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("%s", errs.msg[i]);
-		log_fatal_code(EX_CONFIG, "load configuration: %zu errors", errs.n);
-	}
-	config_errors_free(&errs);
-	if (!foreground && cfg->log_file[0] != '\0' &&
-	    log_set_dest(LOG_DEST_FILE, cfg->log_file) < 0)
-		log_warn("open log file %s: %s", cfg->log_file, strerror(errno));
-
-	/* A site that hangs up before our QUIT must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	/* Started by master: die with it, and notice if the signal is missed. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	prober_parent = getppid();
-
-	loop = ev_loop_new();
-	pr = prober_new(loop, confdir, cfg);
-	if (ev_signal_add(loop, SIGHUP, prober_hup, pr) < 0 ||
-	    ev_signal_add(loop, SIGTERM, prober_term, pr) < 0 ||
-	    ev_signal_add(loop, SIGINT, prober_term, pr) < 0)
-		log_fatal("watch signals: %s", strerror(errno));
-	(void)ev_timer_add(loop, PROBER_PARENT_MS, prober_watch_parent, pr);
+	daemon_init(&d, "prober", argc, argv, "", NULL, NULL, "");
+	pr = prober_new(d.loop, d.config_dir, d.cfg);
 	log_info("daemon started");
-	if (ev_run(loop) < 0)
-		log_fatal("run event loop: %s", strerror(errno));
+	(void)daemon_run(&d, prober_reload, pr);
 	prober_free(&pr);
-	ev_loop_free(&loop);
+	daemon_free(&d);
 	return 0;
 }

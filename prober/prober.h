@@ -88,8 +88,8 @@ struct prober *prober_new(struct ev_loop *loop, const char *confdir,
     struct config *cfg);
 /* prober_free - cancel probes, free everything, set *prp to NULL */
 void prober_free(struct prober **prp);
-/* prober_reload - read the config again; a broken one keeps the old */
-void prober_reload(struct prober *pr);
+/* prober_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
+void prober_reload(struct config *cfg, void *ctx);
 /*
  * prober_backoff - the interval after a probe with result ok, given the
  * previous state and interval, the domain's probe= base and probe_max.

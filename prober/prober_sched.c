@@ -234,22 +234,10 @@ prober_poll(void *ctx)
 
 /* prober_reload - SIGHUP: a new config, or the old one if broken */
 void
-prober_reload(struct prober *pr)
+prober_reload(struct config *cfg, void *ctx)
 {
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	size_t i;
+	struct prober *pr = ctx;
 
-	log_reopen();
-	if (config_load(pr->confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("reload configuration: %s", errs.msg[i]);
-		log_warn("reload configuration: %zu errors; keeping the old one",
-		    errs.n);
-		config_errors_free(&errs);
-		return;
-	}
-	config_errors_free(&errs);
 	/*
 	 * Probes in flight keep no pointer into the config. Schedules of
 	 * domains gone from the table are dropped at the next poll.
@@ -258,7 +246,6 @@ prober_reload(struct prober *pr)
 	 */
 	config_free(&pr->cfg);
 	pr->cfg = cfg;
-	log_info("reload configuration");
 }
 
 /* prober_new - the prober, polling qmgr from the next tick */

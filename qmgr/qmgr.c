@@ -34,41 +34,23 @@
 
 #include "util/log.h"
 #include "mail/config.h"
+#include "mail/daemon.h"
 #include "qmgr/qmgr.h"
-
-static _Noreturn void
-qmgr_usage(void)
-{
-	fprintf(stderr, "usage: qmgr [-f] [-v] [-c config_dir]\n");
-	exit(EX_USAGE);
-}
 
 int
 main(int argc, char **argv)
 {
 	struct qmgr q = { .lock_fd = -1 };
-	int ch;
+	struct daemon d;
 
-	log_init("qmgr");
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
-		switch (ch) {
-		case 'c':
-			q.config_dir = optarg;
-			break;
-		case 'f':
-			q.foreground = true;
-			break;
-		case 'v':
-			log_set_verbose(true);
-			break;
-		default:
-			qmgr_usage();
-		}
-	}
-	if (optind != argc)
-		qmgr_usage();
-	if (q.config_dir == NULL)
-		q.config_dir = config_default_dir();
+	daemon_init(&d, "qmgr", argc, argv, "", NULL, NULL, "");
+	q.config_dir = d.config_dir != NULL ? d.config_dir : config_default_dir();
+	q.foreground = d.foreground;
+	q.loop = d.loop;
+	q.cfg = d.cfg;
 	qmgr_init(&q);
-	return qmgr_run(&q);
+	(void)daemon_run(&d, qmgr_reload, &q);
+	qmgr_shutdown(&q);
+	daemon_free(&d);
+	return 0;
 }

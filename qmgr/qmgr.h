@@ -106,10 +106,12 @@ struct qmgr {
 	struct ev_timer *expire_timer;
 };
 
-/* qmgr_init - config, index (recovered, reconciled), listeners; fatal on failure */
+/* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
 void qmgr_init(struct qmgr *q);
-/* qmgr_run - the event loop until SIGTERM; exit status */
-int qmgr_run(struct qmgr *q);
+/* qmgr_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
+void qmgr_reload(struct config *cfg, void *ctx);
+/* qmgr_shutdown - close the index cleanly (at exit) */
+void qmgr_shutdown(struct qmgr *q);
 
 /* qmgr_sched.c */
 void qmgr_sched_init(struct qmgr *q);

@@ -24,33 +24,16 @@
 #include "mail/queue.h"
 #include "qmgr/qmgr.h"
 
-static void
-qmgr_config(struct qmgr *q, bool fatal)
+void
+qmgr_reload(struct config *cfg, void *ctx)
 {
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	size_t i;
+	struct qmgr *q = ctx;
 
-	if (config_load(q->config_dir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("%s", errs.msg[i]);
-		config_errors_free(&errs);
-		if (fatal)
-			log_fatal_code(EX_CONFIG, "load configuration from %s: errors above",
-			    q->config_dir);
-		log_warn("reload configuration from %s: errors above; keeping the old one",
-		    q->config_dir);
-		return;
-	}
-	config_errors_free(&errs);
+	/* Everything looks the domains up afresh: no pointer into the old config survives. */
 	config_free(&q->cfg);
 	q->cfg = cfg;
 	q->env.cfg = cfg;
 	q->env.qdir = cfg->queue_directory;
-	if (!q->foreground && cfg->log_file[0] != '\0')
-		log_set_dest(LOG_DEST_FILE, cfg->log_file);
-	else if (!q->foreground)
-		log_set_dest(LOG_DEST_SYSLOG, NULL);
 }
 
 /* A connection from smtpd: any number of "queued" records, then EOF. */
@@ -192,10 +175,8 @@ qmgr_init(struct qmgr *q)
 {
 	int n;
 
-	if (q->foreground)
-		log_set_dest(LOG_DEST_STDERR, NULL);
-	qmgr_config(q, true);
-	q->loop = ev_loop_new();
+	q->env.cfg = q->cfg;
+	q->env.qdir = q->cfg->queue_directory;
 	if (qctl_index_open(&q->env, &q->lock_fd, true) < 0)
 		log_fatal("open the queue index in %s/index: see above", q->cfg->queue_directory);
 	/*
@@ -219,36 +200,10 @@ qmgr_init(struct qmgr *q)
 		log_fatal("watch listeners: %s", strerror(errno));
 }
 
-static void
-qmgr_on_sighup(int signo, void *ctx)
+void
+qmgr_shutdown(struct qmgr *q)
 {
-	struct qmgr *q = ctx;
-
-	qmgr_config(q, false);
-	log_reopen();
-}
-
-static void
-qmgr_on_sigterm(int signo, void *ctx)
-{
-	struct qmgr *q = ctx;
-
-	ev_stop(q->loop);
-}
-
-int
-qmgr_run(struct qmgr *q)
-{
-	signal(SIGPIPE, SIG_IGN);
-	if (ev_signal_add(q->loop, SIGHUP, qmgr_on_sighup, q) < 0 ||
-	    ev_signal_add(q->loop, SIGTERM, qmgr_on_sigterm, q) < 0 ||
-	    ev_signal_add(q->loop, SIGINT, qmgr_on_sigterm, q) < 0)
-		log_fatal("set up signal handling: %s", strerror(errno));
-	if (ev_run(q->loop) < 0)
-		log_fatal("event loop: %s", strerror(errno));
 	qindex_close(&q->env.qi);
 	close(q->lock_fd);
 	config_free(&q->cfg);
-	ev_loop_free(&q->loop);
-	return 0;
 }

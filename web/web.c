@@ -59,144 +59,40 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
 #include "mail/passwd.h"
 /* web */
 #include "web/web.h"
 
-static _Noreturn void
-web_usage(void)
-{
-	fprintf(stderr, "usage: web [-f] [-v] [-c config_dir]\n");
-	exit(EX_USAGE);
-}
-
-/* web_listener - the one listening socket master passed on fd 3 */
-static int
-web_listener(void)
-{
-	const char *env = getenv("SLUICE_LISTEN_FDS");
-
-	if (env == NULL || strcmp(env, "0") == 0)
-		log_fatal_code(EX_USAGE, "no listening socket: web is started by master");
-	/* master passes one socket for web_listen's first address. */
-	if (strcmp(env, "1") != 0)
-		log_warn("use listening socket 3 only of SLUICE_LISTEN_FDS=%s", env);
-	return 3;
-}
-
-/* web_sighup - reload the config; a broken file keeps the old one */
+/* web_reload - take over a configuration loaded after SIGHUP */
 static void
-web_sighup(int signo, void *ctx)
+web_reload(struct config *cfg, void *ctx)
 {
 	struct web *w = ctx;
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	size_t i;
 
-	(void)signo;
-	log_reopen();
-	if (config_load(w->confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("reload configuration: %s", errs.msg[i]);
-		log_warn("reload configuration: errors; keeping the old one");
-		config_errors_free(&errs);
-		return;
-	}
-	config_errors_free(&errs);
 	/* Handlers read w->cfg afresh each request and keep no pointer into it. */
 	config_free(&w->cfg);
 	w->cfg = cfg;
 	(void)passwd_reload(&w->passwd, cfg->passwd_file, true);
-	log_info("reload configuration");
-}
-
-/* web_sigterm - stop the loop */
-static void
-web_sigterm(int signo, void *ctx)
-{
-	struct web *w = ctx;
-
-	log_info("stop on signal %d", signo);
-	w->stopping = true;
-	ev_stop(w->loop);
-}
-
-/* web_orphan_check - master is gone when we are re-parented */
-static void
-web_orphan_check(void *ctx)
-{
-	struct web *w = ctx;
-	static pid_t parent;
-
-	if (parent == 0)
-		parent = getppid();
-	if (getppid() != parent) {
-		log_info("stop: master exited");
-		ev_stop(w->loop);
-		return;
-	}
-	(void)ev_timer_add(w->loop, 5000, web_orphan_check, w);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL;
-	struct config_errors errs = { 0 };
-	struct config *cfg;
-	struct ev_loop *loop;
+	struct daemon d;
 	struct web *w;
-	bool foreground = false;
-	size_t i;
-	int ch, fd;
 
-	log_init("web");
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
-		switch (ch) {
-		case 'c':
-			confdir = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'v':
-			log_set_verbose(true);
-			break;
-		default:
-			web_usage();
-		}
-	}
-	if (optind != argc)
-		web_usage();
-	if (foreground)
-		(void)log_set_dest(LOG_DEST_STDERR, NULL);
-	if (config_load(confdir, &cfg, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_warn("%s", errs.msg[i]);
-		log_fatal_code(EX_CONFIG, "load configuration: %zu errors", errs.n);
-	}
-	config_errors_free(&errs);
-	if (!foreground && cfg->log_file[0] != '\0' &&
-	    log_set_dest(LOG_DEST_FILE, cfg->log_file) < 0)
-		log_warn("open log file %s: %s", cfg->log_file, strerror(errno));
-
-	/* A browser that goes away mid-reply must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	fd = web_listener();
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-
-	loop = ev_loop_new();
-	w = web_server_new(loop, confdir, cfg, fd);
-	if (ev_signal_add(loop, SIGHUP, web_sighup, w) < 0 ||
-	    ev_signal_add(loop, SIGTERM, web_sigterm, w) < 0 ||
-	    ev_signal_add(loop, SIGINT, web_sigterm, w) < 0)
-		log_fatal("watch signals: %s", strerror(errno));
-	web_orphan_check(w);
+	daemon_init(&d, "web", argc, argv, "", NULL, NULL, "");
+	if (d.nlisten == 0)
+		log_fatal_code(EX_USAGE, "no listening socket: web is started by master");
+	/* master passes one socket per web_listen address; MHD serves one. */
+	if (d.nlisten > 1)
+		log_warn("serve the first of %zu web_listen addresses only", d.nlisten);
+	w = web_server_new(d.loop, d.config_dir, d.cfg, d.listen[0].fd);
 	log_info("daemon started -- %s, refresh %lds", w->tls ? "HTTPS" : "plain HTTP",
 	    w->cfg->web_refresh);
-	if (ev_run(loop) < 0)
-		log_fatal("run event loop: %s", strerror(errno));
+	(void)daemon_run(&d, web_reload, w);
 	web_server_free(&w);
-	ev_loop_free(&loop);
+	daemon_free(&d);
 	return 0;
 }
