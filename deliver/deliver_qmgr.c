@@ -35,8 +35,16 @@ deliver_qmgr_drop(struct deliver *d)
 		(void)close(d->qmgr_fd);
 		d->qmgr_fd = -1;
 	}
-	/* qmgr re-sends whatever had no result: the journal stops duplicates. */
-	deliver_jobs_abort(d);
+	/*
+	 * Jobs in flight run to their end: a transaction cut after the final
+	 * dot would leave a message the server kept but our journal never
+	 * recorded, and the next qmgr would send it again. Their reports go
+	 * nowhere; the journal carries what they did, and the next qmgr
+	 * rebuilds the index from it. deliver_qmgr_start() waits for them.
+	 */
+	if (d->njobs > 0)
+		log_warn("qmgr went away; finishing %zu job%s in flight before reconnecting",
+		    d->njobs, d->njobs == 1 ? "" : "s");
 	deliver_qmgr_start(d);
 }
 
@@ -84,6 +92,14 @@ deliver_qmgr_start(struct deliver *d)
 
 	if (d->qmgr_fd >= 0 || d->qmgr_retry != NULL)
 		return;
+	/*
+	 * Orphaned jobs (of a qmgr that went away) first: a new qmgr would
+	 * hand us the same messages again while they are still being sent.
+	 */
+	if (d->njobs > 0) {
+		d->qmgr_retry = ev_timer_add(d->loop, 100, deliver_qmgr_retry_fire, d);
+		return;
+	}
 	path = xasprintf("%s/%s", d->cfg->queue_directory, PROTO_DELIVER_PRIVATE);
 	d->qmgr_fd = ipc_connect(path, true);
 	if (d->qmgr_fd < 0 || ev_io_add(d->loop, d->qmgr_fd, EV_READ,
