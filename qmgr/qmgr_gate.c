@@ -358,6 +358,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		if (!again) {
 			dom->last_trigger = now;
 			qmgr_gate_open(q, dom, source);
+		} else {
+			/* Still a renewal: a page refreshing fast keeps its lease. */
+			const struct domain *dd = pick.d[i];
+
+			if (dom->open_until < now + dd->lease)
+				dom->open_until = now + dd->lease;
 		}
 		released++;
 	}
