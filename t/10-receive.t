@@ -9,8 +9,8 @@ use SluiceTest qw(smtp_connect smtp_xact);
 my $s = SluiceTest->new(files => {
 	'listed.rcpts' => "# the users of listed.example\nalice\nbob\@listed.example\n",
 });
-$s->set_domains('site.example mode=hold route=[127.0.0.1]:2626',
-    'listed.example mode=hold route=[127.0.0.1]:2626 recipients='
+$s->set_domains('site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no',
+    'listed.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no recipients='
     . $s->confdir . '/listed.rcpts');
 $s->start;
 

@@ -20,7 +20,9 @@ my @src_args = ('-F', $msgfile, '-M', 'client.sluice.test',
 tool('smtp-source');
 my $src_expected = SluiceTest::smtp_source_expected($msgfile, @src_args[2 .. $#src_args]);
 
-my $s = SluiceTest->new(conf => { smtpd_client_connection_limit => 100 });
+# Restart back-off capped low: the kills are deliberate and many.
+my $s = SluiceTest->new(conf => { smtpd_client_connection_limit => 100,
+    master_restart_max => '2s' });
 $s->start;
 my $dir = $s->dir;
 my $stop = "$dir/stop-clients";

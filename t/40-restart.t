@@ -8,8 +8,8 @@ use Test::More;
 use SluiceTest qw(slurp smtp_connect smtp_xact smtp_send smtp_reply wait_for);
 
 my $s = SluiceTest->new(domains => [
-	'site.example mode=hold route=[127.0.0.1]:2626',
-	'other.example mode=hold route=[127.0.0.1]:2626',
+	'site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no',
+	'other.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no',
 ]);
 $s->start;
 
@@ -74,7 +74,7 @@ my ($c, $code) = smtp_connect($s);
 is($code, 250, 'session open before reload');
 my ($old) = $s->served('x@new.example') ? 'accepted' : 'refused';
 is($old, 'refused', 'new.example is not a customer yet');
-$s->set_domains(@{ $s->{domains} }, 'new.example mode=hold route=[127.0.0.1]:2626');
+$s->set_domains(@{ $s->{domains} }, 'new.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no');
 ($rc, $out, $err) = $s->cli('reload');
 is($rc, 0, 'sluice reload exits 0') or diag("$out$err");
 ok(wait_for(sub { $s->served('x@new.example') }, 30), 'after reload new.example is accepted');

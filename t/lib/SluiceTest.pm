@@ -148,9 +148,11 @@ sub run_cmd {
 	return ($rc, $out, $err);
 }
 
-# new(conf => {name => value}, domains => [lines], files => {name => text},
-#     client_limit => N)
-# Writes the config; undef in conf removes a default setting.
+# new(conf => {name => value}, domains => [lines], files => {name => text})
+# Writes the config; undef in conf removes a default setting. In domain
+# lines @DEAD@ stands for a local port that refuses connections (the
+# default table is "site.example mode=hold route=[127.0.0.1]:@DEAD@
+# probe=no": mail stays queued).
 sub new {
 	my ($class, %o) = @_;
 	my $dir = tempdir('sluice-test-XXXXXX', TMPDIR => 1);
@@ -165,6 +167,12 @@ sub new {
 		port => free_port(),
 		pid => undef,
 	}, $class;
+	# A port bound but never listening: a customer route that refuses
+	# every connection, so that held mail stays put even when another
+	# test runs a sink on a well-known port. Domain lines say @DEAD@.
+	$self->{dead_sock} = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+	    LocalPort => 0, Proto => 'tcp') or die "bind: $!\n";
+	$self->{dead_port} = $self->{dead_sock}->sockport;
 	mkdir $self->{confdir} or die "mkdir $self->{confdir}: $!\n";
 	$self->{conf} = {
 		queue_directory => $self->{qdir},
@@ -174,7 +182,7 @@ sub new {
 		%{ $o{conf} || {} },
 	};
 	$self->{domains} = $o{domains}
-	    || ['site.example mode=hold route=[127.0.0.1]:2626'];
+	    || ['site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no'];
 	for my $f (keys %{ $o{files} || {} }) {
 		spew("$self->{confdir}/$f", $o{files}{$f});
 	}
@@ -187,6 +195,7 @@ sub dir { $_[0]{dir} }
 sub confdir { $_[0]{confdir} }
 sub qdir { $_[0]{qdir} }
 sub port { $_[0]{port} }
+sub dead_port { $_[0]{dead_port} }
 sub pid { $_[0]{pid} }
 sub logfile { $_[0]{log} }
 sub log_text { slurp($_[0]{log}) // '' }
@@ -199,7 +208,8 @@ sub write_config {
 	    "# written by t/lib/SluiceTest.pm\n",
 	    map { "$_ = $c->{$_}\n" } grep { defined $c->{$_} } sort keys %$c);
 	spew("$self->{confdir}/domains", join '',
-	    map { "$_\n" } @{ $self->{domains} });
+	    map { (my $l = $_) =~ s/\@DEAD\@/$self->{dead_port}/g; "$l\n" }
+	    @{ $self->{domains} });
 }
 
 # set_conf NAME => VALUE, ... - change settings and rewrite the config.
