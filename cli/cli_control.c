@@ -396,6 +396,7 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 		{ "smtp_listen", offsetof(struct config, smtp_listen) },
 		{ "submission_listen", offsetof(struct config, submission_listen) },
 		{ "odmr_listen", offsetof(struct config, odmr_listen) },
+		{ "odmrs_listen", offsetof(struct config, odmrs_listen) },
 		{ "finger_listen", offsetof(struct config, finger_listen) },
 		{ "web_listen", offsetof(struct config, web_listen) },
 	};

@@ -156,6 +156,8 @@ void qmgr_expire_init(struct qmgr *q);
 /* qmgr_bounce - return rcpts of message id to the sender (DSN), journal them; 0/-1 */
 int qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t n,
     const char *default_status, bool expired);
+/* qmgr_notify_init - every notify_interval, tell notify= addresses what will bounce within a day */
+void qmgr_notify_init(struct qmgr *q);
 /* qmgr_warn_schedule - arm the delay notice of entry e, if one is due */
 void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
 

@@ -240,3 +240,68 @@ qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e)
 	(void)ev_timer_add(q->loop, when > now ? (uint64_t)(when - now) * 1000 : 0,
 	    qmgr_warn_fire, w);
 }
+
+/* The customers' notices: how much of their mail bounces within a day. */
+
+struct qmgr_notify_count {
+	time_t horizon;
+	size_t queued, expiring;
+};
+
+static int
+qmgr_notify_count_one(const struct qindex_entry *e, void *ctx)
+{
+	struct qmgr_notify_count *c = ctx;
+
+	c->queued++;
+	if (e->expiry <= c->horizon)
+		c->expiring++;
+	return 0;
+}
+
+static int
+qmgr_notify_domain(const struct domain *d, void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_notify_count c = { .horizon = time(NULL) + 86400 };
+	struct dsn_params p;
+	char nid[QUEUE_ID_LEN + 1];
+	int ret;
+
+	if (d->notify == NULL)
+		return 0;
+	/* O(this domain's mail), as every per-domain question here. */
+	if (qindex_walk_domain(q->env.qi, d->name, qmgr_notify_count_one, &c) < 0 ||
+	    c.expiring == 0)
+		return 0;
+	qmgr_dsn_params(q, &p, d->lifetime);
+	ret = dsn_create_notify(q->env.qdir, d->name, d->notify, c.expiring, c.queued, &p, nid);
+	if (ret < 0) {
+		log_warn("notify: domain=%s, to=<%s>: write notice: %s", d->name, d->notify,
+		    strerror(errno));
+		return 0;
+	}
+	if (ret == 0) {
+		log_info("notify: domain=%s, to=<%s>, expiring=%zu, queued=%zu, notice=%s",
+		    d->name, d->notify, c.expiring, c.queued, nid);
+		qmgr_notice_queued(q, nid);
+	}
+	return 0;
+}
+
+static void
+qmgr_notify_fire(void *ctx)
+{
+	struct qmgr *q = ctx;
+
+	domain_table_walk(q->cfg->domains, qmgr_notify_domain, q);
+	(void)ev_timer_add(q->loop, (uint64_t)q->cfg->notify_interval * 1000,
+	    qmgr_notify_fire, q);
+}
+
+void
+qmgr_notify_init(struct qmgr *q)
+{
+	(void)ev_timer_add(q->loop, (uint64_t)q->cfg->notify_interval * 1000,
+	    qmgr_notify_fire, q);
+}

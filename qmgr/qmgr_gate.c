@@ -133,6 +133,7 @@ qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source)
 
 		if (!was_open)
 			dom->delivered = 0;
+		dom->last_trigger = now;
 		dom->open = true;
 		if (dom->open_until < now + lease)
 			dom->open_until = now + lease;
@@ -469,6 +470,11 @@ qmgr_hook_gate(void *ctx, const char *domain, char *buf, size_t len)
 		localtime_r(&dom->open_until, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		snprintf(buf, len, "open until %s (%s)", when, dom->opened_by ? dom->opened_by : "?");
+	} else if (d != NULL && d->mode == DOMAIN_MODE_HOLD && dom != NULL &&
+	    dom->opened_by != NULL && dom->last_trigger != 0) {
+		localtime_r(&dom->last_trigger, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		snprintf(buf, len, "held, last open %s (%s)", when, dom->opened_by);
 	} else if (d != NULL && d->mode == DOMAIN_MODE_HOLD) {
 		snprintf(buf, len, "%s", d->probe > 0 ? "held (probing)" : "held");
 	} else if (dom != NULL && dom->retry_timer != NULL) {

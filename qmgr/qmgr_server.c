@@ -194,6 +194,7 @@ qmgr_init(struct qmgr *q)
 		    n, n == 1 ? "" : "s");
 	qmgr_sched_init(q);
 	qmgr_expire_init(q);
+	qmgr_notify_init(q);
 	qmgr_hooks_init(q);
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)

@@ -123,6 +123,7 @@ static const struct param params[] = {
 	{ "maximal_backoff_time", PT_TIME, "4000s", F(maximal_backoff_time), .min = 1 },
 	{ "deliver_concurrency_limit", PT_INT, "20", F(deliver_concurrency_limit), .min = 1 },
 	{ "deliver_domain_concurrency_limit", PT_INT, "5", F(deliver_domain_concurrency_limit), .min = 1 },
+	{ "notify_interval", PT_TIME, "24h", F(notify_interval), .min = 1 },
 	{ "trigger_client_limit", PT_INT, "30", F(trigger_client_limit), .min = 1 },
 	{ "trigger_min_interval", PT_TIME, "2s", F(trigger_min_interval) },
 	{ "smtpd_tls_auth_only", PT_BOOL, "yes", F(smtpd_tls_auth_only) },

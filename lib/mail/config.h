@@ -104,6 +104,7 @@ struct config {
 	long maximal_backoff_time;	/* longest retry delay */
 	long deliver_concurrency_limit;	/* jobs at once per deliver process */
 	long deliver_domain_concurrency_limit; /* connections per domain */
+	long notify_interval;	/* how often customers with notify= hear about bounces to come */
 	long trigger_client_limit;	/* triggers per client address per minute */
 	long trigger_min_interval;	/* a trigger this soon after another joins its flush */
 	bool smtpd_tls_auth_only;	/* AUTH is offered only after STARTTLS */

@@ -373,6 +373,22 @@ qctl_sum_entry(const struct qindex_entry *e, void *ctx)
 	return 0;
 }
 
+/* qctl_sum_domain - a customer domain without mail still gets its row (and gate) */
+static int
+qctl_sum_domain(const struct domain *d, void *ctx)
+{
+	struct qctl_sum *s = ctx;
+	struct qctl_dom key = { .domain = d->name };
+
+	if (s->n > 0 && bsearch(&key, s->d, s->n, sizeof(*s->d), qctl_dom_cmp) != NULL)
+		return 0;
+	s->d = xreallocarray(s->d, s->n + 1, sizeof(*s->d));
+	memset(&s->d[s->n], 0, sizeof(s->d[s->n]));
+	s->d[s->n++].domain = xstrdup(d->name);
+	qsort(s->d, s->n, sizeof(*s->d), qctl_dom_cmp);
+	return 0;
+}
+
 static int
 qctl_summary(struct qctl_env *env, struct qctl_out *out)
 {
@@ -382,6 +398,8 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 
 	if (qindex_walk_all(env->qi, qctl_sum_entry, &s) < 0)
 		ret = -1;
+	/* O(customer domains), so that every gate shows, mail or not. */
+	domain_table_walk(env->cfg->domains, qctl_sum_domain, &s);
 	for (i = 0; i < s.n; i++) {
 		struct ipc_rec *rec = ipc_rec_new(PROTO_T_DOMAIN);
 		const struct domain *d = domain_find(env->cfg->domains, s.d[i].domain);
