@@ -3,8 +3,8 @@
 check_PROGRAMS += t/queue_inject
 t_queue_inject_SOURCES = t/queue_inject.c
 t_queue_inject_LDADD = $(SLUICE_LIBS)
-TESTS += t/60-deliver.t
-EXTRA_DIST += t/60-deliver.t t/lib/FakeDNS.pm
+TESTS += t/63-deliver.t
+EXTRA_DIST += t/63-deliver.t t/lib/FakeDNS.pm
 check_PROGRAMS += t/smtp_client_test
 TESTS += t/smtp_client_test
 t_smtp_client_test_SOURCES = t/smtp_client_test.c

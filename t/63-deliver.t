@@ -1,4 +1,4 @@
-# t/60-deliver.t - deliver against a fake qmgr, Postfix's smtp-sink as the
+# t/63-deliver.t - deliver against a fake qmgr, Postfix's smtp-sink as the
 # customer's server and a fake DNS server on loopback (FakeDNS.pm).
 use strict;
 use warnings;
