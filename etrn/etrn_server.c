@@ -17,6 +17,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
 #include "mail/passwd.h"
 /* etrn */
 #include "etrn/etrn.h"
@@ -66,32 +67,8 @@ etrn_accept(int lfd, unsigned events, void *ctx)
 static void
 etrn_tls_setup(struct etrn *srv)
 {
-	const struct config *cfg = srv->cfg;
-	char *cert = NULL, *key = NULL, *err = NULL, *dir;
-
 	tls_ctx_free(&srv->tls);
-	if (cfg->smtpd_tls_cert_file[0] != '\0' &&
-	    cfg->smtpd_tls_key_file[0] != '\0') {
-		cert = xstrdup(cfg->smtpd_tls_cert_file);
-		key = xstrdup(cfg->smtpd_tls_key_file);
-	} else {
-		dir = xasprintf("%s/private", cfg->queue_directory);
-		if (tls_selfsigned_ensure(dir, "etrn", cfg->myhostname, &cert,
-		    &key, &err) < 0) {
-			log_warn("set up TLS: %s; STARTTLS not offered", err);
-			free(err);
-			free(dir);
-			return;
-		}
-		free(dir);
-	}
-	srv->tls = tls_server_ctx_new(cert, key, &err);
-	if (srv->tls == NULL) {
-		log_warn("set up TLS: %s; STARTTLS not offered", err);
-		free(err);
-	}
-	free(cert);
-	free(key);
+	srv->tls = daemon_tls_server(srv->cfg, "etrn");
 }
 
 /* etrn_server_new - the server: config taken over, listeners watched */

@@ -16,6 +16,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
 #include "mail/netlist.h"
 #include "mail/smtp_reply.h"
 /* smtpd */
@@ -126,34 +127,10 @@ smtpd_accept(int lfd, unsigned events, void *ctx)
 void
 smtpd_tls_setup(struct smtpd *srv)
 {
-	const struct config *cfg = srv->cfg;
-	char *cert = NULL, *key = NULL, *err = NULL, *dir;
-
 	tls_ctx_free(&srv->tls);
-	if (cfg->smtpd_tls_security_level == SMTPD_TLS_NONE)
+	if (srv->cfg->smtpd_tls_security_level == SMTPD_TLS_NONE)
 		return;
-	if (cfg->smtpd_tls_cert_file[0] != '\0' && cfg->smtpd_tls_key_file[0] != '\0') {
-		cert = xstrdup(cfg->smtpd_tls_cert_file);
-		key = xstrdup(cfg->smtpd_tls_key_file);
-	} else {
-		/* No certificate configured: our own, made once and kept. */
-		dir = xasprintf("%s/private", cfg->queue_directory);
-		if (tls_selfsigned_ensure(dir, "smtpd", cfg->myhostname, &cert,
-		    &key, &err) < 0) {
-			log_warn("set up TLS: %s; STARTTLS not offered", err);
-			free(err);
-			free(dir);
-			return;
-		}
-		free(dir);
-	}
-	srv->tls = tls_server_ctx_new(cert, key, &err);
-	if (srv->tls == NULL) {
-		log_warn("set up TLS: %s; STARTTLS not offered", err);
-		free(err);
-	}
-	free(cert);
-	free(key);
+	srv->tls = daemon_tls_server(srv->cfg, "smtpd");
 }
 
 struct smtpd *

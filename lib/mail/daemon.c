@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/events.h"
+#include "util/tls.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
@@ -261,4 +262,34 @@ void
 daemon_free(struct daemon *d)
 {
 	ev_loop_free(&d->loop);
+}
+
+SSL_CTX *
+daemon_tls_server(const struct config *cfg, const char *name)
+{
+	char *cert = NULL, *key = NULL, *err = NULL, *dir;
+	SSL_CTX *ctx;
+
+	if (cfg->smtpd_tls_cert_file[0] != '\0' && cfg->smtpd_tls_key_file[0] != '\0') {
+		cert = xstrdup(cfg->smtpd_tls_cert_file);
+		key = xstrdup(cfg->smtpd_tls_key_file);
+	} else {
+		/* No certificate configured: our own, made once and kept. */
+		dir = xasprintf("%s/private", cfg->queue_directory);
+		if (tls_selfsigned_ensure(dir, name, cfg->myhostname, &cert, &key, &err) < 0) {
+			log_warn("set up TLS: %s; TLS not offered", err);
+			free(err);
+			free(dir);
+			return NULL;
+		}
+		free(dir);
+	}
+	ctx = tls_server_ctx_new(cert, key, &err);
+	if (ctx == NULL) {
+		log_warn("set up TLS: %s; TLS not offered", err);
+		free(err);
+	}
+	free(cert);
+	free(key);
+	return ctx;
 }

@@ -71,6 +71,15 @@ bool daemon_listener_is(const struct daemon *d, size_t i, const char *service);
 int daemon_run(struct daemon *d, daemon_reload_fn *reload, void *ctx);
 /* daemon_stop - end daemon_run() after the current callback (a program's own reason to stop) */
 void daemon_stop(struct daemon *d);
+/*
+ * daemon_tls_server - the server TLS context of a daemon: the configured
+ * smtpd_tls_cert_file/key_file, or else a self-signed pair made once under
+ * queue_directory/private/ (files named after name) and kept. NULL, with a
+ * warning, when TLS cannot be offered.
+ */
+struct ssl_ctx_st;
+struct ssl_ctx_st *daemon_tls_server(const struct config *cfg, const char *name);
+
 /* daemon_free - free the loop (the config belongs to the program) */
 void daemon_free(struct daemon *d);
 
