@@ -132,17 +132,6 @@ deliver_qmgr_start(struct deliver *d)
 	free(path);
 }
 
-/* deliver_lower_copy - lowercase copy */
-static char *
-deliver_lower_copy(const char *s)
-{
-	char *c = xstrdup(s), *p;
-
-	for (p = c; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return c;
-}
-
 /* deliver_route_parse - "mx" or "[host]:port" / "[host]" into the job; 0/-1 */
 static int
 deliver_route_parse(struct deliver_job *job, const char *route)
@@ -222,7 +211,7 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 	domain = ipc_rec_get(rec, "domain");
 	if (domain == NULL || !address_domain_ok(domain, strlen(domain)))
 		return deliver_job_bad(job, why_r, "bad domain=");
-	job->domain = deliver_lower_copy(domain);
+	job->domain = address_lower(domain);
 	sender = ipc_rec_get(rec, "sender");
 	if (sender == NULL || !address_stored_ok(sender, true))
 		return deliver_job_bad(job, why_r, "bad sender=");

@@ -309,10 +309,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 
 		if (!address_domain_ok(name, strlen(name)))
 			return qmgr_triggered("error", 0, 0, "bad domain name");
-		lower = xstrdup(name);
-		for (char *p = lower; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
+		lower = address_lower(name);
 		/*
 		 * "@dom" needs dom itself to be a customer domain: "@com" or
 		 * any other bare suffix releases nothing.

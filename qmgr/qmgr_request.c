@@ -33,15 +33,9 @@ qmgr_reply(int fd, struct ipc_rec **recp)
 static char *
 qmgr_lower_domain(const char *name)
 {
-	char *lower;
-
 	if (name == NULL || !address_domain_ok(name, strlen(name)))
 		return NULL;
-	lower = xstrdup(name);
-	for (char *p = lower; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return lower;
+	return address_lower(name);
 }
 
 struct qmgr_dstat {

@@ -176,13 +176,19 @@ address_domain(const char *mailbox)
 }
 
 char *
-address_domain_lower(const char *mailbox)
+address_lower(const char *domain)
 {
-	char *d = xstrdup(address_domain(mailbox)), *p;
+	char *d = xstrdup(domain), *p;
 
 	for (p = d; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
+}
+
+char *
+address_domain_lower(const char *mailbox)
+{
+	return address_lower(address_domain(mailbox));
 }
 
 char *

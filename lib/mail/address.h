@@ -40,6 +40,8 @@ int address_parse_path(const char *s, bool null_ok, char **addr_r, const char **
 const char *address_domain(const char *mailbox);
 /* address_domain_lower - new lowercase copy of the domain part */
 char *address_domain_lower(const char *mailbox);
+/* address_lower - new lowercase copy of a domain name (ASCII case only) */
+char *address_lower(const char *domain);
 /* address_localpart - new copy of the local part */
 char *address_localpart(const char *mailbox);
 

@@ -33,18 +33,6 @@ qctl_lifetime(const struct config *cfg, const char *domain)
 	return d != NULL ? d->lifetime : cfg->maximal_queue_lifetime;
 }
 
-/* qctl_lower - new lowercase copy of a domain name */
-static char *
-qctl_lower(const char *domain)
-{
-	char *lower = xstrdup(domain), *p;
-
-	for (p = lower; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return lower;
-}
-
 /* Entries of one message, collected before it is rewritten. */
 struct qctl_old {
 	struct qindex_entry **e;
@@ -499,7 +487,7 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 			*why_r = "bad domain name";
 			return -1;
 		}
-		lower = qctl_lower(domain);
+		lower = address_lower(domain);
 		if (qindex_walk_domain(env->qi, lower, qctl_collect_entry_ids, &s) < 0) {
 			free(lower);
 			*why_r = "index walk failed";
@@ -734,7 +722,7 @@ qctl_act(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
 			*why_r = "bad domain name";
 			return -1;
 		}
-		lower = qctl_lower(domain);
+		lower = address_lower(domain);
 		if (qindex_walk_domain(env->qi, lower, qctl_collect_entry_ids, &s) < 0)
 			ret = -1;
 	} else if (all != NULL && strcmp(all, "1") == 0) {
@@ -801,7 +789,7 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 			why = "bad domain name";
 			ret = -1;
 		} else if (domain != NULL) {
-			char *lower = qctl_lower(domain);
+			char *lower = address_lower(domain);
 
 			ret = qindex_walk_domain(env->qi, lower, qctl_emit_entry, &out);
 			free(lower);
