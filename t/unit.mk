@@ -5,6 +5,7 @@ t_util_test_SOURCES = t/util_test.c
 t_util_test_LDADD = $(SLUICE_LIBS)
 
 # The lead's integration tests.
-LEAD_INTEGRATION_TESTS = t/35-full-disk.t t/36-notify.t t/37-master.t t/layers.t
+LEAD_INTEGRATION_TESTS = t/35-full-disk.t t/36-notify.t t/37-master.t t/38-all-doors.t \
+	t/layers.t
 TESTS += $(LEAD_INTEGRATION_TESTS)
 EXTRA_DIST += $(LEAD_INTEGRATION_TESTS)
