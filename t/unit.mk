@@ -6,6 +6,6 @@ t_util_test_LDADD = $(SLUICE_LIBS)
 
 # The lead's integration tests.
 LEAD_INTEGRATION_TESTS = t/35-full-disk.t t/36-notify.t t/37-master.t t/38-all-doors.t \
-	t/layers.t
+	t/64-deliver-tls.t t/layers.t
 TESTS += $(LEAD_INTEGRATION_TESTS)
 EXTRA_DIST += $(LEAD_INTEGRATION_TESTS)
