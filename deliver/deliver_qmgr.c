@@ -62,24 +62,10 @@ deliver_qmgr_retry_fire(void *ctx)
 static int
 deliver_send(struct deliver *d, const struct ipc_rec *rec)
 {
-	struct pollfd pfd = { .fd = d->qmgr_fd, .events = POLLOUT };
-
 	if (d->qmgr_fd < 0)
 		return -1;
-	for (;;) {
-		if (ipc_send(d->qmgr_fd, rec) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-		/*
-		 * XXX A full socket means qmgr is busy; a short blocking wait
-		 * is simpler than an output queue and costs at most this.
-		 */
-		if (poll(&pfd, 1, DELIVER_SEND_WAIT_MS) <= 0) {
-			errno = ETIMEDOUT;
-			break;
-		}
-	}
+	if (ipc_send_wait(d->qmgr_fd, rec, DELIVER_SEND_WAIT_MS) == 0)
+		return 0;
 	log_warn("send %s record to qmgr: %s", ipc_rec_type(rec), strerror(errno));
 	return -1;
 }

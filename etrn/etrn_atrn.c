@@ -221,24 +221,10 @@ etrn_bind_timeout(void *ctx)
 int
 etrn_qmgr_send(struct etrn_session *s, const struct ipc_rec *rec)
 {
-	struct pollfd pfd = { .fd = s->qmgr_fd, .events = POLLOUT };
-
 	if (s->qmgr_fd < 0)
 		return -1;
-	for (;;) {
-		if (ipc_send(s->qmgr_fd, rec) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-		/*
-		 * XXX A full socket means qmgr is busy; a short blocking wait
-		 * is simpler than an output queue, as in deliver.
-		 */
-		if (poll(&pfd, 1, ETRN_SEND_WAIT_MS) <= 0) {
-			errno = ETIMEDOUT;
-			break;
-		}
-	}
+	if (ipc_send_wait(s->qmgr_fd, rec, ETRN_SEND_WAIT_MS) == 0)
+		return 0;
 	log_warn("send %s record to qmgr: %s", ipc_rec_type(rec), strerror(errno));
 	return -1;
 }

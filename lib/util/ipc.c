@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,23 @@ ipc_send(int fd, const struct ipc_rec *rec)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_send_wait(int fd, const struct ipc_rec *rec, int wait_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	for (;;) {
+		if (ipc_send(fd, rec) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (poll(&pfd, 1, wait_ms) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
 }
 
 int

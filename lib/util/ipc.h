@@ -60,6 +60,13 @@ int ipc_rec_decode(const char *buf, size_t len, struct ipc_rec **rec_r);
 /* ipc_send - send one record on a SEQPACKET socket; 0/-1 (errno set) */
 int ipc_send(int fd, const struct ipc_rec *rec);
 /*
+ * ipc_send_wait - ipc_send on a non-blocking socket, waiting up to
+ * wait_ms for room when the peer is slow to read. 0/-1 (errno; ETIMEDOUT).
+ * XXX A full socket means the peer is busy; a short blocking wait is
+ * simpler than an output queue and costs at most wait_ms.
+ */
+int ipc_send_wait(int fd, const struct ipc_rec *rec, int wait_ms);
+/*
  * ipc_recv - receive one record: 1 got one, 0 peer closed, -1 error or
  * malformed (errno EBADMSG for malformed, EAGAIN when none is waiting).
  */
