@@ -502,6 +502,40 @@ cli_queue_show(struct cli *cli, int argc, char **argv)
 }
 
 /*
+ * cli_q_add_ids - put the n ID arguments into q (to match the replies)
+ * and into req; 0, or EX_NOINPUT for a malformed ID (already said).
+ */
+static int
+cli_q_add_ids(struct cli_q *q, struct ipc_rec *req, int n, char **ids)
+{
+	int i;
+
+	q->ids = xcalloc((size_t)n + 1, sizeof(*q->ids));
+	q->gone = xcalloc((size_t)n + 1, sizeof(*q->gone));
+	for (i = 0; i < n; i++) {
+		if ((q->ids[q->nids] = cli_id_arg(q->what, ids[i])) == NULL)
+			return EX_NOINPUT;
+		ipc_rec_add(req, "id", q->ids[q->nids++]);
+	}
+	return 0;
+}
+
+/* cli_q_missing - name every ID no reply acted on; EX_NOINPUT if any, else ret */
+static int
+cli_q_missing(const struct cli_q *q, int ret)
+{
+	size_t k;
+
+	for (k = 0; k < q->nids; k++) {
+		if (q->gone[k])
+			continue;
+		cli_err("%s %s: no such message", q->what, q->ids[k]);
+		ret = EX_NOINPUT;
+	}
+	return ret;
+}
+
+/*
  * cli_delete_rec - one type=deleted or type=missing reply of queue
  * delete. A missing ID is reported after the count, with the other IDs
  * that no reply named.
@@ -539,8 +573,7 @@ cli_queue_delete(struct cli *cli, int argc, char **argv)
 	struct cli_q q = { .cli = cli, .what = "queue delete", .on_rec = cli_delete_rec };
 	struct ipc_rec *req;
 	char *domain = NULL;
-	int i, n, ret;
-	size_t k;
+	int n, ret;
 
 	if (cli_opts(q.what, argc - 2, argv + 2, NULL, &domain, &n) != 0 ||
 	    (domain == NULL) == (n == 0)) {
@@ -551,25 +584,13 @@ cli_queue_delete(struct cli *cli, int argc, char **argv)
 	if (domain != NULL)
 		ipc_rec_add(req, "domain", domain);
 	q.domain = domain;
-	q.ids = xcalloc((size_t)n + 1, sizeof(*q.ids));
-	q.gone = xcalloc((size_t)n + 1, sizeof(*q.gone));
-	for (i = 0; i < n; i++) {
-		if ((q.ids[q.nids] = cli_id_arg(q.what, argv[2 + i])) == NULL) {
-			ret = EX_NOINPUT;
-			goto out;
-		}
-		ipc_rec_add(req, "id", q.ids[q.nids++]);
-	}
+	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
+		goto out;
 	ret = cli_q_run(&q, req);
 	if (ret == EX_OK || ret == EX_PROTOCOL) {
 		fprintf(cli->out, "sluice: deleted: %llu message%s\n", q.count,
 		    q.count == 1 ? "" : "s");
-		for (k = 0; k < q.nids; k++) {
-			if (q.gone[k])
-				continue;
-			cli_err("queue delete %s: no such message", q.ids[k]);
-			ret = EX_NOINPUT;
-		}
+		ret = cli_q_missing(&q, ret);
 	}
 out:
 	ipc_rec_free(&req);
@@ -648,7 +669,7 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 	struct ipc_rec *req;
 	char *domain = NULL, what[32];
 	bool all = false;
-	size_t a, k;
+	size_t a;
 	int i, n = 0, ret;
 
 	for (a = 0; strcmp(cli_acts[a].sub, argv[1]) != 0; a++)
@@ -674,25 +695,13 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 		ipc_rec_add(req, "domain", domain);
 	if (all)
 		ipc_rec_add(req, "all", "1");
-	q.ids = xcalloc((size_t)n + 1, sizeof(*q.ids));
-	q.gone = xcalloc((size_t)n + 1, sizeof(*q.gone));
-	for (i = 0; i < n; i++) {
-		if ((q.ids[q.nids] = cli_id_arg(what, argv[2 + i])) == NULL) {
-			ret = EX_NOINPUT;
-			goto out;
-		}
-		ipc_rec_add(req, "id", q.ids[q.nids++]);
-	}
+	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
+		goto out;
 	ret = cli_q_run(&q, req);
 	if (ret == EX_OK) {
 		fprintf(cli->out, "sluice: %s: %llu message%s\n", what, q.count,
 		    q.count == 1 ? "" : "s");
-		for (k = 0; k < q.nids; k++) {
-			if (q.gone[k])
-				continue;
-			cli_err("%s %s: no such message", what, q.ids[k]);
-			ret = EX_NOINPUT;
-		}
+		ret = cli_q_missing(&q, ret);
 	}
 out:
 	ipc_rec_free(&req);
