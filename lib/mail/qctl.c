@@ -209,64 +209,6 @@ qctl_reconcile(struct qctl_env *env)
 	return ret < 0 ? -1 : s.changed;
 }
 
-int
-qctl_index_lock(const char *qdir)
-{
-	char *dir = xasprintf("%s/index", qdir), *path = xasprintf("%s/.lock", dir);
-	int fd, saved;
-
-	/* The index directory may have been removed by hand: it is only a cache. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		saved = errno;
-		free(dir);
-		free(path);
-		errno = saved;
-		return -1;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	saved = errno;
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	free(dir);
-	free(path);
-	errno = saved;
-	return fd;
-}
-
-int
-qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait)
-{
-	char *dir = xasprintf("%s/index", env->qdir);
-	int fd, tries = 0;
-
-	while ((fd = qctl_index_lock(env->qdir)) < 0) {
-		if (errno != EWOULDBLOCK || !wait || ++tries > 300) {
-			log_warn("lock %s/.lock: %s", dir, errno == EWOULDBLOCK ?
-			    "held by another process (a running qmgr?)" : strerror(errno));
-			free(dir);
-			return -1;
-		}
-		usleep(100 * 1000);
-	}
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
-		/* The index is a cache: start it afresh and rebuild from msg/. */
-		log_warn("open queue index %s failed; rebuilding it from %s/msg", dir, env->qdir);
-		if (qindex_remove_env(dir) < 0 ||
-		    qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
-			log_warn("rebuild queue index %s: failed", dir);
-			close(fd);
-			free(dir);
-			return -1;
-		}
-	}
-	free(dir);
-	*lock_fd_r = fd;
-	return 0;
-}
-
 /* Requests. */
 
 struct qctl_out {
