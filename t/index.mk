@@ -8,6 +8,8 @@ t_index_test_LDADD = $(SLUICE_LIBS)
 # damaged index, a damaged journal, a lost commit notice, orphan
 # journals, one release of a message with many recipients.
 QUEUE_TRUST_TESTS = \
-	t/85-index-damage.t
+	t/85-index-damage.t \
+	t/86-bad-journal.t \
+	t/87-orphan-journal.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)

@@ -77,7 +77,16 @@ qctl_index_message(struct qctl_env *env, const char *id)
 	}
 	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
 	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0) {
-		log_warn("%s: read journal: %s", id, strerror(errno));
+		/*
+		 * A journal that fails validation can no longer say who has
+		 * the message: delivering from it again would send copies on
+		 * every flush. Message and journal go to corrupt/ for a human.
+		 */
+		if (errno == EBADMSG &&
+		    queue_quarantine(env->qdir, id, "its journal failed validation") == 0)
+			ret = qindex_del_message(env->qi, id) < 0 ? -1 : 0;
+		else
+			log_warn("%s: read journal: %s", id, strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < msg->nrcpt; i++) {
@@ -186,8 +195,11 @@ qctl_reconcile(struct qctl_env *env)
 {
 	struct qctl_scan s = { .env = env };
 	size_t i;
-	int ret = 0;
+	int n, ret = 0;
 
+	/* A journal without its message can only mislead a later reader. */
+	if ((n = queue_remove_orphan_journals(env->qdir)) > 0)
+		s.changed += n;
 	/* The file wins: first every message on disk gets its entries... */
 	if (queue_scan(env->qdir, qctl_scan_one, &s) < 0)
 		ret = -1;
