@@ -10,6 +10,7 @@ t_index_test_LDADD = $(SLUICE_LIBS)
 QUEUE_TRUST_TESTS = \
 	t/85-index-damage.t \
 	t/86-bad-journal.t \
-	t/87-orphan-journal.t
+	t/87-orphan-journal.t \
+	t/88-lost-notice.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)
