@@ -46,6 +46,7 @@ struct qmgr_job {
 	struct qmgr_agent *agent; /* NULL while queued */
 	struct qmgr_rcpt *rcpt;
 	size_t nrcpt;
+	bool partial;		/* the entry had more recipients than one job carries */
 	struct qmgr_job *next;	/* in the domain's queue */
 };
 

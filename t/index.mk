@@ -11,6 +11,7 @@ QUEUE_TRUST_TESTS = \
 	t/85-index-damage.t \
 	t/86-bad-journal.t \
 	t/87-orphan-journal.t \
-	t/88-lost-notice.t
+	t/88-lost-notice.t \
+	t/89-release-all.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)
