@@ -20,6 +20,7 @@ ok($qmgr, 'qmgr runs');
 
 # The notice fails as it does while qmgr restarts: its socket is not there.
 my $sock = $s->qdir . '/private/qmgr';
+ok(wait_for(sub { -S $sock }, 20), 'qmgr listens');
 ok(rename($sock, "$sock.away"), 'qmgr socket moved away');
 my ($qid, $bytes, $mid) = swaks_mail($s, $oracle, to => 'u@site.example');
 ok($qid, 'the client got 250 with a queue ID') or BAIL_OUT('nothing queued');

@@ -780,6 +780,9 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 
 /* The CLI side. */
 
+/* How long the CLI waits for a qmgr that holds the index lock to answer. */
+#define QCTL_START_WAIT_MS	10000
+
 static int
 qctl_request_socket(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r)
@@ -830,12 +833,26 @@ qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *
     void *ctx, char **why_r)
 {
 	struct qctl_env env = { .cfg = cfg, .qdir = cfg->queue_directory };
-	int fd, ret;
+	int fd, ret, tries;
 
 	*why_r = NULL;
-	ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
-	if (ret <= 0)
-		return ret;
+	/*
+	 * A qmgr that holds the index lock but does not answer yet is
+	 * starting (checking or rebuilding the index): wait for it rather
+	 * than fail, for up to QCTL_START_WAIT_MS.
+	 */
+	for (tries = 0;; tries++) {
+		ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
+		if (ret <= 0)
+			return ret;
+		if ((fd = qctl_index_lock(cfg->queue_directory)) >= 0) {
+			close(fd);
+			break;
+		}
+		if (errno != EWOULDBLOCK || tries * 100 >= QCTL_START_WAIT_MS)
+			break;
+		usleep(100 * 1000);
+	}
 	/* No qmgr answers: serve the request here, holding the index lock. */
 	if (qctl_index_open(&env, &fd, false) < 0) {
 		*why_r = xasprintf("qmgr does not answer on %s/%s and the index in %s/index "

@@ -764,7 +764,8 @@ qindex_check(const char *dir, char *why, size_t len)
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == QCHECK_OK)
 		return 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) < sizeof(qindex_check_why) / sizeof(qindex_check_why[0]))
+	if (WIFEXITED(st) && (size_t)WEXITSTATUS(st) <
+	    sizeof(qindex_check_why) / sizeof(qindex_check_why[0]))
 		snprintf(why, len, "%s", qindex_check_why[WEXITSTATUS(st)]);
 	else if (WIFSIGNALED(st))
 		snprintf(why, len, "reading it was killed by signal %d", WTERMSIG(st));

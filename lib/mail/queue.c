@@ -493,26 +493,54 @@ queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx)
 	return 0;
 }
 
+/* What queue_scan_changed passes on: messages settled for QUEUE_SETTLE_SECS. */
+#define QUEUE_SETTLE_SECS	2
+
+struct queue_settled {
+	const char *qdir;
+	time_t before;		/* pass messages whose ctime is older than this */
+	int (*fn)(const char *id, void *ctx);
+	void *ctx;
+};
+
+/* queue_scan_settled - call the caller's fn only for a message that has settled */
+static int
+queue_scan_settled(const char *id, void *ctx)
+{
+	struct queue_settled *st = ctx;
+	char *path = queue_path(st->qdir, id, false);
+	struct stat sb;
+	int rc;
+
+	rc = stat(path, &sb);
+	free(path);
+	if (rc < 0 || sb.st_ctim.tv_sec >= st->before)
+		return 0;
+	return st->fn(id, st->ctx);
+}
+
 /*
  * queue_scan_changed - queue_scan over the buckets whose directory
- * changed since the last call: a stat per bucket when nothing did. A
- * bucket's time is remembered only once it is a second old, because a
- * file timestamp has the granularity of the kernel's clock tick: a
- * message renamed in during the same tick as our read must not be
- * missed.
+ * changed since the last call: a stat per bucket when nothing did.
+ *
+ * A message renamed in during the last QUEUE_SETTLE_SECS is left for a
+ * later call: its commit notice is probably on its way, and a file
+ * timestamp has the granularity of the kernel's clock tick. For the same
+ * reason a bucket's time is remembered (the bucket counted as seen) only
+ * once it is that old too, so a message passed over now is seen later.
  */
 int
 queue_scan_changed(const char *qdir, struct queue_scan_state *st,
     int (*fn)(const char *id, void *ctx), void *ctx)
 {
-	struct timespec now;
+	struct queue_settled settled = { .qdir = qdir, .fn = fn, .ctx = ctx };
 	struct stat sb;
 	char *path;
 	int b, rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
+	settled.before = time(NULL) - QUEUE_SETTLE_SECS;
 	for (b = 0; b < QUEUE_BUCKETS; b++) {
-		path = xasprintf("%s/msg/%02X", qdir, b);
+		path = xasprintf("%s/msg/%02X", qdir, (unsigned)b);
 		if (stat(path, &sb) < 0) {
 			free(path);
 			continue;
@@ -521,11 +549,11 @@ queue_scan_changed(const char *qdir, struct queue_scan_state *st,
 		if (sb.st_mtim.tv_sec == st->mtime[b].tv_sec &&
 		    sb.st_mtim.tv_nsec == st->mtime[b].tv_nsec)
 			continue;
-		if (queue_scan_bucket(qdir, b, fn, ctx) < 0) {
+		if (queue_scan_bucket(qdir, b, queue_scan_settled, &settled) < 0) {
 			rc = -1;
 			continue;
 		}
-		if (sb.st_mtim.tv_sec < now.tv_sec - 1)
+		if (sb.st_mtim.tv_sec < settled.before)
 			st->mtime[b] = sb.st_mtim;
 	}
 	return rc;

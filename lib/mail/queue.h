@@ -148,8 +148,10 @@ struct queue_scan_state {
 };
 /*
  * queue_scan_changed - call fn for every message ID in the buckets that
- * changed since the last call with st (zeroed at first: all of them).
- * Cheap when nothing changed: one stat per bucket. 0/-1 (errno).
+ * changed since the last call with st (zeroed at first: all of them),
+ * once the message has been there a couple of seconds (a later call
+ * passes the younger ones). Cheap when nothing changed: one stat per
+ * bucket. 0/-1 (errno).
  */
 int queue_scan_changed(const char *qdir, struct queue_scan_state *st,
     int (*fn)(const char *id, void *ctx), void *ctx);
