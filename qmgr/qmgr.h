@@ -15,6 +15,7 @@ struct ev_timer;
 struct htable;
 struct ipc_rec;
 struct qindex_entry;
+struct queue_scan_state;
 
 /*
  * One recipient of a job, and what deliver said about it. status is
@@ -45,6 +46,7 @@ struct qmgr_job {
 	struct qmgr_agent *agent; /* NULL while queued */
 	struct qmgr_rcpt *rcpt;
 	size_t nrcpt;
+	bool partial;		/* the entry had more recipients than one job carries */
 	struct qmgr_job *next;	/* in the domain's queue */
 };
 
@@ -104,6 +106,8 @@ struct qmgr {
 	struct qmgr_domain *ready_head, *ready_tail;
 	uint64_t next_job;
 	struct ev_timer *expire_timer;
+	struct ev_timer *scan_timer;	/* qmgr_scan.c */
+	struct queue_scan_state *scan;	/* what the spool scan saw last */
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -150,6 +154,10 @@ int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
 
 /* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks */
 void qmgr_hooks_init(struct qmgr *q);
+
+/* qmgr_scan.c */
+/* qmgr_scan_init - every few seconds: rebuild a damaged index, index messages nobody announced */
+void qmgr_scan_init(struct qmgr *q);
 
 /* qmgr_expire.c */
 void qmgr_expire_init(struct qmgr *q);

@@ -120,6 +120,7 @@ qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entr
 	j->key = key;
 	j->dom = dom;
 	j->nrcpt = e->nrcpt < QMGR_JOB_RCPT_MAX ? e->nrcpt : QMGR_JOB_RCPT_MAX;
+	j->partial = e->nrcpt > j->nrcpt;
 	j->rcpt = xcalloc(j->nrcpt, sizeof(*j->rcpt));
 	for (i = 0; i < j->nrcpt; i++) {
 		j->rcpt[i].addr = xstrdup(e->rcpt[i]);
@@ -376,8 +377,9 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	struct qmgr_agent *agent;
 	size_t nbounced = 0, ndeferred = 0, nsent = 0, i;
 	const char *first_error = NULL;
-	char num[32];
+	char num[32], id[sizeof(j->id)];
 	time_t now = time(NULL);
+	bool more;
 
 	for (i = 0; i < j->nrcpt; i++) {
 		struct qmgr_rcpt *r = &j->rcpt[i];
@@ -416,6 +418,13 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		qmgr_domain_retry_at(q, dom, e->next_try);
 	qindex_entry_free(&e);
 
+	/*
+	 * A job carries at most QMGR_JOB_RCPT_MAX recipients: while this one
+	 * made progress, the rest of the entry follows in the same release
+	 * instead of waiting for another trigger.
+	 */
+	more = j->partial && conn_error == NULL && nsent + nbounced > 0;
+	snprintf(id, sizeof(id), "%s", j->id);
 	snprintf(num, sizeof(num), "%" PRIu64, j->num);
 	htable_del(q->jobs, num);
 	htable_del(q->inflight, j->key);
@@ -443,6 +452,10 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	} else if (nsent > 0) {
 		dom->fails = 0;
 	}
+	if (more && (qmgr_domain_open(q, dom) || !qmgr_domain_is_held_mode(q, dom->name)) &&
+	    qindex_get(q->env.qi, id, dom->name, &e) == 1)
+		qmgr_job_queue(q, dom, e);
+	qindex_entry_free(&e);
 	qmgr_ready_push(q, dom);
 	qmgr_dispatch(q);
 	if (agent != NULL)

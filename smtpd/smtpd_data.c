@@ -137,8 +137,13 @@ smtpd_data_end(struct smtp_session *s)
 		smtpd_reset(s);
 		return;
 	}
+	/*
+	 * The message is committed whatever happens here, so the client still
+	 * gets 250; qmgr's periodic scan of msg/ finds what it was not told.
+	 */
 	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
-		log_debug("%s: notify qmgr: %s", env->id, strerror(errno));
+		log_warn("%s: notify qmgr: %s; the message waits for qmgr's scan of the spool",
+		    env->id, strerror(errno));
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", env->id,
 	    env->sender, (unsigned long long)size, env->nrcpt);
 	smtpd_reply(s, SMTP_R_QUEUED, env->id);

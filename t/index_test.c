@@ -656,6 +656,96 @@ test_garbage_file(const char *base)
 	free(dir);
 }
 
+/* test_noop_walk - a walk callback that only counts */
+static int
+test_noop_walk(const struct qindex_entry *e, void *ctx)
+{
+	(void)e;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+/*
+ * test_damage - qindex_check passes a sound index and fails a bad record
+ * or a page of garbage without harm to the caller; a walk over a bad
+ * record marks the index damaged; set_aside keeps the files and the lock.
+ */
+static void
+test_damage(const char *base)
+{
+	struct qindex *qi = NULL;
+	struct qindex_entry *e;
+	char *dir = xasprintf("%s/damage", base), *path, *kept = NULL, why[128];
+	unsigned char junk[4096];
+	size_t i, n = 0;
+	FILE *fp;
+	int rc;
+
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
+		ok(false, "open damage test index");
+		free(dir);
+		return;
+	}
+	for (i = 0; i < 300; i++) {
+		e = test_entry(9000 + (unsigned)i, domains[i % NDOMAINS]);
+		qindex_put(qi, e);
+		qindex_entry_free(&e);
+	}
+	qindex_close(&qi);
+	rc = qindex_check(dir, why, sizeof(why));
+	ok(rc == 0, "check a sound index: got %d (%s), want 0", rc, why);
+
+	/* A record that fails decoding. */
+	if (qindex_open(dir, QINDEX_RECOVER, &qi) == 0) {
+		ok(!qindex_damaged(qi), "a fresh open is not damaged");
+		qindex_put_raw(qi, "00000000000000009999/a.example", "garbage", 7);
+		qindex_walk_all(qi, test_noop_walk, &n);
+		ok(qindex_damaged(qi), "a walk over a bad record marks the index damaged");
+		qindex_close(&qi);
+	}
+	rc = qindex_check(dir, why, sizeof(why));
+	ok(rc == -1 && strstr(why, "record") != NULL,
+	    "check a bad record: got %d (%s), want -1 (a record ...)", rc, why);
+
+	/* set_aside moves the databases and keeps the lock file. */
+	path = xasprintf("%s/.lock", dir);
+	if ((fp = fopen(path, "w")) != NULL)
+		fclose(fp);
+	rc = qindex_set_aside(dir, &kept);
+	ok(rc == 0 && kept != NULL && access(path, F_OK) == 0,
+	    "set aside: got %d, lock file stays", rc);
+	free(path);
+	path = xasprintf("%s/entries.db", kept != NULL ? kept : dir);
+	ok(access(path, F_OK) == 0, "the damaged entries.db is kept in %s", kept ? kept : "?");
+	free(path);
+	free(kept);
+	path = xasprintf("%s/entries.db", dir);
+	ok(access(path, F_OK) == -1 && errno == ENOENT, "no entries.db left in the index directory");
+	free(path);
+
+	/* A page of garbage in a secondary: the check fails, we live. */
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) == 0) {
+		for (i = 0; i < 300; i++) {
+			e = test_entry(9000 + (unsigned)i, domains[i % NDOMAINS]);
+			qindex_put(qi, e);
+			qindex_entry_free(&e);
+		}
+		qindex_close(&qi);
+	}
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 37 + 11);
+	path = xasprintf("%s/by_domain.db", dir);
+	if ((fp = fopen(path, "r+")) != NULL) {
+		fseek(fp, 4096, SEEK_SET);
+		fwrite(junk, 1, sizeof(junk), fp);
+		fclose(fp);
+	}
+	free(path);
+	rc = qindex_check(dir, why, sizeof(why));
+	ok(rc == -1, "check a garbage page in by_domain.db: got %d (%s), want -1", rc, why);
+	free(dir);
+}
+
 /* test_log_removal - many commits leave few log files behind */
 static void
 test_log_removal(const char *base)
@@ -725,6 +815,7 @@ main(void)
 	test_killed_writer(tmpl);
 	test_garbage_file(tmpl);
 	test_log_removal(tmpl);
+	test_damage(tmpl);
 	free(dir);
 	nftw(tmpl, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();

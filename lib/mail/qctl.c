@@ -77,7 +77,16 @@ qctl_index_message(struct qctl_env *env, const char *id)
 	}
 	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
 	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0) {
-		log_warn("%s: read journal: %s", id, strerror(errno));
+		/*
+		 * A journal that fails validation can no longer say who has
+		 * the message: delivering from it again would send copies on
+		 * every flush. Message and journal go to corrupt/ for a human.
+		 */
+		if (errno == EBADMSG &&
+		    queue_quarantine(env->qdir, id, "its journal failed validation") == 0)
+			ret = qindex_del_message(env->qi, id) < 0 ? -1 : 0;
+		else
+			log_warn("%s: read journal: %s", id, strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < msg->nrcpt; i++) {
@@ -186,8 +195,11 @@ qctl_reconcile(struct qctl_env *env)
 {
 	struct qctl_scan s = { .env = env };
 	size_t i;
-	int ret = 0;
+	int n, ret = 0;
 
+	/* A journal without its message can only mislead a later reader. */
+	if ((n = queue_remove_orphan_journals(env->qdir)) > 0)
+		s.changed += n;
 	/* The file wins: first every message on disk gets its entries... */
 	if (queue_scan(env->qdir, qctl_scan_one, &s) < 0)
 		ret = -1;
@@ -207,64 +219,6 @@ qctl_reconcile(struct qctl_env *env)
 	}
 	free(s.ids);
 	return ret < 0 ? -1 : s.changed;
-}
-
-int
-qctl_index_lock(const char *qdir)
-{
-	char *dir = xasprintf("%s/index", qdir), *path = xasprintf("%s/.lock", dir);
-	int fd, saved;
-
-	/* The index directory may have been removed by hand: it is only a cache. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		saved = errno;
-		free(dir);
-		free(path);
-		errno = saved;
-		return -1;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	saved = errno;
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	free(dir);
-	free(path);
-	errno = saved;
-	return fd;
-}
-
-int
-qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait)
-{
-	char *dir = xasprintf("%s/index", env->qdir);
-	int fd, tries = 0;
-
-	while ((fd = qctl_index_lock(env->qdir)) < 0) {
-		if (errno != EWOULDBLOCK || !wait || ++tries > 300) {
-			log_warn("lock %s/.lock: %s", dir, errno == EWOULDBLOCK ?
-			    "held by another process (a running qmgr?)" : strerror(errno));
-			free(dir);
-			return -1;
-		}
-		usleep(100 * 1000);
-	}
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
-		/* The index is a cache: start it afresh and rebuild from msg/. */
-		log_warn("open queue index %s failed; rebuilding it from %s/msg", dir, env->qdir);
-		if (qindex_remove_env(dir) < 0 ||
-		    qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
-			log_warn("rebuild queue index %s: failed", dir);
-			close(fd);
-			free(dir);
-			return -1;
-		}
-	}
-	free(dir);
-	*lock_fd_r = fd;
-	return 0;
 }
 
 /* Requests. */
@@ -826,6 +780,9 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 
 /* The CLI side. */
 
+/* How long the CLI waits for a qmgr that holds the index lock to answer. */
+#define QCTL_START_WAIT_MS	10000
+
 static int
 qctl_request_socket(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r)
@@ -876,12 +833,26 @@ qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *
     void *ctx, char **why_r)
 {
 	struct qctl_env env = { .cfg = cfg, .qdir = cfg->queue_directory };
-	int fd, ret;
+	int fd, ret, tries;
 
 	*why_r = NULL;
-	ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
-	if (ret <= 0)
-		return ret;
+	/*
+	 * A qmgr that holds the index lock but does not answer yet is
+	 * starting (checking or rebuilding the index): wait for it rather
+	 * than fail, for up to QCTL_START_WAIT_MS.
+	 */
+	for (tries = 0;; tries++) {
+		ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
+		if (ret <= 0)
+			return ret;
+		if ((fd = qctl_index_lock(cfg->queue_directory)) >= 0) {
+			close(fd);
+			break;
+		}
+		if (errno != EWOULDBLOCK || tries * 100 >= QCTL_START_WAIT_MS)
+			break;
+		usleep(100 * 1000);
+	}
 	/* No qmgr answers: serve the request here, holding the index lock. */
 	if (qctl_index_open(&env, &fd, false) < 0) {
 		*why_r = xasprintf("qmgr does not answer on %s/%s and the index in %s/index "

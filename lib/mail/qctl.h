@@ -66,13 +66,26 @@ int qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_
  */
 int qctl_index_message(struct qctl_env *env, const char *id);
 /*
- * qctl_reconcile - make the index agree with msg/: index every message it
- * does not know, drop entries whose file is gone. Count of changes, or -1.
+ * qctl_reconcile - make the index agree with msg/: remove journals whose
+ * message is gone (each logged), index every message it does not know,
+ * drop entries whose file is gone. Count of changes, or -1.
  */
 int qctl_reconcile(struct qctl_env *env);
-/* qctl_index_open - lock and open the index (recovering it, rebuilding it
- * from msg/ if it will not open); the lock fd in *lock_fd_r. 0/-1 */
+/*
+ * qctl_index_open (qctl_index.c) - lock, check and open the index: one
+ * that fails qindex_check or will not open is set aside as
+ * index.damaged.TIMESTAMP (one warning) and an empty one opened, which
+ * the caller's qctl_reconcile() fills from msg/. The lock fd in
+ * *lock_fd_r. 0/-1
+ */
 int qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait);
+/*
+ * qctl_index_rebuild - the open index showed damage in use
+ * (qindex_damaged): close it, set it aside, open an empty one and
+ * reconcile it with msg/. Call it only where no walk is under way.
+ * Changes as from qctl_reconcile, or -1 (env->qi may be NULL then).
+ */
+int qctl_index_rebuild(struct qctl_env *env);
 
 /* qctl_index_lock - flock index/.lock exclusively without waiting; fd, or -1 (EWOULDBLOCK: held) */
 int qctl_index_lock(const char *qdir);

@@ -18,8 +18,9 @@
  * caller holds the flock on index/.lock that proves it). Every record read
  * back is decoded with the same checks as on the wire (queue_id_ok,
  * address_mailbox_ok, address_domain_ok, bounded lengths); a record that
- * fails is reported as -1/EBADMSG and skipped by walks, with a warning:
- * the spool wins, and reindexing rebuilds it.
+ * fails is reported as -1/EBADMSG and skipped by walks, with a warning,
+ * and marks the index damaged (qindex_damaged): the spool wins, and the
+ * owner sets the index aside and rebuilds it.
  */
 #ifndef SLUICE_QINDEX_H
 #define SLUICE_QINDEX_H
@@ -62,6 +63,25 @@ int qindex_open(const char *dir, unsigned flags, struct qindex **qi_r);
 void qindex_close(struct qindex **qip);
 /* qindex_remove_env - delete the environment's files (before a rebuild); 0/-1 */
 int qindex_remove_env(const char *dir);
+
+/*
+ * Damage. The index is a cache even when it is damaged (DESIGN.md): the
+ * owner checks it before use, and on any sign of damage sets it aside
+ * (kept for a human) and rebuilds it from the spool.
+ *
+ * qindex_check - recover and verify the environment in dir (DB->verify
+ * of every database, every record decoded) in a child process, so that
+ * a crash on a damaged page costs the child only. The caller holds the
+ * index lock and has the index closed. 0 sound or absent, -1 damaged
+ * (why says how, as a phrase).
+ */
+int qindex_check(const char *dir, char *why, size_t len);
+/* qindex_damaged - has an operation on qi seen damage (a Berkeley DB
+ * panic or damage code, a record that fails decoding)? Close and rebuild. */
+bool qindex_damaged(const struct qindex *qi);
+/* qindex_set_aside - move the closed environment's files from dir into a
+ * new DIR.damaged.TIMESTAMP (new string in *kept_r); the lock file stays. 0/-1 */
+int qindex_set_aside(const char *dir, char **kept_r);
 
 struct qindex_entry *qindex_entry_new(const char *id, const char *domain);
 void qindex_entry_add_rcpt(struct qindex_entry *e, const char *rcpt, size_t index);

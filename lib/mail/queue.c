@@ -437,53 +437,126 @@ queue_init_dirs(const char *qdir)
 	return 0;
 }
 
-/* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
-int
-queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx)
+/*
+ * queue_scan_bucket - call fn for every committed message ID in msg/XX
+ * (b is the bucket number); 0, or -1 when fn stopped or reading failed.
+ */
+static int
+queue_scan_bucket(const char *qdir, int b, int (*fn)(const char *id, void *ctx), void *ctx)
 {
 	char name[QUEUE_ID_LEN + 1], bucket[3];
 	struct dirent *de;
 	char *path;
 	DIR *d;
-	int b, saved;
+	int saved;
 
-	/* Streaming on purpose: memory stays flat however large the queue. */
-	for (b = 0; b < 256; b++) {
-		snprintf(bucket, sizeof(bucket), "%02X", b);
-		path = xasprintf("%s/msg/%s", qdir, bucket);
-		d = opendir(path);
-		free(path);
-		if (d == NULL) {
-			if (errno == ENOENT)
-				continue;
-			return -1;
+	snprintf(bucket, sizeof(bucket), "%02X", (unsigned)b & 0xffu);
+	path = xasprintf("%s/msg/%s", qdir, bucket);
+	d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		/* Journals (ID.j), dot files and strays fail the ID grammar. */
+		if (!queue_id_ok(de->d_name))
+			continue;
+		if (strcmp(de->d_name + QUEUE_ID_LEN - 2, bucket) != 0) {
+			log_warn("%s: skip message in wrong directory msg/%s",
+			    de->d_name, bucket);
+			continue;
 		}
-		for (;;) {
-			errno = 0;
-			if ((de = readdir(d)) == NULL)
-				break;
-			/* Journals (ID.j), dot files and strays fail the ID grammar. */
-			if (!queue_id_ok(de->d_name))
-				continue;
-			if (strcmp(de->d_name + QUEUE_ID_LEN - 2, bucket) != 0) {
-				log_warn("%s: skip message in wrong directory msg/%s",
-				    de->d_name, bucket);
-				continue;
-			}
-			memcpy(name, de->d_name, sizeof(name));
-			if (fn(name, ctx) == -1) {
-				closedir(d);
-				return -1;
-			}
-		}
-		saved = errno;
-		closedir(d);
-		if (saved != 0) {
-			errno = saved;
+		memcpy(name, de->d_name, sizeof(name));
+		if (fn(name, ctx) == -1) {
+			closedir(d);
 			return -1;
 		}
 	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return saved != 0 ? -1 : 0;
+}
+
+/* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
+int
+queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx)
+{
+	int b;
+
+	/* Streaming on purpose: memory stays flat however large the queue. */
+	for (b = 0; b < QUEUE_BUCKETS; b++)
+		if (queue_scan_bucket(qdir, b, fn, ctx) < 0)
+			return -1;
 	return 0;
+}
+
+/* What queue_scan_changed passes on: messages settled for QUEUE_SETTLE_SECS. */
+#define QUEUE_SETTLE_SECS	2
+
+struct queue_settled {
+	const char *qdir;
+	time_t before;		/* pass messages whose ctime is older than this */
+	int (*fn)(const char *id, void *ctx);
+	void *ctx;
+};
+
+/* queue_scan_settled - call the caller's fn only for a message that has settled */
+static int
+queue_scan_settled(const char *id, void *ctx)
+{
+	struct queue_settled *st = ctx;
+	char *path = queue_path(st->qdir, id, false);
+	struct stat sb;
+	int rc;
+
+	rc = stat(path, &sb);
+	free(path);
+	if (rc < 0 || sb.st_ctim.tv_sec >= st->before)
+		return 0;
+	return st->fn(id, st->ctx);
+}
+
+/*
+ * queue_scan_changed - queue_scan over the buckets whose directory
+ * changed since the last call: a stat per bucket when nothing did.
+ *
+ * A message renamed in during the last QUEUE_SETTLE_SECS is left for a
+ * later call: its commit notice is probably on its way, and a file
+ * timestamp has the granularity of the kernel's clock tick. For the same
+ * reason a bucket's time is remembered (the bucket counted as seen) only
+ * once it is that old too, so a message passed over now is seen later.
+ */
+int
+queue_scan_changed(const char *qdir, struct queue_scan_state *st,
+    int (*fn)(const char *id, void *ctx), void *ctx)
+{
+	struct queue_settled settled = { .qdir = qdir, .fn = fn, .ctx = ctx };
+	struct stat sb;
+	char *path;
+	int b, rc = 0;
+
+	settled.before = time(NULL) - QUEUE_SETTLE_SECS;
+	for (b = 0; b < QUEUE_BUCKETS; b++) {
+		path = xasprintf("%s/msg/%02X", qdir, (unsigned)b);
+		if (stat(path, &sb) < 0) {
+			free(path);
+			continue;
+		}
+		free(path);
+		if (sb.st_mtim.tv_sec == st->mtime[b].tv_sec &&
+		    sb.st_mtim.tv_nsec == st->mtime[b].tv_nsec)
+			continue;
+		if (queue_scan_bucket(qdir, b, queue_scan_settled, &settled) < 0) {
+			rc = -1;
+			continue;
+		}
+		if (sb.st_mtim.tv_sec < settled.before)
+			st->mtime[b] = sb.st_mtim;
+	}
+	return rc;
 }
 
 /* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */

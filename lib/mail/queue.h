@@ -140,6 +140,23 @@ bool queue_hold_get(const char *qdir, const char *id);
 
 /* queue_scan - call fn for every committed message ID; stops early if fn returns -1 */
 int queue_scan(const char *qdir, int (*fn)(const char *id, void *ctx), void *ctx);
+
+#define QUEUE_BUCKETS	256	/* msg/00 .. msg/FF */
+/* What queue_scan_changed saw last: each bucket's modification time. */
+struct queue_scan_state {
+	struct timespec mtime[QUEUE_BUCKETS];
+};
+/*
+ * queue_scan_changed - call fn for every message ID in the buckets that
+ * changed since the last call with st (zeroed at first: all of them),
+ * once the message has been there a couple of seconds (a later call
+ * passes the younger ones). Cheap when nothing changed: one stat per
+ * bucket. 0/-1 (errno).
+ */
+int queue_scan_changed(const char *qdir, struct queue_scan_state *st,
+    int (*fn)(const char *id, void *ctx), void *ctx);
+/* queue_remove_orphan_journals - unlink every ID.j whose ID is gone, each logged; count or -1 */
+int queue_remove_orphan_journals(const char *qdir);
 /* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */
 int queue_purge_incoming(const char *qdir);
 /* queue_space_ok - is there room for need bytes above the floor of minfree bytes? */

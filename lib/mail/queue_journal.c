@@ -15,8 +15,10 @@
 #include "config.h"
 
 /* System. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -143,6 +145,23 @@ queue_journal_append(const char *qdir, const char *id, size_t rcpt, enum journal
 	if ((path = queue_path(qdir, id, true)) == NULL)
 		return -1;
 	fd = journal_open(path, &created);
+	/*
+	 * No journal without its message (moved to corrupt/ or deleted
+	 * meanwhile): it would be an orphan that tells a lie.
+	 */
+	if (fd != -1 && created) {
+		char *msg = queue_path(qdir, id, false);
+		bool gone = access(msg, F_OK) == -1 && errno == ENOENT;
+
+		free(msg);
+		if (gone) {
+			(void)unlink(path);
+			close(fd);
+			free(path);
+			errno = ENOENT;
+			return -1;
+		}
+	}
 	free(path);
 	if (fd == -1)
 		return -1;
@@ -217,13 +236,14 @@ queue_journal_read(const char *qdir, const char *id, size_t nrcpt, enum journal_
 			/* Torn: only possible for the last whole record without a partial one after it. */
 			if (i == n - 1 && size % JREC_LEN == 0)
 				break;
-			log_warn("%s: read journal: bad record %zu", id, i);
+			log_warn("%s: read journal %s.j: bad record %zu of %zu", id, id, i, n);
 			errno = EBADMSG;
 			goto fail;
 		}
 		idx = journal_u32(r + 4);
 		if (idx >= nrcpt) {
-			log_warn("%s: read journal: recipient %u out of range", id, idx);
+			log_warn("%s: read journal %s.j: record %zu names recipient %u of %zu",
+			    id, id, i, idx, nrcpt);
 			errno = EBADMSG;
 			goto fail;
 		}
@@ -238,4 +258,62 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* journal_orphan - is name "ID.j" with no message ID beside it in dfd? */
+static bool
+journal_orphan(int dfd, const char *name)
+{
+	char id[QUEUE_ID_LEN + 1];
+	struct stat sb;
+
+	if (strlen(name) != QUEUE_ID_LEN + 2 || strcmp(name + QUEUE_ID_LEN, ".j") != 0)
+		return false;
+	memcpy(id, name, QUEUE_ID_LEN);
+	id[QUEUE_ID_LEN] = '\0';
+	return queue_id_ok(id) &&
+	    fstatat(dfd, id, &sb, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+}
+
+/*
+ * queue_remove_orphan_journals - a journal outlives its message when a
+ * crash falls between the two unlinks of queue_remove(), or when a
+ * delivery agent appends after the operator deleted the message. It
+ * says nothing true any more, and a message reusing the name must not
+ * inherit it: remove each, with a log line.
+ */
+int
+queue_remove_orphan_journals(const char *qdir)
+{
+	struct dirent *de;
+	char *path;
+	DIR *d;
+	int b, n = 0, dirty;
+
+	for (b = 0; b < QUEUE_BUCKETS; b++) {
+		path = xasprintf("%s/msg/%02X", qdir, b);
+		if ((d = opendir(path)) == NULL) {
+			free(path);
+			continue;
+		}
+		dirty = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (!journal_orphan(dirfd(d), de->d_name))
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+				log_warn("remove orphan journal %s/%s: %s", path, de->d_name,
+				    strerror(errno));
+				continue;
+			}
+			log_info("%.*s: removed orphan journal %s/%s (its message is gone)",
+			    QUEUE_ID_LEN, de->d_name, path, de->d_name);
+			dirty = 1;
+			n++;
+		}
+		closedir(d);
+		if (dirty)
+			(void)queue_dir_fsync(path);
+		free(path);
+	}
+	return n;
 }

@@ -21,9 +21,10 @@ use Exporter qw(import);
 use Test::More;
 use Time::HiRes ();
 use SluiceTest qw(wait_for slurp spew);
+use Sink;
 
 our @EXPORT_OK = qw(swaks_mail message_text flush log_count wait_log
-    received_id finish);
+    received_id finish held_site);
 
 my $seq = 0;
 
@@ -112,6 +113,20 @@ sub finish {
 	$s->stop;
 	$_->stop for @servers;
 	diag(sprintf 'run time %.1fs', Time::HiRes::time() - $t0);
+}
+
+# held_site DOMAIN_OPTIONS - a sluice with site.example held and routed
+# to a sink, plus an oracle sink for swaks_mail; started. Returns
+# (sluice, sink, oracle). DOMAIN_OPTIONS are more key=value words.
+sub held_site {
+	my ($opts) = @_;
+	my $s = SluiceTest->new(domains => ['placeholder']);
+	my $sink = Sink->start(dir => $s->dir . '/sink');
+	my $oracle = Sink->start(dir => $s->dir . '/oracle');
+	$s->set_domains('site.example mode=hold route=[127.0.0.1]:' . $sink->port
+	    . ' probe=no ' . ($opts // 'lease=60s'));
+	$s->start;
+	return ($s, $sink, $oracle);
 }
 
 1;
