@@ -181,6 +181,10 @@ smtpd_auth_line(struct smtp_session *s, int r, const char *line, size_t len)
 		smtpd_reply(s, SMTP_R_AUTH_LINE_TOO_LONG);
 		return;
 	}
+	if (smtpd_bare_lf_refused(s, line, len)) {
+		sasl_free(&s->sasl);
+		return;
+	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	text = xstrndup(line, len);
