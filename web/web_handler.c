@@ -17,6 +17,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/authlock.h"
 #include "mail/config.h"
 #include "mail/passwd.h"
 /* web */
@@ -317,6 +318,7 @@ web_post_login(struct web_req *req, const char *url)
 	const char *user = web_form(req, WEB_F_USER);
 	const char *domain = web_form(req, WEB_F_DOMAIN);
 	char dom[WEB_DOMAIN_MAX + 1], status[32], *cookie, **owned = NULL, *path;
+	const char *why;
 	size_t n, i;
 	int ok;
 
@@ -351,11 +353,20 @@ web_post_login(struct web_req *req, const char *url)
 	if (ok < 0)
 		return web_send_notice(req, 503, "Try again later",
 		    "Logins cannot be checked right now.");
+	/* The right password, but too many wrong ones came before: the
+	 * same page as a wrong one, the reason in the log only. */
+	if (ok == 1 && authlock_locked(w->cfg, user, req->client, &why)) {
+		log_info("reject login: user=%s, client=%s: %s", user,
+		    req->client, why);
+		return web_login_delay(req);
+	}
 	if (ok == 0) {
 		log_info("reject login: user=%s, client=%s: wrong name or password",
 		    passwd_login_ok(user) ? user : "(bad)", req->client);
+		authlock_fail(w->cfg, user, req->client);
 		return web_login_delay(req);
 	}
+	authlock_success(w->cfg, user);
 	n = web_gate_owned(w->cfg, user, *domain != '\0' ? domain : NULL, &owned);
 	if (*domain != '\0' && n == 0) {
 		log_info("reject login: user=%s, client=%s: does not own %s", user,

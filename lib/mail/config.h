@@ -137,6 +137,9 @@ struct config {
 	long smtpd_pregreet_wait;	/* silence before the 220; 0: none */
 	enum smtpd_bare_newline smtpd_forbid_bare_newline;
 	char *smtpd_forbidden_commands;	/* verbs that end the session (HTTP) */
+	long auth_lockout_failures;	/* failed logins of one name before a lockout; 0: never */
+	long auth_client_lockout_failures; /* failed logins from one address; 0: never */
+	long auth_lockout_time;	/* the failures counted, and the lockout's length */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;
