@@ -523,16 +523,23 @@ web_dispatch(struct web_req *req, const char *url, const char *method)
 
 int
 web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *upload, size_t *upload_size, void **req_ctx)
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_ctx)
 {
 	struct web_req *req = *req_ctx;
 
 	if (req == NULL) {
+		char client[INET6_ADDRSTRLEN];
+		int ret;
+
 		/* Headers are in; the body (if any) comes in the next calls. */
+		web_client_text(conn, client, sizeof(client));
+		if (web_request_refused(w, conn, version, client, &ret))
+			return ret;
 		req = xcalloc(1, sizeof(*req));
 		req->w = w;
 		req->conn = conn;
-		web_client_text(conn, req->client, sizeof(req->client));
+		memcpy(req->client, client, sizeof(req->client));
 		/* NULL for a body that is no form: refused if one comes. */
 		if (strcmp(method, "POST") == 0)
 			req->pp = MHD_create_post_processor(conn, 1024, web_post_field, req);

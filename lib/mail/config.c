@@ -151,6 +151,7 @@ static const struct param params[] = {
 	{ "smtpd_pregreet_wait", PT_TIME, "1s", F(smtpd_pregreet_wait), .min = 0 },
 	{ "smtpd_forbid_bare_newline", PT_ENUM, "yes", F(smtpd_forbid_bare_newline), .choices = "normalize yes" },
 	{ "smtpd_forbidden_commands", PT_STRING, "CONNECT GET POST", F(smtpd_forbidden_commands) },
+	{ "web_hostnames", PT_STRING, "$myhostname", F(web_hostnames) },
 	{ "auth_lockout_failures", PT_INT, "5", F(auth_lockout_failures), .min = 0 },
 	{ "auth_client_lockout_failures", PT_INT, "10", F(auth_client_lockout_failures), .min = 0 },
 	{ "auth_lockout_time", PT_TIME, "15m", F(auth_lockout_time), .min = 1 },

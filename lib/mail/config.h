@@ -137,6 +137,7 @@ struct config {
 	long smtpd_pregreet_wait;	/* silence before the 220; 0: none */
 	enum smtpd_bare_newline smtpd_forbid_bare_newline;
 	char *smtpd_forbidden_commands;	/* verbs that end the session (HTTP) */
+	char *web_hostnames;	/* web: Host names served, besides the address */
 	long auth_lockout_failures;	/* failed logins of one name before a lockout; 0: never */
 	long auth_client_lockout_failures; /* failed logins from one address; 0: never */
 	long auth_lockout_time;	/* the failures counted, and the lockout's length */
