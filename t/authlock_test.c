@@ -33,14 +33,24 @@ record(const struct config *cfg, const char *name, long long *failures_r,
 	free(path);
 }
 
+/* expect - is login from client locked as want says ("not locked" or why)? */
+static void
+expect(const struct config *cfg, const char *login, const char *client,
+    const char *want, const char *name)
+{
+	const char *why = NULL;
+	const char *got = authlock_locked(cfg, login, client, &why) ? why :
+	    "not locked";
+
+	ok(strcmp(got, want) == 0, "%s: got %s, want %s", name, got, want);
+}
+
 int
 main(void)
 {
 	char tmpl[] = "/tmp/authlock-test-XXXXXX", *priv;
 	struct config cfg;
-	const char *why = NULL;
 	long long failures, until;
-	bool locked;
 	int i;
 
 	if (mkdtemp(tmpl) == NULL)
@@ -53,19 +63,15 @@ main(void)
 	cfg.auth_client_lockout_failures = 5;
 	cfg.auth_lockout_time = 600;
 
-	ok(!authlock_locked(&cfg, "demo", "192.0.2.1", &why),
-	    "nothing locked at first");
+	expect(&cfg, "demo", "192.0.2.1", "not locked", "nothing locked at first");
 	for (i = 1; i <= 2; i++)
 		authlock_fail(&cfg, "demo", "192.0.2.1");
-	ok(!authlock_locked(&cfg, "demo", "192.0.2.1", &why),
-	    "two failures of three: not locked");
+	expect(&cfg, "demo", "192.0.2.1", "not locked", "two failures of three");
 	authlock_fail(&cfg, "demo", "192.0.2.1");
-	locked = authlock_locked(&cfg, "demo", "192.0.2.2", &why);
-	ok(locked && strcmp(why, "login locked out") == 0,
-	    "the third locks the login, from any address (got %s)",
-	    locked ? why : "not locked");
-	ok(!authlock_locked(&cfg, "other", "192.0.2.2", &why),
-	    "another login from another address is not locked");
+	expect(&cfg, "demo", "192.0.2.2", "login locked out",
+	    "the third locks the login, from any address");
+	expect(&cfg, "other", "192.0.2.2", "not locked",
+	    "another login from another address");
 	record(&cfg, "L-demo", &failures, &until);
 	authlock_fail(&cfg, "demo", "192.0.2.1");
 	{
@@ -77,15 +83,13 @@ main(void)
 		    "(got %lld/%lld, want %lld/%lld)", f2, u2, failures, until);
 	}
 	/* The client: 4 failures so far (the last one counted), one more. */
-	ok(!authlock_locked(&cfg, "other", "192.0.2.1", &why),
-	    "four failures of five from the address: not locked");
+	expect(&cfg, "other", "192.0.2.1", "not locked",
+	    "four failures of five from the address");
 	authlock_fail(&cfg, "other", "192.0.2.1");
-	locked = authlock_locked(&cfg, "other", "192.0.2.1", &why);
-	ok(locked && strcmp(why, "client locked out") == 0,
-	    "the fifth locks the address for any login (got %s)",
-	    locked ? why : "not locked");
-	ok(!authlock_locked(&cfg, "other", "192.0.2.9", &why),
-	    "that login from elsewhere is not locked");
+	expect(&cfg, "other", "192.0.2.1", "client locked out",
+	    "the fifth locks the address for any login");
+	expect(&cfg, "other", "192.0.2.9", "not locked",
+	    "that login from elsewhere");
 
 	authlock_success(&cfg, "demo");
 	record(&cfg, "L-demo", &failures, &until);
@@ -105,7 +109,7 @@ main(void)
 	cfg.auth_client_lockout_failures = 0;
 	for (i = 0; i < 10; i++)
 		authlock_fail(&cfg, "nolimit", "192.0.2.4");
-	ok(!authlock_locked(&cfg, "nolimit", "192.0.2.4", &why),
+	expect(&cfg, "nolimit", "192.0.2.4", "not locked",
 	    "with both limits 0 nothing is ever locked");
 
 	{
