@@ -11,6 +11,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/authlock.h"
 #include "mail/config.h"
 #include "mail/passwd.h"
 #include "mail/sasl.h"
@@ -76,17 +77,19 @@ etrn_auth_pause_over(void *ctx)
 /*
  * etrn_auth_failed - count a failed login and answer it only after
  * auth_failure_delay, doubled for each failure before: guessing costs
- * the guesser time, never us (the session waits on a timer).
+ * the guesser time, never us (the session waits on a timer). why is for
+ * the log only (Postfix's shape, which fail2ban's postfix-sasl filter
+ * reads); the client gets the same 535 whatever it is.
  */
 static void
-etrn_auth_failed(struct etrn_session *s, const char *user)
+etrn_auth_failed(struct etrn_session *s, const char *user, const char *why)
 {
 	uint64_t delay = (uint64_t)s->srv->cfg->auth_failure_delay * 1000u;
 	unsigned i;
 
 	s->auth_failures++;
-	log_warn("%s[%s]: SASL %s authentication failed: sasl_username=%s",
-	    s->name, s->addr, s->mech != NULL ? s->mech : "?",
+	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s",
+	    s->name, s->addr, s->mech != NULL ? s->mech : "?", why,
 	    user != NULL ? user : "");
 	for (i = 1; i < s->auth_failures && delay < ETRN_AUTH_DELAY_MAX_MS; i++)
 		delay *= 2;
@@ -99,7 +102,8 @@ etrn_auth_failed(struct etrn_session *s, const char *user)
 static void
 etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
 {
-	const char *user;
+	const struct config *cfg = s->srv->cfg;
+	const char *user, *why;
 
 	switch (st) {
 	case SASL_CONTINUE:
@@ -109,6 +113,12 @@ etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
 		return;
 	case SASL_DONE:
 		user = sasl_user(s->sasl);
+		/* The right password, but too many wrong ones came before. */
+		if (authlock_locked(cfg, user, s->addr, &why)) {
+			etrn_auth_failed(s, user, why);
+			break;
+		}
+		authlock_success(cfg, user);
 		s->user = xstrdup(user != NULL ? user : "");
 		s->state = ETRN_ST_AUTHED;
 		log_info("client=%s[%s], sasl_method=%s, sasl_username=%s",
@@ -116,7 +126,8 @@ etrn_auth_status(struct etrn_session *s, enum sasl_status st, char *challenge)
 		etrn_reply(s, ETRN_R_AUTH_OK);
 		break;
 	case SASL_FAIL:
-		etrn_auth_failed(s, sasl_user(s->sasl));
+		authlock_fail(cfg, sasl_user(s->sasl), s->addr);
+		etrn_auth_failed(s, sasl_user(s->sasl), "authentication failure");
 		break;
 	case SASL_CANCEL:
 		etrn_reply(s, ETRN_R_AUTH_CANCELLED);

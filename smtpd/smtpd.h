@@ -8,6 +8,7 @@
  *	smtpd_data.c	DATA: content into the queue file, end of data
  *	smtpd_auth.c	AUTH (submission): SASL exchanges, failure delays
  *	smtpd_etrn.c	ETRN: release a customer domain through qmgr
+ *	smtpd_pregreet.c the greeting, and clients that talk before it
  */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
@@ -75,6 +76,8 @@ struct smtp_session {
 	unsigned errors;
 	struct ev_timer *tarpit;	/* soft error limit: pause input */
 	bool closing;			/* close once the output is written */
+	struct ev_timer *pregreet;	/* the 220 waits on it (smtpd_pregreet.c) */
+	uint64_t connect_ms;		/* ev_now() at connect */
 	bool quit;
 
 	/* AUTH and ETRN. */
@@ -138,6 +141,10 @@ extern const struct smtp_verb smtpd_verbs[];
 /* smtpd_cmd_line - handle one command line (r as from stream_read_line) */
 void smtpd_cmd_line(struct smtp_session *s, int r, const char *line,
     size_t len);
+/* smtpd_bare_lf_refused - a command or AUTH line ending in a bare LF has
+ * been answered 521 and the session is closing (smtpd_forbid_bare_newline) */
+bool smtpd_bare_lf_refused(struct smtp_session *s, const char *line,
+    size_t len);
 
 /* smtpd_auth.c */
 /* smtpd_auth_offered - may this session use AUTH now (EHLO advertises it)? */
@@ -151,6 +158,13 @@ void smtpd_auth_line(struct smtp_session *s, int r, const char *line,
 bool smtpd_relay_ok(const struct smtp_session *s);
 /* smtpd_auth_reset - end any exchange and forget the login (STARTTLS) */
 void smtpd_auth_reset(struct smtp_session *s);
+
+/* smtpd_pregreet.c */
+/* smtpd_greet_start - send the 220 now, or after smtpd_pregreet_wait */
+void smtpd_greet_start(struct smtp_session *s);
+/* smtpd_pregreet_caught - did the client talk before the 220? Then it
+ * has been logged and answered 521, and the session is closing. */
+bool smtpd_pregreet_caught(struct smtp_session *s);
 
 /* smtpd_etrn.c */
 /* smtpd_etrn - ETRN node | @domain | #group (RFC 1985) */

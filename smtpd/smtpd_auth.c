@@ -10,6 +10,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/authlock.h"
 #include "mail/config.h"
 #include "mail/netlist.h"
 #include "mail/passwd.h"
@@ -65,16 +66,19 @@ smtpd_auth_delay_fire(void *ctx)
 	smtpd_input_resume(s);
 }
 
-/* smtpd_auth_failed - log, then answer 535 after the doubling delay */
+/*
+ * smtpd_auth_failed - log (why: for the log only, in the shape fail2ban's
+ * postfix-sasl filter reads), then answer 535 after the doubling delay
+ */
 static void
-smtpd_auth_failed(struct smtp_session *s, const char *user)
+smtpd_auth_failed(struct smtp_session *s, const char *user, const char *why)
 {
 	unsigned long long ms = (unsigned long long)s->srv->cfg->auth_failure_delay *
 	    1000u;
 	unsigned i;
 
-	log_warn("%s[%s]: SASL %s authentication failed: authentication failure, "
-	    "sasl_username=%s", s->name, s->addr, sasl_mech_name(sasl_mech(s->sasl)),
+	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s",
+	    s->name, s->addr, sasl_mech_name(sasl_mech(s->sasl)), why,
 	    user != NULL ? user : "");
 	s->auth_failures++;
 	/*
@@ -93,12 +97,21 @@ smtpd_auth_failed(struct smtp_session *s, const char *user)
 static void
 smtpd_auth_result(struct smtp_session *s, enum sasl_status st, char *challenge)
 {
+	const struct config *cfg = s->srv->cfg;
+	const char *why;
+
 	switch (st) {
 	case SASL_CONTINUE:
 		smtpd_reply(s, SMTP_R_AUTH_CHALLENGE, challenge);
 		free(challenge);
 		return;
 	case SASL_DONE:
+		/* The right password, but too many wrong ones came before. */
+		if (authlock_locked(cfg, sasl_user(s->sasl), s->addr, &why)) {
+			smtpd_auth_failed(s, sasl_user(s->sasl), why);
+			break;
+		}
+		authlock_success(cfg, sasl_user(s->sasl));
 		s->auth_user = xstrdup(sasl_user(s->sasl));
 		s->auth_mech = sasl_mech(s->sasl);
 		log_info("%s[%s]: sasl_method=%s, sasl_username=%s", s->name,
@@ -106,7 +119,8 @@ smtpd_auth_result(struct smtp_session *s, enum sasl_status st, char *challenge)
 		smtpd_reply(s, SMTP_R_AUTH_OK);
 		break;
 	case SASL_FAIL:
-		smtpd_auth_failed(s, sasl_user(s->sasl));
+		authlock_fail(cfg, sasl_user(s->sasl), s->addr);
+		smtpd_auth_failed(s, sasl_user(s->sasl), "authentication failure");
 		break;
 	case SASL_CANCEL:
 		smtpd_reply(s, SMTP_R_AUTH_ABORTED);
@@ -179,6 +193,10 @@ smtpd_auth_line(struct smtp_session *s, int r, const char *line, size_t len)
 	if (r < 0) {
 		sasl_free(&s->sasl);
 		smtpd_reply(s, SMTP_R_AUTH_LINE_TOO_LONG);
+		return;
+	}
+	if (smtpd_bare_lf_refused(s, line, len)) {
+		sasl_free(&s->sasl);
 		return;
 	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* lib/util */
 #include "util/log.h"
@@ -106,6 +107,9 @@ smtpd_param_reply(struct smtp_session *s, enum smtp_parse r,
 		break;
 	case SMTP_PARSE_PARAM_BAD:
 		smtpd_reply(s, SMTP_R_PARAM_BAD, param);
+		break;
+	case SMTP_PARSE_8BIT:
+		smtpd_reply(s, SMTP_R_8BIT_ADDR);
 		break;
 	default:
 		smtpd_reply(s, SMTP_R_SYNTAX, syntax);
@@ -350,6 +354,69 @@ smtpd_state_reply(struct smtp_session *s, const struct smtp_verb *v)
 		smtpd_reply(s, SMTP_R_BAD_SEQUENCE);
 }
 
+/*
+ * smtpd_forbidden - is cmd an HTTP request line or header (a browser or a
+ * proxy abuser talking to port 25)? Its verb is in
+ * smtpd_forbidden_commands, or its first word ends in ":" as a header
+ * name does ("Host:"), as Postfix's default smtpd_forbidden_commands.
+ */
+static bool
+smtpd_forbidden(const struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	const char *list = s->srv->cfg->smtpd_forbidden_commands;
+	size_t n = strcspn(cmd->text, " \t"), vl = strlen(cmd->verb);
+
+	if (n > 1 && cmd->text[n - 1] == ':')
+		return true;
+	if (vl == 0)
+		return false;
+	while (*list != '\0') {
+		size_t wl;
+
+		list += strspn(list, " \t,");
+		wl = strcspn(list, " \t,");
+		if (wl == vl && strncasecmp(list, cmd->verb, wl) == 0)
+			return true;
+		list += wl;
+	}
+	return false;
+}
+
+/*
+ * smtpd_hangup - answer what is no SMTP at all with reply and end the
+ * session (text: the offending line for the log, or NULL): a client that sends it is a browser, a proxy scanner or a
+ * smuggler, and nothing it sends after deserves an answer.
+ */
+static void
+smtpd_hangup(struct smtp_session *s, const char *reply, const char *why,
+    const char *text)
+{
+	if (text != NULL)
+		log_warn("%s from %s[%s]: %.100s", why, s->name, s->addr, text);
+	else
+		log_warn("%s from %s[%s] after %s", why, s->name, s->addr,
+		    s->last_cmd);
+	smtpd_reply(s, "%s", reply);
+	smtpd_close(s);
+}
+
+bool
+smtpd_bare_lf_refused(struct smtp_session *s, const char *line, size_t len)
+{
+	/*
+	 * RFC 5321 2.3.8: lines end in CRLF. A server that takes a bare LF
+	 * as a line end reads a different conversation than one that does
+	 * not, and that difference is what SMTP smuggling exploits
+	 * (Postfix's smtpd_forbid_bare_newline, CVE-2023-51764).
+	 */
+	if (s->srv->cfg->smtpd_forbid_bare_newline != SMTPD_BARE_NEWLINE_YES ||
+	    !smtp_line_bare_lf(line, len))
+		return false;
+	smtpd_hangup(s, SMTP_R_BARE_LF_CMD, "disconnect: bare <LF> received",
+	    NULL);
+	return true;
+}
+
 void
 smtpd_cmd_line(struct smtp_session *s, int r, const char *line, size_t len)
 {
@@ -361,8 +428,14 @@ smtpd_cmd_line(struct smtp_session *s, int r, const char *line, size_t len)
 		smtpd_reply(s, SMTP_R_LINE_TOO_LONG);
 		return;
 	}
+	if (smtpd_bare_lf_refused(s, line, len))
+		return;
 	if (smtp_cmd_split(line, len, &cmd) == SMTP_PARSE_NUL) {
 		smtpd_reply(s, SMTP_R_NUL_CMD);
+		return;
+	}
+	if (smtpd_forbidden(s, &cmd)) {
+		smtpd_hangup(s, SMTP_R_FORBIDDEN_CMD, "non-SMTP command", cmd.text);
 		return;
 	}
 	/* An AUTH initial response is a password: never in the log. */

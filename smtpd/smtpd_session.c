@@ -67,8 +67,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 	srv->sessions = s;
 	srv->nsessions++;
 	log_info("connect from %s[%s]", s->name, s->addr);
-	smtpd_reply(s, SMTP_R_GREETING, srv->cfg->smtpd_banner);
-	(void)stream_flush(s->st);
+	smtpd_greet_start(s);
 	stream_set_timeout(s->st, smtpd_timeout_ms(s));
 }
 
@@ -126,6 +125,7 @@ smtpd_session_free(struct smtp_session **sp)
 	envelope_free(&s->env);
 	ev_timer_cancel(s->srv->loop, &s->tarpit);
 	ev_timer_cancel(s->srv->loop, &s->auth_delay);
+	ev_timer_cancel(s->srv->loop, &s->pregreet);
 	smtpd_auth_reset(s);
 	stream_free(&s->st);
 	if (s->prev != NULL)
@@ -319,7 +319,9 @@ smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 	}
 	if (events & STREAM_EV_TLS)
 		smtpd_tls_done(s);
-	if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
+	if (s->pregreet != NULL)
+		(void)smtpd_pregreet_caught(s);	/* nothing runs before the 220 */
+	else if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		smtpd_input(s);
 	if (s->closing && stream_pending(s->st) == 0) {
 		smtpd_session_free(&s);

@@ -14,3 +14,9 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
 	t/data/config.expected t/data/smtp-source.msg
+
+# Protocol framing on the SMTP port, the web door's request checks and
+# the login lockout shared by every door (issue 7, items 15-17).
+FRAME_TESTS = t/58-smtp-framing.t t/44-auth-lockout.t t/45-web-request.t
+TESTS += $(FRAME_TESTS)
+EXTRA_DIST += $(FRAME_TESTS)

@@ -62,6 +62,30 @@ test_split(void)
 }
 
 static void
+test_bare_lf(void)
+{
+	static const struct {
+		const char *line;
+		bool want;
+	} cases[] = {
+		{ "NOOP\r\n", false },
+		{ "NOOP\n", true },
+		{ "\n", true },
+		{ "\r\n", false },
+		{ "NOOP", false },	/* no line end at all: not this test's business */
+		{ "NOOP\r\r\n", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got = smtp_line_bare_lf(cases[i].line, strlen(cases[i].line));
+
+		ok(got == cases[i].want, "bare LF %zu: got %d, want %d", i, got,
+		    cases[i].want);
+	}
+}
+
+static void
 test_mail(void)
 {
 	static const struct {
@@ -78,6 +102,8 @@ test_mail(void)
 		{ "from:<>", SMTP_PARSE_OK, "", 0, 0, 0, NULL, "" },
 		{ "FROM: <a@b.example>", SMTP_PARSE_OK, "a@b.example", 0, 0, 0, NULL, "" },
 		{ "FROM:<a@b.example> SIZE=12345", SMTP_PARSE_OK, "a@b.example", 12345, 0, 0, NULL, "" },
+		{ "FROM:<j\xc3\xbcrgen@b.example>", SMTP_PARSE_8BIT, NULL, 0, 0, 0, NULL, "" },
+		{ "FROM:<a@b\xe9.example>", SMTP_PARSE_8BIT, NULL, 0, 0, 0, NULL, "" },
 		{ "FROM:<a@b.example> size=0 body=8bitmime", SMTP_PARSE_OK, "a@b.example", 0, SMTP_BODY_8BITMIME, 0, NULL, "" },
 		{ "FROM:<a@b.example> BODY=7BIT", SMTP_PARSE_OK, "a@b.example", 0, SMTP_BODY_7BIT, 0, NULL, "" },
 		{ "FROM:<a@b.example> RET=HDRS ENVID=QQ+2B1", SMTP_PARSE_OK, "a@b.example", 0, 0, DSN_RET_HDRS, "QQ+1", "" },
@@ -146,6 +172,7 @@ test_rcpt(void)
 		const char *param;
 	} cases[] = {
 		{ "TO:<x@site.example>", SMTP_PARSE_OK, "x@site.example", 0, NULL, "" },
+		{ "TO:<\xff@site.example>", SMTP_PARSE_8BIT, NULL, 0, NULL, "" },
 		{ "to: <x@site.example>", SMTP_PARSE_OK, "x@site.example", 0, NULL, "" },
 		{ "TO:<x@site.example> NOTIFY=NEVER", SMTP_PARSE_OK, "x@site.example", DSN_NOTIFY_NEVER, NULL, "" },
 		{ "TO:<x@site.example> NOTIFY=success,FAILURE,Delay", SMTP_PARSE_OK, "x@site.example",
@@ -336,6 +363,7 @@ int
 main(void)
 {
 	test_split();
+	test_bare_lf();
 	test_mail();
 	test_rcpt();
 	test_xtext();

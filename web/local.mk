@@ -5,7 +5,7 @@ noinst_LIBRARIES += web/libweb.a
 web_libweb_a_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_libweb_a_SOURCES = web/web.h \
 	web/web_server.c web/web_handler.c web/web_session.c \
-	web/web_page.c web/web_gate.c
+	web/web_page.c web/web_gate.c web/web_request.c
 web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS)
 web_web_SOURCES = web/web.c
 web_web_LDADD = web/libweb.a $(SLUICE_LIBS) $(MHD_LIBS)

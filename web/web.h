@@ -200,11 +200,23 @@ struct web_reply {
 	const char *cookie;		/* a Set-Cookie value, or NULL */
 	const char *allow;		/* the Allow header of a 405, or NULL */
 	bool retry;			/* Retry-After: 60 (429) */
+	bool close;			/* Connection: close (a refused request) */
 };
 
 /* web_reply_send - queue r on conn (frees r->body); MHD_YES / MHD_NO */
 int web_reply_send(const struct web *w, struct MHD_Connection *conn,
     struct web_reply *r);
+
+/* web_request.c */
+/*
+ * web_request_refused - check a request's head (first call of the access
+ * handler): Transfer-Encoding with Content-Length (400), no Host in
+ * HTTP/1.1 (400), a Host not in web_hostnames nor the address the client
+ * connected to (421). True if refused: answered, the connection closes,
+ * and *ret_r is the handler's return value.
+ */
+bool web_request_refused(struct web *w, struct MHD_Connection *conn,
+    const char *version, const char *client, int *ret_r);
 
 /* web_handler.c */
 
@@ -213,8 +225,8 @@ int web_reply_send(const struct web *w, struct MHD_Connection *conn,
  * arguments as they come). Returns MHD_YES / MHD_NO.
  */
 int web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *upload, size_t *upload_size,
-    void **req_ctx);
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_ctx);
 /* web_request_done - free what web_handle kept for a request */
 void web_request_done(void **req_ctx);
 /* web_resume_all - end every failed-login pause now (before stopping) */

@@ -17,6 +17,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/authlock.h"
 #include "mail/config.h"
 #include "mail/passwd.h"
 /* web */
@@ -317,6 +318,7 @@ web_post_login(struct web_req *req, const char *url)
 	const char *user = web_form(req, WEB_F_USER);
 	const char *domain = web_form(req, WEB_F_DOMAIN);
 	char dom[WEB_DOMAIN_MAX + 1], status[32], *cookie, **owned = NULL, *path;
+	const char *why;
 	size_t n, i;
 	int ok;
 
@@ -351,11 +353,20 @@ web_post_login(struct web_req *req, const char *url)
 	if (ok < 0)
 		return web_send_notice(req, 503, "Try again later",
 		    "Logins cannot be checked right now.");
+	/* The right password, but too many wrong ones came before: the
+	 * same page as a wrong one, the reason in the log only. */
+	if (ok == 1 && authlock_locked(w->cfg, user, req->client, &why)) {
+		log_info("reject login: user=%s, client=%s: %s", user,
+		    req->client, why);
+		return web_login_delay(req);
+	}
 	if (ok == 0) {
 		log_info("reject login: user=%s, client=%s: wrong name or password",
 		    passwd_login_ok(user) ? user : "(bad)", req->client);
+		authlock_fail(w->cfg, user, req->client);
 		return web_login_delay(req);
 	}
+	authlock_success(w->cfg, user);
 	n = web_gate_owned(w->cfg, user, *domain != '\0' ? domain : NULL, &owned);
 	if (*domain != '\0' && n == 0) {
 		log_info("reject login: user=%s, client=%s: does not own %s", user,
@@ -512,16 +523,23 @@ web_dispatch(struct web_req *req, const char *url, const char *method)
 
 int
 web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *upload, size_t *upload_size, void **req_ctx)
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_ctx)
 {
 	struct web_req *req = *req_ctx;
 
 	if (req == NULL) {
+		char client[INET6_ADDRSTRLEN];
+		int ret;
+
 		/* Headers are in; the body (if any) comes in the next calls. */
+		web_client_text(conn, client, sizeof(client));
+		if (web_request_refused(w, conn, version, client, &ret))
+			return ret;
 		req = xcalloc(1, sizeof(*req));
 		req->w = w;
 		req->conn = conn;
-		web_client_text(conn, req->client, sizeof(req->client));
+		memcpy(req->client, client, sizeof(req->client));
 		/* NULL for a body that is no form: refused if one comes. */
 		if (strcmp(method, "POST") == 0)
 			req->pp = MHD_create_post_processor(conn, 1024, web_post_field, req);

@@ -53,9 +53,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
     size_t *upload_size, void **req_ctx)
 {
-	(void)version;
-	return web_handle(cls, conn, url, method, upload, upload_size, req_ctx) ==
-	    MHD_YES ? MHD_YES : MHD_NO;
+	return web_handle(cls, conn, url, method, version, upload, upload_size,
+	    req_ctx) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
 /* web_mhd_completed - a request is over (answered, or the client left) */
@@ -99,7 +98,8 @@ web_reply_send(const struct web *w, struct MHD_Connection *conn,
 	    MHD_add_response_header(resp, "Set-Cookie", r->cookie) != MHD_YES) ||
 	    (r->allow != NULL &&
 	    MHD_add_response_header(resp, "Allow", r->allow) != MHD_YES) ||
-	    (r->retry && MHD_add_response_header(resp, "Retry-After", "60") != MHD_YES)) {
+	    (r->retry && MHD_add_response_header(resp, "Retry-After", "60") != MHD_YES) ||
+	    (r->close && MHD_add_response_header(resp, "Connection", "close") != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}

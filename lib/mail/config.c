@@ -38,6 +38,7 @@
 /* PT_ENUM fields are written through an int pointer. */
 _Static_assert(sizeof(enum smtpd_tls_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum domain_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum smtpd_bare_newline) == sizeof(int), "enum size");
 
 enum param_type {
 	PT_STRING,		/* any text */
@@ -147,6 +148,13 @@ static const struct param params[] = {
 	{ "web_refresh", PT_TIME, "60s", F(web_refresh), .min = 1 },
 	{ "web_login_limit", PT_INT, "10", F(web_login_limit), .min = 1 },
 	{ "probe_timeout", PT_TIME, "10s", F(probe_timeout), .min = 1 },
+	{ "smtpd_pregreet_wait", PT_TIME, "1s", F(smtpd_pregreet_wait), .min = 0 },
+	{ "smtpd_forbid_bare_newline", PT_ENUM, "yes", F(smtpd_forbid_bare_newline), .choices = "normalize yes" },
+	{ "smtpd_forbidden_commands", PT_STRING, "CONNECT GET POST", F(smtpd_forbidden_commands) },
+	{ "web_hostnames", PT_STRING, "$myhostname", F(web_hostnames) },
+	{ "auth_lockout_failures", PT_INT, "5", F(auth_lockout_failures), .min = 0 },
+	{ "auth_client_lockout_failures", PT_INT, "10", F(auth_client_lockout_failures), .min = 0 },
+	{ "auth_lockout_time", PT_TIME, "15m", F(auth_lockout_time), .min = 1 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

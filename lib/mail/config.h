@@ -49,6 +49,12 @@ enum smtpd_tls_level {
 	SMTPD_TLS_MAY = 1,
 };
 
+/* smtpd_forbid_bare_newline: index into the choices "normalize yes". */
+enum smtpd_bare_newline {
+	SMTPD_BARE_NEWLINE_NORMALIZE = 0,	/* a command may end in LF */
+	SMTPD_BARE_NEWLINE_YES = 1,		/* 521 and disconnect */
+};
+
 /*
  * One field per parameter, named like the parameter. Times are seconds,
  * sizes bytes. Strings are never NULL ("" when empty). All of it is
@@ -128,6 +134,13 @@ struct config {
 	long web_refresh;	/* web: status page refresh */
 	long web_login_limit;	/* web: logins per client per minute */
 	long probe_timeout;	/* prober: connect and banner */
+	long smtpd_pregreet_wait;	/* silence before the 220; 0: none */
+	enum smtpd_bare_newline smtpd_forbid_bare_newline;
+	char *smtpd_forbidden_commands;	/* verbs that end the session (HTTP) */
+	char *web_hostnames;	/* web: Host names served, besides the address */
+	long auth_lockout_failures;	/* failed logins of one name before a lockout; 0: never */
+	long auth_client_lockout_failures; /* failed logins from one address; 0: never */
+	long auth_lockout_time;	/* the failures counted, and the lockout's length */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

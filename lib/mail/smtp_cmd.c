@@ -55,6 +55,12 @@ smtp_cmd_split(const char *line, size_t len, struct smtp_cmd *cmd)
 	return SMTP_PARSE_OK;
 }
 
+bool
+smtp_line_bare_lf(const char *line, size_t len)
+{
+	return len > 0 && line[len - 1] == '\n' && (len < 2 || line[len - 2] != '\r');
+}
+
 /* smtp_xtext_char_ok - may c stand for itself in xtext? */
 static bool
 smtp_xtext_char_ok(unsigned char c)
@@ -368,6 +374,14 @@ smtp_parse_path_cmd(const char *arg, const char *word, bool null_ok,
 	*addr_r = NULL;
 	if (strncasecmp(arg, word, wl) != 0)
 		return SMTP_PARSE_SYNTAX;
+	/*
+	 * Parameters are ASCII by their own grammar, so an octet over 127
+	 * is in the address: without SMTPUTF8 (not offered) it is refused
+	 * before the address grammar, which might otherwise take it.
+	 */
+	for (const char *p = arg; *p != '\0'; p++)
+		if ((unsigned char)*p > 127)
+			return SMTP_PARSE_8BIT;
 	arg += wl;
 	/* RFC 5321 4.1.2 forbids the space; enough clients send it to allow it. */
 	while (*arg == ' ')

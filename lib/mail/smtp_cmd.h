@@ -19,7 +19,13 @@
  * address grammar. We are lenient where RFC 5321 4.1.2 lets a server be
  * (spaces after the colon, any case in verbs and keywords) and strict
  * where a mistake could hide an attack: NUL anywhere, a parameter given
- * twice, an unknown parameter (555 5.5.4), a value outside its grammar.
+ * twice, an unknown parameter (555 5.5.4), a value outside its grammar,
+ * and an octet over 127 in MAIL or RCPT: we do not offer SMTPUTF8 (RFC
+ * 6531), so a non-ASCII address is refused (553 5.6.7), never guessed at.
+ *
+ * Line ends: a command ends in CRLF (RFC 5321 2.3.8). smtp_line_bare_lf()
+ * tells a line that ends in a bare LF, which a server refuses before it
+ * looks at the verb (see smtpd_forbid_bare_newline in sluice.conf(5)).
  */
 #ifndef SLUICE_SMTP_CMD_H
 #define SLUICE_SMTP_CMD_H
@@ -46,6 +52,7 @@ enum smtp_parse {
 	SMTP_PARSE_PARAM_UNKNOWN,	/* 555 5.5.4 */
 	SMTP_PARSE_PARAM_DUP,		/* the same keyword twice */
 	SMTP_PARSE_PARAM_BAD,		/* a value outside its grammar */
+	SMTP_PARSE_8BIT,		/* a non-ASCII octet: needs SMTPUTF8 */
 };
 
 enum smtp_body {
@@ -85,6 +92,9 @@ struct smtp_rcpt_args {
  */
 enum smtp_parse smtp_cmd_split(const char *line, size_t len,
     struct smtp_cmd *cmd);
+
+/* smtp_line_bare_lf - does line (len octets, from a line reader) end in LF without CR? */
+bool smtp_line_bare_lf(const char *line, size_t len);
 
 /* smtp_parse_mail - parse a MAIL argument; on failure m holds nothing to free */
 enum smtp_parse smtp_parse_mail(const char *arg, struct smtp_mail_args *m);

@@ -31,6 +31,10 @@
 #define SMTP_R_TOO_MANY_CONN_FROM "421 4.7.0 Error: too many connections from %s"
 #define SMTP_R_TOO_MANY_ERRORS	"421 4.7.0 Error: too many errors"
 #define SMTP_R_SHUTDOWN		"421 4.3.2 Service shutting down, try again later"
+/* Not SMTP at all: the reply, then the session ends (smtpd_cmd.c). */
+#define SMTP_R_PREGREET		"521 5.5.1 Protocol error"
+#define SMTP_R_BARE_LF_CMD	"521 5.5.2 Error: bare <LF> received"
+#define SMTP_R_FORBIDDEN_CMD	"521 5.7.0 Error: I can break rules, too. Goodbye."
 
 /* Command syntax and sequence. */
 #define SMTP_R_LINE_TOO_LONG	"500 5.5.0 Error: line too long"
@@ -56,6 +60,7 @@
 #define SMTP_R_RELAY_DENIED	"550 5.7.1 <%s>: Relay access denied"
 #define SMTP_R_USER_UNKNOWN	"550 5.1.1 <%s>: Recipient address rejected: User unknown in relay recipient table"
 #define SMTP_R_TOO_MANY_RCPTS	"452 4.5.3 Error: too many recipients"
+#define SMTP_R_8BIT_ADDR	"553 5.6.7 Error: non-ASCII address without SMTPUTF8"
 
 /* DATA and the queue. */
 #define SMTP_R_DATA_GO		"354 End data with <CR><LF>.<CR><LF>"
@@ -117,6 +122,9 @@
 	X(SMTP_R_TOO_MANY_CONN_FROM, 1) \
 	X(SMTP_R_TOO_MANY_ERRORS, 1) \
 	X(SMTP_R_SHUTDOWN, 1) \
+	X(SMTP_R_PREGREET, 1) \
+	X(SMTP_R_BARE_LF_CMD, 1) \
+	X(SMTP_R_FORBIDDEN_CMD, 1) \
 	X(SMTP_R_LINE_TOO_LONG, 1) \
 	X(SMTP_R_NUL_CMD, 1) \
 	X(SMTP_R_UNKNOWN_CMD, 1) \
@@ -138,6 +146,7 @@
 	X(SMTP_R_RELAY_DENIED, 1) \
 	X(SMTP_R_USER_UNKNOWN, 1) \
 	X(SMTP_R_TOO_MANY_RCPTS, 1) \
+	X(SMTP_R_8BIT_ADDR, 1) \
 	X(SMTP_R_DATA_GO, 0) \
 	X(SMTP_R_QUEUED, 1) \
 	X(SMTP_R_QUEUE_ERROR, 1) \

@@ -179,6 +179,9 @@ sub new {
 		daemon_directory => "$BUILDDIR/libexec",
 		smtp_listen => "127.0.0.1:$self->{port}",
 		myhostname => 'mx.sluice.test',
+		# Tests open many SMTP sessions one after another; the second
+		# every greeting would wait costs minutes. t/58 tests the wait.
+		smtpd_pregreet_wait => 0,
 		%{ $o{conf} || {} },
 	};
 	$self->{domains} = $o{domains}
