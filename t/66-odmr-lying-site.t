@@ -3,7 +3,9 @@
 # line up with our commands (t/lib/LyingServer.pm on the turned socket)
 # never gets a message counted as delivered. The site sends all its
 # replies at once before any command (early), 250 to DATA (data250), two
-# 250s to MAIL (double_mail), a stray 250 after its greeting. Each time
+# 250s to MAIL (double_mail), a stray 250 after its greeting, or its
+# greeting right behind ATRN, before our 250 turned the connection
+# (before_turn). Each time
 # the session must end with a protocol error, the message logged
 # status=deferred and still queued; a later ATRN to an honest site then
 # delivers it byte for byte.
@@ -16,10 +18,11 @@ use Time::HiRes qw(sleep);
 
 use LyingServer;
 use Odmr qw(odmr_instance queue_msg cram_login);
-use SluiceTest qw(free_port smtp_connect smtp_xact wait_for);
+use SluiceTest qw(free_port smtp_connect smtp_reply smtp_send smtp_xact
+    wait_for);
 
 my $dead = free_port();
-my @cues = qw(early data250 double_mail stray_after_greeting);
+my @cues = qw(early data250 double_mail stray_after_greeting before_turn);
 # One login and domain per cue: ATRN is limited to one a login in 10s.
 my %user = map { ("u$_" => "pw$_") } 1 .. @cues;
 my $o = odmr_instance(users => \%user, domains => [
@@ -42,23 +45,31 @@ for my $id (@qid) {
 	$want{$id} = $qf ? $qf->{content} : undef;
 }
 
-# atrn N - log in as uN and ATRN siteN.example: (socket, code, text)
+# atrn N [, AFTER] - log in as uN and ATRN siteN.example, AFTER sent in
+# the same write as the ATRN line: (socket, code, text)
 sub atrn {
-	my ($n) = @_;
+	my ($n, $after) = @_;
 	my ($c, $code, $text) = smtp_connect($o->{port});
 	return (undef, $code, $text) unless $c && $code == 220;
 	smtp_xact($c, 'EHLO customer.test');
 	($code, $text) = cram_login($c, "u$n", "pw$n");
 	return ($c, $code, $text) unless $code == 235;
-	($code, $text) = smtp_xact($c, "ATRN site$n.example");
+	smtp_send($c, "ATRN site$n.example\r\n" . ($after // ''));
+	($code, $text) = smtp_reply($c);
 	return ($c, $code, $text);
 }
 
 for my $i (1 .. @cues) {
 	my ($cue, $id) = ($cues[$i - 1], $qid[$i - 1]);
-	my ($c, $code, $text) = atrn($i);
+	my ($c, $code, $text) = atrn($i, $cue eq 'before_turn' ?
+	    "220 liar.test ESMTP\r\n" : '');
 	is($code, 250, "$cue: ATRN site$i.example turns the connection") or diag($text);
-	LyingServer::serve($c, cue => $cue, dir => "$dir/$cue") if $c;
+	if ($c && $cue eq 'before_turn') {
+		# Nothing more from us: etrn must not take that 220 as a greeting.
+		LyingServer::serve($c, cue => 'early_silent', dir => "$dir/$cue");
+	} elsif ($c) {
+		LyingServer::serve($c, cue => $cue, dir => "$dir/$cue");
+	}
 	close $c if $c;
 	ok(wait_for(sub { $s->log_text =~ /ATRN session of u$i with \S+ (?:ended|done)/ }, 30),
 	    "$cue: the session is over");

@@ -18,6 +18,8 @@
 #   early                 the greeting and every reply of one transaction
 #                         (EHLO, MAIL, RCPT, DATA, ".", QUIT) at once,
 #                         before any command
+#   early_silent          nothing at all (the greeting went out before):
+#                         only reads and records
 #   honest                no lie: an ordinary server
 # Every line received goes to DIR/transcript; a body that ended with "."
 # after a 354 is kept as DIR/body.PID.N (dot-stuffing undone).
@@ -89,7 +91,7 @@ sub serve {
 		    "250 2.0.0 Ok: queued as EARLY\r\n", "221 2.0.0 Bye\r\n");
 	} elsif ($cue eq 'stray_after_greeting') {
 		$say->($greeting, "250 2.0.0 stray\r\n");
-	} else {
+	} elsif ($cue ne 'early_silent') {
 		$say->($greeting);
 	}
 	open my $log, '>>:raw', "$dir/transcript" or die "liar: $dir: $!\n";
@@ -97,7 +99,7 @@ sub serve {
 	my $n = 0;
 	while (defined(my $line = SluiceTest::_readline($c, 120))) {
 		print {$log} $line;
-		next if $cue eq 'early';
+		next if $cue =~ /^early/;
 		my $cmd = uc substr($line, 0, 4);
 		if ($cmd eq 'EHLO') {
 			$say->("250-liar.test\r\n", $ext, "250 8BITMIME\r\n");
