@@ -79,6 +79,7 @@ struct deliver_job {
 	struct smtp_msg_rcpt *mrcpt;
 	size_t *mmap;			/* msg recipient -> job recipient */
 	char *last_error;		/* the last connection failure */
+	enum smtp_client_fail last_fail;	/* and its kind */
 	bool tls_fallback;		/* retrying this target without TLS */
 	bool retried_fresh;		/* a reused session failed; fresh try made */
 	bool waiting;			/* for a connection slot of its domain */

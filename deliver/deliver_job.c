@@ -302,7 +302,8 @@ deliver_job_proceed(struct deliver_job *job)
 		const char *why = job->last_error != NULL ? job->last_error :
 		    "no mail host to try";
 
-		deliver_job_finish(job, "deferred", "4.4.1", why, why);
+		deliver_job_finish(job, "deferred", job->last_error != NULL ?
+		    smtp_client_fail_dsn(job->last_fail) : "4.4.1", why, why);
 		return;
 	}
 	if (!deliver_conn_room(job)) {
@@ -391,6 +392,7 @@ deliver_session_failed(struct deliver_session *sess)
 			any_reply = true;
 	free(job->last_error);
 	job->last_error = xstrdup(text);
+	job->last_fail = f;
 	/*
 	 * A cached session the server had quietly dropped fails at once:
 	 * that says nothing about the host, so try a fresh connection.

@@ -14,6 +14,7 @@
 #include "util/xmalloc.h"
 #include "mail/config.h"
 #include "mail/dns.h"
+#include "mail/domains.h"
 #include "deliver/deliver.h"
 
 void
@@ -57,45 +58,118 @@ deliver_same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	    sizeof(struct in6_addr)) == 0;
 }
 
-/* deliver_listen_port - do we accept SMTP on port (smtp_listen)? */
-static bool
-deliver_listen_port(const struct deliver *d, unsigned port)
+/*
+ * deliver_addr_norm - sa, or its IPv4 form in *buf when it is an
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d reaches a.b.c.d, so it must
+ * compare equal to it)
+ */
+static const struct sockaddr *
+deliver_addr_norm(const struct sockaddr *sa, struct sockaddr_storage *buf)
 {
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)buf;
+
+	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return sa;
+	memset(buf, 0, sizeof(*buf));
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)buf;
+}
+
+/* deliver_addr_this_host - 0.0.0.0/8 or "::": this host (RFC 1122 3.2.1.3)? */
+static bool
+deliver_addr_this_host(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 0;
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
+/* deliver_addr_loopback - 127.0.0.0/8 or ::1? */
+static bool
+deliver_addr_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
+/* What our SMTP listeners on one port take (deliver_listener). */
+#define LISTEN_PORT	0x1u	/* some listener has this port */
+#define LISTEN_ANY	0x2u	/* one listens on every address (wildcard) */
+#define LISTEN_ADDR	0x4u	/* one listens on exactly the address asked */
+
+/* deliver_listener - LISTEN_* bits for our smtp_listen entries on port and sa */
+static unsigned
+deliver_listener(const struct deliver *d, unsigned port, const struct sockaddr *sa)
+{
+	unsigned bits = 0;
 	size_t i;
 
 	for (i = 0; i < d->cfg->smtp_listen.n; i++) {
-		const char *p = d->cfg->smtp_listen.v[i].port;
+		const struct hostport *hp = &d->cfg->smtp_listen.v[i];
+		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST,
+		    .ai_socktype = SOCK_STREAM }, *res;
 		struct servent *se;
 		char *end;
-		unsigned long n = strtoul(p, &end, 10);
+		unsigned long n = strtoul(hp->port, &end, 10);
 
-		if (*end != '\0' || end == p)
-			n = (se = getservbyname(p, "tcp")) != NULL ?
+		if (*end != '\0' || end == hp->port)
+			n = (se = getservbyname(hp->port, "tcp")) != NULL ?
 			    ntohs((uint16_t)se->s_port) : 0;
-		if (n == port)
-			return true;
+		if (n != port)
+			continue;
+		bits |= LISTEN_PORT;
+		if (hp->host[0] == '\0') {
+			bits |= LISTEN_ANY;
+			continue;
+		}
+		/* A listener named by host name is known by its interface address. */
+		if (getaddrinfo(hp->host, NULL, &hints, &res) != 0)
+			continue;
+		if (deliver_addr_this_host(res->ai_addr))
+			bits |= LISTEN_ANY;
+		else if (deliver_same_addr(res->ai_addr, sa))
+			bits |= LISTEN_ADDR;
+		freeaddrinfo(res);
 	}
-	return false;
+	return bits;
 }
 
 /*
- * deliver_addr_is_us - is sa:port our own SMTP service? An address of one
- * of our interfaces counts only on a port we listen on: on the same
- * machine another MTA on another port (a test sink, a content filter) is
- * a legitimate next hop, not a loop.
+ * deliver_addr_is_us - would a connection to sa:port reach our own SMTP
+ * service? On a port we listen on: one of our listening addresses, an
+ * address of one of our interfaces, or, when we listen on every address,
+ * any loopback address. For MX hosts (mx) also 0.0.0.0/8 and "::" on any
+ * port: they mean this host, never a mail server of the Internet. On a
+ * port we do not listen on, another MTA of this machine (a test sink, a
+ * content filter) is a legitimate next hop for a static route, and for
+ * an MX host (then smtp_mx_port is not ours) too.
  */
 static bool
-deliver_addr_is_us(const struct deliver *d, const struct sockaddr *sa,
-    unsigned port)
+deliver_addr_is_us(const struct deliver *d, const struct sockaddr *sa0,
+    unsigned port, bool mx)
 {
+	struct sockaddr_storage buf;
+	const struct sockaddr *sa = deliver_addr_norm(sa0, &buf);
+	unsigned l = deliver_listener(d, port, sa);
 	size_t i;
 
-	if (!deliver_listen_port(d, port))
+	if (deliver_addr_this_host(sa))
+		return mx || l != 0;
+	if (l == 0)
 		return false;
+	if (l & LISTEN_ADDR)
+		return true;
 	for (i = 0; i < d->nlocal; i++)
 		if (deliver_same_addr(sa, (const struct sockaddr *)&d->local[i]))
 			return true;
-	return false;
+	return (l & LISTEN_ANY) && deliver_addr_loopback(sa);
 }
 
 void
@@ -131,6 +205,35 @@ deliver_target_add(struct deliver_job *job, const char *host,
 	else
 		((struct sockaddr_in6 *)&t->sa)->sin6_port = htons((uint16_t)port);
 	dns_addr_format((const struct sockaddr *)&t->sa, t->addr, sizeof(t->addr));
+}
+
+/*
+ * deliver_customer - is the job's domain in our domains file? Mail we
+ * hold for a customer is never bounced for what DNS says, nor for a loop:
+ * the customer's DNS may be wrong for a while, and the message's
+ * lifetime (then a DSN) is the limit. Other domains (outgoing relay mail)
+ * get Postfix's answers.
+ */
+static bool
+deliver_customer(const struct deliver_job *job)
+{
+	return domain_find(job->d->cfg->domains, job->domain) != NULL;
+}
+
+/*
+ * deliver_dns_fail - a DNS answer ends the job: st is the lookup's
+ * status, perm_dsn/text what Postfix would say. A permanent answer
+ * bounces for a relay domain and defers (4.4.3) for a customer's; a
+ * temporary one (SERVFAIL, timeout, malformed answer) always defers.
+ */
+static void
+deliver_dns_fail(struct deliver_job *job, bool permanent, const char *perm_dsn,
+    const char *text)
+{
+	if (permanent && !deliver_customer(job))
+		deliver_job_targets(job, "bounced", perm_dsn, text, false);
+	else
+		deliver_job_targets(job, "deferred", "4.4.3", text, true);
 }
 
 /* deliver_route_port - the port of this job's deliveries */
@@ -173,11 +276,20 @@ deliver_route_select(struct deliver_job *job)
 		deliver_job_targets(job, NULL, NULL, NULL, false);
 		return;
 	}
+	/*
+	 * We are the best host (by name, or an address that reaches us): a
+	 * customer's mail is held (the gate shuts; nothing retries it at
+	 * once), a relay domain's bounces 5.4.6, as Postfix does.
+	 */
 	if (ours != UINT_MAX) {
+		bool hold = deliver_customer(job);
+
 		why = xasprintf("mail for %s loops back to myself", job->domain);
-		log_warn("%s: %s: %s is its best MX host (preference %u); "
-		    "holding the mail", job->id, why, d->cfg->myhostname, ours);
-		deliver_job_targets(job, "deferred", "4.4.6", why, true);
+		log_warn("%s: %s: %s is its best MX host (preference %u); %s",
+		    job->id, why, d->cfg->myhostname, ours, hold ?
+		    "holding the mail" : "returning the mail");
+		deliver_job_targets(job, hold ? "deferred" : "bounced",
+		    hold ? "4.4.6" : "5.4.6", why, hold);
 		free(why);
 		return;
 	}
@@ -185,7 +297,7 @@ deliver_route_select(struct deliver_job *job)
 	if (job->implicit_mx && permanent) {
 		why = xasprintf("Host or domain name not found. Name service error "
 		    "for name=%s type=A: Host not found", job->domain);
-		deliver_job_targets(job, "bounced", "5.4.4", why, false);
+		deliver_dns_fail(job, true, "5.4.4", why);
 	} else {
 		why = xasprintf("no address found for any mail host of %s (%s)",
 		    job->domain, job->nhosts > 0 && job->hosts[0].status != DNS_OK ?
@@ -213,7 +325,8 @@ deliver_host_answer(enum dns_status st, const struct dns_addr_list *addrs,
 		memcpy(h->addrs.v, addrs->v, addrs->n * sizeof(*h->addrs.v));
 		for (i = 0; i < addrs->n; i++)
 			if (deliver_addr_is_us(job->d,
-			    (const struct sockaddr *)&addrs->v[i].sa, port))
+			    (const struct sockaddr *)&addrs->v[i].sa, port,
+			    job->route_mx))
 				h->self = true;
 	} else
 		log_debug("%s: look up %s: %s", job->id, h->name, why);
@@ -276,17 +389,17 @@ deliver_mx_answer(enum dns_status st, const struct dns_mx_list *mx,
 		return;
 	case DNS_NULLMX:
 		text = xasprintf("nullMX: domain %s does not accept mail", job->domain);
-		deliver_job_targets(job, "bounced", "5.1.10", text, false);
+		deliver_dns_fail(job, true, "5.1.10", text);
 		break;
 	case DNS_NXDOMAIN:
 		text = xasprintf("Host or domain name not found. Name service error "
 		    "for name=%s type=MX: Host not found", job->domain);
-		deliver_job_targets(job, "bounced", "5.4.4", text, false);
+		deliver_dns_fail(job, true, "5.4.4", text);
 		break;
 	default:
 		text = xasprintf("Host or domain name not found. Name service error "
 		    "for name=%s type=MX: %s", job->domain, why);
-		deliver_job_targets(job, "deferred", "4.4.3", text, true);
+		deliver_dns_fail(job, false, NULL, text);
 		break;
 	}
 	free(text);

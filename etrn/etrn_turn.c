@@ -356,6 +356,7 @@ static void
 etrn_turn_event(struct smtp_client *cl, enum smtp_client_event ev, void *ctx)
 {
 	struct etrn_session *s = ctx;
+	enum smtp_client_fail f;
 	const char *text;
 
 	switch (ev) {
@@ -374,13 +375,19 @@ etrn_turn_event(struct smtp_client *cl, enum smtp_client_event ev, void *ctx)
 		etrn_turn_next(s);
 		return;
 	case SMTP_CLIENT_FAILED:
-		(void)smtp_client_failure(cl, &text);
+		f = smtp_client_failure(cl, &text);
 		log_info("ATRN session of %s with %s ended: %s", s->user, s->relay,
 		    text);
-		/* Results of a transaction cut short; the rest goes back to qmgr. */
-		if (s->job != NULL && s->job->sending) {
-			etrn_job_results(s);
-			etrn_job_done(s, "deferred", "4.4.2", text, text);
+		/*
+		 * Results of a transaction cut short. A job not yet started is
+		 * deferred for the same reason (a site that broke the protocol
+		 * before our MAIL is named in the log, not only re-queued).
+		 */
+		if (s->job != NULL) {
+			if (s->job->sending)
+				etrn_job_results(s);
+			etrn_job_done(s, "deferred", smtp_client_fail_dsn(f), text,
+			    text);
 		}
 		etrn_session_free(&s);
 		return;

@@ -57,6 +57,7 @@ struct smtpd {
 #define SMTPD_DATA_LONG_LINE	0x08u
 #define SMTPD_DATA_TOO_BIG	0x10u
 #define SMTPD_DATA_WRITE_ERR	0x20u
+#define SMTPD_DATA_HOPS		0x40u	/* more Received: than hopcount_limit */
 
 struct smtp_session {
 	struct smtpd *srv;
@@ -99,6 +100,8 @@ struct smtp_session {
 	int data_errno;
 	bool prev_crlf;			/* the line before ended in CRLF */
 	bool after_long;		/* the line before was over-long */
+	bool in_header;			/* still in the message's header */
+	unsigned long hops;		/* Received: headers seen so far */
 	uint64_t data_size;
 
 	char last_reply[512];		/* for reject log lines */

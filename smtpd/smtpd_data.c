@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* lib/util */
@@ -21,7 +22,7 @@
 /* Any of these refuses the message at its end; none is worth writing on. */
 #define SMTPD_DATA_REFUSE	(SMTPD_DATA_BARE_LF | SMTPD_DATA_BARE_CR | \
     SMTPD_DATA_NUL | SMTPD_DATA_LONG_LINE | SMTPD_DATA_TOO_BIG | \
-    SMTPD_DATA_WRITE_ERR)
+    SMTPD_DATA_WRITE_ERR | SMTPD_DATA_HOPS)
 
 /* smtpd_data_write - append to the queue file, noting the first failure */
 static void
@@ -90,6 +91,8 @@ smtpd_data_begin(struct smtp_session *s)
 	s->data_size = 0;
 	s->prev_crlf = true;	/* the CRLF of the DATA command line */
 	s->after_long = false;
+	s->in_header = true;
+	s->hops = 0;
 	smtpd_received(s);
 	return 0;
 }
@@ -113,6 +116,8 @@ smtpd_data_end(struct smtp_session *s)
 			smtpd_reply(s, SMTP_R_BARE_CR);
 		else if (f & SMTPD_DATA_NUL)
 			smtpd_reply(s, SMTP_R_NUL_DATA);
+		else if (f & SMTPD_DATA_HOPS)
+			smtpd_reply(s, SMTP_R_TOO_MANY_HOPS);
 		else if (f & SMTPD_DATA_LONG_LINE)
 			smtpd_reply(s, SMTP_R_DATA_LINE_TOO_LONG,
 			    s->srv->cfg->smtpd_line_limit - 2);
@@ -148,6 +153,39 @@ smtpd_data_end(struct smtp_session *s)
 	    env->sender, (unsigned long long)size, env->nrcpt);
 	smtpd_reply(s, SMTP_R_QUEUED, env->id);
 	smtpd_reset(s);
+}
+
+/*
+ * smtpd_data_header - one line of the message's header: count the
+ * Received: lines (the hop count, as Postfix's hopcount_limit) until the
+ * empty line, or a line that is neither a field nor its continuation,
+ * ends the header.
+ */
+static void
+smtpd_data_header(struct smtp_session *s, const char *line, size_t len)
+{
+	static const char name[] = "received";
+	size_t n = strcspn(line, ": \t\r\n");
+
+	if (len > 0 && (line[0] == ' ' || line[0] == '\t'))
+		return;
+	if (len == 0 || n == 0 || n >= len || line[n] != ':') {
+		/* Obsolete syntax allows blanks before the colon (RFC 5322 4.5). */
+		size_t k = n + strspn(line + n, " \t");
+
+		if (len == 0 || n == 0 || k >= len || line[k] != ':') {
+			s->in_header = false;
+			return;
+		}
+	}
+	if (n == sizeof(name) - 1 && strncasecmp(line, name, n) == 0 &&
+	    ++s->hops > (unsigned long)s->srv->cfg->hopcount_limit &&
+	    !(s->data_flags & SMTPD_DATA_HOPS)) {
+		s->data_flags |= SMTPD_DATA_HOPS;
+		log_warn("%s: message from %s[%s] rejected: hopcount exceeded "
+		    "(more than hopcount_limit = %ld Received: headers)",
+		    s->env->id, s->name, s->addr, s->srv->cfg->hopcount_limit);
+	}
 }
 
 void
@@ -190,6 +228,8 @@ smtpd_data_line(struct smtp_session *s, int r, const char *line, size_t len)
 		clen--;
 	}
 	s->prev_crlf = crlf;
+	if (s->in_header)
+		smtpd_data_header(s, line, clen);
 	s->data_size += clen + 2;
 	if (limit > 0 && s->data_size > (uint64_t)limit)
 		s->data_flags |= SMTPD_DATA_TOO_BIG;

@@ -25,6 +25,7 @@ struct server {
 	bool ehlo_refused;	/* 502 to EHLO: the client must say HELO */
 	bool pipelining;
 	bool drop_at_dot;	/* hang up instead of answering "." */
+	const char *lie;	/* NULL, "data250", "double_mail", "stray", "early" */
 	bool in_data;
 	char in[8192];
 	size_t inlen;
@@ -79,7 +80,10 @@ server_line(struct server *sv, const char *line, size_t len)
 			server_reply(sv, "250-test\r\n250-PIPELINING\r\n250 SIZE 100000\r\n");
 		else
 			server_reply(sv, "250-test\r\n250 SIZE 100000\r\n");
-	} else if (strncmp(line, "HELO", 4) == 0 || strncmp(line, "MAIL", 4) == 0 ||
+	} else if (strncmp(line, "MAIL", 4) == 0 && sv->lie != NULL &&
+	    strcmp(sv->lie, "double_mail") == 0)
+		server_reply(sv, "250 2.0.0 Ok\r\n250 2.0.0 Ok again\r\n");
+	else if (strncmp(line, "HELO", 4) == 0 || strncmp(line, "MAIL", 4) == 0 ||
 	    strncmp(line, "RSET", 4) == 0)
 		server_reply(sv, "250 2.0.0 Ok\r\n");
 	else if (strncmp(line, "RCPT TO:<bad", 12) == 0)
@@ -88,6 +92,9 @@ server_line(struct server *sv, const char *line, size_t len)
 		server_reply(sv, "450 4.2.0 try later\r\n");
 	else if (strncmp(line, "RCPT", 4) == 0)
 		server_reply(sv, "250 2.1.5 Ok\r\n");
+	else if (strncmp(line, "DATA", 4) == 0 && sv->lie != NULL &&
+	    strcmp(sv->lie, "data250") == 0)
+		server_reply(sv, "250 2.0.0 Ok\r\n");
 	else if (strncmp(line, "DATA", 4) == 0) {
 		sv->in_data = true;
 		server_reply(sv, "354 go ahead\r\n");
@@ -194,7 +201,13 @@ session(struct ev_loop *loop, struct server *sv, struct client_state *cs,
 	sv->fd = sp[0];
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	ev_io_add(loop, sp[0], EV_READ, server_io, sv);
-	server_reply(sv, "220 server.test ESMTP\r\n");
+	if (sv->lie != NULL && strcmp(sv->lie, "stray") == 0)
+		server_reply(sv, "220 server.test ESMTP\r\n250 2.0.0 stray\r\n");
+	else if (sv->lie != NULL && strcmp(sv->lie, "early") == 0)
+		server_reply(sv, "220 server.test ESMTP\r\n250 server.test\r\n"
+		    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n250 2.0.0 Ok\r\n");
+	else
+		server_reply(sv, "220 server.test ESMTP\r\n");
 	cs->loop = loop;
 	st = stream_new(loop, sp[1], holder_io, h);
 	h->cl = smtp_client_adopt(loop, st, true, true, &params, client_event, cs);
@@ -322,7 +335,60 @@ main(void)
 	smtp_client_free(&h.cl);
 	server_close(loop, &sv);
 
-	/* 6. Connection refused. */
+	/*
+	 * 6. Lies: a reply of the wrong kind, one too many, one before the
+	 * command it answers. Each is a protocol error, no recipient gets a
+	 * result (the 550 to RCPT included: no reply can be trusted), and
+	 * the content never leaves.
+	 */
+	{
+		static const struct {
+			const char *lie;
+			bool pipelining, greets;
+			const char *want;
+		} lies[] = {
+			{ "data250", true, true, "answered DATA with a reply of the wrong kind: 250" },
+			{ "double_mail", false, true, "before our RCPT TO: 250 2.0.0 Ok again" },
+			{ "double_mail", true, true, "answered DATA with a reply of the wrong kind: 250" },
+			{ "stray", true, false, "before our EHLO: 250 2.0.0 stray" },
+			{ "early", false, false, "before our EHLO: 250 server.test" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+			memset(&sv, 0, sizeof(sv));
+			sv.pipelining = lies[i].pipelining;
+			sv.lie = lies[i].lie;
+			memset(&cs, 0, sizeof(cs));
+			cl = session(loop, &sv, &cs, &h);
+			run(loop);
+			if (lies[i].greets) {
+				ok(cs.last == SMTP_CLIENT_READY, "%s: READY", sv.lie);
+				msg.content_fd = content_fd(content);
+				ok(smtp_client_send(cl, &msg) == 0, "%s: send", sv.lie);
+				run(loop);
+			}
+			f = smtp_client_failure(cl, &text);
+			ok(cs.last == SMTP_CLIENT_FAILED && f == SMTP_FAIL_PROTOCOL &&
+			    strstr(text, lies[i].want) != NULL, "%s%s: FAILED protocol: %s",
+			    sv.lie, sv.pipelining ? " (pipelining)" : "", text);
+			if (lies[i].greets) {
+				ok(msg.result[0].code == 0 && msg.result[1].code == 0 &&
+				    msg.result[3].code == 0 &&
+				    strcmp(msg.result[0].dsn, "4.5.0") == 0,
+				    "%s: no recipient has a result: %d %d %d %s", sv.lie,
+				    msg.result[0].code, msg.result[1].code,
+				    msg.result[3].code, msg.result[0].dsn);
+				close(msg.content_fd);
+				smtp_msg_clear(&msg);
+			}
+			ok(sv.datalen == 0, "%s: no content reached the server", sv.lie);
+			smtp_client_free(&h.cl);
+			server_close(loop, &sv);
+		}
+	}
+
+	/* 7. Connection refused. */
 	{
 		struct sockaddr_in sin = { .sin_family = AF_INET,
 		    .sin_port = htons(1), .sin_addr.s_addr = htonl(0x7f000001) };

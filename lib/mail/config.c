@@ -100,6 +100,8 @@ static const struct param params[] = {
 	{ "smtpd_hard_error_limit", PT_INT, "20", F(smtpd_hard_error_limit), .min = 1 },
 	{ "smtpd_soft_error_limit", PT_INT, "10", F(smtpd_soft_error_limit), .min = 0 },
 	{ "message_size_limit", PT_SIZE, "10240000", F(message_size_limit) },
+	/* Postfix's default: a message that went round this often loops. */
+	{ "hopcount_limit", PT_INT, "50", F(hopcount_limit), .min = 1 },
 	{ "smtpd_tls_cert_file", PT_STRING, "", F(smtpd_tls_cert_file) },
 	{ "smtpd_tls_key_file", PT_STRING, "", F(smtpd_tls_key_file) },
 	{ "smtpd_tls_security_level", PT_ENUM, "may", F(smtpd_tls_security_level), .choices = "none may" },

@@ -85,6 +85,7 @@ struct config {
 	long smtpd_hard_error_limit;
 	long smtpd_soft_error_limit;	/* after it, each error reply waits 1s */
 	long message_size_limit;
+	long hopcount_limit;		/* Received: headers a message may carry */
 	char *smtpd_tls_cert_file;
 	char *smtpd_tls_key_file;	/* "": self-signed, under private/ */
 	enum smtpd_tls_level smtpd_tls_security_level;

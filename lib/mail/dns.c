@@ -108,12 +108,17 @@ dns_status_of(int status)
 	case ARES_SUCCESS:
 		return DNS_OK;
 	case ARES_ENOTFOUND:
-	case ARES_EBADNAME:
 		return DNS_NXDOMAIN;
 	case ARES_ENODATA:
 		return DNS_NODATA;
 	default:
-		/* SERVFAIL, REFUSED, timeouts, no server, malformed answers. */
+		/*
+		 * SERVFAIL, REFUSED, timeouts, no server, malformed answers.
+		 * ARES_EBADNAME too: the names we ask about are checked before,
+		 * so it comes from a name in an answer that does not parse (a
+		 * compression-pointer loop), which says nothing about the name
+		 * we asked for: never "not found".
+		 */
 		return DNS_TEMPFAIL;
 	}
 }
@@ -417,6 +422,11 @@ dns_mx_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	st = dns_status_of(status);
 	if (st == DNS_OK) {
 		status = ares_parse_mx_reply(abuf, alen, &mx);
+		if (status != ARES_SUCCESS && status != ARES_ENODATA) {
+			dns_query_answered(q, DNS_TEMPFAIL, status,
+			    "malformed DNS answer");
+			return;
+		}
 		st = dns_status_of(status);
 	}
 	if (st == DNS_OK) {

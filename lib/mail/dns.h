@@ -15,7 +15,12 @@
  *	DNS_NXDOMAIN	permanent: the name does not exist
  *	DNS_NODATA	permanent: the name exists without such records
  *	DNS_NULLMX	permanent: the domain publishes a null MX (RFC 7505)
- *	DNS_TEMPFAIL	temporary: try again later
+ *	DNS_TEMPFAIL	temporary: try again later (SERVFAIL, REFUSED, a
+ *			timeout, and an answer that does not parse, such as
+ *			a compression-pointer loop: never "not found")
+ *
+ * Whether a permanent status bounces mail is the caller's policy
+ * (deliver: only for domains that are not our customers').
  *
  * MX answers are sorted by preference (equal preferences in random
  * order, RFC 5321 5.1). Address answers list IPv4 and IPv6 addresses in

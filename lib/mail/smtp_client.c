@@ -61,6 +61,26 @@ struct smtp_client_step {
 	size_t rcpt;		/* CMD_RCPT: index into msg->rcpt */
 };
 
+/* A reply class as a bit: CLASS(2) for 2xx. */
+#define CLASS(n)	(1u << (n))
+
+/*
+ * What each command of a transaction may get back (RFC 5321 4.3.2): a
+ * reply of another class is out of protocol, never a result. DATA takes
+ * exactly 354 to go on; a 2xx to DATA would otherwise read as "sent".
+ */
+static const struct {
+	const char *name;
+	unsigned classes;
+	int go;			/* the one intermediate (3xx) reply allowed, or 0 */
+} smtp_client_cmds[] = {
+	[CMD_RSET] = { "RSET", CLASS(2) | CLASS(4) | CLASS(5), 0 },
+	[CMD_MAIL] = { "MAIL FROM", CLASS(2) | CLASS(4) | CLASS(5), 0 },
+	[CMD_RCPT] = { "RCPT TO", CLASS(2) | CLASS(4) | CLASS(5), 0 },
+	[CMD_DATA] = { "DATA", CLASS(4) | CLASS(5), 354 },
+	[CMD_DOT] = { "end of data", CLASS(2) | CLASS(4) | CLASS(5), 0 },
+};
+
 struct smtp_client {
 	struct ev_loop *loop;
 	struct stream *st;
@@ -104,9 +124,11 @@ struct smtp_client {
 
 	int busy;
 	bool dead;
+	bool in_call;		/* inside an owner's call: events must wait */
 };
 
 static void smtp_client_pump(struct smtp_client *cl);
+static void smtp_client_later_fire(void *ctx);
 
 /* smtp_client_fail_name - a keyword for each failure kind */
 const char *
@@ -257,8 +279,7 @@ smtp_reply_dsn(int code, const char *text, char *buf, size_t size)
 	snprintf(buf, size, "%d.0.0", code / 100);
 }
 
-/* smtp_client_fail_dsn - the enhanced code for a connection failure */
-static const char *
+const char *
 smtp_client_fail_dsn(enum smtp_client_fail f)
 {
 	switch (f) {
@@ -269,6 +290,8 @@ smtp_client_fail_dsn(enum smtp_client_fail f)
 		return "4.7.5";
 	case SMTP_FAIL_LOCAL:
 		return "4.3.0";
+	case SMTP_FAIL_PROTOCOL:
+		return "4.5.0";
 	default:
 		return "4.4.2";
 	}
@@ -277,7 +300,10 @@ smtp_client_fail_dsn(enum smtp_client_fail f)
 /*
  * smtp_client_fail - the connection is unusable: record why, give every
  * recipient without a final reply the failure text, drop the connection
- * and tell the owner.
+ * and tell the owner (on the next turn when inside one of the owner's
+ * calls). After a protocol error no reply of the transaction can be
+ * trusted to answer the command it seemed to answer, so every recipient
+ * gets the failure, a RCPT rejection included.
  */
 static void smtp_client_fail(struct smtp_client *cl, enum smtp_client_fail f,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -300,7 +326,8 @@ smtp_client_fail(struct smtp_client *cl, enum smtp_client_fail f,
 		for (i = 0; i < cl->msg->nrcpt; i++) {
 			struct smtp_rcpt_result *r = &cl->msg->result[i];
 
-			if (r->reply == NULL || cl->accepted[i])
+			if (r->reply == NULL || cl->accepted[i] ||
+			    f == SMTP_FAIL_PROTOCOL)
 				smtp_result_set(r, 0, smtp_client_fail_dsn(f),
 				    cl->fail_text);
 		}
@@ -308,7 +335,41 @@ smtp_client_fail(struct smtp_client *cl, enum smtp_client_fail f,
 	cl->msg = NULL;
 	cl->state = CS_FAILED;
 	smtp_client_release(cl);
+	if (cl->in_call) {
+		cl->later_event = SMTP_CLIENT_FAILED;
+		cl->later_timer = ev_timer_add(cl->loop, 0, smtp_client_later_fire,
+		    cl);
+		return;
+	}
 	smtp_client_emit(cl, SMTP_CLIENT_FAILED);
+}
+
+/*
+ * smtp_client_quiet - about to send a command that is not pipelined
+ * (before), with no reply outstanding: input buffered now was sent
+ * before the command existed, so it answers nothing of ours. false (and
+ * the session failed) if there is any.
+ */
+static bool
+smtp_client_quiet(struct smtp_client *cl, const char *before)
+{
+	const char *line = "";
+	char text[81];
+	size_t len = 0, i;
+
+	if (cl->st == NULL || stream_buffered(cl->st) == 0)
+		return true;
+	if (stream_read_line(cl->st, SMTP_CLIENT_LINE_MAX, &line, &len) <= 0)
+		len = 0;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < len && i < sizeof(text) - 1; i++)
+		text[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	text[i] = '\0';
+	smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "protocol error: host %s sent "
+	    "data nobody asked for, before our %s: %s", cl->peer, before,
+	    len > 0 ? text : "(a partial line)");
+	return false;
 }
 
 /* smtp_client_timeout - arm the stage timer of the stream */
@@ -319,21 +380,20 @@ smtp_client_timeout(struct smtp_client *cl, uint64_t ms)
 		stream_set_timeout(cl->st, ms);
 }
 
-/* smtp_client_command - send one command line now */
-static void smtp_client_command(struct smtp_client *cl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-smtp_client_command(struct smtp_client *cl, const char *fmt, ...)
+/*
+ * smtp_client_command - send "verb[ arg]" now, never pipelined (nothing
+ * may be buffered); false if the session failed instead
+ */
+static bool
+smtp_client_command(struct smtp_client *cl, const char *verb, const char *arg)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	stream_vprintf(cl->st, fmt, ap);
-	va_end(ap);
-	stream_write(cl->st, "\r\n", 2);
+	if (!smtp_client_quiet(cl, verb))
+		return false;
+	stream_printf(cl->st, "%s%s%s\r\n", verb, arg != NULL ? " " : "",
+	    arg != NULL ? arg : "");
 	/* A write error comes back as STREAM_EV_ERROR on the next turn. */
 	(void)stream_flush(cl->st);
+	return true;
 }
 
 /* smtp_client_ehlo - send EHLO (or HELO) and wait for the reply */
@@ -344,7 +404,7 @@ smtp_client_ehlo(struct smtp_client *cl, bool helo)
 	cl->size_limit = 0;
 	cl->state = helo ? CS_HELO : CS_EHLO;
 	smtp_client_timeout(cl, cl->to.helo_ms);
-	smtp_client_command(cl, "%s %s", helo ? "HELO" : "EHLO", cl->helo_name);
+	(void)smtp_client_command(cl, helo ? "HELO" : "EHLO", cl->helo_name);
 }
 
 /* smtp_client_ready - greeted: wait for the owner's next message */
@@ -395,7 +455,7 @@ smtp_client_after_ehlo(struct smtp_client *cl)
 	if (cl->ext & SMTP_EXT_STARTTLS) {
 		cl->tls_tried = true;
 		cl->state = CS_STARTTLS;
-		smtp_client_command(cl, "STARTTLS");
+		(void)smtp_client_command(cl, "STARTTLS", NULL);
 		return;
 	}
 	if (cl->tls == SMTP_CLIENT_TLS_MAY) {
@@ -470,6 +530,9 @@ smtp_client_send_steps(struct smtp_client *cl)
 
 		if (!(cl->ext & SMTP_EXT_PIPELINING) && cl->nsent > cl->nreplied)
 			break;
+		if (cl->nsent == cl->nreplied &&
+		    !smtp_client_quiet(cl, smtp_client_cmds[s->cmd].name))
+			return;
 		switch (s->cmd) {
 		case CMD_RSET:
 			stream_printf(cl->st, "RSET\r\n");
@@ -570,7 +633,9 @@ smtp_client_send(struct smtp_client *cl, struct smtp_msg *msg)
 	smtp_client_step_add(cl, CMD_DATA, 0);
 	cl->state = CS_TRANSACTION;
 	smtp_client_timeout(cl, cl->to.cmd_ms);
+	cl->in_call = true;
 	smtp_client_send_steps(cl);
+	cl->in_call = false;
 	return 0;
 }
 
@@ -590,6 +655,9 @@ smtp_msg_clear(struct smtp_msg *msg)
 static void
 smtp_client_content_end(struct smtp_client *cl)
 {
+	/* The server had nothing to say while the content went out. */
+	if (!smtp_client_quiet(cl, "end of data"))
+		return;
 	/* A message must end in CRLF before the final dot (RFC 5321 4.1.1.4). */
 	if (!cl->at_bol)
 		stream_write(cl->st, "\r\n", 2);
@@ -702,11 +770,18 @@ smtp_client_tx_reply(struct smtp_client *cl, const char *dsn)
 	size_t i;
 
 	if (cl->nreplied >= cl->nsent) {
-		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "unexpected reply from %s: %s",
-		    cl->peer, cl->reply);
+		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "protocol error: host %s "
+		    "sent a reply nobody asked for: %s", cl->peer, cl->reply);
 		return;
 	}
 	s = cl->steps[cl->nreplied++];
+	if (!(smtp_client_cmds[s.cmd].classes & CLASS(code / 100)) &&
+	    code != smtp_client_cmds[s.cmd].go) {
+		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "protocol error: host %s "
+		    "answered %s with a reply of the wrong kind: %s", cl->peer,
+		    smtp_client_cmds[s.cmd].name, cl->reply);
+		return;
+	}
 	switch (s.cmd) {
 	case CMD_RSET:
 		if (code / 100 != 2) {
@@ -742,6 +817,8 @@ smtp_client_tx_reply(struct smtp_client *cl, const char *dsn)
 		}
 		break;
 	case CMD_DATA:
+		if (code == 354 && !smtp_client_quiet(cl, "message content"))
+			return;
 		if (code == 354 && cl->naccepted > 0 && !cl->mail_failed) {
 			cl->state = CS_CONTENT;
 			smtp_client_timeout(cl, cl->to.data_ms);
@@ -803,12 +880,19 @@ smtp_client_reply(struct smtp_client *cl)
 			    cl->peer, cl->reply);
 		return;
 	case CS_STARTTLS:
+		if (code == 220 && !smtp_client_quiet(cl, "TLS handshake"))
+			return;
 		if (code == 220) {
 			cl->state = CS_HANDSHAKE;
 			if (stream_starttls_client(cl->st, cl->tls_ctx,
 			    cl->peer_name) < 0)
 				smtp_client_fail(cl, SMTP_FAIL_TLS, "start TLS with %s: "
 				    "already active", cl->peer);
+			return;
+		}
+		if (code / 100 == 2 || code / 100 == 3) {
+			smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "protocol error: "
+			    "host %s answered STARTTLS with: %s", cl->peer, cl->reply);
 			return;
 		}
 		if (cl->tls == SMTP_CLIENT_TLS_MAY) {
@@ -826,12 +910,14 @@ smtp_client_reply(struct smtp_client *cl)
 		smtp_client_release(cl);
 		smtp_client_emit(cl, SMTP_CLIENT_CLOSED);
 		return;
-	case CS_READY:
-		/* Unsolicited (a 421 before the server hangs up): EOF follows. */
-		return;
 	default:
-		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "unexpected reply from %s "
-		    "%s: %s", cl->peer, smtp_client_stage(cl), cl->reply);
+		/*
+		 * Idle or sending content, no reply is due: whatever comes (a
+		 * 421 before the server hangs up included) ends the session.
+		 */
+		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "protocol error: host %s "
+		    "sent a reply nobody asked for %s: %s", cl->peer,
+		    smtp_client_stage(cl), cl->reply);
 		return;
 	}
 }
@@ -847,7 +933,8 @@ smtp_client_line(struct smtp_client *cl, const char *line, size_t len)
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if (len < 3 || !isdigit((unsigned char)line[0]) ||
+	/* A reply code is 2yz to 5yz (RFC 5321 4.2.1); anything else is garbage. */
+	if (len < 3 || line[0] < '2' || line[0] > '5' ||
 	    !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
 	    (len > 3 && line[3] != ' ' && line[3] != '-') ||
 	    memchr(line, '\0', len) != NULL) {
@@ -1115,11 +1202,18 @@ smtp_client_adopt(struct ev_loop *loop, struct stream *st, bool wait_banner,
 	smtp_client_peer_text(cl, (struct sockaddr *)&ss);
 	cl->st = st;
 	cl->own_stream = own;
+	cl->in_call = true;
 	if (wait_banner) {
+		/*
+		 * Whatever the peer sent before it was its turn to speak (the
+		 * turn of ODMR comes with our 250 to ATRN) is out of protocol.
+		 */
 		cl->state = CS_BANNER;
 		smtp_client_timeout(cl, cl->to.helo_ms);
+		(void)smtp_client_quiet(cl, "turn (its greeting came too early)");
 	} else
 		smtp_client_ehlo(cl, false);
+	cl->in_call = false;
 	return cl;
 }
 
@@ -1143,7 +1237,9 @@ smtp_client_quit(struct smtp_client *cl)
 	if (cl->state == CS_READY) {
 		cl->state = CS_QUIT;
 		smtp_client_timeout(cl, cl->to.cmd_ms);
-		smtp_client_command(cl, "QUIT");
+		cl->in_call = true;
+		(void)smtp_client_command(cl, "QUIT", NULL);
+		cl->in_call = false;
 		return;
 	}
 	if (cl->state == CS_CLOSED || cl->state == CS_FAILED)

@@ -27,6 +27,23 @@
  * failures (a 4xx or 5xx to MAIL, RCPT, DATA or the final ".") are not
  * FAILED: they are per-recipient results of a DONE transaction.
  *
+ * Every reply belongs to exactly one command (RFC 5321 4.3.2, RFC 2920):
+ *
+ *	- a reply with nothing outstanding (one too many, or one after the
+ *	  greeting before our EHLO), data that arrived before the command it
+ *	  would answer was sent (input still buffered when a command that is
+ *	  not pipelined is about to go out, or the content or the final "."),
+ *	  a reply while idle or while content is being sent, and a reply of
+ *	  the wrong class for its command (DATA takes 354, 4xx or 5xx: a 2xx
+ *	  to DATA is not a delivery) are protocol errors: FAILED with
+ *	  SMTP_FAIL_PROTOCOL, the connection dropped, and every recipient of
+ *	  the transaction in progress gets code 0 (dsn 4.5.0), since none of
+ *	  its replies can be trusted. The mail stays queued.
+ *	- Only the reply to the final "." gives accepted recipients a 2xx;
+ *	  a RCPT reply (4xx or 5xx) is that recipient's own result.
+ *	- An adopted stream with input already buffered (ODMR: the site spoke
+ *	  before our 250 to ATRN turned the connection) fails the same way.
+ *
  * Content is read from a descriptor positioned at the start of a queue
  * file's content (queue_open_content()): CRLF lines stored dot-unstuffed,
  * sent with dot-stuffing and the final ".".
@@ -76,7 +93,7 @@ enum smtp_client_fail {
 	SMTP_FAIL_TIMEOUT,	/* a stage timed out */
 	SMTP_FAIL_TLS,		/* STARTTLS required but not offered, or failed */
 	SMTP_FAIL_LOST,		/* the peer closed, or a socket error */
-	SMTP_FAIL_PROTOCOL,	/* a reply outside the grammar */
+	SMTP_FAIL_PROTOCOL,	/* a reply outside the grammar or the dialogue */
 	SMTP_FAIL_GREETING,	/* the banner was not 220 */
 	SMTP_FAIL_HELO,		/* EHLO and HELO were refused */
 	SMTP_FAIL_LOCAL,	/* our side: the queue file could not be read */
@@ -196,5 +213,7 @@ unsigned smtp_client_transactions(const struct smtp_client *cl);
 
 /* smtp_client_fail_name - "connect", "timeout", "tls", ... */
 const char *smtp_client_fail_name(enum smtp_client_fail f);
+/* smtp_client_fail_dsn - the enhanced status code of a failure ("4.4.1") */
+const char *smtp_client_fail_dsn(enum smtp_client_fail f);
 
 #endif

@@ -72,6 +72,7 @@
 #define SMTP_R_BARE_CR		"550 5.5.2 Error: bare <CR> received"
 #define SMTP_R_NUL_DATA		"550 5.6.0 Error: NUL character in message content"
 #define SMTP_R_DATA_LINE_TOO_LONG "552 5.6.0 Error: message line longer than %ld octets"
+#define SMTP_R_TOO_MANY_HOPS	"554 5.4.6 Too many hops"
 
 /* AUTH (RFC 4954) and the submission port. */
 #define SMTP_R_AUTH_CHALLENGE	"334 %s"
@@ -156,6 +157,7 @@
 	X(SMTP_R_BARE_CR, 1) \
 	X(SMTP_R_NUL_DATA, 1) \
 	X(SMTP_R_DATA_LINE_TOO_LONG, 1) \
+	X(SMTP_R_TOO_MANY_HOPS, 1) \
 	X(SMTP_R_AUTH_CHALLENGE, 0) \
 	X(SMTP_R_AUTH_OK, 1) \
 	X(SMTP_R_AUTH_FAILED, 1) \
