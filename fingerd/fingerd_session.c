@@ -172,8 +172,12 @@ fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
 	if (status != NULL && strcmp(status, "ok") == 0 &&
 	    ipc_rec_get_num(rep, "pending", 1ULL << 40, &s->fs.pending) == 0 &&
 	    ipc_rec_get_num(rep, "bytes", 1ULL << 62, &s->fs.bytes) == 0 &&
-	    ipc_rec_get_num(rep, "oldest", 1ULL << 40, &oldest) == 0 &&
-	    ipc_rec_get_num(rep, "next_expiry", 1ULL << 40, &expiry) == 0) {
+	    ipc_rec_get_num(rep, "oldest", INT64_MAX, &oldest) == 0 &&
+	    ipc_rec_get_num(rep, "next_expiry", INT64_MAX, &expiry) == 0) {
+		/*
+		 * Any time_t is taken: a stored time may be absurd (corrupt,
+		 * far future) and still be counted; fingerd_age() saturates.
+		 */
 		s->fs.oldest = (time_t)oldest;
 		s->fs.next_expiry = (time_t)expiry;
 	} else if (status == NULL || strcmp(status, "unknown") != 0) {

@@ -1,0 +1,7 @@
+# t/doors.mk: integration tests of the limits at every door (issue 7):
+# deadlines per command, request and session against slow clients, the
+# per-client connection limits, and stored times that must not overflow.
+DOORS_TESTS = \
+	t/54-stored-time.t
+TESTS += $(DOORS_TESTS)
+EXTRA_DIST += $(DOORS_TESTS)
