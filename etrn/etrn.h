@@ -117,6 +117,7 @@ struct etrn_session {
 	unsigned ncmd;			/* commands, for the disconnect line */
 	bool tls_wrap;			/* waiting for the TLS-on-connect handshake */
 	bool closing;			/* close once the output is written */
+	uint64_t session_end;		/* odmr_session_deadline, ev_now() ms */
 
 	/* AUTH (etrn_auth.c). */
 	struct sasl *sasl;		/* an exchange in progress */

@@ -54,6 +54,22 @@ etrn_timeout_ms(const struct etrn_session *s)
 	return (uint64_t)(t > 0 ? t : 1) * 1000u;
 }
 
+/*
+ * etrn_arm - the deadlines of the command dialogue: each command line
+ * has odmr_command_deadline from its first octet, the dialogue from
+ * connect to the turn odmr_session_deadline. After ATRN they are off:
+ * the delivery over the turned connection has its own timeouts.
+ */
+static void
+etrn_arm(struct etrn_session *s)
+{
+	bool talking = (s->state & (ETRN_ST_INIT | ETRN_ST_AUTHED)) != 0;
+
+	stream_set_line_deadline(s->st, talking ?
+	    (uint64_t)s->srv->cfg->odmr_command_deadline * 1000u : 0);
+	stream_set_deadline(s->st, talking ? s->session_end : 0);
+}
+
 /* etrn_greet - the 220 banner, once the connection (and TLS) is up */
 static void
 etrn_greet(struct etrn_session *s)
@@ -91,6 +107,9 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	srv->nsessions++;
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
+	s->session_end = ev_now() +
+	    (uint64_t)srv->cfg->odmr_session_deadline * 1000u;
+	etrn_arm(s);
 	if (!tls_wrap) {
 		etrn_greet(s);
 		return;
@@ -325,8 +344,10 @@ etrn_input(struct etrn_session *s)
 			break;
 		etrn_cmd_line(s, r, line, len);
 	}
-	if (s->st != NULL)
+	if (s->st != NULL) {
+		etrn_arm(s);
 		(void)stream_flush(s->st);
+	}
 }
 
 /* etrn_resume - run buffered commands from outside the stream callback */
@@ -374,10 +395,22 @@ etrn_session_event(struct stream *st, unsigned events, void *ctx)
 		etrn_session_free(&s);
 		return;
 	}
-	if (events & STREAM_EV_TIMEOUT) {
+	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+	    STREAM_EV_LINE_DEADLINE)) {
 		if (!s->closing && s->state != ETRN_ST_BINDING) {
-			log_info("timeout after %s from %s[%s]", s->last_cmd,
-			    s->name, s->addr);
+			const struct config *cfg = s->srv->cfg;
+
+			if (events & STREAM_EV_LINE_DEADLINE)
+				log_info("timeout after %s from %s[%s]: command "
+				    "deadline %lds exceeded", s->last_cmd, s->name,
+				    s->addr, cfg->odmr_command_deadline);
+			else if (events & STREAM_EV_DEADLINE)
+				log_info("timeout after %s from %s[%s]: session "
+				    "deadline %lds exceeded", s->last_cmd, s->name,
+				    s->addr, cfg->odmr_session_deadline);
+			else
+				log_info("timeout after %s from %s[%s]",
+				    s->last_cmd, s->name, s->addr);
 			etrn_reply(s, ETRN_R_TIMEOUT);
 			etrn_close(s);
 			if (stream_pending(s->st) > 0)

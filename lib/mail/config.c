@@ -147,6 +147,14 @@ static const struct param params[] = {
 	{ "web_refresh", PT_TIME, "60s", F(web_refresh), .min = 1 },
 	{ "web_login_limit", PT_INT, "10", F(web_login_limit), .min = 1 },
 	{ "probe_timeout", PT_TIME, "10s", F(probe_timeout), .min = 1 },
+	{ "smtpd_command_deadline", PT_TIME, "300s", F(smtpd_command_deadline), .min = 1 },
+	{ "smtpd_data_deadline", PT_TIME, "30m", F(smtpd_data_deadline), .min = 1 },
+	{ "smtpd_session_deadline", PT_TIME, "1h", F(smtpd_session_deadline), .min = 1 },
+	{ "odmr_command_deadline", PT_TIME, "300s", F(odmr_command_deadline), .min = 1 },
+	{ "odmr_session_deadline", PT_TIME, "10m", F(odmr_session_deadline), .min = 1 },
+	{ "web_request_deadline", PT_TIME, "30s", F(web_request_deadline), .min = 1 },
+	{ "web_connection_limit", PT_INT, "512", F(web_connection_limit), .min = 1 },
+	{ "web_client_connection_limit", PT_INT, "8", F(web_client_connection_limit), .min = 1 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -128,6 +128,15 @@ struct config {
 	long web_refresh;	/* web: status page refresh */
 	long web_login_limit;	/* web: logins per client per minute */
 	long probe_timeout;	/* prober: connect and banner */
+	/* Deadlines and limits at every door (no progress moves a deadline). */
+	long smtpd_command_deadline;	/* smtpd: a command line, first octet to LF */
+	long smtpd_data_deadline;	/* smtpd: DATA, the 354 to the final dot */
+	long smtpd_session_deadline;	/* smtpd: a whole connection */
+	long odmr_command_deadline;	/* ODMR: a command line */
+	long odmr_session_deadline;	/* ODMR: connect to the turn (ATRN) */
+	long web_request_deadline;	/* web: one request, with its headers */
+	long web_connection_limit;	/* web: connections at once */
+	long web_client_connection_limit; /* web: connections per client address */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;
