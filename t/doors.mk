@@ -2,6 +2,9 @@
 # deadlines per command, request and session against slow clients, the
 # per-client connection limits, and stored times that must not overflow.
 DOORS_TESTS = \
+	t/53-web-limits.t \
+	t/51-smtpd-deadline.t \
+	t/52-odmr-finger-deadline.t \
 	t/54-stored-time.t
 TESTS += $(DOORS_TESTS)
-EXTRA_DIST += $(DOORS_TESTS)
+EXTRA_DIST += $(DOORS_TESTS) t/lib/SlowClient.pm
