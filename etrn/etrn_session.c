@@ -79,6 +79,22 @@ etrn_greet(struct etrn_session *s)
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
 }
 
+/*
+ * etrn_client_full - does addr hold odmr_client_connection_limit sessions
+ * already? Counted by a walk: there are at most ETRN_SESSION_MAX.
+ */
+static bool
+etrn_client_full(const struct etrn *srv, const char *addr)
+{
+	const struct etrn_session *s;
+	long n = 0;
+
+	for (s = srv->sessions; s != NULL; s = s->next)
+		if (strcmp(s->addr, addr) == 0)
+			n++;
+	return n >= srv->cfg->odmr_client_connection_limit;
+}
+
 /* etrn_session_new - serve an accepted connection (odmrs: handshake first) */
 void
 etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
@@ -92,6 +108,14 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	etrn_peer(s, fd);
 	s->name = strncmp(s->addr, "127.", 4) == 0 || strcmp(s->addr, "::1") == 0 ?
 	    "localhost" : "unknown";
+	/* Slow clients from a few addresses must not fill every slot. */
+	if (etrn_client_full(srv, s->addr)) {
+		log_info("reject: connect from %s[%s]: too many connections "
+		    "from this address", s->name, s->addr);
+		etrn_refuse(fd, tls_wrap);
+		free(s);
+		return;
+	}
 	s->st = stream_new(srv->loop, fd, etrn_session_event, s);
 	if (s->st == NULL) {
 		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,

@@ -2,7 +2,8 @@
 # client that trickles its words, however short the pauses between its
 # octets: ODMR at odmr_command_deadline per command line and at
 # odmr_session_deadline before the turn; finger at finger_timeout from
-# connect. Well-behaved clients are still served.
+# connect. One address holds at most odmr_client_connection_limit ODMR
+# sessions. Well-behaved clients are still served.
 use strict;
 use warnings;
 
@@ -21,6 +22,7 @@ my $s = SluiceTest->new(conf => {
 	odmr_timeout => '20s',
 	odmr_command_deadline => '2s',
 	odmr_session_deadline => '5s',
+	odmr_client_connection_limit => 3,
 	finger_timeout => '2s',
     },
     domains => ['site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no finger=yes']);
@@ -45,6 +47,19 @@ like($c->got, qr/(?:250 2\.0\.0 [^\r\n]*\r\n)+421 4\.4\.2 [^\r\n]*\r\n\z/,
     'ODMR: its NOOPs were answered, then 421') or diag($c->got);
 ok(wait_log($s, qr/etrn\[\d+\]: timeout after NOOP from localhost\[127\.0\.0\.1\]: session deadline 5s exceeded/),
     'etrn logs the session deadline');
+
+# --- ODMR: three sessions from one address, then 421 ---
+my @held = map { [smtp_connect($oport, local => '127.0.0.13')] } 1 .. 3;
+is(scalar(grep { defined $_->[1] && $_->[1] == 220 } @held), 3,
+    'ODMR: three sessions from one address are greeted');
+my ($x, $xcode, $xtext) = smtp_connect($oport, local => '127.0.0.13');
+is($xcode, 421, 'ODMR: a fourth from that address gets 421') or diag($xtext);
+like($xtext // '', qr/^421 4\.7\.0 /, 'with 4.7.0');
+ok(wait_log($s, qr/etrn\[\d+\]: reject: connect from localhost\[127\.0\.0\.13\]: too many connections from this address/),
+    'etrn logs the refusal');
+my ($y, $ycode) = smtp_connect($oport, local => '127.0.0.14');
+is($ycode, 220, 'ODMR: another address is still greeted');
+close $_->[0] for grep { $_->[0] } @held, [$y];
 
 # A quick client is still answered.
 my ($q, $code) = smtp_connect($oport);

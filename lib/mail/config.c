@@ -152,6 +152,7 @@ static const struct param params[] = {
 	{ "smtpd_session_deadline", PT_TIME, "1h", F(smtpd_session_deadline), .min = 1 },
 	{ "odmr_command_deadline", PT_TIME, "300s", F(odmr_command_deadline), .min = 1 },
 	{ "odmr_session_deadline", PT_TIME, "10m", F(odmr_session_deadline), .min = 1 },
+	{ "odmr_client_connection_limit", PT_INT, "10", F(odmr_client_connection_limit), .min = 1 },
 	{ "web_request_deadline", PT_TIME, "30s", F(web_request_deadline), .min = 1 },
 	{ "web_connection_limit", PT_INT, "512", F(web_connection_limit), .min = 1 },
 	{ "web_client_connection_limit", PT_INT, "8", F(web_client_connection_limit), .min = 1 },

@@ -134,6 +134,7 @@ struct config {
 	long smtpd_session_deadline;	/* smtpd: a whole connection */
 	long odmr_command_deadline;	/* ODMR: a command line */
 	long odmr_session_deadline;	/* ODMR: connect to the turn (ATRN) */
+	long odmr_client_connection_limit; /* ODMR: sessions per client address */
 	long web_request_deadline;	/* web: one request, with its headers */
 	long web_connection_limit;	/* web: connections at once */
 	long web_client_connection_limit; /* web: connections per client address */
