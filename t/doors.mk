@@ -8,3 +8,8 @@ DOORS_TESTS = \
 	t/54-stored-time.t
 TESTS += $(DOORS_TESTS)
 EXTRA_DIST += $(DOORS_TESTS) t/lib/SlowClient.pm
+# The stream deadlines these doors rely on (lib/util/stream.c).
+check_PROGRAMS += t/stream_test
+TESTS += t/stream_test
+t_stream_test_SOURCES = t/stream_test.c
+t_stream_test_LDADD = $(SLUICE_LIBS)
