@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -63,12 +64,16 @@ cli_entry_parse(const struct ipc_rec *rec, struct cli_entry *e)
 	    !address_domain_ok(e->domain, strlen(e->domain)) ||
 	    e->sender == NULL || !address_stored_ok(e->sender, true))
 		return -1;
+	/*
+	 * Times take any non-negative time_t: a stored arrival may be absurd
+	 * (a corrupt file, INT64_MAX) and its entry must still be listed.
+	 */
 	if (ipc_rec_get_num(rec, "size", CLI_NUM_MAX, &e->size) < 0 ||
-	    ipc_rec_get_num(rec, "arrival", CLI_NUM_MAX, &e->arrival) < 0)
+	    ipc_rec_get_num(rec, "arrival", INT64_MAX, &e->arrival) < 0)
 		return -1;
 	/* Scheduling fields are informative; absent means "none yet". */
-	(void)ipc_rec_get_num(rec, "next_try", CLI_NUM_MAX, &e->next_try);
-	(void)ipc_rec_get_num(rec, "expiry", CLI_NUM_MAX, &e->expiry);
+	(void)ipc_rec_get_num(rec, "next_try", INT64_MAX, &e->next_try);
+	(void)ipc_rec_get_num(rec, "expiry", INT64_MAX, &e->expiry);
 	(void)ipc_rec_get_num(rec, "attempts", CLI_NUM_MAX, &e->attempts);
 	(void)ipc_rec_get_num(rec, "flags", CLI_NUM_MAX, &e->flags);
 	for (i = 0; i < rec->n; i++)
@@ -209,7 +214,7 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 	if (ipc_rec_get_num(rec, "messages", CLI_NUM_MAX, &row->messages) < 0 ||
 	    ipc_rec_get_num(rec, "bytes", CLI_NUM_MAX, &row->bytes) < 0)
 		return -1;
-	(void)ipc_rec_get_num(rec, "oldest", CLI_NUM_MAX, &row->oldest);
+	(void)ipc_rec_get_num(rec, "oldest", INT64_MAX, &row->oldest);
 	/* The gate is short printable text ("open until 12:00:00 (etrn)"); "-" if absent. */
 	if (gate == NULL || gate[0] == '\0' || strlen(gate) >= sizeof(row->gate) ||
 	    strspn(gate, "abcdefghijklmnopqrstuvwxyz0123456789 :,()-") != strlen(gate))

@@ -117,6 +117,7 @@ struct etrn_session {
 	unsigned ncmd;			/* commands, for the disconnect line */
 	bool tls_wrap;			/* waiting for the TLS-on-connect handshake */
 	bool closing;			/* close once the output is written */
+	uint64_t session_end;		/* odmr_session_deadline, ev_now() ms */
 
 	/* AUTH (etrn_auth.c). */
 	struct sasl *sasl;		/* an exchange in progress */
@@ -145,6 +146,8 @@ struct etrn *etrn_server_new(struct ev_loop *loop, const char *confdir,
     struct config *cfg, const int *fds, const bool *tls_wrap, size_t nfds);
 /* etrn_server_free - close listeners and sessions, free everything */
 void etrn_server_free(struct etrn **srvp);
+/* etrn_refuse - say "too many connections" (not under TLS) and close fd */
+void etrn_refuse(int fd, bool tls_wrap);
 /* etrn_server_reload - a new configuration (taken over): TLS, passwords */
 void etrn_server_reload(struct etrn *srv, struct config *cfg);
 

@@ -26,6 +26,18 @@
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 #define ETRN_ACCEPT_BATCH	32
 
+/* etrn_refuse - say "too many connections" (not under TLS) and close fd */
+void
+etrn_refuse(int fd, bool tls_wrap)
+{
+	/* Best effort: the socket is fresh, its buffer empty. */
+	if (!tls_wrap)
+		(void)send(fd, ETRN_R_TOO_MANY_CONN "\r\n",
+		    strlen(ETRN_R_TOO_MANY_CONN "\r\n"),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)close(fd);
+}
+
 /* etrn_accept - a listener is readable: take new connections */
 static void
 etrn_accept(int lfd, unsigned events, void *ctx)
@@ -45,12 +57,7 @@ etrn_accept(int lfd, unsigned events, void *ctx)
 			return;
 		}
 		if (srv->nsessions >= ETRN_SESSION_MAX) {
-			/* Best effort: the socket is fresh, its buffer empty. */
-			if (!l->tls_wrap)
-				(void)send(fd, ETRN_R_TOO_MANY_CONN "\r\n",
-				    strlen(ETRN_R_TOO_MANY_CONN "\r\n"),
-				    MSG_NOSIGNAL | MSG_DONTWAIT);
-			(void)close(fd);
+			etrn_refuse(fd, l->tls_wrap);
 			log_warn("reject connection: %zu sessions already",
 			    srv->nsessions);
 			continue;

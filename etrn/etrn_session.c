@@ -54,6 +54,22 @@ etrn_timeout_ms(const struct etrn_session *s)
 	return (uint64_t)(t > 0 ? t : 1) * 1000u;
 }
 
+/*
+ * etrn_arm - the deadlines of the command dialogue: each command line
+ * has odmr_command_deadline from its first octet, the dialogue from
+ * connect to the turn odmr_session_deadline. After ATRN they are off:
+ * the delivery over the turned connection has its own timeouts.
+ */
+static void
+etrn_arm(struct etrn_session *s)
+{
+	bool talking = (s->state & (ETRN_ST_INIT | ETRN_ST_AUTHED)) != 0;
+
+	stream_set_line_deadline(s->st, talking ?
+	    (uint64_t)s->srv->cfg->odmr_command_deadline * 1000u : 0);
+	stream_set_deadline(s->st, talking ? s->session_end : 0);
+}
+
 /* etrn_greet - the 220 banner, once the connection (and TLS) is up */
 static void
 etrn_greet(struct etrn_session *s)
@@ -61,6 +77,22 @@ etrn_greet(struct etrn_session *s)
 	etrn_reply(s, ETRN_R_GREETING, s->srv->cfg->myhostname);
 	(void)stream_flush(s->st);
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
+}
+
+/*
+ * etrn_client_full - does addr hold odmr_client_connection_limit sessions
+ * already? Counted by a walk: there are at most ETRN_SESSION_MAX.
+ */
+static bool
+etrn_client_full(const struct etrn *srv, const char *addr)
+{
+	const struct etrn_session *s;
+	long n = 0;
+
+	for (s = srv->sessions; s != NULL; s = s->next)
+		if (strcmp(s->addr, addr) == 0)
+			n++;
+	return n >= srv->cfg->odmr_client_connection_limit;
 }
 
 /* etrn_session_new - serve an accepted connection (odmrs: handshake first) */
@@ -76,6 +108,14 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	etrn_peer(s, fd);
 	s->name = strncmp(s->addr, "127.", 4) == 0 || strcmp(s->addr, "::1") == 0 ?
 	    "localhost" : "unknown";
+	/* Slow clients from a few addresses must not fill every slot. */
+	if (etrn_client_full(srv, s->addr)) {
+		log_info("reject: connect from %s[%s]: too many connections "
+		    "from this address", s->name, s->addr);
+		etrn_refuse(fd, tls_wrap);
+		free(s);
+		return;
+	}
 	s->st = stream_new(srv->loop, fd, etrn_session_event, s);
 	if (s->st == NULL) {
 		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
@@ -91,6 +131,9 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	srv->nsessions++;
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
+	s->session_end = ev_now() +
+	    (uint64_t)srv->cfg->odmr_session_deadline * 1000u;
+	etrn_arm(s);
 	if (!tls_wrap) {
 		etrn_greet(s);
 		return;
@@ -325,8 +368,10 @@ etrn_input(struct etrn_session *s)
 			break;
 		etrn_cmd_line(s, r, line, len);
 	}
-	if (s->st != NULL)
+	if (s->st != NULL) {
+		etrn_arm(s);
 		(void)stream_flush(s->st);
+	}
 }
 
 /* etrn_resume - run buffered commands from outside the stream callback */
@@ -374,10 +419,22 @@ etrn_session_event(struct stream *st, unsigned events, void *ctx)
 		etrn_session_free(&s);
 		return;
 	}
-	if (events & STREAM_EV_TIMEOUT) {
+	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+	    STREAM_EV_LINE_DEADLINE)) {
 		if (!s->closing && s->state != ETRN_ST_BINDING) {
-			log_info("timeout after %s from %s[%s]", s->last_cmd,
-			    s->name, s->addr);
+			const struct config *cfg = s->srv->cfg;
+
+			if (events & STREAM_EV_LINE_DEADLINE)
+				log_info("timeout after %s from %s[%s]: command "
+				    "deadline %lds exceeded", s->last_cmd, s->name,
+				    s->addr, cfg->odmr_command_deadline);
+			else if (events & STREAM_EV_DEADLINE)
+				log_info("timeout after %s from %s[%s]: session "
+				    "deadline %lds exceeded", s->last_cmd, s->name,
+				    s->addr, cfg->odmr_session_deadline);
+			else
+				log_info("timeout after %s from %s[%s]",
+				    s->last_cmd, s->name, s->addr);
 			etrn_reply(s, ETRN_R_TIMEOUT);
 			etrn_close(s);
 			if (stream_pending(s->st) > 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 /* lib/util */
+#include "util/timemath.h"
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
@@ -83,7 +84,8 @@ fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
 void
 fingerd_age(time_t t, time_t now, char *buf, size_t size)
 {
-	long long s = now > t ? (long long)(now - t) : 0;
+	/* t comes from a stored time: anything, so the difference saturates. */
+	long long s = now > t ? (long long)time_sub_sat(now, t) : 0;
 
 	if (s >= 86400)
 		snprintf(buf, size, "%lldd %lldh", s / 86400, s % 86400 / 3600);

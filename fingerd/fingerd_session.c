@@ -30,7 +30,20 @@ fingerd_drain(struct finger_session *s)
 	(void)shutdown(stream_fd(s->st), SHUT_WR);
 	(void)stream_discard_input(s->st);
 	stream_pause(s->st, false);
-	stream_set_timeout(s->st, FINGERD_DRAIN_MS);
+	/* A deadline: octets trickled after the answer must not hold us. */
+	stream_set_deadline(s->st, ev_now() + FINGERD_DRAIN_MS);
+}
+
+/*
+ * fingerd_deadline - finger_timeout from now, as a deadline: a client
+ * that trickles its query (or reads the answer) an octet at a time
+ * gets no more time than a silent one.
+ */
+static void
+fingerd_deadline(struct finger_session *s)
+{
+	stream_set_deadline(s->st, ev_now() +
+	    (uint64_t)s->srv->cfg->finger_timeout * 1000u);
 }
 
 /* fingerd_say - write text; the session closes once it is sent */
@@ -39,7 +52,7 @@ fingerd_say(struct finger_session *s, const char *text)
 {
 	s->phase = FINGER_P_ANSWER;
 	/* The client has finger_timeout to take the answer, too. */
-	stream_set_timeout(s->st, (uint64_t)s->srv->cfg->finger_timeout * 1000);
+	fingerd_deadline(s);
 	stream_write(s->st, text, strlen(text));
 	/* A write error shows up as STREAM_EV_ERROR, which closes the session. */
 	(void)stream_flush(s->st);
@@ -172,8 +185,12 @@ fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
 	if (status != NULL && strcmp(status, "ok") == 0 &&
 	    ipc_rec_get_num(rep, "pending", 1ULL << 40, &s->fs.pending) == 0 &&
 	    ipc_rec_get_num(rep, "bytes", 1ULL << 62, &s->fs.bytes) == 0 &&
-	    ipc_rec_get_num(rep, "oldest", 1ULL << 40, &oldest) == 0 &&
-	    ipc_rec_get_num(rep, "next_expiry", 1ULL << 40, &expiry) == 0) {
+	    ipc_rec_get_num(rep, "oldest", INT64_MAX, &oldest) == 0 &&
+	    ipc_rec_get_num(rep, "next_expiry", INT64_MAX, &expiry) == 0) {
+		/*
+		 * Any time_t is taken: a stored time may be absurd (corrupt,
+		 * far future) and still be counted; fingerd_age() saturates.
+		 */
 		s->fs.oldest = (time_t)oldest;
 		s->fs.next_expiry = (time_t)expiry;
 	} else if (status == NULL || strcmp(status, "unknown") != 0) {
@@ -235,7 +252,7 @@ fingerd_query(struct finger_session *s, const char *line, size_t len)
 	 * The qmgr timer bounds the wait now, not the client's timeout.
 	 */
 	stream_pause(s->st, true);
-	stream_set_timeout(s->st, 0);
+	stream_set_deadline(s->st, 0);
 	s->fs.domain = s->q.domain;
 	fingerd_ask(s, FINGER_P_TRIGGER);
 }
@@ -256,13 +273,14 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 	}
 	if (s->draining) {
 		(void)stream_discard_input(st);
-		if (events & (STREAM_EV_EOF | STREAM_EV_TIMEOUT))
+		if (events & (STREAM_EV_EOF | STREAM_EV_DEADLINE))
 			fingerd_session_free(&s);
 		return;
 	}
-	if (events & STREAM_EV_TIMEOUT) {
-		log_info("timeout after %s from %s", s->phase == FINGER_P_QUERY ?
-		    "connect" : "query", s->addr);
+	if (events & STREAM_EV_DEADLINE) {
+		log_info("timeout after %s from %s: deadline %lds exceeded",
+		    s->phase == FINGER_P_QUERY ? "connect" : "query", s->addr,
+		    s->srv->cfg->finger_timeout);
 		fingerd_session_free(&s);
 		return;
 	}
@@ -297,8 +315,15 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	s->qmgr_fd = -1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->st = stream_new(srv->loop, fd, fingerd_session_event, s);
-	/* One timer covers the query line and the writing of the answer. */
-	stream_set_timeout(s->st, (uint64_t)srv->cfg->finger_timeout * 1000);
+	if (s->st == NULL) {
+		log_warn("watch connection from %s: %s", addr, strerror(errno));
+		fingerd_client_release(srv, addr);
+		(void)close(fd);
+		free(s);
+		return;
+	}
+	/* The query line has finger_timeout from connect (a deadline). */
+	fingerd_deadline(s);
 	s->next = srv->sessions;
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;

@@ -10,6 +10,7 @@
 #include "util/events.h"
 #include "util/htable.h"
 #include "util/log.h"
+#include "util/timemath.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
 #include "mail/domains.h"
@@ -79,7 +80,7 @@ qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		long delay = (long)(time(NULL) - msg->arrival);
+		long delay = (long)time_sub_sat(time(NULL), msg->arrival);
 
 		if (queue_journal_append(q->env.qdir, id, rcpt[i].idx,
 		    expired ? JOURNAL_EXPIRED : JOURNAL_BOUNCED) < 0) {
@@ -231,7 +232,7 @@ qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e)
 
 	if (warn <= 0 || e->warned != 0 || e->sender[0] == '\0')
 		return;
-	when = e->arrival + warn;
+	when = time_add_sat(e->arrival, warn);
 	if (when >= e->expiry)
 		return;
 	w = xmalloc(sizeof(*w));

@@ -105,6 +105,10 @@ struct smtp_session {
 	uint64_t data_size;
 
 	char last_reply[512];		/* for reject log lines */
+
+	/* Deadlines (ev_now() ms) that no trickle of octets moves. */
+	uint64_t session_end;		/* smtpd_session_deadline */
+	uint64_t data_end;		/* smtpd_data_deadline, while in DATA */
 };
 
 /* smtpd_server.c */

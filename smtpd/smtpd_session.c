@@ -39,6 +39,45 @@ smtpd_timeout_ms(const struct smtp_session *s)
 	return (uint64_t)(t > 0 ? t : 1) * 1000u;
 }
 
+/*
+ * smtpd_arm - the idle timer, and the deadlines of the current phase:
+ * outside DATA each command line has smtpd_command_deadline from its
+ * first octet; DATA as a whole has smtpd_data_deadline from its 354;
+ * the session has smtpd_session_deadline from its connect.
+ */
+static void
+smtpd_arm(struct smtp_session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	stream_set_timeout(s->st, smtpd_timeout_ms(s));
+	stream_set_line_deadline(s->st, s->in_data ? 0 :
+	    (uint64_t)cfg->smtpd_command_deadline * 1000u);
+	stream_set_deadline(s->st, s->in_data && s->data_end < s->session_end ?
+	    s->data_end : s->session_end);
+}
+
+/* smtpd_deadline_what - the reason of a timeout, for its log line */
+static void
+smtpd_deadline_what(const struct smtp_session *s, unsigned events, char *buf,
+    size_t size)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	if (events & STREAM_EV_LINE_DEADLINE)
+		snprintf(buf, size, ": command deadline %lds exceeded",
+		    cfg->smtpd_command_deadline);
+	else if ((events & STREAM_EV_DEADLINE) && s->in_data &&
+	    s->data_end < s->session_end)
+		snprintf(buf, size, ": DATA deadline %lds exceeded",
+		    cfg->smtpd_data_deadline);
+	else if (events & STREAM_EV_DEADLINE)
+		snprintf(buf, size, ": session deadline %lds exceeded",
+		    cfg->smtpd_session_deadline);
+	else
+		buf[0] = '\0';
+}
+
 void
 smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
     const struct sockaddr_storage *peer, bool submission)
@@ -53,6 +92,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 	s->state = SMTP_ST_CONNECT;
 	s->last_cmd = "CONNECT";
 	s->cur_verb = -1;
+	s->session_end = ev_now() + (uint64_t)srv->cfg->smtpd_session_deadline * 1000u;
 	s->st = stream_new(srv->loop, fd, smtpd_session_event, s);
 	if (s->st == NULL) {
 		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
@@ -68,7 +108,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 	srv->nsessions++;
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_greet_start(s);
-	stream_set_timeout(s->st, smtpd_timeout_ms(s));
+	smtpd_arm(s);
 }
 
 /* smtpd_counts - the "ehlo=1 mail=1 ... commands=N" part of the disconnect line */
@@ -263,8 +303,13 @@ smtpd_input(struct smtp_session *s)
 			break;
 		}
 		/* DATA ends a group: the 354 (or the refusal) goes out now. */
-		if (s->in_data != was_data)
+		if (s->in_data != was_data) {
+			if (s->in_data)
+				s->data_end = ev_now() +
+				    (uint64_t)cfg->smtpd_data_deadline * 1000u;
+			smtpd_arm(s);
 			(void)stream_flush(s->st);
+		}
 		if (s->errors > errors && cfg->smtpd_soft_error_limit > 0 &&
 		    s->errors > (unsigned)cfg->smtpd_soft_error_limit) {
 			/* Past the soft limit each error costs the client a second. */
@@ -305,10 +350,14 @@ smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 		smtpd_session_free(&s);
 		return;
 	}
-	if (events & STREAM_EV_TIMEOUT) {
+	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+	    STREAM_EV_LINE_DEADLINE)) {
 		if (!s->closing) {
-			log_info("timeout after %s from %s[%s]", s->last_cmd,
-			    s->name, s->addr);
+			char why[64];
+
+			smtpd_deadline_what(s, events, why, sizeof(why));
+			log_info("timeout after %s from %s[%s]%s", s->last_cmd,
+			    s->name, s->addr, why);
 			smtpd_reply(s, SMTP_R_TIMEOUT);
 			smtpd_close(s);
 			if (stream_pending(s->st) > 0)
@@ -335,5 +384,5 @@ smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 		return;
 	}
 	if (!s->closing)
-		stream_set_timeout(s->st, smtpd_timeout_ms(s));
+		smtpd_arm(s);
 }

@@ -30,6 +30,7 @@ struct ev_timer;
 struct htable;
 struct MHD_Daemon;
 struct web_req;
+struct web_conn;
 struct passwd_table;
 
 /* Random tokens (session cookie, CSRF): 32 bytes from getrandom, in hex. */
@@ -60,6 +61,9 @@ struct web {
 	char *tls_key;
 	struct web_req *suspended;	/* requests held back after a failed login */
 	struct passwd_table *passwd;	/* reloaded when the file changes */
+	/* Open connections, oldest request first, for web_request_deadline. */
+	struct web_conn *conn_head, *conn_tail;
+	struct ev_timer *deadline_timer;
 };
 
 /* A session: anonymous (login form shown) or logged in (user != NULL). */

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -22,10 +24,10 @@
 /* web */
 #include "web/web.h"
 
-/* Connections at once, and per client address. */
-#define WEB_CONN_MAX		256
-#define WEB_CONN_PER_IP		16
-/* An idle or slow connection is closed after this many seconds. */
+/*
+ * An idle connection is closed after this many seconds (libmicrohttpd's
+ * timeout, which any octet resets; web_request_deadline bounds a slow one).
+ */
 #define WEB_CONN_TIMEOUT	30
 /* The largest certificate or key file we read. */
 #define WEB_PEM_MAX		(1024 * 1024)
@@ -57,15 +59,156 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 	    req_ctx) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
+/*
+ * One open connection. libmicrohttpd's own timeout is an idle timeout,
+ * which a client sending an octet now and then never meets: with enough
+ * of them every connection slot is held for good. So each request gets
+ * web_request_deadline from the moment its connection opened or its
+ * previous request ended, and a connection past it is cut.
+ */
+struct web_conn {
+	struct MHD_Connection *conn;
+	struct web_conn *prev, *next;	/* in w->conn_head, by start */
+	uint64_t start;			/* ev_now() when the request began */
+	bool linked;			/* still watched (not cut) */
+};
+
+static void web_deadline_fire(void *ctx);
+
+/* web_conn_unlink - take c out of the deadline list */
+static void
+web_conn_unlink(struct web *w, struct web_conn *c)
+{
+	if (!c->linked)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conn_head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		w->conn_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->linked = false;
+}
+
+/* web_conn_append - c's request begins now: it goes to the list's end */
+static void
+web_conn_append(struct web *w, struct web_conn *c)
+{
+	web_conn_unlink(w, c);
+	c->start = ev_now();
+	c->prev = w->conn_tail;
+	if (w->conn_tail != NULL)
+		w->conn_tail->next = c;
+	else
+		w->conn_head = c;
+	w->conn_tail = c;
+	c->linked = true;
+}
+
+/* web_deadline_arm - the timer for the oldest request's deadline */
+static void
+web_deadline_arm(struct web *w)
+{
+	uint64_t limit = (uint64_t)w->cfg->web_request_deadline * 1000u, now;
+
+	ev_timer_cancel(w->loop, &w->deadline_timer);
+	if (w->conn_head == NULL)
+		return;
+	now = ev_now();
+	w->deadline_timer = ev_timer_add(w->loop, w->conn_head->start + limit > now ?
+	    w->conn_head->start + limit - now : 0, web_deadline_fire, w);
+}
+
+/* web_conn_addr - the client's numeric address, for the log */
+static void
+web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), buf,
+	    (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(buf, size, "unknown");
+}
+
+/*
+ * web_deadline_fire - cut every connection whose request is past its
+ * deadline. libmicrohttpd owns the socket, so it is shut down, not
+ * closed: libmicrohttpd then sees the end of the stream, closes the
+ * connection and tells us (web_mhd_connection), with no descriptor
+ * reused behind its back.
+ */
+static void
+web_deadline_fire(void *ctx)
+{
+	struct web *w = ctx;
+	uint64_t limit = (uint64_t)w->cfg->web_request_deadline * 1000u;
+	uint64_t now = ev_now();
+	struct web_conn *c;
+	bool cut = false;
+
+	w->deadline_timer = NULL;
+	while ((c = w->conn_head) != NULL && c->start + limit <= now) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		char addr[NI_MAXHOST];
+
+		web_conn_unlink(w, c);
+		web_conn_addr(c->conn, addr, sizeof(addr));
+		log_info("timeout after request from %s: deadline %lds exceeded",
+		    addr, w->cfg->web_request_deadline);
+		if (ci != NULL)
+			(void)shutdown(ci->connect_fd, SHUT_RDWR);
+		cut = true;
+	}
+	web_deadline_arm(w);
+	if (cut)
+		web_server_kick(w);
+}
+
+/* web_mhd_connection - a connection opened or closed */
+static void
+web_mhd_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	struct web *w = cls;
+	struct web_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = xcalloc(1, sizeof(*c));
+		c->conn = conn;
+		*socket_context = c;
+		web_conn_append(w, c);
+	} else if (c != NULL) {
+		web_conn_unlink(w, c);
+		free(c);
+		*socket_context = NULL;
+	}
+	web_deadline_arm(w);
+}
+
 /* web_mhd_completed - a request is over (answered, or the client left) */
 static void
 web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_ctx,
     enum MHD_RequestTerminationCode code)
 {
-	(void)cls;
-	(void)conn;
+	struct web *w = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
 	(void)code;
 	web_request_done(req_ctx);
+	/* The next request on this connection starts its own clock. */
+	if (ci != NULL && ci->socket_context != NULL &&
+	    ((struct web_conn *)ci->socket_context)->linked) {
+		web_conn_append(w, ci->socket_context);
+		web_deadline_arm(w);
+	}
 }
 
 int
@@ -246,8 +389,10 @@ web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	    MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, w,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, web_mhd_completed, w,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONN_MAX,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)WEB_CONN_PER_IP,
+	    MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, w,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)w->cfg->web_connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)w->cfg->web_client_connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
 	    w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, w->tls_key,
@@ -281,6 +426,7 @@ web_server_free(struct web **wp)
 	}
 	ev_timer_cancel(w->loop, &w->mhd_timer);
 	ev_timer_cancel(w->loop, &w->sweep_timer);
+	ev_timer_cancel(w->loop, &w->deadline_timer);
 	web_sessions_free(&w->sessions);
 	web_rate_free(&w->login_rate);
 	passwd_table_free(&w->passwd);

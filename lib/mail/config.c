@@ -157,6 +157,15 @@ static const struct param params[] = {
 	{ "auth_lockout_failures", PT_INT, "5", F(auth_lockout_failures), .min = 0 },
 	{ "auth_client_lockout_failures", PT_INT, "10", F(auth_client_lockout_failures), .min = 0 },
 	{ "auth_lockout_time", PT_TIME, "15m", F(auth_lockout_time), .min = 1 },
+	{ "smtpd_command_deadline", PT_TIME, "300s", F(smtpd_command_deadline), .min = 1 },
+	{ "smtpd_data_deadline", PT_TIME, "30m", F(smtpd_data_deadline), .min = 1 },
+	{ "smtpd_session_deadline", PT_TIME, "1h", F(smtpd_session_deadline), .min = 1 },
+	{ "odmr_command_deadline", PT_TIME, "300s", F(odmr_command_deadline), .min = 1 },
+	{ "odmr_session_deadline", PT_TIME, "10m", F(odmr_session_deadline), .min = 1 },
+	{ "odmr_client_connection_limit", PT_INT, "10", F(odmr_client_connection_limit), .min = 1 },
+	{ "web_request_deadline", PT_TIME, "30s", F(web_request_deadline), .min = 1 },
+	{ "web_connection_limit", PT_INT, "512", F(web_connection_limit), .min = 1 },
+	{ "web_client_connection_limit", PT_INT, "8", F(web_client_connection_limit), .min = 1 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -142,6 +142,16 @@ struct config {
 	long auth_lockout_failures;	/* failed logins of one name before a lockout; 0: never */
 	long auth_client_lockout_failures; /* failed logins from one address; 0: never */
 	long auth_lockout_time;	/* the failures counted, and the lockout's length */
+	/* Deadlines and limits at every door (no progress moves a deadline). */
+	long smtpd_command_deadline;	/* smtpd: a command line, first octet to LF */
+	long smtpd_data_deadline;	/* smtpd: DATA, the 354 to the final dot */
+	long smtpd_session_deadline;	/* smtpd: a whole connection */
+	long odmr_command_deadline;	/* ODMR: a command line */
+	long odmr_session_deadline;	/* ODMR: connect to the turn (ATRN) */
+	long odmr_client_connection_limit; /* ODMR: sessions per client address */
+	long web_request_deadline;	/* web: one request, with its headers */
+	long web_connection_limit;	/* web: connections at once */
+	long web_client_connection_limit; /* web: connections per client address */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

@@ -24,6 +24,7 @@
 
 /* Layer 1: util. */
 #include "util/log.h"
+#include "util/timemath.h"
 #include "util/xmalloc.h"
 
 /* Layer 2: mail. */
@@ -583,7 +584,7 @@ dsn_text_part(const struct dsn_notice *dn, struct dsn_buf *b)
 	dsn_wrap(b, "", line, "");
 	free(line);
 	if (dn->worst == DSN_ACTION_DELAYED && dn->p->lifetime > 0) {
-		dsn_date(dn->orig->arrival + dn->p->lifetime, until, sizeof(until));
+		dsn_date(time_add_sat(dn->orig->arrival, dn->p->lifetime), until, sizeof(until));
 		dsn_duration(dn->p->lifetime, span, sizeof(span));
 		line = xasprintf("We will keep trying until %s (%s after it "
 		    "arrived); if it still cannot be delivered then, it will "
@@ -671,7 +672,7 @@ dsn_status_part(const struct dsn_notice *dn, struct dsn_buf *b)
 			dsn_field(b, "Last-Attempt-Date", date);
 		}
 		if (r->action == DSN_ACTION_DELAYED && dn->p->lifetime > 0) {
-			dsn_date(dn->orig->arrival + dn->p->lifetime, date, sizeof(date));
+			dsn_date(time_add_sat(dn->orig->arrival, dn->p->lifetime), date, sizeof(date));
 			dsn_field(b, "Will-Retry-Until", date);
 		}
 	}

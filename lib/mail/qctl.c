@@ -15,6 +15,7 @@
 
 #include "util/ipc.h"
 #include "util/log.h"
+#include "util/timemath.h"
 #include "util/xmalloc.h"
 #include "mail/address.h"
 #include "mail/config.h"
@@ -104,7 +105,9 @@ qctl_index_message(struct qctl_env *env, const char *id)
 			ents[nents]->sender = xstrdup(msg->sender);
 			ents[nents]->size = msg->content_size;
 			ents[nents]->arrival = msg->arrival;
-			ents[nents]->expiry = msg->arrival + qctl_lifetime(env->cfg, domain);
+			/* A stored arrival may be absurd: the sum saturates. */
+			ents[nents]->expiry = time_add_sat(msg->arrival,
+			    qctl_lifetime(env->cfg, domain));
 			nents++;
 		}
 		qindex_entry_add_rcpt(ents[j], msg->rcpt[i].addr, i);
@@ -307,7 +310,7 @@ qctl_sum_entry(const struct qindex_entry *e, void *ctx)
 	d->bytes += e->size;
 	if (e->arrival < d->oldest)
 		d->oldest = e->arrival;
-	age_min = (s->now - e->arrival) / 60;
+	age_min = (long long)time_sub_sat(s->now, e->arrival) / 60;
 	for (b = 0; b < QCTL_NBUCKETS - 1; b++)
 		if (age_min < qctl_buckets[b])
 			break;
@@ -590,7 +593,7 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 			goto out;
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=5.0.0, status=bounced "
 		    "(returned to the sender by the postmaster)", id, dr[i].addr,
-		    (long long)(time(NULL) - msg->arrival));
+		    (long long)time_sub_sat(time(NULL), msg->arrival));
 	}
 	if (made == 0 && qctl_index_message(env, nid) == 0 && env->hooks != NULL &&
 	    env->hooks->changed != NULL)

@@ -6,4 +6,5 @@ lib_util_libsluice_util_a_SOURCES = \
 	lib/util/log.c lib/util/log.h \
 	lib/util/events.c lib/util/events.h \
 	lib/util/ipc.c lib/util/ipc.h \
-	lib/util/htable.c lib/util/htable.h
+	lib/util/htable.c lib/util/htable.h \
+	lib/util/timemath.h

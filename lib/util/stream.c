@@ -65,6 +65,12 @@ struct stream {
 	struct ev_timer *timer, *kick;
 	uint64_t timeout, deadline;
 
+	struct ev_timer *dl_timer;	/* the earlier of the two below */
+	uint64_t dl_at;			/* stream_set_deadline(), or 0 */
+	uint64_t line_ms;		/* stream_set_line_deadline(), or 0 */
+	uint64_t line_start;		/* first octet of an unfinished line */
+	uint64_t dl_armed;		/* when dl_timer fires, or 0 */
+
 	unsigned deferred;	/* events of a direct call, for the next turn */
 	int busy;		/* inside a callback from this module */
 	bool dead;		/* stream_free() ran while busy */
@@ -126,6 +132,7 @@ stream_release(struct stream *st)
 {
 	ev_timer_cancel(st->loop, &st->timer);
 	ev_timer_cancel(st->loop, &st->kick);
+	ev_timer_cancel(st->loop, &st->dl_timer);
 	if (st->registered)
 		ev_io_del(st->loop, st->fd);
 	st->registered = false;
@@ -385,6 +392,75 @@ stream_kick_fire(void *ctx)
 	stream_finish(st, out);
 }
 
+static void stream_deadline_fire(void *ctx);
+
+/* stream_deadline_arm - (re)arm the timer for the earlier deadline */
+static void
+stream_deadline_arm(struct stream *st)
+{
+	uint64_t due = st->dl_at, now;
+
+	if (st->line_start != 0 && (due == 0 || st->line_start + st->line_ms < due))
+		due = st->line_start + st->line_ms;
+	if (due == st->dl_armed && (due == 0 || st->dl_timer != NULL))
+		return;
+	ev_timer_cancel(st->loop, &st->dl_timer);
+	st->dl_armed = due;
+	if (due == 0 || st->dead)
+		return;
+	now = ev_now();
+	st->dl_timer = ev_timer_add(st->loop, due > now ? due - now : 0,
+	    stream_deadline_fire, st);
+}
+
+/*
+ * stream_line_track - note when the unfinished input line began. A
+ * whole line still buffered is the owner's wait, not the peer's, so
+ * the clock runs only while no LF is buffered (or while an over-long
+ * line is being dropped).
+ */
+static void
+stream_line_track(struct stream *st)
+{
+	bool partial;
+
+	if (st->line_ms == 0)
+		return;
+	partial = st->discarding || (st->rbuf != NULL && st->rpos < st->rlen &&
+	    memchr(st->rbuf + st->rpos, '\n', st->rlen - st->rpos) == NULL);
+	if (!partial)
+		st->line_start = 0;
+	else if (st->line_start == 0)
+		st->line_start = ev_now();
+	stream_deadline_arm(st);
+}
+
+/* stream_deadline_fire - report the deadlines that have passed */
+static void
+stream_deadline_fire(void *ctx)
+{
+	struct stream *st = ctx;
+	uint64_t now = ev_now();
+	unsigned out = 0;
+
+	st->dl_timer = NULL;
+	st->dl_armed = 0;
+	if (st->dl_at != 0 && now >= st->dl_at) {
+		st->dl_at = 0;
+		out |= STREAM_EV_DEADLINE;
+	}
+	if (st->line_start != 0 && now >= st->line_start + st->line_ms) {
+		st->line_start = st->line_ms = 0;
+		out |= STREAM_EV_LINE_DEADLINE;
+	}
+	if (out == 0) {
+		stream_deadline_arm(st);
+		return;
+	}
+	st->busy++;
+	stream_finish(st, out);
+}
+
 /* stream_update - watch what the stream needs next */
 static void
 stream_update(struct stream *st)
@@ -393,6 +469,7 @@ stream_update(struct stream *st)
 
 	if (st->failed || st->dead || !st->registered)
 		return;
+	stream_line_track(st);
 	if (st->tls == STREAM_TLS_HANDSHAKE)
 		mask = st->hs_want;
 	else {
@@ -536,6 +613,26 @@ stream_set_timeout(struct stream *st, uint64_t ms)
 	/* An earlier, later-firing timer would miss a shorter new deadline. */
 	ev_timer_cancel(st->loop, &st->timer);
 	st->timer = ev_timer_add(st->loop, ms, stream_timer_fire, st);
+}
+
+void
+stream_set_deadline(struct stream *st, uint64_t when)
+{
+	st->dl_at = when;
+	stream_deadline_arm(st);
+}
+
+void
+stream_set_line_deadline(struct stream *st, uint64_t ms)
+{
+	if (ms == st->line_ms)
+		return;
+	st->line_ms = ms;
+	if (ms == 0)
+		st->line_start = 0;
+	stream_deadline_arm(st);
+	if (st->busy == 0)
+		stream_update(st);
 }
 
 int

@@ -29,6 +29,13 @@
  * progress pushes it back. When it runs out the owner gets
  * STREAM_EV_TIMEOUT (once; set it again to re-arm).
  *
+ * Deadlines: an idle timer alone lets a peer that sends one octet now
+ * and then hold a session for ever. stream_set_deadline() names a
+ * moment (STREAM_EV_DEADLINE) that no progress moves, for a whole
+ * session or phase; stream_set_line_deadline() bounds each input line
+ * from its first octet to its LF (STREAM_EV_LINE_DEADLINE). Both fire
+ * once and stay off until set again.
+ *
  * Callbacks may call stream_free() on their own stream: the stream is then
  * released when the callback returns.
  */
@@ -51,6 +58,8 @@
 #define STREAM_EV_ERROR		0x08u	/* I/O or TLS failure: stream_error() */
 #define STREAM_EV_TIMEOUT	0x10u	/* the idle timer ran out */
 #define STREAM_EV_TLS		0x20u	/* the TLS handshake completed */
+#define STREAM_EV_DEADLINE	0x40u	/* the stream_set_deadline() moment came */
+#define STREAM_EV_LINE_DEADLINE	0x80u	/* an input line took too long */
 
 struct stream;
 
@@ -66,6 +75,18 @@ int stream_fd(const struct stream *st);
 
 /* stream_set_timeout - idle timeout in milliseconds; 0 disables it */
 void stream_set_timeout(struct stream *st, uint64_t ms);
+/*
+ * stream_set_deadline - STREAM_EV_DEADLINE at when (ev_now() milliseconds,
+ * absolute), whatever the peer does meanwhile; 0 cancels it.
+ */
+void stream_set_deadline(struct stream *st, uint64_t when);
+/*
+ * stream_set_line_deadline - an input line must be whole (its LF read)
+ * within ms of its first octet, else STREAM_EV_LINE_DEADLINE. Lines the
+ * owner has not taken yet do not count: only an unfinished one does.
+ * 0 disables it.
+ */
+void stream_set_line_deadline(struct stream *st, uint64_t ms);
 
 /*
  * stream_read_line - take the next line (with its LF) from the input

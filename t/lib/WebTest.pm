@@ -17,7 +17,7 @@ use SluiceTest qw(tool run_cmd slurp);
 use Test::More;
 
 our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir
-    web_stopped_ok);
+    web_stopped_ok customer_passwd);
 
 # curl JAR, ARGS - one request with curl, the cookie jar read and
 # written: {code, headers, body, err}. code is the HTTP status ("000"
@@ -97,6 +97,21 @@ sub web_stopped_ok {
 	like($log, qr/web\[$pid\]: stop on signal 15/, 'web stops on SIGTERM');
 	unlike($log, qr/web\[\d+\]: (?:panic|fatal)|==$pid==|web\/\w+\.c:\d+:\d+: runtime error/,
 	    'no fatal error, sanitizer or UBSan report from web');
+}
+
+# customer_passwd SLUICE, USER, PASSWORD - write the customer's password
+# with the real CLI, as an operator would; as root, give the file the
+# group of mail_owner (web reads it as that user). True on success.
+sub customer_passwd {
+	my ($s, $user, $password) = @_;
+	my ($rc, $out, $err) = run_cmd(["$ENV{SLUICE_BUILDDIR}/cli/sluice", '-c',
+	    $s->confdir, 'passwd', $user], stdin => "$password\n");
+	diag("sluice passwd $user: $err") if $rc != 0;
+	if ($> == 0) {
+		my $gid = (getpwnam($s->{conf}{mail_owner} // 'sluice'))[3];
+		chown 0, $gid, $s->confdir . '/passwd' if defined $gid;
+	}
+	return $rc == 0;
 }
 
 1;

@@ -1,0 +1,15 @@
+# t/doors.mk: integration tests of the limits at every door (issue 7):
+# deadlines per command, request and session against slow clients, the
+# per-client connection limits, and stored times that must not overflow.
+DOORS_TESTS = \
+	t/53-web-limits.t \
+	t/51-smtpd-deadline.t \
+	t/52-odmr-finger-deadline.t \
+	t/54-stored-time.t
+TESTS += $(DOORS_TESTS)
+EXTRA_DIST += $(DOORS_TESTS) t/lib/SlowClient.pm
+# The stream deadlines these doors rely on (lib/util/stream.c).
+check_PROGRAMS += t/stream_test
+TESTS += t/stream_test
+t_stream_test_SOURCES = t/stream_test.c
+t_stream_test_LDADD = $(SLUICE_LIBS)
