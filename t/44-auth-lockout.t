@@ -34,6 +34,8 @@ sub setup {
 	    domains => ['site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no owner=demo',
 		'other.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no owner=other'],
 	    conf => { auth_failure_delay => '1s', auth_failure_limit => 50,
+		# 12 sessions at once from one address (the default allows 10)
+		odmr_client_connection_limit => 20,
 		submission_listen => "127.0.0.1:$sub", web_listen => "127.0.0.1:$web",
 		auth_lockout_time => $lock . 's', %conf });
 	$o->{s}->start;
