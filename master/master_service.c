@@ -300,8 +300,18 @@ master_services_stop(struct master *m)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			struct master_child *c = master_child_find(pid);
 
-			if (c != NULL)
-				c->pid = 0;
+			if (c == NULL)
+				continue;
+			c->pid = 0;
+			/* A child that crashes on the way out (a core at every stop) is a bug to see. */
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+				log_warn("process %s/%s pid %ld killed by signal %d while stopping",
+				    m->cfg->daemon_directory, c->svc->name, (long)pid,
+				    WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warn("process %s/%s pid %ld exit status %d while stopping",
+				    m->cfg->daemon_directory, c->svc->name, (long)pid,
+				    WEXITSTATUS(status));
 		}
 		for (i = 0; i < MASTER_NSERVICES; i++)
 			for (j = 0; j < master_services[i].nchild; j++)

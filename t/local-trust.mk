@@ -1,0 +1,7 @@
+# t/local-trust.mk: local users and files (issue 7, items 9-13): who may
+# use the control socket, the secrets file's modes, a clean stop, qmgr's
+# delay-warning timers, daemons the sluice user cannot reach.
+LOCAL_TRUST_TESTS = \
+	t/92-stop-clean.t
+TESTS += $(LOCAL_TRUST_TESTS)
+EXTRA_DIST += $(LOCAL_TRUST_TESTS)
