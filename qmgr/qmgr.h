@@ -104,6 +104,8 @@ struct qmgr {
 	struct qmgr_domain *ready_head, *ready_tail;
 	uint64_t next_job;
 	struct ev_timer *expire_timer;
+	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
+	time_t warn_at;			/* when it fires */
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -158,7 +160,9 @@ int qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, si
     const char *default_status, bool expired);
 /* qmgr_notify_init - every notify_interval, tell notify= addresses what will bounce within a day */
 void qmgr_notify_init(struct qmgr *q);
-/* qmgr_warn_schedule - arm the delay notice of entry e, if one is due */
+/* qmgr_warn_schedule - make the one delay-notice timer fire by e's warning time, if e needs one */
 void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
+/* qmgr_warn_reload - look for due delay notices now (the warn= times may have changed) */
+void qmgr_warn_reload(struct qmgr *q);
 
 #endif

@@ -34,6 +34,7 @@ qmgr_reload(struct config *cfg, void *ctx)
 	q->cfg = cfg;
 	q->env.cfg = cfg;
 	q->env.qdir = cfg->queue_directory;
+	qmgr_warn_reload(q);
 }
 
 /* A connection from smtpd: any number of "queued" records, then EOF. */
@@ -170,6 +171,15 @@ qmgr_listen(struct qmgr *q, const char *name, mode_t mode)
 	return fd;
 }
 
+/* qmgr_hook_status - qmgr's own counters in "sluice status" */
+static void
+qmgr_hook_status(void *ctx, struct ipc_rec *rec)
+{
+	struct qmgr *q = ctx;
+
+	ipc_rec_addf(rec, "timers", "%zu", ev_timer_count(q->loop));
+}
+
 void
 qmgr_init(struct qmgr *q)
 {
@@ -196,6 +206,7 @@ qmgr_init(struct qmgr *q)
 	qmgr_expire_init(q);
 	qmgr_notify_init(q);
 	qmgr_hooks_init(q);
+	q->hooks.status = qmgr_hook_status;
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)
 		log_fatal("watch listeners: %s", strerror(errno));

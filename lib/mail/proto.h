@@ -31,6 +31,8 @@
  *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= messages= entries=
+ *	                              [timers=] (qmgr only: its pending timers, which
+ *	                              must not grow with the mail it has handled)
  *	all replies end with:         type=end status=ok|error [reason=TEXT]
  *
  * deliver <-> qmgr, on QUEUE_DIR/private/deliver (deliver connects; there

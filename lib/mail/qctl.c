@@ -581,6 +581,8 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 	ipc_rec_addf(rec, "pid", "%ld", (long)getpid());
 	ipc_rec_add(rec, "queue_directory", env->qdir);
 	ipc_rec_addf(rec, "entries", "%zu", n);
+	if (env->hooks != NULL && env->hooks->status != NULL)
+		env->hooks->status(env->hooks->ctx, rec);
 	ret = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	return ret;

@@ -31,6 +31,8 @@ struct qctl_hooks {
 	struct ipc_rec *(*flush)(void *ctx, const char *domain);
 	/* gate - the gate of domain as text ("held", "open until 12:00:00 (etrn)") */
 	void (*gate)(void *ctx, const char *domain, char *buf, size_t len);
+	/* status - add the running qmgr's own counters to the type=status reply */
+	void (*status)(void *ctx, struct ipc_rec *rec);
 	void *ctx;
 };
 
