@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "util/ipc.h"
+#include "mail/qctl.h"
 
 struct config;
 
@@ -48,6 +49,15 @@ int cli_config_load(struct cli *cli, bool warnings);
 int cli_config_need(struct cli *cli);
 /* cli_become_queue_owner - as root, switch to the queue's owner; 0 or EX_* */
 int cli_become_queue_owner(struct cli *cli, const char *what);
+/*
+ * cli_request - send req to qmgr (as the caller: qmgr checks and logs its
+ * uid); when no qmgr runs, serve it here on the index, as the queue's
+ * owner when run as root. emit sees every reply record up to type=end.
+ * 0 answered, or an EX_* code (EX_NOPERM: the caller may not read the
+ * index) with the reason in *why_r (new string, or NULL when printed).
+ */
+int cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
+    qctl_emit_fn *emit, void *ctx, char **why_r);
 /* cli_free - release what the commands loaded */
 void cli_free(struct cli *cli);
 

@@ -150,6 +150,15 @@ const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
 /* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
 int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
 
+/* qmgr_auth.c */
+/*
+ * qmgr_auth_check - may the caller on control connection fd make a request
+ * of this type (SO_PEERCRED against the who-may-do-what table)? NULL when
+ * it may, else a new refusal text for the reply (the refusal is logged).
+ * The caller's uid in *uid_r (-1 when unknown), for the log of its actions.
+ */
+char *qmgr_auth_check(const struct qmgr *q, int fd, const char *type, long *uid_r);
+
 /* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks */
 void qmgr_hooks_init(struct qmgr *q);
 

@@ -2,6 +2,7 @@
 # use the control socket, the secrets file's modes, a clean stop, qmgr's
 # delay-warning timers, daemons the sluice user cannot reach.
 LOCAL_TRUST_TESTS = \
+	t/90-operator-access.t \
 	t/92-stop-clean.t \
 	t/93-warn-timers.t
 TESTS += $(LOCAL_TRUST_TESTS)
