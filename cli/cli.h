@@ -58,6 +58,15 @@ int cli_become_queue_owner(struct cli *cli, const char *what);
  */
 int cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
     qctl_emit_fn *emit, void *ctx, char **why_r);
+/*
+ * cli_secret_check - can the daemons (mail_owner, or we when not root)
+ * read the secrets file path of parameter param, and is it kept from
+ * other users? Prints each problem with the fix (as a warning unless
+ * strict); the number of problems. A missing file is none.
+ */
+int cli_secret_check(struct cli *cli, const char *param, const char *path, bool strict);
+/* cli_config_check_files - every secrets file and operator_group; EX_CONFIG if strict and any problem */
+int cli_config_check_files(struct cli *cli, bool strict);
 /* cli_free - release what the commands loaded */
 void cli_free(struct cli *cli);
 

@@ -207,6 +207,8 @@ cli_cmd_start(struct cli *cli, int argc, char **argv)
 	/* Starting with a broken config would only fail later, in the log. */
 	if ((ret = cli_config_load(cli, cli->verbose)) != 0)
 		return ret;
+	/* Secrets the daemons cannot read would fail every login, silently. */
+	(void)cli_config_check_files(cli, false);
 	if ((ret = cli_running(cli, "start", &pid)) == 0) {
 		cli_err("start: already running, master pid %ld", (long)pid);
 		return CLI_EX_STATE;

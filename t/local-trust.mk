@@ -3,6 +3,7 @@
 # delay-warning timers, daemons the sluice user cannot reach.
 LOCAL_TRUST_TESTS = \
 	t/90-operator-access.t \
+	t/91-passwd-modes.t \
 	t/92-stop-clean.t \
 	t/93-warn-timers.t
 TESTS += $(LOCAL_TRUST_TESTS)
