@@ -5,6 +5,7 @@ LOCAL_TRUST_TESTS = \
 	t/90-operator-access.t \
 	t/91-passwd-modes.t \
 	t/92-stop-clean.t \
-	t/93-warn-timers.t
+	t/93-warn-timers.t \
+	t/94-unreachable.t
 TESTS += $(LOCAL_TRUST_TESTS)
 EXTRA_DIST += $(LOCAL_TRUST_TESTS)
