@@ -330,8 +330,9 @@ qmgr_warn_fire(void *ctx)
 		free(s.key[i]);
 	}
 	free(s.key);
+	/* A second later, not at once: a batch that keeps failing must not spin. */
 	if (s.more)
-		qmgr_warn_arm(q, s.now);
+		qmgr_warn_arm(q, s.now + 1);
 	else if (s.next != 0)
 		qmgr_warn_arm(q, s.next);
 }
