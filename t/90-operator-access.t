@@ -13,6 +13,8 @@ use SluiceTest qw(run_cmd wait_for);
 my $builddir = $ENV{SLUICE_BUILDDIR};
 my $s = SluiceTest->new;
 $s->start;
+# qmgr may still be opening its index right after start: wait for it.
+ok(wait_for(sub { ($s->cli('status'))[1] =~ /^qmgr: pid=/m }, 30), 'qmgr answers');
 my ($a, $b) = ($s->served('alice@site.example'), $s->served('bob@site.example'));
 ok($a && $b, 'two messages for the held domain are queued');
 

@@ -20,11 +20,11 @@ $s->start;
 sub timers {
 	my ($rc, $out, $err) = $s->cli('status');
 	my ($n) = $out =~ /^qmgr:.* timers=(\d+)/m;
-	diag("sluice status: exit $rc: $out$err") unless defined $n;
 	return $n;
 }
 
-my $before = timers();
+# qmgr may still be opening its index right after start: wait for its answer.
+my $before = wait_for(sub { my $n = timers(); defined $n ? "$n" : undef }, 30);
 ok(defined $before, "qmgr reports its pending timers in sluice status ($before)");
 
 my ($rc, $out, $err) = $s->smtp_source('-m', $N, '-s', 5, '-f', 'sender@sluice.test',
