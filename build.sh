@@ -9,6 +9,8 @@
 #				ASan+UBSan
 #
 # Works as root or as an ordinary user (sudo is used for apt-get only).
+# As root the daemons run as the sluice user, which must reach this tree:
+# run stops early, saying what to do, when the clone is in a private home.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -128,6 +130,30 @@ make_run_config() {
 	fi
 }
 
+# check_reach - as root, the daemons run as the sluice user: it must be
+# able to execute them, read the config and reach the queue, all under
+# this tree. A clone in a private home (/root, mode 0700) fails every
+# child with "Permission denied" while the port stays open; say so now,
+# with what to do. (master checks the same before it binds anything.)
+check_reach() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	local p d b
+	for p in "x:$top/build/libexec/master" "x:$top/build/libexec/qmgr" \
+	    "x:$top/build/libexec/smtpd" "r:$top/build/run/etc/sluice.conf" \
+	    "x:$top/build/run"; do
+		runuser -u sluice -- test "-${p%%:*}" "${p#*:}" && continue
+		p=${p#*:}
+		# The first directory on the way that the sluice user cannot pass.
+		b=$p
+		d=$(dirname "$p")
+		while [ "$d" != / ]; do
+			runuser -u sluice -- test -x "$d" || b=$d
+			d=$(dirname "$d")
+		done
+		die "the sluice user cannot reach $p (blocked at $b: $(stat -c '%A %U:%G' "$b")): every daemon would fail with \"Permission denied\" while port 2525 stays open. Clone sluice where it can (under /srv or /tmp: git clone $top /srv/sluice), or chmod o+x each directory on the path (namei -l $p shows them)"
+	done
+}
+
 # ensure_user - as root, master hands its children to the sluice user.
 ensure_user() {
 	[ "$(id -u)" -eq 0 ] || return 0
@@ -187,6 +213,7 @@ run)
 	ensure_user
 	build_in build --enable-werror || die "the build failed"
 	make_run_config
+	check_reach
 	say "starting master in the foreground (SMTP on 127.0.0.1:2525; ^C stops)"
 	exec "$top/build/master/master" -c "$top/build/run/etc" -f
 	;;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "util/ipc.h"
+#include "mail/qctl.h"
 
 struct config;
 
@@ -48,6 +49,24 @@ int cli_config_load(struct cli *cli, bool warnings);
 int cli_config_need(struct cli *cli);
 /* cli_become_queue_owner - as root, switch to the queue's owner; 0 or EX_* */
 int cli_become_queue_owner(struct cli *cli, const char *what);
+/*
+ * cli_request - send req to qmgr (as the caller: qmgr checks and logs its
+ * uid); when no qmgr runs, serve it here on the index, as the queue's
+ * owner when run as root. emit sees every reply record up to type=end.
+ * 0 answered, or an EX_* code (EX_NOPERM: the caller may not read the
+ * index) with the reason in *why_r (new string, or NULL when printed).
+ */
+int cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
+    qctl_emit_fn *emit, void *ctx, char **why_r);
+/*
+ * cli_secret_check - can the daemons (mail_owner, or we when not root)
+ * read the secrets file path of parameter param, and is it kept from
+ * other users? Prints each problem with the fix (as a warning unless
+ * strict); the number of problems. A missing file is none.
+ */
+int cli_secret_check(struct cli *cli, const char *param, const char *path, bool strict);
+/* cli_config_check_files - every secrets file and operator_group; EX_CONFIG if strict and any problem */
+int cli_config_check_files(struct cli *cli, bool strict);
 /* cli_free - release what the commands loaded */
 void cli_free(struct cli *cli);
 

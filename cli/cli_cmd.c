@@ -13,6 +13,8 @@
 
 /* lib/mail */
 #include "mail/config.h"
+/* lib/util */
+#include "util/xmalloc.h"
 /* this program */
 #include "cli/cli.h"
 
@@ -174,6 +176,31 @@ cli_become_queue_owner(struct cli *cli, const char *what)
 		return EX_OSERR;
 	}
 	return 0;
+}
+
+int
+cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
+    qctl_emit_fn *emit, void *ctx, char **why_r)
+{
+	long uid = (long)getuid();
+	char *index;
+	int ret;
+
+	if ((ret = qctl_request_qmgr(cli->cfg, req, emit, ctx, why_r)) <= 0)
+		return ret == 0 ? 0 : EX_UNAVAILABLE;
+	/* Without qmgr, the index's own permissions say who may: say so plainly. */
+	index = xasprintf("%s/index", cli->cfg->queue_directory);
+	if (geteuid() != 0 && access(index, R_OK | W_OK | X_OK) < 0 && errno == EACCES) {
+		*why_r = xasprintf("permission denied: qmgr is not running and uid %ld may not "
+		    "open the queue index %s; run as root or mail_owner %s", uid, index,
+		    cli->cfg->mail_owner);
+		free(index);
+		return EX_NOPERM;
+	}
+	free(index);
+	if ((ret = cli_become_queue_owner(cli, what)) != 0)
+		return ret;
+	return qctl_request_local(cli->cfg, req, uid, emit, ctx, why_r) < 0 ? EX_UNAVAILABLE : 0;
 }
 
 /* cli_free - release what the commands loaded */

@@ -145,7 +145,9 @@ cli_running(struct cli *cli, const char *what, pid_t *pid_r)
 	if (ret < 0) {
 		cli_err("%s: read %s/pid/master.pid: %s", what,
 		    cli->cfg->queue_directory,
-		    errno == EAGAIN ? "no valid pid in it" : strerror(errno));
+		    errno == EAGAIN ? "no valid pid in it" : errno == EACCES ?
+		    "permission denied (run as root, mail_owner or in operator_group)" :
+		    strerror(errno));
 		return errno == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
 	}
 	return ret == 1 ? 0 : CLI_EX_STATE;
@@ -205,6 +207,8 @@ cli_cmd_start(struct cli *cli, int argc, char **argv)
 	/* Starting with a broken config would only fail later, in the log. */
 	if ((ret = cli_config_load(cli, cli->verbose)) != 0)
 		return ret;
+	/* Secrets the daemons cannot read would fail every login, silently. */
+	(void)cli_config_check_files(cli, false);
 	if ((ret = cli_running(cli, "start", &pid)) == 0) {
 		cli_err("start: already running, master pid %ld", (long)pid);
 		return CLI_EX_STATE;
@@ -374,6 +378,14 @@ cli_status_rec(const struct ipc_rec *rec, void *ctx)
 	struct cli *cli = ctx;
 	size_t i;
 
+	const char *status = ipc_rec_get(rec, "status"), *reason = ipc_rec_get(rec, "reason");
+
+	if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0 && status != NULL &&
+	    strcmp(status, "ok") != 0) {
+		fputs("qmgr: ", cli->out);
+		cli_put_text(cli->out, reason != NULL ? reason : status);
+		putc('\n', cli->out);
+	}
 	if (strcmp(ipc_rec_type(rec), PROTO_T_STATUS) != 0)
 		return 0;
 	fputs("qmgr:", cli->out);
@@ -429,13 +441,9 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 		}
 	}
 	req = ipc_rec_new(PROTO_T_STATUS);
-	if (cli_become_queue_owner(cli, "status") != 0) {
-		ipc_rec_free(&req);
-		return EX_OK;
-	}
-	if (qctl_request(cli->cfg, req, cli_status_rec, cli, &reason) < 0) {
+	if (cli_request(cli, "status", req, cli_status_rec, cli, &reason) != 0) {
 		fprintf(cli->out, "qmgr: not answering: %s\n",
-		    reason != NULL ? reason : "unknown reason");
+		    reason != NULL ? reason : "see above");
 		free(reason);
 	}
 	ipc_rec_free(&req);

@@ -175,12 +175,22 @@ cli_passwd_write(const char *path, const char *login, const char *entry,
 		free(tmp);
 		return -1;
 	}
-	/* Keep the owner and group of the file we replace (root edits). */
-	if (in != NULL && fstat(fileno(in), &st) == 0 && geteuid() == 0)
-		(void)fchown(fd, st.st_uid, st.st_gid);
-	else if (in == NULL && group != (gid_t)-1)
-		(void)fchown(fd, 0, group);
-	(void)fchmod(fd, 0640);
+	/*
+	 * Keep the owner, group and mode of the file we replace: the daemons
+	 * read it with mail_owner's group, and forcing 0640 on a root:root
+	 * file locked them out (every customer login failed). A new file is
+	 * root:mail_owner's group 0640. cli_secret_check() then says what is
+	 * still wrong with the result.
+	 */
+	if (in != NULL && fstat(fileno(in), &st) == 0) {
+		if (geteuid() == 0)
+			(void)fchown(fd, st.st_uid, st.st_gid);
+		(void)fchmod(fd, st.st_mode & 07777);
+	} else {
+		if (group != (gid_t)-1)
+			(void)fchown(fd, 0, group);
+		(void)fchmod(fd, 0640);
+	}
 	while (in != NULL && (line = cli_passwd_line(in)) != NULL) {
 		if (cli_passwd_login_of(line, login)) {
 			if (!*replaced_r)
@@ -263,5 +273,7 @@ cli_cmd_passwd(struct cli *cli, int argc, char **argv)
 		return EX_CANTCREAT;
 	fprintf(cli->out, "sluice: %s password of %s in %s\n",
 	    replaced ? "changed the" : "added a", login, file);
+	if (cli->cfg != NULL || cli_config_load(cli, false) == 0)
+		(void)cli_secret_check(cli, "passwd_file", file, false);
 	return EX_OK;
 }

@@ -34,6 +34,7 @@ struct cli_q {
 	int (*on_rec)(struct cli_q *q, const struct ipc_rec *rec);
 	bool ended;
 	char *reason;		/* type=end status=error reason=, or NULL */
+	bool denied;		/* type=end status=denied: qmgr refused the caller */
 	unsigned long long malformed;
 
 	bool json;
@@ -60,6 +61,7 @@ cli_q_emit(const struct ipc_rec *rec, void *ctx)
 		q->ended = true;
 		status = ipc_rec_get(rec, "status");
 		if (status == NULL || strcmp(status, "ok") != 0) {
+			q->denied = status != NULL && strcmp(status, PROTO_END_DENIED) == 0;
 			reason = ipc_rec_get(rec, "reason");
 			q->reason = xstrdup(reason != NULL ? reason : "request failed");
 		}
@@ -81,13 +83,13 @@ cli_q_run(struct cli_q *q, const struct ipc_rec *req)
 	char *why = NULL;
 	int ret;
 
-	if ((ret = cli_config_need(q->cli)) != 0 ||
-	    (ret = cli_become_queue_owner(q->cli, q->what)) != 0)
+	if ((ret = cli_config_need(q->cli)) != 0)
 		return ret;
-	if (qctl_request(q->cli->cfg, req, cli_q_emit, q, &why) < 0) {
-		cli_err("%s: %s", q->what, why != NULL ? why : "cannot reach qmgr or the index");
+	if ((ret = cli_request(q->cli, q->what, req, cli_q_emit, q, &why)) != 0) {
+		if (why != NULL)
+			cli_err("%s: %s", q->what, why);
 		free(why);
-		return EX_UNAVAILABLE;
+		return ret;
 	}
 	if (!q->ended) {
 		cli_err("%s: reply ended early", q->what);
@@ -95,7 +97,7 @@ cli_q_run(struct cli_q *q, const struct ipc_rec *req)
 	}
 	if (q->reason != NULL) {
 		cli_err("%s: %s", q->what, q->reason);
-		return EX_UNAVAILABLE;
+		return q->denied ? EX_NOPERM : EX_UNAVAILABLE;
 	}
 	return q->malformed > 0 ? EX_PROTOCOL : EX_OK;
 }

@@ -40,10 +40,13 @@
  *	the state a command needs (status: not running).
  *
  * SECURITY
- *	Not set-uid: runs with the rights of whoever calls it, normally
- *	root or the sluice user, who can read the queue. It talks to qmgr
- *	over a Unix socket and opens the index only after taking the index
- *	lock that proves no qmgr has it open. Everything read back from
+ *	Not set-uid: runs with the rights of whoever calls it. qmgr decides
+ *	who may use the control socket (root, mail_owner, operator_group;
+ *	SO_PEERCRED) and this program exits EX_NOPERM when refused; root
+ *	talks to qmgr as root, so that qmgr logs the operator's uid, and
+ *	becomes the queue's owner only to serve a request itself. It opens
+ *	the index only after taking the index lock that proves no qmgr has
+ *	it open. Everything read back from
  *	qmgr or a queue file is checked against its grammar, and control
  *	characters are never written to the terminal.
  *

@@ -52,6 +52,7 @@ struct master {
 	uid_t uid;		/* children's identity when started as root */
 	gid_t gid;
 	bool drop_privileges;
+	int exit_code;		/* master's exit status after the loop */
 };
 
 /* master_config_load - load the config or exit EX_CONFIG with every error */
@@ -61,6 +62,13 @@ void master_start(struct master *m);
 /* master_run - the event loop until SIGTERM; exit status */
 int master_run(struct master *m);
 
+/*
+ * master_check_reach - before binding anything: can the children's user
+ * execute every daemon that will run, read the configuration and write
+ * the queue? Fatal, naming the path and the fix, when not: children that
+ * cannot exec would leave the listeners open with nobody answering.
+ */
+void master_check_reach(struct master *m);
 /* master_services_start - start every service's children */
 void master_services_start(struct master *m);
 /* master_services_signal - send sig to every child */

@@ -292,6 +292,7 @@ master_start(struct master *m)
 		    "queue_directory in %s/sluice.conf", m->cfg->queue_directory,
 		    strerror(errno), m->config_dir);
 	master_chown_queue(m);
+	master_check_reach(m);
 	if (!m->foreground)
 		master_daemonize();
 	master_lock(m);
@@ -365,9 +366,9 @@ master_run(struct master *m)
 	signal(SIGPIPE, SIG_IGN);
 	/* Children that died before the loop started are reaped now. */
 	master_services_reap(m);
-	if (ev_run(m->loop) < 0)
+	if (!m->stopping && ev_run(m->loop) < 0)
 		log_fatal("event loop: %s", strerror(errno));
 	master_services_stop(m);
 	log_info("stopped");
-	return 0;
+	return m->exit_code;
 }

@@ -11,6 +11,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,11 @@
 
 /* A child that lived this long was healthy: its back-off starts over. */
 #define MASTER_HEALTHY_MS 10000
+/*
+ * The exit status of a child that could not execute its program (as a
+ * shell's 126): never transient, so master stops instead of restarting.
+ */
+#define MASTER_EX_EXEC 126
 
 static long
 master_one(const struct config *cfg)
@@ -170,8 +176,9 @@ master_child_exec(struct master *m, struct master_service *svc)
 		argv[argc++] = (char *)"-v";
 	argv[argc] = NULL;
 	execv(path, argv);
-	log_fatal("execute %s: %s; check daemon_directory in %s/sluice.conf", path,
-	    strerror(errno), m->config_dir);
+	log_warn("execute %s as uid %ld: %s; check daemon_directory in %s/sluice.conf", path,
+	    (long)getuid(), strerror(errno), m->config_dir);
+	_exit(MASTER_EX_EXEC);
 }
 
 static void
@@ -202,6 +209,105 @@ master_child_restart(void *ctx)
 	c->restart = NULL;
 	if (!c->master->stopping)
 		master_child_spawn(c);
+}
+
+/* One thing the children's user must be able to do. */
+struct master_reach {
+	char *path;
+	int mode;		/* for access(2) */
+	const char *what;
+};
+
+/* master_reach_try - the index of the first check uid fails, its errno in *err_r; -1 none */
+static long
+master_reach_try(const struct master_reach *r, size_t n, int *err_r)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (access(r[i].path, r[i].mode) < 0) {
+			*err_r = errno;
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * master_reach_as - master_reach_try as the children's user: in a child
+ * that becomes it (access(2) checks the real uid, but also every
+ * directory on the way, as exec will), the answer back through a pipe.
+ */
+static long
+master_reach_as(const struct master *m, const struct master_reach *r, size_t n, int *err_r)
+{
+	int pfd[2], status, msg[2] = { -1, 0 };
+	pid_t pid;
+
+	if (!m->drop_privileges)
+		return master_reach_try(r, n, err_r);
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		log_fatal("check what the children can reach: %s", strerror(errno));
+	if (pid == 0) {
+		(void)close(pfd[0]);
+		if (setgroups(1, &m->gid) < 0 || setresgid(m->gid, m->gid, m->gid) < 0 ||
+		    setresuid(m->uid, m->uid, m->uid) < 0)
+			_exit(1);
+		msg[0] = (int)master_reach_try(r, n, &msg[1]);
+		_exit(write(pfd[1], msg, sizeof(msg)) == sizeof(msg) ? 0 : 1);
+	}
+	(void)close(pfd[1]);
+	if (read(pfd[0], msg, sizeof(msg)) != sizeof(msg))
+		msg[0] = -2;
+	(void)close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		continue;
+	if (msg[0] == -2)
+		log_fatal("check what %s can reach: the checking process failed",
+		    m->cfg->mail_owner);
+	*err_r = msg[1];
+	return msg[0];
+}
+
+void
+master_check_reach(struct master *m)
+{
+	struct master_reach r[MASTER_NSERVICES + 2];
+	size_t n = 0, i;
+	const char *verb;
+	long bad;
+	int err = 0;
+	char who[128];
+
+	for (i = 0; i < MASTER_NSERVICES; i++)
+		if (master_services[i].count(m->cfg) > 0)
+			r[n++] = (struct master_reach){ .path = xasprintf("%s/%s",
+			    m->cfg->daemon_directory, master_services[i].name), .mode = X_OK,
+			    .what = "daemon" };
+	r[n++] = (struct master_reach){ .path = xasprintf("%s/sluice.conf", m->config_dir),
+	    .mode = R_OK, .what = "configuration" };
+	r[n++] = (struct master_reach){ .path = xstrdup(m->cfg->queue_directory),
+	    .mode = W_OK | X_OK, .what = "queue directory" };
+	bad = master_reach_as(m, r, n, &err);
+	if (bad >= 0) {
+		if (m->drop_privileges)
+			snprintf(who, sizeof(who), "mail_owner %s (uid %ld)", m->cfg->mail_owner,
+			    (long)m->uid);
+		else
+			snprintf(who, sizeof(who), "uid %ld", (long)m->uid);
+		verb = r[bad].mode == X_OK ? "execute" : r[bad].mode == R_OK ? "read" : "write";
+		/* Before daemonizing: "sluice start" shows it, not only the log. */
+		if (!m->foreground)
+			fprintf(stderr, "master: fatal: %s %s %s as %s: %s\n", verb, r[bad].what,
+			    r[bad].path, who, strerror(err));
+		log_fatal_code(EX_NOPERM, "%s %s %s as %s: %s; every child would fail and nobody "
+		    "would answer on the listeners. Fix: put sluice where that user can reach it "
+		    "(clone under /srv or /tmp, not a private home such as /root), or give each "
+		    "directory on the path o+x (namei -l %s shows them)", verb, r[bad].what,
+		    r[bad].path, who, strerror(err), r[bad].path);
+	}
+	for (i = 0; i < n; i++)
+		free(r[i].path);
 }
 
 void
@@ -265,6 +371,15 @@ master_services_reap(struct master *m)
 			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
 		if (m->stopping)
 			continue;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == MASTER_EX_EXEC) {
+			log_warn("process %s/%s pid %ld could not be executed (see above); stopping: "
+			    "the listeners would stay open with nobody answering",
+			    m->cfg->daemon_directory, c->svc->name, (long)pid);
+			m->exit_code = EX_UNAVAILABLE;
+			m->stopping = true;
+			ev_stop(m->loop);
+			continue;
+		}
 		lived = ev_now() - c->started;
 		/*
 		 * Back-off: a child that dies young waits twice as long as the
@@ -300,8 +415,18 @@ master_services_stop(struct master *m)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			struct master_child *c = master_child_find(pid);
 
-			if (c != NULL)
-				c->pid = 0;
+			if (c == NULL)
+				continue;
+			c->pid = 0;
+			/* A child that crashes on the way out (a core at every stop) is a bug to see. */
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+				log_warn("process %s/%s pid %ld killed by signal %d while stopping",
+				    m->cfg->daemon_directory, c->svc->name, (long)pid,
+				    WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warn("process %s/%s pid %ld exit status %d while stopping",
+				    m->cfg->daemon_directory, c->svc->name, (long)pid,
+				    WEXITSTATUS(status));
 		}
 		for (i = 0; i < MASTER_NSERVICES; i++)
 			for (j = 0; j < master_services[i].nchild; j++)

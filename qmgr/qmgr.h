@@ -108,6 +108,8 @@ struct qmgr {
 	struct ev_timer *expire_timer;
 	struct ev_timer *scan_timer;	/* qmgr_scan.c */
 	struct queue_scan_state *scan;	/* what the spool scan saw last */
+	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
+	time_t warn_at;			/* when it fires */
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -152,6 +154,15 @@ const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
 /* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
 int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
 
+/* qmgr_auth.c */
+/*
+ * qmgr_auth_check - may the caller on control connection fd make a request
+ * of this type (SO_PEERCRED against the who-may-do-what table)? NULL when
+ * it may, else a new refusal text for the reply (the refusal is logged).
+ * The caller's uid in *uid_r (-1 when unknown), for the log of its actions.
+ */
+char *qmgr_auth_check(const struct qmgr *q, int fd, const char *type, long *uid_r);
+
 /* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks */
 void qmgr_hooks_init(struct qmgr *q);
 
@@ -166,7 +177,9 @@ int qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, si
     const char *default_status, bool expired);
 /* qmgr_notify_init - every notify_interval, tell notify= addresses what will bounce within a day */
 void qmgr_notify_init(struct qmgr *q);
-/* qmgr_warn_schedule - arm the delay notice of entry e, if one is due */
+/* qmgr_warn_schedule - make the one delay-notice timer fire by e's warning time, if e needs one */
 void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
+/* qmgr_warn_reload - look for due delay notices now (the warn= times may have changed) */
+void qmgr_warn_reload(struct qmgr *q);
 
 #endif

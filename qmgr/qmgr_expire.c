@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,19 +166,117 @@ qmgr_expire_init(struct qmgr *q)
 	q->expire_timer = ev_timer_add(q->loop, 0, qmgr_expire_fire, q);
 }
 
-/* Delay notices: one timer per entry that will need one. */
+/*
+ * Delay notices: one timer for the whole queue, armed at the earliest
+ * warning time known, never one per message. A timer (and its key) per
+ * entry lived for delay_warning_time whether the mail was delivered in a
+ * second or not, so qmgr grew with mail volume. When the timer fires, the
+ * by_expiry index is walked from the oldest entry: an entry's warning is
+ * due at arrival + warn = expiry - (lifetime - warn), so once an entry's
+ * expiry minus the largest (lifetime - warn) of any domain lies past the
+ * earliest warning still ahead, nothing later in the walk can be earlier
+ * and the walk stops. Delivered mail has left the index and costs nothing.
+ */
 
-struct qmgr_warn {
-	struct qmgr *q;
-	char *key;
+/* At most this many notices per firing; the rest follow at once. */
+#define QMGR_WARN_BATCH 500
+
+static void qmgr_warn_fire(void *ctx);
+
+/* qmgr_warn_when - when entry e needs its delay notice, or 0 for never */
+static time_t
+qmgr_warn_when(const struct qmgr *q, const struct qindex_entry *e)
+{
+	const struct domain *d = domain_find(q->cfg->domains, e->domain);
+	long warn = d != NULL ? d->warn : q->cfg->delay_warning_time;
+	time_t when;
+
+	if (warn <= 0 || e->warned != 0 || e->sender[0] == '\0')
+		return 0;
+	when = time_add_sat(e->arrival, warn);
+	return when < e->expiry ? when : 0;
+}
+
+static int
+qmgr_warn_horizon_one(const struct domain *d, void *ctx)
+{
+	long *h = ctx;
+
+	if (d->warn > 0 && d->lifetime - d->warn > *h)
+		*h = d->lifetime - d->warn;
+	return 0;
+}
+
+/* qmgr_warn_horizon - the largest lifetime - warn of any domain (and the default) */
+static long
+qmgr_warn_horizon(const struct qmgr *q)
+{
+	long h = q->cfg->maximal_queue_lifetime - q->cfg->delay_warning_time;
+
+	if (h < 0)
+		h = 0;
+	if (q->cfg->domains != NULL)
+		domain_table_walk(q->cfg->domains, qmgr_warn_horizon_one, &h);
+	return h;
+}
+
+/* qmgr_warn_arm - make the warning timer fire at when (if earlier than now armed) */
+static void
+qmgr_warn_arm(struct qmgr *q, time_t when)
+{
+	time_t now = time(NULL);
+
+	if (q->warn_timer != NULL && q->warn_at <= when)
+		return;
+	ev_timer_cancel(q->loop, &q->warn_timer);
+	q->warn_at = when;
+	/*
+	 * A stored time can be absurd (a damaged file, saturated sums): wake
+	 * at least daily rather than let the milliseconds wrap; an early
+	 * firing only walks the index and arms the timer again.
+	 */
+	q->warn_timer = ev_timer_add(q->loop, when <= now ? 0 : when - now > 86400 ?
+	    86400u * 1000u : (uint64_t)(when - now) * 1000u, qmgr_warn_fire, q);
+}
+
+struct qmgr_warn_scan {
+	const struct qmgr *q;
+	time_t now, next;	/* next: the earliest warning still ahead, 0: none */
+	long horizon;
+	char **key;		/* "ID/domain" of the entries due now */
+	size_t n;
+	bool more;		/* stopped at QMGR_WARN_BATCH */
 };
 
-static void
-qmgr_warn_fire(void *ctx)
+static int
+qmgr_warn_scan_one(const struct qindex_entry *e, void *ctx)
 {
-	struct qmgr_warn *w = ctx;
-	struct qmgr *q = w->q;
-	char *slash = strchr(w->key, '/');
+	struct qmgr_warn_scan *s = ctx;
+	time_t when;
+
+	if (s->next != 0 && time_sub_sat(e->expiry, s->horizon) > s->next)
+		return 1;
+	if ((when = qmgr_warn_when(s->q, e)) == 0)
+		return 0;
+	if (when > s->now) {
+		if (s->next == 0 || when < s->next)
+			s->next = when;
+		return 0;
+	}
+	s->key = xreallocarray(s->key, s->n + 1, sizeof(*s->key));
+	s->key[s->n++] = xasprintf("%s/%s", e->id, e->domain);
+	if (s->n >= QMGR_WARN_BATCH) {
+		s->more = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* qmgr_warn_send - write the delay notice of entry key ("ID/domain", modified) */
+static void
+qmgr_warn_send(struct qmgr *q, char *key)
+{
+	char *slash = strchr(key, '/');
 	struct qindex_entry *e = NULL;
 	struct envelope *msg = NULL;
 	const struct domain *d;
@@ -187,8 +286,10 @@ qmgr_warn_fire(void *ctx)
 	size_t i;
 	int ret;
 
+	if (slash == NULL)
+		return;
 	*slash = '\0';
-	if (qindex_get(q->env.qi, w->key, slash + 1, &e) != 1 || e->warned != 0 ||
+	if (qindex_get(q->env.qi, key, slash + 1, &e) != 1 || qmgr_warn_when(q, e) == 0 ||
 	    queue_read_envelope(q->env.qdir, e->id, &msg) < 0)
 		goto out;
 	d = domain_find(q->cfg->domains, e->domain);
@@ -218,28 +319,44 @@ qmgr_warn_fire(void *ctx)
 out:
 	envelope_free(&msg);
 	qindex_entry_free(&e);
-	free(w->key);
-	free(w);
+}
+
+static void
+qmgr_warn_fire(void *ctx)
+{
+	struct qmgr *q = ctx;
+	struct qmgr_warn_scan s = { .q = q, .now = time(NULL), .horizon = qmgr_warn_horizon(q) };
+	size_t i;
+
+	q->warn_timer = NULL;
+	if (qindex_walk_expiry(q->env.qi, (time_t)INT64_MAX, qmgr_warn_scan_one, &s) < 0)
+		log_warn("delay notices: index walk failed");
+	for (i = 0; i < s.n; i++) {
+		qmgr_warn_send(q, s.key[i]);
+		free(s.key[i]);
+	}
+	free(s.key);
+	/* A second later, not at once: a batch that keeps failing must not spin. */
+	if (s.more)
+		qmgr_warn_arm(q, s.now + 1);
+	else if (s.next != 0)
+		qmgr_warn_arm(q, s.next);
 }
 
 void
 qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e)
 {
-	const struct domain *d = domain_find(q->cfg->domains, e->domain);
-	long warn = d != NULL ? d->warn : q->cfg->delay_warning_time;
-	time_t now = time(NULL), when;
-	struct qmgr_warn *w;
+	time_t when = qmgr_warn_when(q, e);
 
-	if (warn <= 0 || e->warned != 0 || e->sender[0] == '\0')
-		return;
-	when = time_add_sat(e->arrival, warn);
-	if (when >= e->expiry)
-		return;
-	w = xmalloc(sizeof(*w));
-	w->q = q;
-	w->key = xasprintf("%s/%s", e->id, e->domain);
-	(void)ev_timer_add(q->loop, when > now ? (uint64_t)(when - now) * 1000 : 0,
-	    qmgr_warn_fire, w);
+	if (when != 0)
+		qmgr_warn_arm(q, when);
+}
+
+void
+qmgr_warn_reload(struct qmgr *q)
+{
+	/* warn= or lifetimes may have changed: look again now. */
+	qmgr_warn_arm(q, time(NULL));
 }
 
 /* The customers' notices: how much of their mail bounces within a day. */

@@ -34,6 +34,7 @@ qmgr_reload(struct config *cfg, void *ctx)
 	q->cfg = cfg;
 	q->env.cfg = cfg;
 	q->env.qdir = cfg->queue_directory;
+	qmgr_warn_reload(q);
 }
 
 /* A connection from smtpd: any number of "queued" records, then EOF. */
@@ -121,6 +122,7 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 	struct qmgr *q = ctx;
 	struct timeval tv = { .tv_sec = q->cfg->qmgr_client_timeout };
 	struct ipc_rec *rec;
+	char *why;
 	int n;
 
 	n = ipc_recv(fd, &rec);
@@ -136,7 +138,18 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 	}
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	(void)qctl_handle(&q->env, rec, qmgr_emit, &fd);
+	if ((why = qmgr_auth_check(q, fd, ipc_rec_type(rec), &q->env.uid)) != NULL) {
+		struct ipc_rec *end = ipc_rec_new(PROTO_T_END);
+
+		ipc_rec_add(end, "status", PROTO_END_DENIED);
+		ipc_rec_add(end, "reason", why);
+		(void)qmgr_emit(end, &fd);
+		ipc_rec_free(&end);
+		free(why);
+	} else {
+		(void)qctl_handle(&q->env, rec, qmgr_emit, &fd);
+	}
+	q->env.uid = -1;
 	ipc_rec_free(&rec);
 	close(fd);
 }
@@ -170,6 +183,15 @@ qmgr_listen(struct qmgr *q, const char *name, mode_t mode)
 	return fd;
 }
 
+/* qmgr_hook_status - qmgr's own counters in "sluice status" */
+static void
+qmgr_hook_status(void *ctx, struct ipc_rec *rec)
+{
+	struct qmgr *q = ctx;
+
+	ipc_rec_addf(rec, "timers", "%zu", ev_timer_count(q->loop));
+}
+
 void
 qmgr_init(struct qmgr *q)
 {
@@ -177,6 +199,7 @@ qmgr_init(struct qmgr *q)
 
 	q->env.cfg = q->cfg;
 	q->env.qdir = q->cfg->queue_directory;
+	q->env.uid = -1;
 	if (qctl_index_open(&q->env, &q->lock_fd, true) < 0)
 		log_fatal("open the queue index in %s/index: see above", q->cfg->queue_directory);
 	/*
@@ -185,6 +208,10 @@ qmgr_init(struct qmgr *q)
 	 * between the two.
 	 */
 	q->private_fd = qmgr_listen(q, PROTO_QMGR_PRIVATE, 0600);
+	/*
+	 * Anyone may connect: qmgr_auth_check() decides per request on the
+	 * caller's SO_PEERCRED, so a refusal comes with its reason.
+	 */
 	q->public_fd = qmgr_listen(q, PROTO_QMGR_PUBLIC, 0666);
 	n = qctl_reconcile(&q->env);
 	if (n < 0)
@@ -197,6 +224,7 @@ qmgr_init(struct qmgr *q)
 	qmgr_notify_init(q);
 	qmgr_hooks_init(q);
 	qmgr_scan_init(q);
+	q->hooks.status = qmgr_hook_status;
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)
 		log_fatal("watch listeners: %s", strerror(errno));

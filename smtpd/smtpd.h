@@ -113,9 +113,10 @@ struct smtp_session {
 
 /* smtpd_server.c */
 /* smtpd_server_new - the server with cfg (taken over) and listeners fds
- * (taken over; submission[i] marks the submission port) */
+ * (the descriptors taken over, the arrays copied: the caller's may live on
+ * its stack; submission[i] marks the submission port) */
 struct smtpd *smtpd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, int *fds, bool *submission, size_t nfds);
+    struct config *cfg, const int *fds, const bool *submission, size_t nfds);
 /* smtpd_server_free - close listeners and sessions, free everything */
 void smtpd_server_free(struct smtpd **srvp);
 /* smtpd_tls_setup - (re)build the TLS context from the config */

@@ -135,7 +135,7 @@ smtpd_tls_setup(struct smtpd *srv)
 
 struct smtpd *
 smtpd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
-    int *fds, bool *submission, size_t nfds)
+    const int *fds, const bool *submission, size_t nfds)
 {
 	struct smtpd *srv = xcalloc(1, sizeof(*srv));
 	size_t i;
@@ -143,8 +143,14 @@ smtpd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	srv->loop = loop;
 	srv->confdir = confdir;
 	srv->cfg = cfg;
-	srv->listen_fds = fds;
-	srv->listen_submission = submission;
+	/*
+	 * Copies: main() passes arrays on its stack, and smtpd_server_free()
+	 * frees these (freeing main's array aborted every SIGTERM).
+	 */
+	srv->listen_fds = xcalloc(nfds ? nfds : 1, sizeof(*srv->listen_fds));
+	srv->listen_submission = xcalloc(nfds ? nfds : 1, sizeof(*srv->listen_submission));
+	memcpy(srv->listen_fds, fds, nfds * sizeof(*fds));
+	memcpy(srv->listen_submission, submission, nfds * sizeof(*submission));
 	srv->nlisten = nfds;
 	smtpd_tls_setup(srv);
 	(void)passwd_reload(&srv->pw, cfg->passwd_file, true);

@@ -83,6 +83,7 @@ static const struct param params[] = {
 	{ "myhostname", PT_STRING, NULL, F(myhostname), .dyn = DYN_HOSTNAME },
 	{ "mydomain", PT_STRING, NULL, F(mydomain), .dyn = DYN_DOMAIN },
 	{ "mail_owner", PT_STRING, "sluice", F(mail_owner) },
+	{ "operator_group", PT_STRING, "", F(operator_group) },
 	{ "smtp_listen", PT_HOSTPORTS, "0.0.0.0:25", F(smtp_listen) },
 	{ "submission_listen", PT_HOSTPORTS, "", F(submission_listen) },
 	{ "odmr_listen", PT_HOSTPORTS, "", F(odmr_listen) },

@@ -67,6 +67,7 @@ struct config {
 	char *myhostname;
 	char *mydomain;
 	char *mail_owner;
+	char *operator_group;	/* may use the control socket besides root and mail_owner; "" none */
 
 	struct hostport_list smtp_listen;
 	struct hostport_list submission_listen;

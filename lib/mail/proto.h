@@ -31,7 +31,11 @@
  *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= messages= entries=
- *	all replies end with:         type=end status=ok|error [reason=TEXT]
+ *	                              [timers=] (qmgr only: its pending timers, which
+ *	                              must not grow with the mail it has handled)
+ *	all replies end with:         type=end status=ok|error|denied [reason=TEXT]
+ *	                              (denied: the caller may not make this request,
+ *	                              qmgr's SO_PEERCRED check; reason says who may)
  *
  * deliver <-> qmgr, on QUEUE_DIR/private/deliver (deliver connects; there
  * may be several deliver processes, each with its own connection):
@@ -114,6 +118,7 @@ struct ipc_rec;
 #define PROTO_T_REQUEUE		"requeue"
 #define PROTO_T_FLUSH		"flush"
 #define PROTO_T_ACTED		"acted"
+#define PROTO_END_DENIED	"denied"
 
 #define PROTO_DELIVER_PRIVATE	"private/deliver"
 #define PROTO_T_HELLO		"hello"

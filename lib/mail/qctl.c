@@ -453,7 +453,8 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 		for (i = 0; i < s.nids; i++) {
 			if (qctl_delete_domain_rcpts(env, s.ids[i], lower) == 0 &&
 			    qctl_index_message(env, s.ids[i]) == 0) {
-				log_info("%s: removed (recipients of %s, by the operator)", s.ids[i], lower);
+				log_info("%s: removed by uid=%ld (recipients of %s)", s.ids[i],
+				    env->uid, lower);
 				qctl_deleted(out, PROTO_T_DELETED, s.ids[i]);
 			}
 			free(s.ids[i]);
@@ -485,7 +486,7 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 			*why_r = "remove failed; see the log";
 			return -1;
 		}
-		log_info("%s: removed (by the operator)", id);
+		log_info("%s: removed by uid=%ld", id, env->uid);
 		qctl_deleted(out, PROTO_T_DELETED, id);
 	}
 	return 0;
@@ -508,7 +509,8 @@ qctl_reindex(struct qctl_env *env, struct qctl_out *out)
 	n = qctl_reconcile(env);
 	if (n < 0)
 		return -1;
-	log_info("reindex: %d message%s indexed from %s/msg", n, n == 1 ? "" : "s", env->qdir);
+	log_info("reindex: %d message%s indexed from %s/msg, by uid=%ld", n, n == 1 ? "" : "s",
+	    env->qdir, env->uid);
 	rec = ipc_rec_new(PROTO_T_REINDEXED);
 	ipc_rec_addf(rec, "messages", "%d", n);
 	n = out->emit(rec, out->ctx);
@@ -538,6 +540,8 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 	ipc_rec_addf(rec, "pid", "%ld", (long)getpid());
 	ipc_rec_add(rec, "queue_directory", env->qdir);
 	ipc_rec_addf(rec, "entries", "%zu", n);
+	if (env->hooks != NULL && env->hooks->status != NULL)
+		env->hooks->status(env->hooks->ctx, rec);
 	ret = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	return ret;
@@ -639,17 +643,22 @@ qctl_act_one(struct qctl_env *env, const char *type, const char *id, const char 
 	if (strcmp(type, PROTO_T_HOLD) == 0) {
 		if (queue_hold_set(env->qdir, id, true) < 0 || qctl_index_message(env, id) < 0)
 			return -1;
-		log_info("%s: placed on hold (by the operator)", id);
+		log_info("%s: placed on hold by uid=%ld", id, env->uid);
 		return 0;
 	}
 	if (strcmp(type, PROTO_T_RELEASE) == 0) {
 		if (queue_hold_set(env->qdir, id, false) < 0 || qctl_index_message(env, id) < 0)
 			return -1;
-		log_info("%s: released from hold (by the operator)", id);
+		log_info("%s: released from hold by uid=%ld", id, env->uid);
 	} else if (strcmp(type, PROTO_T_BOUNCE) == 0) {
-		return qctl_bounce_message(env, id, domain);
+		if (qctl_bounce_message(env, id, domain) < 0)
+			return -1;
+		log_info("%s: returned to the sender by uid=%ld", id, env->uid);
+		return 0;
 	} else if (qctl_requeue_message(env, id) < 0) {
 		return -1;
+	} else {
+		log_info("%s: requeued by uid=%ld", id, env->uid);
 	}
 	if (env->hooks != NULL && env->hooks->changed != NULL)
 		env->hooks->changed(env->hooks->ctx, id);
@@ -726,6 +735,7 @@ qctl_flush(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out
 		*why_r = "bad domain name";
 		return -1;
 	}
+	log_info("flush: domain=%s, by uid=%ld", domain != NULL ? domain : "ALL", env->uid);
 	reply = env->hooks->flush(env->hooks->ctx, domain);
 	ret = out->emit(reply, out->ctx);
 	ipc_rec_free(&reply);
@@ -786,6 +796,7 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 /* How long the CLI waits for a qmgr that holds the index lock to answer. */
 #define QCTL_START_WAIT_MS	10000
 
+/* qctl_request_socket - one try at qmgr's control socket; as qctl_request_qmgr */
 static int
 qctl_request_socket(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r)
@@ -794,6 +805,7 @@ qctl_request_socket(const struct config *cfg, const struct ipc_rec *req, qctl_em
 	struct timeval tv = { .tv_sec = cfg->qmgr_client_timeout };
 	int fd;
 
+	*why_r = NULL;
 	fd = ipc_connect(path, false);
 	if (fd < 0) {
 		free(path);
@@ -832,17 +844,15 @@ fail:
 }
 
 int
-qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
+qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r)
 {
-	struct qctl_env env = { .cfg = cfg, .qdir = cfg->queue_directory };
 	int fd, ret, tries;
 
-	*why_r = NULL;
 	/*
 	 * A qmgr that holds the index lock but does not answer yet is
 	 * starting (checking or rebuilding the index): wait for it rather
-	 * than fail, for up to QCTL_START_WAIT_MS.
+	 * than serve the request here, for up to QCTL_START_WAIT_MS.
 	 */
 	for (tries = 0;; tries++) {
 		ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
@@ -850,12 +860,22 @@ qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *
 			return ret;
 		if ((fd = qctl_index_lock(cfg->queue_directory)) >= 0) {
 			close(fd);
-			break;
+			return 1;
 		}
 		if (errno != EWOULDBLOCK || tries * 100 >= QCTL_START_WAIT_MS)
-			break;
+			return 1;
 		usleep(100 * 1000);
 	}
+}
+
+int
+qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid,
+    qctl_emit_fn *emit, void *ctx, char **why_r)
+{
+	struct qctl_env env = { .cfg = cfg, .qdir = cfg->queue_directory, .uid = uid };
+	int fd, ret;
+
+	*why_r = NULL;
 	/* No qmgr answers: serve the request here, holding the index lock. */
 	if (qctl_index_open(&env, &fd, false) < 0) {
 		*why_r = xasprintf("qmgr does not answer on %s/%s and the index in %s/index "

@@ -31,6 +31,8 @@ struct qctl_hooks {
 	struct ipc_rec *(*flush)(void *ctx, const char *domain);
 	/* gate - the gate of domain as text ("held", "open until 12:00:00 (etrn)") */
 	void (*gate)(void *ctx, const char *domain, char *buf, size_t len);
+	/* status - add the running qmgr's own counters to the type=status reply */
+	void (*status)(void *ctx, struct ipc_rec *rec);
 	void *ctx;
 };
 
@@ -39,6 +41,7 @@ struct qctl_env {
 	struct qindex *qi;	/* open index (the caller holds the lock) */
 	const char *qdir;
 	const struct qctl_hooks *hooks;
+	long uid;		/* the operator's uid, logged with every change; -1 unknown */
 };
 
 /*
@@ -49,13 +52,21 @@ struct qctl_env {
 int qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx);
 
 /*
- * qctl_request - the CLI side: send req to qmgr over the control socket,
- * or serve it in-process on the index when no qmgr runs. Calls emit for
- * every reply record up to and including type=end. 0, or -1 with a
- * message in *why_r (new string) when neither way works.
+ * qctl_request_qmgr - the CLI side: send req to qmgr over the control
+ * socket; emit sees every reply record up to and including type=end.
+ * 0 answered, 1 no qmgr listens (serve it with qctl_request_local), or
+ * -1 with a message in *why_r (new string).
  */
-int qctl_request(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
+int qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
     void *ctx, char **why_r);
+/*
+ * qctl_request_local - serve req in this process on the index, when no
+ * qmgr runs (the index lock proves it); uid is the operator's, for the
+ * log. The file permissions of the index decide who may. 0, or -1 with a
+ * message in *why_r (new string).
+ */
+int qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid,
+    qctl_emit_fn *emit, void *ctx, char **why_r);
 
 /*
  * qctl_index_message - (re)build the index entries of one committed

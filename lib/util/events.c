@@ -230,6 +230,12 @@ ev_timer_add(struct ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *ctx)
 	return t;
 }
 
+size_t
+ev_timer_count(const struct ev_loop *loop)
+{
+	return loop->heap_len;
+}
+
 void
 ev_timer_cancel(struct ev_loop *loop, struct ev_timer **tp)
 {

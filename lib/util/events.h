@@ -13,6 +13,7 @@
 #define SLUICE_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EV_READ  0x1u
@@ -43,6 +44,8 @@ void ev_io_del(struct ev_loop *loop, int fd);
 struct ev_timer *ev_timer_add(struct ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *ctx);
 /* ev_timer_cancel - cancel *tp if still pending and set *tp to NULL */
 void ev_timer_cancel(struct ev_loop *loop, struct ev_timer **tp);
+/* ev_timer_count - how many timers are pending (for status and tests) */
+size_t ev_timer_count(const struct ev_loop *loop);
 
 /* ev_signal_add - deliver signo through the loop (blocks it otherwise) */
 int ev_signal_add(struct ev_loop *loop, int signo, ev_signal_fn *fn, void *ctx);
