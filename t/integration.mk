@@ -13,4 +13,4 @@ INTEGRATION_TESTS = \
 	t/70-pflogsumm.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
-	t/data/config.expected t/data/smtp-source.msg
+	t/data/config.expected t/data/smtp-source.msg t/lib/Crash.pm
