@@ -10,7 +10,8 @@ INTEGRATION_TESTS = \
 	t/40-restart.t \
 	t/10-receive.t \
 	t/60-config.t \
-	t/70-pflogsumm.t
+	t/70-pflogsumm.t \
+	t/39-soak.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
 	t/data/config.expected t/data/smtp-source.msg t/lib/Crash.pm
