@@ -72,11 +72,12 @@ sub ledger_send {
 }
 
 # ledger_client(port => P, ledger => FILE, next_mid => CODE, stop =>
-# CODE, per_session => N, every => S, from => A, rcpt => A, timeout => S)
-# - send messages until stop returns true, at most one every S seconds
-# (default: as fast as they go), N per connection (default 10), a new
-# connection after any failure; every event goes to the ledger first.
-# Returns the number of messages tried.
+# CODE, pause => CODE, per_session => N, every => S, from => A, rcpt => A,
+# timeout => S) - send messages until stop returns true, none while pause
+# returns true, at most one every S seconds (default: as fast as they
+# go), N per connection (default 10), a new connection after any
+# failure; every event goes to the ledger first. Returns the number of
+# messages tried.
 sub ledger_client {
 	my (%o) = @_;
 	$o{from} //= 'crash@client.sluice.test';
@@ -101,6 +102,10 @@ sub ledger_client {
 		}
 		my $wait = ($last // 0) + ($o{every} // 0) - time;
 		sleep $wait if $wait > 0;
+		if ($o{pause} && $o{pause}->()) {
+			sleep 0.1;
+			next;
+		}
 		$last = time;
 		my $mid = $o{next_mid}->();
 		printf {$led} "T %s %.6f\n", $mid, time;
