@@ -162,15 +162,16 @@ sub blame {
 	return \%b;
 }
 
-# dup_kill FIRST, [KILL TIMES], SLACK - the first kill at or after FIRST
-# (less SLACK, for the coarser clock of file times) and its distance:
-# (time, seconds after FIRST), or () when there is none. A duplicate is
-# sent because deliver died after the customer's server kept the first
-# copy and before the journal said so: that kill comes after the copy.
+# dup_kill T, [KILL TIMES] - the kill nearest to T, a copy's arrival, and
+# its distance: (time, kill time - T), or () when there are no kills. A
+# copy is sent again because deliver died after it sent the final dot
+# and before its journal said so; the customer's server may keep the
+# copy a little after that death (its reply then goes nowhere), so the
+# kill can lie on either side of the arrival, as in blame().
 sub dup_kill {
-	my ($first, $kills, $slack) = @_;
-	my ($k) = sort { $a <=> $b } grep { $_ >= $first - $slack } @$kills;
-	return defined $k ? ($k, $k - $first) : ();
+	my ($t, $kills) = @_;
+	my ($k) = sort { abs($a - $t) <=> abs($b - $t) } @$kills;
+	return defined $k ? ($k, $k - $t) : ();
 }
 
 1;
