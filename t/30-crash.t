@@ -8,6 +8,7 @@ use warnings;
 use Test::More;
 use Net::SMTP;
 use POSIX qw(_exit setpgid);
+use Crash qw(message_for);
 use SluiceTest qw(tool wait_for slurp);
 
 my $ROUNDS = $ENV{SLUICE_CRASH_ROUNDS} || 5;
@@ -26,18 +27,6 @@ my $s = SluiceTest->new(conf => { smtpd_client_connection_limit => 100,
 $s->start;
 my $dir = $s->dir;
 my $stop = "$dir/stop-clients";
-
-# message_for MID - the exact content our client sends for that Message-ID
-sub message_for {
-	my ($mid) = @_;
-	my $m = "From: <crash\@client.sluice.test>\r\n"
-	    . "To: <user\@site.example>\r\n"
-	    . "Subject: crash test $mid\r\n"
-	    . "Message-ID: <$mid>\r\n\r\n";
-	$m .= "body line $_ of <$mid>\r\n" for 1 .. 40;
-	$m .= ".a dotted line of <$mid>\r\n";
-	return $m;
-}
 
 # A client worker: send messages one after the other until told to stop;
 # append "MID QUEUEID" for every 250 to its results file.

@@ -11,6 +11,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+use Crash qw(blame);
 use Release qw(flush log_count wait_log received_id finish);
 use Sink;
 use SluiceTest qw(wait_for);
@@ -56,25 +57,6 @@ sub arrived {
 }
 
 my %kill_at;	# program => [times of its kills]
-
-# blame {ID => [TIMES]} - duplicates by the kill nearest to the first
-# copy's arrival: {deliver => N, qmgr => N}
-sub blame {
-	my ($n) = @_;
-	my %b = (deliver => 0, qmgr => 0);
-	for my $times (grep { @$_ > 1 } values %$n) {
-		my ($first) = sort { $a <=> $b } @$times;
-		my ($who, $best);
-		for my $p (keys %kill_at) {
-			for my $k (@{ $kill_at{$p} }) {
-				next if defined $best && abs($k - $first) >= $best;
-				($who, $best) = ($p, abs($k - $first));
-			}
-		}
-		$b{$who // 'deliver'} += @$times - 1;
-	}
-	return \%b;
-}
 
 # kill_one NAME - wait for STEP more deliveries, kill -9 the running NAME,
 # wait for master to start a new one. True if a kill landed mid-flush.
@@ -133,7 +115,7 @@ is(scalar(grep { $_->{from} eq '' } $sink->messages), 0, 'no DSN reached the sit
 # Reported, not asserted: a deliver killed, or deliver closing its
 # sessions because qmgr went away, between the final dot and its journal
 # entry leaves a message the site has and sluice sends again.
-my $blame = blame(\%got);
+my $blame = blame(\%got, \%kill_at);
 my $dups = $blame->{deliver} + $blame->{qmgr};
 diag(sprintf 'flush with %d deliver and %d qmgr kills: %d messages, %d at the sink, '
     . '%d duplicates: %d at deliver kills, %d at qmgr kills; %.1fs',

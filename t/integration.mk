@@ -10,10 +10,11 @@ INTEGRATION_TESTS = \
 	t/40-restart.t \
 	t/10-receive.t \
 	t/60-config.t \
-	t/70-pflogsumm.t
+	t/70-pflogsumm.t \
+	t/39-soak.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
-	t/data/config.expected t/data/smtp-source.msg
+	t/data/config.expected t/data/smtp-source.msg t/lib/Crash.pm
 
 # Protocol framing on the SMTP port, the web door's request checks and
 # the login lockout shared by every door (issue 7, items 15-17).

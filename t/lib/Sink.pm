@@ -167,7 +167,8 @@ sub count {
 }
 
 # messages - every complete message, oldest first: hash refs {file,
-# from, rcpt => [..], data, mid (Message-ID header value or '')}
+# from, rcpt => [..], data, mid (Message-ID header value or ''), at
+# (arrival: the file's modification time, in fractional seconds)}
 sub messages {
 	my ($self) = @_;
 	my $d = $self->{dir};
@@ -182,11 +183,13 @@ sub messages {
 	my @m;
 	for my $n (@names) {
 		my $data = slurp("$d/$n.msg") // next;
+		my $at = (Time::HiRes::stat("$d/$n.msg"))[9];
 		my ($from, @rcpt) = split /\n/, slurp("$d/$n.env") // '';
 		my ($hdr) = split /\r\n\r\n/, $data, 2;
 		my ($mid) = ($hdr // '') =~ /^Message-ID:[ \t]*(\S+)/mi;
 		push @m, { file => "$d/$n.msg", from => $from // '',
-		    rcpt => \@rcpt, data => $data, mid => $mid // '' };
+		    rcpt => \@rcpt, data => $data, mid => $mid // '',
+		    at => $at // 0 };
 	}
 	return @m;
 }
