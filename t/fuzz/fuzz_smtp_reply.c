@@ -71,7 +71,7 @@ check_results(const struct smtp_msg *msg)
 	for (i = 0; i < msg->nrcpt; i++) {
 		const struct smtp_rcpt_result *r = &msg->result[i];
 
-		FUZZ_CHECK(r->code == 0 || (r->code >= 100 && r->code <= 999));
+		FUZZ_CHECK(r->code == 0 || (r->code >= 200 && r->code <= 559));
 		FUZZ_CHECK(r->reply != NULL &&
 		    strlen(r->reply) < SMTP_CLIENT_REPLY_MAX + 64);
 		FUZZ_CHECK(isdigit((unsigned char)r->dsn[0]) && r->dsn[1] == '.');
