@@ -9,7 +9,7 @@
 #				ASan+UBSan
 #	./build.sh fuzz		install what is missing, build the libFuzzer
 #				harnesses in build-fuzz/ with clang, run each
-#				on its seed corpus for FUZZ_TIME seconds (15),
+#				on its seed corpus for FUZZ_TIME seconds (12),
 #				print "N passed, N failed"
 #
 # Works as root or as an ordinary user (sudo is used for apt-get only).
@@ -200,7 +200,7 @@ run_fuzz() {
 		echo "0 passed, 1 failed"
 		return 1
 	fi
-	say "t/fuzz/run $dir (FUZZ_TIME=${FUZZ_TIME:-15}s per harness)"
+	say "t/fuzz/run $dir (FUZZ_TIME=${FUZZ_TIME:-12}s per harness)"
 	"$top/t/fuzz/run" "$dir"
 }
 
