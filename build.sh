@@ -7,6 +7,10 @@
 #				print "N passed, N failed"
 #	./build.sh asan		the same as check, in build-asan/ with
 #				ASan+UBSan
+#	./build.sh fuzz		install what is missing, build the libFuzzer
+#				harnesses in build-fuzz/ with clang, run each
+#				on its seed corpus for FUZZ_TIME seconds (12),
+#				print "N passed, N failed"
 #
 # Works as root or as an ordinary user (sudo is used for apt-get only).
 # As root the daemons run as the sluice user, which must reach this tree:
@@ -28,6 +32,8 @@ PACKAGES=(
 	chromium
 	# smtp-source (unpacked from the postfix package) links these.
 	libicu72 libnsl2 libdb5.3
+	# the fuzz pass: clang and its libFuzzer (libclang_rt.fuzzer)
+	clang libclang-rt-14-dev
 )
 
 say() { printf '== %s\n' "$*" >&2; }
@@ -207,6 +213,23 @@ run_check() {
 	return "$rc"
 }
 
+# run_fuzz - build the harnesses with clang in build-fuzz/ and run them
+# (t/fuzz/run): one line per harness, then "N passed, N failed".
+run_fuzz() {
+	local dir=build-fuzz
+	install_missing
+	say "autoreconf -fi"
+	if ! autoreconf -fi || ! mkdir -p "$dir" ||
+	    ! (cd "$dir" && "$top/configure" -q CC=clang --enable-fuzz) ||
+	    ! { say "make fuzz in $dir"; make -C "$dir" -j"$(nproc)" fuzz; }; then
+		echo "build.sh: the fuzz build in $dir failed" >&2
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	say "t/fuzz/run $dir (FUZZ_TIME=${FUZZ_TIME:-12}s per harness)"
+	"$top/t/fuzz/run" "$dir"
+}
+
 case ${1:-} in
 run)
 	install_missing
@@ -226,8 +249,11 @@ asan)
 	# The Postfix tools live under build/; fetch them there.
 	run_check build-asan --enable-werror --enable-sanitizers
 	;;
+fuzz)
+	run_fuzz
+	;;
 *)
-	echo "usage: $0 run|check|asan" >&2
+	echo "usage: $0 run|check|asan|fuzz" >&2
 	exit 64
 	;;
 esac

@@ -191,6 +191,14 @@ void etrn_qmgr_close(struct etrn_session *s);
 int etrn_qmgr_send(struct etrn_session *s, const struct ipc_rec *rec);
 /* etrn_atrn_forget - free the per-login ATRN times */
 void etrn_atrn_forget(struct etrn *srv);
+/*
+ * etrn_domains_parse - ATRN's "d1,d2,..." (RFC 2645 4.2) appended to
+ * s->domains (lowercase, each once, at most ETRN_ATRN_DOMAINS_MAX). 0, or
+ * -1 for a syntax error. Reads only s->domains/ndomains (t/fuzz/ too).
+ */
+int etrn_domains_parse(struct etrn_session *s, const char *arg);
+/* etrn_domains_clear - free s->domains and empty the list */
+void etrn_domains_clear(struct etrn_session *s);
 
 /* etrn_turn.c */
 /* etrn_turn_start - say 250 and become the SMTP client; first job or NULL */

@@ -49,7 +49,7 @@ etrn_domain_add(struct etrn_session *s, const char *name, size_t len)
 }
 
 /* etrn_domains_clear - forget the domain list */
-static void
+void
 etrn_domains_clear(struct etrn_session *s)
 {
 	size_t i;
@@ -78,7 +78,7 @@ etrn_owned_one(const struct domain *d, void *ctx)
  * etrn_domains_parse - "d1,d2,..." (RFC 2645 4.2; spaces after commas
  * tolerated) into s->domains. 0, or -1 for a syntax error.
  */
-static int
+int
 etrn_domains_parse(struct etrn_session *s, const char *arg)
 {
 	const char *p = arg;

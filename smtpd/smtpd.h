@@ -177,6 +177,19 @@ bool smtpd_pregreet_caught(struct smtp_session *s);
 /* smtpd_etrn.c */
 /* smtpd_etrn - ETRN node | @domain | #group (RFC 1985) */
 void smtpd_etrn(struct smtp_session *s, const char *arg);
+/* What an ETRN argument names (smtpd_etrn_arg). */
+enum smtpd_etrn_kind {
+	SMTPD_ETRN_BAD,		/* outside the grammar: 501 */
+	SMTPD_ETRN_DOMAIN,	/* "dom" */
+	SMTPD_ETRN_SUBDOMAINS,	/* "@dom": dom and its subdomains */
+	SMTPD_ETRN_GROUP,	/* "#name": an operator's group */
+};
+/*
+ * smtpd_etrn_arg - the grammar of a non-empty ETRN argument, without I/O
+ * (also fuzzed by t/fuzz/); *name_r points into arg at the domain or
+ * group name, or NULL for SMTPD_ETRN_BAD.
+ */
+enum smtpd_etrn_kind smtpd_etrn_arg(const char *arg, const char **name_r);
 
 /* smtpd_data.c */
 /* smtpd_data_begin - open the queue file for the envelope; 0/-1 (replied) */

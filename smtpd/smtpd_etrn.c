@@ -87,38 +87,49 @@ smtpd_etrn_reply(struct smtp_session *s, const char *node,
 		    smtpd_etrn_reason(rep, reason, sizeof(reason)));
 }
 
+/* smtpd_etrn_arg - which domain or group an ETRN argument names */
+enum smtpd_etrn_kind
+smtpd_etrn_arg(const char *arg, const char **name_r)
+{
+	const char *name = arg;
+
+	*name_r = NULL;
+	/* "@dom": dom and its subdomains; "#name": an operator's group. */
+	if (*arg == '#') {
+		if (!smtpd_etrn_group_ok(arg + 1))
+			return SMTPD_ETRN_BAD;
+		*name_r = arg + 1;
+		return SMTPD_ETRN_GROUP;
+	}
+	if (*name == '@')
+		name++;
+	if (*name == '\0' || strchr(name, ' ') != NULL ||
+	    !address_domain_ok(name, strlen(name)) || name[0] == '[')
+		return SMTPD_ETRN_BAD;
+	*name_r = name;
+	return name != arg ? SMTPD_ETRN_SUBDOMAINS : SMTPD_ETRN_DOMAIN;
+}
+
 void
 smtpd_etrn(struct smtp_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct ipc_rec *req, *rep = NULL;
-	const char *name = arg;
+	const char *name;
+	enum smtpd_etrn_kind kind;
 
 	if (*arg == '\0') {
 		smtpd_reply(s, SMTP_R_ETRN_NEED_ARG);
 		return;
 	}
-	/* "@dom": dom and its subdomains; "#name": an operator's group. */
-	if (*arg == '#') {
-		if (!smtpd_etrn_group_ok(arg + 1)) {
-			smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
-			return;
-		}
-		req = ipc_rec_new(PROTO_T_TRIGGER);
-		ipc_rec_add(req, "group", arg + 1);
-	} else {
-		if (*name == '@')
-			name++;
-		if (*name == '\0' || strchr(name, ' ') != NULL ||
-		    !address_domain_ok(name, strlen(name)) || name[0] == '[') {
-			smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
-			return;
-		}
-		req = ipc_rec_new(PROTO_T_TRIGGER);
-		ipc_rec_add(req, "domain", name);
-		if (name != arg)
-			ipc_rec_add(req, "subdomains", "1");
+	if ((kind = smtpd_etrn_arg(arg, &name)) == SMTPD_ETRN_BAD) {
+		smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
+		return;
 	}
+	req = ipc_rec_new(PROTO_T_TRIGGER);
+	ipc_rec_add(req, kind == SMTPD_ETRN_GROUP ? "group" : "domain", name);
+	if (kind == SMTPD_ETRN_SUBDOMAINS)
+		ipc_rec_add(req, "subdomains", "1");
 	if (++s->etrn_count > SMTPD_ETRN_MAX) {
 		ipc_rec_free(&req);
 		smtpd_reply(s, SMTP_R_ETRN_TOO_MANY, arg);

@@ -171,6 +171,12 @@ static const struct {
 	{ "log_file = $log_file\n", "log_file = \"$log_file\": $log_file refers back to itself" },
 	{ "myhostname = $smtpd_banner\nsmtpd_banner = $myhostname x\n", "refers back to itself" },
 	{ "myhostname = mx.$mydomain\n", "$mydomain refers back to itself" },
+	/* Found by t/fuzz/fuzz_config: its mydomain printed and read back differently. */
+	{ "myhostname = rgPTeeting and in Received: headers. The default is\n",
+	  "/sluice.conf:1: myhostname = \"rgPTeeting and in Received: headers. The default is\": bad value; use a domain name" },
+	{ "myhostname = mx\tone.example\n", "myhostname = \"mx\tone.example\": bad value" },
+	{ "myhostname = [192.0.2.1]\n", "bad value; use a domain name such as mx.example.net" },
+	{ "mydomain = example..net\n", "mydomain = \"example..net\": bad value; use a domain name" },
 	{ "smtpd_timeout = $delay_warning_time\ndelay_warning_time = 2x\n", "/sluice.conf:2: delay_warning_time = \"2x\"" },
 	{ "domains_file = $config_directory/nonexistent\n", "/nonexistent: open: No such file or directory; create it" },
 };

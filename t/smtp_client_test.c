@@ -26,6 +26,7 @@ struct server {
 	bool pipelining;
 	bool drop_at_dot;	/* hang up instead of answering "." */
 	const char *lie;	/* NULL, "data250", "double_mail", "stray", "early" */
+	const char *dot_reply;	/* the answer to ".", if not 250 */
 	bool in_data;
 	char in[8192];
 	size_t inlen;
@@ -58,7 +59,8 @@ server_line(struct server *sv, const char *line, size_t len)
 				shutdown(sv->fd, SHUT_RDWR);
 				return;
 			}
-			server_reply(sv, "250 2.0.0 Ok: queued as XYZ\r\n");
+			server_reply(sv, sv->dot_reply != NULL ? sv->dot_reply :
+			    "250 2.0.0 Ok: queued as XYZ\r\n");
 			return;
 		}
 		if (sv->datalen + len < sizeof(sv->data)) {
@@ -388,7 +390,43 @@ main(void)
 		}
 	}
 
-	/* 7. Connection refused. */
+	/*
+	 * 7. A reply code outside RFC 5321's grammar (found by
+	 * t/fuzz/fuzz_smtp_reply) is a protocol failure, never a result:
+	 * "081" was the result code 81, "deferred" with dsn 0.0.0.
+	 */
+	{
+		static const char *const bad_codes[] = {
+			"081 2.0.0 Ok\r\n", "600 6.0.0 Ok\r\n", "199 Ok\r\n",
+			"260 2.6.0 Ok\r\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad_codes) / sizeof(bad_codes[0]); i++) {
+			memset(&sv, 0, sizeof(sv));
+			sv.pipelining = true;
+			sv.dot_reply = bad_codes[i];
+			cl = session(loop, &sv, &cs, &h);
+			run(loop);
+			msg.content_fd = content_fd(content);
+			ok(smtp_client_send(cl, &msg) == 0, "send, \".\" answered %.3s",
+			    bad_codes[i]);
+			run(loop);
+			f = smtp_client_failure(cl, &text);
+			ok(cs.last == SMTP_CLIENT_FAILED && f == SMTP_FAIL_PROTOCOL &&
+			    msg.result[0].code == 0 && msg.result[3].code == 0,
+			    "%.3s to \".\": got event %d, failure %s, codes %d %d; "
+			    "want FAILED, protocol, 0 0", bad_codes[i], cs.last,
+			    smtp_client_fail_name(f), msg.result[0].code,
+			    msg.result[3].code);
+			close(msg.content_fd);
+			smtp_msg_clear(&msg);
+			smtp_client_free(&h.cl);
+			server_close(loop, &sv);
+		}
+	}
+
+	/* 8. Connection refused. */
 	{
 		struct sockaddr_in sin = { .sin_family = AF_INET,
 		    .sin_port = htons(1), .sin_addr.s_addr = htonl(0x7f000001) };

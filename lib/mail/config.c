@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mail/address.h"
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"
@@ -705,6 +706,25 @@ param_store(struct loader *ld, struct config *cfg, size_t i, const char *text)
 
 	switch (p->type) {
 	case PT_STRING:
+		/*
+		 * A host name goes into EHLO, the banner and Received:; one
+		 * with a space or a control in it (found by t/fuzz/fuzz_config)
+		 * also made a mydomain that `sluice config` printed and could
+		 * not read back. Checked where the file sets it; the defaults
+		 * come from the system.
+		 */
+		if (p->dyn == DYN_HOSTNAME && ld->raw[i] != NULL &&
+		    (*text == '[' || !address_domain_ok(text, strlen(text)))) {
+			loader_error(ld, i, text, "bad value; use a domain name "
+			    "such as mx.example.net");
+			return -1;
+		}
+		if (p->dyn == DYN_DOMAIN && ld->raw[i] != NULL &&
+		    (*text == '[' || !address_domain_ok(text, strlen(text)))) {
+			loader_error(ld, i, text, "bad value; use a domain name "
+			    "such as example.net");
+			return -1;
+		}
 		*(char **)field = xstrdup(text);
 		return 0;
 	case PT_WORD:

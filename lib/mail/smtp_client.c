@@ -933,9 +933,13 @@ smtp_client_line(struct smtp_client *cl, const char *line, size_t len)
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	/* A reply code is 2yz to 5yz (RFC 5321 4.2.1); anything else is garbage. */
+	/*
+	 * Reply-code = %x32-35 %x30-35 %x30-39 (RFC 5321 4.2). Outside it
+	 * ("081", "600") the first digit says nothing our callers can act on:
+	 * code / 100 would be 0 (read as "no reply") or 6 (neither 4 nor 5).
+	 */
 	if (len < 3 || line[0] < '2' || line[0] > '5' ||
-	    !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
+	    line[1] < '0' || line[1] > '5' || !isdigit((unsigned char)line[2]) ||
 	    (len > 3 && line[3] != ' ' && line[3] != '-') ||
 	    memchr(line, '\0', len) != NULL) {
 		smtp_client_fail(cl, SMTP_FAIL_PROTOCOL, "malformed reply from %s: "

@@ -1,0 +1,111 @@
+/*
+ * fuzz_proto - the receivers of lib/mail/proto.h records that turn a
+ * decoded record into their own structures: deliver's and etrn's job
+ * parsers (qmgr -> agent), and the CLI's list and summary printers
+ * (qmgr -> sluice), through the programs' convenience libraries.
+ * Input: one encoded record (util/ipc.h grammar).
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+/* lib/mail */
+#include "mail/address.h"
+#include "mail/queue.h"
+/* the programs (their convenience libraries, STYLE rule 3) */
+#include "cli/cli.h"
+#include "deliver/deliver.h"
+#include "etrn/etrn.h"
+
+#include "t/fuzz/fuzz.h"
+
+static FILE *devnull;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_quiet("fuzz_proto");
+	if ((devnull = fopen("/dev/null", "w")) == NULL)
+		log_panic("open /dev/null");
+	return 0;
+}
+
+/* check_deliver - deliver's job parser; a job it takes is whole */
+static void
+check_deliver(const struct ipc_rec *rec)
+{
+	struct deliver d;
+	struct deliver_job *job;
+	char *why = NULL;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	d.mx_port = 25;
+	d.qmgr_fd = -1;
+	if ((job = deliver_job_parse(&d, rec, &why)) == NULL) {
+		free(why);
+		return;
+	}
+	FUZZ_CHECK(queue_id_ok(job->id) && job->nrcpt > 0);
+	for (i = 0; i < job->nrcpt; i++)
+		FUZZ_CHECK(address_mailbox_ok(job->rcpt[i].addr));
+	free(why);
+	deliver_job_free(&job);
+}
+
+/* check_etrn - etrn's job parser, for a session bound to two domains */
+static void
+check_etrn(const struct ipc_rec *rec)
+{
+	struct etrn_session *s = xcalloc(1, sizeof(*s));
+	struct etrn_job *job;
+	const char *why;
+
+	if (etrn_domains_parse(s, "site.example,other.example") < 0)
+		log_panic("etrn_domains_parse refuses a good list");
+	if ((job = etrn_job_parse(s, rec, &why)) != NULL) {
+		FUZZ_CHECK(why == NULL);
+		etrn_job_free(&job);
+	} else
+		FUZZ_CHECK(why != NULL);
+	etrn_domains_clear(s);
+	free(s);
+}
+
+/* check_cli - the CLI's readers of type=entry and type=domain */
+static void
+check_cli(const struct ipc_rec *rec)
+{
+	struct cli_summary_row row;
+	unsigned long long bytes = 0;
+
+	(void)cli_list_text(devnull, rec, &bytes);
+	(void)cli_list_json(devnull, rec, "mx.example");
+	memset(&row, 0, sizeof(row));
+	if (cli_summary_parse(rec, &row) == 0)
+		FUZZ_CHECK(memchr(row.domain, '\0', sizeof(row.domain)) != NULL &&
+		    memchr(row.gate, '\0', sizeof(row.gate)) != NULL);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ipc_rec *rec = NULL;
+
+	if (size > IPC_RECORD_MAX)
+		return 0;
+	if (ipc_rec_decode((const char *)data, size, &rec) < 0)
+		return 0;
+	check_deliver(rec);
+	check_etrn(rec);
+	check_cli(rec);
+	ipc_rec_free(&rec);
+	return 0;
+}
