@@ -14,3 +14,4 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
 	t/data/config.expected t/data/smtp-source.msg
+EXTRA_DIST += t/lib/SmtpSink.pm
