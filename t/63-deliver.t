@@ -4,7 +4,6 @@ use strict;
 use warnings;
 no warnings qw(exec);
 
-use File::Path qw(make_path);
 use IO::Select;
 use IO::Socket::UNIX;
 use POSIX qw(setpgid);
@@ -13,21 +12,12 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use FakeDNS;
-use SluiceTest qw(free_port wait_for slurp spew tool);
+use SluiceTest qw(free_port wait_for slurp spew);
+use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR};
 my @kill;
 END { kill 'KILL', $_ for @kill; }
-
-# The customer's server: smtp-sink from the unpacked Postfix package.
-sub sink_path {
-	my $p = eval { tool('smtp-sink') };
-	return ($p, SluiceTest::postfix_env()) if $p;
-	my $root = '/tmp/pfx/root';
-	return ("$root/usr/sbin/smtp-sink",
-	    LD_LIBRARY_PATH => "$root/usr/lib/postfix") if -x "$root/usr/sbin/smtp-sink";
-	die "smtp-sink not found\n";
-}
 
 sub start_bg {
 	my ($log, $env, @argv) = @_;
@@ -52,24 +42,9 @@ sub stop_bg {
 	@kill = grep { $_ != $pid } @kill;
 }
 
-my ($sink_bin, %sink_env) = sink_path();
-my $user = getpwuid($>);
-
-sub start_sink {
-	my ($dir, $port, @opt) = @_;
-	make_path($dir);
-	my $pid = start_bg("$dir.log", \%sink_env, $sink_bin, '-u', $user,
-	    @opt, '-d', "$dir/%M.", "127.0.0.1:$port", 100);
-	wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 10)
-	    or die "smtp-sink on $port did not start\n";
-	return $pid;
-}
-
-sub sink_messages {
-	my ($dir) = @_;
-	opendir my $dh, $dir or return ();
-	return map { slurp("$dir/$_") } sort grep { !/^\./ } readdir $dh;
-}
+# The customer's server: Postfix's smtp-sink (SmtpSink.pm).
+sub start_sink { return smtp_sink_start(@_) }
+sub sink_messages { return smtp_sink_files($_[0]) }
 
 # IPC records (util/ipc.h): name=value lines, %XX escapes.
 sub rec_encode {
@@ -227,7 +202,7 @@ my $id2 = inject("Subject: two\r\n\r\nbody\r\n", 'c@site.example');
 ($r, $done) = run_job($id2, 'site.example', "[127.0.0.1]:$sinkport",
     'c@site.example');
 is(rec_get($r->{0}, 'status'), 'sent', 'second message sent');
-stop_bg($sink);
+smtp_sink_stop($sink);
 
 $sink = start_sink("$dir/sink2", $sinkport, '-f', 'RCPT');
 my $id3 = inject("Subject: three\r\n\r\nbody\r\n", 'd@site.example');
@@ -236,13 +211,13 @@ my $id3 = inject("Subject: three\r\n\r\nbody\r\n", 'd@site.example');
 is(rec_get($r->{0}, 'status'), 'bounced', '5xx to RCPT bounces');
 like(rec_get($r->{0}, 'dsn'), qr/^5\./, 'bounce dsn 5.x.x');
 ok(!defined rec_get($done, 'conn_error'), 'a reply is no connection error');
-stop_bg($sink);
+smtp_sink_stop($sink);
 
 $sink = start_sink("$dir/sink3", $sinkport, '-r', 'RCPT');
 ($r, $done) = run_job($id3, 'site.example', "[127.0.0.1]:$sinkport",
     'd@site.example');
 is(rec_get($r->{0}, 'status'), 'deferred', '4xx to RCPT defers');
-stop_bg($sink);
+smtp_sink_stop($sink);
 
 # 4. Nobody listening: deferred, relay=none, conn_error.
 ($r, $done) = run_job($id3, 'site.example', "[127.0.0.1]:$deadport",
@@ -281,7 +256,7 @@ my $id8 = inject("Subject: tmp\r\n\r\nbody\r\n", 'i@temp.example');
 ($r, $done) = run_job($id8, 'temp.example', 'mx', 'i@temp.example');
 is(rec_get($r->{0}, 'status'), 'deferred', 'SERVFAIL defers');
 is(scalar(sink_messages("$dir/sink4")), 2, 'sink got the two MX deliveries');
-stop_bg($sink);
+smtp_sink_stop($sink);
 
 # 6. A malformed job drops the connection; deliver comes back with hello.
 $c->send(rec_encode(type => 'job', job => 'x', id => 'nonsense'));

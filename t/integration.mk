@@ -21,3 +21,4 @@ EXTRA_DIST += $(INTEGRATION_TESTS) t/lib/SluiceTest.pm \
 FRAME_TESTS = t/58-smtp-framing.t t/44-auth-lockout.t t/45-web-request.t
 TESTS += $(FRAME_TESTS)
 EXTRA_DIST += $(FRAME_TESTS)
+EXTRA_DIST += t/lib/SmtpSink.pm

@@ -10,27 +10,17 @@ package FingerProbe;
 
 use strict;
 use warnings;
-no warnings qw(exec);
 
 use Exporter qw(import);
-use File::Path qw(make_path);
 use IO::Select;
 use IO::Socket::INET;
-use POSIX qw(setpgid);
 use Time::HiRes qw(sleep time);
 
-use SluiceTest qw(tool wait_for slurp);
+use SluiceTest qw(wait_for);
+use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 
 our @EXPORT_OK = qw(finger_query finger_port_up sink_start sink_stop
     sink_messages log_count wait_log);
-
-my @pids;	# sinks still running, killed at the end whatever happens
-
-END {
-	my $st = $?;
-	kill 'KILL', @pids if @pids;
-	$? = $st;
-}
 
 # finger_query PORT, BYTES [, FROM] - send BYTES to 127.0.0.1:PORT (from
 # the loopback address FROM, so that tests can be several clients), read
@@ -70,54 +60,24 @@ sub finger_port_up {
 
 # sink_start DIR, PORT - smtp-sink on 127.0.0.1:PORT, each message into
 # DIR (one file per message); returns its pid once it accepts.
-sub sink_start {
-	my ($dir, $port) = @_;
-	my $bin = tool('smtp-sink');
-	(my $root = $bin) =~ s{/usr/sbin/smtp-sink$}{};
-	make_path($dir);
-	my $user = getpwuid($>);
-	my $pid = fork // die "fork: $!\n";
-	if ($pid == 0) {
-		setpgid(0, 0);
-		$ENV{LD_LIBRARY_PATH} = "$root/usr/lib/postfix";
-		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', "$dir.log";
-		open STDERR, '>>', "$dir.log";
-		exec $bin, '-u', $user, '-d', "$dir/%M.", "127.0.0.1:$port", 100;
-		POSIX::_exit(127);
-	}
-	push @pids, $pid;
-	wait_for(sub {
-		IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 2)
-	}, 10) or die "smtp-sink on $port did not start\n";
-	return $pid;
-}
+sub sink_start { return smtp_sink_start(@_[0, 1]) }
 
 # sink_stop PID - stop a sink and wait until it is gone.
-sub sink_stop {
-	my ($pid) = @_;
-	kill 'TERM', $pid;
-	waitpid $pid, 0;
-	@pids = grep { $_ != $pid } @pids;
-}
+sub sink_stop { smtp_sink_stop($_[0]) }
 
 # sink_messages DIR - the messages the sink stored, oldest name first.
-sub sink_messages {
-	my ($dir) = @_;
-	opendir my $dh, $dir or return ();
-	return map { slurp("$dir/$_") } sort grep { !/^\./ } readdir $dh;
-}
+sub sink_messages { return smtp_sink_files($_[0]) }
 
-# log_count SLUICE, REGEX - how many lines of the log match.
+# log_count SLUICE, REGEX - SluiceTest's log_count (how many lines match).
 sub log_count {
 	my ($s, $re) = @_;
-	return scalar grep { $_ =~ $re } split /\n/, $s->log_text;
+	return $s->log_count($re);
 }
 
-# wait_log SLUICE, REGEX [, SECONDS] - wait for a log line; true if seen.
+# wait_log SLUICE, REGEX [, SECONDS] - SluiceTest's wait_log.
 sub wait_log {
 	my ($s, $re, $secs) = @_;
-	return wait_for(sub { log_count($s, $re) > 0 }, $secs // 20);
+	return $s->wait_log($re, $secs // 20);
 }
 
 1;

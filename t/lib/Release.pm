@@ -24,7 +24,7 @@ use SluiceTest qw(wait_for slurp spew);
 use Sink;
 
 our @EXPORT_OK = qw(swaks_mail message_text flush log_count wait_log
-    received_id finish held_site);
+    received_id finish held_site barrier_domain barrier);
 
 my $seq = 0;
 
@@ -82,17 +82,16 @@ sub flush {
 	return ($rc, $out . $err);
 }
 
-# log_count SLUICE, REGEX - how many lines of master.log match
+# log_count SLUICE, REGEX - SluiceTest's log_count (how many lines match)
 sub log_count {
 	my ($s, $re) = @_;
-	my $n = () = $s->log_text =~ /$re/mg;
-	return $n;
+	return $s->log_count($re);
 }
 
-# wait_log SLUICE, REGEX [, SECONDS] - wait for a log line; true if seen
+# wait_log SLUICE, REGEX [, SECONDS [, N]] - SluiceTest's wait_log
 sub wait_log {
-	my ($s, $re, $secs) = @_;
-	return wait_for(sub { log_count($s, $re) > 0 }, $secs // 30);
+	my ($s, $re, $secs, $n) = @_;
+	return $s->wait_log($re, $secs // 30, $n);
 }
 
 # received_id DATA - the queue ID in sluice's Received: header on top
@@ -127,6 +126,33 @@ sub held_site {
 	    . ' probe=no ' . ($opts // 'lease=60s'));
 	$s->start;
 	return ($s, $sink, $oracle);
+}
+
+# barrier_domain SINK - the domains-table line for barrier(): a backup
+# domain, barrier.example, routed to SINK (a Sink.pm of its own).
+sub barrier_domain {
+	my ($sink) = @_;
+	return 'barrier.example mode=backup route=[127.0.0.1]:' . $sink->port
+	    . ' probe=no';
+}
+
+# barrier SLUICE, ORACLE - the event after which an absence means
+# something: one message to ctl@barrier.example (see barrier_domain),
+# sent now; wait for its status=sent line and qmgr's "removed". qmgr
+# takes smtpd's notices in order and hands new mail to deliver as it
+# indexes it, so any message queued before this one that was going to
+# go out without a trigger was handed to deliver before it (deliver runs
+# jobs side by side: such a job had the head start of a whole swaks
+# session, not a guarantee to end first). Returns the barrier's queue
+# ID, or undef if it was not delivered (then the caller's absence check
+# proves nothing, and the caller's ok() on it fails).
+sub barrier {
+	my ($s, $oracle) = @_;
+	my ($qid) = swaks_mail($s, $oracle, to => 'ctl@barrier.example',
+	    subject => 'barrier');
+	return undef unless $qid;
+	return $s->wait_log(qr/\Q$qid\E: to=<ctl\@barrier\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, [^\n]*status=sent \(250 /)
+	    && $s->wait_log(qr/\Q$qid\E: removed$/) ? $qid : undef;
 }
 
 1;

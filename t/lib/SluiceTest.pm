@@ -724,4 +724,29 @@ sub served {
 	return $1;
 }
 
+# --- the log: one counter for every test ---
+
+# log_lines REGEX - the lines of master.log that match REGEX
+sub log_lines {
+	my ($self, $re) = @_;
+	return grep { $_ =~ $re } split /\n/, $self->log_text;
+}
+
+# log_count REGEX - how many lines of master.log match REGEX
+sub log_count {
+	my ($self, $re) = @_;
+	my @l = $self->log_lines($re);
+	return scalar @l;
+}
+
+# wait_log REGEX [, SECONDS [, N]] - wait until at least N lines (1 by
+# default) match; true if they did. To prove that something did not
+# happen, wait for the line of the event that would have done it (the
+# retry, the probe, the next cycle), then look for the absence.
+sub wait_log {
+	my ($self, $re, $secs, $n) = @_;
+	$n //= 1;
+	return wait_for(sub { $self->log_count($re) >= $n }, $secs // 30);
+}
+
 1;

@@ -9,65 +9,26 @@ package Smtpd2;
 
 use strict;
 use warnings;
-no warnings qw(exec);
 
 use Exporter qw(import);
 use File::Path qw(make_path);
 use IO::Socket::INET;
-use POSIX qw(setpgid);
 
-use SluiceTest qw(tool wait_for slurp spew run_cmd smtp_reply smtp_xact);
+use SluiceTest qw(tool spew run_cmd smtp_reply smtp_xact);
+use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 
 our @EXPORT_OK = qw(sink_up sink_down sink_files sink_content queue_mail
     fetchmail_etrn add_login tls_session log_lines);
 
-my @sinks;	# pids still running, killed at the end whatever happens
-
-END {
-	my $st = $?;
-	kill 'KILL', @sinks if @sinks;
-	$? = $st;
-}
-
 # sink_up DIR, PORT - smtp-sink on 127.0.0.1:PORT storing each message as
 # a file in DIR; its pid, once it accepts connections.
-sub sink_up {
-	my ($dir, $port) = @_;
-	my $bin = tool('smtp-sink');
-	(my $root = $bin) =~ s{/usr/sbin/smtp-sink$}{};
-	make_path($dir);
-	my $pid = fork // die "fork: $!\n";
-	if ($pid == 0) {
-		setpgid(0, 0);
-		$ENV{LD_LIBRARY_PATH} = "$root/usr/lib/postfix";
-		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', "$dir.log";
-		open STDERR, '>>', "$dir.log";
-		exec $bin, '-u', scalar(getpwuid($>)), '-d', "$dir/%M.",
-		    "127.0.0.1:$port", 100;
-		POSIX::_exit(127);
-	}
-	push @sinks, $pid;
-	wait_for(sub {
-		IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 2)
-	}, 10) or die "smtp-sink on $port did not start\n";
-	return $pid;
-}
+sub sink_up { return smtp_sink_start(@_[0, 1]) }
 
 # sink_down PID - stop a sink and reap it.
-sub sink_down {
-	my ($pid) = @_;
-	kill 'TERM', $pid;
-	waitpid $pid, 0;
-	@sinks = grep { $_ != $pid } @sinks;
-}
+sub sink_down { smtp_sink_stop($_[0]) }
 
 # sink_files DIR - the contents of the messages the sink stored.
-sub sink_files {
-	my ($dir) = @_;
-	opendir my $dh, $dir or return ();
-	return map { slurp("$dir/$_") } sort grep { !/^\./ } readdir $dh;
-}
+sub sink_files { return smtp_sink_files($_[0]) }
 
 # sink_content TEXT - a message as smtp-sink stored it, without what the
 # sink added (its X-Client-Addr.. lines, its Received: header and the
@@ -148,10 +109,10 @@ sub tls_session {
 	return ($c, $text);
 }
 
-# log_lines SLUICE, REGEX - the log lines that match.
+# log_lines SLUICE, REGEX - SluiceTest's log_lines (the lines that match).
 sub log_lines {
 	my ($s, $re) = @_;
-	return grep { $_ =~ $re } split /\n/, $s->log_text;
+	return $s->log_lines($re);
 }
 
 1;
