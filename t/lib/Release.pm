@@ -107,8 +107,10 @@ sub received_id {
 # or panic in the log, everything stopped, the run time reported.
 sub finish {
 	my ($s, $t0, @servers) = @_;
-	unlike($s->log_text, qr/AddressSanitizer|runtime error|panic/,
-	    'no sanitizer report or panic');
+	my @bad = grep { /AddressSanitizer|runtime error|panic/ }
+	    split /\n/, $s->log_text;
+	ok(!@bad, 'no sanitizer report or panic')
+	    or diag(join("\n", 'in the log:', @bad[0 .. ($#bad < 20 ? $#bad : 19)]));
 	$s->stop;
 	$_->stop for @servers;
 	diag(sprintf 'run time %.1fs', Time::HiRes::time() - $t0);
