@@ -370,8 +370,7 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 	const struct domain *d = domain_find(pr->cfg->domains, pd->name);
 	struct probe *p = xcalloc(1, sizeof(*p));
 	struct dns *dns;
-	char *err = NULL, *end;
-	unsigned long port;
+	char *err = NULL;
 
 	p->pr = pr;
 	p->pd = pd;
@@ -383,16 +382,8 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 		probe_fail_later(p, "not in the domains table");
 		return;
 	}
-	if (!d->route_mx) {
-		errno = 0;
-		port = strtoul(d->route_port, &end, 10);
-		if (errno != 0 || *end != '\0' || port == 0 || port > 65535) {
-			snprintf(p->r.where, sizeof(p->r.where), "[%s]:%s",
-			    d->route_host, d->route_port);
-			probe_fail_later(p, "route port is not a number");
-			return;
-		}
-		probe_resolve(p, d->route_host, (unsigned)port);
+	if (!d->route.mx) {
+		probe_resolve(p, d->route.host, d->route.port);
 		return;
 	}
 	snprintf(p->r.where, sizeof(p->r.where), "mx");
