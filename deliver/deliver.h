@@ -18,9 +18,7 @@ struct ev_loop;
 struct ev_timer;
 struct ipc_rec;
 
-/* Until sluice.conf has these parameters (config_get() finds them), these. */
-#define DELIVER_CONCURRENCY		20
-#define DELIVER_DOMAIN_CONCURRENCY	5
+/* Settings are sluice.conf's (struct config); these are not parameters. */
 #define DELIVER_IDLE_MS			5000	/* an idle session is kept this long */
 #define DELIVER_MAX_RCPT		500	/* recipients in one job */
 
@@ -117,10 +115,10 @@ struct deliver {
 	SSL_CTX *tls_ctx;		/* opportunistic / encrypt */
 	SSL_CTX *tls_verify_ctx;	/* verify, made on first use */
 	const char *dns_servers_arg;	/* -D: overrides dns_servers */
-	unsigned mx_port;		/* port for route=mx (25) */
+	unsigned mx_port;		/* port for route=mx: smtp_mx_port, or -P */
 	bool mx_port_arg;		/* -P given */
 
-	/* The settings in effect (config, or the constants above). */
+	/* The settings in effect, from cfg (deliver_init.c). */
 	long slots;
 	long domain_limit;
 	struct smtp_client_timeouts to;
