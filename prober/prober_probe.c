@@ -356,7 +356,8 @@ probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why
 		probe_fail(p, "no MX host of %s other than %s", p->pd->name, me);
 		return;
 	}
-	probe_resolve(p, mx->v[i].host, 25);
+	/* The port deliver would use: smtp_mx_port. */
+	probe_resolve(p, mx->v[i].host, (unsigned)p->pr->cfg->smtp_mx_port);
 	if (p->later != NULL) {
 		ev_timer_cancel(p->pr->loop, &p->later);
 		probe_finish(p);
