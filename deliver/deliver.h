@@ -11,6 +11,7 @@
 
 #include "mail/dns.h"
 #include "mail/queue.h"
+#include "mail/route.h"
 #include "mail/smtp_client.h"
 
 struct config;
@@ -47,9 +48,7 @@ struct deliver_job {
 	char *domain;			/* lowercase */
 	char *sender;
 	uint64_t size;
-	bool route_mx;
-	char *route_host;		/* static route, without brackets */
-	unsigned route_port;
+	struct route route;		/* mail/route.h */
 	enum smtp_client_tls tls;
 	char *key;			/* session cache key: domain, route, tls */
 	size_t nrcpt;

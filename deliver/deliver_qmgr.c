@@ -130,22 +130,17 @@ deliver_route_parse(struct deliver_job *job, const char *route, const char *tls,
 		[ROUTE_TLS_ENCRYPT] = SMTP_CLIENT_TLS_ENCRYPT,
 		[ROUTE_TLS_VERIFY] = SMTP_CLIENT_TLS_VERIFY,
 	};
-	struct route r = { .mx = true };
 	enum route_tls policy;
 	const char *hint;
 
-	if (route == NULL || route_parse(route, &r, &hint) < 0) {
+	if (route == NULL || route_parse(route, &job->route, &hint) < 0) {
 		*why_r = "bad route=";
 		return -1;
 	}
 	if (tls == NULL || route_tls_parse(tls, &policy, &hint) < 0) {
-		route_clear(&r);
 		*why_r = "bad tls=";
 		return -1;
 	}
-	job->route_mx = r.mx;
-	job->route_host = r.host;	/* taken over */
-	job->route_port = r.port;
 	job->tls = engine_tls[policy];
 	return 0;
 }
@@ -164,6 +159,7 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 {
 	struct deliver_job *job = xcalloc(1, sizeof(*job));
 	const char *id, *domain, *sender, *bad;
+	char *route;
 	unsigned long long size;
 	size_t i;
 
@@ -218,9 +214,9 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 	}
 	if (job->nrcpt == 0)
 		return deliver_job_bad(job, why_r, "no rcpt=");
-	job->key = xasprintf("%s %s%s%s:%u %d", job->domain,
-	    job->route_mx ? "mx" : "[", job->route_mx ? "" : job->route_host,
-	    job->route_mx ? "" : "]", job->route_port, (int)job->tls);
+	route = route_format(&job->route);
+	job->key = xasprintf("%s %s %d", job->domain, route, (int)job->tls);
+	free(route);
 	return job;
 }
 
