@@ -238,6 +238,7 @@ qmgr_message_new(struct qmgr *q, const char *id)
 static int
 qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 {
+	static const struct route relay_route = { .mx = true };
 	const struct domain *d = domain_find(q->cfg->domains, j->dom->name);
 	struct qindex_entry *e = NULL;
 	struct ipc_rec *rec;
@@ -256,7 +257,7 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	ipc_rec_add(rec, "sender", e->sender);
 	ipc_rec_addf(rec, "size", "%" PRIu64, e->size);
 	/* A relay domain (not in the table) goes by MX, tls=may. */
-	route = d != NULL ? route_format(&d->route) : xstrdup("mx");
+	route = route_format(d != NULL ? &d->route : &relay_route);
 	ipc_rec_add(rec, "route", route);
 	free(route);
 	ipc_rec_add(rec, "tls", route_tls_name(d != NULL ? d->tls : ROUTE_TLS_MAY));
