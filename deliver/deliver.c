@@ -69,7 +69,7 @@ deliver_opt(int ch, const char *arg, void *ctx)
 int
 main(int argc, char **argv)
 {
-	struct deliver d = { .qmgr_fd = -1, .mx_port = 25 };
+	struct deliver d = { .qmgr_fd = -1 };
 	struct daemon dm;
 
 	daemon_init(&dm, "deliver", argc, argv, "D:P:", deliver_opt, &d,

@@ -11,6 +11,7 @@
 
 #include "mail/dns.h"
 #include "mail/queue.h"
+#include "mail/route.h"
 #include "mail/smtp_client.h"
 
 struct config;
@@ -18,9 +19,7 @@ struct ev_loop;
 struct ev_timer;
 struct ipc_rec;
 
-/* Until sluice.conf has these parameters (config_get() finds them), these. */
-#define DELIVER_CONCURRENCY		20
-#define DELIVER_DOMAIN_CONCURRENCY	5
+/* Settings are sluice.conf's (struct config); these are not parameters. */
 #define DELIVER_IDLE_MS			5000	/* an idle session is kept this long */
 #define DELIVER_MAX_RCPT		500	/* recipients in one job */
 
@@ -49,9 +48,7 @@ struct deliver_job {
 	char *domain;			/* lowercase */
 	char *sender;
 	uint64_t size;
-	bool route_mx;
-	char *route_host;		/* static route, without brackets */
-	unsigned route_port;
+	struct route route;		/* mail/route.h */
 	enum smtp_client_tls tls;
 	char *key;			/* session cache key: domain, route, tls */
 	size_t nrcpt;
@@ -117,10 +114,10 @@ struct deliver {
 	SSL_CTX *tls_ctx;		/* opportunistic / encrypt */
 	SSL_CTX *tls_verify_ctx;	/* verify, made on first use */
 	const char *dns_servers_arg;	/* -D: overrides dns_servers */
-	unsigned mx_port;		/* port for route=mx (25) */
+	unsigned mx_port;		/* port for route=mx: smtp_mx_port, or -P */
 	bool mx_port_arg;		/* -P given */
 
-	/* The settings in effect (config, or the constants above). */
+	/* The settings in effect, from cfg (deliver_init.c). */
 	long slots;
 	long domain_limit;
 	struct smtp_client_timeouts to;

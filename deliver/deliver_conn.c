@@ -85,7 +85,7 @@ deliver_conn_open(struct deliver_job *job, const struct deliver_target *t,
 	sess->job = job;
 	job->sess = sess;
 	memset(&p, 0, sizeof(p));
-	p.helo_name = d->cfg->myhostname;
+	p.helo_name = d->cfg->smtp_helo_name;
 	p.peer_name = t->host;
 	p.tls = tls;
 	p.tls_ctx = d->tls_ctx;

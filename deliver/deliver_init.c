@@ -18,100 +18,49 @@
 #include "deliver/deliver.h"
 
 /*
- * deliver_param - the text of a parameter that sluice.conf may not have
- * yet: config_get() fails for a name the table does not know, and the
- * caller's default applies. New string or NULL.
+ * deliver_settings - the values of this load: the config module's typed
+ * parameters (their defaults are its table's), -P over smtp_mx_port
  */
-static char *
-deliver_param(const struct config *cfg, const char *name)
-{
-	char *v;
-
-	if (config_get(cfg, name, &v) < 0)
-		return NULL;
-	return v;
-}
-
-/* deliver_param_ms - a time parameter in milliseconds, or def_s seconds */
-static uint64_t
-deliver_param_ms(const struct config *cfg, const char *name, long def_s)
-{
-	char *v = deliver_param(cfg, name);
-	const char *hint;
-	long s = def_s;
-
-	if (v != NULL && config_parse_time(v, &s, &hint) < 0)
-		s = def_s;
-	free(v);
-	return (uint64_t)(s > 0 ? s : def_s) * 1000;
-}
-
-/* deliver_param_long - a whole-number parameter, or def */
-static long
-deliver_param_long(const struct config *cfg, const char *name, long def)
-{
-	char *v = deliver_param(cfg, name), *end;
-	long n = def;
-
-	if (v != NULL) {
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < 1)
-			n = def;
-	}
-	free(v);
-	return n;
-}
-
-/* deliver_settings - the values of this load, defaults where unset */
 static void
 deliver_settings(struct deliver *d)
 {
 	const struct config *cfg = d->cfg;
-	char *port;
 
-	d->slots = deliver_param_long(cfg, "deliver_concurrency_limit",
-	    DELIVER_CONCURRENCY);
-	d->domain_limit = deliver_param_long(cfg,
-	    "deliver_domain_concurrency_limit", DELIVER_DOMAIN_CONCURRENCY);
-	/* Postfix's defaults: smtp_connect_timeout, smtp_helo_timeout, ... */
-	d->to.connect_ms = deliver_param_ms(cfg, "smtp_connect_timeout", 30);
-	d->to.helo_ms = deliver_param_ms(cfg, "smtp_helo_timeout", 300);
-	d->to.cmd_ms = deliver_param_ms(cfg, "smtp_timeout", 300);
-	d->to.data_ms = deliver_param_ms(cfg, "smtp_data_timeout", 180);
-	d->to.dot_ms = deliver_param_ms(cfg, "smtp_data_done_timeout", 600);
-	if (!d->mx_port_arg && (port = deliver_param(cfg, "smtp_mx_port")) != NULL) {
-		unsigned long p = strtoul(port, NULL, 10);
-
-		if (p > 0 && p < 65536)
-			d->mx_port = (unsigned)p;
-		free(port);
-	}
+	d->slots = cfg->deliver_concurrency_limit;
+	d->domain_limit = cfg->deliver_domain_concurrency_limit;
+	d->to.connect_ms = (uint64_t)cfg->smtp_connect_timeout * 1000;
+	d->to.helo_ms = (uint64_t)cfg->smtp_helo_timeout * 1000;
+	d->to.cmd_ms = (uint64_t)cfg->smtp_timeout * 1000;
+	d->to.data_ms = (uint64_t)cfg->smtp_data_timeout * 1000;
+	d->to.dot_ms = (uint64_t)cfg->smtp_data_done_timeout * 1000;
+	if (!d->mx_port_arg)
+		d->mx_port = (unsigned)cfg->smtp_mx_port;
 }
 
 /* deliver_resolver - a resolver for dns_servers (or resolv.conf) */
 static struct dns *
 deliver_resolver(struct deliver *d)
 {
-	struct hostport_list servers = { 0 };
+	struct hostport_list arg = { 0 };
+	const struct hostport_list *servers = &d->cfg->dns_servers;
 	const char *hint;
-	char *text = NULL, *err = NULL;
+	char *err = NULL;
 	struct dns *dns;
 
-	if (d->dns_servers_arg != NULL)
-		text = xstrdup(d->dns_servers_arg);
-	else
-		text = deliver_param(d->cfg, "dns_servers");
-	if (text != NULL && text[0] != '\0' &&
-	    config_parse_hostports(text, &servers, &hint) < 0) {
-		log_warn("parse dns_servers \"%s\": %s; using resolv.conf", text, hint);
-		config_hostports_free(&servers);
+	/* -D (tests) in the grammar of dns_servers, over sluice.conf's. */
+	if (d->dns_servers_arg != NULL) {
+		servers = &arg;
+		if (d->dns_servers_arg[0] != '\0' &&
+		    config_parse_hostports(d->dns_servers_arg, &arg, &hint) < 0) {
+			log_warn("parse dns_servers \"%s\": %s; using resolv.conf",
+			    d->dns_servers_arg, hint);
+			config_hostports_free(&arg);
+		}
 	}
-	dns = dns_new(d->loop, &servers, &err);
+	dns = dns_new(d->loop, servers, &err);
 	if (dns == NULL)
 		log_fatal("start the resolver: %s", err);
-	config_hostports_free(&servers);
-	free(text);
+	config_hostports_free(&arg);
 	return dns;
 }
 

@@ -128,7 +128,7 @@ deliver_job_free(struct deliver_job **jobp)
 	free(job->rcpt);
 	free(job->domain);
 	free(job->sender);
-	free(job->route_host);
+	route_clear(&job->route);
 	free(job->key);
 	free(job->last_error);
 	free(job);

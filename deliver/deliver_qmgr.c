@@ -16,6 +16,7 @@
 #include "mail/config.h"
 #include "mail/proto.h"
 #include "mail/queue.h"
+#include "mail/route.h"
 #include "deliver/deliver.h"
 
 /* Reconnecting to qmgr: first after 1s, doubling up to a minute. */
@@ -118,54 +119,29 @@ deliver_qmgr_start(struct deliver *d)
 	free(path);
 }
 
-/* deliver_route_parse - "mx" or "[host]:port" / "[host]" into the job; 0/-1 */
+/* deliver_route_parse - route= and tls= of a job, by the domains file's parsers; 0/-1 */
 static int
-deliver_route_parse(struct deliver_job *job, const char *route)
+deliver_route_parse(struct deliver_job *job, const char *route, const char *tls,
+    const char **why_r)
 {
-	const char *close, *p;
-	unsigned long port = 25;
-	char *end;
+	/* The TLS policy words in the SMTP engine's terms. */
+	static const enum smtp_client_tls engine_tls[] = {
+		[ROUTE_TLS_MAY] = SMTP_CLIENT_TLS_MAY,
+		[ROUTE_TLS_ENCRYPT] = SMTP_CLIENT_TLS_ENCRYPT,
+		[ROUTE_TLS_VERIFY] = SMTP_CLIENT_TLS_VERIFY,
+	};
+	enum route_tls policy;
+	const char *hint;
 
-	if (strcmp(route, "mx") == 0) {
-		job->route_mx = true;
-		return 0;
+	if (route == NULL || route_parse(route, &job->route, &hint) < 0) {
+		*why_r = "bad route=";
+		return -1;
 	}
-	if (route[0] != '[' || (close = strchr(route, ']')) == NULL ||
-	    close == route + 1)
+	if (tls == NULL || route_tls_parse(tls, &policy, &hint) < 0) {
+		*why_r = "bad tls=";
 		return -1;
-	if (!address_domain_ok(route + 1, (size_t)(close - route - 1))) {
-		/* An IPv6 address is not a domain; accept what inet_pton takes. */
-		for (p = route + 1; p < close; p++)
-			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
-				return -1;
 	}
-	if (close[1] == ':') {
-		errno = 0;
-		port = strtoul(close + 2, &end, 10);
-		if (errno != 0 || end == close + 2 || *end != '\0' || port == 0 ||
-		    port > 65535)
-			return -1;
-	} else if (close[1] != '\0')
-		return -1;
-	job->route_host = xstrndup(route + 1, (size_t)(close - route - 1));
-	job->route_port = (unsigned)port;
-	return 0;
-}
-
-/* deliver_tls_parse - tls=may|encrypt|verify */
-static int
-deliver_tls_parse(const char *s, enum smtp_client_tls *tls_r)
-{
-	if (s == NULL || strcmp(s, "may") == 0)
-		*tls_r = SMTP_CLIENT_TLS_MAY;
-	else if (strcmp(s, "encrypt") == 0)
-		*tls_r = SMTP_CLIENT_TLS_ENCRYPT;
-	else if (strcmp(s, "verify") == 0)
-		*tls_r = SMTP_CLIENT_TLS_VERIFY;
-	else if (strcmp(s, "none") == 0)
-		*tls_r = SMTP_CLIENT_TLS_NONE;
-	else
-		return -1;
+	job->tls = engine_tls[policy];
 	return 0;
 }
 
@@ -182,7 +158,8 @@ struct deliver_job *
 deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 {
 	struct deliver_job *job = xcalloc(1, sizeof(*job));
-	const char *id, *domain, *sender, *route;
+	const char *id, *domain, *sender, *bad;
+	char *route;
 	unsigned long long size;
 	size_t i;
 
@@ -205,11 +182,9 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 	if (ipc_rec_get_num(rec, "size", UINT64_MAX, &size) < 0)
 		return deliver_job_bad(job, why_r, "bad size=");
 	job->size = size;
-	route = ipc_rec_get(rec, "route");
-	if (route == NULL || deliver_route_parse(job, route) < 0)
-		return deliver_job_bad(job, why_r, "bad route=");
-	if (deliver_tls_parse(ipc_rec_get(rec, "tls"), &job->tls) < 0)
-		return deliver_job_bad(job, why_r, "bad tls=");
+	if (deliver_route_parse(job, ipc_rec_get(rec, "route"),
+	    ipc_rec_get(rec, "tls"), &bad) < 0)
+		return deliver_job_bad(job, why_r, bad);
 	/* rcpt=ADDR idx=I pairs, in order, each recipient of this domain. */
 	job->rcpt = xcalloc(DELIVER_MAX_RCPT, sizeof(*job->rcpt));
 	for (i = 1; i < rec->n; i++) {
@@ -239,9 +214,9 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 	}
 	if (job->nrcpt == 0)
 		return deliver_job_bad(job, why_r, "no rcpt=");
-	job->key = xasprintf("%s %s%s%s:%u %d", job->domain,
-	    job->route_mx ? "mx" : "[", job->route_mx ? "" : job->route_host,
-	    job->route_mx ? "" : "]", job->route_port, (int)job->tls);
+	route = route_format(&job->route);
+	job->key = xasprintf("%s %s %d", job->domain, route, (int)job->tls);
+	free(route);
 	return job;
 }
 

@@ -240,7 +240,7 @@ deliver_dns_fail(struct deliver_job *job, bool permanent, const char *perm_dsn,
 static unsigned
 deliver_route_port(const struct deliver_job *job)
 {
-	return job->route_mx ? job->d->mx_port : job->route_port;
+	return job->route.mx ? job->d->mx_port : job->route.port;
 }
 
 /*
@@ -326,7 +326,7 @@ deliver_host_answer(enum dns_status st, const struct dns_addr_list *addrs,
 		for (i = 0; i < addrs->n; i++)
 			if (deliver_addr_is_us(job->d,
 			    (const struct sockaddr *)&addrs->v[i].sa, port,
-			    job->route_mx))
+			    job->route.mx))
 				h->self = true;
 	} else
 		log_debug("%s: look up %s: %s", job->id, h->name, why);
@@ -347,7 +347,7 @@ deliver_hosts_lookup(struct deliver_job *job)
 
 		h->job = job;
 		/* For a static route only address and port say "us". */
-		if (job->route_mx && strcasecmp(h->name, d->cfg->myhostname) == 0)
+		if (job->route.mx && strcasecmp(h->name, d->cfg->myhostname) == 0)
 			h->self = true;
 		h->q = dns_lookup_addr(d->dns, h->name, deliver_host_answer, h);
 	}
@@ -411,7 +411,7 @@ deliver_route_start(struct deliver_job *job)
 	struct deliver *d = job->d;
 
 	deliver_route_cancel(job);
-	if (job->route_mx) {
+	if (job->route.mx) {
 		job->mxq = dns_lookup_mx(d->dns, job->domain, deliver_mx_answer, job);
 		return;
 	}
@@ -420,7 +420,7 @@ deliver_route_start(struct deliver_job *job)
 	 * applies, so a route pointing at ourselves is held, not looped.
 	 */
 	deliver_hosts_set(job, 1);
-	job->hosts[0].name = xstrdup(job->route_host);
+	job->hosts[0].name = xstrdup(job->route.host);
 	deliver_hosts_lookup(job);
 }
 

@@ -8,8 +8,9 @@
  *	online. Every few seconds it asks qmgr(8) which held domains have
  *	mail waiting, a closed gate and probe= set in the domains table.
  *	For each it connects to the domain's route (route=[host]:port, or
- *	the best MX host that is not this one for route=mx), reads the 220
- *	banner within probe_timeout and says QUIT. A success sends qmgr a
+ *	the best MX host that is not this one for route=mx, on
+ *	smtp_mx_port), reads the 220 banner within probe_timeout and says
+ *	QUIT. A success sends qmgr a
  *	trigger with source=probe, which opens the gate as any trigger
  *	does; a failure waits: probe= at first, then twice as long after
  *	each failure in a row, up to probe_max. Domains without mail, or

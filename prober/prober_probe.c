@@ -356,7 +356,8 @@ probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why
 		probe_fail(p, "no MX host of %s other than %s", p->pd->name, me);
 		return;
 	}
-	probe_resolve(p, mx->v[i].host, 25);
+	/* The port deliver would use: smtp_mx_port. */
+	probe_resolve(p, mx->v[i].host, (unsigned)p->pr->cfg->smtp_mx_port);
 	if (p->later != NULL) {
 		ev_timer_cancel(p->pr->loop, &p->later);
 		probe_finish(p);
@@ -370,8 +371,7 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 	const struct domain *d = domain_find(pr->cfg->domains, pd->name);
 	struct probe *p = xcalloc(1, sizeof(*p));
 	struct dns *dns;
-	char *err = NULL, *end;
-	unsigned long port;
+	char *err = NULL;
 
 	p->pr = pr;
 	p->pd = pd;
@@ -383,16 +383,8 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 		probe_fail_later(p, "not in the domains table");
 		return;
 	}
-	if (!d->route_mx) {
-		errno = 0;
-		port = strtoul(d->route_port, &end, 10);
-		if (errno != 0 || *end != '\0' || port == 0 || port > 65535) {
-			snprintf(p->r.where, sizeof(p->r.where), "[%s]:%s",
-			    d->route_host, d->route_port);
-			probe_fail_later(p, "route port is not a number");
-			return;
-		}
-		probe_resolve(p, d->route_host, (unsigned)port);
+	if (!d->route.mx) {
+		probe_resolve(p, d->route.host, d->route.port);
 		return;
 	}
 	snprintf(p->r.where, sizeof(p->r.where), "mx");

@@ -21,6 +21,7 @@
 #include "mail/proto.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"
+#include "mail/route.h"
 #include "qmgr/qmgr.h"
 
 /* A job's recipients are bounded by what one ipc record can carry. */
@@ -237,10 +238,11 @@ qmgr_message_new(struct qmgr *q, const char *id)
 static int
 qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 {
+	static const struct route relay_route = { .mx = true };
 	const struct domain *d = domain_find(q->cfg->domains, j->dom->name);
 	struct qindex_entry *e = NULL;
 	struct ipc_rec *rec;
-	char num[32];
+	char num[32], *route;
 	size_t i;
 	int ret;
 
@@ -254,11 +256,11 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	ipc_rec_add(rec, "domain", j->dom->name);
 	ipc_rec_add(rec, "sender", e->sender);
 	ipc_rec_addf(rec, "size", "%" PRIu64, e->size);
-	if (d == NULL || d->route_mx)
-		ipc_rec_add(rec, "route", "mx");
-	else
-		ipc_rec_addf(rec, "route", "[%s]:%s", d->route_host, d->route_port);
-	ipc_rec_add(rec, "tls", d != NULL ? domain_tls_name(d->tls) : "may");
+	/* A relay domain (not in the table) goes by MX, tls=may. */
+	route = route_format(d != NULL ? &d->route : &relay_route);
+	ipc_rec_add(rec, "route", route);
+	free(route);
+	ipc_rec_add(rec, "tls", route_tls_name(d != NULL ? d->tls : ROUTE_TLS_MAY));
 	for (i = 0; i < j->nrcpt; i++) {
 		ipc_rec_add(rec, "rcpt", j->rcpt[i].addr);
 		ipc_rec_addf(rec, "idx", "%zu", j->rcpt[i].idx);

@@ -84,6 +84,10 @@ my @broken = (
 	['bad route', { domains => "#\n#\nx.example route=nowhere\n" }, 'domains:3:'],
 	['unknown domain key', { domains => "x.example colour=blue\n" }, 'domains:1:'],
 	['missing recipients file', { domains => "#\nx.example recipients=/nonexistent/sluice.rcpts\n" }, 'domains:2:'],
+	# What deliver could not use (it dropped qmgr's connection at each job).
+	['route host deliver cannot use', { domains => "#\nx.example route=[mail!host]:25\n" }, 'domains:2:'],
+	['route port out of range', { domains => "x.example mode=hold\ny.example route=[127.0.0.1]:65536\n" }, 'domains:2:'],
+	['smtp_mx_port out of range', { 'sluice.conf' => "#\nsmtp_mx_port = 70000\n" }, 'sluice.conf:2:'],
 );
 for my $b (@broken) {
 	my ($name, $files, $where) = @$b;
@@ -107,6 +111,24 @@ for my $b (@broken) {
 	my ($mrc, $mout, $merr) = run_cmd(["$builddir/master/master", '-c', $d, '-f'], timeout => 30);
 	ok($mrc != 0 && $mrc < 128, "master with a broken config exits non-zero (got $mrc)");
 	like("$mout$merr", qr/\Q$d\/sluice.conf:4:\E/, 'and names sluice.conf:4');
+}
+
+# A route deliver cannot use: config check says which value and how to
+# fix it, and master refuses it at load with the domains file's line.
+{
+	my $d = "$dir/broken";
+	spew("$d/sluice.conf", "queue_directory = $dir/queue2\nsmtp_listen = 127.0.0.1:$port\n"
+	    . "daemon_directory = $builddir/libexec\n");
+	spew("$d/domains", "site.example mode=hold route=[127.0.0.1]:2626\n"
+	    . "bad.example mode=hold route=[mail!host]:25\n");
+	my ($crc, $cout, $cerr) = run_cmd(["$builddir/cli/sluice", '-c', $d, 'config', 'check']);
+	is($crc, 78, 'a route deliver cannot use: config check exits 78');
+	like("$cout$cerr", qr/\Q$d\/domains:2: route=[mail!host]:25: bad route host; put a host name or an IP address between the brackets\E/,
+	    'and names the file, line, value and fix') or diag("$cout$cerr");
+	unlike("$cout$cerr", qr/domains:1:/, 'a good route on line 1 passes');
+	my ($mrc, $mout, $merr) = run_cmd(["$builddir/master/master", '-c', $d, '-f'], timeout => 30);
+	ok($mrc != 0 && $mrc < 128, "master with that route exits non-zero (got $mrc)");
+	like("$mout$merr", qr/\Q$d\/domains:2: route=[mail!host]:25\E/, 'and names domains:2 and the route');
 }
 
 done_testing;

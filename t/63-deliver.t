@@ -100,7 +100,8 @@ my $dns = FakeDNS->start(
 );
 $dnsport = $dns->port;
 
-my $s = SluiceTest->new(conf => { smtp_listen => "127.0.0.1:$smtpport" },
+my $s = SluiceTest->new(conf => { smtp_listen => "127.0.0.1:$smtpport",
+	smtp_helo_name => 'out.sluice.test' },
     # loop.example is a customer's: its looping mail is held (issue 7;
     # a relay domain's bounces 5.4.6, as Postfix does: t/67-mail-loop.t).
     domains => ["site.example mode=hold route=[127.0.0.1]:$sinkport",
@@ -186,6 +187,8 @@ is(scalar @m, 1, 'the sink got one message');
 ok(@m && index($m[0], $want) >= 0, 'content arrived intact (dot-stuffing undone by the sink)');
 like($m[0] // '', qr/X-Rcpt-Args: <a\@site.example>.*X-Rcpt-Args: <b\@site.example>/s,
     'both recipients in one transaction');
+like($m[0] // '', qr/^X-Helo-Args: out\.sluice\.test$/m,
+    'EHLO gives smtp_helo_name (sluice.conf(5)), not myhostname');
 ok(-s "$qdir/msg/" . substr($id, -2) . "/$id.j", 'journal written');
 like(slurp($dlog), qr/\Q$id\E: to=<a\@site.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$sinkport, delay=[\d.]+, delays=[\d.]+\/[\d.]+\/[\d.]+\/[\d.]+, dsn=2\.0\.0, status=sent \(250 [^)]*\)/,
     'Postfix-shaped log line');

@@ -186,11 +186,11 @@ test_keys(void)
 	ok(d != NULL && strcmp(d->name, "site.example") == 0,
 	    "find case-insensitive");
 	if (d != NULL) {
-		ok(d->mode == DOMAIN_MODE_HOLD && !d->route_mx &&
-		    strcmp(d->route_host, "127.0.0.1") == 0 &&
-		    strcmp(d->route_port, "2626") == 0,
-		    "site route: got %s %s:%s", domain_mode_name(d->mode),
-		    d->route_host, d->route_port);
+		ok(d->mode == DOMAIN_MODE_HOLD && !d->route.mx &&
+		    strcmp(d->route.host, "127.0.0.1") == 0 &&
+		    d->route.port == 2626,
+		    "site route: got %s %s:%u", domain_mode_name(d->mode),
+		    d->route.host, d->route.port);
 		ok(d->finger && strcmp(d->owner, "demo") == 0 &&
 		    d->group == NULL && d->notify == NULL,
 		    "site finger/owner: got %d %s", d->finger, d->owner);
@@ -199,7 +199,7 @@ test_keys(void)
 		    "site defaults from sluice.conf: got lease %ld lifetime "
 		    "%ld warn %ld probe %ld, want 1200 432000 14400 900",
 		    d->lease, d->lifetime, d->warn, d->probe);
-		ok(d->tls == DOMAIN_TLS_MAY && d->recipients == NULL &&
+		ok(d->tls == ROUTE_TLS_MAY && d->recipients == NULL &&
 		    d->etrn_from == NULL, "site tls and lists: defaults");
 		ok(domain_rcpt_known(d, "anyone@site.example"),
 		    "no recipients= accepts anyone");
@@ -209,14 +209,14 @@ test_keys(void)
 	d = domain_find(cfg->domains, "other.example");
 	ok(d != NULL, "find other.example");
 	if (d != NULL) {
-		ok(d->mode == DOMAIN_MODE_BACKUP && d->route_mx &&
-		    d->route_host == NULL, "other mode and route: got %s, mx %d",
-		    domain_mode_name(d->mode), d->route_mx);
+		ok(d->mode == DOMAIN_MODE_BACKUP && d->route.mx &&
+		    d->route.host == NULL, "other mode and route: got %s, mx %d",
+		    domain_mode_name(d->mode), d->route.mx);
 		ok(d->lease == 3600 && d->lifetime == 172800 && d->warn == 0 &&
 		    d->probe == 0, "other times: got %ld %ld %ld %ld",
 		    d->lease, d->lifetime, d->warn, d->probe);
-		ok(d->tls == DOMAIN_TLS_VERIFY, "other tls: got %s",
-		    domain_tls_name(d->tls));
+		ok(d->tls == ROUTE_TLS_VERIFY, "other tls: got %s",
+		    route_tls_name(d->tls));
 		ok(strcmp(d->group, "dialup") == 0 &&
 		    strcmp(d->notify, "ops@example.net") == 0,
 		    "other group, notify: got %s %s", d->group, d->notify);
@@ -246,13 +246,13 @@ test_keys(void)
 	}
 
 	d = domain_find(cfg->domains, "third.example");
-	ok(d != NULL && !d->route_mx &&
-	    strcmp(d->route_host, "mail.third.example") == 0 &&
-	    strcmp(d->route_port, "25") == 0 && d->probe == 1800 &&
-	    d->tls == DOMAIN_TLS_ENCRYPT, "third: route [host], probe, tls");
+	ok(d != NULL && !d->route.mx &&
+	    strcmp(d->route.host, "mail.third.example") == 0 &&
+	    d->route.port == 25 && d->probe == 1800 &&
+	    d->tls == ROUTE_TLS_ENCRYPT, "third: route [host], probe, tls");
 	d = domain_find(cfg->domains, "v6.example");
-	ok(d != NULL && strcmp(d->route_host, "::1") == 0 &&
-	    strcmp(d->route_port, "25") == 0, "v6 route");
+	ok(d != NULL && strcmp(d->route.host, "::1") == 0 &&
+	    d->route.port == 25, "v6 route");
 	ok(domain_find(cfg->domains, "nosuch.example") == NULL &&
 	    domain_find(cfg->domains, "example") == NULL &&
 	    domain_find(cfg->domains, "") == NULL, "unknown domains");
@@ -302,6 +302,10 @@ static const struct {
 	{ "a.example route=[host]:x\n", "bad route" },
 	{ "a.example route=[]:25\n", "bad route" },
 	{ "a.example route=[host]25\n", "bad route" },
+	/* What deliver could not use is refused here (route.h). */
+	{ "a.example route=[mail!host]:25\n", "domains:1: route=[mail!host]:25: bad route host; put a host name or an IP address between the brackets" },
+	{ "a.example route=[a:b:c]\n", "route=[a:b:c]: bad route host" },
+	{ "a.example route=[host]:65536\n", "route=[host]:65536: bad route port; use a number from 1 to 65535" },
 	{ "a.example lease=5x\n", "lease=5x: bad time value; use a number with s, m, h, d or w" },
 	{ "a.example lease=0\n", "lease=0: value too small; use 1s or more" },
 	{ "a.example lifetime=no\n", "lifetime=no: bad time value" },

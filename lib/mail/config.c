@@ -67,6 +67,7 @@ struct param {
 	const char *def;	/* default text, may use $name */
 	size_t offset;		/* of the field in struct config */
 	long min;		/* PT_INT, PT_TIME: smallest allowed */
+	long max;		/* PT_INT: largest allowed; 0: no limit */
 	const char *choices;	/* PT_WORD, PT_ENUM: words, space-separated */
 	enum param_dyn dyn;
 };
@@ -140,7 +141,7 @@ static const struct param params[] = {
 	{ "smtp_timeout", PT_TIME, "300s", F(smtp_timeout), .min = 1 },
 	{ "smtp_data_timeout", PT_TIME, "180s", F(smtp_data_timeout), .min = 1 },
 	{ "smtp_data_done_timeout", PT_TIME, "600s", F(smtp_data_done_timeout), .min = 1 },
-	{ "smtp_mx_port", PT_INT, "25", F(smtp_mx_port), .min = 1 },
+	{ "smtp_mx_port", PT_INT, "25", F(smtp_mx_port), .min = 1, .max = 65535 },
 	{ "smtp_helo_name", PT_STRING, "$myhostname", F(smtp_helo_name) },
 	{ "odmrs_listen", PT_HOSTPORTS, "", F(odmrs_listen) },
 	{ "odmr_timeout", PT_TIME, "300s", F(odmr_timeout), .min = 1 },
@@ -750,9 +751,10 @@ param_store(struct loader *ld, struct config *cfg, size_t i, const char *text)
 			loader_error(ld, i, text, hint);
 			return -1;
 		}
-		if (v < p->min) {
-			what = xasprintf("value too small; use %ld%s or more",
-			    p->min, p->type == PT_TIME ? "s" : "");
+		if (v < p->min || (p->max > 0 && v > p->max)) {
+			what = v < p->min ? xasprintf("value too small; use "
+			    "%ld%s or more", p->min, p->type == PT_TIME ? "s" : "") :
+			    xasprintf("value too large; use %ld or less", p->max);
 			loader_error(ld, i, text, what);
 			free(what);
 			return -1;

@@ -227,7 +227,6 @@ rcpt_set_load(struct dload *dl, const char *path, struct rcpt_set **set_r)
 typedef int key_fn(struct dload *, struct domain *, const char *);
 
 static const char *const mode_words[] = { "hold", "backup", NULL };
-static const char *const tls_words[] = { "may", "encrypt", "verify", NULL };
 
 /* key_choice - val as an index into words, or -1 with an error */
 static int
@@ -264,55 +263,29 @@ key_mode(struct dload *dl, struct domain *d, const char *val)
 	return i < 0 ? -1 : 0;
 }
 
-/* key_tls - tls=may|encrypt|verify */
+/* key_tls - tls=may|encrypt|verify, by route_tls_parse() */
 static int
 key_tls(struct dload *dl, struct domain *d, const char *val)
 {
-	int i = key_choice(dl, "tls", tls_words, val);
+	const char *hint;
 
-	if (i >= 0)
-		d->tls = (enum domain_tls)i;
-	return i < 0 ? -1 : 0;
+	if (route_tls_parse(val, &d->tls, &hint) < 0) {
+		dload_error(dl, "tls=%s: %s", val, hint);
+		return -1;
+	}
+	return 0;
 }
 
-/* port_num_ok - a port number 1..65535 in decimal */
-static bool
-port_num_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	return len >= 1 && len <= 5 && strspn(s, "0123456789") == len &&
-	    atol(s) >= 1 && atol(s) <= 65535;
-}
-
-/* key_route - route=[host]:port, route=[host] or route=mx */
+/* key_route - route=[host]:port, route=[host] or route=mx, by route_parse() */
 static int
 key_route(struct dload *dl, struct domain *d, const char *val)
 {
-	const char *close = NULL, *port = "25";
+	const char *hint;
 
-	if (strcasecmp(val, "mx") == 0) {
-		free(d->route_host);
-		free(d->route_port);
-		d->route_host = d->route_port = NULL;
-		d->route_mx = true;
-		return 0;
-	}
-	/* Brackets as in Postfix: the host itself, no MX lookup. */
-	if (val[0] == '[' && (close = strchr(val, ']')) != NULL &&
-	    close[1] == ':')
-		port = close + 2;
-	if (close == NULL || close == val + 1 ||
-	    (close[1] != '\0' && close[1] != ':') || !port_num_ok(port)) {
-		dload_error(dl, "route=%s: bad route; use route=[host]:port, "
-		    "route=[host] or route=mx", val);
+	if (route_parse(val, &d->route, &hint) < 0) {
+		dload_error(dl, "route=%s: %s", val, hint);
 		return -1;
 	}
-	free(d->route_host);
-	free(d->route_port);
-	d->route_host = xstrndup(val + 1, (size_t)(close - val - 1));
-	d->route_port = xstrdup(port);
-	d->route_mx = false;
 	return 0;
 }
 
@@ -490,8 +463,7 @@ domain_free(struct domain **dp)
 	if (d == NULL)
 		return;
 	free(d->name);
-	free(d->route_host);
-	free(d->route_port);
+	route_clear(&d->route);
 	netlist_free(&d->etrn_from);
 	free(d->group);
 	free(d->owner);
@@ -522,12 +494,12 @@ domain_parse_line(struct dload *dl, char *line)
 	for (i = 0; d->name[i] != '\0'; i++)
 		d->name[i] = (char)tolower((unsigned char)d->name[i]);
 	d->mode = dl->cfg->default_domain_mode;
-	d->route_mx = true;
+	d->route.mx = true;
 	d->lease = dl->cfg->default_lease;
 	d->lifetime = dl->cfg->maximal_queue_lifetime;
 	d->warn = dl->cfg->delay_warning_time;
 	d->probe = dl->cfg->default_probe_interval;
-	d->tls = DOMAIN_TLS_MAY;
+	d->tls = ROUTE_TLS_MAY;
 	d->file = dl->file;
 	d->line = dl->line;
 
@@ -715,12 +687,4 @@ const char *
 domain_mode_name(enum domain_mode mode)
 {
 	return mode == DOMAIN_MODE_BACKUP ? "backup" : "hold";
-}
-
-/* domain_tls_name - the tls= keyword of a level */
-const char *
-domain_tls_name(enum domain_tls tls)
-{
-	return (size_t)tls < sizeof(tls_words) / sizeof(tls_words[0]) - 1 ?
-	    tls_words[tls] : "may";
 }

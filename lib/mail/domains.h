@@ -5,9 +5,9 @@
  *
  *	site.example mode=hold route=[127.0.0.1]:2626 finger=yes owner=demo
  *
- * Keys: mode=hold|backup, route=[host]:port|[host]|mx, lease=TIME,
+ * Keys: mode=hold|backup, route=[host]:port|[host]|mx (route.h), lease=TIME,
  * lifetime=TIME, warn=TIME, etrn_from=NET,NET, finger=yes|no,
- * probe=TIME|no, tls=may|encrypt|verify, recipients=FILE, group=NAME,
+ * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
  * owner=CUSTOMER, notify=ADDRESS. Keys not given take sluice.conf's
  * defaults (default_domain_mode, default_lease, maximal_queue_lifetime,
  * delay_warning_time, default_probe_interval).
@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "mail/netlist.h"
+#include "mail/route.h"
 
 struct config;
 struct config_errors;
@@ -36,26 +37,17 @@ enum domain_mode {
 	DOMAIN_MODE_BACKUP = 1,	/* classic secondary MX: retry the primary */
 };
 
-/* tls=: what deliver demands of the customer's server */
-enum domain_tls {
-	DOMAIN_TLS_MAY = 0,	/* STARTTLS if offered, else plain */
-	DOMAIN_TLS_ENCRYPT = 1,	/* STARTTLS required, certificate not checked */
-	DOMAIN_TLS_VERIFY = 2,	/* STARTTLS required, certificate verified */
-};
-
 struct domain {
 	char *name;		/* lowercase */
 	enum domain_mode mode;
-	char *route_host;	/* route=[host]:port, without brackets; NULL if mx */
-	char *route_port;	/* "25" unless given; NULL if mx */
-	bool route_mx;		/* route=mx (the default): look up the MX */
+	struct route route;	/* route= (route.h); mx unless given */
 	long lease;		/* seconds a trigger keeps the gate open */
 	long lifetime;		/* seconds before queued mail bounces */
 	long warn;		/* seconds before a delay notice; 0 = none */
 	long probe;		/* probe interval in seconds; 0 = no probing */
 	struct netlist *etrn_from; /* NULL = any client may ETRN */
 	bool finger;		/* finger domain@mx is a trigger */
-	enum domain_tls tls;
+	enum route_tls tls;	/* tls= (route.h); may unless given */
 	char *group;		/* ETRN #group name, or NULL */
 	char *owner;		/* customer login owning the domain, or NULL */
 	char *notify;		/* address told about the domain, or NULL */
@@ -102,8 +94,7 @@ int domain_table_walk(const struct domain_table *t,
  */
 bool domain_rcpt_known(const struct domain *d, const char *mailbox);
 
-/* domain_mode_name, domain_tls_name - the keyword of a value */
+/* domain_mode_name - the mode= keyword of a value */
 const char *domain_mode_name(enum domain_mode mode);
-const char *domain_tls_name(enum domain_tls tls);
 
 #endif

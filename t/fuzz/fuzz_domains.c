@@ -58,11 +58,12 @@ check_one(const struct domain *d, void *ctx)
 	for (i = 0; d->name[i] != '\0'; i++)
 		FUZZ_CHECK(!(d->name[i] >= 'A' && d->name[i] <= 'Z'));
 	FUZZ_CHECK(domain_find(t, d->name) == d);
-	FUZZ_CHECK(d->route_mx == (d->route_host == NULL));
+	FUZZ_CHECK(d->route.mx == (d->route.host == NULL));
+	FUZZ_CHECK(d->route.mx == (d->route.port == 0));
 	FUZZ_CHECK(d->lease >= 0 && d->lifetime >= 0 && d->warn >= 0 &&
 	    d->probe >= 0);
 	(void)domain_mode_name(d->mode);
-	(void)domain_tls_name(d->tls);
+	(void)route_tls_name(d->tls);
 	(void)domain_rcpt_known(d, "alice@site.example");
 	return 0;
 }
