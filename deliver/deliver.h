@@ -22,7 +22,6 @@ struct ipc_rec;
 #define DELIVER_CONCURRENCY		20
 #define DELIVER_DOMAIN_CONCURRENCY	5
 #define DELIVER_IDLE_MS			5000	/* an idle session is kept this long */
-#define DELIVER_MAX_RCPT		500	/* recipients in one job */
 
 /* One place to connect to: a host name and one of its addresses. */
 struct deliver_target {
