@@ -47,8 +47,6 @@ struct sasl;
 #define ETRN_SESSION_MAX	1000
 /* Domains one ATRN may name: as many as qmgr binds to one session. */
 #define ETRN_ATRN_DOMAINS_MAX	PROTO_BIND_MAX
-/* One ATRN per customer login in this many seconds. */
-#define ETRN_ATRN_INTERVAL	10
 /* How long qmgr may take to answer a status request or a bind, in ms. */
 #define ETRN_QMGR_TIMEOUT_MS	5000
 /* Output a customer leaves unread before we stop reading its commands. */
