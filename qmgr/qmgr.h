@@ -176,6 +176,9 @@ void qmgr_gates_load(struct qmgr *q);
  */
 bool qmgr_gate_mark_open(struct qmgr_domain *dom, const char *source, long lease, time_t now);
 bool qmgr_gate_mark_closed(struct qmgr_domain *dom);
+/* qmgr_trigger_log - the audit line of every release (trigger, flush of all, ATRN bind) */
+void qmgr_trigger_log(const char *what, const char *source, const char *client,
+    const char *user, const char *result, size_t pending, size_t ndomains, const char *why);
 /* qmgr_trigger - serve a type=trigger request; a new reply record */
 struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
 /*

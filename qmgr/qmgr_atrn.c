@@ -6,7 +6,6 @@
 
 #include "util/htable.h"
 #include "util/ipc.h"
-#include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
 #include "mail/domains.h"
@@ -59,9 +58,8 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 
 		/* ATRN releases through its bind; it gets the same audit line as any trigger. */
 		(void)qindex_count_domain(q->env.qi, dom->name, &pending);
-		log_info("trigger: domain=%s, source=atrn, client=-, user=%s, result=%s, "
-		    "pending=%zu, domains=1", dom->name, user != NULL ? user : "-",
-		    pending > 0 ? "ok" : "none", pending);
+		qmgr_trigger_log(dom->name, "atrn", NULL, user, pending > 0 ? "ok" : "none",
+		    pending, 1, NULL);
 		htable_put(q->bound, dom->name, a);
 		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
 		qmgr_domain_drop_queued(q, dom);

@@ -376,6 +376,16 @@ qmgr_pick_one(const struct domain *d, void *ctx)
 	return 0;
 }
 
+void
+qmgr_trigger_log(const char *what, const char *source, const char *client, const char *user,
+    const char *result, size_t pending, size_t ndomains, const char *why)
+{
+	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
+	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
+	    user != NULL ? user : "-", result, pending, ndomains, why ? ", reason=" : "",
+	    why ? why : "");
+}
+
 static struct ipc_rec *
 qmgr_triggered(const char *status, size_t pending, size_t ndomains, const char *reason)
 {
@@ -473,10 +483,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
 	    xasprintf("%s%s", sub != NULL && strcmp(sub, "1") == 0 ? "@" : "", name);
-	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
-	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
-	    user != NULL ? user : "-", status, pending, released, why ? ", reason=" : "",
-	    why ? why : "");
+	qmgr_trigger_log(what, source, client, user, status, pending, released, why);
 	free(what);
 	free(pick.d);
 	free(lower);
@@ -550,8 +557,8 @@ qmgr_hook_flush(void *ctx, const char *domain)
 	}
 	htable_walk(q->domains, qmgr_flush_one, &fa);
 	qmgr_dispatch(q);
-	log_info("trigger: domain=ALL, source=cli, client=-, user=-, result=%s, pending=%zu, "
-	    "domains=%zu", fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains);
+	qmgr_trigger_log("ALL", "cli", NULL, NULL, fa.pending > 0 ? "ok" : "none", fa.pending,
+	    fa.domains, NULL);
 	return qmgr_triggered(fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains, NULL);
 }
 

@@ -25,6 +25,12 @@
 
 /* Deliver processes and ATRN sessions connecting at once. */
 #define QMGR_DELIVER_BACKLOG	64
+/* Jobs one deliver process may say it runs at once (type=hello slots=). */
+#define QMGR_AGENT_SLOTS_MAX	1000
+/* A longer dsn= than an enhanced status code ("5.1.1") needs is dropped. */
+#define QMGR_DSN_MAX		15
+/* The last error of an entry, as kept in the index. */
+#define QMGR_ERROR_MAX		1000
 /* A job record: its own fields, then two a recipient. */
 _Static_assert(8 + 2 * PROTO_JOB_RCPT_MAX <= IPC_FIELDS_MAX,
     "a job's recipients fit one ipc record");
@@ -402,7 +408,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	if (ndeferred > 0 && qindex_get(q->env.qi, j->id, dom->name, &e) == 1) {
 		e->attempts++;
 		free(e->last_error);
-		e->last_error = xstrndup(first_error, 1000);
+		e->last_error = xstrndup(first_error, QMGR_ERROR_MAX);
 		if (!held)
 			e->next_try = now + qmgr_backoff(q, e->attempts);
 		(void)qindex_put(q->env.qi, e);
@@ -490,7 +496,7 @@ qmgr_agent_hello(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
 {
 	unsigned long long slots;
 
-	if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0 || a->slots != 0)
+	if (ipc_rec_get_num(rec, "slots", QMGR_AGENT_SLOTS_MAX, &slots) < 0 || slots == 0 || a->slots != 0)
 		return -1;
 	a->slots = (unsigned)slots;
 	if (ipc_rec_get(rec, "bind") != NULL)
@@ -534,7 +540,7 @@ qmgr_agent_rcpt(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
 	free(r->dsn);
 	free(r->reply);
 	free(r->relay);
-	r->dsn = dsn != NULL && strlen(dsn) < 16 ? xstrdup(dsn) : NULL;
+	r->dsn = dsn != NULL && strlen(dsn) <= QMGR_DSN_MAX ? xstrdup(dsn) : NULL;
 	r->reply = reply != NULL ? xstrdup(reply) : NULL;
 	r->relay = relay != NULL ? xstrdup(relay) : NULL;
 	return 0;
