@@ -21,7 +21,6 @@ struct ipc_rec;
 
 /* Settings are sluice.conf's (struct config); these are not parameters. */
 #define DELIVER_IDLE_MS			5000	/* an idle session is kept this long */
-#define DELIVER_MAX_RCPT		500	/* recipients in one job */
 
 /* One place to connect to: a host name and one of its addresses. */
 struct deliver_target {

@@ -186,7 +186,7 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 	    ipc_rec_get(rec, "tls"), &bad) < 0)
 		return deliver_job_bad(job, why_r, bad);
 	/* rcpt=ADDR idx=I pairs, in order, each recipient of this domain. */
-	job->rcpt = xcalloc(DELIVER_MAX_RCPT, sizeof(*job->rcpt));
+	job->rcpt = xcalloc(PROTO_JOB_RCPT_MAX, sizeof(*job->rcpt));
 	for (i = 1; i < rec->n; i++) {
 		const struct ipc_field *f = &rec->f[i], *g;
 		unsigned long idx;
@@ -195,7 +195,7 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 		if (strcmp(f->name, "rcpt") != 0)
 			continue;
 		g = i + 1 < rec->n ? &rec->f[i + 1] : NULL;
-		if (job->nrcpt == DELIVER_MAX_RCPT)
+		if (job->nrcpt == PROTO_JOB_RCPT_MAX)
 			return deliver_job_bad(job, why_r, "too many rcpt=");
 		if (!address_mailbox_ok(f->value) ||
 		    strcasecmp(address_domain(f->value), job->domain) != 0)

@@ -34,6 +34,7 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/proto.h"
 #include "mail/queue.h"
 #include "mail/smtp_client.h"
 
@@ -44,14 +45,10 @@ struct sasl;
 
 /* Sessions one etrn process serves at once (each costs a few KB). */
 #define ETRN_SESSION_MAX	1000
-/* Domains one ATRN may name (qmgr binds at most 64 per session). */
-#define ETRN_ATRN_DOMAINS_MAX	64
-/* One ATRN per customer login in this many seconds. */
-#define ETRN_ATRN_INTERVAL	10
+/* Domains one ATRN may name: as many as qmgr binds to one session. */
+#define ETRN_ATRN_DOMAINS_MAX	PROTO_BIND_MAX
 /* How long qmgr may take to answer a status request or a bind, in ms. */
 #define ETRN_QMGR_TIMEOUT_MS	5000
-/* Recipients in one job (deliver's limit too). */
-#define ETRN_JOB_RCPT_MAX	500
 /* Output a customer leaves unread before we stop reading its commands. */
 #define ETRN_OUTPUT_MAX		(16 * 1024)
 /*

@@ -135,7 +135,7 @@ etrn_atrn_forget(struct etrn *srv)
 	htable_free(&srv->atrn_last);
 }
 
-/* etrn_too_soon - has the user sent an ATRN in the last few seconds? */
+/* etrn_too_soon - has the user sent an ATRN within odmr_atrn_interval? */
 static bool
 etrn_too_soon(struct etrn_session *s)
 {
@@ -153,7 +153,7 @@ etrn_too_soon(struct etrn_session *s)
 		*last = 0;
 		htable_put(srv->atrn_last, s->user, last);
 	}
-	if (*last != 0 && now >= *last && now - *last < ETRN_ATRN_INTERVAL)
+	if (*last != 0 && now >= *last && now - *last < srv->cfg->odmr_atrn_interval)
 		return true;
 	*last = now;
 	return false;
@@ -322,7 +322,8 @@ etrn_atrn_cmd(struct etrn_session *s, const char *arg)
 		}
 	}
 	if (etrn_too_soon(s)) {
-		snprintf(why, sizeof(why), ETRN_R_ATRN_TOO_SOON, ETRN_ATRN_INTERVAL);
+		snprintf(why, sizeof(why), ETRN_R_ATRN_TOO_SOON,
+		    (long long)s->srv->cfg->odmr_atrn_interval);
 		etrn_atrn_refuse(s, why, "too frequent");
 		return;
 	}

@@ -51,7 +51,7 @@
 #define ETRN_R_ATRN_SYNTAX	"501 5.5.4 Syntax: ATRN [domain[,domain...]]"
 #define ETRN_R_ATRN_NOT_YOURS	"450 4.7.1 ATRN request refused: %s is not a domain of %s"
 #define ETRN_R_ATRN_NO_DOMAINS	"450 4.7.1 ATRN request refused: no domain belongs to %s"
-#define ETRN_R_ATRN_TOO_SOON	"450 4.7.0 ATRN request refused: one ATRN per %d seconds"
+#define ETRN_R_ATRN_TOO_SOON	"450 4.7.0 ATRN request refused: one ATRN per %lld seconds"
 #define ETRN_R_ATRN_BUSY	"450 4.7.0 ATRN request refused: %s is being served by another session"
 #define ETRN_R_ATRN_UNAVAILABLE	"451 4.3.0 Unable to process ATRN request now"
 #define ETRN_R_ATRN_NO_MAIL	"453 4.7.0 No messages waiting"

@@ -97,7 +97,7 @@ etrn_job_parse(const struct etrn_session *s, const struct ipc_rec *rec,
 
 		if (strcmp(f->name, "rcpt") != 0)
 			continue;
-		if (job->nrcpt == ETRN_JOB_RCPT_MAX)
+		if (job->nrcpt == PROTO_JOB_RCPT_MAX)
 			*why_r = "too many rcpt=";
 		else if (!address_mailbox_ok(f->value) ||
 		    strcasecmp(address_domain(f->value), domain) != 0)

@@ -58,8 +58,8 @@ struct qmgr_job {
 struct qmgr_domain {
 	struct qmgr *q;
 	char *name;
-	bool open;
-	time_t open_until;
+	/* The gate (qmgr_gate.c writes these; ask qmgr_gate_is_open()). */
+	time_t open_until;	/* 0: closed; open while in the future */
 	char *opened_by;	/* source of the trigger that opened it */
 	time_t last_trigger;
 	struct ev_timer *lease_timer;
@@ -131,21 +131,60 @@ void qmgr_message_new(struct qmgr *q, const char *id);
 void qmgr_dispatch(struct qmgr *q);
 /* qmgr_domain_drop_queued - forget jobs not yet at an agent */
 void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
-/* qmgr_domain_may_send - may mail of dom go now (gate open, or not a held domain)? */
-bool qmgr_domain_open(const struct qmgr *q, const struct qmgr_domain *dom);
+/* qmgr_domain_is_held_mode - is name a customer domain in mode=hold? */
 bool qmgr_domain_is_held_mode(const struct qmgr *q, const char *name);
 void qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when);
+/* qmgr_ready_all - a new agent: every domain with queued jobs may use it */
+void qmgr_ready_all(struct qmgr *q);
+/* qmgr_agent_check_idle - tell an ATRN session (type=idle) when its domains have nothing left */
+void qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a);
 
-/* qmgr_gate.c */
-/* qmgr_gate_open - open dom's gate for its lease because of source */
-void qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source);
-/* qmgr_gate_close - close dom's gate; why goes to the log */
+/* qmgr_atrn.c */
+/*
+ * qmgr_agent_bind - ATRN session a (user) takes the domains of list
+ * (comma-separated): their gates open for as long as it lasts and their
+ * jobs go only to it. 0, or -1 (type=busy may have been sent) to drop it.
+ */
+int qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user);
+/* qmgr_agent_unbind - ATRN session a ended: its gates close, its domains are free */
+void qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a);
+
+/*
+ * qmgr_gate.c: the gate of a domain, with one owner. These functions
+ * alone write its fields (open_until, opened_by, last_trigger,
+ * lease_timer); qmgr_gate_is_open() is the one answer to "is it open?".
+ */
+/* qmgr_gate_is_open - is dom's gate open at now (its lease not run out)? */
+bool qmgr_gate_is_open(const struct qmgr_domain *dom, time_t now);
+/* qmgr_gate_joins - would a trigger at now join the flush under way (open, trigger_min_interval)? */
+bool qmgr_gate_joins(const struct qmgr *q, const struct qmgr_domain *dom, time_t now);
+/* qmgr_gate_lease - the lease of dom's gate: its domains entry's, else default_lease */
+long qmgr_gate_lease(const struct qmgr *q, const struct qmgr_domain *dom);
+/* qmgr_gate_open - open dom's gate, or renew it, for lease seconds because of source; logged, saved */
+void qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source, long lease);
+/* qmgr_gate_renew - keep dom's gate open at least lease seconds from now (no log: a joined trigger) */
+void qmgr_gate_renew(struct qmgr_domain *dom, long lease, time_t now);
+/* qmgr_gate_close - close dom's gate (no-op when closed); why goes to the log */
 void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
-/* qmgr_gates_load - reopen the gates a previous qmgr left open */
+/* qmgr_gates_load - restore the gates a previous qmgr left open (private/gates) */
 void qmgr_gates_load(struct qmgr *q);
+/*
+ * qmgr_gate_mark_open, qmgr_gate_mark_closed - the state changes of
+ * qmgr_gate_open and qmgr_gate_close alone, without log, timer or
+ * scheduling (for them and the unit test). mark_open returns whether
+ * the gate was open already; mark_closed whether it had been opened.
+ */
+bool qmgr_gate_mark_open(struct qmgr_domain *dom, const char *source, long lease, time_t now);
+bool qmgr_gate_mark_closed(struct qmgr_domain *dom);
+/* qmgr_trigger_log - the audit line of every release (trigger, flush of all, ATRN bind) */
+void qmgr_trigger_log(const char *what, const char *source, const char *client,
+    const char *user, const char *result, size_t pending, size_t ndomains, const char *why);
 /* qmgr_trigger - serve a type=trigger request; a new reply record */
 struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
-/* qmgr_trigger_allowed - may source (client, user) release d? NULL, or why not */
+/*
+ * qmgr_trigger_allowed - may source (client, user) open or close d's gate,
+ * by the trigger policy table? NULL, or why not.
+ */
 struct domain;
 const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
     const char *client, const char *user);

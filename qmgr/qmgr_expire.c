@@ -22,6 +22,12 @@
 
 /* How often expiry looks at the by-expiry index: the walk costs O(expired). */
 #define QMGR_EXPIRE_MS 1000
+/* Expired entries bounced per tick: a large backlog goes out over several. */
+#define QMGR_EXPIRE_BATCH 500
+/* The delay-notice timer wakes at least this often (seconds). */
+#define QMGR_WARN_WAKE_MAX 86400
+/* A notify= report counts the mail that will bounce within this many seconds. */
+#define QMGR_NOTIFY_HORIZON 86400
 
 static void
 qmgr_dsn_params(const struct qmgr *q, struct dsn_params *p, long lifetime)
@@ -117,7 +123,7 @@ qmgr_expire_collect(const struct qindex_entry *e, void *ctx)
 
 	x->key = xreallocarray(x->key, x->n + 1, sizeof(*x->key));
 	x->key[x->n++] = xasprintf("%s/%s", e->id, e->domain);
-	return x->n >= 500 ? 1 : 0;
+	return x->n >= QMGR_EXPIRE_BATCH ? 1 : 0;
 }
 
 static void
@@ -235,8 +241,8 @@ qmgr_warn_arm(struct qmgr *q, time_t when)
 	 * at least daily rather than let the milliseconds wrap; an early
 	 * firing only walks the index and arms the timer again.
 	 */
-	q->warn_timer = ev_timer_add(q->loop, when <= now ? 0 : when - now > 86400 ?
-	    86400u * 1000u : (uint64_t)(when - now) * 1000u, qmgr_warn_fire, q);
+	q->warn_timer = ev_timer_add(q->loop, when <= now ? 0 : when - now > QMGR_WARN_WAKE_MAX ?
+	    QMGR_WARN_WAKE_MAX * 1000u : (uint64_t)(when - now) * 1000u, qmgr_warn_fire, q);
 }
 
 struct qmgr_warn_scan {
@@ -381,7 +387,7 @@ static int
 qmgr_notify_domain(const struct domain *d, void *ctx)
 {
 	struct qmgr *q = ctx;
-	struct qmgr_notify_count c = { .horizon = time(NULL) + 86400 };
+	struct qmgr_notify_count c = { .horizon = time(NULL) + QMGR_NOTIFY_HORIZON };
 	struct dsn_params p;
 	char nid[QUEUE_ID_LEN + 1];
 	int ret;

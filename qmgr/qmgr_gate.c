@@ -26,6 +26,74 @@
 #include "qmgr/qmgr.h"
 
 #define QMGR_GATES_FILE "private/gates"
+/* One line of private/gates: a domain name, a time and a source word. */
+#define QMGR_GATES_LINE_MAX	600
+/* Client addresses a trigger may name (INET6_ADDRSTRLEN and a scope). */
+#define QMGR_CLIENT_MAX		64
+/* Trigger source words are short (etrn, finger, ...). */
+#define QMGR_SOURCE_MAX		16
+/* Client addresses whose trigger counts are kept before all are forgotten. */
+#define QMGR_CLIENTS_MAX	10000
+/* The window of trigger_client_limit, in seconds. */
+#define QMGR_CLIENT_WINDOW	60
+
+/*
+ * The gate. Only the functions below write a domain's open_until,
+ * opened_by, last_trigger and lease_timer (and reset delivered when a
+ * closed gate opens); everything else asks qmgr_gate_is_open().
+ */
+
+bool
+qmgr_gate_is_open(const struct qmgr_domain *dom, time_t now)
+{
+	return dom->open_until > now;
+}
+
+bool
+qmgr_gate_joins(const struct qmgr *q, const struct qmgr_domain *dom, time_t now)
+{
+	return qmgr_gate_is_open(dom, now) &&
+	    now - dom->last_trigger < q->cfg->trigger_min_interval;
+}
+
+void
+qmgr_gate_renew(struct qmgr_domain *dom, long lease, time_t now)
+{
+	if (dom->open_until < now + lease)
+		dom->open_until = now + lease;
+}
+
+bool
+qmgr_gate_mark_open(struct qmgr_domain *dom, const char *source, long lease, time_t now)
+{
+	bool was_open = qmgr_gate_is_open(dom, now);
+
+	if (!was_open)
+		dom->delivered = 0;
+	dom->last_trigger = now;
+	qmgr_gate_renew(dom, lease, now);
+	free(dom->opened_by);
+	dom->opened_by = xstrdup(source);
+	return was_open;
+}
+
+bool
+qmgr_gate_mark_closed(struct qmgr_domain *dom)
+{
+	/* open_until stays set from an opening until the close: a lease just run out still closes. */
+	if (dom->open_until == 0)
+		return false;
+	dom->open_until = 0;
+	return true;
+}
+
+long
+qmgr_gate_lease(const struct qmgr *q, const struct qmgr_domain *dom)
+{
+	const struct domain *d = domain_find(q->cfg->domains, dom->name);
+
+	return d != NULL ? d->lease : q->cfg->default_lease;
+}
 
 struct qmgr_gates_out {
 	FILE *fp;
@@ -38,7 +106,7 @@ qmgr_gates_write_one(const char *key, void *value, void *ctx)
 	struct qmgr_domain *dom = value;
 	struct qmgr_gates_out *out = ctx;
 
-	if (dom->open && dom->open_until > out->now)
+	if (qmgr_gate_is_open(dom, out->now))
 		fprintf(out->fp, "%s %lld %s\n", dom->name, (long long)dom->open_until,
 		    dom->opened_by != NULL ? dom->opened_by : "unknown");
 	return 0;
@@ -72,11 +140,53 @@ out:
 	free(path);
 }
 
+static void qmgr_lease_fire(void *ctx);
+
+/* qmgr_gate_arm - time the lease of an open gate, and let its mail go */
+static void
+qmgr_gate_arm(struct qmgr *q, struct qmgr_domain *dom)
+{
+	time_t now = time(NULL);
+
+	ev_timer_cancel(q->loop, &dom->lease_timer);
+	dom->lease_timer = ev_timer_add(q->loop,
+	    dom->open_until > now ? (uint64_t)(dom->open_until - now) * 1000 : 0,
+	    qmgr_lease_fire, dom);
+	qmgr_domain_fill(q, dom);
+	qmgr_dispatch(q);
+}
+
+static void
+qmgr_lease_fire(void *ctx)
+{
+	struct qmgr_domain *dom = ctx;
+
+	dom->lease_timer = NULL;
+	if (qmgr_gate_is_open(dom, time(NULL))) {
+		/* Renewed meanwhile. */
+		qmgr_gate_arm(dom->q, dom);
+		return;
+	}
+	qmgr_gate_close(dom->q, dom, "lease expired");
+}
+
+/* qmgr_gate_restore - reopen a gate a previous qmgr left open until until */
+static void
+qmgr_gate_restore(struct qmgr *q, struct qmgr_domain *dom, time_t until, const char *source)
+{
+	dom->open_until = until;
+	free(dom->opened_by);
+	dom->opened_by = xstrdup(source);
+	log_info("gate: domain=%s, state=open, until=%lld, reason=restored after restart (%s)",
+	    dom->name, (long long)until, source);
+	qmgr_gate_arm(q, dom);
+}
+
 void
 qmgr_gates_load(struct qmgr *q)
 {
 	char *path = xasprintf("%s/%s", q->cfg->queue_directory, QMGR_GATES_FILE);
-	char line[600], name[300], source[64];
+	char line[QMGR_GATES_LINE_MAX], name[300], source[64];
 	time_t now = time(NULL);
 	long long until;
 	FILE *fp;
@@ -87,77 +197,33 @@ qmgr_gates_load(struct qmgr *q)
 		return;
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		struct qmgr_domain *dom;
-
 		/* Our own file, but still checked like any input. */
 		if (sscanf(line, "%299s %lld %63s", name, &until, source) != 3 ||
 		    !address_domain_ok(name, strlen(name)) || until <= now ||
 		    domain_find(q->cfg->domains, name) == NULL)
 			continue;
-		dom = qmgr_domain_get(q, name);
-		dom->open = true;
-		dom->open_until = (time_t)until;
-		free(dom->opened_by);
-		dom->opened_by = xstrdup(source);
-		log_info("gate: domain=%s, state=open, until=%lld, reason=restored after restart (%s)",
-		    name, until, source);
-		qmgr_gate_open(q, dom, NULL);
+		qmgr_gate_restore(q, qmgr_domain_get(q, name), (time_t)until, source);
 	}
 	fclose(fp);
 	free(path);
 }
 
-static void
-qmgr_lease_fire(void *ctx)
-{
-	struct qmgr_domain *dom = ctx;
-
-	dom->lease_timer = NULL;
-	if (dom->open_until > time(NULL)) {
-		/* Renewed meanwhile. */
-		qmgr_gate_open(dom->q, dom, NULL);
-		return;
-	}
-	qmgr_gate_close(dom->q, dom, "lease expired");
-}
-
 void
-qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source)
+qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source, long lease)
 {
-	const struct domain *d = domain_find(q->cfg->domains, dom->name);
-	time_t now = time(NULL);
-	bool was_open = qmgr_domain_open(q, dom);
+	bool was_open = qmgr_gate_mark_open(dom, source, lease, time(NULL));
 
-	if (source != NULL) {
-		long lease = d != NULL ? d->lease : q->cfg->default_lease;
-
-		if (!was_open)
-			dom->delivered = 0;
-		dom->last_trigger = now;
-		dom->open = true;
-		if (dom->open_until < now + lease)
-			dom->open_until = now + lease;
-		free(dom->opened_by);
-		dom->opened_by = xstrdup(source);
-		log_info("gate: domain=%s, state=open, until=%lld, reason=%s%s", dom->name,
-		    (long long)dom->open_until, source, was_open ? " (renewed)" : "");
-		qmgr_gates_save(q);
-	}
-	ev_timer_cancel(q->loop, &dom->lease_timer);
-	dom->lease_timer = ev_timer_add(q->loop,
-	    dom->open_until > now ? (uint64_t)(dom->open_until - now) * 1000 : 0,
-	    qmgr_lease_fire, dom);
-	qmgr_domain_fill(q, dom);
-	qmgr_dispatch(q);
+	log_info("gate: domain=%s, state=open, until=%lld, reason=%s%s", dom->name,
+	    (long long)dom->open_until, source, was_open ? " (renewed)" : "");
+	qmgr_gates_save(q);
+	qmgr_gate_arm(q, dom);
 }
 
 void
 qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why)
 {
-	if (!dom->open)
+	if (!qmgr_gate_mark_closed(dom))
 		return;
-	dom->open = false;
-	dom->open_until = 0;
 	ev_timer_cancel(q->loop, &dom->lease_timer);
 	log_info("gate: domain=%s, state=held, reason=%s", dom->name, why);
 	if (qmgr_domain_is_held_mode(q, dom->name))
@@ -181,14 +247,14 @@ qmgr_client_limited(struct qmgr *q, const char *client)
 
 	if (r == NULL) {
 		/* Bounded memory: forget everyone when the table grows large. */
-		if (htable_count(q->clients) > 10000) {
+		if (htable_count(q->clients) > QMGR_CLIENTS_MAX) {
 			htable_free(&q->clients);
 			q->clients = htable_new();
 		}
 		r = xcalloc(1, sizeof(*r));
 		htable_put(q->clients, client, r);
 	}
-	if (now - r->window >= 60) {
+	if (now - r->window >= QMGR_CLIENT_WINDOW) {
 		r->window = now;
 		r->count = 0;
 	}
@@ -213,28 +279,71 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 	return false;
 }
 
-/* qmgr_trigger_allowed - may this source release d? NULL, or the reason not */
+/* qmgr_may_anyone - the caller was checked already (the operator, the prober) */
+static const char *
+qmgr_may_anyone(const struct domain *d, const char *client, const char *user)
+{
+	return NULL;
+}
+
+/* qmgr_may_owner - the customer login that owns d */
+static const char *
+qmgr_may_owner(const struct domain *d, const char *client, const char *user)
+{
+	bool owner = user != NULL && d->owner != NULL && strcmp(user, d->owner) == 0;
+
+	return owner ? NULL : "not the owner of this domain";
+}
+
+/* qmgr_may_finger - anyone, where d has finger release on */
+static const char *
+qmgr_may_finger(const struct domain *d, const char *client, const char *user)
+{
+	return d->finger ? NULL : "finger release is off for this domain";
+}
+
+/* qmgr_may_etrn - the owner, or a client in d's etrn_from (anyone without one) */
+static const char *
+qmgr_may_etrn(const struct domain *d, const char *client, const char *user)
+{
+	struct sockaddr_storage ss;
+
+	if (qmgr_may_owner(d, client, user) == NULL || d->etrn_from == NULL)
+		return NULL;
+	if (client != NULL && qmgr_client_sockaddr(client, &ss) &&
+	    netlist_match(d->etrn_from, (struct sockaddr *)&ss))
+		return NULL;
+	return "client not in etrn_from";
+}
+
+/*
+ * The trigger policy: who may open a gate, by the source the trigger
+ * names. The same rows decide who may close one (type=gateclose) and
+ * which domains an ATRN session may bind. Rate limits are per client
+ * address, whatever the source (qmgr_client_limited).
+ */
+static const struct {
+	const char *source;
+	const char *(*allowed)(const struct domain *d, const char *client, const char *user);
+} qmgr_trigger_policy[] = {
+	{ "etrn", qmgr_may_etrn },	/* smtpd's ETRN */
+	{ "peer", qmgr_may_etrn },	/* another sluice, as ETRN */
+	{ "finger", qmgr_may_finger },	/* fingerd: finger domain@mx */
+	{ "web", qmgr_may_owner },	/* web login of the owner */
+	{ "atrn", qmgr_may_owner },	/* ODMR: the owner's authenticated session */
+	{ "probe", qmgr_may_anyone },	/* the prober found the site up */
+	{ "cli", qmgr_may_anyone },	/* the operator (qmgr_auth_check decided) */
+};
+
 const char *
 qmgr_trigger_allowed(const struct domain *d, const char *source, const char *client,
     const char *user)
 {
-	struct sockaddr_storage ss;
-	bool owner = user != NULL && d->owner != NULL && strcmp(user, d->owner) == 0;
+	size_t i;
 
-	if (strcmp(source, "cli") == 0 || strcmp(source, "probe") == 0)
-		return NULL;
-	if (strcmp(source, "web") == 0 || strcmp(source, "atrn") == 0)
-		return owner ? NULL : "not the owner of this domain";
-	if (strcmp(source, "finger") == 0)
-		return d->finger ? NULL : "finger release is off for this domain";
-	if (strcmp(source, "etrn") == 0 || strcmp(source, "peer") == 0) {
-		if (owner || d->etrn_from == NULL)
-			return NULL;
-		if (client != NULL && qmgr_client_sockaddr(client, &ss) &&
-		    netlist_match(d->etrn_from, (struct sockaddr *)&ss))
-			return NULL;
-		return "client not in etrn_from";
-	}
+	for (i = 0; i < sizeof(qmgr_trigger_policy) / sizeof(qmgr_trigger_policy[0]); i++)
+		if (strcmp(source, qmgr_trigger_policy[i].source) == 0)
+			return qmgr_trigger_policy[i].allowed(d, client, user);
 	return "unknown trigger source";
 }
 
@@ -267,6 +376,16 @@ qmgr_pick_one(const struct domain *d, void *ctx)
 	return 0;
 }
 
+void
+qmgr_trigger_log(const char *what, const char *source, const char *client, const char *user,
+    const char *result, size_t pending, size_t ndomains, const char *why)
+{
+	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
+	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
+	    user != NULL ? user : "-", result, pending, ndomains, why ? ", reason=" : "",
+	    why ? why : "");
+}
+
 static struct ipc_rec *
 qmgr_triggered(const char *status, size_t pending, size_t ndomains, const char *reason)
 {
@@ -292,9 +411,9 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
 
-	if (source == NULL || strlen(source) > 16 || (name == NULL) == (group == NULL))
+	if (source == NULL || strlen(source) > QMGR_SOURCE_MAX || (name == NULL) == (group == NULL))
 		return qmgr_triggered("error", 0, 0, "malformed trigger request");
-	if (client != NULL && strlen(client) > 64)
+	if (client != NULL && strlen(client) > QMGR_CLIENT_MAX)
 		return qmgr_triggered("error", 0, 0, "malformed client address");
 	if (client != NULL && qmgr_client_limited(q, client)) {
 		status = "busy";
@@ -341,7 +460,6 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	for (i = 0; i < pick.n; i++) {
 		struct qmgr_domain *dom = qmgr_domain_get(q, pick.d[i]->name);
 		size_t n = 0;
-		bool again = qmgr_domain_open(q, dom) && now - dom->last_trigger < q->cfg->trigger_min_interval;
 
 		if (qindex_count_domain(q->env.qi, dom->name, &n) < 0) {
 			status = "error";
@@ -351,18 +469,13 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		pending += n;
 		/*
 		 * A trigger soon after another for an open gate joins the
-		 * flush under way: one flush, never several at once.
+		 * flush under way: one flush, never several at once. It still
+		 * renews the lease: a page refreshing fast keeps its gate open.
 		 */
-		if (!again) {
-			dom->last_trigger = now;
-			qmgr_gate_open(q, dom, source);
-		} else {
-			/* Still a renewal: a page refreshing fast keeps its lease. */
-			const struct domain *dd = pick.d[i];
-
-			if (dom->open_until < now + dd->lease)
-				dom->open_until = now + dd->lease;
-		}
+		if (qmgr_gate_joins(q, dom, now))
+			qmgr_gate_renew(dom, pick.d[i]->lease, now);
+		else
+			qmgr_gate_open(q, dom, source, pick.d[i]->lease);
 		released++;
 	}
 	if (pending == 0)
@@ -370,10 +483,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
 	    xasprintf("%s%s", sub != NULL && strcmp(sub, "1") == 0 ? "@" : "", name);
-	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
-	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
-	    user != NULL ? user : "-", status, pending, released, why ? ", reason=" : "",
-	    why ? why : "");
+	qmgr_trigger_log(what, source, client, user, status, pending, released, why);
 	free(what);
 	free(pick.d);
 	free(lower);
@@ -420,7 +530,7 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	fa->domains++;
 	fa->pending += n;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
-		qmgr_gate_open(fa->q, dom, "cli");
+		qmgr_gate_open(fa->q, dom, "cli", qmgr_gate_lease(fa->q, dom));
 	} else {
 		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
 		ev_timer_cancel(fa->q->loop, &dom->retry_timer);
@@ -447,8 +557,8 @@ qmgr_hook_flush(void *ctx, const char *domain)
 	}
 	htable_walk(q->domains, qmgr_flush_one, &fa);
 	qmgr_dispatch(q);
-	log_info("trigger: domain=ALL, source=cli, client=-, user=-, result=%s, pending=%zu, "
-	    "domains=%zu", fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains);
+	qmgr_trigger_log("ALL", "cli", NULL, NULL, fa.pending > 0 ? "ok" : "none", fa.pending,
+	    fa.domains, NULL);
 	return qmgr_triggered(fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains, NULL);
 }
 
@@ -463,7 +573,7 @@ qmgr_hook_gate(void *ctx, const char *domain, char *buf, size_t len)
 
 	if (dom != NULL && htable_get(q->bound, domain) != NULL) {
 		snprintf(buf, len, "open (ATRN session)");
-	} else if (dom != NULL && qmgr_domain_open(q, dom)) {
+	} else if (dom != NULL && qmgr_gate_is_open(dom, time(NULL))) {
 		localtime_r(&dom->open_until, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		snprintf(buf, len, "open until %s (%s)", when, dom->opened_by ? dom->opened_by : "?");

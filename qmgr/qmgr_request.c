@@ -64,6 +64,7 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 	struct qmgr_dstat st = { 0 };
 	struct qmgr_domain *dom;
 	size_t pending = 0;
+	bool open;
 
 	/*
 	 * An unknown domain is answered in the same shape as a domain with
@@ -89,9 +90,9 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 	ipc_rec_addf(rec, "bytes", "%llu", st.bytes);
 	ipc_rec_addf(rec, "oldest", "%lld", (long long)st.oldest);
 	ipc_rec_addf(rec, "next_expiry", "%lld", (long long)st.next_expiry);
-	ipc_rec_add(rec, "gate", dom != NULL && qmgr_domain_open(q, dom) ? "open" : "held");
-	ipc_rec_addf(rec, "open_until", "%lld",
-	    dom != NULL && qmgr_domain_open(q, dom) ? (long long)dom->open_until : 0LL);
+	open = dom != NULL && qmgr_gate_is_open(dom, time(NULL));
+	ipc_rec_add(rec, "gate", open ? "open" : "held");
+	ipc_rec_addf(rec, "open_until", "%lld", open ? (long long)dom->open_until : 0LL);
 	ipc_rec_add(rec, "opened_by", dom != NULL && dom->opened_by ? dom->opened_by : "");
 	ipc_rec_addf(rec, "delivered", "%lu", dom != NULL ? dom->delivered : 0UL);
 	free(name);
@@ -141,7 +142,7 @@ qmgr_probelist_one(const char *key, void *value, void *ctx)
 	size_t pending = 0;
 
 	if (d == NULL || d->mode != DOMAIN_MODE_HOLD || d->probe <= 0 ||
-	    qmgr_domain_open(pl->q, dom) || htable_get(pl->q->bound, dom->name) != NULL)
+	    qmgr_gate_is_open(dom, time(NULL)) || htable_get(pl->q->bound, dom->name) != NULL)
 		return 0;
 	if (qindex_count_domain(pl->q->env.qi, dom->name, &pending) < 0 || pending == 0)
 		return 0;

@@ -60,7 +60,7 @@ qmgr_scan_fill(const char *key, void *value, void *ctx)
 	struct qmgr_domain *dom = value;
 
 	(void)key;
-	if (qmgr_domain_open(ctx, dom))
+	if (qmgr_gate_is_open(dom, time(NULL)))
 		qmgr_domain_fill(ctx, dom);
 	return 0;
 }

@@ -24,8 +24,17 @@
 #include "mail/route.h"
 #include "qmgr/qmgr.h"
 
-/* A job's recipients are bounded by what one ipc record can carry. */
-#define QMGR_JOB_RCPT_MAX 400
+/* Deliver processes and ATRN sessions connecting at once. */
+#define QMGR_DELIVER_BACKLOG	64
+/* Jobs one deliver process may say it runs at once (type=hello slots=). */
+#define QMGR_AGENT_SLOTS_MAX	1000
+/* A longer dsn= than an enhanced status code ("5.1.1") needs is dropped. */
+#define QMGR_DSN_MAX		15
+/* The last error of an entry, as kept in the index. */
+#define QMGR_ERROR_MAX		1000
+/* A job record: its own fields, then two a recipient. */
+_Static_assert(8 + 2 * PROTO_JOB_RCPT_MAX <= IPC_FIELDS_MAX,
+    "a job's recipients fit one ipc record");
 
 struct qmgr_domain *
 qmgr_domain_get(struct qmgr *q, const char *name)
@@ -47,12 +56,6 @@ qmgr_domain_is_held_mode(const struct qmgr *q, const char *name)
 	const struct domain *d = domain_find(q->cfg->domains, name);
 
 	return d != NULL && d->mode == DOMAIN_MODE_HOLD;
-}
-
-bool
-qmgr_domain_open(const struct qmgr *q, const struct qmgr_domain *dom)
-{
-	return dom->open && dom->open_until > time(NULL);
 }
 
 static void
@@ -120,7 +123,7 @@ qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entr
 	snprintf(j->id, sizeof(j->id), "%s", e->id);
 	j->key = key;
 	j->dom = dom;
-	j->nrcpt = e->nrcpt < QMGR_JOB_RCPT_MAX ? e->nrcpt : QMGR_JOB_RCPT_MAX;
+	j->nrcpt = e->nrcpt < PROTO_JOB_RCPT_MAX ? e->nrcpt : PROTO_JOB_RCPT_MAX;
 	j->partial = e->nrcpt > j->nrcpt;
 	j->rcpt = xcalloc(j->nrcpt, sizeof(*j->rcpt));
 	for (i = 0; i < j->nrcpt; i++) {
@@ -161,7 +164,7 @@ qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom)
 {
 	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL) };
 
-	f.open = qmgr_domain_open(q, dom);
+	f.open = qmgr_gate_is_open(dom, f.now);
 	if (!f.open && qmgr_domain_is_held_mode(q, dom->name))
 		return;
 	if (qindex_walk_domain(q->env.qi, dom->name, qmgr_fill_one, &f) < 0)
@@ -220,7 +223,7 @@ qmgr_new_one(const struct qindex_entry *e, void *ctx)
 	 * New mail goes straight through an open gate; a backup or relay
 	 * domain tries it now unless that domain is in back-off.
 	 */
-	if (qmgr_domain_open(q, dom) ||
+	if (qmgr_gate_is_open(dom, time(NULL)) ||
 	    (!qmgr_domain_is_held_mode(q, e->domain) && dom->retry_timer == NULL))
 		qmgr_job_queue(q, dom, e);
 	return 0;
@@ -297,8 +300,7 @@ qmgr_agent_pick(struct qmgr *q, const struct qmgr_domain *dom)
 	return best;
 }
 
-/* qmgr_agent_check_idle - tell an ATRN session when its domains have nothing left */
-static void
+void
 qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 {
 	struct ipc_rec *rec;
@@ -381,7 +383,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	const char *first_error = NULL;
 	char num[32], id[sizeof(j->id)];
 	time_t now = time(NULL);
-	bool more;
+	bool held = qmgr_domain_is_held_mode(q, dom->name), more;
 
 	for (i = 0; i < j->nrcpt; i++) {
 		struct qmgr_rcpt *r = &j->rcpt[i];
@@ -408,20 +410,20 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	if (ndeferred > 0 && qindex_get(q->env.qi, j->id, dom->name, &e) == 1) {
 		e->attempts++;
 		free(e->last_error);
-		e->last_error = xstrndup(first_error, 1000);
-		if (!qmgr_domain_is_held_mode(q, dom->name))
+		e->last_error = xstrndup(first_error, QMGR_ERROR_MAX);
+		if (!held)
 			e->next_try = now + qmgr_backoff(q, e->attempts);
 		(void)qindex_put(q->env.qi, e);
 	}
 	/* The journal now says who is done: rewrite the entries from it. */
 	if (qctl_index_message(&q->env, j->id) < 0)
 		log_warn("%s: update index after delivery: failed", j->id);
-	if (e != NULL && e->next_try > now && !qmgr_domain_is_held_mode(q, dom->name))
+	if (e != NULL && e->next_try > now && !held)
 		qmgr_domain_retry_at(q, dom, e->next_try);
 	qindex_entry_free(&e);
 
 	/*
-	 * A job carries at most QMGR_JOB_RCPT_MAX recipients: while this one
+	 * A job carries at most PROTO_JOB_RCPT_MAX recipients: while this one
 	 * made progress, the rest of the entry follows in the same release
 	 * instead of waiting for another trigger.
 	 */
@@ -438,14 +440,12 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 
 	if (conn_error != NULL) {
 		dom->fails++;
-		if (qmgr_domain_is_held_mode(q, dom->name)) {
+		if (held) {
 			/* The site went away: back to queueing at once; the prober takes over. */
-			if (dom->open) {
-				char *why = xasprintf("connection failed: %s", conn_error);
+			char *why = xasprintf("connection failed: %s", conn_error);
 
-				qmgr_gate_close(q, dom, why);
-				free(why);
-			}
+			qmgr_gate_close(q, dom, why);
+			free(why);
 			qmgr_domain_drop_queued(q, dom);
 		} else {
 			qmgr_domain_drop_queued(q, dom);
@@ -454,7 +454,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	} else if (nsent > 0) {
 		dom->fails = 0;
 	}
-	if (more && (qmgr_domain_open(q, dom) || !qmgr_domain_is_held_mode(q, dom->name)) &&
+	if (more && (qmgr_gate_is_open(dom, time(NULL)) || !held) &&
 	    qindex_get(q->env.qi, id, dom->name, &e) == 1)
 		qmgr_job_queue(q, dom, e);
 	qindex_entry_free(&e);
@@ -485,139 +485,107 @@ qmgr_ready_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
-/* qmgr_ready_all - a new agent: every domain with queued jobs may use it */
-static void
+void
 qmgr_ready_all(struct qmgr *q)
 {
 	htable_walk(q->domains, qmgr_ready_one, q);
 }
 
-/*
- * qmgr_agent_bind - an ATRN session takes its domains: their gates open
- * for as long as the connection lasts and their jobs go only to it.
- * 0, or -1 (a reply may have been sent) to drop the connection.
- */
+/* qmgr_agent_hello - type=hello: the agent's slots, and an ATRN session's domains */
 static int
-qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user)
+qmgr_agent_hello(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
+    const struct ipc_rec *rec)
 {
-	char *copy = xstrdup(list), *save = NULL, *name;
-	time_t now = time(NULL);
-	size_t i;
+	unsigned long long slots;
 
-	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
-		const struct domain *d = domain_find(q->cfg->domains, name);
-		const char *why = d == NULL ? "unknown domain" :
-		    qmgr_trigger_allowed(d, "atrn", NULL, user);
-
-		if (why == NULL && htable_get(q->bound, d->name) != NULL)
-			why = "busy";
-		if (why != NULL || a->nbind >= 64) {
-			struct ipc_rec *rec = ipc_rec_new(PROTO_T_BUSY);
-
-			ipc_rec_add(rec, "domain", name);
-			ipc_rec_add(rec, "reason", why != NULL ? why : "too many domains");
-			(void)ipc_send(a->fd, rec);
-			ipc_rec_free(&rec);
-			free(copy);
-			return -1;
-		}
-		a->bind = xreallocarray(a->bind, a->nbind + 1, sizeof(*a->bind));
-		a->bind[a->nbind++] = xstrdup(d->name);
-	}
-	free(copy);
-	for (i = 0; i < a->nbind; i++) {
-		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
-		size_t pending = 0;
-
-		/* ATRN releases through its bind; it gets the same audit line as any trigger. */
-		(void)qindex_count_domain(q->env.qi, dom->name, &pending);
-		log_info("trigger: domain=%s, source=atrn, client=-, user=%s, result=%s, "
-		    "pending=%zu, domains=1", dom->name, user != NULL ? user : "-",
-		    pending > 0 ? "ok" : "none", pending);
-		htable_put(q->bound, dom->name, a);
-		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
-		qmgr_domain_drop_queued(q, dom);
-		if (dom->open_until < now + 86400)
-			dom->open_until = now + 86400;
-		qmgr_gate_open(q, dom, "atrn");
-	}
-	qmgr_agent_check_idle(q, a);
+	if (ipc_rec_get_num(rec, "slots", QMGR_AGENT_SLOTS_MAX, &slots) < 0 || slots == 0 || a->slots != 0)
+		return -1;
+	a->slots = (unsigned)slots;
+	if (ipc_rec_get(rec, "bind") != NULL)
+		return qmgr_agent_bind(q, a, ipc_rec_get(rec, "bind"), ipc_rec_get(rec, "user"));
+	qmgr_ready_all(q);
 	return 0;
 }
 
-/* qmgr_agent_unbind - an ATRN session ended: its gates close */
-static void
-qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a)
+/* The status words of a type=rcpt record. */
+static const struct {
+	const char *word;
+	enum qmgr_rstatus status;
+} qmgr_rstatus_words[] = {
+	{ "sent", QMGR_R_SENT },
+	{ "bounced", QMGR_R_BOUNCED },
+	{ "deferred", QMGR_R_DEFERRED },
+};
+
+/* qmgr_agent_rcpt - type=rcpt: what became of one recipient of job j */
+static int
+qmgr_agent_rcpt(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
+    const struct ipc_rec *rec)
 {
-	size_t i;
+	const char *status = ipc_rec_get(rec, "status"), *dsn = ipc_rec_get(rec, "dsn");
+	const char *reply = ipc_rec_get(rec, "reply"), *relay = ipc_rec_get(rec, "relay");
+	unsigned long long idx;
+	struct qmgr_rcpt *r = NULL;
+	size_t i, k;
 
-	for (i = 0; i < a->nbind; i++) {
-		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
-
-		if (htable_get(q->bound, a->bind[i]) == a)
-			htable_del(q->bound, a->bind[i]);
-		if (dom != NULL)
-			qmgr_gate_close(q, dom, "ATRN session ended");
-		free(a->bind[i]);
-	}
-	free(a->bind);
-	a->bind = NULL;
-	a->nbind = 0;
+	if (ipc_rec_get_num(rec, "idx", SIZE_MAX, &idx) < 0 || status == NULL)
+		return -1;
+	for (i = 0; i < j->nrcpt; i++)
+		if (j->rcpt[i].idx == idx)
+			r = &j->rcpt[i];
+	for (k = 0; k < sizeof(qmgr_rstatus_words) / sizeof(qmgr_rstatus_words[0]); k++)
+		if (strcmp(status, qmgr_rstatus_words[k].word) == 0)
+			break;
+	if (r == NULL || k == sizeof(qmgr_rstatus_words) / sizeof(qmgr_rstatus_words[0]))
+		return -1;
+	r->status = qmgr_rstatus_words[k].status;
+	free(r->dsn);
+	free(r->reply);
+	free(r->relay);
+	r->dsn = dsn != NULL && strlen(dsn) <= QMGR_DSN_MAX ? xstrdup(dsn) : NULL;
+	r->reply = reply != NULL ? xstrdup(reply) : NULL;
+	r->relay = relay != NULL ? xstrdup(relay) : NULL;
+	return 0;
 }
+
+/* qmgr_agent_done - type=done: job j is over */
+static int
+qmgr_agent_done(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
+    const struct ipc_rec *rec)
+{
+	qmgr_job_finish(q, j, ipc_rec_get(rec, "conn_error"));
+	return 0;
+}
+
+/*
+ * The records a deliver process (or ATRN session) sends. Those about a
+ * job name it (job=N), and it must be one this agent holds.
+ */
+static const struct {
+	const char *type;
+	bool about_job;
+	int (*fn)(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
+	    const struct ipc_rec *rec);
+} qmgr_agent_records[] = {
+	{ PROTO_T_HELLO, false, qmgr_agent_hello },
+	{ PROTO_T_RCPT, true, qmgr_agent_rcpt },
+	{ PROTO_T_DONE, true, qmgr_agent_done },
+};
 
 /* qmgr_agent_record - one record from a deliver process; 0, or -1 to drop it */
 static int
 qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
 	const char *type = ipc_rec_type(rec);
-	struct qmgr_job *j;
+	struct qmgr_job *j = NULL;
+	size_t i;
 
-	if (strcmp(type, PROTO_T_HELLO) == 0) {
-		unsigned long long slots;
-
-		if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0 || a->slots != 0)
+	for (i = 0; i < sizeof(qmgr_agent_records) / sizeof(qmgr_agent_records[0]); i++) {
+		if (strcmp(type, qmgr_agent_records[i].type) != 0)
+			continue;
+		if (qmgr_agent_records[i].about_job && (j = qmgr_agent_job(q, a, rec)) == NULL)
 			return -1;
-		a->slots = (unsigned)slots;
-		if (ipc_rec_get(rec, "bind") != NULL)
-			return qmgr_agent_bind(q, a, ipc_rec_get(rec, "bind"), ipc_rec_get(rec, "user"));
-		qmgr_ready_all(q);
-		return 0;
-	}
-	if ((j = qmgr_agent_job(q, a, rec)) == NULL)
-		return -1;
-	if (strcmp(type, PROTO_T_RCPT) == 0) {
-		const char *status = ipc_rec_get(rec, "status"), *dsn = ipc_rec_get(rec, "dsn");
-		const char *reply = ipc_rec_get(rec, "reply"), *relay = ipc_rec_get(rec, "relay");
-		unsigned long long idx;
-		struct qmgr_rcpt *r = NULL;
-		size_t i;
-
-		if (ipc_rec_get_num(rec, "idx", SIZE_MAX, &idx) < 0 || status == NULL)
-			return -1;
-		for (i = 0; i < j->nrcpt; i++)
-			if (j->rcpt[i].idx == idx)
-				r = &j->rcpt[i];
-		if (r == NULL)
-			return -1;
-		if (strcmp(status, "sent") == 0)
-			r->status = QMGR_R_SENT;
-		else if (strcmp(status, "bounced") == 0)
-			r->status = QMGR_R_BOUNCED;
-		else if (strcmp(status, "deferred") == 0)
-			r->status = QMGR_R_DEFERRED;
-		else
-			return -1;
-		free(r->dsn);
-		free(r->reply);
-		free(r->relay);
-		r->dsn = dsn != NULL && strlen(dsn) < 16 ? xstrdup(dsn) : NULL;
-		r->reply = reply != NULL ? xstrdup(reply) : NULL;
-		r->relay = relay != NULL ? xstrdup(relay) : NULL;
-		return 0;
-	}
-	if (strcmp(type, PROTO_T_DONE) == 0) {
-		qmgr_job_finish(q, j, ipc_rec_get(rec, "conn_error"));
-		return 0;
+		return qmgr_agent_records[i].fn(q, a, j, rec);
 	}
 	return -1;
 }
@@ -773,7 +741,7 @@ qmgr_sched_init(struct qmgr *q)
 	q->jobs = htable_new();
 	q->clients = htable_new();
 	q->bound = htable_new();
-	q->deliver_fd = ipc_listen(path, 64);
+	q->deliver_fd = ipc_listen(path, QMGR_DELIVER_BACKLOG);
 	if (q->deliver_fd < 0)
 		log_fatal("listen on %s: %s", path, strerror(errno));
 	free(path);

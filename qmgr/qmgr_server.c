@@ -24,6 +24,9 @@
 #include "mail/queue.h"
 #include "qmgr/qmgr.h"
 
+/* smtpd notices, CLI requests and triggers connecting at once. */
+#define QMGR_LISTEN_BACKLOG	128
+
 void
 qmgr_reload(struct config *cfg, void *ctx)
 {
@@ -174,7 +177,7 @@ qmgr_listen(struct qmgr *q, const char *name, mode_t mode)
 	char *path = xasprintf("%s/%s", q->cfg->queue_directory, name);
 	int fd;
 
-	fd = ipc_listen(path, 128);
+	fd = ipc_listen(path, QMGR_LISTEN_BACKLOG);
 	if (fd < 0)
 		log_fatal("listen on %s: %s", path, strerror(errno));
 	if (chmod(path, mode) < 0)

@@ -22,6 +22,7 @@ my $s = SluiceTest->new(conf => {
 	maximal_queue_lifetime => '3d',
 	smtpd_client_connection_limit => 10,
 	smtpd_line_limit => 1000,
+	odmr_atrn_interval => '30s',
 });
 my ($dir, $port) = ($s->dir, $s->port);
 

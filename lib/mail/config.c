@@ -169,6 +169,7 @@ static const struct param params[] = {
 	{ "web_request_deadline", PT_TIME, "30s", F(web_request_deadline), .min = 1 },
 	{ "web_connection_limit", PT_INT, "512", F(web_connection_limit), .min = 1 },
 	{ "web_client_connection_limit", PT_INT, "8", F(web_client_connection_limit), .min = 1 },
+	{ "odmr_atrn_interval", PT_TIME, "10s", F(odmr_atrn_interval), .min = 0 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

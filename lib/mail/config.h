@@ -153,6 +153,7 @@ struct config {
 	long web_request_deadline;	/* web: one request, with its headers */
 	long web_connection_limit;	/* web: connections at once */
 	long web_client_connection_limit; /* web: connections per client address */
+	long odmr_atrn_interval;	/* ODMR: one ATRN per login in this time; 0: no limit */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

@@ -158,4 +158,14 @@ int qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
  */
 int qmgr_notify_queued(const char *qdir, const char *id);
 
+/*
+ * Recipients one record carries: a type=job's rcpt= idx= pairs (qmgr
+ * sends at most this many, deliver and etrn accept no more; the rest of
+ * an entry follows in the next job) and a type=entry's rcpt= list. Two
+ * fields a recipient must fit IPC_FIELDS_MAX with the job's others.
+ */
+#define PROTO_JOB_RCPT_MAX	400
+/* Domains one ATRN session may bind (type=hello bind=). */
+#define PROTO_BIND_MAX		64
+
 #endif

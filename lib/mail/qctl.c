@@ -251,7 +251,7 @@ qctl_emit_entry(const struct qindex_entry *e, void *ctx)
 	ipc_rec_addf(rec, "attempts", "%u", e->attempts);
 	ipc_rec_addf(rec, "flags", "%u", e->flags);
 	ipc_rec_addf(rec, "nrcpt", "%zu", e->nrcpt);
-	for (i = 0; i < e->nrcpt && i < 900; i++)
+	for (i = 0; i < e->nrcpt && i < PROTO_JOB_RCPT_MAX; i++)
 		ipc_rec_add(rec, "rcpt", e->rcpt[i]);
 	if (e->last_error != NULL)
 		ipc_rec_add(rec, "error", e->last_error);

@@ -1,0 +1,149 @@
+/* qmgr_gate_test - qmgr's gate and trigger policy, linked from libqmgr */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
+#include "mail/config.h"
+#include "mail/domains.h"
+#include "mail/netlist.h"
+#include "qmgr/qmgr.h"
+#include "t/tap.h"
+
+#define NOW	1000000
+
+/* The gate's states: closed, opened, renewed, lease run out, closed again. */
+static void
+test_gate(void)
+{
+	struct qmgr_domain dom = { .name = "site.example" };
+	bool was;
+
+	ok(!qmgr_gate_is_open(&dom, NOW), "a new gate is closed");
+	ok(!qmgr_gate_mark_closed(&dom), "closing a closed gate changes nothing");
+
+	dom.delivered = 7;
+	was = qmgr_gate_mark_open(&dom, "etrn", 600, NOW);
+	ok(!was, "open: was closed");
+	ok(qmgr_gate_is_open(&dom, NOW) && qmgr_gate_is_open(&dom, NOW + 599),
+	    "open for its lease");
+	ok(!qmgr_gate_is_open(&dom, NOW + 600), "closed when the lease is over");
+	ok(dom.open_until == NOW + 600, "open_until: got %lld, want %d",
+	    (long long)dom.open_until, NOW + 600);
+	ok(dom.delivered == 0, "opening resets delivered: got %lu", dom.delivered);
+	ok(dom.last_trigger == NOW && strcmp(dom.opened_by, "etrn") == 0,
+	    "last_trigger %lld, opened_by %s", (long long)dom.last_trigger, dom.opened_by);
+
+	/* A renewal keeps the later end and the count, and names its source. */
+	dom.delivered = 3;
+	was = qmgr_gate_mark_open(&dom, "web", 60, NOW + 10);
+	ok(was, "open again: was open");
+	ok(dom.open_until == NOW + 600, "a shorter lease keeps the later end: got %lld",
+	    (long long)dom.open_until);
+	ok(dom.delivered == 3, "renewal keeps delivered: got %lu", dom.delivered);
+	ok(strcmp(dom.opened_by, "web") == 0, "opened_by: got %s, want web", dom.opened_by);
+	qmgr_gate_renew(&dom, 1000, NOW + 20);
+	ok(dom.open_until == NOW + 1020, "renew extends: got %lld, want %d",
+	    (long long)dom.open_until, NOW + 1020);
+	qmgr_gate_renew(&dom, 10, NOW + 30);
+	ok(dom.open_until == NOW + 1020, "renew never shortens: got %lld",
+	    (long long)dom.open_until);
+
+	/* A lease run out is closed, yet still has a close to log. */
+	ok(!qmgr_gate_is_open(&dom, NOW + 2000), "lease over: not open");
+	ok(qmgr_gate_mark_closed(&dom), "lease over: the close still happens");
+	ok(!qmgr_gate_is_open(&dom, NOW) && !qmgr_gate_mark_closed(&dom),
+	    "closed: closed at any time, and only once");
+	ok(dom.opened_by != NULL && dom.last_trigger == NOW + 10,
+	    "closed: the last opening is remembered (sluice gate: \"held, last open\")");
+	dom.delivered = 5;
+	ok(!qmgr_gate_mark_open(&dom, "probe", 600, NOW + 3000) && dom.delivered == 0,
+	    "reopened after a close: was closed, delivered reset");
+	free(dom.opened_by);
+}
+
+/* A trigger soon after another joins the flush; the lease comes from the domain. */
+static void
+test_joins(void)
+{
+	struct config cfg = { .trigger_min_interval = 2, .default_lease = 777 };
+	struct qmgr q = { .cfg = &cfg };
+	struct qmgr_domain dom = { .name = "other.example" };
+
+	cfg.domains = domain_table_new();
+	ok(!qmgr_gate_joins(&q, &dom, NOW), "closed gate: a trigger opens it");
+	(void)qmgr_gate_mark_open(&dom, "etrn", 600, NOW);
+	ok(qmgr_gate_joins(&q, &dom, NOW + 1), "1 s later: joins");
+	ok(!qmgr_gate_joins(&q, &dom, NOW + 2), "trigger_min_interval later: opens again");
+	ok(!qmgr_gate_joins(&q, &dom, NOW + 601), "lease over: opens again");
+	ok(qmgr_gate_lease(&q, &dom) == 777, "no domains entry: default_lease, got %ld",
+	    qmgr_gate_lease(&q, &dom));
+	free(dom.opened_by);
+	domain_table_free(&cfg.domains);
+}
+
+/* The trigger policy table, source by source. */
+static void
+test_policy(void)
+{
+	struct domain plain = { .name = "a.example", .owner = "alice" };
+	struct domain fingered = { .name = "b.example", .owner = "bob", .finger = true };
+	struct domain limited = { .name = "c.example", .owner = "carol" };
+	char *err = NULL;
+	const struct {
+		const struct domain *d;
+		const char *source, *client, *user;
+		const char *want;	/* NULL: allowed */
+	} cases[] = {
+		{ &plain, "cli", NULL, NULL, NULL },
+		{ &plain, "probe", NULL, NULL, NULL },
+		{ &plain, "web", "192.0.2.1", "alice", NULL },
+		{ &plain, "web", "192.0.2.1", "bob", "not the owner of this domain" },
+		{ &plain, "web", "192.0.2.1", NULL, "not the owner of this domain" },
+		{ &plain, "atrn", NULL, "alice", NULL },
+		{ &plain, "atrn", NULL, "mallory", "not the owner of this domain" },
+		{ &plain, "finger", "192.0.2.1", NULL, "finger release is off for this domain" },
+		{ &fingered, "finger", "192.0.2.1", NULL, NULL },
+		{ &plain, "etrn", "192.0.2.1", NULL, NULL },
+		{ &plain, "peer", "192.0.2.1", NULL, NULL },
+		{ &limited, "etrn", "192.0.2.1", NULL, "client not in etrn_from" },
+		{ &limited, "etrn", "198.51.100.7", NULL, NULL },
+		{ &limited, "etrn", "2001:db8::1", NULL, NULL },
+		{ &limited, "etrn", NULL, NULL, "client not in etrn_from" },
+		{ &limited, "etrn", "not-an-address", NULL, "client not in etrn_from" },
+		{ &limited, "etrn", "192.0.2.1", "carol", NULL },
+		{ &limited, "peer", "192.0.2.1", NULL, "client not in etrn_from" },
+		{ &plain, "smtp", NULL, NULL, "unknown trigger source" },
+		{ &plain, "", NULL, NULL, "unknown trigger source" },
+		{ &plain, "CLI", NULL, NULL, "unknown trigger source" },
+	};
+	size_t i;
+
+	if (netlist_parse("198.51.100.0/24 [2001:db8::]/32", &limited.etrn_from, &err) < 0) {
+		ok(false, "netlist_parse: %s", err);
+		free(err);
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = qmgr_trigger_allowed(cases[i].d, cases[i].source,
+		    cases[i].client, cases[i].user);
+		bool same = got == NULL ? cases[i].want == NULL :
+		    cases[i].want != NULL && strcmp(got, cases[i].want) == 0;
+
+		ok(same, "%s source=%s client=%s user=%s: got %s, want %s", cases[i].d->name,
+		    cases[i].source, cases[i].client ? cases[i].client : "-",
+		    cases[i].user ? cases[i].user : "-", got ? got : "allowed",
+		    cases[i].want ? cases[i].want : "allowed");
+	}
+	netlist_free(&limited.etrn_from);
+}
+
+int
+main(void)
+{
+	test_gate();
+	test_joins();
+	test_policy();
+	return tap_done();
+}
