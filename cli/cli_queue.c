@@ -61,7 +61,7 @@ cli_q_emit(const struct ipc_rec *rec, void *ctx)
 		q->ended = true;
 		status = ipc_rec_get(rec, "status");
 		if (status == NULL || strcmp(status, "ok") != 0) {
-			q->denied = status != NULL && strcmp(status, PROTO_END_DENIED) == 0;
+			q->denied = status != NULL && strcmp(status, proto_status_name(PROTO_STATUS_DENIED)) == 0;
 			reason = ipc_rec_get(rec, "reason");
 			q->reason = xstrdup(reason != NULL ? reason : "request failed");
 		}

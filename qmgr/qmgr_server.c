@@ -141,7 +141,7 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 	if ((why = qmgr_auth_check(q, fd, ipc_rec_type(rec), &q->env.uid)) != NULL) {
 		struct ipc_rec *end = ipc_rec_new(PROTO_T_END);
 
-		ipc_rec_add(end, "status", PROTO_END_DENIED);
+		ipc_rec_add(end, "status", proto_status_name(PROTO_STATUS_DENIED));
 		ipc_rec_add(end, "reason", why);
 		(void)qmgr_emit(end, &fd);
 		ipc_rec_free(&end);
