@@ -16,6 +16,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qctl.h"
 #include "mail/queue.h"
 /* lib/util */
@@ -53,17 +54,17 @@ static int
 cli_q_emit(const struct ipc_rec *rec, void *ctx)
 {
 	struct cli_q *q = ctx;
-	const char *status, *reason;
+	struct proto_reply end;
 
 	if (q->ended)
 		return -1;
 	if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0) {
 		q->ended = true;
-		status = ipc_rec_get(rec, "status");
-		if (status == NULL || strcmp(status, "ok") != 0) {
-			q->denied = status != NULL && strcmp(status, proto_status_name(PROTO_STATUS_DENIED)) == 0;
-			reason = ipc_rec_get(rec, "reason");
-			q->reason = xstrdup(reason != NULL ? reason : "request failed");
+		if (proto_reply_decode(rec, PROTO_T_END, &end, "qmgr") < 0)
+			end.status = PROTO_STATUS_ERROR;
+		if (end.status != PROTO_STATUS_OK) {
+			q->denied = end.status == PROTO_STATUS_DENIED;
+			q->reason = xstrdup(end.reason != NULL ? end.reason : "request failed");
 		}
 		return 0;
 	}
@@ -716,20 +717,22 @@ out:
 static int
 cli_flush_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *status = ipc_rec_get(rec, "status"), *reason = ipc_rec_get(rec, "reason");
-	unsigned long long pending = 0, domains = 0;
+	struct proto_triggered t;
+	unsigned long long pending, domains;
 
-	if (strcmp(ipc_rec_type(rec), PROTO_T_TRIGGERED) != 0 || status == NULL ||
-	    ipc_rec_get_num(rec, "pending", 1ULL << 62, &pending) < 0 ||
-	    ipc_rec_get_num(rec, "domains", 1ULL << 62, &domains) < 0)
+	if (proto_triggered_decode(rec, &t, "qmgr") < 0 || t.pending > 1ULL << 62 ||
+	    t.domains > 1ULL << 62)
 		return -1;
-	if (strcmp(status, "ok") == 0 || strcmp(status, "none") == 0) {
+	pending = t.pending;
+	domains = t.domains;
+	if (t.status == PROTO_STATUS_OK || t.status == PROTO_STATUS_NONE) {
 		fprintf(q->cli->out, "sluice: %s: %llu message%s waiting in %llu domain%s%s\n",
 		    q->what, pending, pending == 1 ? "" : "s", domains, domains == 1 ? "" : "s",
 		    pending > 0 ? ", delivery started" : "");
 		q->count = 1;
 	} else {
-		cli_err("%s: %s%s%s", q->what, status, reason ? ": " : "", reason ? reason : "");
+		cli_err("%s: %s%s%s", q->what, proto_status_name(t.status),
+		    t.reason != NULL ? ": " : "", t.reason != NULL ? t.reason : "");
 	}
 	return 0;
 }

@@ -322,8 +322,8 @@ static const struct {
 	  "idx=0\nrcpt=u@a\n", "bad pair rcpt and idx" },
 	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\ntls=may\n"
 	  "rcpt=u@a\nidx=x\n", "bad pair rcpt and idx" },
-	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\n"
-	  "rcpt=u@a\nidx=0\n", "missing field tls" },
+	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\ntls=may\n"
+	  "rcpt=u@a\nidx=0\n", "missing field route" },
 	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\ntls=may\n"
 	  "rcpt=u@a\nidx=0\nprio=1\n", "job record from peer23: unknown field prio" },
 	{ "type=idle\n", "refuse queued record from peer24: unexpected record idle" },

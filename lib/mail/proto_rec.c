@@ -223,7 +223,7 @@ static const struct proto_field job_f[] = {
 	F(proto_job, SENDER, sender, STR, 0),
 	F(proto_job, SIZE, size, NUM, 0),
 	F(proto_job, ROUTE, route, STR, 0),
-	F(proto_job, TLS, tls, STR, 0),
+	F(proto_job, TLS, tls, STR, PROTO_OPT),
 };
 DESC(job_d, PROTO_T_JOB, job_f);
 #undef F
@@ -416,8 +416,12 @@ proto_decode(const struct proto_desc *d, const char *type, const struct ipc_rec 
 		return proto_bad(peer, type, "unexpected record", ipc_rec_type(rec));
 	for (i = 1; i < rec->n; i++)
 		if (proto_decode_one(d, &rec->f[i], x, &seen, peer) < 0)
-			return -1;
-	return proto_decode_check(d, x, seen, peer);
+			goto fail;
+	if (proto_decode_check(d, x, seen, peer) == 0)
+		return 0;
+fail:
+	memset(x, 0, size);
+	return -1;
 }
 
 #define PROTO_CODEC(name) \
@@ -470,10 +474,11 @@ proto_trigger_decode(const struct ipc_rec *rec, struct proto_trigger *x, const c
 {
 	if (proto_trigger_decode_fields(rec, x, peer) < 0)
 		return -1;
-	if ((x->domain == NULL) == (x->group == NULL))
-		return proto_bad(peer, PROTO_T_TRIGGER, "want one of",
-		    PROTO_F_DOMAIN " and " PROTO_F_GROUP);
-	return 0;
+	if ((x->domain == NULL) != (x->group == NULL))
+		return 0;
+	memset(x, 0, sizeof(*x));
+	return proto_bad(peer, PROTO_T_TRIGGER, "want one of",
+	    PROTO_F_DOMAIN " and " PROTO_F_GROUP);
 }
 
 static const struct proto_desc reply_d = { "reply", reply_f,
@@ -551,7 +556,19 @@ bad:
 	proto_bad(peer, PROTO_T_JOB, "bad pair", PROTO_F_RCPT " and " PROTO_F_IDX);
 fail:
 	proto_job_clear(x);
+	memset(x, 0, sizeof(*x));
 	return -1;
+}
+
+bool
+proto_job_ok(const struct ipc_rec *rec, const char *peer)
+{
+	struct proto_job x;
+
+	if (proto_job_decode(rec, &x, peer) < 0)
+		return false;
+	proto_job_clear(&x);
+	return true;
 }
 
 void

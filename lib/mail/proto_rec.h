@@ -11,7 +11,8 @@
  * -1 after logging a warning that names the record, the field and peer
  * when rec is another type, a required field is missing, a field is
  * repeated, a number is not a decimal within its bound, a word is not one
- * of its enum's words, or a field is not one of the record's. The strings
+ * of its enum's words, or a field is not one of the record's; x is then
+ * all zero (status ok, source etrn: check the return). The strings
  * of x are borrowed from rec: rec must outlive x.
  *
  * The job record (qmgr -> agent) repeats rcpt=/idx= pairs; its decode
@@ -132,7 +133,7 @@ struct proto_job {
 	const char *sender;
 	uint64_t size;
 	const char *route;	/* "[host]:port" or "mx" */
-	const char *tls;	/* may|encrypt|verify */
+	const char *tls;	/* may|encrypt|verify|none; optional (may) */
 	size_t nrcpt;
 	struct proto_job_rcpt *rcpt;
 };
@@ -162,6 +163,12 @@ int proto_reply_decode(const struct ipc_rec *rec, const char *type,
 
 /* proto_idle_encode - type=idle, a record without fields */
 struct ipc_rec *proto_idle_encode(void);
+
+/*
+ * proto_job_ok - does rec decode as a job (logged if not)? For parsers
+ * that still read the fields themselves.
+ */
+bool proto_job_ok(const struct ipc_rec *rec, const char *peer);
 
 /* proto_job_clear - free what proto_job_decode allocated */
 void proto_job_clear(struct proto_job *x);
