@@ -22,6 +22,7 @@
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "qmgr/qmgr.h"
 
@@ -220,20 +221,29 @@ qmgr_trigger_allowed(const struct domain *d, const char *source, const char *cli
 {
 	struct sockaddr_storage ss;
 	bool owner = user != NULL && d->owner != NULL && strcmp(user, d->owner) == 0;
+	enum proto_source src;
 
-	if (strcmp(source, "cli") == 0 || strcmp(source, "probe") == 0)
+	if (!proto_source_parse(source, &src))
+		return "unknown trigger source";
+	switch (src) {
+	case PROTO_SOURCE_CLI:
+	case PROTO_SOURCE_PROBE:
 		return NULL;
-	if (strcmp(source, "web") == 0 || strcmp(source, "atrn") == 0)
+	case PROTO_SOURCE_WEB:
+	case PROTO_SOURCE_ATRN:
 		return owner ? NULL : "not the owner of this domain";
-	if (strcmp(source, "finger") == 0)
+	case PROTO_SOURCE_FINGER:
 		return d->finger ? NULL : "finger release is off for this domain";
-	if (strcmp(source, "etrn") == 0 || strcmp(source, "peer") == 0) {
+	case PROTO_SOURCE_ETRN:
+	case PROTO_SOURCE_PEER:
 		if (owner || d->etrn_from == NULL)
 			return NULL;
 		if (client != NULL && qmgr_client_sockaddr(client, &ss) &&
 		    netlist_match(d->etrn_from, (struct sockaddr *)&ss))
 			return NULL;
 		return "client not in etrn_from";
+	case PROTO_SOURCE_N:
+		break;
 	}
 	return "unknown trigger source";
 }
@@ -268,36 +278,35 @@ qmgr_pick_one(const struct domain *d, void *ctx)
 }
 
 static struct ipc_rec *
-qmgr_triggered(const char *status, size_t pending, size_t ndomains, const char *reason)
+qmgr_triggered(enum proto_status status, size_t pending, size_t ndomains,
+    const char *reason)
 {
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_TRIGGERED);
-
-	ipc_rec_add(rec, "status", status);
-	ipc_rec_addf(rec, "pending", "%zu", pending);
-	ipc_rec_addf(rec, "domains", "%zu", ndomains);
-	if (reason != NULL)
-		ipc_rec_add(rec, "reason", reason);
-	return rec;
+	return proto_triggered_encode(&(struct proto_triggered){ .status = status,
+	    .pending = pending, .domains = ndomains, .reason = reason });
 }
 
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
-	const char *source = ipc_rec_get(req, "source"), *client = ipc_rec_get(req, "client");
-	const char *user = ipc_rec_get(req, "user"), *group = ipc_rec_get(req, "group");
-	const char *name = ipc_rec_get(req, "domain"), *sub = ipc_rec_get(req, "subdomains");
-	const char *status = "ok", *why = NULL;
+	struct proto_trigger t;
+	const char *source, *client, *user, *group, *name, *why = NULL;
+	enum proto_status status = PROTO_STATUS_OK;
 	struct qmgr_pick pick = { 0 };
 	char *lower = NULL, *what;
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
 
-	if (source == NULL || strlen(source) > 16 || (name == NULL) == (group == NULL))
-		return qmgr_triggered("error", 0, 0, "malformed trigger request");
+	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0)
+		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed trigger request");
+	source = proto_source_name(t.source);
+	client = t.client;
+	user = t.user;
+	group = t.group;
+	name = t.domain;
 	if (client != NULL && strlen(client) > 64)
-		return qmgr_triggered("error", 0, 0, "malformed client address");
+		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed client address");
 	if (client != NULL && qmgr_client_limited(q, client)) {
-		status = "busy";
+		status = PROTO_STATUS_BUSY;
 		why = "too many requests from this client; try again in a minute";
 		goto out;
 	}
@@ -308,7 +317,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		const struct domain *d;
 
 		if (!address_domain_ok(name, strlen(name)))
-			return qmgr_triggered("error", 0, 0, "bad domain name");
+			return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "bad domain name");
 		lower = address_lower(name);
 		/*
 		 * "@dom" needs dom itself to be a customer domain: "@com" or
@@ -318,14 +327,14 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		if (d != NULL) {
 			pick.d = xreallocarray(pick.d, 1, sizeof(*pick.d));
 			pick.d[pick.n++] = d;
-			if (sub != NULL && strcmp(sub, "1") == 0) {
+			if (t.subdomains) {
 				pick.parent = lower;
 				domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
 			}
 		}
 	}
 	if (pick.n == 0) {
-		status = "unknown";
+		status = PROTO_STATUS_UNKNOWN;
 		why = "not a domain queued here";
 		goto out;
 	}
@@ -333,7 +342,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		const char *no = qmgr_trigger_allowed(pick.d[i], source, client, user);
 
 		if (no != NULL) {
-			status = "denied";
+			status = PROTO_STATUS_DENIED;
 			why = no;
 			goto out;
 		}
@@ -344,7 +353,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		bool again = qmgr_domain_open(q, dom) && now - dom->last_trigger < q->cfg->trigger_min_interval;
 
 		if (qindex_count_domain(q->env.qi, dom->name, &n) < 0) {
-			status = "error";
+			status = PROTO_STATUS_ERROR;
 			why = "queue index unavailable";
 			goto out;
 		}
@@ -366,13 +375,14 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		released++;
 	}
 	if (pending == 0)
-		status = "none";
+		status = PROTO_STATUS_NONE;
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
-	    xasprintf("%s%s", sub != NULL && strcmp(sub, "1") == 0 ? "@" : "", name);
+	    xasprintf("%s%s", t.subdomains ? "@" : "", name);
 	log_info("trigger: domain=%s, source=%s, client=%s, user=%s, result=%s, pending=%zu, "
 	    "domains=%zu%s%s", what, source, client != NULL ? client : "-",
-	    user != NULL ? user : "-", status, pending, released, why ? ", reason=" : "",
+	    user != NULL ? user : "-", proto_status_name(status), pending, released,
+	    why ? ", reason=" : "",
 	    why ? why : "");
 	free(what);
 	free(pick.d);
@@ -420,7 +430,7 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	fa->domains++;
 	fa->pending += n;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
-		qmgr_gate_open(fa->q, dom, "cli");
+		qmgr_gate_open(fa->q, dom, proto_source_name(PROTO_SOURCE_CLI));
 	} else {
 		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
 		ev_timer_cancel(fa->q->loop, &dom->retry_timer);
@@ -436,20 +446,21 @@ qmgr_hook_flush(void *ctx, const char *domain)
 	struct qmgr *q = ctx;
 	struct qmgr_flush_all fa = { .q = q };
 	struct ipc_rec *req, *reply;
+	enum proto_status status;
 
 	if (domain != NULL) {
-		req = ipc_rec_new(PROTO_T_TRIGGER);
-		ipc_rec_add(req, "domain", domain);
-		ipc_rec_add(req, "source", "cli");
+		req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+		    .source = PROTO_SOURCE_CLI });
 		reply = qmgr_trigger(q, req);
 		ipc_rec_free(&req);
 		return reply;
 	}
 	htable_walk(q->domains, qmgr_flush_one, &fa);
 	qmgr_dispatch(q);
+	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
 	log_info("trigger: domain=ALL, source=cli, client=-, user=-, result=%s, pending=%zu, "
-	    "domains=%zu", fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains);
-	return qmgr_triggered(fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains, NULL);
+	    "domains=%zu", proto_status_name(status), fa.pending, fa.domains);
+	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
 }
 
 static void

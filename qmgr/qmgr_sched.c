@@ -19,6 +19,7 @@
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"
 #include "qmgr/qmgr.h"
@@ -240,7 +241,8 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	const struct domain *d = domain_find(q->cfg->domains, j->dom->name);
 	struct qindex_entry *e = NULL;
 	struct ipc_rec *rec;
-	char num[32];
+	struct proto_job pj;
+	char num[32], *route;
 	size_t i;
 	int ret;
 
@@ -248,23 +250,19 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	if (qindex_get(q->env.qi, j->id, j->dom->name, &e) != 1)
 		return -1;
 	j->num = ++q->next_job;
-	rec = ipc_rec_new(PROTO_T_JOB);
-	ipc_rec_addf(rec, "job", "%" PRIu64, j->num);
-	ipc_rec_add(rec, "id", j->id);
-	ipc_rec_add(rec, "domain", j->dom->name);
-	ipc_rec_add(rec, "sender", e->sender);
-	ipc_rec_addf(rec, "size", "%" PRIu64, e->size);
-	if (d == NULL || d->route_mx)
-		ipc_rec_add(rec, "route", "mx");
-	else
-		ipc_rec_addf(rec, "route", "[%s]:%s", d->route_host, d->route_port);
-	ipc_rec_add(rec, "tls", d != NULL ? domain_tls_name(d->tls) : "may");
-	for (i = 0; i < j->nrcpt; i++) {
-		ipc_rec_add(rec, "rcpt", j->rcpt[i].addr);
-		ipc_rec_addf(rec, "idx", "%zu", j->rcpt[i].idx);
-	}
+	route = d == NULL || d->route_mx ? xstrdup("mx") :
+	    xasprintf("[%s]:%s", d->route_host, d->route_port);
+	pj = (struct proto_job){ .job = j->num, .id = j->id, .domain = j->dom->name,
+	    .sender = e->sender, .size = e->size, .route = route,
+	    .tls = d != NULL ? domain_tls_name(d->tls) : "may", .nrcpt = j->nrcpt,
+	    .rcpt = xcalloc(j->nrcpt, sizeof(*pj.rcpt)) };
+	for (i = 0; i < j->nrcpt; i++)
+		pj.rcpt[i] = (struct proto_job_rcpt){ j->rcpt[i].addr, j->rcpt[i].idx };
+	rec = proto_job_encode(&pj);
 	ret = ipc_send(a->fd, rec);
 	ipc_rec_free(&rec);
+	proto_job_clear(&pj);
+	free(route);
 	qindex_entry_free(&e);
 	if (ret < 0)
 		return -1;
@@ -313,7 +311,7 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 	if (a->idle_sent)
 		return;
 	a->idle_sent = true;
-	rec = ipc_rec_new(PROTO_T_IDLE);
+	rec = proto_idle_encode();
 	if (ipc_send(a->fd, rec) < 0)
 		log_warn("tell ATRN session it is done: %s", strerror(errno));
 	ipc_rec_free(&rec);
@@ -463,15 +461,12 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 }
 
 static struct qmgr_job *
-qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
+qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, uint64_t num)
 {
-	unsigned long long num;
 	struct qmgr_job *j;
 	char key[32];
 
-	if (ipc_rec_get_num(rec, "job", UINT64_MAX, &num) < 0)
-		return NULL;
-	snprintf(key, sizeof(key), "%llu", num);
+	snprintf(key, sizeof(key), "%" PRIu64, num);
 	j = htable_get(q->jobs, key);
 	return j != NULL && j->agent == a ? j : NULL;
 }
@@ -505,15 +500,14 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
 		const struct domain *d = domain_find(q->cfg->domains, name);
 		const char *why = d == NULL ? "unknown domain" :
-		    qmgr_trigger_allowed(d, "atrn", NULL, user);
+		    qmgr_trigger_allowed(d, proto_source_name(PROTO_SOURCE_ATRN), NULL, user);
 
 		if (why == NULL && htable_get(q->bound, d->name) != NULL)
 			why = "busy";
 		if (why != NULL || a->nbind >= 64) {
-			struct ipc_rec *rec = ipc_rec_new(PROTO_T_BUSY);
+			struct ipc_rec *rec = proto_busy_encode(&(struct proto_busy){
+			    .domain = name, .reason = why != NULL ? why : "too many domains" });
 
-			ipc_rec_add(rec, "domain", name);
-			ipc_rec_add(rec, "reason", why != NULL ? why : "too many domains");
 			(void)ipc_send(a->fd, rec);
 			ipc_rec_free(&rec);
 			free(copy);
@@ -531,13 +525,13 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 		(void)qindex_count_domain(q->env.qi, dom->name, &pending);
 		log_info("trigger: domain=%s, source=atrn, client=-, user=%s, result=%s, "
 		    "pending=%zu, domains=1", dom->name, user != NULL ? user : "-",
-		    pending > 0 ? "ok" : "none", pending);
+		    proto_status_name(pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE), pending);
 		htable_put(q->bound, dom->name, a);
 		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
 		qmgr_domain_drop_queued(q, dom);
 		if (dom->open_until < now + 86400)
 			dom->open_until = now + 86400;
-		qmgr_gate_open(q, dom, "atrn");
+		qmgr_gate_open(q, dom, proto_source_name(PROTO_SOURCE_ATRN));
 	}
 	qmgr_agent_check_idle(q, a);
 	return 0;
@@ -567,54 +561,55 @@ qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a)
 static int
 qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
+	static const enum qmgr_rstatus rstatus[PROTO_RESULT_N] = {
+		[PROTO_RESULT_SENT] = QMGR_R_SENT,
+		[PROTO_RESULT_BOUNCED] = QMGR_R_BOUNCED,
+		[PROTO_RESULT_DEFERRED] = QMGR_R_DEFERRED,
+	};
 	const char *type = ipc_rec_type(rec);
 	struct qmgr_job *j;
 
 	if (strcmp(type, PROTO_T_HELLO) == 0) {
-		unsigned long long slots;
+		struct proto_hello h;
 
-		if (ipc_rec_get_num(rec, "slots", 1000, &slots) < 0 || slots == 0 || a->slots != 0)
+		if (proto_hello_decode(rec, &h, "deliver agent") < 0 || h.slots == 0 ||
+		    h.slots > 1000 || a->slots != 0)
 			return -1;
-		a->slots = (unsigned)slots;
-		if (ipc_rec_get(rec, "bind") != NULL)
-			return qmgr_agent_bind(q, a, ipc_rec_get(rec, "bind"), ipc_rec_get(rec, "user"));
+		a->slots = (unsigned)h.slots;
+		if (h.bind != NULL)
+			return qmgr_agent_bind(q, a, h.bind, h.user);
 		qmgr_ready_all(q);
 		return 0;
 	}
-	if ((j = qmgr_agent_job(q, a, rec)) == NULL)
-		return -1;
 	if (strcmp(type, PROTO_T_RCPT) == 0) {
-		const char *status = ipc_rec_get(rec, "status"), *dsn = ipc_rec_get(rec, "dsn");
-		const char *reply = ipc_rec_get(rec, "reply"), *relay = ipc_rec_get(rec, "relay");
-		unsigned long long idx;
+		struct proto_rcpt pr;
 		struct qmgr_rcpt *r = NULL;
 		size_t i;
 
-		if (ipc_rec_get_num(rec, "idx", SIZE_MAX, &idx) < 0 || status == NULL)
+		if (proto_rcpt_decode(rec, &pr, "deliver agent") < 0 ||
+		    (j = qmgr_agent_job(q, a, pr.job)) == NULL)
 			return -1;
 		for (i = 0; i < j->nrcpt; i++)
-			if (j->rcpt[i].idx == idx)
+			if (j->rcpt[i].idx == pr.idx)
 				r = &j->rcpt[i];
 		if (r == NULL)
 			return -1;
-		if (strcmp(status, "sent") == 0)
-			r->status = QMGR_R_SENT;
-		else if (strcmp(status, "bounced") == 0)
-			r->status = QMGR_R_BOUNCED;
-		else if (strcmp(status, "deferred") == 0)
-			r->status = QMGR_R_DEFERRED;
-		else
-			return -1;
+		r->status = rstatus[pr.status];
 		free(r->dsn);
 		free(r->reply);
 		free(r->relay);
-		r->dsn = dsn != NULL && strlen(dsn) < 16 ? xstrdup(dsn) : NULL;
-		r->reply = reply != NULL ? xstrdup(reply) : NULL;
-		r->relay = relay != NULL ? xstrdup(relay) : NULL;
+		r->dsn = strlen(pr.dsn) < 16 ? xstrdup(pr.dsn) : NULL;
+		r->reply = xstrdup(pr.reply);
+		r->relay = xstrdup(pr.relay);
 		return 0;
 	}
 	if (strcmp(type, PROTO_T_DONE) == 0) {
-		qmgr_job_finish(q, j, ipc_rec_get(rec, "conn_error"));
+		struct proto_done pd;
+
+		if (proto_done_decode(rec, &pd, "deliver agent") < 0 ||
+		    (j = qmgr_agent_job(q, a, pd.job)) == NULL)
+			return -1;
+		qmgr_job_finish(q, j, pd.conn_error);
 		return 0;
 	}
 	return -1;
