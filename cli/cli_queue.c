@@ -242,7 +242,7 @@ cli_queue_list(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(PROTO_T_LIST);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	if ((ret = cli_config_need(cli)) == 0) {
 		cli_q_host(&q);
 		ret = cli_q_run(&q, req);
@@ -518,7 +518,7 @@ cli_q_add_ids(struct cli_q *q, struct ipc_rec *req, int n, char **ids)
 	for (i = 0; i < n; i++) {
 		if ((q->ids[q->nids] = cli_id_arg(q->what, ids[i])) == NULL)
 			return EX_NOINPUT;
-		ipc_rec_add(req, "id", q->ids[q->nids++]);
+		ipc_rec_add(req, PROTO_F_ID, q->ids[q->nids++]);
 	}
 	return 0;
 }
@@ -546,7 +546,7 @@ cli_q_missing(const struct cli_q *q, int ret)
 static int
 cli_delete_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *id = ipc_rec_get(rec, "id");
+	const char *id = ipc_rec_get(rec, PROTO_F_ID);
 	const char *type = ipc_rec_type(rec);
 	size_t i;
 
@@ -585,7 +585,7 @@ cli_queue_delete(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(PROTO_T_DELETE);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	q.domain = domain;
 	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
 		goto out;
@@ -607,7 +607,7 @@ static int
 cli_reindex_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
 	if (strcmp(ipc_rec_type(rec), PROTO_T_REINDEXED) != 0 ||
-	    ipc_rec_get_num(rec, "messages", 1ULL << 62, &q->count) < 0)
+	    ipc_rec_get_num(rec, PROTO_F_MESSAGES, 1ULL << 62, &q->count) < 0)
 		return -1;
 	fprintf(q->cli->out, "sluice: index rebuilt from msg/: %llu message%s\n",
 	    q->count, q->count == 1 ? "" : "s");
@@ -647,7 +647,7 @@ static const struct {
 static int
 cli_act_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *id = ipc_rec_get(rec, "id"), *type = ipc_rec_type(rec);
+	const char *id = ipc_rec_get(rec, PROTO_F_ID), *type = ipc_rec_type(rec);
 	size_t i;
 
 	if (id == NULL)
@@ -695,9 +695,9 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(cli_acts[a].type);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	if (all)
-		ipc_rec_add(req, "all", "1");
+		ipc_rec_add(req, PROTO_F_ALL, "1");
 	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
 		goto out;
 	ret = cli_q_run(&q, req);
@@ -750,9 +750,9 @@ cli_cmd_flush(struct cli *cli, int argc, char **argv)
 		return cli_usage(stderr, "flush");
 	req = ipc_rec_new(PROTO_T_FLUSH);
 	if (strcmp(argv[1], "--all") == 0) {
-		ipc_rec_add(req, "all", "1");
+		ipc_rec_add(req, PROTO_F_ALL, "1");
 	} else if ((domain = cli_domain_arg("flush", argv[1])) != NULL) {
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	} else {
 		ipc_rec_free(&req);
 		return cli_usage(stderr, "flush");

@@ -192,6 +192,10 @@ struct ipc_rec;
 #define PROTO_F_QUEUE_DIRECTORY	"queue_directory"
 #define PROTO_F_ENTRIES		"entries"
 #define PROTO_F_TIMERS		"timers"
+/* summary's qshape age buckets, youngest first (see type=summary above) */
+#define PROTO_NBUCKETS		10
+#define PROTO_F_BUCKETS	\
+	{ "b5", "b10", "b20", "b40", "b80", "b160", "b320", "b640", "b1280", "b1280p" }
 
 /* The words of status= in triggered, domainstatus, gateclosed and end. */
 enum proto_status {
