@@ -216,16 +216,13 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 
 /* qmgr_trigger_allowed - may this source release d? NULL, or the reason not */
 const char *
-qmgr_trigger_allowed(const struct domain *d, const char *source, const char *client,
-    const char *user)
+qmgr_trigger_allowed(const struct domain *d, enum proto_source source,
+    const char *client, const char *user)
 {
 	struct sockaddr_storage ss;
 	bool owner = user != NULL && d->owner != NULL && strcmp(user, d->owner) == 0;
-	enum proto_source src;
 
-	if (!proto_source_parse(source, &src))
-		return "unknown trigger source";
-	switch (src) {
+	switch (source) {
 	case PROTO_SOURCE_CLI:
 	case PROTO_SOURCE_PROBE:
 		return NULL;
@@ -339,7 +336,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		goto out;
 	}
 	for (i = 0; i < pick.n; i++) {
-		const char *no = qmgr_trigger_allowed(pick.d[i], source, client, user);
+		const char *no = qmgr_trigger_allowed(pick.d[i], t.source, client, user);
 
 		if (no != NULL) {
 			status = PROTO_STATUS_DENIED;

@@ -120,7 +120,7 @@ qmgr_gateclose(struct qmgr *q, const struct ipc_rec *req, int fd)
 
 	if (d == NULL) {
 		r.status = PROTO_STATUS_UNKNOWN;
-	} else if ((r.reason = qmgr_trigger_allowed(d, source, g.client, user)) != NULL) {
+	} else if ((r.reason = qmgr_trigger_allowed(d, g.source, g.client, user)) != NULL) {
 		r.status = PROTO_STATUS_DENIED;
 	} else {
 		struct qmgr_domain *dom = qmgr_domain_get(q, d->name);

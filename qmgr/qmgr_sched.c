@@ -500,7 +500,7 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
 		const struct domain *d = domain_find(q->cfg->domains, name);
 		const char *why = d == NULL ? "unknown domain" :
-		    qmgr_trigger_allowed(d, proto_source_name(PROTO_SOURCE_ATRN), NULL, user);
+		    qmgr_trigger_allowed(d, PROTO_SOURCE_ATRN, NULL, user);
 
 		if (why == NULL && htable_get(q->bound, d->name) != NULL)
 			why = "busy";
