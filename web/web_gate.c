@@ -91,7 +91,7 @@ web_gate_call(const struct web *w, struct ipc_rec *req)
 
 int
 web_gate_trigger(const struct web *w, const char *domain, const char *user,
-    const char *client, char *status, size_t size)
+    const char *client, enum proto_status *status_r)
 {
 	struct ipc_rec *reply;
 	struct proto_triggered t;
@@ -101,9 +101,9 @@ web_gate_trigger(const struct web *w, const char *domain, const char *user,
 	    .domain = domain, .source = PROTO_SOURCE_WEB, .client = client,
 	    .user = user }));
 	if (reply == NULL || proto_triggered_decode(reply, &t, "qmgr") < 0) {
-		snprintf(status, size, "unreachable");
+		*status_r = PROTO_STATUS_N;
 	} else {
-		snprintf(status, size, "%s", proto_status_name(t.status));
+		*status_r = t.status;
 		/* "none": released, only nothing waits right now. */
 		if (t.status == PROTO_STATUS_OK || t.status == PROTO_STATUS_NONE)
 			ret = 0;
