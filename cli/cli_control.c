@@ -23,6 +23,7 @@
 /* lib/mail */
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qctl.h"
 /* lib/util */
 #include "util/ipc.h"
@@ -376,14 +377,15 @@ static int
 cli_status_rec(const struct ipc_rec *rec, void *ctx)
 {
 	struct cli *cli = ctx;
+	struct proto_reply end;
 	size_t i;
 
-	const char *status = ipc_rec_get(rec, "status"), *reason = ipc_rec_get(rec, "reason");
-
-	if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0 && status != NULL &&
-	    strcmp(status, "ok") != 0) {
+	if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0 &&
+	    proto_reply_decode(rec, PROTO_T_END, &end, "qmgr") == 0 &&
+	    end.status != PROTO_STATUS_OK) {
 		fputs("qmgr: ", cli->out);
-		cli_put_text(cli->out, reason != NULL ? reason : status);
+		cli_put_text(cli->out, end.reason != NULL ? end.reason :
+		    proto_status_name(end.status));
 		putc('\n', cli->out);
 	}
 	if (strcmp(ipc_rec_type(rec), PROTO_T_STATUS) != 0)

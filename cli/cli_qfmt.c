@@ -9,6 +9,7 @@
 
 /* lib/mail: the record fields and their grammar */
 #include "mail/address.h"
+#include "mail/proto.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"
 /* lib/util */
@@ -23,9 +24,8 @@
 #define CLI_LIST_INDENT	52
 
 /* b5 counts entries younger than 5 minutes, ..., b1280p those older than 1280. */
-static const char *const cli_bucket_field[CLI_NBUCKETS] = {
-	"b5", "b10", "b20", "b40", "b80", "b160", "b320", "b640", "b1280", "b1280p",
-};
+_Static_assert(CLI_NBUCKETS == PROTO_NBUCKETS, "the CLI shows every age bucket");
+static const char *const cli_bucket_field[CLI_NBUCKETS] = PROTO_F_BUCKETS;
 static const char *const cli_bucket_label[CLI_NBUCKETS] = {
 	"5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+",
 };
@@ -56,10 +56,10 @@ cli_entry_parse(const struct ipc_rec *rec, struct cli_entry *e)
 	memset(e, 0, sizeof(*e));
 	if (strcmp(ipc_rec_type(rec), "entry") != 0)
 		return -1;
-	e->id = ipc_rec_get(rec, "id");
-	e->domain = ipc_rec_get(rec, "domain");
-	e->sender = ipc_rec_get(rec, "sender");
-	e->error = ipc_rec_get(rec, "error");
+	e->id = ipc_rec_get(rec, PROTO_F_ID);
+	e->domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
+	e->sender = ipc_rec_get(rec, PROTO_F_SENDER);
+	e->error = ipc_rec_get(rec, PROTO_F_ERROR);
 	if (e->id == NULL || !queue_id_ok(e->id) || e->domain == NULL ||
 	    !address_domain_ok(e->domain, strlen(e->domain)) ||
 	    e->sender == NULL || !address_stored_ok(e->sender, true))
@@ -68,14 +68,14 @@ cli_entry_parse(const struct ipc_rec *rec, struct cli_entry *e)
 	 * Times take any non-negative time_t: a stored arrival may be absurd
 	 * (a corrupt file, INT64_MAX) and its entry must still be listed.
 	 */
-	if (ipc_rec_get_num(rec, "size", CLI_NUM_MAX, &e->size) < 0 ||
-	    ipc_rec_get_num(rec, "arrival", INT64_MAX, &e->arrival) < 0)
+	if (ipc_rec_get_num(rec, PROTO_F_SIZE, CLI_NUM_MAX, &e->size) < 0 ||
+	    ipc_rec_get_num(rec, PROTO_F_ARRIVAL, INT64_MAX, &e->arrival) < 0)
 		return -1;
 	/* Scheduling fields are informative; absent means "none yet". */
-	(void)ipc_rec_get_num(rec, "next_try", INT64_MAX, &e->next_try);
-	(void)ipc_rec_get_num(rec, "expiry", INT64_MAX, &e->expiry);
-	(void)ipc_rec_get_num(rec, "attempts", CLI_NUM_MAX, &e->attempts);
-	(void)ipc_rec_get_num(rec, "flags", CLI_NUM_MAX, &e->flags);
+	(void)ipc_rec_get_num(rec, PROTO_F_NEXT_TRY, INT64_MAX, &e->next_try);
+	(void)ipc_rec_get_num(rec, PROTO_F_EXPIRY, INT64_MAX, &e->expiry);
+	(void)ipc_rec_get_num(rec, PROTO_F_ATTEMPTS, CLI_NUM_MAX, &e->attempts);
+	(void)ipc_rec_get_num(rec, PROTO_F_FLAGS, CLI_NUM_MAX, &e->flags);
 	for (i = 0; i < rec->n; i++)
 		if (strcmp(rec->f[i].name, "rcpt") == 0 &&
 		    !address_mailbox_ok(rec->f[i].value))
@@ -201,8 +201,8 @@ cli_list_json(FILE *fp, const struct ipc_rec *rec, const char *host)
 int
 cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 {
-	const char *domain = ipc_rec_get(rec, "domain");
-	const char *gate = ipc_rec_get(rec, "gate");
+	const char *domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
+	const char *gate = ipc_rec_get(rec, PROTO_F_GATE);
 	size_t i;
 
 	memset(row, 0, sizeof(*row));
@@ -211,10 +211,10 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 	    !address_domain_ok(domain, strlen(domain)))
 		return -1;
 	snprintf(row->domain, sizeof(row->domain), "%s", domain);
-	if (ipc_rec_get_num(rec, "messages", CLI_NUM_MAX, &row->messages) < 0 ||
-	    ipc_rec_get_num(rec, "bytes", CLI_NUM_MAX, &row->bytes) < 0)
+	if (ipc_rec_get_num(rec, PROTO_F_MESSAGES, CLI_NUM_MAX, &row->messages) < 0 ||
+	    ipc_rec_get_num(rec, PROTO_F_BYTES, CLI_NUM_MAX, &row->bytes) < 0)
 		return -1;
-	(void)ipc_rec_get_num(rec, "oldest", INT64_MAX, &row->oldest);
+	(void)ipc_rec_get_num(rec, PROTO_F_OLDEST, INT64_MAX, &row->oldest);
 	/* The gate is short printable text ("open until 12:00:00 (etrn)"); "-" if absent. */
 	if (gate == NULL || gate[0] == '\0' || strlen(gate) >= sizeof(row->gate) ||
 	    strspn(gate, "abcdefghijklmnopqrstuvwxyz0123456789 :,()-") != strlen(gate))

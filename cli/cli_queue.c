@@ -16,6 +16,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qctl.h"
 #include "mail/queue.h"
 /* lib/util */
@@ -53,17 +54,17 @@ static int
 cli_q_emit(const struct ipc_rec *rec, void *ctx)
 {
 	struct cli_q *q = ctx;
-	const char *status, *reason;
+	struct proto_reply end;
 
 	if (q->ended)
 		return -1;
 	if (strcmp(ipc_rec_type(rec), PROTO_T_END) == 0) {
 		q->ended = true;
-		status = ipc_rec_get(rec, "status");
-		if (status == NULL || strcmp(status, "ok") != 0) {
-			q->denied = status != NULL && strcmp(status, PROTO_END_DENIED) == 0;
-			reason = ipc_rec_get(rec, "reason");
-			q->reason = xstrdup(reason != NULL ? reason : "request failed");
+		if (proto_reply_decode(rec, PROTO_T_END, &end, "qmgr") < 0)
+			end.status = PROTO_STATUS_ERROR;
+		if (end.status != PROTO_STATUS_OK) {
+			q->denied = end.status == PROTO_STATUS_DENIED;
+			q->reason = xstrdup(end.reason != NULL ? end.reason : "request failed");
 		}
 		return 0;
 	}
@@ -241,7 +242,7 @@ cli_queue_list(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(PROTO_T_LIST);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	if ((ret = cli_config_need(cli)) == 0) {
 		cli_q_host(&q);
 		ret = cli_q_run(&q, req);
@@ -517,7 +518,7 @@ cli_q_add_ids(struct cli_q *q, struct ipc_rec *req, int n, char **ids)
 	for (i = 0; i < n; i++) {
 		if ((q->ids[q->nids] = cli_id_arg(q->what, ids[i])) == NULL)
 			return EX_NOINPUT;
-		ipc_rec_add(req, "id", q->ids[q->nids++]);
+		ipc_rec_add(req, PROTO_F_ID, q->ids[q->nids++]);
 	}
 	return 0;
 }
@@ -545,7 +546,7 @@ cli_q_missing(const struct cli_q *q, int ret)
 static int
 cli_delete_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *id = ipc_rec_get(rec, "id");
+	const char *id = ipc_rec_get(rec, PROTO_F_ID);
 	const char *type = ipc_rec_type(rec);
 	size_t i;
 
@@ -584,7 +585,7 @@ cli_queue_delete(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(PROTO_T_DELETE);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	q.domain = domain;
 	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
 		goto out;
@@ -606,7 +607,7 @@ static int
 cli_reindex_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
 	if (strcmp(ipc_rec_type(rec), PROTO_T_REINDEXED) != 0 ||
-	    ipc_rec_get_num(rec, "messages", 1ULL << 62, &q->count) < 0)
+	    ipc_rec_get_num(rec, PROTO_F_MESSAGES, 1ULL << 62, &q->count) < 0)
 		return -1;
 	fprintf(q->cli->out, "sluice: index rebuilt from msg/: %llu message%s\n",
 	    q->count, q->count == 1 ? "" : "s");
@@ -646,7 +647,7 @@ static const struct {
 static int
 cli_act_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *id = ipc_rec_get(rec, "id"), *type = ipc_rec_type(rec);
+	const char *id = ipc_rec_get(rec, PROTO_F_ID), *type = ipc_rec_type(rec);
 	size_t i;
 
 	if (id == NULL)
@@ -694,9 +695,9 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 	}
 	req = ipc_rec_new(cli_acts[a].type);
 	if (domain != NULL)
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	if (all)
-		ipc_rec_add(req, "all", "1");
+		ipc_rec_add(req, PROTO_F_ALL, "1");
 	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
 		goto out;
 	ret = cli_q_run(&q, req);
@@ -716,20 +717,22 @@ out:
 static int
 cli_flush_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
-	const char *status = ipc_rec_get(rec, "status"), *reason = ipc_rec_get(rec, "reason");
-	unsigned long long pending = 0, domains = 0;
+	struct proto_triggered t;
+	unsigned long long pending, domains;
 
-	if (strcmp(ipc_rec_type(rec), PROTO_T_TRIGGERED) != 0 || status == NULL ||
-	    ipc_rec_get_num(rec, "pending", 1ULL << 62, &pending) < 0 ||
-	    ipc_rec_get_num(rec, "domains", 1ULL << 62, &domains) < 0)
+	if (proto_triggered_decode(rec, &t, "qmgr") < 0 || t.pending > 1ULL << 62 ||
+	    t.domains > 1ULL << 62)
 		return -1;
-	if (strcmp(status, "ok") == 0 || strcmp(status, "none") == 0) {
+	pending = t.pending;
+	domains = t.domains;
+	if (t.status == PROTO_STATUS_OK || t.status == PROTO_STATUS_NONE) {
 		fprintf(q->cli->out, "sluice: %s: %llu message%s waiting in %llu domain%s%s\n",
 		    q->what, pending, pending == 1 ? "" : "s", domains, domains == 1 ? "" : "s",
 		    pending > 0 ? ", delivery started" : "");
 		q->count = 1;
 	} else {
-		cli_err("%s: %s%s%s", q->what, status, reason ? ": " : "", reason ? reason : "");
+		cli_err("%s: %s%s%s", q->what, proto_status_name(t.status),
+		    t.reason != NULL ? ": " : "", t.reason != NULL ? t.reason : "");
 	}
 	return 0;
 }
@@ -747,9 +750,9 @@ cli_cmd_flush(struct cli *cli, int argc, char **argv)
 		return cli_usage(stderr, "flush");
 	req = ipc_rec_new(PROTO_T_FLUSH);
 	if (strcmp(argv[1], "--all") == 0) {
-		ipc_rec_add(req, "all", "1");
+		ipc_rec_add(req, PROTO_F_ALL, "1");
 	} else if ((domain = cli_domain_arg("flush", argv[1])) != NULL) {
-		ipc_rec_add(req, "domain", domain);
+		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	} else {
 		ipc_rec_free(&req);
 		return cli_usage(stderr, "flush");

@@ -15,6 +15,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/queue.h"
 #include "mail/route.h"
 #include "deliver/deliver.h"
@@ -105,8 +106,7 @@ deliver_qmgr_start(struct deliver *d)
 		free(path);
 		return;
 	}
-	hello = ipc_rec_new(PROTO_T_HELLO);
-	ipc_rec_addf(hello, "slots", "%ld", d->slots);
+	hello = proto_hello_encode(&(struct proto_hello){ .slots = (uint64_t)d->slots });
 	if (deliver_send(d, hello) < 0) {
 		ipc_rec_free(&hello);
 		free(path);
@@ -165,6 +165,8 @@ deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
 
 	job->d = d;
 	job->content_fd = -1;
+	if (!proto_job_ok(rec, "qmgr"))
+		return deliver_job_bad(job, why_r, "malformed job record");
 	if (ipc_rec_get_num(rec, "job", ~0ULL, &job->no) < 0)
 		return deliver_job_bad(job, why_r, "bad job=");
 	id = ipc_rec_get(rec, "id");

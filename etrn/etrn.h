@@ -51,11 +51,6 @@ struct sasl;
 #define ETRN_QMGR_TIMEOUT_MS	5000
 /* Output a customer leaves unread before we stop reading its commands. */
 #define ETRN_OUTPUT_MAX		(16 * 1024)
-/*
- * The record qmgr sends a bound session when its domains have nothing
- * left (qmgr_sched.c); proto.h has no name for it yet.
- */
-#define ETRN_T_IDLE		"idle"
 
 /* Session states, as bits so that a verb row can allow several. */
 #define ETRN_ST_INIT		0x1u	/* before AUTH */

@@ -20,6 +20,7 @@
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 /* etrn */
 #include "etrn/etrn.h"
 #include "etrn/etrn_reply.h"
@@ -170,11 +171,13 @@ etrn_pending(struct etrn_session *s)
 	size_t i;
 
 	for (i = 0; i < s->ndomains; i++) {
-		struct ipc_rec *req = ipc_rec_new(PROTO_T_DOMAINSTATUS), *rep = NULL;
+		struct ipc_rec *req, *rep = NULL;
+		struct proto_domainstatus st;
 		unsigned long long n;
 		int r;
 
-		ipc_rec_add(req, "domain", s->domains[i]);
+		req = proto_domainstatus_req_encode(
+		    &(struct proto_domainstatus_req){ .domain = s->domains[i] });
 		r = qmgr_call(s->srv->cfg->queue_directory, req,
 		    ETRN_QMGR_TIMEOUT_MS, &rep);
 		ipc_rec_free(&req);
@@ -183,19 +186,15 @@ etrn_pending(struct etrn_session *s)
 			    strerror(errno));
 			return -1;
 		}
-		if (strcmp(ipc_rec_type(rep), PROTO_T_DOMAINSTATUS) != 0 ||
-		    ipc_rec_get_num(rep, "pending", 1000000000ULL, &n) < 0) {
-			const char *st = ipc_rec_get(rep, "status");
-
-			/* A domain qmgr does not know yet simply has no mail. */
-			if (st != NULL && strcmp(st, "unknown") == 0)
-				n = 0;
-			else {
-				log_warn("ask qmgr about %s: malformed reply",
-				    s->domains[i]);
-				ipc_rec_free(&rep);
-				return -1;
-			}
+		if (proto_domainstatus_decode(rep, &st, "qmgr") == 0 &&
+		    st.status == PROTO_STATUS_OK && st.pending <= 1000000000ULL)
+			n = st.pending;
+		else if (st.status == PROTO_STATUS_UNKNOWN)
+			n = 0;	/* a domain qmgr does not know yet has no mail */
+		else {
+			log_warn("ask qmgr about %s: malformed reply", s->domains[i]);
+			ipc_rec_free(&rep);
+			return -1;
 		}
 		ipc_rec_free(&rep);
 		total += (long)n;
@@ -256,10 +255,8 @@ etrn_bind(struct etrn_session *s)
 			strncat(list, ",", sizeof(list) - strlen(list) - 1);
 		strncat(list, s->domains[i], sizeof(list) - strlen(list) - 1);
 	}
-	hello = ipc_rec_new(PROTO_T_HELLO);
-	ipc_rec_add(hello, "slots", "1");
-	ipc_rec_add(hello, "bind", list);
-	ipc_rec_add(hello, "user", s->user);
+	hello = proto_hello_encode(&(struct proto_hello){ .slots = 1, .bind = list,
+	    .user = s->user });
 	r = etrn_qmgr_send(s, hello);
 	ipc_rec_free(&hello);
 	if (r < 0 || ev_io_add(s->srv->loop, s->qmgr_fd, EV_READ,
@@ -367,17 +364,18 @@ etrn_bind_answer(struct etrn_session *s, const struct ipc_rec *rec)
 		return 0;
 	}
 	etrn_qmgr_close(s);
-	if (strcmp(type, ETRN_T_IDLE) == 0) {
+	if (strcmp(type, PROTO_T_IDLE) == 0) {
 		/* Delivered by someone else between our question and the bind. */
 		etrn_atrn_refuse(s, ETRN_R_ATRN_NO_MAIL, "no mail waiting");
 	} else if (strcmp(type, PROTO_T_BUSY) == 0) {
-		const char *dom = ipc_rec_get(rec, "domain");
+		struct proto_busy b;
 
-		why = ipc_rec_get(rec, "reason");
+		if (proto_busy_decode(rec, &b, "qmgr") < 0)
+			b.reason = proto_status_name(PROTO_STATUS_BUSY);
 		snprintf(reply, sizeof(reply), ETRN_R_ATRN_BUSY,
-		    dom != NULL && address_domain_ok(dom, strlen(dom)) ? dom :
-		    "a domain");
-		etrn_atrn_refuse(s, reply, why != NULL ? why : "busy");
+		    b.domain != NULL && address_domain_ok(b.domain, strlen(b.domain)) ?
+		    b.domain : "a domain");
+		etrn_atrn_refuse(s, reply, b.reason);
 	} else {
 		log_warn("read from qmgr: unexpected record type=%s", type);
 		etrn_atrn_refuse(s, ETRN_R_ATRN_UNAVAILABLE, "unexpected qmgr reply");

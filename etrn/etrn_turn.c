@@ -18,6 +18,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/queue.h"
 #include "mail/smtp_client.h"
 /* etrn */
@@ -77,7 +78,9 @@ etrn_job_parse(const struct etrn_session *s, const struct ipc_rec *rec,
 
 	job->content_fd = -1;
 	*why_r = NULL;
-	if (ipc_rec_get_num(rec, "job", ~0ULL, &job->no) < 0)
+	if (!proto_job_ok(rec, "qmgr"))
+		*why_r = "malformed job record";
+	else if (ipc_rec_get_num(rec, "job", ~0ULL, &job->no) < 0)
 		*why_r = "bad job=";
 	else if (id == NULL || !queue_id_ok(id))
 		*why_r = "bad id=";
@@ -440,7 +443,7 @@ etrn_turn_record(struct etrn_session *s, const struct ipc_rec *rec)
 {
 	const char *type = ipc_rec_type(rec), *why;
 
-	if (strcmp(type, ETRN_T_IDLE) == 0) {
+	if (strcmp(type, PROTO_T_IDLE) == 0) {
 		s->qmgr_idle = true;
 		etrn_turn_next(s);
 		return 0;

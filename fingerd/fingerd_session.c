@@ -15,6 +15,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
@@ -124,15 +125,13 @@ fingerd_ask(struct finger_session *s, enum finger_phase phase)
 	int ret, saved;
 
 	s->phase = phase;
-	if (phase == FINGER_P_TRIGGER) {
-		req = ipc_rec_new(PROTO_T_TRIGGER);
-		ipc_rec_add(req, "domain", s->q.domain);
-		ipc_rec_add(req, "source", "finger");
-		ipc_rec_add(req, "client", s->addr);
-	} else {
-		req = ipc_rec_new(PROTO_T_DOMAINSTATUS);
-		ipc_rec_add(req, "domain", s->q.domain);
-	}
+	if (phase == FINGER_P_TRIGGER)
+		req = proto_trigger_encode(&(struct proto_trigger){
+		    .domain = s->q.domain, .source = PROTO_SOURCE_FINGER,
+		    .client = s->addr });
+	else
+		req = proto_domainstatus_req_encode(
+		    &(struct proto_domainstatus_req){ .domain = s->q.domain });
 	s->qmgr_fd = ipc_connect(path, true);
 	ret = s->qmgr_fd < 0 ? -1 : ipc_send(s->qmgr_fd, req);
 	if (ret == 0)
@@ -156,22 +155,29 @@ fingerd_ask(struct finger_session *s, enum finger_phase phase)
 static void
 fingerd_triggered(struct finger_session *s, const struct ipc_rec *rep)
 {
-	const char *status = ipc_rec_get(rep, "status");
+	struct proto_triggered t;
 
-	if (status == NULL || strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0)
-		status = "error";
-	if (strcmp(status, "ok") == 0 || strcmp(status, "none") == 0) {
-		s->fs.state = strcmp(status, "ok") == 0 ? FINGERD_S_STARTED :
+	if (proto_triggered_decode(rep, &t, "qmgr") < 0)
+		t.status = PROTO_STATUS_ERROR;
+	switch (t.status) {
+	case PROTO_STATUS_OK:
+	case PROTO_STATUS_NONE:
+		s->fs.state = t.status == PROTO_STATUS_OK ? FINGERD_S_STARTED :
 		    FINGERD_S_NONE;
 		fingerd_ask(s, FINGER_P_STATUS);
 		return;
-	}
-	if (strcmp(status, "busy") == 0)
+	case PROTO_STATUS_BUSY:
 		s->fs.state = FINGERD_S_BUSY;
-	else if (strcmp(status, "error") == 0)
+		break;
+	case PROTO_STATUS_ERROR:
+	case PROTO_STATUS_N:
 		s->fs.state = FINGERD_S_UNAVAILABLE;
-	else
+		break;
+	case PROTO_STATUS_DENIED:
+	case PROTO_STATUS_UNKNOWN:
 		s->fs.state = FINGERD_S_NONE;
+		break;
+	}
 	fingerd_reply(s);
 }
 
@@ -179,21 +185,21 @@ fingerd_triggered(struct finger_session *s, const struct ipc_rec *rep)
 static void
 fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
 {
-	const char *status = ipc_rec_get(rep, "status");
-	unsigned long long oldest = 0, expiry = 0;
+	struct proto_domainstatus st;
 
-	if (status != NULL && strcmp(status, "ok") == 0 &&
-	    ipc_rec_get_num(rep, "pending", 1ULL << 40, &s->fs.pending) == 0 &&
-	    ipc_rec_get_num(rep, "bytes", 1ULL << 62, &s->fs.bytes) == 0 &&
-	    ipc_rec_get_num(rep, "oldest", INT64_MAX, &oldest) == 0 &&
-	    ipc_rec_get_num(rep, "next_expiry", INT64_MAX, &expiry) == 0) {
+	if (proto_domainstatus_decode(rep, &st, "qmgr") == 0 &&
+	    st.status == PROTO_STATUS_OK && st.pending <= 1ULL << 40 &&
+	    st.bytes <= 1ULL << 62 && st.oldest <= INT64_MAX &&
+	    st.next_expiry <= INT64_MAX) {
 		/*
 		 * Any time_t is taken: a stored time may be absurd (corrupt,
 		 * far future) and still be counted; fingerd_age() saturates.
 		 */
-		s->fs.oldest = (time_t)oldest;
-		s->fs.next_expiry = (time_t)expiry;
-	} else if (status == NULL || strcmp(status, "unknown") != 0) {
+		s->fs.pending = st.pending;
+		s->fs.bytes = st.bytes;
+		s->fs.oldest = (time_t)st.oldest;
+		s->fs.next_expiry = (time_t)st.next_expiry;
+	} else if (st.status != PROTO_STATUS_UNKNOWN) {
 		/* ("unknown": gone from the table since the trigger: no mail.) */
 		fingerd_unavailable(s, "bad domainstatus reply");
 		return;

@@ -15,6 +15,7 @@
 #include "mail/dns.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 /* prober */
 #include "prober/prober.h"
 
@@ -60,22 +61,21 @@ prober_domain_free(struct probe_domain **pdp)
 static void
 prober_trigger(struct prober *pr, const char *name)
 {
-	struct ipc_rec *req = ipc_rec_new(PROTO_T_TRIGGER), *rep = NULL;
-	const char *status;
+	struct ipc_rec *req, *rep = NULL;
+	struct proto_triggered t;
 
-	ipc_rec_add(req, "domain", name);
-	ipc_rec_add(req, "source", "probe");
+	req = proto_trigger_encode(&(struct proto_trigger){ .domain = name,
+	    .source = PROTO_SOURCE_PROBE });
 	if (qmgr_call(pr->cfg->queue_directory, req, PROBER_QMGR_TIMEOUT_MS, &rep) < 0) {
 		log_warn("trigger domain %s: qmgr: %s", name, strerror(errno));
 		ipc_rec_free(&req);
 		return;
 	}
-	status = ipc_rec_get(rep, "status");
-	if (strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0 || status == NULL)
+	if (proto_triggered_decode(rep, &t, "qmgr") < 0)
 		log_warn("trigger domain %s: bad reply from qmgr", name);
-	else if (strcmp(status, "ok") != 0 && strcmp(status, "none") != 0)
-		log_warn("trigger domain %s: %s (%s)", name, status,
-		    ipc_rec_get(rep, "reason") ? ipc_rec_get(rep, "reason") : "no reason");
+	else if (t.status != PROTO_STATUS_OK && t.status != PROTO_STATUS_NONE)
+		log_warn("trigger domain %s: %s (%s)", name, proto_status_name(t.status),
+		    t.reason != NULL ? t.reason : "no reason");
 	ipc_rec_free(&req);
 	ipc_rec_free(&rep);
 }
@@ -117,15 +117,17 @@ static int
 prober_listed(const struct ipc_rec *rec, void *ctx)
 {
 	struct prober *pr = ctx;
-	const char *name = ipc_rec_get(rec, "domain");
+	struct proto_probe p;
+	const char *name;
 	const struct domain *d;
 	struct probe_domain *pd;
 
-	if (strcmp(ipc_rec_type(rec), PROTO_T_PROBE) != 0 || name == NULL ||
-	    !address_domain_ok(name, strlen(name))) {
+	if (proto_probe_decode(rec, &p, "qmgr") < 0 ||
+	    !address_domain_ok(p.domain, strlen(p.domain))) {
 		log_warn("read probe list: malformed record from qmgr");
 		return -1;
 	}
+	name = p.domain;
 	/* qmgr's table may be newer or older than ours: we probe only ours. */
 	d = domain_find(pr->cfg->domains, name);
 	if (d == NULL || d->probe <= 0)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "mail/proto.h"
 #include "mail/qctl.h"
 
 struct config;
@@ -186,7 +187,7 @@ struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
  * by the trigger policy table? NULL, or why not.
  */
 struct domain;
-const char *qmgr_trigger_allowed(const struct domain *d, const char *source,
+const char *qmgr_trigger_allowed(const struct domain *d, enum proto_source source,
     const char *client, const char *user);
 
 /* qmgr_request.c: the private socket's requests other than "queued" */

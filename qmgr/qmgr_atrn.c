@@ -10,6 +10,7 @@
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "qmgr/qmgr.h"
 
@@ -34,15 +35,14 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
 		const struct domain *d = domain_find(q->cfg->domains, name);
 		const char *why = d == NULL ? "unknown domain" :
-		    qmgr_trigger_allowed(d, "atrn", NULL, user);
+		    qmgr_trigger_allowed(d, PROTO_SOURCE_ATRN, NULL, user);
 
 		if (why == NULL && htable_get(q->bound, d->name) != NULL)
 			why = "busy";
 		if (why != NULL || a->nbind >= PROTO_BIND_MAX) {
-			struct ipc_rec *rec = ipc_rec_new(PROTO_T_BUSY);
+			struct ipc_rec *rec = proto_busy_encode(&(struct proto_busy){
+			    .domain = name, .reason = why != NULL ? why : "too many domains" });
 
-			ipc_rec_add(rec, "domain", name);
-			ipc_rec_add(rec, "reason", why != NULL ? why : "too many domains");
 			(void)ipc_send(a->fd, rec);
 			ipc_rec_free(&rec);
 			free(copy);
@@ -58,13 +58,14 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 
 		/* ATRN releases through its bind; it gets the same audit line as any trigger. */
 		(void)qindex_count_domain(q->env.qi, dom->name, &pending);
-		qmgr_trigger_log(dom->name, "atrn", NULL, user, pending > 0 ? "ok" : "none",
+		qmgr_trigger_log(dom->name, proto_source_name(PROTO_SOURCE_ATRN), NULL, user,
+		    proto_status_name(pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE),
 		    pending, 1, NULL);
 		htable_put(q->bound, dom->name, a);
 		/* Queued jobs went to ordinary agents' order; start afresh for this session. */
 		qmgr_domain_drop_queued(q, dom);
 		lease = qmgr_gate_lease(q, dom);
-		qmgr_gate_open(q, dom, "atrn", lease > QMGR_ATRN_LEASE ? lease : QMGR_ATRN_LEASE);
+		qmgr_gate_open(q, dom, proto_source_name(PROTO_SOURCE_ATRN), lease > QMGR_ATRN_LEASE ? lease : QMGR_ATRN_LEASE);
 	}
 	qmgr_agent_check_idle(q, a);
 	return 0;

@@ -22,6 +22,7 @@
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "qmgr/qmgr.h"
 
@@ -322,28 +323,23 @@ qmgr_may_etrn(const struct domain *d, const char *client, const char *user)
  * which domains an ATRN session may bind. Rate limits are per client
  * address, whatever the source (qmgr_client_limited).
  */
-static const struct {
-	const char *source;
-	const char *(*allowed)(const struct domain *d, const char *client, const char *user);
-} qmgr_trigger_policy[] = {
-	{ "etrn", qmgr_may_etrn },	/* smtpd's ETRN */
-	{ "peer", qmgr_may_etrn },	/* another sluice, as ETRN */
-	{ "finger", qmgr_may_finger },	/* fingerd: finger domain@mx */
-	{ "web", qmgr_may_owner },	/* web login of the owner */
-	{ "atrn", qmgr_may_owner },	/* ODMR: the owner's authenticated session */
-	{ "probe", qmgr_may_anyone },	/* the prober found the site up */
-	{ "cli", qmgr_may_anyone },	/* the operator (qmgr_auth_check decided) */
+static const char *(*const qmgr_trigger_policy[PROTO_SOURCE_N])(const struct domain *d,
+    const char *client, const char *user) = {
+	[PROTO_SOURCE_ETRN] = qmgr_may_etrn,	/* smtpd's ETRN */
+	[PROTO_SOURCE_PEER] = qmgr_may_etrn,	/* another sluice, as ETRN */
+	[PROTO_SOURCE_FINGER] = qmgr_may_finger,	/* fingerd: finger domain@mx */
+	[PROTO_SOURCE_WEB] = qmgr_may_owner,	/* web login of the owner */
+	[PROTO_SOURCE_ATRN] = qmgr_may_owner,	/* ODMR: the owner's authenticated session */
+	[PROTO_SOURCE_PROBE] = qmgr_may_anyone,	/* the prober found the site up */
+	[PROTO_SOURCE_CLI] = qmgr_may_anyone,	/* the operator (qmgr_auth_check decided) */
 };
 
 const char *
-qmgr_trigger_allowed(const struct domain *d, const char *source, const char *client,
-    const char *user)
+qmgr_trigger_allowed(const struct domain *d, enum proto_source source,
+    const char *client, const char *user)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(qmgr_trigger_policy) / sizeof(qmgr_trigger_policy[0]); i++)
-		if (strcmp(source, qmgr_trigger_policy[i].source) == 0)
-			return qmgr_trigger_policy[i].allowed(d, client, user);
+	if ((unsigned)source < PROTO_SOURCE_N && qmgr_trigger_policy[source] != NULL)
+		return qmgr_trigger_policy[source](d, client, user);
 	return "unknown trigger source";
 }
 
@@ -387,36 +383,36 @@ qmgr_trigger_log(const char *what, const char *source, const char *client, const
 }
 
 static struct ipc_rec *
-qmgr_triggered(const char *status, size_t pending, size_t ndomains, const char *reason)
+qmgr_triggered(enum proto_status status, size_t pending, size_t ndomains,
+    const char *reason)
 {
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_TRIGGERED);
-
-	ipc_rec_add(rec, "status", status);
-	ipc_rec_addf(rec, "pending", "%zu", pending);
-	ipc_rec_addf(rec, "domains", "%zu", ndomains);
-	if (reason != NULL)
-		ipc_rec_add(rec, "reason", reason);
-	return rec;
+	return proto_triggered_encode(&(struct proto_triggered){ .status = status,
+	    .pending = pending, .domains = ndomains, .reason = reason });
 }
 
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
-	const char *source = ipc_rec_get(req, "source"), *client = ipc_rec_get(req, "client");
-	const char *user = ipc_rec_get(req, "user"), *group = ipc_rec_get(req, "group");
-	const char *name = ipc_rec_get(req, "domain"), *sub = ipc_rec_get(req, "subdomains");
-	const char *status = "ok", *why = NULL;
+	struct proto_trigger t;
+	const char *source, *client, *user, *group, *name, *why = NULL;
+	enum proto_status status = PROTO_STATUS_OK;
 	struct qmgr_pick pick = { 0 };
 	char *lower = NULL, *what;
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
 
-	if (source == NULL || strlen(source) > QMGR_SOURCE_MAX || (name == NULL) == (group == NULL))
-		return qmgr_triggered("error", 0, 0, "malformed trigger request");
+	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0 ||
+	    (t.domain == NULL) == (t.group == NULL))
+		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed trigger request");
+	source = proto_source_name(t.source);
+	client = t.client;
+	user = t.user;
+	group = t.group;
+	name = t.domain;
 	if (client != NULL && strlen(client) > QMGR_CLIENT_MAX)
-		return qmgr_triggered("error", 0, 0, "malformed client address");
+		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed client address");
 	if (client != NULL && qmgr_client_limited(q, client)) {
-		status = "busy";
+		status = PROTO_STATUS_BUSY;
 		why = "too many requests from this client; try again in a minute";
 		goto out;
 	}
@@ -427,7 +423,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		const struct domain *d;
 
 		if (!address_domain_ok(name, strlen(name)))
-			return qmgr_triggered("error", 0, 0, "bad domain name");
+			return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "bad domain name");
 		lower = address_lower(name);
 		/*
 		 * "@dom" needs dom itself to be a customer domain: "@com" or
@@ -437,22 +433,22 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		if (d != NULL) {
 			pick.d = xreallocarray(pick.d, 1, sizeof(*pick.d));
 			pick.d[pick.n++] = d;
-			if (sub != NULL && strcmp(sub, "1") == 0) {
+			if (t.subdomains) {
 				pick.parent = lower;
 				domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
 			}
 		}
 	}
 	if (pick.n == 0) {
-		status = "unknown";
+		status = PROTO_STATUS_UNKNOWN;
 		why = "not a domain queued here";
 		goto out;
 	}
 	for (i = 0; i < pick.n; i++) {
-		const char *no = qmgr_trigger_allowed(pick.d[i], source, client, user);
+		const char *no = qmgr_trigger_allowed(pick.d[i], t.source, client, user);
 
 		if (no != NULL) {
-			status = "denied";
+			status = PROTO_STATUS_DENIED;
 			why = no;
 			goto out;
 		}
@@ -462,7 +458,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		size_t n = 0;
 
 		if (qindex_count_domain(q->env.qi, dom->name, &n) < 0) {
-			status = "error";
+			status = PROTO_STATUS_ERROR;
 			why = "queue index unavailable";
 			goto out;
 		}
@@ -479,11 +475,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		released++;
 	}
 	if (pending == 0)
-		status = "none";
+		status = PROTO_STATUS_NONE;
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
-	    xasprintf("%s%s", sub != NULL && strcmp(sub, "1") == 0 ? "@" : "", name);
-	qmgr_trigger_log(what, source, client, user, status, pending, released, why);
+	    xasprintf("%s%s", t.subdomains ? "@" : "", name);
+	qmgr_trigger_log(what, source, client, user, proto_status_name(status), pending,
+	    released, why);
 	free(what);
 	free(pick.d);
 	free(lower);
@@ -530,7 +527,8 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	fa->domains++;
 	fa->pending += n;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
-		qmgr_gate_open(fa->q, dom, "cli", qmgr_gate_lease(fa->q, dom));
+		qmgr_gate_open(fa->q, dom, proto_source_name(PROTO_SOURCE_CLI),
+		    qmgr_gate_lease(fa->q, dom));
 	} else {
 		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
 		ev_timer_cancel(fa->q->loop, &dom->retry_timer);
@@ -546,20 +544,21 @@ qmgr_hook_flush(void *ctx, const char *domain)
 	struct qmgr *q = ctx;
 	struct qmgr_flush_all fa = { .q = q };
 	struct ipc_rec *req, *reply;
+	enum proto_status status;
 
 	if (domain != NULL) {
-		req = ipc_rec_new(PROTO_T_TRIGGER);
-		ipc_rec_add(req, "domain", domain);
-		ipc_rec_add(req, "source", "cli");
+		req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+		    .source = PROTO_SOURCE_CLI });
 		reply = qmgr_trigger(q, req);
 		ipc_rec_free(&req);
 		return reply;
 	}
 	htable_walk(q->domains, qmgr_flush_one, &fa);
 	qmgr_dispatch(q);
-	qmgr_trigger_log("ALL", "cli", NULL, NULL, fa.pending > 0 ? "ok" : "none", fa.pending,
-	    fa.domains, NULL);
-	return qmgr_triggered(fa.pending > 0 ? "ok" : "none", fa.pending, fa.domains, NULL);
+	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
+	qmgr_trigger_log("ALL", proto_source_name(PROTO_SOURCE_CLI), NULL, NULL,
+	    proto_status_name(status), fa.pending, fa.domains, NULL);
+	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
 }
 
 static void

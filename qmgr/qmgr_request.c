@@ -15,6 +15,7 @@
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "qmgr/qmgr.h"
 
@@ -56,15 +57,24 @@ qmgr_dstat_one(const struct qindex_entry *e, void *ctx)
 	return 0;
 }
 
+/* qmgr_epoch - a time for the wire (none before 1970) */
+static uint64_t
+qmgr_epoch(time_t t)
+{
+	return t > 0 ? (uint64_t)t : 0;
+}
+
 static int
 qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 {
-	char *name = qmgr_lower_domain(ipc_rec_get(req, "domain"));
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_DOMAINSTATUS);
+	struct proto_domainstatus_req r;
+	char *name = proto_domainstatus_req_decode(req, &r, "private/qmgr client") < 0 ?
+	    NULL : qmgr_lower_domain(r.domain);
+	struct proto_domainstatus a = { .status = PROTO_STATUS_OK };
+	struct ipc_rec *rec;
 	struct qmgr_dstat st = { 0 };
 	struct qmgr_domain *dom;
 	size_t pending = 0;
-	bool open;
 
 	/*
 	 * An unknown domain is answered in the same shape as a domain with
@@ -72,29 +82,27 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 	 * client cannot tell customer domains from others.
 	 */
 	if (name == NULL || domain_find(q->cfg->domains, name) == NULL) {
-		ipc_rec_add(rec, "status", "unknown");
-		ipc_rec_add(rec, "domain", name != NULL ? name : "");
-		free(name);
-		return qmgr_reply(fd, &rec);
-	}
-	if (qindex_count_domain(q->env.qi, name, &pending) < 0 ||
+		a.status = PROTO_STATUS_UNKNOWN;
+		a.domain = name != NULL ? name : "";
+	} else if (qindex_count_domain(q->env.qi, name, &pending) < 0 ||
 	    qindex_walk_domain(q->env.qi, name, qmgr_dstat_one, &st) < 0) {
-		ipc_rec_add(rec, "status", "error");
-		free(name);
-		return qmgr_reply(fd, &rec);
+		a.status = PROTO_STATUS_ERROR;
+	} else {
+		bool open;
+
+		dom = htable_get(q->domains, name);
+		open = dom != NULL && qmgr_gate_is_open(dom, time(NULL));
+		a.domain = name;
+		a.pending = pending;
+		a.bytes = st.bytes;
+		a.oldest = qmgr_epoch(st.oldest);
+		a.next_expiry = qmgr_epoch(st.next_expiry);
+		a.gate = open ? PROTO_GATE_OPEN : PROTO_GATE_HELD;
+		a.open_until = open ? qmgr_epoch(dom->open_until) : 0;
+		a.opened_by = dom != NULL && dom->opened_by ? dom->opened_by : "";
+		a.delivered = dom != NULL ? dom->delivered : 0;
 	}
-	dom = htable_get(q->domains, name);
-	ipc_rec_add(rec, "status", "ok");
-	ipc_rec_add(rec, "domain", name);
-	ipc_rec_addf(rec, "pending", "%zu", pending);
-	ipc_rec_addf(rec, "bytes", "%llu", st.bytes);
-	ipc_rec_addf(rec, "oldest", "%lld", (long long)st.oldest);
-	ipc_rec_addf(rec, "next_expiry", "%lld", (long long)st.next_expiry);
-	open = dom != NULL && qmgr_gate_is_open(dom, time(NULL));
-	ipc_rec_add(rec, "gate", open ? "open" : "held");
-	ipc_rec_addf(rec, "open_until", "%lld", open ? (long long)dom->open_until : 0LL);
-	ipc_rec_add(rec, "opened_by", dom != NULL && dom->opened_by ? dom->opened_by : "");
-	ipc_rec_addf(rec, "delivered", "%lu", dom != NULL ? dom->delivered : 0UL);
+	rec = proto_domainstatus_encode(&a);
 	free(name);
 	return qmgr_reply(fd, &rec);
 }
@@ -102,17 +110,18 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 static int
 qmgr_gateclose(struct qmgr *q, const struct ipc_rec *req, int fd)
 {
-	char *name = qmgr_lower_domain(ipc_rec_get(req, "domain"));
-	const char *source = ipc_rec_get(req, "source"), *user = ipc_rec_get(req, "user");
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_GATECLOSED);
+	struct proto_gateclose g;
+	char *name = proto_gateclose_decode(req, &g, "private/qmgr client") < 0 ? NULL :
+	    qmgr_lower_domain(g.domain);
+	const char *source = proto_source_name(g.source), *user = g.user;
+	struct proto_reply r = { .status = PROTO_STATUS_OK };
+	struct ipc_rec *rec;
 	const struct domain *d = name != NULL ? domain_find(q->cfg->domains, name) : NULL;
-	const char *why;
 
-	if (d == NULL || source == NULL) {
-		ipc_rec_add(rec, "status", "unknown");
-	} else if ((why = qmgr_trigger_allowed(d, source, ipc_rec_get(req, "client"), user)) != NULL) {
-		ipc_rec_add(rec, "status", "denied");
-		ipc_rec_add(rec, "reason", why);
+	if (d == NULL) {
+		r.status = PROTO_STATUS_UNKNOWN;
+	} else if ((r.reason = qmgr_trigger_allowed(d, g.source, g.client, user)) != NULL) {
+		r.status = PROTO_STATUS_DENIED;
 	} else {
 		struct qmgr_domain *dom = qmgr_domain_get(q, d->name);
 		char *reason = xasprintf("closed by %s%s%s", source, user ? " user " : "",
@@ -120,8 +129,8 @@ qmgr_gateclose(struct qmgr *q, const struct ipc_rec *req, int fd)
 
 		qmgr_gate_close(q, dom, reason);
 		free(reason);
-		ipc_rec_add(rec, "status", "ok");
 	}
+	rec = proto_reply_encode(PROTO_T_GATECLOSED, &r);
 	free(name);
 	return qmgr_reply(fd, &rec);
 }
@@ -146,9 +155,8 @@ qmgr_probelist_one(const char *key, void *value, void *ctx)
 		return 0;
 	if (qindex_count_domain(pl->q->env.qi, dom->name, &pending) < 0 || pending == 0)
 		return 0;
-	rec = ipc_rec_new(PROTO_T_PROBE);
-	ipc_rec_add(rec, "domain", dom->name);
-	ipc_rec_addf(rec, "pending", "%zu", pending);
+	rec = proto_probe_encode(&(struct proto_probe){ .domain = dom->name,
+	    .pending = pending });
 	if (qmgr_reply(pl->fd, &rec) < 0) {
 		pl->failed = 1;
 		return 1;
@@ -165,8 +173,7 @@ qmgr_probelist(struct qmgr *q, const struct ipc_rec *req, int fd)
 	htable_walk(q->domains, qmgr_probelist_one, &pl);
 	if (pl.failed)
 		return -1;
-	end = ipc_rec_new(PROTO_T_END);
-	ipc_rec_add(end, "status", "ok");
+	end = proto_reply_encode(PROTO_T_END, &(struct proto_reply){ .status = PROTO_STATUS_OK });
 	return qmgr_reply(fd, &end);
 }
 

@@ -19,6 +19,7 @@
 #include "mail/config.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"
 #include "mail/route.h"
@@ -245,6 +246,7 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	const struct domain *d = domain_find(q->cfg->domains, j->dom->name);
 	struct qindex_entry *e = NULL;
 	struct ipc_rec *rec;
+	struct proto_job pj;
 	char num[32], *route;
 	size_t i;
 	int ret;
@@ -253,23 +255,19 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	if (qindex_get(q->env.qi, j->id, j->dom->name, &e) != 1)
 		return -1;
 	j->num = ++q->next_job;
-	rec = ipc_rec_new(PROTO_T_JOB);
-	ipc_rec_addf(rec, "job", "%" PRIu64, j->num);
-	ipc_rec_add(rec, "id", j->id);
-	ipc_rec_add(rec, "domain", j->dom->name);
-	ipc_rec_add(rec, "sender", e->sender);
-	ipc_rec_addf(rec, "size", "%" PRIu64, e->size);
 	/* A relay domain (not in the table) goes by MX, tls=may. */
 	route = route_format(d != NULL ? &d->route : &relay_route);
-	ipc_rec_add(rec, "route", route);
-	free(route);
-	ipc_rec_add(rec, "tls", route_tls_name(d != NULL ? d->tls : ROUTE_TLS_MAY));
-	for (i = 0; i < j->nrcpt; i++) {
-		ipc_rec_add(rec, "rcpt", j->rcpt[i].addr);
-		ipc_rec_addf(rec, "idx", "%zu", j->rcpt[i].idx);
-	}
+	pj = (struct proto_job){ .job = j->num, .id = j->id, .domain = j->dom->name,
+	    .sender = e->sender, .size = e->size, .route = route,
+	    .tls = route_tls_name(d != NULL ? d->tls : ROUTE_TLS_MAY),
+	    .nrcpt = j->nrcpt, .rcpt = xcalloc(j->nrcpt, sizeof(*pj.rcpt)) };
+	for (i = 0; i < j->nrcpt; i++)
+		pj.rcpt[i] = (struct proto_job_rcpt){ j->rcpt[i].addr, j->rcpt[i].idx };
+	rec = proto_job_encode(&pj);
 	ret = ipc_send(a->fd, rec);
 	ipc_rec_free(&rec);
+	proto_job_clear(&pj);
+	free(route);
 	qindex_entry_free(&e);
 	if (ret < 0)
 		return -1;
@@ -317,7 +315,7 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 	if (a->idle_sent)
 		return;
 	a->idle_sent = true;
-	rec = ipc_rec_new(PROTO_T_IDLE);
+	rec = proto_idle_encode();
 	if (ipc_send(a->fd, rec) < 0)
 		log_warn("tell ATRN session it is done: %s", strerror(errno));
 	ipc_rec_free(&rec);
@@ -465,15 +463,12 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 }
 
 static struct qmgr_job *
-qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
+qmgr_agent_job(struct qmgr *q, struct qmgr_agent *a, uint64_t num)
 {
-	unsigned long long num;
 	struct qmgr_job *j;
 	char key[32];
 
-	if (ipc_rec_get_num(rec, "job", UINT64_MAX, &num) < 0)
-		return NULL;
-	snprintf(key, sizeof(key), "%llu", num);
+	snprintf(key, sizeof(key), "%" PRIu64, num);
 	j = htable_get(q->jobs, key);
 	return j != NULL && j->agent == a ? j : NULL;
 }
@@ -493,67 +488,63 @@ qmgr_ready_all(struct qmgr *q)
 
 /* qmgr_agent_hello - type=hello: the agent's slots, and an ATRN session's domains */
 static int
-qmgr_agent_hello(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
-    const struct ipc_rec *rec)
+qmgr_agent_hello(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
-	unsigned long long slots;
+	struct proto_hello h;
 
-	if (ipc_rec_get_num(rec, "slots", QMGR_AGENT_SLOTS_MAX, &slots) < 0 || slots == 0 || a->slots != 0)
+	if (proto_hello_decode(rec, &h, "deliver agent") < 0 || h.slots == 0 ||
+	    h.slots > QMGR_AGENT_SLOTS_MAX || a->slots != 0)
 		return -1;
-	a->slots = (unsigned)slots;
-	if (ipc_rec_get(rec, "bind") != NULL)
-		return qmgr_agent_bind(q, a, ipc_rec_get(rec, "bind"), ipc_rec_get(rec, "user"));
+	a->slots = (unsigned)h.slots;
+	if (h.bind != NULL)
+		return qmgr_agent_bind(q, a, h.bind, h.user);
 	qmgr_ready_all(q);
 	return 0;
 }
 
-/* The status words of a type=rcpt record. */
-static const struct {
-	const char *word;
-	enum qmgr_rstatus status;
-} qmgr_rstatus_words[] = {
-	{ "sent", QMGR_R_SENT },
-	{ "bounced", QMGR_R_BOUNCED },
-	{ "deferred", QMGR_R_DEFERRED },
-};
-
-/* qmgr_agent_rcpt - type=rcpt: what became of one recipient of job j */
+/* qmgr_agent_rcpt - type=rcpt: what became of one recipient of a job this agent holds */
 static int
-qmgr_agent_rcpt(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
-    const struct ipc_rec *rec)
+qmgr_agent_rcpt(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
-	const char *status = ipc_rec_get(rec, "status"), *dsn = ipc_rec_get(rec, "dsn");
-	const char *reply = ipc_rec_get(rec, "reply"), *relay = ipc_rec_get(rec, "relay");
-	unsigned long long idx;
+	static const enum qmgr_rstatus rstatus[PROTO_RESULT_N] = {
+		[PROTO_RESULT_SENT] = QMGR_R_SENT,
+		[PROTO_RESULT_BOUNCED] = QMGR_R_BOUNCED,
+		[PROTO_RESULT_DEFERRED] = QMGR_R_DEFERRED,
+	};
+	struct proto_rcpt pr;
+	struct qmgr_job *j;
 	struct qmgr_rcpt *r = NULL;
-	size_t i, k;
+	size_t i;
 
-	if (ipc_rec_get_num(rec, "idx", SIZE_MAX, &idx) < 0 || status == NULL)
+	if (proto_rcpt_decode(rec, &pr, "deliver agent") < 0 ||
+	    (j = qmgr_agent_job(q, a, pr.job)) == NULL)
 		return -1;
 	for (i = 0; i < j->nrcpt; i++)
-		if (j->rcpt[i].idx == idx)
+		if (j->rcpt[i].idx == pr.idx)
 			r = &j->rcpt[i];
-	for (k = 0; k < sizeof(qmgr_rstatus_words) / sizeof(qmgr_rstatus_words[0]); k++)
-		if (strcmp(status, qmgr_rstatus_words[k].word) == 0)
-			break;
-	if (r == NULL || k == sizeof(qmgr_rstatus_words) / sizeof(qmgr_rstatus_words[0]))
+	if (r == NULL)
 		return -1;
-	r->status = qmgr_rstatus_words[k].status;
+	r->status = rstatus[pr.status];
 	free(r->dsn);
 	free(r->reply);
 	free(r->relay);
-	r->dsn = dsn != NULL && strlen(dsn) <= QMGR_DSN_MAX ? xstrdup(dsn) : NULL;
-	r->reply = reply != NULL ? xstrdup(reply) : NULL;
-	r->relay = relay != NULL ? xstrdup(relay) : NULL;
+	r->dsn = strlen(pr.dsn) <= QMGR_DSN_MAX ? xstrdup(pr.dsn) : NULL;
+	r->reply = xstrdup(pr.reply);
+	r->relay = xstrdup(pr.relay);
 	return 0;
 }
 
-/* qmgr_agent_done - type=done: job j is over */
+/* qmgr_agent_done - type=done: a job this agent holds is over */
 static int
-qmgr_agent_done(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
-    const struct ipc_rec *rec)
+qmgr_agent_done(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
-	qmgr_job_finish(q, j, ipc_rec_get(rec, "conn_error"));
+	struct proto_done pd;
+	struct qmgr_job *j;
+
+	if (proto_done_decode(rec, &pd, "deliver agent") < 0 ||
+	    (j = qmgr_agent_job(q, a, pd.job)) == NULL)
+		return -1;
+	qmgr_job_finish(q, j, pd.conn_error);
 	return 0;
 }
 
@@ -563,13 +554,11 @@ qmgr_agent_done(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
  */
 static const struct {
 	const char *type;
-	bool about_job;
-	int (*fn)(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j,
-	    const struct ipc_rec *rec);
+	int (*fn)(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec);
 } qmgr_agent_records[] = {
-	{ PROTO_T_HELLO, false, qmgr_agent_hello },
-	{ PROTO_T_RCPT, true, qmgr_agent_rcpt },
-	{ PROTO_T_DONE, true, qmgr_agent_done },
+	{ PROTO_T_HELLO, qmgr_agent_hello },
+	{ PROTO_T_RCPT, qmgr_agent_rcpt },
+	{ PROTO_T_DONE, qmgr_agent_done },
 };
 
 /* qmgr_agent_record - one record from a deliver process; 0, or -1 to drop it */
@@ -577,16 +566,11 @@ static int
 qmgr_agent_record(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
 	const char *type = ipc_rec_type(rec);
-	struct qmgr_job *j = NULL;
 	size_t i;
 
-	for (i = 0; i < sizeof(qmgr_agent_records) / sizeof(qmgr_agent_records[0]); i++) {
-		if (strcmp(type, qmgr_agent_records[i].type) != 0)
-			continue;
-		if (qmgr_agent_records[i].about_job && (j = qmgr_agent_job(q, a, rec)) == NULL)
-			return -1;
-		return qmgr_agent_records[i].fn(q, a, j, rec);
-	}
+	for (i = 0; i < sizeof(qmgr_agent_records) / sizeof(qmgr_agent_records[0]); i++)
+		if (strcmp(type, qmgr_agent_records[i].type) == 0)
+			return qmgr_agent_records[i].fn(q, a, rec);
 	return -1;
 }
 

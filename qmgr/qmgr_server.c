@@ -19,6 +19,7 @@
 #include "util/xmalloc.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/qctl.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"
@@ -49,7 +50,7 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 	int n;
 
 	for (;;) {
-		const char *id;
+		struct proto_queued queued;
 
 		n = ipc_recv(fd, &rec);
 		if (n < 0 && errno == EAGAIN)
@@ -68,19 +69,18 @@ qmgr_private_read(int fd, unsigned events, void *ctx)
 			ipc_rec_free(&rec);
 			goto drop;
 		}
-		id = ipc_rec_get(rec, "id");
-		if (strcmp(ipc_rec_type(rec), PROTO_T_QUEUED) != 0 || id == NULL ||
-		    !queue_id_ok(id)) {
+		if (proto_queued_decode(rec, &queued, "smtpd") < 0 ||
+		    !queue_id_ok(queued.id)) {
 			log_warn("read from smtpd: unexpected record type=%s; dropping the "
 			    "connection", ipc_rec_type(rec));
 			ipc_rec_free(&rec);
 			break;
 		}
-		if (qctl_index_message(&q->env, id) < 0)
+		if (qctl_index_message(&q->env, queued.id) < 0)
 			log_warn("%s: index message: failed; it stays queued and is indexed at "
-			    "the next start", id);
+			    "the next start", queued.id);
 		else
-			qmgr_message_new(q, id);
+			qmgr_message_new(q, queued.id);
 		ipc_rec_free(&rec);
 	}
 drop:
@@ -142,10 +142,9 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((why = qmgr_auth_check(q, fd, ipc_rec_type(rec), &q->env.uid)) != NULL) {
-		struct ipc_rec *end = ipc_rec_new(PROTO_T_END);
+		struct ipc_rec *end = proto_reply_encode(PROTO_T_END,
+		    &(struct proto_reply){ .status = PROTO_STATUS_DENIED, .reason = why });
 
-		ipc_rec_add(end, "status", PROTO_END_DENIED);
-		ipc_rec_add(end, "reason", why);
 		(void)qmgr_emit(end, &fd);
 		ipc_rec_free(&end);
 		free(why);
@@ -192,7 +191,7 @@ qmgr_hook_status(void *ctx, struct ipc_rec *rec)
 {
 	struct qmgr *q = ctx;
 
-	ipc_rec_addf(rec, "timers", "%zu", ev_timer_count(q->loop));
+	ipc_rec_addf(rec, PROTO_F_TIMERS, "%zu", ev_timer_count(q->loop));
 }
 
 void

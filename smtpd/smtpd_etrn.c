@@ -14,6 +14,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "mail/smtp_reply.h"
 /* smtpd */
 #include "smtpd/smtpd.h"
@@ -43,9 +44,8 @@ smtpd_etrn_group_ok(const char *g)
 
 /* smtpd_etrn_reason - qmgr's reason, printable and bounded, in buf */
 static const char *
-smtpd_etrn_reason(const struct ipc_rec *rep, char *buf, size_t size)
+smtpd_etrn_reason(const char *r, char *buf, size_t size)
 {
-	const char *r = ipc_rec_get(rep, "reason");
 	size_t i;
 
 	if (r == NULL || *r == '\0')
@@ -62,29 +62,37 @@ static void
 smtpd_etrn_reply(struct smtp_session *s, const char *node,
     const struct ipc_rec *rep)
 {
-	const char *status = ipc_rec_get(rep, "status");
+	struct proto_triggered t;
 	char reason[SMTPD_REASON_MAX + 1];
-	unsigned long long pending;
 
-	if (strcmp(ipc_rec_type(rep), PROTO_T_TRIGGERED) != 0 || status == NULL)
-		status = "error";
-	if (strcmp(status, "ok") == 0) {
-		if (ipc_rec_get_num(rep, "pending", 1000000000000ULL, &pending) == 0)
-			smtpd_reply(s, SMTP_R_ETRN_COUNT, pending, node);
+	if (proto_triggered_decode(rep, &t, "qmgr") < 0)
+		t.status = PROTO_STATUS_ERROR;
+	switch (t.status) {
+	case PROTO_STATUS_OK:
+		if (t.pending <= 1000000000000ULL)
+			smtpd_reply(s, SMTP_R_ETRN_COUNT, (unsigned long long)t.pending, node);
 		else
 			smtpd_reply(s, SMTP_R_ETRN_PENDING, node);
-	} else if (strcmp(status, "none") == 0)
+		break;
+	case PROTO_STATUS_NONE:
 		smtpd_reply(s, SMTP_R_ETRN_NONE, node);
-	else if (strcmp(status, "unknown") == 0)
+		break;
+	case PROTO_STATUS_UNKNOWN:
 		smtpd_reply(s, SMTP_R_ETRN_UNKNOWN, node);
-	else if (strcmp(status, "denied") == 0)
+		break;
+	case PROTO_STATUS_DENIED:
 		smtpd_reply(s, SMTP_R_ETRN_DENIED, node,
-		    smtpd_etrn_reason(rep, reason, sizeof(reason)));
-	else if (strcmp(status, "busy") == 0)
+		    smtpd_etrn_reason(t.reason, reason, sizeof(reason)));
+		break;
+	case PROTO_STATUS_BUSY:
 		smtpd_reply(s, SMTP_R_ETRN_BUSY, node);
-	else
+		break;
+	case PROTO_STATUS_ERROR:
+	case PROTO_STATUS_N:
 		smtpd_reply(s, SMTP_R_ETRN_UNAVAILABLE, node,
-		    smtpd_etrn_reason(rep, reason, sizeof(reason)));
+		    smtpd_etrn_reason(t.reason, reason, sizeof(reason)));
+		break;
+	}
 }
 
 /* smtpd_etrn_arg - which domain or group an ETRN argument names */
@@ -126,20 +134,16 @@ smtpd_etrn(struct smtp_session *s, const char *arg)
 		smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
 		return;
 	}
-	req = ipc_rec_new(PROTO_T_TRIGGER);
-	ipc_rec_add(req, kind == SMTPD_ETRN_GROUP ? "group" : "domain", name);
-	if (kind == SMTPD_ETRN_SUBDOMAINS)
-		ipc_rec_add(req, "subdomains", "1");
 	if (++s->etrn_count > SMTPD_ETRN_MAX) {
-		ipc_rec_free(&req);
 		smtpd_reply(s, SMTP_R_ETRN_TOO_MANY, arg);
 		smtpd_reject_log(s, "ETRN", NULL);
 		return;
 	}
-	ipc_rec_add(req, "source", "etrn");
-	ipc_rec_add(req, "client", s->addr);
-	if (s->auth_user != NULL)
-		ipc_rec_add(req, "user", s->auth_user);
+	req = proto_trigger_encode(&(struct proto_trigger){
+	    .domain = kind == SMTPD_ETRN_GROUP ? NULL : name,
+	    .group = kind == SMTPD_ETRN_GROUP ? name : NULL,
+	    .subdomains = kind == SMTPD_ETRN_SUBDOMAINS,
+	    .source = PROTO_SOURCE_ETRN, .client = s->addr, .user = s->auth_user });
 	/*
 	 * XXX This waits for qmgr in the event loop. qmgr answers from
 	 * memory and one index count, in well under a millisecond, and the

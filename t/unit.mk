@@ -9,3 +9,9 @@ LEAD_INTEGRATION_TESTS = t/35-full-disk.t t/36-notify.t t/37-master.t t/38-all-d
 	t/64-deliver-tls.t t/layers.t
 TESTS += $(LEAD_INTEGRATION_TESTS)
 EXTRA_DIST += $(LEAD_INTEGRATION_TESTS)
+
+# lib/mail/proto_rec: every record's codec (issue 8, point 2).
+check_PROGRAMS += t/proto_test
+TESTS += t/proto_test
+t_proto_test_SOURCES = t/proto_test.c
+t_proto_test_LDADD = $(SLUICE_LIBS)

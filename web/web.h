@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "mail/proto.h"
+
 struct config;
 struct ev_loop;
 struct ev_timer;
@@ -181,11 +183,11 @@ size_t web_gate_owned(const struct config *cfg, const char *user,
 void web_gate_list_free(char ***listp, size_t n);
 /*
  * web_gate_trigger - ask qmgr to release domain for user (source=web):
- * qmgr's status word ("ok", "none", "denied", "busy", ...) in status,
- * "unreachable" when qmgr does not answer. 0 released, -1 not.
+ * qmgr's answer in *status_r, PROTO_STATUS_N when qmgr does not answer
+ * (or not in its protocol). 0 released (ok or none), -1 not.
  */
 int web_gate_trigger(const struct web *w, const char *domain, const char *user,
-    const char *client, char *status, size_t size);
+    const char *client, enum proto_status *status_r);
 /* web_gate_status - fill v (name already set) from qmgr; 0/-1 */
 int web_gate_status(const struct web *w, struct web_domain_view *v);
 /* web_gate_close - close domain's gate now (logout); 0/-1 */

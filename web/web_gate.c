@@ -15,6 +15,7 @@
 #include "mail/domains.h"
 #include "mail/passwd.h"
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 /* web */
 #include "web/web.h"
 
@@ -73,26 +74,15 @@ web_gate_list_free(char ***listp, size_t n)
 	xfree(listp);
 }
 
-/*
- * web_gate_call - one request of type about domain to qmgr, from the web
- * customer user at client when user is not NULL; the reply, or NULL
- * (logged).
- */
+/* web_gate_call - send req (freed) to qmgr; the reply, or NULL (logged) */
 static struct ipc_rec *
-web_gate_call(const struct web *w, const char *type, const char *domain,
-    const char *user, const char *client)
+web_gate_call(const struct web *w, struct ipc_rec *req)
 {
-	struct ipc_rec *req = ipc_rec_new(type), *reply = NULL;
+	struct ipc_rec *reply = NULL;
 
-	ipc_rec_add(req, "domain", domain);
-	if (user != NULL) {
-		ipc_rec_add(req, "source", "web");
-		ipc_rec_add(req, "client", client);
-		ipc_rec_add(req, "user", user);
-	}
 	if (qmgr_call(w->cfg->queue_directory, req, WEB_QMGR_TIMEOUT_MS,
 	    &reply) < 0) {
-		log_warn("send %s request to qmgr: %s", type, strerror(errno));
+		log_warn("send %s request to qmgr: %s", ipc_rec_type(req), strerror(errno));
 		reply = NULL;
 	}
 	ipc_rec_free(&req);
@@ -101,56 +91,53 @@ web_gate_call(const struct web *w, const char *type, const char *domain,
 
 int
 web_gate_trigger(const struct web *w, const char *domain, const char *user,
-    const char *client, char *status, size_t size)
+    const char *client, enum proto_status *status_r)
 {
 	struct ipc_rec *reply;
-	const char *st;
+	struct proto_triggered t;
 	int ret = -1;
 
-	reply = web_gate_call(w, PROTO_T_TRIGGER, domain, user, client);
-	if (reply == NULL || strcmp(ipc_rec_type(reply), PROTO_T_TRIGGERED) != 0 ||
-	    (st = ipc_rec_get(reply, "status")) == NULL) {
-		snprintf(status, size, "unreachable");
+	reply = web_gate_call(w, proto_trigger_encode(&(struct proto_trigger){
+	    .domain = domain, .source = PROTO_SOURCE_WEB, .client = client,
+	    .user = user }));
+	if (reply == NULL || proto_triggered_decode(reply, &t, "qmgr") < 0) {
+		*status_r = PROTO_STATUS_N;
 	} else {
-		snprintf(status, size, "%s", st);
+		*status_r = t.status;
 		/* "none": released, only nothing waits right now. */
-		if (strcmp(st, "ok") == 0 || strcmp(st, "none") == 0)
+		if (t.status == PROTO_STATUS_OK || t.status == PROTO_STATUS_NONE)
 			ret = 0;
 	}
 	ipc_rec_free(&reply);
 	return ret;
 }
 
-/* web_gate_time - a time_t field of a qmgr reply; 0 when missing */
+/* web_gate_time - a time_t field of a qmgr reply; 0 when out of range */
 static time_t
-web_gate_time(const struct ipc_rec *rec, const char *name)
+web_gate_time(uint64_t v)
 {
-	unsigned long long v = 0;
-
-	if (ipc_rec_get_num(rec, name, (unsigned long long)1 << 40, &v) < 0)
-		return 0;
-	return (time_t)v;
+	return v <= (uint64_t)1 << 40 ? (time_t)v : 0;
 }
 
 int
 web_gate_status(const struct web *w, struct web_domain_view *v)
 {
 	struct ipc_rec *reply;
-	const char *st, *gate;
+	struct proto_domainstatus st;
 	int ret = -1;
 
-	reply = web_gate_call(w, PROTO_T_DOMAINSTATUS, v->name, NULL, NULL);
+	reply = web_gate_call(w, proto_domainstatus_req_encode(
+	    &(struct proto_domainstatus_req){ .domain = v->name }));
 	v->known = false;
-	if (reply != NULL && strcmp(ipc_rec_type(reply), PROTO_T_DOMAINSTATUS) == 0 &&
-	    (st = ipc_rec_get(reply, "status")) != NULL && strcmp(st, "ok") == 0 &&
-	    ipc_rec_get_num(reply, "pending", ~0ULL, &v->pending) == 0 &&
-	    ipc_rec_get_num(reply, "delivered", ~0ULL, &v->delivered) == 0 &&
-	    (gate = ipc_rec_get(reply, "gate")) != NULL) {
+	if (reply != NULL && proto_domainstatus_decode(reply, &st, "qmgr") == 0 &&
+	    st.status == PROTO_STATUS_OK) {
 		v->known = true;
-		v->open = strcmp(gate, "open") == 0;
-		v->oldest = web_gate_time(reply, "oldest");
-		v->next_expiry = web_gate_time(reply, "next_expiry");
-		v->open_until = web_gate_time(reply, "open_until");
+		v->pending = st.pending;
+		v->delivered = st.delivered;
+		v->open = st.gate == PROTO_GATE_OPEN;
+		v->oldest = web_gate_time(st.oldest);
+		v->next_expiry = web_gate_time(st.next_expiry);
+		v->open_until = web_gate_time(st.open_until);
 		ret = 0;
 	} else if (reply != NULL)
 		log_warn("read domain status of %s: bad reply from qmgr", v->name);
@@ -163,16 +150,18 @@ web_gate_close(const struct web *w, const char *domain, const char *user,
     const char *client)
 {
 	struct ipc_rec *reply;
-	const char *st;
+	struct proto_reply r;
 	int ret = -1;
 
-	reply = web_gate_call(w, PROTO_T_GATECLOSE, domain, user, client);
-	if (reply != NULL && (st = ipc_rec_get(reply, "status")) != NULL &&
-	    strcmp(st, "ok") == 0)
+	reply = web_gate_call(w, proto_gateclose_encode(&(struct proto_gateclose){
+	    .domain = domain, .source = PROTO_SOURCE_WEB, .client = client,
+	    .user = user }));
+	if (reply != NULL && proto_reply_decode(reply, PROTO_T_GATECLOSED, &r, "qmgr") == 0 &&
+	    r.status == PROTO_STATUS_OK)
 		ret = 0;
 	else if (reply != NULL)
 		log_warn("close gate of %s: qmgr says %s", domain,
-		    ipc_rec_get(reply, "status") ? ipc_rec_get(reply, "status") : "?");
+		    ipc_rec_get(reply, PROTO_F_STATUS) ? ipc_rec_get(reply, PROTO_F_STATUS) : "?");
 	ipc_rec_free(&reply);
 	return ret;
 }

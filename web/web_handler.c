@@ -317,7 +317,8 @@ web_post_login(struct web_req *req, const char *url)
 	struct web_session *ss = web_session_of(req);
 	const char *user = web_form(req, WEB_F_USER);
 	const char *domain = web_form(req, WEB_F_DOMAIN);
-	char dom[WEB_DOMAIN_MAX + 1], status[32], *cookie, **owned = NULL, *path;
+	char dom[WEB_DOMAIN_MAX + 1], *cookie, **owned = NULL, *path;
+	enum proto_status status;
 	const char *why;
 	size_t n, i;
 	int ok;
@@ -375,8 +376,7 @@ web_post_login(struct web_req *req, const char *url)
 		    "That domain is not registered to this customer name.", 403);
 	}
 	for (i = 0; i < n; i++)
-		(void)web_gate_trigger(w, owned[i], user, req->client, status,
-		    sizeof(status));
+		(void)web_gate_trigger(w, owned[i], user, req->client, &status);
 	if (web_session_login(w->sessions, &ss, user, owned, n, time(NULL)) < 0) {
 		web_gate_list_free(&owned, n);
 		return web_send_notice(req, 503, "Try again later",
@@ -392,24 +392,18 @@ web_post_login(struct web_req *req, const char *url)
 
 /* web_trigger_notice - what the status page says about a refused renewal */
 static const char *
-web_trigger_notice(const char *status)
+web_trigger_notice(enum proto_status status)
 {
-	static const struct {
-		const char *status;
-		const char *notice;
-	} notices[] = {
-		{ "busy", "Too many requests from your address: delivery goes on, "
-		    "and the next refresh renews it." },
-		{ "denied", "This domain may not be released from here." },
-		{ "unknown", "This domain is no longer served here." },
-		{ "error", "The queue could not be read; the next refresh tries again." },
+	static const char *const notices[PROTO_STATUS_N] = {
+		[PROTO_STATUS_BUSY] = "Too many requests from your address: delivery "
+		    "goes on, and the next refresh renews it.",
+		[PROTO_STATUS_DENIED] = "This domain may not be released from here.",
+		[PROTO_STATUS_UNKNOWN] = "This domain is no longer served here.",
+		[PROTO_STATUS_ERROR] = "The queue could not be read; the next refresh "
+		    "tries again.",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
-		if (strcmp(status, notices[i].status) == 0)
-			return notices[i].notice;
-	return NULL;
+	return status < PROTO_STATUS_N ? notices[status] : NULL;
 }
 
 /* web_get_status - GET /status: renew each domain's lease, show its queue */
@@ -419,7 +413,7 @@ web_get_status(struct web_req *req, const char *url)
 	struct web *w = req->w;
 	struct web_session *ss = web_session_of(req);
 	struct web_domain_view *v;
-	char (*status)[32];
+	enum proto_status *status;
 	char *body;
 	size_t len, i;
 	int ret;
@@ -435,7 +429,7 @@ web_get_status(struct web_req *req, const char *url)
 		 * joins it to the flush under way (trigger_min_interval).
 		 */
 		(void)web_gate_trigger(w, ss->domains[i], ss->user, req->client,
-		    status[i], sizeof(status[i]));
+		    &status[i]);
 		v[i].name = ss->domains[i];
 		v[i].notice = web_trigger_notice(status[i]);
 		(void)web_gate_status(w, &v[i]);

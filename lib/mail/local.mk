@@ -4,7 +4,7 @@ noinst_LIBRARIES += lib/mail/libsluice_mail.a
 lib_mail_libsluice_mail_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 lib_mail_libsluice_mail_a_SOURCES = \
 	lib/mail/address.c lib/mail/address.h \
-	lib/mail/proto.c lib/mail/proto.h \
+	lib/mail/proto.c lib/mail/proto.h lib/mail/proto_rec.c lib/mail/proto_rec.h \
 	lib/mail/daemon.c lib/mail/daemon.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/qctl.c lib/mail/qctl.h lib/mail/qctl_index.c
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/authlock.c lib/mail/authlock.h

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mail/proto.h"
+#include "mail/proto_rec.h"
 #include "util/ipc.h"
 #include "util/xmalloc.h"
 
@@ -27,8 +28,7 @@ qmgr_notify_queued(const char *qdir, const char *id)
 	free(path);
 	if (fd < 0)
 		return -1;
-	rec = ipc_rec_new(PROTO_T_QUEUED);
-	ipc_rec_add(rec, "id", id);
+	rec = proto_queued_encode(&(struct proto_queued){ .id = id });
 	ret = ipc_send(fd, rec);
 	saved = errno;
 	ipc_rec_free(&rec);

@@ -16,7 +16,9 @@
  *	                              rcpt= (repeated) error=
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
  *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
- *	                              b1280p= gate=held|open|relay
+ *	                              b1280p= gate=held|backup|relay
+ *	                              (the domain's mode: held, backup, or relay
+ *	                              for mail to no domain of the table)
  *	                              (qshape age buckets: b5 counts entries younger
  *	                              than 5 minutes, b10 those of 5 to 10, ...,
  *	                              b1280p those of 1280 minutes and older)
@@ -30,7 +32,7 @@
  *	type=flush domain=D | all=1
  *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
- *	type=status                -> type=status pid= queue_directory= messages= entries=
+ *	type=status                -> type=status pid= queue_directory= entries=
  *	                              [timers=] (qmgr only: its pending timers, which
  *	                              must not grow with the mail it has handled)
  *	all replies end with:         type=end status=ok|error|denied [reason=TEXT]
@@ -55,10 +57,11 @@
  *		conn_error the connection itself failed (refused, timeout,
  *		TLS failure, no route): qmgr closes the domain's gate.
  *
- * smtpd (ETRN), and later fingerd, web, etrn, prober -> qmgr, on
- * QUEUE_DIR/private/qmgr, one request and one reply:
- *	type=trigger domain=D|group=G source=etrn|finger|web|atrn|probe|cli|peer
- *	             client=ADDR [user=LOGIN] [subdomains=1]
+ * smtpd (ETRN), fingerd, web and prober -> qmgr, on QUEUE_DIR/private/qmgr,
+ * one request and one reply (the CLI's flush reaches the same code inside
+ * qmgr with source=cli):
+ *	type=trigger domain=D|group=G source=etrn|finger|web|probe|cli|peer
+ *	             [client=ADDR] [user=LOGIN] [subdomains=1]
  *	-> type=triggered status=ok|none|denied|unknown|busy|error
  *	             pending=N domains=N [reason=TEXT]
  *		release D (or every domain of group G, or D and its
@@ -67,14 +70,15 @@
  *		status=none: authorised, gate opened, but no mail waits.
  *
  *	type=domainstatus domain=D
- *	-> type=domainstatus status=ok|unknown domain=D pending=N bytes=N
+ *	-> type=domainstatus status=ok domain=D pending=N bytes=N
  *	             oldest=EPOCH|0 next_expiry=EPOCH|0 gate=held|open
- *	             open_until=EPOCH|0 opened_by=SOURCE delivered=N
+ *	             open_until=EPOCH|0 opened_by=SOURCE|"" delivered=N
+ *	   or type=domainstatus status=unknown domain=D, or status=error
  *		what the web page and fingerd show (delivered: recipients
  *		sent since the gate last opened).
  *
- *	type=gateclose domain=D source=web|atrn|cli [user=LOGIN]
- *	-> type=gateclosed status=ok|denied|unknown
+ *	type=gateclose domain=D source=web|atrn|cli client=ADDR [user=LOGIN]
+ *	-> type=gateclosed status=ok|denied|unknown [reason=TEXT]
  *		close the gate now (web logout); same authorisation as a trigger.
  *
  *	type=probelist
@@ -88,13 +92,20 @@
  *		when it closes, the gates close. A successful bind has no
  *		reply of its own: the first type=job, or type=idle, is the
  *		answer. A domain already bound to another session gets
- *		type=busy domain=D and the connection is closed.
+ *		type=busy domain=D reason=TEXT and the connection is closed.
  *	qmgr:    type=idle
  *		nothing is left for the bound domains (no queued job, none
  *		at the session); sent again after new jobs were sent and done.
+ *
+ * Every field name and every word a field carries is named below
+ * (PROTO_F_*, enum proto_status/source/gate/result with their tables in
+ * proto_rec.c); lib/mail/proto_rec.h encodes and decodes each record of
+ * the qmgr trigger family and the agent protocol, refusing unknown fields.
  */
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H
+
+#include <stdbool.h>
 
 struct ipc_rec;
 
@@ -118,7 +129,6 @@ struct ipc_rec;
 #define PROTO_T_REQUEUE		"requeue"
 #define PROTO_T_FLUSH		"flush"
 #define PROTO_T_ACTED		"acted"
-#define PROTO_END_DENIED	"denied"
 
 #define PROTO_DELIVER_PRIVATE	"private/deliver"
 #define PROTO_T_HELLO		"hello"
@@ -135,6 +145,108 @@ struct ipc_rec;
 #define PROTO_T_BUSY		"busy"
 #define PROTO_T_IDLE		"idle"
 #define PROTO_T_MISSING		"missing"
+
+/* Field names (Postfix's MAIL_ATTR_*): every name= any record carries. */
+#define PROTO_F_TYPE		"type"
+#define PROTO_F_ID		"id"
+#define PROTO_F_DOMAIN		"domain"
+#define PROTO_F_GROUP		"group"
+#define PROTO_F_SUBDOMAINS	"subdomains"
+#define PROTO_F_SOURCE		"source"
+#define PROTO_F_CLIENT		"client"
+#define PROTO_F_USER		"user"
+#define PROTO_F_STATUS		"status"
+#define PROTO_F_REASON		"reason"
+#define PROTO_F_PENDING		"pending"
+#define PROTO_F_DOMAINS		"domains"
+#define PROTO_F_BYTES		"bytes"
+#define PROTO_F_OLDEST		"oldest"
+#define PROTO_F_NEXT_EXPIRY	"next_expiry"
+#define PROTO_F_GATE		"gate"
+#define PROTO_F_OPEN_UNTIL	"open_until"
+#define PROTO_F_OPENED_BY	"opened_by"
+#define PROTO_F_DELIVERED	"delivered"
+#define PROTO_F_SLOTS		"slots"
+#define PROTO_F_BIND		"bind"
+#define PROTO_F_JOB		"job"
+#define PROTO_F_SENDER		"sender"
+#define PROTO_F_SIZE		"size"
+#define PROTO_F_ROUTE		"route"
+#define PROTO_F_TLS		"tls"
+#define PROTO_F_RCPT		"rcpt"
+#define PROTO_F_IDX		"idx"
+#define PROTO_F_DSN		"dsn"
+#define PROTO_F_RELAY		"relay"
+#define PROTO_F_REPLY		"reply"
+#define PROTO_F_CONN_ERROR	"conn_error"
+#define PROTO_F_ALL		"all"
+#define PROTO_F_ARRIVAL		"arrival"
+#define PROTO_F_NEXT_TRY	"next_try"
+#define PROTO_F_EXPIRY		"expiry"
+#define PROTO_F_ATTEMPTS	"attempts"
+#define PROTO_F_FLAGS		"flags"
+#define PROTO_F_NRCPT		"nrcpt"
+#define PROTO_F_ERROR		"error"
+#define PROTO_F_MESSAGES	"messages"
+#define PROTO_F_PID		"pid"
+#define PROTO_F_QUEUE_DIRECTORY	"queue_directory"
+#define PROTO_F_ENTRIES		"entries"
+#define PROTO_F_TIMERS		"timers"
+/* summary's qshape age buckets, youngest first (see type=summary above) */
+#define PROTO_NBUCKETS		10
+#define PROTO_F_BUCKETS	\
+	{ "b5", "b10", "b20", "b40", "b80", "b160", "b320", "b640", "b1280", "b1280p" }
+
+/* The words of status= in triggered, domainstatus, gateclosed and end. */
+enum proto_status {
+	PROTO_STATUS_OK,	/* done (trigger: released, mail waits) */
+	PROTO_STATUS_NONE,	/* trigger: released, but no mail waits */
+	PROTO_STATUS_DENIED,	/* this caller may not */
+	PROTO_STATUS_UNKNOWN,	/* no such domain */
+	PROTO_STATUS_BUSY,	/* rate-limited: this client asks too often */
+	PROTO_STATUS_ERROR,	/* qmgr could not answer; reason says why */
+	PROTO_STATUS_N
+};
+
+/* The words of source=: who asked for a release or a close. */
+enum proto_source {
+	PROTO_SOURCE_ETRN,	/* smtpd's ETRN command */
+	PROTO_SOURCE_FINGER,	/* fingerd */
+	PROTO_SOURCE_WEB,	/* the web login */
+	PROTO_SOURCE_PROBE,	/* the prober found the site up */
+	PROTO_SOURCE_ATRN,	/* an ODMR session bound the domain */
+	PROTO_SOURCE_CLI,	/* the operator: sluice flush */
+	PROTO_SOURCE_PEER,	/* accepted as etrn, for a peer relay */
+	PROTO_SOURCE_N
+};
+
+/* The words of gate=: domainstatus says held|open, summary held|backup|relay. */
+enum proto_gate {
+	PROTO_GATE_HELD,
+	PROTO_GATE_OPEN,
+	PROTO_GATE_BACKUP,
+	PROTO_GATE_RELAY,
+	PROTO_GATE_N
+};
+
+/* The words of a type=rcpt record's status=. */
+enum proto_result {
+	PROTO_RESULT_SENT,
+	PROTO_RESULT_DEFERRED,
+	PROTO_RESULT_BOUNCED,
+	PROTO_RESULT_N
+};
+
+/* proto_*_name - the wire word of an enum value (panics out of range) */
+const char *proto_status_name(enum proto_status st);
+const char *proto_source_name(enum proto_source src);
+const char *proto_gate_name(enum proto_gate gate);
+const char *proto_result_name(enum proto_result res);
+/* proto_*_parse - the enum value of a wire word; false for any other word */
+bool proto_status_parse(const char *word, enum proto_status *st_r);
+bool proto_source_parse(const char *word, enum proto_source *src_r);
+bool proto_gate_parse(const char *word, enum proto_gate *gate_r);
+bool proto_result_parse(const char *word, enum proto_result *res_r);
 
 /*
  * qmgr_call - one request to qmgr on QUEUE_DIR/private/qmgr, one reply.

@@ -1,0 +1,176 @@
+/*
+ * proto_rec - one struct per record of lib/mail/proto.h, and the one place
+ * that turns each into an ipc_rec and back (OpenSMTPD's typed imsg).
+ *
+ * proto_X_encode(const struct proto_X *) returns a new record (free with
+ * ipc_rec_free). Strings that are NULL, flags that are false and, in
+ * domainstatus, the numbers of a reply that is not status=ok are left out;
+ * every other field is written.
+ *
+ * proto_X_decode(rec, &x, peer) fills x from rec and returns 0, or returns
+ * -1 after logging a warning that names the record, the field and peer
+ * when rec is another type, a required field is missing, a field is
+ * repeated, a number is not a decimal within its bound, a word is not one
+ * of its enum's words, or a field is not one of the record's; x is then
+ * all zero (status ok, source etrn: check the return). The strings
+ * of x are borrowed from rec: rec must outlive x.
+ *
+ * The job record (qmgr -> agent) repeats rcpt=/idx= pairs; its decode
+ * allocates the two arrays, freed with proto_job_clear.
+ */
+#ifndef SLUICE_PROTO_REC_H
+#define SLUICE_PROTO_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mail/proto.h"
+
+struct ipc_rec;
+
+/* type=queued: smtpd -> qmgr */
+struct proto_queued {
+	const char *id;
+};
+
+/* type=trigger: a release request (exactly one of domain and group) */
+struct proto_trigger {
+	const char *domain;
+	const char *group;
+	bool subdomains;
+	enum proto_source source;
+	const char *client;	/* optional */
+	const char *user;	/* optional */
+};
+
+/* type=triggered: the answer to a trigger */
+struct proto_triggered {
+	enum proto_status status;
+	uint64_t pending;
+	uint64_t domains;
+	const char *reason;	/* optional */
+};
+
+/* type=domainstatus, the request */
+struct proto_domainstatus_req {
+	const char *domain;
+};
+
+/* type=domainstatus, the answer (numbers only with status=ok) */
+struct proto_domainstatus {
+	enum proto_status status;
+	const char *domain;	/* with ok and unknown */
+	uint64_t pending;
+	uint64_t bytes;
+	uint64_t oldest;	/* epoch seconds, 0 none */
+	uint64_t next_expiry;
+	enum proto_gate gate;
+	uint64_t open_until;
+	const char *opened_by;	/* a source word, or "" */
+	uint64_t delivered;
+};
+
+/* type=gateclose */
+struct proto_gateclose {
+	const char *domain;
+	enum proto_source source;
+	const char *client;	/* optional */
+	const char *user;	/* optional */
+};
+
+/* type=gateclosed, and type=end (status and reason only) */
+struct proto_reply {
+	enum proto_status status;
+	const char *reason;	/* optional */
+};
+
+/* type=probe: one held domain the prober should look at */
+struct proto_probe {
+	const char *domain;
+	uint64_t pending;
+};
+
+/* type=hello: an agent's first record */
+struct proto_hello {
+	uint64_t slots;
+	const char *bind;	/* optional: ATRN's comma-separated domains */
+	const char *user;	/* optional, with bind */
+};
+
+/* type=busy: a bind refused */
+struct proto_busy {
+	const char *domain;
+	const char *reason;
+};
+
+/* type=rcpt: one recipient's result */
+struct proto_rcpt {
+	uint64_t job;
+	uint64_t idx;
+	enum proto_result status;
+	const char *dsn;
+	const char *relay;
+	const char *reply;
+};
+
+/* type=done: a job is over */
+struct proto_done {
+	uint64_t job;
+	const char *conn_error;	/* optional */
+};
+
+/* type=job: qmgr -> agent */
+struct proto_job_rcpt {
+	const char *addr;
+	uint64_t idx;
+};
+
+struct proto_job {
+	uint64_t job;
+	const char *id;
+	const char *domain;
+	const char *sender;
+	uint64_t size;
+	const char *route;	/* "[host]:port" or "mx" */
+	const char *tls;	/* may|encrypt|verify|none; optional (may) */
+	size_t nrcpt;
+	struct proto_job_rcpt *rcpt;
+};
+
+#define PROTO_REC(name) \
+	struct ipc_rec *proto_##name##_encode(const struct proto_##name *x); \
+	int proto_##name##_decode(const struct ipc_rec *rec, struct proto_##name *x, \
+	    const char *peer)
+PROTO_REC(queued);
+PROTO_REC(trigger);
+PROTO_REC(triggered);
+PROTO_REC(domainstatus_req);
+PROTO_REC(domainstatus);
+PROTO_REC(gateclose);
+PROTO_REC(probe);
+PROTO_REC(hello);
+PROTO_REC(busy);
+PROTO_REC(rcpt);
+PROTO_REC(done);
+PROTO_REC(job);
+#undef PROTO_REC
+
+/* proto_reply_encode/decode - type (gateclosed or end) with status, reason */
+struct ipc_rec *proto_reply_encode(const char *type, const struct proto_reply *x);
+int proto_reply_decode(const struct ipc_rec *rec, const char *type,
+    struct proto_reply *x, const char *peer);
+
+/* proto_idle_encode - type=idle, a record without fields */
+struct ipc_rec *proto_idle_encode(void);
+
+/*
+ * proto_job_ok - does rec decode as a job (logged if not)? For parsers
+ * that still read the fields themselves.
+ */
+bool proto_job_ok(const struct ipc_rec *rec, const char *peer);
+
+/* proto_job_clear - free what proto_job_decode allocated */
+void proto_job_clear(struct proto_job *x);
+
+#endif
