@@ -427,11 +427,8 @@ check_structure(const char *what, const struct notice *n, const char *subject,
 	free(p);
 }
 
-/*
- * notice_made - make a notice of plain_msg for rcpts and check the shape
- * every report shares; true when it has the three parts for the caller
- * to look into. The caller frees n (notice_free) either way.
- */
+/* notice_made - a notice of plain_msg for rcpts, of the shape every report
+ * shares; true when its three parts are there. notice_free(n) either way. */
 static bool
 notice_made(const char *what, enum dsn_ret ret, const struct dsn_rcpt *r, size_t nr,
     const char *subject, const char *part3_type, struct notice *n)
