@@ -43,9 +43,10 @@ struct cli_q {
 	unsigned long long count, bytes;
 	struct cli_summary_row *rows;
 	size_t nrows;
-	const char *domain;	/* queue delete --domain */
-	char **ids;		/* queue delete: the IDs asked for */
-	bool *gone;		/* ... and which of them came back deleted */
+	const struct cli_act *act;	/* queue delete|hold|...: its row */
+	const char *domain;	/* ... its --domain */
+	char **ids;		/* ... the IDs asked for */
+	bool *gone;		/* ... and which of them came back acted on */
 	size_t nids;
 };
 
@@ -538,70 +539,6 @@ cli_q_missing(const struct cli_q *q, int ret)
 	return ret;
 }
 
-/*
- * cli_delete_rec - one type=deleted or type=missing reply of queue
- * delete. A missing ID is reported after the count, with the other IDs
- * that no reply named.
- */
-static int
-cli_delete_rec(struct cli_q *q, const struct ipc_rec *rec)
-{
-	const char *id = ipc_rec_get(rec, PROTO_F_ID);
-	const char *type = ipc_rec_type(rec);
-	size_t i;
-
-	if (id == NULL || !queue_id_ok(id))
-		return -1;
-	if (strcmp(type, PROTO_T_MISSING) == 0)
-		return 0;
-	if (strcmp(type, PROTO_T_DELETED) != 0)
-		return -1;
-	for (i = 0; i < q->nids; i++)
-		if (strcmp(q->ids[i], id) == 0)
-			q->gone[i] = true;
-	/* With --domain, recipients elsewhere keep the message queued. */
-	if (q->domain != NULL)
-		fprintf(q->cli->out, "sluice: %s: removed (recipients in %s)\n", id,
-		    q->domain);
-	else
-		fprintf(q->cli->out, "sluice: %s: removed\n", id);
-	q->count++;
-	return 0;
-}
-
-/* cli_queue_delete - queue delete ID... | --domain D */
-static int
-cli_queue_delete(struct cli *cli, int argc, char **argv)
-{
-	struct cli_q q = { .cli = cli, .what = "queue delete", .on_rec = cli_delete_rec };
-	struct ipc_rec *req;
-	char *domain = NULL;
-	int n, ret;
-
-	if (cli_opts(q.what, argc - 2, argv + 2, NULL, &domain, &n) != 0 ||
-	    (domain == NULL) == (n == 0)) {
-		free(domain);
-		return cli_usage(stderr, q.what);
-	}
-	req = ipc_rec_new(PROTO_T_DELETE);
-	if (domain != NULL)
-		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
-	q.domain = domain;
-	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
-		goto out;
-	ret = cli_q_run(&q, req);
-	if (ret == EX_OK || ret == EX_PROTOCOL) {
-		fprintf(cli->out, "sluice: deleted: %llu message%s\n", q.count,
-		    q.count == 1 ? "" : "s");
-		ret = cli_q_missing(&q, ret);
-	}
-out:
-	ipc_rec_free(&req);
-	free(domain);
-	cli_q_free(&q);
-	return ret;
-}
-
 /* cli_reindex_rec - the type=reindexed reply of queue reindex */
 static int
 cli_reindex_rec(struct cli_q *q, const struct ipc_rec *rec)
@@ -631,40 +568,60 @@ cli_queue_reindex(struct cli *cli, int argc, char **argv)
 	return ret;
 }
 
-/* The operator's actions on messages, as the word after "queue". */
-static const struct {
+/*
+ * The operator's actions on messages named by ID, --domain or --all, as
+ * the word after "queue": the request, the reply that names a message
+ * acted on, and what the output says of each message and of them all.
+ */
+static const struct cli_act {
 	const char *sub;
-	const char *type;
-	const char *done;
+	const char *type;	/* the request */
+	const char *acted;	/* the reply for each message acted on */
+	const char *done;	/* "sluice: ID: done" */
+	const char *total;	/* "sluice: total: N messages" */
+	bool all;		/* --all may name every message */
+	bool scoped;		/* --domain acts on that domain's recipients only */
 } cli_acts[] = {
-	{ "hold", PROTO_T_HOLD, "placed on hold" },
-	{ "release", PROTO_T_RELEASE, "released from hold" },
-	{ "bounce", PROTO_T_BOUNCE, "returned to the sender" },
-	{ "requeue", PROTO_T_REQUEUE, "requeued" },
+	{ "delete", PROTO_T_DELETE, PROTO_T_DELETED, "removed", "deleted", false, true },
+	{ "hold", PROTO_T_HOLD, PROTO_T_ACTED, "placed on hold", "queue hold", true, false },
+	{ "release", PROTO_T_RELEASE, PROTO_T_ACTED, "released from hold", "queue release",
+	    true, false },
+	{ "bounce", PROTO_T_BOUNCE, PROTO_T_ACTED, "returned to the sender", "queue bounce",
+	    true, false },
+	{ "requeue", PROTO_T_REQUEUE, PROTO_T_ACTED, "requeued", "queue requeue", true, false },
 };
 
-/* cli_act_rec - one type=acted or type=missing reply of an action */
+/*
+ * cli_act_rec - one reply of an action: the acted-on type of its row, or
+ * type=missing, which is reported after the count with the other IDs
+ * that no reply named.
+ */
 static int
 cli_act_rec(struct cli_q *q, const struct ipc_rec *rec)
 {
 	const char *id = ipc_rec_get(rec, PROTO_F_ID), *type = ipc_rec_type(rec);
 	size_t i;
 
-	if (id == NULL)
+	if (id == NULL || !queue_id_ok(id))
 		return -1;
 	if (strcmp(type, PROTO_T_MISSING) == 0)
 		return 0;
-	if (strcmp(type, PROTO_T_ACTED) != 0 || !queue_id_ok(id))
+	if (strcmp(type, q->act->acted) != 0)
 		return -1;
 	for (i = 0; i < q->nids; i++)
 		if (strcmp(q->ids[i], id) == 0)
 			q->gone[i] = true;
-	fprintf(q->cli->out, "sluice: %s: %s\n", id, q->host);
+	/* With --domain, recipients elsewhere keep the message queued. */
+	if (q->act->scoped && q->domain != NULL)
+		fprintf(q->cli->out, "sluice: %s: %s (recipients in %s)\n", id,
+		    q->act->done, q->domain);
+	else
+		fprintf(q->cli->out, "sluice: %s: %s\n", id, q->act->done);
 	q->count++;
 	return 0;
 }
 
-/* cli_queue_act - queue hold|release|bounce|requeue ID... | --domain D | --all */
+/* cli_queue_act - queue delete|hold|release|bounce|requeue ID... | --domain D | --all */
 static int
 cli_queue_act(struct cli *cli, int argc, char **argv)
 {
@@ -677,11 +634,10 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 
 	for (a = 0; strcmp(cli_acts[a].sub, argv[1]) != 0; a++)
 		;
-	snprintf(what, sizeof(what), "queue %s", cli_acts[a].sub);
+	q.act = &cli_acts[a];
+	snprintf(what, sizeof(what), "queue %s", q.act->sub);
 	q.what = what;
-	/* The done text travels in q.host, which actions do not use otherwise. */
-	snprintf(q.host, sizeof(q.host), "%s", cli_acts[a].done);
-	for (i = 2; i < argc; i++)
+	for (i = 2; q.act->all && i < argc; i++)
 		if (strcmp(argv[i], "--all") == 0) {
 			all = true;
 			argv[i] = argv[argc - 1];
@@ -693,16 +649,18 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 		free(domain);
 		return cli_usage(stderr, what);
 	}
-	req = ipc_rec_new(cli_acts[a].type);
+	req = ipc_rec_new(q.act->type);
 	if (domain != NULL)
 		ipc_rec_add(req, PROTO_F_DOMAIN, domain);
 	if (all)
 		ipc_rec_add(req, PROTO_F_ALL, "1");
+	q.domain = domain;
 	if ((ret = cli_q_add_ids(&q, req, n, argv + 2)) != 0)
 		goto out;
 	ret = cli_q_run(&q, req);
-	if (ret == EX_OK) {
-		fprintf(cli->out, "sluice: %s: %llu message%s\n", what, q.count,
+	/* Malformed replies (EX_PROTOCOL, said) do not hide what was done. */
+	if (ret == EX_OK || ret == EX_PROTOCOL) {
+		fprintf(cli->out, "sluice: %s: %llu message%s\n", q.act->total, q.count,
 		    q.count == 1 ? "" : "s");
 		ret = cli_q_missing(&q, ret);
 	}
@@ -774,7 +732,7 @@ static const struct {
 	{ "list", cli_queue_list },
 	{ "summary", cli_queue_summary },
 	{ "show", cli_queue_show },
-	{ "delete", cli_queue_delete },
+	{ "delete", cli_queue_act },
 	{ "reindex", cli_queue_reindex },
 	{ "hold", cli_queue_act },
 	{ "release", cli_queue_act },

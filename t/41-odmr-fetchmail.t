@@ -9,14 +9,13 @@
 # on it too.
 use strict;
 use warnings;
-no warnings qw(exec);
 
 use File::Temp qw(tempdir);
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use SluiceTest qw(tool free_port run_cmd slurp spew wait_for);
+use SluiceTest qw(tool free_port run_cmd run_bg slurp spew wait_for);
 use Odmr qw(odmr_instance queue_msg sink_start sink_stop sink_messages);
 
 my $fetchmail = tool('fetchmail');
@@ -67,18 +66,9 @@ spew($rc, "set no syslog\n"
     . "    fetchdomains site.example\n"
     . "    smtphost 127.0.0.1/$sink->{port}\n");
 chmod 0600, $rc;
-my %env = (HOME => $dir, FETCHMAILHOME => $dir);
-
-my $pid = fork // die "fork: $!\n";
-if ($pid == 0) {
-	open STDIN, '<', '/dev/null';
-	open STDOUT, '>', "$dir/fetchmail.out";
-	open STDERR, '>&', \*STDOUT;
-	@ENV{keys %env} = values %env;
-	exec $fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
-	    '--fetchdomains', 'site.example', '--port', $o->{port};
-	POSIX::_exit(127);
-}
+my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
+    '--fetchdomains', 'site.example', '--port', $o->{port}],
+    out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
 ok(wait_for(sub { -e "$dir/sink/data-started" }, 30),
     'the turned connection reached the sink');
 my $late = "Subject: late\r\nMessage-ID: <late\@origin.test>\r\n\r\narrived during the session\r\n";

@@ -14,6 +14,7 @@
 #include "mail/config.h"
 
 #include "t/tap.h"
+#include "t/testutil.h"
 
 /* record - failures and locked-until of a key's file; -1 -1 if none */
 static void
@@ -53,8 +54,7 @@ main(void)
 	long long failures, until;
 	int i;
 
-	if (mkdtemp(tmpl) == NULL)
-		return 1;
+	test_tmpdir(tmpl);
 	priv = xasprintf("%s/private", tmpl);
 	(void)mkdir(priv, 0700);
 	memset(&cfg, 0, sizeof(cfg));
@@ -112,13 +112,7 @@ main(void)
 	expect(&cfg, "nolimit", "192.0.2.4", "not locked",
 	    "with both limits 0 nothing is ever locked");
 
-	{
-		char *cmd = xasprintf("rm -rf '%s'", tmpl);
-
-		if (system(cmd) != 0)
-			tap_diag("could not remove %s", tmpl);
-		free(cmd);
-	}
+	test_rmdir(tmpl);
 	free(priv);
 	return tap_done();
 }

@@ -2,9 +2,9 @@
 # domains.c, netlist.c).
 check_PROGRAMS += t/config_test t/domains_test
 TESTS += t/config_test t/domains_test
-t_config_test_SOURCES = t/config_test.c
+t_config_test_SOURCES = t/config_test.c t/testutil.c t/testutil.h
 t_config_test_LDADD = $(SLUICE_LIBS)
-t_domains_test_SOURCES = t/domains_test.c
+t_domains_test_SOURCES = t/domains_test.c t/testutil.c t/testutil.h
 t_domains_test_LDADD = $(SLUICE_LIBS)
 # The route= and tls= grammars (lib/mail/route.c), shared by the domains
 # file, qmgr's job records and deliver.

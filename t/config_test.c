@@ -10,46 +10,16 @@
 #include "mail/config.h"
 #include "util/xmalloc.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char tmpdir[] = "/tmp/sluice-config-test.XXXXXX";
-
-/* esc - text with newlines shown as \\n, for one-line test names (new string) */
-static char *
-esc(const char *s)
-{
-	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\n') {
-			*o++ = '\\';
-			*o++ = 'n';
-		} else
-			*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* write_file - dir/name := text */
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0) {
-		printf("Bail out! cannot write %s\n", path);
-		exit(1);
-	}
-	free(path);
-}
 
 /* load - load text as sluice.conf (with an empty domains file) */
 static int
 load(const char *text, struct config **cfg_r, struct config_errors *errs)
 {
-	write_file(tmpdir, "sluice.conf", text);
-	write_file(tmpdir, "domains", "");
+	test_put(tmpdir, "sluice.conf", text);
+	test_put(tmpdir, "domains", "");
 	memset(errs, 0, sizeof(*errs));
 	return config_load(tmpdir, cfg_r, errs);
 }
@@ -191,7 +161,7 @@ test_bad(void)
 	char *got;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *name = esc(bad[i].text);
+		char *name = test_esc(bad[i].text);
 
 		rc = load(bad[i].text, &cfg, &errs);
 		got = errors_text(&errs, false);
@@ -285,7 +255,7 @@ test_strings(void)
 	char *got = NULL, *e, *name;
 
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-		name = esc(strings[i].text);
+		name = test_esc(strings[i].text);
 		if (load(strings[i].text, &cfg, &errs) < 0) {
 			e = errors_text(&errs, false);
 			ok(0, "%s: got errors %s, want none", name, e);
@@ -407,7 +377,7 @@ test_print(void)
 
 	/* Round trip: print everything, read it back, print again. */
 	pa = print_to_string(a, CONFIG_PRINT_ALL);
-	write_file(tmpdir, "sluice.conf", pa);
+	test_put(tmpdir, "sluice.conf", pa);
 	memset(&errs, 0, sizeof(errs));
 	if (config_load(tmpdir, &b, &errs) < 0) {
 		char *e = errors_text(&errs, false);
@@ -541,12 +511,7 @@ test_missing(void)
 int
 main(void)
 {
-	char *cmd;
-
-	if (mkdtemp(tmpdir) == NULL) {
-		printf("Bail out! mkdtemp\n");
-		return 1;
-	}
+	test_tmpdir(tmpdir);
 	test_numbers();
 	test_bad();
 	test_all_errors();
@@ -557,9 +522,6 @@ main(void)
 	test_print_sorted();
 	test_man_page();
 	test_missing();
-	cmd = xasprintf("rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		tap_diag("cannot remove %s", tmpdir);
-	free(cmd);
+	test_rmdir(tmpdir);
 	return tap_done();
 }

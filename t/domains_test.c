@@ -13,39 +13,9 @@
 #include "mail/netlist.h"
 #include "util/xmalloc.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/sluice-domains-test.XXXXXX";
-
-/* esc - text with newlines shown as \\n, for one-line test names (new string) */
-static char *
-esc(const char *s)
-{
-	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\n') {
-			*o++ = '\\';
-			*o++ = 'n';
-		} else
-			*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* put - dir/name := text */
-static void
-put(const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0) {
-		printf("Bail out! cannot write %s\n", path);
-		exit(1);
-	}
-	free(path);
-}
 
 /* load_domains - a config whose domains file is text; NULL on errors,
  * with the messages joined in *err_r */
@@ -57,8 +27,8 @@ load_domains(const char *conf, const char *text, char **err_r)
 	char *tmp;
 	size_t i;
 
-	put("sluice.conf", conf);
-	put("domains", text);
+	test_put(dir, "sluice.conf", conf);
+	test_put(dir, "domains", text);
 	config_load(dir, &cfg, &errs);
 	*err_r = xstrdup("");
 	for (i = 0; i < errs.n; i++) {
@@ -164,7 +134,7 @@ test_keys(void)
 	const struct domain *d;
 	char *err;
 
-	put("rcpts", "# users of site.example\nAlice\nbob@Site.Example\n\n  carol  # the boss\n");
+	test_put(dir, "rcpts", "# users of site.example\nAlice\nbob@Site.Example\n\n  carol  # the boss\n");
 	cfg = load_domains("default_lease = 20m\ndelay_warning_time = 4h\n",
 	    "# customers\n"
 	    "site.example mode=hold route=[127.0.0.1]:2626 finger=yes owner=demo\n"
@@ -330,9 +300,9 @@ test_bad(void)
 	char *err;
 	size_t i;
 
-	put("badrcpts", "good\na@\n");
+	test_put(dir, "badrcpts", "good\na@\n");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *name = esc(bad[i].line);
+		char *name = test_esc(bad[i].line);
 
 		cfg = load_domains("", bad[i].line, &err);
 		ok(cfg == NULL && strstr(err, bad[i].want) != NULL,
@@ -384,20 +354,12 @@ test_many(void)
 int
 main(void)
 {
-	char *cmd;
-
-	if (mkdtemp(dir) == NULL) {
-		printf("Bail out! mkdtemp\n");
-		return 1;
-	}
+	test_tmpdir(dir);
 	test_netlist();
 	test_keys();
 	test_walk();
 	test_bad();
 	test_many();
-	cmd = xasprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		tap_diag("cannot remove %s", dir);
-	free(cmd);
+	test_rmdir(dir);
 	return tap_done();
 }

@@ -427,6 +427,21 @@ check_structure(const char *what, const struct notice *n, const char *subject,
 	free(p);
 }
 
+/* notice_made - a notice of plain_msg for rcpts, of the shape every report
+ * shares; true when its three parts are there. notice_free(n) either way. */
+static bool
+notice_made(const char *what, enum dsn_ret ret, const struct dsn_rcpt *r, size_t nr,
+    const char *subject, const char *part3_type, struct notice *n)
+{
+	int rc = make_dsn(SENDER, plain_msg, sizeof(plain_msg) - 1, ret, r, nr, &params,
+	    n, NULL);
+
+	if (!ok(rc == 0, "%s: notice created: got %d", what, rc))
+		return false;
+	check_structure(what, n, subject, part3_type);
+	return n->nparts >= 3;
+}
+
 /* test_failure - a bounce with RET=FULL: fields per recipient, body attached */
 static void
 test_failure(void)
@@ -444,19 +459,13 @@ test_failure(void)
 	};
 	struct notice n;
 	char *st, *g, *text;
-	int rc;
 
-	rc = make_dsn(SENDER, plain_msg, sizeof(plain_msg) - 1, DSN_RET_FULL, r, 3,
-	    &params, &n, NULL);
-	ok(rc == 0, "failure notice created: got %d", rc);
-	if (rc != 0)
-		return;
-	check_structure("failure", &n, "Undelivered Mail Returned to Sender", "message/rfc822");
+	if (!notice_made("failure", DSN_RET_FULL, r, 3, "Undelivered Mail Returned to Sender",
+	    "message/rfc822", &n))
+		goto out;
 	/* DSN_TEST_DUMP=1 shows a whole notice, for a human to read. */
 	if (getenv("DSN_TEST_DUMP") != NULL)
 		fwrite(n.data, 1, n.len, stderr);
-	if (n.nparts < 3)
-		goto out;
 	text = part_copy(&n, 0);
 	ok(strstr(text, "<bob@site.example>") != NULL && strstr(text, "550 5.1.1") != NULL,
 	    "failure: text names bob and the reason");
@@ -512,15 +521,9 @@ test_delay(void)
 	};
 	struct notice n;
 	char *st, *g, *text;
-	int rc;
 
-	rc = make_dsn(SENDER, plain_msg, sizeof(plain_msg) - 1, DSN_RET_FULL, r, 2,
-	    &params, &n, NULL);
-	ok(rc == 0, "delay notice created: got %d", rc);
-	if (rc != 0)
-		return;
-	check_structure("delay", &n, "Delayed Mail (still being retried)", "text/rfc822-headers");
-	if (n.nparts < 3)
+	if (!notice_made("delay", DSN_RET_FULL, r, 2, "Delayed Mail (still being retried)",
+	    "text/rfc822-headers", &n))
 		goto out;
 	text = part_copy(&n, 0);
 	ok(strstr(text, "5 days") != NULL, "delay: text says how long we keep trying");
@@ -556,11 +559,8 @@ test_ret(void)
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		ok(make_dsn(SENDER, plain_msg, sizeof(plain_msg) - 1, rets[i], r, 1, &params,
-		    &n, NULL) == 0, "ret %d: notice created", (int)rets[i]);
-		check_structure(rets[i] == DSN_RET_HDRS ? "RET=HDRS" : "RET unset", &n,
-		    "Undelivered Mail Returned to Sender", "text/rfc822-headers");
-		if (n.nparts == 3) {
+		if (notice_made(rets[i] == DSN_RET_HDRS ? "RET=HDRS" : "RET unset", rets[i],
+		    r, 1, "Undelivered Mail Returned to Sender", "text/rfc822-headers", &n)) {
 			text = part_copy(&n, 2);
 			ok(strstr(text, "BODY-MARKER") == NULL &&
 			    strstr(text, "Message-ID: <orig.1@sender.example>\r\n") != NULL,
@@ -623,10 +623,8 @@ test_success(void)
 	struct notice n;
 	char *st, *g;
 
-	ok(make_dsn(SENDER, plain_msg, sizeof(plain_msg) - 1, DSN_RET_FULL, &r, 1, &params,
-	    &n, NULL) == 0, "success report created");
-	check_structure("success", &n, "Successful Mail Delivery Report", "text/rfc822-headers");
-	if (n.nparts == 3) {
+	if (notice_made("success", DSN_RET_FULL, &r, 1, "Successful Mail Delivery Report",
+	    "text/rfc822-headers", &n)) {
 		st = part_body(&n, 1);
 		g = rcpt_group(st, "erin@site.example");
 		ok(g != NULL && header_is(g, "Action", "delivered") &&

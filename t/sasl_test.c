@@ -129,44 +129,46 @@ test_plain_login(const struct passwd_table *pw)
 	const char *l_ucancel[] = { u, "*", NULL };
 	const char *l_junk[] = { "not base64!", NULL };
 	const char *l_ghost[] = { ghost, p, NULL };
+	const struct {
+		const char *what;
+		enum sasl_mech mech;
+		const char *initial;
+		const char *const *lines;
+		enum sasl_status want;
+		const char *user;	/* NULL: not checked */
+	} cases[] = {
+		{ "PLAIN initial", SASL_MECH_PLAIN, good, none, SASL_DONE, "demo" },
+		{ "PLAIN authzid=authcid", SASL_MECH_PLAIN, authz, none, SASL_DONE, "demo" },
+		{ "PLAIN other authzid", SASL_MECH_PLAIN, other, none, SASL_FAIL, "demo" },
+		{ "PLAIN wrong password", SASL_MECH_PLAIN, wrong, none, SASL_FAIL, "demo" },
+		{ "PLAIN three NULs", SASL_MECH_PLAIN, three, none, SASL_MALFORMED, NULL },
+		{ "PLAIN empty authcid", SASL_MECH_PLAIN, nouser, none, SASL_MALFORMED, NULL },
+		{ "PLAIN empty initial", SASL_MECH_PLAIN, "=", none, SASL_MALFORMED, NULL },
+		{ "PLAIN bad base64", SASL_MECH_PLAIN, "####", none, SASL_MALFORMED, NULL },
+		{ "PLAIN no initial, then response", SASL_MECH_PLAIN, NULL, l_good, SASL_DONE,
+		    "demo" },
+		{ "PLAIN cancel", SASL_MECH_PLAIN, NULL, l_cancel, SASL_CANCEL, NULL },
+		{ "PLAIN initial *", SASL_MECH_PLAIN, "*", none, SASL_CANCEL, NULL },
+		{ "LOGIN", SASL_MECH_LOGIN, NULL, l_up, SASL_DONE, "demo" },
+		{ "LOGIN initial user", SASL_MECH_LOGIN, u, l_p, SASL_DONE, "demo" },
+		{ "LOGIN wrong password", SASL_MECH_LOGIN, NULL, l_ux, SASL_FAIL, "demo" },
+		{ "LOGIN unknown user", SASL_MECH_LOGIN, NULL, l_ghost, SASL_FAIL, "ghost" },
+		{ "LOGIN cancel at password", SASL_MECH_LOGIN, NULL, l_ucancel, SASL_CANCEL,
+		    NULL },
+		{ "LOGIN junk", SASL_MECH_LOGIN, NULL, l_junk, SASL_MALFORMED, NULL },
+	};
 	char *ch = NULL;
 	enum sasl_status st;
+	size_t i;
 
-	check("PLAIN initial", SASL_MECH_PLAIN, good, none, pw, SASL_DONE, "demo");
-	check("PLAIN authzid=authcid", SASL_MECH_PLAIN, authz, none, pw, SASL_DONE,
-	    "demo");
-	check("PLAIN other authzid", SASL_MECH_PLAIN, other, none, pw, SASL_FAIL,
-	    "demo");
-	check("PLAIN wrong password", SASL_MECH_PLAIN, wrong, none, pw, SASL_FAIL,
-	    "demo");
-	check("PLAIN three NULs", SASL_MECH_PLAIN, three, none, pw,
-	    SASL_MALFORMED, NULL);
-	check("PLAIN empty authcid", SASL_MECH_PLAIN, nouser, none, pw,
-	    SASL_MALFORMED, NULL);
-	check("PLAIN empty initial", SASL_MECH_PLAIN, "=", none, pw,
-	    SASL_MALFORMED, NULL);
-	check("PLAIN bad base64", SASL_MECH_PLAIN, "####", none, pw,
-	    SASL_MALFORMED, NULL);
-	check("PLAIN no initial, then response", SASL_MECH_PLAIN, NULL, l_good, pw,
-	    SASL_DONE, "demo");
-	check("PLAIN cancel", SASL_MECH_PLAIN, NULL, l_cancel, pw, SASL_CANCEL,
-	    NULL);
-	check("PLAIN initial *", SASL_MECH_PLAIN, "*", none, pw, SASL_CANCEL, NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(cases[i].what, cases[i].mech, cases[i].initial, cases[i].lines, pw,
+		    cases[i].want, cases[i].user);
+	/* The first challenge each asks for when no initial response came. */
 	st = run(SASL_MECH_PLAIN, NULL, none, pw, NULL, &ch);
 	ok(st == SASL_CONTINUE && ch != NULL && strcmp(ch, "") == 0,
 	    "PLAIN without initial: empty 334");
 	free(ch);
-
-	check("LOGIN", SASL_MECH_LOGIN, NULL, l_up, pw, SASL_DONE, "demo");
-	check("LOGIN initial user", SASL_MECH_LOGIN, u, l_p, pw, SASL_DONE, "demo");
-	check("LOGIN wrong password", SASL_MECH_LOGIN, NULL, l_ux, pw, SASL_FAIL,
-	    "demo");
-	check("LOGIN unknown user", SASL_MECH_LOGIN, NULL, l_ghost, pw, SASL_FAIL,
-	    "ghost");
-	check("LOGIN cancel at password", SASL_MECH_LOGIN, NULL, l_ucancel, pw,
-	    SASL_CANCEL, NULL);
-	check("LOGIN junk", SASL_MECH_LOGIN, NULL, l_junk, pw, SASL_MALFORMED,
-	    NULL);
 	st = run(SASL_MECH_LOGIN, NULL, none, pw, NULL, &ch);
 	ok(st == SASL_CONTINUE && ch != NULL && strcmp(ch, "VXNlcm5hbWU6") == 0,
 	    "LOGIN asks Username: (got %s)", ch != NULL ? ch : "");

@@ -7,5 +7,5 @@ t_smtp_test_LDADD = $(SLUICE_LIBS)
 # Unit test of the login lockout shared by the doors (lib/mail/authlock).
 check_PROGRAMS += t/authlock_test
 TESTS += t/authlock_test
-t_authlock_test_SOURCES = t/authlock_test.c
+t_authlock_test_SOURCES = t/authlock_test.c t/testutil.c t/testutil.h
 t_authlock_test_LDADD = $(SLUICE_LIBS)

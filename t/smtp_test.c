@@ -25,6 +25,24 @@ same(const char *a, const char *b)
 	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
 
+/*
+ * check_status - what every MAIL and RCPT case checks first: the parse
+ * status, and after a failure the parameter it names and that no path
+ * (the sender or recipient) came back. True when there is more to check.
+ */
+static bool
+check_status(const char *verb, const char *arg, enum smtp_parse got,
+    enum smtp_parse want, const char *param, const char *want_param,
+    const char *path)
+{
+	ok(got == want, "%s '%s': got %d, want %d", verb, arg, got, want);
+	if (got == SMTP_PARSE_OK)
+		return true;
+	ok(strcmp(param, want_param) == 0 && path == NULL,
+	    "%s '%s': got param '%s', want '%s'", verb, arg, param, want_param);
+	return false;
+}
+
 static void
 test_split(void)
 {
@@ -142,14 +160,9 @@ test_mail(void)
 		struct smtp_mail_args m;
 		enum smtp_parse got = smtp_parse_mail(cases[i].arg, &m);
 
-		ok(got == cases[i].want, "mail '%s': got %d, want %d",
-		    cases[i].arg, got, cases[i].want);
-		if (got != SMTP_PARSE_OK) {
-			ok(strcmp(m.param, cases[i].param) == 0 && m.sender == NULL,
-			    "mail '%s': got param '%s', want '%s'", cases[i].arg,
-			    m.param, cases[i].param);
+		if (!check_status("mail", cases[i].arg, got, cases[i].want, m.param,
+		    cases[i].param, m.sender))
 			continue;
-		}
 		ok(same(m.sender, cases[i].sender) &&
 		    m.size == cases[i].size && m.body == cases[i].body &&
 		    m.ret == cases[i].ret && same(m.envid, cases[i].envid),
@@ -202,14 +215,9 @@ test_rcpt(void)
 		struct smtp_rcpt_args r;
 		enum smtp_parse got = smtp_parse_rcpt(cases[i].arg, &r);
 
-		ok(got == cases[i].want, "rcpt '%s': got %d, want %d",
-		    cases[i].arg, got, cases[i].want);
-		if (got != SMTP_PARSE_OK) {
-			ok(strcmp(r.param, cases[i].param) == 0 && r.addr == NULL,
-			    "rcpt '%s': got param '%s', want '%s'", cases[i].arg,
-			    r.param, cases[i].param);
+		if (!check_status("rcpt", cases[i].arg, got, cases[i].want, r.param,
+		    cases[i].param, r.addr))
 			continue;
-		}
 		ok(same(r.addr, cases[i].addr) && r.notify == cases[i].notify &&
 		    same(r.orcpt, cases[i].orcpt),
 		    "rcpt '%s': got <%s> notify %#x orcpt %s", cases[i].arg,

@@ -9,7 +9,9 @@
  *
  * A harness must not keep state between inputs beyond what its
  * LLVMFuzzerInitialize() sets up, or a crash would not reproduce from
- * its input alone.
+ * its input alone. A harness with nothing to set up defines none: the
+ * default one in fuzz_util.c quiets the log (fuzz_quiet) under the
+ * program's name. One that defines its own calls fuzz_quiet() first.
  */
 #ifndef SLUICE_FUZZ_H
 #define SLUICE_FUZZ_H

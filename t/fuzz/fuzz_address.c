@@ -14,13 +14,6 @@
 
 #include "t/fuzz/fuzz.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_address");
-	return 0;
-}
-
 /* check_mailbox - the helpers of a stored mailbox, and their promises */
 static void
 check_mailbox(const char *mb)

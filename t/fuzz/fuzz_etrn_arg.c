@@ -19,13 +19,6 @@
 
 #include "t/fuzz/fuzz.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_etrn_arg");
-	return 0;
-}
-
 /* check_etrn - smtpd's grammar; a domain it accepts must be one */
 static void
 check_etrn(const char *arg)

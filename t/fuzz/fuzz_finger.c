@@ -16,13 +16,6 @@
 #include "t/fuzz/fuzz.h"
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_finger");
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct finger_query q;

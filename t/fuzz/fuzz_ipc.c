@@ -15,13 +15,6 @@
 #include "t/fuzz/fuzz.h"
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_ipc");
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ipc_rec *rec = NULL, *again = NULL;

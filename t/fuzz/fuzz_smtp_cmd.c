@@ -15,13 +15,6 @@
 
 #include "t/fuzz/fuzz.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_smtp_cmd");
-	return 0;
-}
-
 /* check_mail - parse arg as MAIL's, and check what an OK promises */
 static void
 check_mail(const char *arg)

@@ -55,13 +55,6 @@ struct run {
 	int content_fd;
 };
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet("fuzz_smtp_reply");
-	return 0;
-}
-
 /* check_results - what DONE promises about each recipient's result */
 static void
 check_results(const struct smtp_msg *msg)

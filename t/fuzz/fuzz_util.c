@@ -23,6 +23,20 @@ fuzz_fail(const char *file, int line, const char *what)
 	abort();
 }
 
+/*
+ * LLVMFuzzerInitialize - the set-up of a harness that needs none of its
+ * own: quiet the log under the program's name. Weak, so that a harness
+ * with state to prepare defines its own in its place.
+ */
+__attribute__((weak)) int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *slash = strrchr((*argv)[0], '/');
+
+	fuzz_quiet(slash != NULL ? slash + 1 : (*argv)[0]);
+	return 0;
+}
+
 void
 fuzz_quiet(const char *progname)
 {

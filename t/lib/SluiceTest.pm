@@ -28,7 +28,7 @@ use JSON::PP ();
 use POSIX qw(:sys_wait_h setpgid);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(tool free_port wait_for run_cmd slurp spew
+our @EXPORT_OK = qw(tool free_port wait_for run_cmd run_bg slurp spew
     smtp_connect smtp_reply smtp_send smtp_xact parse_queue_file);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
@@ -146,6 +146,24 @@ sub run_cmd {
 	my ($out, $err) = (slurp("$dir/out"), slurp("$dir/err"));
 	remove_tree($dir);
 	return ($rc, $out, $err);
+}
+
+# run_bg [ARGV], out => FILE, env => {..} - start a program in the
+# background, stdin from /dev/null, stdout and stderr appended to FILE;
+# its pid, for the caller to wait for.
+sub run_bg {
+	my ($argv, %o) = @_;
+	my $pid = fork // die "fork: $!\n";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>>', $o{out};
+		open STDERR, '>&', \*STDOUT;
+		%ENV = (%ENV, %{ $o{env} || {} });
+		exec { $argv->[0] } @$argv;
+		print STDERR "exec $argv->[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	return $pid;
 }
 
 # new(conf => {name => value}, domains => [lines], files => {name => text})
@@ -538,17 +556,8 @@ sub smtp_source {
 # Output goes to DIR/smtp-source.out.
 sub smtp_source_bg {
 	my ($self, @args) = @_;
-	my %env = postfix_env();
-	my $pid = fork // die "fork: $!\n";
-	if ($pid == 0) {
-		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', "$self->{dir}/smtp-source.out";
-		open STDERR, '>&', \*STDOUT;
-		@ENV{keys %env} = values %env;
-		exec tool('smtp-source'), @args, "127.0.0.1:$self->{port}";
-		POSIX::_exit(127);
-	}
-	return $pid;
+	return run_bg([tool('smtp-source'), @args, "127.0.0.1:$self->{port}"],
+	    out => "$self->{dir}/smtp-source.out", env => { postfix_env() });
 }
 
 # smtp_source_expected FILE, ARGS - the exact message content smtp-source

@@ -1,0 +1,66 @@
+/* testutil - scaffolding shared by the C unit tests (see testutil.h) */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
+#include "tap.h"
+#include "testutil.h"
+
+/* test_bail - give up on the whole test: the TAP "Bail out!" line, exit 1 */
+static _Noreturn void
+test_bail(const char *what, const char *name)
+{
+	printf("Bail out! %s %s\n", what, name);
+	exit(1);
+}
+
+/* test_esc - s with newlines shown as \n, for one-line test names (new string) */
+char *
+test_esc(const char *s)
+{
+	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* test_put - dir/name := text */
+void
+test_put(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
+		test_bail("cannot write", path);
+	free(path);
+}
+
+/* test_tmpdir - make the directory tmpl names (mkdtemp's XXXXXX filled in) */
+void
+test_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl) == NULL)
+		test_bail("mkdtemp", tmpl);
+}
+
+/* test_rmdir - remove dir and all below it; a diagnostic if that fails */
+void
+test_rmdir(const char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	if (system(cmd) != 0)
+		tap_diag("cannot remove %s", dir);
+	free(cmd);
+}

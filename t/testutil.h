@@ -1,0 +1,30 @@
+/*
+ * testutil.h - scaffolding shared by the C unit tests (beside tap.h): a
+ * scratch directory, files written into it, and text made fit for one
+ * TAP line. A step that cannot be done prints "Bail out!" and exits 1,
+ * since no later result of the test could be trusted.
+ *
+ *	static char dir[] = "/tmp/sluice-NAME-test.XXXXXX";
+ *
+ *	test_tmpdir(dir);
+ *	test_put(dir, "sluice.conf", "myhostname = mx.example\n");
+ *	...
+ *	test_rmdir(dir);
+ *	return tap_done();
+ */
+#ifndef SLUICE_TESTUTIL_H
+#define SLUICE_TESTUTIL_H
+
+/* test_esc - s with newlines shown as \n, for one-line test names (new string) */
+char *test_esc(const char *s);
+
+/* test_put - dir/name := text */
+void test_put(const char *dir, const char *name, const char *text);
+
+/* test_tmpdir - make the directory tmpl names (mkdtemp's XXXXXX filled in) */
+void test_tmpdir(char *tmpl);
+
+/* test_rmdir - remove dir and all below it; a diagnostic if that fails */
+void test_rmdir(const char *dir);
+
+#endif
