@@ -1,12 +1,7 @@
 /* deliver_job - one job: route, session; the job itself is lib/mail/job.c */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include "util/events.h"
 #include "util/log.h"
@@ -76,17 +71,6 @@ static const struct job_agent deliver_job_agent = {
 	.relay_note = "",
 };
 
-/*
- * deliver_job_finish - every recipient without a result gets status
- * (deferred unless said otherwise), then type=done, and the job is gone.
- */
-static void
-deliver_job_finish(struct deliver_job *job, const char *status,
-    const char *dsn, const char *why, const char *conn_error)
-{
-	job_finish(job->j, status, dsn, why, conn_error);
-}
-
 void
 deliver_jobs_abort(struct deliver *d)
 {
@@ -113,7 +97,7 @@ deliver_job_send(struct deliver_job *job)
 
 		job->sess = NULL;
 		deliver_conn_idle(sess);
-		deliver_job_finish(job, "bounced", "5.3.4", why, NULL);
+		job_finish(job->j, "bounced", "5.3.4", why, NULL);
 		free(why);
 		return;
 	}
@@ -149,7 +133,7 @@ deliver_job_proceed(struct deliver_job *job)
 		const char *why = job->last_error != NULL ? job->last_error :
 		    "no mail host to try";
 
-		deliver_job_finish(job, "deferred", job->last_error != NULL ?
+		job_finish(job->j, "deferred", job->last_error != NULL ?
 		    smtp_client_fail_dsn(job->last_fail) : "4.4.1", why, why);
 		return;
 	}
@@ -169,7 +153,7 @@ deliver_job_targets(struct deliver_job *job, const char *status,
     const char *dsn, const char *why, bool conn_error)
 {
 	if (status != NULL) {
-		deliver_job_finish(job, status, dsn, why, conn_error ? why : NULL);
+		job_finish(job->j, status, dsn, why, conn_error ? why : NULL);
 		return;
 	}
 	job->next_target = 0;
@@ -231,7 +215,7 @@ deliver_session_failed(struct deliver_session *sess)
 	if (in_tx) {
 		deliver_job_results(job, sess);
 		deliver_conn_close(sess);
-		deliver_job_finish(job, "deferred", "4.4.2", text, text);
+		job_finish(job->j, "deferred", "4.4.2", text, text);
 		return;
 	}
 	log_info("%s: %s", job->j->id, text);
@@ -269,7 +253,7 @@ deliver_session_event(struct smtp_client *cl, enum smtp_client_event ev,
 		deliver_job_results(job, sess);
 		job->sess = NULL;
 		deliver_conn_idle(sess);
-		deliver_job_finish(job, "deferred", "4.3.0", "no result", NULL);
+		job_finish(job->j, "deferred", "4.3.0", "no result", NULL);
 		return;
 	case SMTP_CLIENT_FAILED:
 		deliver_session_failed(sess);

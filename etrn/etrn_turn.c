@@ -1,25 +1,18 @@
 /* etrn_turn - after ATRN: the SMTP client on the customer's connection */
 #include "config.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 /* lib/util */
 #include "util/events.h"
 #include "util/ipc.h"
 #include "util/log.h"
-#include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/address.h"
 #include "mail/config.h"
 #include "mail/job.h"
 #include "mail/proto.h"
-#include "mail/queue.h"
 #include "mail/smtp_client.h"
 /* etrn */
 #include "etrn/etrn.h"
