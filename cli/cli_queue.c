@@ -461,11 +461,10 @@ cli_show_headers(FILE *out, int fd, uint64_t len)
 static int
 cli_queue_show(struct cli *cli, int argc, char **argv)
 {
-	struct envelope *env = NULL;
+	struct queue_msg m;
 	enum journal_status *st = NULL;
-	uint64_t len;
 	char *id;
-	int fd, ret, n;
+	int ret, n;
 
 	if (cli_opts("queue show", argc - 2, argv + 2, NULL, NULL, &n) != 0 || n != 1)
 		return cli_usage(stderr, "queue show");
@@ -476,31 +475,26 @@ cli_queue_show(struct cli *cli, int argc, char **argv)
 		free(id);
 		return ret;
 	}
-	/* The queue file is the truth: read it directly, qmgr or not. */
-	if (queue_read_envelope(cli->cfg->queue_directory, id, &env) < 0) {
+	/* The queue file is the truth: read it directly (once), qmgr or not. */
+	if (queue_open(cli->cfg->queue_directory, id, &m) < 0) {
 		ret = cli_read_error(cli, id, errno);
 		free(id);
 		return ret;
 	}
-	st = xcalloc(env->nrcpt > 0 ? env->nrcpt : 1, sizeof(*st));
-	if (queue_journal_read(cli->cfg->queue_directory, id, env->nrcpt, st) < 0) {
+	st = xcalloc(m.env->nrcpt > 0 ? m.env->nrcpt : 1, sizeof(*st));
+	if (queue_journal_read(cli->cfg->queue_directory, id, m.env->nrcpt, st) < 0) {
 		cli_err("queue show %s: cannot read its journal: %s", id, strerror(errno));
 		xfree(&st);
 	}
-	cli_show_envelope(cli, env, st);
+	cli_show_envelope(cli, m.env, st);
 	putc('\n', cli->out);
 	ret = EX_OK;
-	if (queue_open_content(cli->cfg->queue_directory, id, &fd, &len) < 0) {
-		ret = cli_read_error(cli, id, errno);
-	} else {
-		if (cli_show_headers(cli->out, fd, len) < 0) {
-			cli_err("queue show %s: read content: %s", id, strerror(errno));
-			ret = EX_IOERR;
-		}
-		close(fd);
+	if (cli_show_headers(cli->out, m.fd, m.content_len) < 0) {
+		cli_err("queue show %s: read content: %s", id, strerror(errno));
+		ret = EX_IOERR;
 	}
+	queue_msg_clear(&m);
 	free(st);
-	envelope_free(&env);
 	free(id);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "mail/dns.h"
+#include "mail/job.h"
 #include "mail/queue.h"
 #include "mail/route.h"
 #include "mail/smtp_client.h"
@@ -31,34 +32,20 @@ struct deliver_target {
 	unsigned port;
 };
 
-struct deliver_rcpt {
-	char *addr;
-	size_t idx;		/* index in the queue file envelope */
-	bool finished;		/* its type=rcpt went to qmgr */
-};
-
 struct deliver_session;
 
+/*
+ * One job of qmgr's at this deliver process: the job itself (its record,
+ * queue file, results: lib/mail/job.h) and how deliver reaches its
+ * domain (route, connection).
+ */
 struct deliver_job {
 	struct deliver *d;
 	struct deliver_job *next;
-	unsigned long long no;		/* job=N of qmgr */
-	char id[QUEUE_ID_LEN + 1];
-	char *domain;			/* lowercase */
-	char *sender;
-	uint64_t size;
+	struct job *j;			/* id, domain, recipients, file, results */
 	struct route route;		/* mail/route.h */
 	enum smtp_client_tls tls;
 	char *key;			/* session cache key: domain, route, tls */
-	size_t nrcpt;
-	struct deliver_rcpt *rcpt;
-
-	struct envelope *env;
-	int content_fd;
-	uint64_t content_off, content_len;
-
-	/* Times for delay= and delays=a/b/c/d (ms, monotonic; arrival: epoch). */
-	uint64_t t_job, t_start, t_conn, t_ready;
 
 	/* Route resolution (deliver_route.c). */
 	struct dns_query *mxq;
@@ -69,11 +56,8 @@ struct deliver_job {
 	bool resolved;
 	bool implicit_mx;		/* no MX: the domain's own addresses */
 
-	/* The session and message in flight. */
+	/* The session in flight. */
 	struct deliver_session *sess;
-	struct smtp_msg msg;
-	struct smtp_msg_rcpt *mrcpt;
-	size_t *mmap;			/* msg recipient -> job recipient */
 	char *last_error;		/* the last connection failure */
 	enum smtp_client_fail last_fail;	/* and its kind */
 	bool tls_fallback;		/* retrying this target without TLS */
@@ -145,14 +129,11 @@ void deliver_reload(struct config *cfg, void *ctx);
 /* deliver_qmgr.c */
 /* deliver_qmgr_start - connect to qmgr now, or retry with back-off */
 void deliver_qmgr_start(struct deliver *d);
-/* deliver_report_rcpt - send type=rcpt for recipient i of job */
-void deliver_report_rcpt(struct deliver_job *job, size_t i, const char *status,
-    const char *dsn, const char *relay, const char *reply);
-/* deliver_report_done - send type=done (conn_error may be NULL) */
-void deliver_report_done(struct deliver_job *job, const char *conn_error);
+/* deliver_send - one record to qmgr (waits briefly for room); 0/-1, logged */
+int deliver_send(struct deliver *d, const struct ipc_rec *rec);
 /* deliver_job_parse - a job record, every field bound-checked; NULL if bad */
 struct deliver_job *deliver_job_parse(struct deliver *d,
-    const struct ipc_rec *rec, char **why_r);
+    const struct ipc_rec *rec, const char **why_r);
 
 /* deliver_job.c */
 /* deliver_job_start - take a parsed job: envelope, route, connection */

@@ -49,7 +49,7 @@ deliver_conn_room(const struct deliver_job *job)
 	long n = 0;
 
 	for (sess = job->d->sessions; sess != NULL; sess = sess->next) {
-		if (strcmp(sess->domain, job->domain) != 0)
+		if (strcmp(sess->domain, job->j->domain) != 0)
 			continue;
 		n++;
 		if (sess->job == NULL && smtp_client_idle(sess->cl))
@@ -80,7 +80,7 @@ deliver_conn_open(struct deliver_job *job, const struct deliver_target *t,
 
 	sess->d = d;
 	sess->key = xstrdup(job->key);
-	sess->domain = xstrdup(job->domain);
+	sess->domain = xstrdup(job->j->domain);
 	deliver_target_copy(&sess->target, t);
 	sess->job = job;
 	job->sess = sess;
@@ -170,7 +170,7 @@ deliver_conn_wake(struct deliver *d, const char *domain)
 	struct deliver_job *job;
 
 	for (job = d->jobs; job != NULL; job = job->next)
-		if (job->waiting && strcmp(job->domain, domain) == 0) {
+		if (job->waiting && strcmp(job->j->domain, domain) == 0) {
 			job->waiting = false;
 			deliver_job_proceed(job);
 			return;

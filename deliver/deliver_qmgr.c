@@ -61,7 +61,7 @@ deliver_qmgr_retry_fire(void *ctx)
 }
 
 /* deliver_send - send one record to qmgr; waits briefly for room */
-static int
+int
 deliver_send(struct deliver *d, const struct ipc_rec *rec)
 {
 	if (d->qmgr_fd < 0)
@@ -145,79 +145,25 @@ deliver_route_parse(struct deliver_job *job, const char *route, const char *tls,
 	return 0;
 }
 
-/* deliver_job_bad - free a half-parsed job and say why */
-static struct deliver_job *
-deliver_job_bad(struct deliver_job *job, char **why_r, const char *why)
-{
-	*why_r = xstrdup(why);
-	deliver_job_free(&job);
-	return NULL;
-}
-
 struct deliver_job *
-deliver_job_parse(struct deliver *d, const struct ipc_rec *rec, char **why_r)
+deliver_job_parse(struct deliver *d, const struct ipc_rec *rec,
+    const char **why_r)
 {
-	struct deliver_job *job = xcalloc(1, sizeof(*job));
-	const char *id, *domain, *sender, *bad;
+	struct deliver_job *job;
+	struct job *j;
 	char *route;
-	unsigned long long size;
-	size_t i;
 
+	if ((j = job_parse(rec, why_r)) == NULL)
+		return NULL;
+	job = xcalloc(1, sizeof(*job));
 	job->d = d;
-	job->content_fd = -1;
-	if (!proto_job_ok(rec, "qmgr"))
-		return deliver_job_bad(job, why_r, "malformed job record");
-	if (ipc_rec_get_num(rec, "job", ~0ULL, &job->no) < 0)
-		return deliver_job_bad(job, why_r, "bad job=");
-	id = ipc_rec_get(rec, "id");
-	if (id == NULL || !queue_id_ok(id))
-		return deliver_job_bad(job, why_r, "bad id=");
-	memcpy(job->id, id, QUEUE_ID_LEN + 1);
-	domain = ipc_rec_get(rec, "domain");
-	if (domain == NULL || !address_domain_ok(domain, strlen(domain)))
-		return deliver_job_bad(job, why_r, "bad domain=");
-	job->domain = address_lower(domain);
-	sender = ipc_rec_get(rec, "sender");
-	if (sender == NULL || !address_stored_ok(sender, true))
-		return deliver_job_bad(job, why_r, "bad sender=");
-	job->sender = xstrdup(sender);
-	if (ipc_rec_get_num(rec, "size", UINT64_MAX, &size) < 0)
-		return deliver_job_bad(job, why_r, "bad size=");
-	job->size = size;
-	if (deliver_route_parse(job, ipc_rec_get(rec, "route"),
-	    ipc_rec_get(rec, "tls"), &bad) < 0)
-		return deliver_job_bad(job, why_r, bad);
-	/* rcpt=ADDR idx=I pairs, in order, each recipient of this domain. */
-	job->rcpt = xcalloc(PROTO_JOB_RCPT_MAX, sizeof(*job->rcpt));
-	for (i = 1; i < rec->n; i++) {
-		const struct ipc_field *f = &rec->f[i], *g;
-		unsigned long idx;
-		char *end;
-
-		if (strcmp(f->name, "rcpt") != 0)
-			continue;
-		g = i + 1 < rec->n ? &rec->f[i + 1] : NULL;
-		if (job->nrcpt == PROTO_JOB_RCPT_MAX)
-			return deliver_job_bad(job, why_r, "too many rcpt=");
-		if (!address_mailbox_ok(f->value) ||
-		    strcasecmp(address_domain(f->value), job->domain) != 0)
-			return deliver_job_bad(job, why_r, "bad rcpt=");
-		if (g == NULL || strcmp(g->name, "idx") != 0 ||
-		    !isdigit((unsigned char)g->value[0]))
-			return deliver_job_bad(job, why_r, "rcpt= without idx=");
-		errno = 0;
-		idx = strtoul(g->value, &end, 10);
-		if (errno != 0 || *end != '\0' || idx >= 100000)
-			return deliver_job_bad(job, why_r, "bad idx=");
-		job->rcpt[job->nrcpt].addr = xstrdup(f->value);
-		job->rcpt[job->nrcpt].idx = idx;
-		job->nrcpt++;
-		i++;
+	job->j = j;
+	if (deliver_route_parse(job, j->route, j->tls, why_r) < 0) {
+		deliver_job_free(&job);
+		return NULL;
 	}
-	if (job->nrcpt == 0)
-		return deliver_job_bad(job, why_r, "no rcpt=");
 	route = route_format(&job->route);
-	job->key = xasprintf("%s %s %d", job->domain, route, (int)job->tls);
+	job->key = xasprintf("%s %s %d", j->domain, route, (int)job->tls);
 	free(route);
 	return job;
 }
@@ -229,7 +175,7 @@ deliver_qmgr_read(int fd, unsigned events, void *ctx)
 	struct deliver *d = ctx;
 	struct ipc_rec *rec;
 	struct deliver_job *job;
-	char *why = NULL;
+	const char *why;
 	int n;
 
 	(void)events;
@@ -258,13 +204,12 @@ deliver_qmgr_read(int fd, unsigned events, void *ctx)
 		ipc_rec_free(&rec);
 		if (job == NULL) {
 			log_warn("read job from qmgr: %s; reconnecting", why);
-			free(why);
 			deliver_qmgr_drop(d);
 			return;
 		}
 		if ((long)d->njobs >= d->slots)
 			log_warn("%s: qmgr sent job %llu beyond our %ld slots; "
-			    "running it anyway", job->id, job->no, d->slots);
+			    "running it anyway", job->j->id, job->j->no, d->slots);
 		job->next = d->jobs;
 		d->jobs = job;
 		d->njobs++;
@@ -273,39 +218,4 @@ deliver_qmgr_read(int fd, unsigned events, void *ctx)
 		if (d->qmgr_fd != fd)
 			return;
 	}
-}
-
-void
-deliver_report_rcpt(struct deliver_job *job, size_t i, const char *status,
-    const char *dsn, const char *relay, const char *reply)
-{
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_RCPT);
-	char text[IPC_VALUE_MAX];
-
-	/* A reply longer than an IPC field is cut, never the record dropped. */
-	snprintf(text, sizeof(text), "%s", reply);
-	ipc_rec_addf(rec, "job", "%llu", job->no);
-	ipc_rec_addf(rec, "idx", "%zu", job->rcpt[i].idx);
-	ipc_rec_add(rec, "status", status);
-	ipc_rec_add(rec, "dsn", dsn);
-	ipc_rec_add(rec, "relay", relay);
-	ipc_rec_add(rec, "reply", text);
-	(void)deliver_send(job->d, rec);
-	ipc_rec_free(&rec);
-	job->rcpt[i].finished = true;
-}
-
-void
-deliver_report_done(struct deliver_job *job, const char *conn_error)
-{
-	struct ipc_rec *rec = ipc_rec_new(PROTO_T_DONE);
-	char text[IPC_VALUE_MAX];
-
-	ipc_rec_addf(rec, "job", "%llu", job->no);
-	if (conn_error != NULL) {
-		snprintf(text, sizeof(text), "%s", conn_error);
-		ipc_rec_add(rec, "conn_error", text);
-	}
-	(void)deliver_send(job->d, rec);
-	ipc_rec_free(&rec);
 }

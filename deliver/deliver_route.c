@@ -217,7 +217,7 @@ deliver_target_add(struct deliver_job *job, const char *host,
 static bool
 deliver_customer(const struct deliver_job *job)
 {
-	return domain_find(job->d->cfg->domains, job->domain) != NULL;
+	return domain_find(job->d->cfg->domains, job->j->domain) != NULL;
 }
 
 /*
@@ -284,9 +284,9 @@ deliver_route_select(struct deliver_job *job)
 	if (ours != UINT_MAX) {
 		bool hold = deliver_customer(job);
 
-		why = xasprintf("mail for %s loops back to myself", job->domain);
+		why = xasprintf("mail for %s loops back to myself", job->j->domain);
 		log_warn("%s: %s: %s is its best MX host (preference %u); %s",
-		    job->id, why, d->cfg->myhostname, ours, hold ?
+		    job->j->id, why, d->cfg->myhostname, ours, hold ?
 		    "holding the mail" : "returning the mail");
 		deliver_job_targets(job, hold ? "deferred" : "bounced",
 		    hold ? "4.4.6" : "5.4.6", why, hold);
@@ -296,11 +296,11 @@ deliver_route_select(struct deliver_job *job)
 	/* A domain with no MX whose name has no address takes no mail. */
 	if (job->implicit_mx && permanent) {
 		why = xasprintf("Host or domain name not found. Name service error "
-		    "for name=%s type=A: Host not found", job->domain);
+		    "for name=%s type=A: Host not found", job->j->domain);
 		deliver_dns_fail(job, true, "5.4.4", why);
 	} else {
 		why = xasprintf("no address found for any mail host of %s (%s)",
-		    job->domain, job->nhosts > 0 && job->hosts[0].status != DNS_OK ?
+		    job->j->domain, job->nhosts > 0 && job->hosts[0].status != DNS_OK ?
 		    dns_status_name(job->hosts[0].status) : "all skipped");
 		deliver_job_targets(job, "deferred", "4.4.3", why, true);
 	}
@@ -329,7 +329,7 @@ deliver_host_answer(enum dns_status st, const struct dns_addr_list *addrs,
 			    job->route.mx))
 				h->self = true;
 	} else
-		log_debug("%s: look up %s: %s", job->id, h->name, why);
+		log_debug("%s: look up %s: %s", job->j->id, h->name, why);
 	if (--job->pending == 0)
 		deliver_route_select(job);
 }
@@ -384,21 +384,21 @@ deliver_mx_answer(enum dns_status st, const struct dns_mx_list *mx,
 		/* RFC 5321 5.1: no MX means the domain itself, preference 0. */
 		job->implicit_mx = true;
 		deliver_hosts_set(job, 1);
-		job->hosts[0].name = xstrdup(job->domain);
+		job->hosts[0].name = xstrdup(job->j->domain);
 		deliver_hosts_lookup(job);
 		return;
 	case DNS_NULLMX:
-		text = xasprintf("nullMX: domain %s does not accept mail", job->domain);
+		text = xasprintf("nullMX: domain %s does not accept mail", job->j->domain);
 		deliver_dns_fail(job, true, "5.1.10", text);
 		break;
 	case DNS_NXDOMAIN:
 		text = xasprintf("Host or domain name not found. Name service error "
-		    "for name=%s type=MX: Host not found", job->domain);
+		    "for name=%s type=MX: Host not found", job->j->domain);
 		deliver_dns_fail(job, true, "5.4.4", text);
 		break;
 	default:
 		text = xasprintf("Host or domain name not found. Name service error "
-		    "for name=%s type=MX: %s", job->domain, why);
+		    "for name=%s type=MX: %s", job->j->domain, why);
 		deliver_dns_fail(job, false, NULL, text);
 		break;
 	}
@@ -412,7 +412,7 @@ deliver_route_start(struct deliver_job *job)
 
 	deliver_route_cancel(job);
 	if (job->route.mx) {
-		job->mxq = dns_lookup_mx(d->dns, job->domain, deliver_mx_answer, job);
+		job->mxq = dns_lookup_mx(d->dns, job->j->domain, deliver_mx_answer, job);
 		return;
 	}
 	/*

@@ -11,7 +11,7 @@
  *	etrn_atrn.c	ATRN: which domains, ownership, rate limit, mail
  *			waiting, binding the domains to us in qmgr
  *	etrn_turn.c	after the turn: the SMTP client over the same
- *			connection, jobs from qmgr, results and the journal
+ *			connection, jobs from qmgr (run by lib/mail/job.c)
  *
  * A session lives in one of these states (RFC 2645 section 4):
  *
@@ -40,6 +40,7 @@
 
 struct htable;
 struct ipc_rec;
+struct job;
 struct passwd_table;
 struct sasl;
 
@@ -77,25 +78,6 @@ struct etrn {
 	struct passwd_table *passwd;	/* customers' credentials, or NULL */
 };
 
-/* One job of qmgr's: one message for recipients of one bound domain. */
-struct etrn_job {
-	unsigned long long no;
-	char id[QUEUE_ID_LEN + 1];
-	size_t nrcpt;
-	char **rcpt;			/* as qmgr named them */
-	size_t *idx;			/* their index in the queue file */
-	bool *finished;			/* its type=rcpt went to qmgr */
-
-	struct envelope *env;
-	int content_fd;
-	uint64_t content_len;
-	uint64_t t_start;		/* ev_now() when it was taken */
-	bool sending;			/* its transaction is under way */
-	struct smtp_msg msg;
-	struct smtp_msg_rcpt *mrcpt;
-	size_t *mmap;			/* msg recipient -> job recipient */
-};
-
 struct etrn_session {
 	struct etrn *srv;
 	struct etrn_session *prev, *next;
@@ -125,7 +107,7 @@ struct etrn_session {
 	struct ev_timer *bind_timer;	/* qmgr's first record is due */
 	struct smtp_client *cl;		/* after the turn */
 	char relay[INET6_ADDRSTRLEN + 300]; /* "name[addr]:port" */
-	struct etrn_job *job;		/* at most one (we say slots=1) */
+	struct job *job;		/* at most one (we say slots=1) */
 	bool client_ready;		/* the customer greeted us back */
 	bool qmgr_idle;			/* qmgr says nothing is left */
 	bool quitting;			/* QUIT sent to the customer */
@@ -194,15 +176,13 @@ void etrn_domains_clear(struct etrn_session *s);
 
 /* etrn_turn.c */
 /* etrn_turn_start - say 250 and become the SMTP client; first job or NULL */
-void etrn_turn_start(struct etrn_session *s, struct etrn_job *first);
+void etrn_turn_start(struct etrn_session *s, struct job *first);
 /* etrn_turn_record - a record from qmgr after the turn; 0, or -1 to drop */
 int etrn_turn_record(struct etrn_session *s, const struct ipc_rec *rec);
 /* etrn_turn_qmgr_lost - qmgr went away: stop after the current message */
 void etrn_turn_qmgr_lost(struct etrn_session *s);
-/* etrn_job_parse - a job record for session s, bound-checked; NULL if bad */
-struct etrn_job *etrn_job_parse(const struct etrn_session *s,
+/* etrn_job_parse - a job record for a domain bound to s (job_parse()); NULL if bad */
+struct job *etrn_job_parse(const struct etrn_session *s,
     const struct ipc_rec *rec, const char **why_r);
-/* etrn_job_free - free a job (its results unreported) */
-void etrn_job_free(struct etrn_job **jobp);
 
 #endif

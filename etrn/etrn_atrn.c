@@ -19,6 +19,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/domains.h"
+#include "mail/job.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 /* etrn */
@@ -348,7 +349,7 @@ static int
 etrn_bind_answer(struct etrn_session *s, const struct ipc_rec *rec)
 {
 	const char *type = ipc_rec_type(rec), *why = NULL;
-	struct etrn_job *job;
+	struct job *job;
 	char reply[512];
 
 	ev_timer_cancel(s->srv->loop, &s->bind_timer);

@@ -15,6 +15,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/job.h"
 #include "mail/smtp_cmd.h"
 /* etrn */
 #include "etrn/etrn.h"
@@ -165,7 +166,7 @@ etrn_session_free(struct etrn_session **sp)
 	    s->ncmd, s->state == ETRN_ST_TURNED ? " (turned)" : "");
 	/* Closing qmgr's connection hands back every job without a result. */
 	etrn_qmgr_close(s);
-	etrn_job_free(&s->job);
+	job_free(&s->job);
 	smtp_client_free(&s->cl);
 	etrn_auth_reset(s);
 	stream_free(&s->st);

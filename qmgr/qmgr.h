@@ -11,6 +11,7 @@
 #include "mail/qctl.h"
 
 struct config;
+struct envelope;
 struct ev_loop;
 struct ev_timer;
 struct htable;
@@ -212,9 +213,13 @@ void qmgr_scan_init(struct qmgr *q);
 
 /* qmgr_expire.c */
 void qmgr_expire_init(struct qmgr *q);
-/* qmgr_bounce - return rcpts of message id to the sender (DSN), journal them; 0/-1 */
-int qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t n,
-    const char *default_status, bool expired);
+/*
+ * qmgr_bounce - return rcpts of message msg (its queue file, just read by
+ * the caller, who rewrites the index from it next) to the sender (DSN),
+ * and journal them; 0/-1
+ */
+int qmgr_bounce(struct qmgr *q, const struct envelope *msg, const struct qmgr_rcpt *rcpt,
+    size_t n, const char *default_status, bool expired);
 /* qmgr_notify_init - every notify_interval, tell notify= addresses what will bounce within a day */
 void qmgr_notify_init(struct qmgr *q);
 /* qmgr_warn_schedule - make the one delay-notice timer fire by e's warning time, if e needs one */

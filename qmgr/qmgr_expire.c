@@ -49,18 +49,16 @@ qmgr_notice_queued(struct qmgr *q, const char *id)
 }
 
 int
-qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t n,
-    const char *default_status, bool expired)
+qmgr_bounce(struct qmgr *q, const struct envelope *msg, const struct qmgr_rcpt *rcpt,
+    size_t n, const char *default_status, bool expired)
 {
-	struct envelope *msg = NULL;
+	const char *id = msg->id;
 	struct dsn_rcpt *dr;
 	struct dsn_params p;
 	char nid[QUEUE_ID_LEN + 1];
 	size_t i, j;
 	int ret;
 
-	if (queue_read_envelope(q->env.qdir, id, &msg) < 0)
-		return -1;
 	dr = xcalloc(n, sizeof(*dr));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < msg->nrcpt; j++)
@@ -83,7 +81,6 @@ qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t
 	if (ret < 0) {
 		log_warn("%s: the recipients stay queued until a notice can be written", id);
 		free(dr);
-		envelope_free(&msg);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -107,7 +104,6 @@ qmgr_bounce(struct qmgr *q, const char *id, const struct qmgr_rcpt *rcpt, size_t
 		log_info("%s: from=<>, undeliverable mail with the null sender dropped", id);
 	}
 	free(dr);
-	envelope_free(&msg);
 	return 0;
 }
 
@@ -139,6 +135,7 @@ qmgr_expire_fire(void *ctx)
 	for (i = 0; i < x.n; i++) {
 		char *slash = strchr(x.key[i], '/');
 		struct qindex_entry *e = NULL;
+		struct envelope *msg = NULL;
 		struct qmgr_rcpt *r;
 		size_t k;
 
@@ -155,9 +152,12 @@ qmgr_expire_fire(void *ctx)
 			r[k].dsn = (char *)"4.4.7";
 			r[k].reply = e->last_error;
 		}
-		if (qmgr_bounce(q, e->id, r, e->nrcpt, "4.4.7", true) == 0 &&
-		    qctl_index_message(&q->env, e->id) < 0)
+		/* One read of the file serves the notice and the index rewrite. */
+		if (queue_read_envelope(q->env.qdir, e->id, &msg) == 0 &&
+		    qmgr_bounce(q, msg, r, e->nrcpt, "4.4.7", true) == 0 &&
+		    qctl_index_envelope(&q->env, msg) < 0)
 			log_warn("%s: update index after expiry: failed", e->id);
+		envelope_free(&msg);
 		free(r);
 		qindex_entry_free(&e);
 next:

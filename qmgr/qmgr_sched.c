@@ -375,6 +375,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 {
 	struct qmgr_domain *dom = j->dom;
 	struct qindex_entry *e = NULL;
+	struct envelope *msg = NULL;
 	struct qmgr_rcpt *bounced = NULL;
 	struct qmgr_agent *agent;
 	size_t nbounced = 0, ndeferred = 0, nsent = 0, i;
@@ -402,8 +403,15 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		}
 	}
 	dom->delivered += nsent;
-	if (nbounced > 0)
-		(void)qmgr_bounce(q, j->id, bounced, nbounced, "5.0.0", false);
+	/*
+	 * The queue file is read once after the job, for the bounces and the
+	 * index rewrite. The rewrite trusts the journal, not the results
+	 * above (lib/mail/job.h says why); they give the reasons and counts.
+	 */
+	if (queue_read_envelope(q->env.qdir, j->id, &msg) < 0)
+		msg = NULL;
+	if (nbounced > 0 && msg != NULL)
+		(void)qmgr_bounce(q, msg, bounced, nbounced, "5.0.0", false);
 	free(bounced);
 	if (ndeferred > 0 && qindex_get(q->env.qi, j->id, dom->name, &e) == 1) {
 		e->attempts++;
@@ -414,8 +422,10 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		(void)qindex_put(q->env.qi, e);
 	}
 	/* The journal now says who is done: rewrite the entries from it. */
-	if (qctl_index_message(&q->env, j->id) < 0)
+	if ((msg != NULL ? qctl_index_envelope(&q->env, msg) :
+	    qctl_index_message(&q->env, j->id)) < 0)
 		log_warn("%s: update index after delivery: failed", j->id);
+	envelope_free(&msg);
 	if (e != NULL && e->next_try > now && !held)
 		qmgr_domain_retry_at(q, dom, e->next_try);
 	qindex_entry_free(&e);

@@ -60,12 +60,7 @@ int
 qctl_index_message(struct qctl_env *env, const char *id)
 {
 	struct envelope *msg = NULL;
-	enum journal_status *st = NULL;
-	struct qindex_entry **ents = NULL;
-	struct qctl_old old = { 0 };
-	size_t nents = 0, i, j;
-	bool held;
-	int ret = -1;
+	int ret;
 
 	if (!queue_id_ok(id))
 		return -1;
@@ -76,6 +71,22 @@ qctl_index_message(struct qctl_env *env, const char *id)
 		log_warn("%s: read queue file: %s", id, strerror(errno));
 		return -1;
 	}
+	ret = qctl_index_envelope(env, msg);
+	envelope_free(&msg);
+	return ret;
+}
+
+int
+qctl_index_envelope(struct qctl_env *env, const struct envelope *msg)
+{
+	const char *id = msg->id;
+	enum journal_status *st = NULL;
+	struct qindex_entry **ents = NULL;
+	struct qctl_old old = { 0 };
+	size_t nents = 0, i, j;
+	bool held;
+	int ret = -1;
+
 	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
 	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0) {
 		/*
@@ -152,7 +163,6 @@ out:
 	free(old.e);
 	free(ents);
 	free(st);
-	envelope_free(&msg);
 	return ret;
 }
 

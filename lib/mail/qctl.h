@@ -16,6 +16,7 @@
 
 struct qindex;
 struct config;
+struct envelope;
 
 /* qctl_emit_fn - deliver one reply record; 0 to go on, -1 to abort */
 typedef int qctl_emit_fn(const struct ipc_rec *rec, void *ctx);
@@ -76,6 +77,13 @@ int qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long
  * meanwhile), -1 on error (a corrupt file is quarantined by the reader).
  */
 int qctl_index_message(struct qctl_env *env, const char *id);
+/*
+ * qctl_index_envelope - qctl_index_message() for a message whose queue
+ * file the caller has just read (queue_read_envelope), so that one use
+ * of a message reads and validates its file once. The journal is read
+ * here: it is what says who is finished. 0/-1 as there.
+ */
+int qctl_index_envelope(struct qctl_env *env, const struct envelope *msg);
 /*
  * qctl_reconcile - make the index agree with msg/: remove journals whose
  * message is gone (each logged), index every message it does not know,

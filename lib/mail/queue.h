@@ -116,17 +116,29 @@ int queue_file_commit(struct queue_file **qfp);
 /* queue_file_abort - unlink the temporary file, free *qfp */
 void queue_file_abort(struct queue_file **qfp);
 
+/* One committed message, opened and validated once (queue_open). */
+struct queue_msg {
+	struct envelope *env;
+	int fd;			/* blocking reads, positioned at the content */
+	off_t content_off;	/* where the content starts in the file */
+	uint64_t content_len;	/* content bytes from there */
+};
+
 /*
- * queue_read_envelope - read and validate msg/XX/ID in full (header,
- * every envelope record through envelope_ok(), content length, trailer).
- * 0 on success; -1 with errno ENOENT (no such message) or EBADMSG (the
- * file failed validation: it has been moved to corrupt/ and logged).
+ * queue_open - open msg/XX/ID and validate it in full (header, every
+ * envelope record through envelope_ok(), content length, trailer), once:
+ * *m gets the envelope and the open file at its content. 0 on success;
+ * -1 with errno ENOENT (no such message) or EBADMSG (the file failed
+ * validation: it has been moved to corrupt/ and logged), *m untouched.
+ * A reader that needs the envelope and the content (an agent's job)
+ * calls this once, never the two functions below one after the other.
  */
+int queue_open(const char *qdir, const char *id, struct queue_msg *m);
+/* queue_msg_clear - close and free what queue_open() put in m; a zeroed m is left alone */
+void queue_msg_clear(struct queue_msg *m);
+/* queue_read_envelope - queue_open() for the envelope only; 0/-1 as there */
 int queue_read_envelope(const char *qdir, const char *id, struct envelope **env_r);
-/*
- * queue_open_content - open msg/XX/ID for reading positioned at the start
- * of the content; *len_r content bytes follow. 0/-1 (errno as above).
- */
+/* queue_open_content - queue_open() for the content only: the fd and *len_r bytes; 0/-1 */
 int queue_open_content(const char *qdir, const char *id, int *fd_r, uint64_t *len_r);
 /* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
 int queue_remove(const char *qdir, const char *id);

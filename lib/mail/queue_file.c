@@ -675,7 +675,49 @@ bad:
 	return -1;
 }
 
-/* queue_read_envelope - read and validate msg/XX/ID in full; see queue.h */
+/* queue_open - open and validate msg/XX/ID once; see queue.h */
+int
+queue_open(const char *qdir, const char *id, struct queue_msg *m)
+{
+	struct envelope *env = NULL;
+	uint64_t len;
+	off_t off;
+	int fd, flags, saved;
+
+	if (queue_file_load(qdir, id, &env, &fd, &off, &len) == -1)
+		return -1;
+	/* Back to blocking reads for the caller. */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+	    lseek(fd, off, SEEK_SET) == (off_t)-1) {
+		saved = errno;
+		close(fd);
+		envelope_free(&env);
+		errno = saved;
+		return -1;
+	}
+	m->env = env;
+	m->fd = fd;
+	m->content_off = off;
+	m->content_len = len;
+	return 0;
+}
+
+/* queue_msg_clear - close the file and free the envelope of m */
+void
+queue_msg_clear(struct queue_msg *m)
+{
+	/* The envelope says whether queue_open() filled m: a zeroed m has fd 0. */
+	if (m->env == NULL)
+		return;
+	(void)close(m->fd);
+	m->fd = -1;
+	envelope_free(&m->env);
+	m->content_off = 0;
+	m->content_len = 0;
+}
+
+/* queue_read_envelope - queue_open() for the envelope only; see queue.h */
 int
 queue_read_envelope(const char *qdir, const char *id, struct envelope **env_r)
 {
@@ -689,28 +731,16 @@ queue_read_envelope(const char *qdir, const char *id, struct envelope **env_r)
 	return 0;
 }
 
-/* queue_open_content - open msg/XX/ID at the start of its content; see queue.h */
+/* queue_open_content - queue_open() for the content only; see queue.h */
 int
 queue_open_content(const char *qdir, const char *id, int *fd_r, uint64_t *len_r)
 {
-	struct envelope *env = NULL;
-	uint64_t len;
-	off_t off;
-	int fd, flags, saved;
+	struct queue_msg m;
 
-	if (queue_file_load(qdir, id, &env, &fd, &off, &len) == -1)
+	if (queue_open(qdir, id, &m) == -1)
 		return -1;
-	envelope_free(&env);
-	/* Back to blocking reads for the caller. */
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
-	    lseek(fd, off, SEEK_SET) == (off_t)-1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	*fd_r = fd;
-	*len_r = len;
+	envelope_free(&m.env);
+	*fd_r = m.fd;
+	*len_r = m.content_len;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/job.h"
 #include "mail/proto_rec.h"
 #include "mail/queue.h"
 /* the programs (their convenience libraries, STYLE rule 3) */
@@ -46,20 +47,19 @@ check_deliver(const struct ipc_rec *rec)
 {
 	struct deliver d;
 	struct deliver_job *job;
-	char *why = NULL;
+	const char *why = NULL;
 	size_t i;
 
 	memset(&d, 0, sizeof(d));
 	d.mx_port = 25;
 	d.qmgr_fd = -1;
 	if ((job = deliver_job_parse(&d, rec, &why)) == NULL) {
-		free(why);
+		FUZZ_CHECK(why != NULL);
 		return;
 	}
-	FUZZ_CHECK(queue_id_ok(job->id) && job->nrcpt > 0);
-	for (i = 0; i < job->nrcpt; i++)
-		FUZZ_CHECK(address_mailbox_ok(job->rcpt[i].addr));
-	free(why);
+	FUZZ_CHECK(queue_id_ok(job->j->id) && job->j->nrcpt > 0);
+	for (i = 0; i < job->j->nrcpt; i++)
+		FUZZ_CHECK(address_mailbox_ok(job->j->rcpt[i].addr));
 	deliver_job_free(&job);
 }
 
@@ -68,14 +68,14 @@ static void
 check_etrn(const struct ipc_rec *rec)
 {
 	struct etrn_session *s = xcalloc(1, sizeof(*s));
-	struct etrn_job *job;
+	struct job *job;
 	const char *why;
 
 	if (etrn_domains_parse(s, "site.example,other.example") < 0)
 		log_panic("etrn_domains_parse refuses a good list");
 	if ((job = etrn_job_parse(s, rec, &why)) != NULL) {
 		FUZZ_CHECK(why == NULL);
-		etrn_job_free(&job);
+		job_free(&job);
 	} else
 		FUZZ_CHECK(why != NULL);
 	etrn_domains_clear(s);

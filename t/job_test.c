@@ -1,0 +1,327 @@
+/* job_test - the delivery-job runner (lib/mail/job.c) without a network */
+#include "config.h"
+
+/* System. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Layer 1: util. */
+#include "util/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Layer 2: mail. */
+#include "mail/job.h"
+#include "mail/proto.h"
+#include "mail/queue.h"
+
+/* Tests. */
+#include "t/tap.h"
+
+static char qdir[256];
+static char logpath[300];
+
+/* What the fake agent saw: the records it sent, and whether the job ended. */
+struct seen {
+	char recs[16][600];
+	size_t n;
+	bool over;
+};
+
+/* rm_entry - nftw callback removing one entry */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* fake_send - keep "type status idx" of each record */
+static int
+fake_send(void *ctx, const struct ipc_rec *rec)
+{
+	struct seen *seen = ctx;
+	const char *st = ipc_rec_get(rec, "status"), *idx = ipc_rec_get(rec, "idx");
+
+	if (seen->n < 16)
+		snprintf(seen->recs[seen->n++], sizeof(seen->recs[0]), "%s %s %s",
+		    ipc_rec_type(rec), st != NULL ? st : "-", idx != NULL ? idx : "-");
+	return 0;
+}
+
+/* fake_over - the job is over: free it, as an agent does */
+static void
+fake_over(void *ctx, struct job *job)
+{
+	struct seen *seen = ctx;
+
+	seen->over = true;
+	job_free(&job);
+}
+
+static const struct job_agent fake_agent = {
+	.send = fake_send,
+	.over = fake_over,
+	.relay_note = "",
+};
+
+/* log_has - does the log contain s? */
+static bool
+log_has(const char *s)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f = fopen(logpath, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* job_rec - a job record for id with recipients "addr idx" pairs */
+static struct ipc_rec *
+job_rec(const char *id, const char *domain, const char *const *rcpt,
+    const char *const *idx, size_t n)
+{
+	struct ipc_rec *rec = ipc_rec_new(PROTO_T_JOB);
+	size_t i;
+
+	ipc_rec_add(rec, "job", "7");
+	ipc_rec_add(rec, "id", id);
+	ipc_rec_add(rec, "domain", domain);
+	ipc_rec_add(rec, "sender", "a@b.example");
+	ipc_rec_add(rec, "size", "10");
+	ipc_rec_add(rec, "route", "mx");
+	for (i = 0; i < n; i++) {
+		ipc_rec_add(rec, "rcpt", rcpt[i]);
+		ipc_rec_add(rec, "idx", idx[i]);
+	}
+	return rec;
+}
+
+static void
+test_parse(void)
+{
+	static const struct {
+		const char *domain, *rcpt, *idx, *why;
+	} cases[] = {
+		{ "site.example", "u@site.example", "0", NULL },
+		{ "Site.Example", "u@SITE.example", "3", NULL },
+		{ "bad..domain", "u@site.example", "0", "bad domain=" },
+		{ "site.example", "u@other.example", "0", "bad rcpt=" },
+		{ "site.example", "u@site.example", "x", "rcpt= without idx=" },
+		{ "site.example", "u@site.example", "100000", "bad idx=" },
+		{ "site.example", "u@site.example", "1x", "bad idx=" },
+	};
+	const char *id = "0000000000000000000A";
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ipc_rec *rec = job_rec(id, cases[i].domain, &cases[i].rcpt,
+		    &cases[i].idx, 1);
+		const char *why = "unset";
+		struct job *job = job_parse(rec, &why);
+
+		if (cases[i].why == NULL)
+			ok(job != NULL && why == NULL && job->nrcpt == 1 &&
+			    job->no == 7 && strcmp(job->domain, "site.example") == 0 &&
+			    strcmp(job->route, "mx") == 0 && job->tls == NULL,
+			    "parse %s %s idx=%s: got %s, want a job", cases[i].domain,
+			    cases[i].rcpt, cases[i].idx, why != NULL ? why : "a job");
+		else
+			ok(job == NULL && why != NULL && strcmp(why, cases[i].why) == 0,
+			    "parse %s %s idx=%s: got %s, want %s", cases[i].domain,
+			    cases[i].rcpt, cases[i].idx, why != NULL ? why : "a job",
+			    cases[i].why);
+		job_free(&job);
+		ipc_rec_free(&rec);
+	}
+	{
+		static const char *const r[] = { "u@site.example" }, *const x[] = { "0" };
+		struct ipc_rec *rec = job_rec("../etc/passwd", "site.example", r, x, 1);
+		const char *why;
+		struct job *job = job_parse(rec, &why);
+
+		ok(job == NULL && strcmp(why, "bad id=") == 0,
+		    "a bad id= is refused: got %s", why);
+		ipc_rec_free(&rec);
+		rec = job_rec(id, "site.example", NULL, NULL, 0);
+		job = job_parse(rec, &why);
+		ok(job == NULL && strcmp(why, "no rcpt=") == 0,
+		    "a job without recipients is refused: got %s", why);
+		ipc_rec_free(&rec);
+	}
+}
+
+static void
+test_delay_format(void)
+{
+	static const struct {
+		double secs;
+		const char *want;
+	} cases[] = {
+		{ 0, "0" }, { 0.004, "0" }, { 0.00001, "0" }, { 0.05, "0.05" },
+		{ 0.1, "0.1" }, { 0.123, "0.12" }, { 1.25, "1.2" }, { 2.0, "2" },
+		{ 9.99, "10" }, { 37.4, "37" }, { 86400.6, "86401" },
+	};
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		job_delay_format(cases[i].secs, buf, sizeof(buf));
+		ok(strcmp(buf, cases[i].want) == 0, "delay %g: got %s, want %s",
+		    cases[i].secs, buf, cases[i].want);
+	}
+}
+
+/* commit - a message to a@, b@, c@site.example in qdir; its id */
+static void
+commit(char id_r[QUEUE_ID_LEN + 1])
+{
+	struct envelope *env = envelope_new();
+	struct queue_file *qf;
+
+	env->arrival = 1700000000;
+	env->sender = xstrdup("s@b.example");
+	env->client_name = xstrdup("unknown");
+	env->client_addr = xstrdup("192.0.2.1");
+	env->protocol = xstrdup("ESMTP");
+	envelope_add_rcpt(env, "a@site.example", NULL, 0);
+	envelope_add_rcpt(env, "b@site.example", NULL, 0);
+	envelope_add_rcpt(env, "c@site.example", NULL, 0);
+	if ((qf = queue_file_create(qdir, env)) == NULL ||
+	    queue_file_write(qf, "x\r\n", 3) < 0 || queue_file_commit(&qf) < 0)
+		log_panic("commit a test message: %s", strerror(errno));
+	memcpy(id_r, env->id, QUEUE_ID_LEN + 1);
+	envelope_free(&env);
+}
+
+static void
+test_open(void)
+{
+	static const char *const r[] = { "a@site.example", "b@site.example",
+		"c@site.example", "z@site.example" };
+	static const char *const x[] = { "0", "1", "2", "1" };
+	char id[QUEUE_ID_LEN + 1];
+	struct seen seen = { .n = 0 };
+	struct ipc_rec *rec;
+	struct job *job;
+	const char *why;
+
+	commit(id);
+	/* a@ delivered before a crash, c@ bounced: only b@ is left to send. */
+	ok(queue_journal_append(qdir, id, 0, JOURNAL_DONE) == 0 &&
+	    queue_journal_append(qdir, id, 2, JOURNAL_BOUNCED) == 0, "journal a@ and c@");
+	rec = job_rec(id, "site.example", r, x, 4);
+	job = job_parse(rec, &why);
+	ipc_rec_free(&rec);
+	if (!ok(job != NULL, "parse the job: %s", job == NULL ? why : "ok"))
+		return;
+	job->agent = &fake_agent;
+	job->ctx = &seen;
+	ok(job_open(job, qdir) == 0, "job_open: something is left to send");
+	ok(seen.n == 3 && strcmp(seen.recs[0], "rcpt sent 0") == 0 &&
+	    strcmp(seen.recs[1], "rcpt deferred 2") == 0 &&
+	    strcmp(seen.recs[2], "rcpt deferred 1") == 0,
+	    "journal and file decide: got %zu records (%s, %s, %s)", seen.n,
+	    seen.recs[0], seen.recs[1], seen.recs[2]);
+	ok(!job->rcpt[1].finished && job->rcpt[3].finished,
+	    "b@ is left; z@ (not in the file at idx 1) is finished");
+	ok(log_has("delivered before, as the journal says") &&
+	    log_has("recipient 1 <z@site.example> is not in the queue file"),
+	    "the log says why");
+	ok(job->qm.env != NULL && job->qm.content_len == 3 && job->qm.fd >= 0,
+	    "the file is open at its content: %llu bytes",
+	    (unsigned long long)job->qm.content_len);
+	ok(job_too_big(job, 3, "h", "a") == NULL && job_too_big(job, 0, "h", "a") == NULL,
+	    "3 bytes fit a limit of 3, and no limit");
+	{
+		char *too = job_too_big(job, 2, "mx.site.example", "192.0.2.9");
+
+		ok(too != NULL && strcmp(too, "message size 3 exceeds size limit 2 "
+		    "of server mx.site.example[192.0.2.9]") == 0, "too big: %s",
+		    too != NULL ? too : "(fits)");
+		free(too);
+	}
+
+	/* The transaction's results: b@ got 250, journalled before reported. */
+	job->msg.nrcpt = 1;
+	job->msg.result = xcalloc(1, sizeof(*job->msg.result));
+	job->msg.result[0].code = 250;
+	snprintf(job->msg.result[0].dsn, sizeof(job->msg.result[0].dsn), "2.0.0");
+	job->msg.result[0].reply = xstrdup("250 2.0.0 ok");
+	job->mmap = xcalloc(1, sizeof(*job->mmap));
+	job->mmap[0] = 1;
+	seen.n = 0;
+	job_results(job, "mx.site.example", "192.0.2.9", 25);
+	{
+		enum journal_status st[3];
+
+		ok(queue_journal_read(qdir, id, 3, st) == 0 && st[1] == JOURNAL_DONE,
+		    "b@ is in the journal");
+	}
+	ok(seen.n == 1 && strcmp(seen.recs[0], "rcpt sent 1") == 0,
+	    "b@ reported sent: got %s", seen.n > 0 ? seen.recs[0] : "nothing");
+	ok(log_has("to=<b@site.example>, relay=mx.site.example[192.0.2.9]:25, delay="),
+	    "the log line names the relay");
+	seen.n = 0;
+	job_finish(job, "deferred", "4.3.0", "no result", NULL);
+	ok(seen.over && seen.n == 1 && strcmp(seen.recs[0], "done - -") == 0,
+	    "finish: only type=done is left, then over(): got %zu records", seen.n);
+}
+
+static void
+test_open_gone(void)
+{
+	static const char *const r[] = { "a@site.example" }, *const x[] = { "0" };
+	struct seen seen = { .n = 0 };
+	struct ipc_rec *rec = job_rec("0000000000000000000B", "site.example", r, x, 1);
+	const char *why;
+	struct job *job = job_parse(rec, &why);
+
+	ipc_rec_free(&rec);
+	if (!ok(job != NULL, "parse a job for a message that is not there"))
+		return;
+	job->agent = &fake_agent;
+	job->ctx = &seen;
+	ok(job_open(job, qdir) == -1 && seen.over && seen.n == 2 &&
+	    strcmp(seen.recs[0], "rcpt deferred 0") == 0 &&
+	    strcmp(seen.recs[1], "done - -") == 0,
+	    "no queue file: deferred and done, then over()");
+	ok(log_has("0000000000000000000B: read queue file 0000000000000000000B:"),
+	    "the log says which file");
+}
+
+int
+main(void)
+{
+	snprintf(qdir, sizeof(qdir), "/tmp/job_test.XXXXXX");
+	if (mkdtemp(qdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s.log", qdir);
+	log_init("job_test");
+	if (log_set_dest(LOG_DEST_FILE, logpath) == -1)
+		log_set_dest(LOG_DEST_STDERR, NULL);
+	if (queue_init_dirs(qdir) < 0) {
+		perror("queue_init_dirs");
+		return 1;
+	}
+	test_parse();
+	test_delay_format();
+	test_open();
+	test_open_gone();
+	nftw(qdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unlink(logpath);
+	return tap_done();
+}
