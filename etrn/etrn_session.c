@@ -15,6 +15,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/daemon_server.h"
 #include "mail/smtp_cmd.h"
 /* etrn */
 #include "etrn/etrn.h"
@@ -24,26 +25,6 @@
 #define ETRN_HELO_MAX		255
 
 static void etrn_session_event(struct stream *st, unsigned events, void *ctx);
-
-/* etrn_peer - the customer's numeric address and port */
-static void
-etrn_peer(struct etrn_session *s, int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-	snprintf(s->addr, sizeof(s->addr), "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) < 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return;
-	/* An IPv4 client of a dual-stack socket is logged as IPv4. */
-	snprintf(s->addr, sizeof(s->addr), "%.*s", (int)sizeof(s->addr) - 1,
-	    strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') != NULL ?
-	    host + 7 : host);
-	s->port = (unsigned)strtoul(serv, NULL, 10);
-}
 
 /* etrn_timeout_ms - the per-command idle limit */
 static uint64_t
@@ -79,25 +60,10 @@ etrn_greet(struct etrn_session *s)
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
 }
 
-/*
- * etrn_client_full - does addr hold odmr_client_connection_limit sessions
- * already? Counted by a walk: there are at most ETRN_SESSION_MAX.
- */
-static bool
-etrn_client_full(const struct etrn *srv, const char *addr)
-{
-	const struct etrn_session *s;
-	long n = 0;
-
-	for (s = srv->sessions; s != NULL; s = s->next)
-		if (strcmp(s->addr, addr) == 0)
-			n++;
-	return n >= srv->cfg->odmr_client_connection_limit;
-}
-
 /* etrn_session_new - serve an accepted connection (odmrs: handshake first) */
 void
-etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
+etrn_session_new(struct etrn *srv, int fd, const struct daemon_peer *peer,
+    bool tls_wrap)
 {
 	struct etrn_session *s = xcalloc(1, sizeof(*s));
 
@@ -105,22 +71,15 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	s->qmgr_fd = -1;
 	s->state = ETRN_ST_INIT;
 	s->last_cmd = "CONNECT";
-	etrn_peer(s, fd);
-	s->name = strncmp(s->addr, "127.", 4) == 0 || strcmp(s->addr, "::1") == 0 ?
-	    "localhost" : "unknown";
-	/* Slow clients from a few addresses must not fill every slot. */
-	if (etrn_client_full(srv, s->addr)) {
-		log_info("reject: connect from %s[%s]: too many connections "
-		    "from this address", s->name, s->addr);
-		etrn_refuse(fd, tls_wrap);
-		free(s);
-		return;
-	}
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->port = peer->port;
+	s->name = peer->name;
 	s->st = stream_new(srv->loop, fd, etrn_session_event, s);
 	if (s->st == NULL) {
 		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
 		    strerror(errno));
 		(void)close(fd);
+		daemon_server_done(srv->serve, s->addr);
 		free(s);
 		return;
 	}
@@ -128,7 +87,6 @@ etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
 	srv->sessions = s;
-	srv->nsessions++;
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
 	s->session_end = ev_now() +
@@ -175,7 +133,7 @@ etrn_session_free(struct etrn_session **sp)
 		s->srv->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	s->srv->nsessions--;
+	daemon_server_done(s->srv->serve, s->addr);
 	for (i = 0; i < s->ndomains; i++)
 		free(s->domains[i]);
 	free(s->domains);

@@ -2,7 +2,8 @@
  * fingerd.h - what fingerd's modules share.
  *
  *	fingerd.c		main(): options, config, listeners, the loop
- *	fingerd_server.c	listeners, per-client limits, reload
+ *	fingerd_server.c	limits for the serving skeleton
+ *				(mail/daemon_server.h), query rates, reload
  *	fingerd_session.c	one client: the query line, qmgr, the answer
  *	fingerd_query.c		query grammar and answer text (no I/O)
  *
@@ -49,8 +50,9 @@
 #define FINGERD_T_FORWARD	"Finger forwarding service denied.\r\n"
 #define FINGERD_T_BAD		"Not a domain name.\r\n"
 #define FINGERD_T_TOO_LONG	"Query too long.\r\n"
-#define FINGERD_T_TOO_MANY	"Too many connections from your address; try again later.\r\n"
-#define FINGERD_T_BUSY		"Server busy; try again later.\r\n"
+/* (The refusals of connections over a limit: mail/daemon_server.h adds the CRLF.) */
+#define FINGERD_T_TOO_MANY	"Too many connections from your address; try again later."
+#define FINGERD_T_BUSY		"Server busy; try again later."
 #define FINGERD_T_RATE		"Too many queries from your address; try again in a minute.\r\n"
 
 /* The Status: line of a report. */
@@ -59,11 +61,11 @@
 #define FINGERD_S_BUSY		"too many requests; try again in a minute"
 #define FINGERD_S_UNAVAILABLE	"mail system unavailable; try again later"
 
+struct daemon;
 struct finger_session;
 
-/* Per client address: its sessions now and its queries this minute. */
+/* Per client address: its queries this minute. */
 struct finger_client {
-	unsigned sessions;
 	unsigned queries;
 	uint64_t window_start;	/* ev_now() when the minute began */
 };
@@ -72,10 +74,8 @@ struct fingerd {
 	struct ev_loop *loop;
 	struct config *cfg;
 	const char *confdir;
-	int *listen_fds;
-	size_t nlisten;
+	struct daemon_server *serve;		/* listeners, accept, limits */
 	struct finger_session *sessions;	/* every live session */
-	size_t nsessions;
 	struct htable *clients;		/* address -> struct finger_client */
 	struct ev_timer *sweep;
 };
@@ -130,20 +130,18 @@ struct finger_session {
 };
 
 /* fingerd_server.c */
-/* fingerd_server_new - serve listeners fds with cfg (both taken over) */
-struct fingerd *fingerd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, int *fds, size_t nfds);
+/* fingerd_server_new - serve d's listeners in its loop with its config (taken over) */
+struct fingerd *fingerd_server_new(struct daemon *d);
 /* fingerd_server_free - close listeners and sessions, free everything */
 void fingerd_server_free(struct fingerd **srvp);
 /* fingerd_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
 void fingerd_reload(struct config *cfg, void *ctx);
 /* fingerd_client_query - count a query from addr; false: over its limit */
 bool fingerd_client_query(struct fingerd *srv, const char *addr);
-/* fingerd_client_release - a session of addr has ended */
-void fingerd_client_release(struct fingerd *srv, const char *addr);
 
 /* fingerd_session.c */
-/* fingerd_session_new - serve the accepted socket fd from addr */
+/* fingerd_session_new - serve the accepted socket fd from addr
+ * (mail/daemon_server.h counts it until freed) */
 void fingerd_session_new(struct fingerd *srv, int fd, const char *addr);
 /* fingerd_session_free - close and unlink the session; sets *sp to NULL */
 void fingerd_session_free(struct finger_session **sp);

@@ -14,6 +14,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/daemon_server.h"
 #include "mail/proto.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
@@ -317,8 +318,8 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	s->st = stream_new(srv->loop, fd, fingerd_session_event, s);
 	if (s->st == NULL) {
 		log_warn("watch connection from %s: %s", addr, strerror(errno));
-		fingerd_client_release(srv, addr);
 		(void)close(fd);
+		daemon_server_done(srv->serve, addr);
 		free(s);
 		return;
 	}
@@ -328,7 +329,6 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
 	srv->sessions = s;
-	srv->nsessions++;
 	log_debug("connect from %s", addr);
 }
 
@@ -348,8 +348,7 @@ fingerd_session_free(struct finger_session **sp)
 		srv->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	srv->nsessions--;
-	fingerd_client_release(srv, s->addr);
+	daemon_server_done(srv->serve, s->addr);
 	fingerd_qmgr_end(s);
 	stream_free(&s->st);
 	free(s);

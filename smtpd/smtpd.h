@@ -2,7 +2,8 @@
  * smtpd.h - what smtpd's modules share: the server and the session.
  *
  *	smtpd.c		main(): options, config, listeners, the loop
- *	smtpd_server.c	listeners, connection limits, TLS context, reload
+ *	smtpd_server.c	limits and refusals for the serving skeleton
+ *			(mail/daemon_server.h), TLS context
  *	smtpd_session.c	one client: I/O, command dispatch, replies, logging
  *	smtpd_cmd.c	the verb table and the command handlers
  *	smtpd_data.c	DATA: content into the queue file, end of data
@@ -26,6 +27,8 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
+#include "mail/daemon_server.h"
 #include "mail/passwd.h"
 #include "mail/queue.h"
 #include "mail/sasl.h"
@@ -41,12 +44,9 @@ struct smtpd {
 	struct config *cfg;
 	const char *confdir;
 	SSL_CTX *tls;			/* NULL: STARTTLS is not offered */
-	int *listen_fds;
-	bool *listen_submission;	/* per listener: the submission port */
-	size_t nlisten;
+	struct daemon_server *serve;	/* listeners, accept, limits */
 	struct passwd_table *pw;	/* customer logins, reloaded on change */
 	struct smtp_session *sessions;	/* every live session */
-	size_t nsessions;
 	bool stopping;
 };
 
@@ -65,6 +65,7 @@ struct smtp_session {
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	struct sockaddr_storage peer;	/* for the network lists */
+	unsigned port;			/* the client's, for the pregreet line */
 	const char *name;		/* "localhost" or "unknown" */
 	bool submission;		/* came in on the submission port */
 
@@ -112,21 +113,19 @@ struct smtp_session {
 };
 
 /* smtpd_server.c */
-/* smtpd_server_new - the server with cfg (taken over) and listeners fds
- * (the descriptors taken over, the arrays copied: the caller's may live on
- * its stack; submission[i] marks the submission port) */
-struct smtpd *smtpd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, const int *fds, const bool *submission, size_t nfds);
+/* smtpd_server_new - serve d's listeners in its loop with its config
+ * (both taken over) */
+struct smtpd *smtpd_server_new(struct daemon *d);
 /* smtpd_server_free - close listeners and sessions, free everything */
 void smtpd_server_free(struct smtpd **srvp);
 /* smtpd_tls_setup - (re)build the TLS context from the config */
 void smtpd_tls_setup(struct smtpd *srv);
 
 /* smtpd_session.c */
-/* smtpd_session_new - serve the accepted socket fd from addr (peer), on
- * the submission port or not */
-void smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
-    const struct sockaddr_storage *peer, bool submission);
+/* smtpd_session_new - serve the accepted socket fd from peer, on the
+ * submission port or not (mail/daemon_server.h counts it until freed) */
+void smtpd_session_new(struct smtpd *srv, int fd,
+    const struct daemon_peer *peer, bool submission);
 /* smtpd_session_free - log the disconnect, abort any queue file, free */
 void smtpd_session_free(struct smtp_session **sp);
 /* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */

@@ -23,17 +23,6 @@
 /* smtpd */
 #include "smtpd/smtpd.h"
 
-/* smtpd_peer_port - the client's port, for the postscreen-shaped log line */
-static unsigned
-smtpd_peer_port(const struct smtp_session *s)
-{
-	if (s->peer.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)(const void *)&s->peer)->sin_port);
-	if (s->peer.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)(const void *)&s->peer)->sin6_port);
-	return 0;
-}
-
 /* smtpd_greeting - the 220 */
 static void
 smtpd_greeting(struct smtp_session *s)
@@ -82,7 +71,7 @@ smtpd_pregreet_caught(struct smtp_session *s)
 	/* The log escapes whatever control octets the client sent. */
 	log_info("PREGREET %zu after %llu.%02llu from [%s]:%u: %.*s", n,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 10),
-	    s->addr, smtpd_peer_port(s), (int)(len > 100 ? 100 : len), line);
+	    s->addr, s->port, (int)(len > 100 ? 100 : len), line);
 	s->last_cmd = "CONNECT";
 	smtpd_reply(s, SMTP_R_PREGREET);
 	smtpd_close(s);

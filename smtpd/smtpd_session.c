@@ -20,15 +20,6 @@
 
 static void smtpd_session_event(struct stream *st, unsigned events, void *ctx);
 
-/* smtpd_client_name - "localhost" for loopback, else "unknown" (no DNS yet) */
-static const char *
-smtpd_client_name(const char *addr)
-{
-	if (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0)
-		return "localhost";
-	return "unknown";
-}
-
 /* smtpd_timeout_ms - the idle limit for the session's current phase */
 static uint64_t
 smtpd_timeout_ms(const struct smtp_session *s)
@@ -79,16 +70,17 @@ smtpd_deadline_what(const struct smtp_session *s, unsigned events, char *buf,
 }
 
 void
-smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
-    const struct sockaddr_storage *peer, bool submission)
+smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
+    bool submission)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->peer = *peer;
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->peer = peer->ss;
+	s->port = peer->port;
 	s->submission = submission;
-	s->name = smtpd_client_name(s->addr);
+	s->name = peer->name;
 	s->state = SMTP_ST_CONNECT;
 	s->last_cmd = "CONNECT";
 	s->cur_verb = -1;
@@ -98,6 +90,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
 		    strerror(errno));
 		(void)close(fd);
+		daemon_server_done(srv->serve, s->addr);
 		free(s);
 		return;
 	}
@@ -105,7 +98,6 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
 	srv->sessions = s;
-	srv->nsessions++;
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_greet_start(s);
 	smtpd_arm(s);
@@ -174,7 +166,7 @@ smtpd_session_free(struct smtp_session **sp)
 		s->srv->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	s->srv->nsessions--;
+	daemon_server_done(s->srv->serve, s->addr);
 	free(s->helo);
 	free(s);
 }
