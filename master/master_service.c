@@ -135,12 +135,13 @@ master_child_exec(struct master *m, struct master_service *svc)
 	/*
 	 * Hand over the listeners this service serves as fds 3, 4, ...
 	 * First move them all out of the way (fds >= 100), so that placing
-	 * one can never overwrite another still waiting to be placed.
+	 * one can never overwrite another still waiting to be placed. As
+	 * many as are configured: there is no limit to drop any past.
 	 */
-	int high[64];
+	int *high = xcalloc(m->nlisteners + 1, sizeof(*high));
 	size_t nhigh = 0;
 
-	for (i = 0; i < m->nlisteners && nhigh < 64; i++) {
+	for (i = 0; i < m->nlisteners; i++) {
 		if (!master_service_wants(svc, m->listeners[i].service))
 			continue;
 		high[nhigh] = fcntl(m->listeners[i].fd, F_DUPFD_CLOEXEC, 100);
@@ -156,6 +157,7 @@ master_child_exec(struct master *m, struct master_service *svc)
 	for (i = 0; i < nhigh; i++, next++)
 		if (dup2(high[i], next) < 0)
 			log_fatal("pass listener to %s: %s", svc->name, strerror(errno));
+	free(high);
 	count = xasprintf("%d", next - 3);
 	setenv("SLUICE_LISTEN_FDS", count, 1);
 	setenv("SLUICE_LISTEN_NAMES", names, 1);
