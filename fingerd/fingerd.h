@@ -62,10 +62,10 @@
 #define FINGERD_S_UNAVAILABLE	"mail system unavailable; try again later"
 
 struct daemon;
-struct finger_session;
+struct fingerd_session;
 
 /* Per client address: its queries this minute. */
-struct finger_client {
+struct fingerd_rate {
 	unsigned queries;
 	uint64_t window_start;	/* ev_now() when the minute began */
 };
@@ -75,8 +75,8 @@ struct fingerd {
 	struct config *cfg;
 	const char *confdir;
 	struct daemon_server *serve;		/* listeners, accept, limits */
-	struct finger_session *sessions;	/* every live session */
-	struct htable *clients;		/* address -> struct finger_client */
+	struct fingerd_session *sessions;	/* every live session */
+	struct htable *rates;		/* address -> struct fingerd_rate */
 	struct ev_timer *sweep;
 };
 
@@ -116,9 +116,9 @@ enum finger_phase {
 	FINGER_P_ANSWER,	/* answer written or being written */
 };
 
-struct finger_session {
+struct fingerd_session {
 	struct fingerd *srv;
-	struct finger_session *prev, *next;
+	struct fingerd_session *prev, *next;
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	enum finger_phase phase;
@@ -144,7 +144,7 @@ bool fingerd_client_query(struct fingerd *srv, const char *addr);
  * (mail/daemon_server.h counts it until freed) */
 void fingerd_session_new(struct fingerd *srv, int fd, const char *addr);
 /* fingerd_session_free - close and unlink the session; sets *sp to NULL */
-void fingerd_session_free(struct finger_session **sp);
+void fingerd_session_free(struct fingerd_session **sp);
 
 /* fingerd_query.c */
 /* fingerd_query_parse - parse one query line (its CRLF or LF included) */

@@ -23,16 +23,16 @@
 /* How often idle client records are forgotten. */
 #define FINGERD_SWEEP_MS	60000
 
-/* fingerd_client - the record of addr, made if needed */
-static struct finger_client *
-fingerd_client(struct fingerd *srv, const char *addr)
+/* fingerd_rate - the query rate record of addr, made if needed */
+static struct fingerd_rate *
+fingerd_rate(struct fingerd *srv, const char *addr)
 {
-	struct finger_client *c = htable_get(srv->clients, addr);
+	struct fingerd_rate *c = htable_get(srv->rates, addr);
 
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		c->window_start = ev_now();
-		htable_put(srv->clients, addr, c);
+		htable_put(srv->rates, addr, c);
 	}
 	return c;
 }
@@ -41,7 +41,7 @@ fingerd_client(struct fingerd *srv, const char *addr)
 bool
 fingerd_client_query(struct fingerd *srv, const char *addr)
 {
-	struct finger_client *c = fingerd_client(srv, addr);
+	struct fingerd_rate *c = fingerd_rate(srv, addr);
 	uint64_t now = ev_now();
 
 	if (now - c->window_start >= FINGERD_WINDOW_MS) {
@@ -62,7 +62,7 @@ static int
 fingerd_idle_one(const char *key, void *value, void *ctx)
 {
 	struct fingerd_idle *idle = ctx;
-	struct finger_client *c = value;
+	struct fingerd_rate *c = value;
 
 	if (idle->now - c->window_start >= FINGERD_WINDOW_MS) {
 		idle->keys = xreallocarray(idle->keys, idle->n + 1, sizeof(*idle->keys));
@@ -81,9 +81,9 @@ fingerd_sweep(void *ctx)
 
 	srv->sweep = NULL;
 	/* htable_walk forbids changes during the walk: collect, then delete. */
-	htable_walk(srv->clients, fingerd_idle_one, &idle);
+	htable_walk(srv->rates, fingerd_idle_one, &idle);
 	for (i = 0; i < idle.n; i++) {
-		free(htable_del(srv->clients, idle.keys[i]));
+		free(htable_del(srv->rates, idle.keys[i]));
 		free(idle.keys[i]);
 	}
 	free(idle.keys);
@@ -143,7 +143,7 @@ fingerd_server_new(struct daemon *d)
 	srv->loop = d->loop;
 	srv->confdir = d->config_dir;
 	srv->cfg = d->cfg;
-	srv->clients = htable_new();
+	srv->rates = htable_new();
 	srv->serve = daemon_server_new(d, &fingerd_serve_ops, srv);
 	srv->sweep = ev_timer_add(srv->loop, FINGERD_SWEEP_MS, fingerd_sweep, srv);
 	return srv;
@@ -166,13 +166,13 @@ fingerd_server_free(struct fingerd **srvp)
 	if (srv == NULL)
 		return;
 	while (srv->sessions != NULL) {
-		struct finger_session *s = srv->sessions;
+		struct fingerd_session *s = srv->sessions;
 
 		fingerd_session_free(&s);
 	}
 	ev_timer_cancel(srv->loop, &srv->sweep);
-	htable_walk(srv->clients, fingerd_client_free_one, NULL);
-	htable_free(&srv->clients);
+	htable_walk(srv->rates, fingerd_client_free_one, NULL);
+	htable_free(&srv->rates);
 	daemon_server_free(&srv->serve);
 	config_free(&srv->cfg);
 	free(srv);

@@ -25,7 +25,7 @@
 
 /* smtpd_greeting - the 220 */
 static void
-smtpd_greeting(struct smtp_session *s)
+smtpd_greeting(struct smtpd_session *s)
 {
 	smtpd_reply(s, SMTP_R_GREETING, s->srv->cfg->smtpd_banner);
 	(void)stream_flush(s->st);
@@ -35,14 +35,14 @@ smtpd_greeting(struct smtp_session *s)
 static void
 smtpd_pregreet_over(void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
 	s->pregreet = NULL;
 	smtpd_greeting(s);
 }
 
 void
-smtpd_greet_start(struct smtp_session *s)
+smtpd_greet_start(struct smtpd_session *s)
 {
 	long wait = s->srv->cfg->smtpd_pregreet_wait;
 
@@ -56,7 +56,7 @@ smtpd_greet_start(struct smtp_session *s)
 }
 
 bool
-smtpd_pregreet_caught(struct smtp_session *s)
+smtpd_pregreet_caught(struct smtpd_session *s)
 {
 	size_t n = stream_buffered(s->st);
 	uint64_t ms = ev_now() - s->connect_ms;

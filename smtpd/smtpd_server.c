@@ -91,7 +91,7 @@ smtpd_server_free(struct smtpd **srvp)
 	if (srv == NULL)
 		return;
 	while (srv->sessions != NULL) {
-		struct smtp_session *s = srv->sessions;
+		struct smtpd_session *s = srv->sessions;
 
 		smtpd_session_free(&s);
 	}

@@ -22,7 +22,7 @@ static void smtpd_session_event(struct stream *st, unsigned events, void *ctx);
 
 /* smtpd_timeout_ms - the idle limit for the session's current phase */
 static uint64_t
-smtpd_timeout_ms(const struct smtp_session *s)
+smtpd_timeout_ms(const struct smtpd_session *s)
 {
 	long t = s->in_data ? s->srv->cfg->smtpd_data_timeout :
 	    s->srv->cfg->smtpd_timeout;
@@ -37,7 +37,7 @@ smtpd_timeout_ms(const struct smtp_session *s)
  * the session has smtpd_session_deadline from its connect.
  */
 static void
-smtpd_arm(struct smtp_session *s)
+smtpd_arm(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
@@ -50,7 +50,7 @@ smtpd_arm(struct smtp_session *s)
 
 /* smtpd_deadline_what - the reason of a timeout, for its log line */
 static void
-smtpd_deadline_what(const struct smtp_session *s, unsigned events, char *buf,
+smtpd_deadline_what(const struct smtpd_session *s, unsigned events, char *buf,
     size_t size)
 {
 	const struct config *cfg = s->srv->cfg;
@@ -73,7 +73,7 @@ void
 smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
     bool submission)
 {
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
 	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
@@ -105,7 +105,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
 
 /* smtpd_counts - the "ehlo=1 mail=1 ... commands=N" part of the disconnect line */
 static void
-smtpd_counts(const struct smtp_session *s, char *buf, size_t size)
+smtpd_counts(const struct smtpd_session *s, char *buf, size_t size)
 {
 	unsigned ok = 0, all = 0;
 	size_t i, used = 0;
@@ -142,9 +142,9 @@ smtpd_counts(const struct smtp_session *s, char *buf, size_t size)
 }
 
 void
-smtpd_session_free(struct smtp_session **sp)
+smtpd_session_free(struct smtpd_session **sp)
 {
-	struct smtp_session *s = *sp;
+	struct smtpd_session *s = *sp;
 	char counts[512];
 
 	if (s == NULL)
@@ -172,7 +172,7 @@ smtpd_session_free(struct smtp_session **sp)
 }
 
 void
-smtpd_reply(struct smtp_session *s, const char *fmt, ...)
+smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -192,7 +192,7 @@ smtpd_reply(struct smtp_session *s, const char *fmt, ...)
 }
 
 void
-smtpd_reject_log(struct smtp_session *s, const char *verb, const char *rcpt)
+smtpd_reject_log(struct smtpd_session *s, const char *verb, const char *rcpt)
 {
 	const char *id = s->env != NULL && s->env->id[0] != '\0' ?
 	    s->env->id : "NOQUEUE";
@@ -205,7 +205,7 @@ smtpd_reject_log(struct smtp_session *s, const char *verb, const char *rcpt)
 }
 
 void
-smtpd_close(struct smtp_session *s)
+smtpd_close(struct smtpd_session *s)
 {
 	s->closing = true;
 	(void)stream_flush(s->st);
@@ -214,7 +214,7 @@ smtpd_close(struct smtp_session *s)
 }
 
 const char *
-smtpd_protocol(const struct smtp_session *s)
+smtpd_protocol(const struct smtpd_session *s)
 {
 	/* RFC 3848: "S" for TLS, "A" for an authenticated client. */
 	if (!s->esmtp)
@@ -225,7 +225,7 @@ smtpd_protocol(const struct smtp_session *s)
 }
 
 void
-smtpd_reset(struct smtp_session *s)
+smtpd_reset(struct smtpd_session *s)
 {
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
@@ -236,7 +236,7 @@ smtpd_reset(struct smtp_session *s)
 }
 
 void
-smtpd_input_resume(struct smtp_session *s)
+smtpd_input_resume(struct smtpd_session *s)
 {
 	smtpd_session_event(s->st, STREAM_EV_READ, s);
 }
@@ -245,7 +245,7 @@ smtpd_input_resume(struct smtp_session *s)
 static void
 smtpd_tarpit_fire(void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
 	s->tarpit = NULL;
 	smtpd_input_resume(s);
@@ -257,7 +257,7 @@ smtpd_tarpit_fire(void *ctx)
  * holds no further whole line (RFC 2920), or once DATA has answered.
  */
 static void
-smtpd_input(struct smtp_session *s)
+smtpd_input(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
@@ -315,7 +315,7 @@ smtpd_input(struct smtp_session *s)
 
 /* smtpd_tls_done - the handshake is over: start again as RFC 3207 4.2 says */
 static void
-smtpd_tls_done(struct smtp_session *s)
+smtpd_tls_done(struct smtpd_session *s)
 {
 	char desc[160];
 
@@ -334,7 +334,7 @@ smtpd_tls_done(struct smtp_session *s)
 static void
 smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
 	if (events & STREAM_EV_ERROR) {
 		log_info("lost connection after %s from %s[%s]: %s",
