@@ -34,11 +34,11 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "mail/queue.h"
 #include "mail/smtp_client.h"
 
 struct daemon;
-struct daemon_peer;
 struct htable;
 struct ipc_rec;
 struct passwd_table;
@@ -76,8 +76,7 @@ struct etrn {
 	struct config *cfg;
 	const char *confdir;
 	SSL_CTX *tls;			/* server side; NULL: no TLS offered */
-	struct daemon_server *serve;	/* listeners, accept, limits */
-	struct etrn_session *sessions;	/* every live session */
+	struct daemon_server *serve;	/* listeners, accept, limits, sessions */
 	struct htable *atrn_last;	/* login -> time_t * of its last ATRN */
 	struct passwd_table *passwd;	/* customers' credentials, or NULL */
 };
@@ -103,7 +102,7 @@ struct etrn_job {
 
 struct etrn_session {
 	struct etrn *srv;
-	struct etrn_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	unsigned port;			/* the customer's port, for relay= */

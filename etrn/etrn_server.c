@@ -48,6 +48,15 @@ etrn_serve(void *ctx, int fd, const struct daemon_peer *peer,
 	etrn_session_new(ctx, fd, peer, strcmp(l->service, ETRN_SERVICE_TLS) == 0);
 }
 
+/* etrn_serve_free - a session still live at shutdown */
+static void
+etrn_serve_free(void *owner)
+{
+	struct etrn_session *s = owner;
+
+	etrn_session_free(&s);
+}
+
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops etrn_serve_ops = {
 	.accept_batch = 32,
@@ -55,6 +64,7 @@ static const struct daemon_serve_ops etrn_serve_ops = {
 	.limits = etrn_limits,
 	.refusal = etrn_refusal,
 	.session = etrn_serve,
+	.session_free = etrn_serve_free,
 };
 
 /*
@@ -110,11 +120,6 @@ etrn_server_free(struct etrn **srvp)
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
-	while (srv->sessions != NULL) {
-		struct etrn_session *s = srv->sessions;
-
-		etrn_session_free(&s);
-	}
 	daemon_server_free(&srv->serve);
 	etrn_atrn_forget(srv);
 	passwd_table_free(&srv->passwd);

@@ -83,10 +83,7 @@ etrn_session_new(struct etrn *srv, int fd, const struct daemon_peer *peer,
 		free(s);
 		return;
 	}
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
+	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
 	s->session_end = ev_now() +
@@ -127,13 +124,7 @@ etrn_session_free(struct etrn_session **sp)
 	smtp_client_free(&s->cl);
 	etrn_auth_reset(s);
 	stream_free(&s->st);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	daemon_server_done(s->srv->serve, s->addr);
+	daemon_session_end(&s->ds);
 	for (i = 0; i < s->ndomains; i++)
 		free(s->domains[i]);
 	free(s->domains);
@@ -164,9 +155,7 @@ void
 etrn_close(struct etrn_session *s)
 {
 	s->closing = true;
-	(void)stream_flush(s->st);
-	/* A customer that never reads its last reply must not hold us. */
-	stream_set_timeout(s->st, 10000);
+	daemon_session_close(s->st);
 }
 
 /* etrn_ehlo - EHLO name: our extensions (RFC 2645 4.1) */
@@ -381,18 +370,12 @@ etrn_session_event(struct stream *st, unsigned events, void *ctx)
 	    STREAM_EV_LINE_DEADLINE)) {
 		if (!s->closing && s->state != ETRN_ST_BINDING) {
 			const struct config *cfg = s->srv->cfg;
+			char why[64];
 
-			if (events & STREAM_EV_LINE_DEADLINE)
-				log_info("timeout after %s from %s[%s]: command "
-				    "deadline %lds exceeded", s->last_cmd, s->name,
-				    s->addr, cfg->odmr_command_deadline);
-			else if (events & STREAM_EV_DEADLINE)
-				log_info("timeout after %s from %s[%s]: session "
-				    "deadline %lds exceeded", s->last_cmd, s->name,
-				    s->addr, cfg->odmr_session_deadline);
-			else
-				log_info("timeout after %s from %s[%s]",
-				    s->last_cmd, s->name, s->addr);
+			daemon_deadline_why(events, cfg->odmr_command_deadline,
+			    "session", cfg->odmr_session_deadline, why, sizeof(why));
+			log_info("timeout after %s from %s[%s]%s", s->last_cmd,
+			    s->name, s->addr, why);
 			etrn_reply(s, ETRN_R_TIMEOUT);
 			etrn_close(s);
 			if (stream_pending(s->st) > 0)

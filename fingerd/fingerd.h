@@ -28,6 +28,7 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 
 /* RFC 1288 sets no limit; a domain name is at most 255 octets. */
 #define FINGERD_LINE_MAX	512
@@ -74,8 +75,7 @@ struct fingerd {
 	struct ev_loop *loop;
 	struct config *cfg;
 	const char *confdir;
-	struct daemon_server *serve;		/* listeners, accept, limits */
-	struct fingerd_session *sessions;	/* every live session */
+	struct daemon_server *serve;	/* listeners, accept, limits, sessions */
 	struct htable *rates;		/* address -> struct fingerd_rate */
 	struct ev_timer *sweep;
 };
@@ -118,7 +118,7 @@ enum finger_phase {
 
 struct fingerd_session {
 	struct fingerd *srv;
-	struct fingerd_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	enum finger_phase phase;

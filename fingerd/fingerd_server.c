@@ -115,12 +115,22 @@ fingerd_serve(void *ctx, int fd, const struct daemon_peer *peer,
 	fingerd_session_new(ctx, fd, peer->addr);
 }
 
+/* fingerd_serve_free - a session still live at shutdown */
+static void
+fingerd_serve_free(void *owner)
+{
+	struct fingerd_session *s = owner;
+
+	fingerd_session_free(&s);
+}
+
 /* Connections taken from a listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops fingerd_serve_ops = {
 	.accept_batch = 16,
 	.limits = fingerd_limits,
 	.refusal = fingerd_refusal,
 	.session = fingerd_serve,
+	.session_free = fingerd_serve_free,
 };
 
 /* fingerd_reload - SIGHUP: a new config, or the old one if broken */
@@ -165,15 +175,10 @@ fingerd_server_free(struct fingerd **srvp)
 
 	if (srv == NULL)
 		return;
-	while (srv->sessions != NULL) {
-		struct fingerd_session *s = srv->sessions;
-
-		fingerd_session_free(&s);
-	}
+	daemon_server_free(&srv->serve);
 	ev_timer_cancel(srv->loop, &srv->sweep);
 	htable_walk(srv->rates, fingerd_client_free_one, NULL);
 	htable_free(&srv->rates);
-	daemon_server_free(&srv->serve);
 	config_free(&srv->cfg);
 	free(srv);
 	*srvp = NULL;

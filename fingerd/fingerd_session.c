@@ -325,10 +325,7 @@ fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
 	}
 	/* The query line has finger_timeout from connect (a deadline). */
 	fingerd_deadline(s);
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
+	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
 	log_debug("connect from %s", addr);
 }
 
@@ -337,18 +334,10 @@ void
 fingerd_session_free(struct fingerd_session **sp)
 {
 	struct fingerd_session *s = *sp;
-	struct fingerd *srv;
 
 	if (s == NULL)
 		return;
-	srv = s->srv;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	daemon_server_done(srv->serve, s->addr);
+	daemon_session_end(&s->ds);
 	fingerd_qmgr_end(s);
 	stream_free(&s->st);
 	free(s);

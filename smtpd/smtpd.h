@@ -46,7 +46,6 @@ struct smtpd {
 	SSL_CTX *tls;			/* NULL: STARTTLS is not offered */
 	struct daemon_server *serve;	/* listeners, accept, limits */
 	struct passwd_table *pw;	/* customer logins, reloaded on change */
-	struct smtpd_session *sessions;	/* every live session */
 	bool stopping;
 };
 
@@ -61,7 +60,7 @@ struct smtpd {
 
 struct smtpd_session {
 	struct smtpd *srv;
-	struct smtpd_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	struct sockaddr_storage peer;	/* for the network lists */

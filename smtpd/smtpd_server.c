@@ -52,12 +52,22 @@ smtpd_serve(void *ctx, int fd, const struct daemon_peer *peer,
 	smtpd_session_new(ctx, fd, peer, strcmp(l->service, "submission") == 0);
 }
 
+/* smtpd_serve_free - a session still live at shutdown */
+static void
+smtpd_serve_free(void *owner)
+{
+	struct smtpd_session *s = owner;
+
+	smtpd_session_free(&s);
+}
+
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops smtpd_serve_ops = {
 	.accept_batch = 32,
 	.limits = smtpd_limits,
 	.refusal = smtpd_refusal,
 	.session = smtpd_serve,
+	.session_free = smtpd_serve_free,
 };
 
 void
@@ -90,11 +100,6 @@ smtpd_server_free(struct smtpd **srvp)
 
 	if (srv == NULL)
 		return;
-	while (srv->sessions != NULL) {
-		struct smtpd_session *s = srv->sessions;
-
-		smtpd_session_free(&s);
-	}
 	daemon_server_free(&srv->serve);
 	passwd_table_free(&srv->pw);
 	tls_ctx_free(&srv->tls);

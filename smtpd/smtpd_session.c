@@ -54,19 +54,11 @@ smtpd_deadline_what(const struct smtpd_session *s, unsigned events, char *buf,
     size_t size)
 {
 	const struct config *cfg = s->srv->cfg;
+	bool data = s->in_data && s->data_end < s->session_end;
 
-	if (events & STREAM_EV_LINE_DEADLINE)
-		snprintf(buf, size, ": command deadline %lds exceeded",
-		    cfg->smtpd_command_deadline);
-	else if ((events & STREAM_EV_DEADLINE) && s->in_data &&
-	    s->data_end < s->session_end)
-		snprintf(buf, size, ": DATA deadline %lds exceeded",
-		    cfg->smtpd_data_deadline);
-	else if (events & STREAM_EV_DEADLINE)
-		snprintf(buf, size, ": session deadline %lds exceeded",
-		    cfg->smtpd_session_deadline);
-	else
-		buf[0] = '\0';
+	daemon_deadline_why(events, cfg->smtpd_command_deadline,
+	    data ? "DATA" : "session", data ? cfg->smtpd_data_deadline :
+	    cfg->smtpd_session_deadline, buf, size);
 }
 
 void
@@ -94,10 +86,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
 		free(s);
 		return;
 	}
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
+	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_greet_start(s);
 	smtpd_arm(s);
@@ -160,13 +149,7 @@ smtpd_session_free(struct smtpd_session **sp)
 	ev_timer_cancel(s->srv->loop, &s->pregreet);
 	smtpd_auth_reset(s);
 	stream_free(&s->st);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	daemon_server_done(s->srv->serve, s->addr);
+	daemon_session_end(&s->ds);
 	free(s->helo);
 	free(s);
 }
@@ -208,9 +191,7 @@ void
 smtpd_close(struct smtpd_session *s)
 {
 	s->closing = true;
-	(void)stream_flush(s->st);
-	/* A client that never reads its last reply must not hold us forever. */
-	stream_set_timeout(s->st, 10000);
+	daemon_session_close(s->st);
 }
 
 const char *

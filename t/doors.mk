@@ -16,3 +16,5 @@ t_stream_test_LDADD = $(SLUICE_LIBS)
 # Listeners past the 64 master once silently dropped (issue 8).
 TESTS += t/95-many-listeners.t
 EXTRA_DIST += t/95-many-listeners.t
+TESTS += t/96-smtpd-limits.t
+EXTRA_DIST += t/96-smtpd-limits.t

@@ -15,6 +15,7 @@
 #include "util/events.h"
 #include "util/htable.h"
 #include "util/log.h"
+#include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
@@ -27,9 +28,13 @@ struct daemon_server {
 	void *ctx;
 	struct daemon_listener *listen;
 	size_t nlisten;
-	size_t nsessions;
+	size_t nsessions;		/* counted, begun or not */
+	struct daemon_session *sessions;	/* begun */
 	struct htable *clients;		/* address -> size_t *: its sessions */
 };
+
+/* How long a closing session waits for a client to read its last reply. */
+#define DAEMON_CLOSE_LINGER_MS	10000
 
 /* One door, one listen parameter: master binds these, the CLI probes them. */
 const struct daemon_listen_param daemon_listen_params[] = {
@@ -199,6 +204,55 @@ daemon_server_done(struct daemon_server *srv, const char *addr)
 		free(htable_del(srv->clients, addr));
 }
 
+void
+daemon_session_begin(struct daemon_server *srv, struct daemon_session *ds,
+    void *owner, const char *addr)
+{
+	ds->srv = srv;
+	ds->owner = owner;
+	ds->addr = addr;
+	ds->prev = NULL;
+	ds->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = ds;
+	srv->sessions = ds;
+}
+
+void
+daemon_session_end(struct daemon_session *ds)
+{
+	struct daemon_server *srv = ds->srv;
+
+	if (ds->prev != NULL)
+		ds->prev->next = ds->next;
+	else
+		srv->sessions = ds->next;
+	if (ds->next != NULL)
+		ds->next->prev = ds->prev;
+	ds->prev = ds->next = NULL;
+	daemon_server_done(srv, ds->addr);
+}
+
+void
+daemon_session_close(struct stream *st)
+{
+	(void)stream_flush(st);
+	stream_set_timeout(st, DAEMON_CLOSE_LINGER_MS);
+}
+
+/* The deadlines a stream reports, and how a timeout log line names them. */
+void
+daemon_deadline_why(unsigned events, long command_s, const char *what,
+    long deadline_s, char *buf, size_t size)
+{
+	if (events & STREAM_EV_LINE_DEADLINE)
+		snprintf(buf, size, ": command deadline %lds exceeded", command_s);
+	else if (events & STREAM_EV_DEADLINE)
+		snprintf(buf, size, ": %s deadline %lds exceeded", what, deadline_s);
+	else
+		buf[0] = '\0';
+}
+
 size_t
 daemon_server_sessions(const struct daemon_server *srv)
 {
@@ -227,6 +281,13 @@ daemon_server_free(struct daemon_server **srvp)
 
 	if (srv == NULL)
 		return;
+	while (srv->sessions != NULL) {
+		struct daemon_session *ds = srv->sessions;
+
+		srv->ops->session_free(ds->owner);
+		if (srv->sessions == ds)
+			log_panic("free session of %s: still listed", ds->addr);
+	}
 	*srvp = NULL;
 	for (i = 0; i < srv->nlisten; i++) {
 		ev_io_del(srv->loop, srv->listen[i].fd);

@@ -10,8 +10,10 @@
  *		.refusal = x_refusal, .session = x_session_new,
  *	};
  *	srv->serve = daemon_server_new(&d, &ops, srv);	(takes d's listeners)
- *	...
- *	daemon_server_done(srv->serve, s->peer.addr);	(each session's end)
+ *	...in ops->session, once the session is set up:
+ *	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
+ *	...in the program's session free:
+ *	daemon_session_end(&s->ds);
  *
  * Each listener is non-blocking and watched in d's loop. A readable
  * listener yields at most accept_batch connections per wakeup (several
@@ -20,8 +22,16 @@
  * clients speak TLS first), is closed, and is logged as
  * "reject: connect from NAME[ADDR]: too many connections[ from this
  * address]". Otherwise it is counted and handed to ops->session, which
- * owns the descriptor from then on and must call daemon_server_done()
- * exactly once for it, even when it fails to set the session up.
+ * owns the descriptor from then on. A session that is set up joins the
+ * server's list with daemon_session_begin() and leaves it, freeing its
+ * slots, with daemon_session_end(); one that fails before that frees
+ * its slots with daemon_server_done(). At shutdown the server frees
+ * the sessions still live with ops->session_free.
+ *
+ * The sessions' own end shares two pieces: daemon_session_close() (the
+ * last reply goes out, then the close, with a bound on a client that
+ * never reads it) and daemon_deadline_why() (the reason of a timeout,
+ * as every door logs it).
  *
  * The table of listener services and the sluice.conf parameters that
  * configure them is here too: master binds from it and "sluice status"
@@ -75,9 +85,19 @@ struct daemon_serve_ops {
 	/* session - serve fd (non-blocking, close-on-exec) from peer on listener l */
 	void (*session)(void *ctx, int fd, const struct daemon_peer *peer,
 	    const struct daemon_listener *l);
+	/* session_free - free a live session at shutdown (it calls daemon_session_end) */
+	void (*session_free)(void *owner);
 };
 
 struct daemon_server;
+
+/* The skeleton's part of a live session, embedded in the program's. */
+struct daemon_session {
+	struct daemon_server *srv;
+	struct daemon_session *prev, *next;	/* the server's live sessions */
+	void *owner;			/* the program's session */
+	const char *addr;		/* its client address (the owner's copy) */
+};
 
 /*
  * daemon_server_new - serve d's listeners (taken over: d keeps none)
@@ -86,17 +106,31 @@ struct daemon_server;
  */
 struct daemon_server *daemon_server_new(struct daemon *d,
     const struct daemon_serve_ops *ops, void *ctx);
-/* daemon_server_done - a session of addr has ended (its slots are free) */
+/* daemon_server_done - a connection of addr ended before its session began */
 void daemon_server_done(struct daemon_server *srv, const char *addr);
+/* daemon_session_begin - owner (with ds inside, addr its client) is live */
+void daemon_session_begin(struct daemon_server *srv, struct daemon_session *ds,
+    void *owner, const char *addr);
+/* daemon_session_end - the session of ds is over: unlinked, its slots free */
+void daemon_session_end(struct daemon_session *ds);
 /* daemon_server_sessions - how many sessions are live */
 size_t daemon_server_sessions(const struct daemon_server *srv);
 /* daemon_server_listeners - how many listeners it serves */
 size_t daemon_server_listeners(const struct daemon_server *srv);
-/*
- * daemon_server_free - close the listeners and free the server; the
- * program's sessions must be gone first (they call daemon_server_done).
- */
+/* daemon_server_free - free the live sessions, close the listeners, free */
 void daemon_server_free(struct daemon_server **srvp);
+
+struct stream;
+/* daemon_session_close - flush st; a client that never reads must not hold us */
+void daemon_session_close(struct stream *st);
+/*
+ * daemon_deadline_why - the tail of "timeout after X from N[A]" for the
+ * stream events: ": command deadline Ns exceeded" (command_s), ": WHAT
+ * deadline Ns exceeded" (the stream deadline: what and deadline_s), or
+ * "" for the idle timeout.
+ */
+void daemon_deadline_why(unsigned events, long command_s, const char *what,
+    long deadline_s, char *buf, size_t size);
 
 /* daemon_peer_set - addr, port and name of the socket address ss (len octets) */
 void daemon_peer_set(struct daemon_peer *p, const struct sockaddr_storage *ss,
