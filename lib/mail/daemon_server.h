@@ -2,12 +2,12 @@
  * daemon_server - the serving half of a sluice daemon, as Postfix's
  * multi_server: the listeners, the accept loop, the limits on sessions
  * at once and per client address with the refusal each protocol gives,
- * and the count of live sessions. A program supplies its protocol as a
- * table of callbacks and keeps only its sessions:
+ * and the list of live sessions. A program supplies its protocol as a
+ * table of callbacks and writes only what its sessions say:
  *
  *	static const struct daemon_serve_ops ops = {
- *		.accept_batch = 32, .limits = x_limits,
- *		.refusal = x_refusal, .session = x_session_new,
+ *		.accept_batch = 32, .limits = x_limits, .refusal = x_refusal,
+ *		.session = x_serve, .session_free = x_serve_free,
  *	};
  *	srv->serve = daemon_server_new(&d, &ops, srv);	(takes d's listeners)
  *	...in ops->session, once the session is set up:
