@@ -109,10 +109,8 @@ struct etrn_session {
 	const char *name;		/* "localhost" or "unknown" */
 	unsigned state;			/* ETRN_ST_* */
 	char *helo;			/* EHLO argument, or NULL */
-	const char *last_cmd;		/* for "lost connection after X" */
 	unsigned ncmd;			/* commands, for the disconnect line */
 	bool tls_wrap;			/* waiting for the TLS-on-connect handshake */
-	bool closing;			/* close once the output is written */
 	uint64_t session_end;		/* odmr_session_deadline, ev_now() ms */
 
 	/* AUTH (etrn_auth.c). */

@@ -57,6 +57,23 @@ etrn_serve_free(void *owner)
 	etrn_session_free(&s);
 }
 
+/* etrn_timeout_reply - the 421 of a timeout */
+static void
+etrn_timeout_reply(void *owner)
+{
+	etrn_reply(owner, ETRN_R_TIMEOUT);
+}
+
+/* etrn_deadline_why - the log reason of a timeout of the command dialogue */
+static void
+etrn_deadline_why(void *owner, unsigned events, char *buf, size_t size)
+{
+	const struct config *cfg = ((struct etrn_session *)owner)->srv->cfg;
+
+	daemon_deadline_why(events, cfg->odmr_command_deadline, "session",
+	    cfg->odmr_session_deadline, buf, size);
+}
+
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops etrn_serve_ops = {
 	.accept_batch = 32,
@@ -65,6 +82,8 @@ static const struct daemon_serve_ops etrn_serve_ops = {
 	.refusal = etrn_refusal,
 	.session = etrn_serve,
 	.session_free = etrn_serve_free,
+	.timeout_reply = etrn_timeout_reply,
+	.deadline_why = etrn_deadline_why,
 };
 
 /*

@@ -70,20 +70,16 @@ etrn_session_new(struct etrn *srv, int fd, const struct daemon_peer *peer,
 	s->srv = srv;
 	s->qmgr_fd = -1;
 	s->state = ETRN_ST_INIT;
-	s->last_cmd = "CONNECT";
+	s->ds.last_cmd = "CONNECT";
 	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
 	s->port = peer->port;
 	s->name = peer->name;
-	s->st = stream_new(srv->loop, fd, etrn_session_event, s);
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, etrn_session_event,
+	    s->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
-		    strerror(errno));
-		(void)close(fd);
-		daemon_server_done(srv->serve, s->addr);
 		free(s);
 		return;
 	}
-	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
 	s->session_end = ev_now() +
@@ -154,8 +150,7 @@ etrn_reply(struct etrn_session *s, const char *fmt, ...)
 void
 etrn_close(struct etrn_session *s)
 {
-	s->closing = true;
-	daemon_session_close(s->st);
+	daemon_session_close(&s->ds);
 }
 
 /* etrn_ehlo - EHLO name: our extensions (RFC 2645 4.1) */
@@ -282,11 +277,11 @@ etrn_cmd_line(struct etrn_session *s, int r, const char *line, size_t len)
 		if (strcmp(v->name, cmd.verb) == 0)
 			break;
 	if (v->name == NULL) {
-		s->last_cmd = "UNKNOWN";
+		s->ds.last_cmd = "UNKNOWN";
 		etrn_reply(s, ETRN_R_UNKNOWN_CMD);
 		return;
 	}
-	s->last_cmd = v->name;
+	s->ds.last_cmd = v->name;
 	if (!(v->states & s->state)) {
 		etrn_reply(s, "%s", v->refusal);
 		return;
@@ -298,7 +293,7 @@ etrn_cmd_line(struct etrn_session *s, int r, const char *line, size_t len)
 void
 etrn_input(struct etrn_session *s)
 {
-	while (!s->closing && s->auth_pause == NULL &&
+	while (!s->ds.closing && s->auth_pause == NULL &&
 	    (s->state == ETRN_ST_INIT || s->state == ETRN_ST_AUTHED)) {
 		const char *line;
 		size_t len;
@@ -326,7 +321,7 @@ void
 etrn_resume(struct etrn_session *s)
 {
 	etrn_input(s);
-	if (s->closing && stream_pending(s->st) == 0)
+	if (s->ds.closing && stream_pending(s->st) == 0)
 		etrn_session_free(&s);
 }
 
@@ -334,11 +329,7 @@ etrn_resume(struct etrn_session *s)
 static void
 etrn_tls_done(struct etrn_session *s)
 {
-	char desc[160];
-
-	stream_tls_describe(s->st, desc, sizeof(desc));
-	log_info("Anonymous TLS connection established from %s[%s]: %s",
-	    s->name, s->addr, desc);
+	daemon_session_tls_log(&s->ds);
 	if (s->tls_wrap) {
 		s->tls_wrap = false;
 		etrn_greet(s);
@@ -360,47 +351,18 @@ etrn_session_event(struct stream *st, unsigned events, void *ctx)
 		smtp_client_stream_io(st, events, s->cl);
 		return;
 	}
-	if (events & STREAM_EV_ERROR) {
-		log_info("lost connection after %s from %s[%s]: %s",
-		    s->last_cmd, s->name, s->addr, stream_error(st));
-		etrn_session_free(&s);
+	/* Bound to qmgr, the session waits for it: the bind timer decides. */
+	if (s->state == ETRN_ST_BINDING)
+		events &= ~(STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+		    STREAM_EV_LINE_DEADLINE);
+	if (daemon_session_stopped(&s->ds, events))
 		return;
-	}
-	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
-	    STREAM_EV_LINE_DEADLINE)) {
-		if (!s->closing && s->state != ETRN_ST_BINDING) {
-			const struct config *cfg = s->srv->cfg;
-			char why[64];
-
-			daemon_deadline_why(events, cfg->odmr_command_deadline,
-			    "session", cfg->odmr_session_deadline, why, sizeof(why));
-			log_info("timeout after %s from %s[%s]%s", s->last_cmd,
-			    s->name, s->addr, why);
-			etrn_reply(s, ETRN_R_TIMEOUT);
-			etrn_close(s);
-			if (stream_pending(s->st) > 0)
-				return;
-		}
-		if (s->state != ETRN_ST_BINDING) {
-			etrn_session_free(&s);
-			return;
-		}
-	}
 	if (events & STREAM_EV_TLS)
 		etrn_tls_done(s);
 	if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		etrn_input(s);
-	if (s->closing && stream_pending(s->st) == 0) {
-		etrn_session_free(&s);
+	if (daemon_session_finished(&s->ds))
 		return;
-	}
-	/* Whole lines were all run above; a partial one will never end. */
-	if (stream_eof(s->st) && !s->closing) {
-		log_info("lost connection after %s from %s[%s]", s->last_cmd,
-		    s->name, s->addr);
-		etrn_session_free(&s);
-		return;
-	}
-	if (!s->closing && !s->tls_wrap && s->state != ETRN_ST_BINDING)
+	if (!s->ds.closing && !s->tls_wrap && s->state != ETRN_ST_BINDING)
 		stream_set_timeout(s->st, etrn_timeout_ms(s));
 }

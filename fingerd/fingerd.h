@@ -140,9 +140,10 @@ void fingerd_reload(struct config *cfg, void *ctx);
 bool fingerd_client_query(struct fingerd *srv, const char *addr);
 
 /* fingerd_session.c */
-/* fingerd_session_new - serve the accepted socket fd from addr
+/* fingerd_session_new - serve the accepted socket fd from peer
  * (mail/daemon_server.h counts it until freed) */
-void fingerd_session_new(struct fingerd *srv, int fd, const char *addr);
+void fingerd_session_new(struct fingerd *srv, int fd,
+    const struct daemon_peer *peer);
 /* fingerd_session_free - close and unlink the session; sets *sp to NULL */
 void fingerd_session_free(struct fingerd_session **sp);
 

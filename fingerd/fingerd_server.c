@@ -112,7 +112,7 @@ static void
 fingerd_serve(void *ctx, int fd, const struct daemon_peer *peer,
     const struct daemon_listener *l)
 {
-	fingerd_session_new(ctx, fd, peer->addr);
+	fingerd_session_new(ctx, fd, peer);
 }
 
 /* fingerd_serve_free - a session still live at shutdown */
@@ -124,7 +124,10 @@ fingerd_serve_free(void *owner)
 	fingerd_session_free(&s);
 }
 
-/* Connections taken from a listener per wakeup, to stay fair to sessions. */
+/*
+ * Connections taken from a listener per wakeup, to stay fair to sessions.
+ * One query, one answer: no dialogue, so no timeout_reply or deadline_why.
+ */
 static const struct daemon_serve_ops fingerd_serve_ops = {
 	.accept_batch = 16,
 	.limits = fingerd_limits,

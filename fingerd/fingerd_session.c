@@ -308,25 +308,22 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 
 /* fingerd_session_new - a session for the accepted socket fd */
 void
-fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
+fingerd_session_new(struct fingerd *srv, int fd, const struct daemon_peer *peer)
 {
 	struct fingerd_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
 	s->qmgr_fd = -1;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->st = stream_new(srv->loop, fd, fingerd_session_event, s);
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd,
+	    fingerd_session_event, peer->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s: %s", addr, strerror(errno));
-		(void)close(fd);
-		daemon_server_done(srv->serve, addr);
 		free(s);
 		return;
 	}
 	/* The query line has finger_timeout from connect (a deadline). */
 	fingerd_deadline(s);
-	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
-	log_debug("connect from %s", addr);
+	log_debug("connect from %s", s->addr);
 }
 
 /* fingerd_session_free - unlink, release the client slot, close, free */

@@ -71,12 +71,10 @@ struct smtpd_session {
 	unsigned state;			/* SMTP_ST_* */
 	char *helo;
 	bool esmtp;
-	const char *last_cmd;		/* for "lost connection after X" */
 	int cur_verb;			/* row counting a success, or -1 */
 	unsigned count_ok[SMTPD_NVERBS + 1], count_all[SMTPD_NVERBS + 1];
 	unsigned errors;
 	struct ev_timer *tarpit;	/* soft error limit: pause input */
-	bool closing;			/* close once the output is written */
 	struct ev_timer *pregreet;	/* the 220 waits on it (smtpd_pregreet.c) */
 	uint64_t connect_ms;		/* ev_now() at connect */
 	bool quit;
@@ -125,6 +123,8 @@ void smtpd_tls_setup(struct smtpd *srv);
  * submission port or not (mail/daemon_server.h counts it until freed) */
 void smtpd_session_new(struct smtpd *srv, int fd,
     const struct daemon_peer *peer, bool submission);
+/* smtpd_deadline_why - the log reason of a timeout (daemon_serve_ops) */
+void smtpd_deadline_why(void *owner, unsigned events, char *buf, size_t size);
 /* smtpd_session_free - log the disconnect, abort any queue file, free */
 void smtpd_session_free(struct smtpd_session **sp);
 /* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */

@@ -395,7 +395,7 @@ smtpd_hangup(struct smtpd_session *s, const char *reply, const char *why,
 		log_warn("%s from %s[%s]: %.100s", why, s->name, s->addr, text);
 	else
 		log_warn("%s from %s[%s] after %s", why, s->name, s->addr,
-		    s->last_cmd);
+		    s->ds.last_cmd);
 	smtpd_reply(s, "%s", reply);
 	smtpd_close(s);
 }
@@ -444,13 +444,13 @@ smtpd_cmd_line(struct smtpd_session *s, int r, const char *line, size_t len)
 	v = cmd.verb[0] != '\0' ? smtp_verb_find(smtpd_verbs, cmd.verb) : NULL;
 	if (v == NULL) {
 		s->count_all[SMTPD_NVERBS]++;
-		s->last_cmd = "UNKNOWN";
+		s->ds.last_cmd = "UNKNOWN";
 		smtpd_reply(s, SMTP_R_UNKNOWN_CMD);
 		return;
 	}
 	s->cur_verb = (int)(v - smtpd_verbs);
 	s->count_all[s->cur_verb]++;
-	s->last_cmd = v->name;
+	s->ds.last_cmd = v->name;
 	if (!(v->states & s->state)) {
 		smtpd_state_reply(s, v);
 		return;

@@ -107,7 +107,7 @@ smtpd_data_end(struct smtpd_session *s)
 	int e;
 
 	s->in_data = false;
-	s->last_cmd = "END-OF-MESSAGE";
+	s->ds.last_cmd = "END-OF-MESSAGE";
 	if (f & SMTPD_DATA_REFUSE) {
 		/* The smuggling-related refusals first: they say the most. */
 		if (f & SMTPD_DATA_BARE_LF)

@@ -72,7 +72,7 @@ smtpd_pregreet_caught(struct smtpd_session *s)
 	log_info("PREGREET %zu after %llu.%02llu from [%s]:%u: %.*s", n,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 10),
 	    s->addr, s->port, (int)(len > 100 ? 100 : len), line);
-	s->last_cmd = "CONNECT";
+	s->ds.last_cmd = "CONNECT";
 	smtpd_reply(s, SMTP_R_PREGREET);
 	smtpd_close(s);
 	return true;

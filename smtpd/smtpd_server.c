@@ -61,6 +61,13 @@ smtpd_serve_free(void *owner)
 	smtpd_session_free(&s);
 }
 
+/* smtpd_timeout_reply - the 421 of a timeout */
+static void
+smtpd_timeout_reply(void *owner)
+{
+	smtpd_reply(owner, SMTP_R_TIMEOUT);
+}
+
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops smtpd_serve_ops = {
 	.accept_batch = 32,
@@ -68,6 +75,8 @@ static const struct daemon_serve_ops smtpd_serve_ops = {
 	.refusal = smtpd_refusal,
 	.session = smtpd_serve,
 	.session_free = smtpd_serve_free,
+	.timeout_reply = smtpd_timeout_reply,
+	.deadline_why = smtpd_deadline_why,
 };
 
 void

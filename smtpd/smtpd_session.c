@@ -48,11 +48,11 @@ smtpd_arm(struct smtpd_session *s)
 	    s->data_end : s->session_end);
 }
 
-/* smtpd_deadline_what - the reason of a timeout, for its log line */
-static void
-smtpd_deadline_what(const struct smtpd_session *s, unsigned events, char *buf,
-    size_t size)
+/* smtpd_deadline_why - the reason of a timeout, for its log line */
+void
+smtpd_deadline_why(void *owner, unsigned events, char *buf, size_t size)
 {
+	const struct smtpd_session *s = owner;
 	const struct config *cfg = s->srv->cfg;
 	bool data = s->in_data && s->data_end < s->session_end;
 
@@ -74,19 +74,15 @@ smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
 	s->submission = submission;
 	s->name = peer->name;
 	s->state = SMTP_ST_CONNECT;
-	s->last_cmd = "CONNECT";
+	s->ds.last_cmd = "CONNECT";
 	s->cur_verb = -1;
 	s->session_end = ev_now() + (uint64_t)srv->cfg->smtpd_session_deadline * 1000u;
-	s->st = stream_new(srv->loop, fd, smtpd_session_event, s);
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, smtpd_session_event,
+	    s->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
-		    strerror(errno));
-		(void)close(fd);
-		daemon_server_done(srv->serve, s->addr);
 		free(s);
 		return;
 	}
-	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_greet_start(s);
 	smtpd_arm(s);
@@ -190,8 +186,7 @@ smtpd_reject_log(struct smtpd_session *s, const char *verb, const char *rcpt)
 void
 smtpd_close(struct smtpd_session *s)
 {
-	s->closing = true;
-	daemon_session_close(s->st);
+	daemon_session_close(&s->ds);
 }
 
 const char *
@@ -242,7 +237,7 @@ smtpd_input(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
-	while (!s->closing && s->tarpit == NULL && s->auth_delay == NULL) {
+	while (!s->ds.closing && s->tarpit == NULL && s->auth_delay == NULL) {
 		const char *line;
 		size_t len;
 		unsigned errors = s->errors;
@@ -265,13 +260,13 @@ smtpd_input(struct smtpd_session *s)
 			smtpd_auth_line(s, r, line, len);
 		else
 			smtpd_cmd_line(s, r, line, len);
-		if (s->closing)
+		if (s->ds.closing)
 			break;
 		if (s->errors > errors && cfg->smtpd_hard_error_limit > 0 &&
 		    s->errors >= (unsigned)cfg->smtpd_hard_error_limit) {
 			smtpd_reply(s, SMTP_R_TOO_MANY_ERRORS);
 			log_info("too many errors after %s from %s[%s]",
-			    s->last_cmd, s->name, s->addr);
+			    s->ds.last_cmd, s->name, s->addr);
 			smtpd_close(s);
 			break;
 		}
@@ -298,11 +293,7 @@ smtpd_input(struct smtpd_session *s)
 static void
 smtpd_tls_done(struct smtpd_session *s)
 {
-	char desc[160];
-
-	stream_tls_describe(s->st, desc, sizeof(desc));
-	log_info("Anonymous TLS connection established from %s[%s]: %s",
-	    s->name, s->addr, desc);
+	daemon_session_tls_log(&s->ds);
 	smtpd_reset(s);
 	xfree(&s->helo);
 	/* RFC 3207 4.2: nothing learnt before TLS counts after it. */
@@ -317,45 +308,16 @@ smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 {
 	struct smtpd_session *s = ctx;
 
-	if (events & STREAM_EV_ERROR) {
-		log_info("lost connection after %s from %s[%s]: %s",
-		    s->last_cmd, s->name, s->addr, stream_error(st));
-		smtpd_session_free(&s);
+	if (daemon_session_stopped(&s->ds, events))
 		return;
-	}
-	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
-	    STREAM_EV_LINE_DEADLINE)) {
-		if (!s->closing) {
-			char why[64];
-
-			smtpd_deadline_what(s, events, why, sizeof(why));
-			log_info("timeout after %s from %s[%s]%s", s->last_cmd,
-			    s->name, s->addr, why);
-			smtpd_reply(s, SMTP_R_TIMEOUT);
-			smtpd_close(s);
-			if (stream_pending(s->st) > 0)
-				return;
-		}
-		smtpd_session_free(&s);
-		return;
-	}
 	if (events & STREAM_EV_TLS)
 		smtpd_tls_done(s);
 	if (s->pregreet != NULL)
 		(void)smtpd_pregreet_caught(s);	/* nothing runs before the 220 */
 	else if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		smtpd_input(s);
-	if (s->closing && stream_pending(s->st) == 0) {
-		smtpd_session_free(&s);
+	if (daemon_session_finished(&s->ds))
 		return;
-	}
-	/* Whole lines were all run above; a partial one will never end. */
-	if (stream_eof(s->st) && !s->closing) {
-		log_info("lost connection after %s from %s[%s]", s->last_cmd,
-		    s->name, s->addr);
-		smtpd_session_free(&s);
-		return;
-	}
-	if (!s->closing)
+	if (!s->ds.closing)
 		smtpd_arm(s);
 }

@@ -191,7 +191,8 @@ daemon_server_new(struct daemon *d, const struct daemon_serve_ops *ops, void *ct
 	return srv;
 }
 
-void
+/* daemon_server_done - a connection of addr is over: its slots are free */
+static void
 daemon_server_done(struct daemon_server *srv, const char *addr)
 {
 	size_t *count = htable_get(srv->clients, addr);
@@ -204,18 +205,30 @@ daemon_server_done(struct daemon_server *srv, const char *addr)
 		free(htable_del(srv->clients, addr));
 }
 
-void
+struct stream *
 daemon_session_begin(struct daemon_server *srv, struct daemon_session *ds,
-    void *owner, const char *addr)
+    void *owner, int fd, stream_fn *fn, const char *name, const char *addr)
 {
+	struct stream *st = stream_new(srv->loop, fd, fn, owner);
+
+	if (st == NULL) {
+		log_warn("watch connection from %s[%s]: %s", name, addr,
+		    strerror(errno));
+		(void)close(fd);
+		daemon_server_done(srv, addr);
+		return NULL;
+	}
 	ds->srv = srv;
 	ds->owner = owner;
+	ds->st = st;
+	ds->name = name;
 	ds->addr = addr;
 	ds->prev = NULL;
 	ds->next = srv->sessions;
 	if (srv->sessions != NULL)
 		srv->sessions->prev = ds;
 	srv->sessions = ds;
+	return st;
 }
 
 void
@@ -234,10 +247,69 @@ daemon_session_end(struct daemon_session *ds)
 }
 
 void
-daemon_session_close(struct stream *st)
+daemon_session_close(struct daemon_session *ds)
 {
-	(void)stream_flush(st);
-	stream_set_timeout(st, DAEMON_CLOSE_LINGER_MS);
+	ds->closing = true;
+	(void)stream_flush(ds->st);
+	stream_set_timeout(ds->st, DAEMON_CLOSE_LINGER_MS);
+}
+
+void
+daemon_session_tls_log(const struct daemon_session *ds)
+{
+	char desc[160];
+
+	stream_tls_describe(ds->st, desc, sizeof(desc));
+	log_info("Anonymous TLS connection established from %s[%s]: %s",
+	    ds->name, ds->addr, desc);
+}
+
+bool
+daemon_session_stopped(struct daemon_session *ds, unsigned events)
+{
+	const struct daemon_serve_ops *ops = ds->srv->ops;
+	char why[80];
+
+	if (events & STREAM_EV_ERROR) {
+		log_info("lost connection after %s from %s[%s]: %s", ds->last_cmd,
+		    ds->name, ds->addr, stream_error(ds->st));
+		ops->session_free(ds->owner);
+		return true;
+	}
+	if (!(events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+	    STREAM_EV_LINE_DEADLINE)))
+		return false;
+	/* (A closing session's timeout is its linger: it just goes.) */
+	if (!ds->closing) {
+		ops->deadline_why(ds->owner, events, why, sizeof(why));
+		log_info("timeout after %s from %s[%s]%s", ds->last_cmd, ds->name,
+		    ds->addr, why);
+		ops->timeout_reply(ds->owner);
+		daemon_session_close(ds);
+		if (stream_pending(ds->st) > 0)
+			return true;
+	}
+	ops->session_free(ds->owner);
+	return true;
+}
+
+bool
+daemon_session_finished(struct daemon_session *ds)
+{
+	const struct daemon_serve_ops *ops = ds->srv->ops;
+
+	if (ds->closing && stream_pending(ds->st) == 0) {
+		ops->session_free(ds->owner);
+		return true;
+	}
+	/* Whole lines were all run; a partial one will never end. */
+	if (stream_eof(ds->st) && !ds->closing) {
+		log_info("lost connection after %s from %s[%s]", ds->last_cmd,
+		    ds->name, ds->addr);
+		ops->session_free(ds->owner);
+		return true;
+	}
+	return false;
 }
 
 /* The deadlines a stream reports, and how a timeout log line names them. */

@@ -10,8 +10,14 @@
  *		.session = x_serve, .session_free = x_serve_free,
  *	};
  *	srv->serve = daemon_server_new(&d, &ops, srv);	(takes d's listeners)
- *	...in ops->session, once the session is set up:
- *	daemon_session_begin(srv->serve, &s->ds, s, s->addr);
+ *	...in ops->session:
+ *	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, x_event,
+ *	    s->name, s->addr);
+ *	if (s->st == NULL) { free(s); return; }	(logged, fd closed)
+ *	...in the stream's callback:
+ *	if (daemon_session_stopped(&s->ds, events)) return;	(error, timeout)
+ *	...the protocol's input...
+ *	if (daemon_session_finished(&s->ds)) return;	(closed, or EOF)
  *	...in the program's session free:
  *	daemon_session_end(&s->ds);
  *
@@ -22,16 +28,19 @@
  * clients speak TLS first), is closed, and is logged as
  * "reject: connect from NAME[ADDR]: too many connections[ from this
  * address]". Otherwise it is counted and handed to ops->session, which
- * owns the descriptor from then on. A session that is set up joins the
- * server's list with daemon_session_begin() and leaves it, freeing its
- * slots, with daemon_session_end(); one that fails before that frees
- * its slots with daemon_server_done(). At shutdown the server frees
- * the sessions still live with ops->session_free.
+ * owns the descriptor from then on. daemon_session_begin() makes the
+ * session's stream and puts it in the server's list; the session leaves
+ * it, freeing its slots, with daemon_session_end(). At shutdown the
+ * server frees the sessions still live with ops->session_free.
  *
- * The sessions' own end shares two pieces: daemon_session_close() (the
- * last reply goes out, then the close, with a bound on a client that
- * never reads it) and daemon_deadline_why() (the reason of a timeout,
- * as every door logs it).
+ * A dialogue (smtpd, etrn) ends the same way whatever its protocol:
+ * an error or an EOF before the client's QUIT is "lost connection after
+ * CMD from NAME[ADDR]"; an idle timeout or a deadline is "timeout after
+ * CMD from NAME[ADDR]: ... deadline Ns exceeded", answered with the
+ * protocol's reply (ops->timeout_reply); daemon_session_close() lets the
+ * last reply go out, with a bound on a client that never reads it, and
+ * the session is freed once it has (ops->session_free). fingerd, one
+ * query and one answer, ends its own way and uses only the list.
  *
  * The table of listener services and the sluice.conf parameters that
  * configure them is here too: master binds from it and "sluice status"
@@ -44,6 +53,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+
+/* lib/util */
+#include "util/stream.h"
 
 struct config;
 struct daemon;
@@ -85,8 +97,12 @@ struct daemon_serve_ops {
 	/* session - serve fd (non-blocking, close-on-exec) from peer on listener l */
 	void (*session)(void *ctx, int fd, const struct daemon_peer *peer,
 	    const struct daemon_listener *l);
-	/* session_free - free a live session at shutdown (it calls daemon_session_end) */
+	/* session_free - free a session (it calls daemon_session_end) */
 	void (*session_free)(void *owner);
+	/* timeout_reply - the protocol's answer to a timeout (dialogues only) */
+	void (*timeout_reply)(void *owner);
+	/* deadline_why - the log reason of a timeout, as daemon_deadline_why() */
+	void (*deadline_why)(void *owner, unsigned events, char *buf, size_t size);
 };
 
 struct daemon_server;
@@ -96,7 +112,10 @@ struct daemon_session {
 	struct daemon_server *srv;
 	struct daemon_session *prev, *next;	/* the server's live sessions */
 	void *owner;			/* the program's session */
-	const char *addr;		/* its client address (the owner's copy) */
+	struct stream *st;		/* the owner's stream (it frees it) */
+	const char *name, *addr;	/* its client (the owner's strings) */
+	const char *last_cmd;		/* for "... after CMD from ..." */
+	bool closing;			/* close once the output is written */
 };
 
 /*
@@ -106,11 +125,14 @@ struct daemon_session {
  */
 struct daemon_server *daemon_server_new(struct daemon *d,
     const struct daemon_serve_ops *ops, void *ctx);
-/* daemon_server_done - a connection of addr ended before its session began */
-void daemon_server_done(struct daemon_server *srv, const char *addr);
-/* daemon_session_begin - owner (with ds inside, addr its client) is live */
-void daemon_session_begin(struct daemon_server *srv, struct daemon_session *ds,
-    void *owner, const char *addr);
+/*
+ * daemon_session_begin - the stream of owner (ds inside, name[addr] its
+ * client) on fd, with fn called with owner; the session is live. NULL,
+ * logged, with fd closed and the slots free, when it cannot be watched.
+ */
+struct stream *daemon_session_begin(struct daemon_server *srv,
+    struct daemon_session *ds, void *owner, int fd, stream_fn *fn,
+    const char *name, const char *addr);
 /* daemon_session_end - the session of ds is over: unlinked, its slots free */
 void daemon_session_end(struct daemon_session *ds);
 /* daemon_server_sessions - how many sessions are live */
@@ -120,9 +142,21 @@ size_t daemon_server_listeners(const struct daemon_server *srv);
 /* daemon_server_free - free the live sessions, close the listeners, free */
 void daemon_server_free(struct daemon_server **srvp);
 
-struct stream;
-/* daemon_session_close - flush st; a client that never reads must not hold us */
-void daemon_session_close(struct stream *st);
+/* daemon_session_close - close once the output is written; a client that never reads must not hold us */
+void daemon_session_close(struct daemon_session *ds);
+/* daemon_session_tls_log - the handshake is over: "Anonymous TLS connection established ..." */
+void daemon_session_tls_log(const struct daemon_session *ds);
+/*
+ * daemon_session_stopped - the stream events that end a dialogue before
+ * its input runs (an error; a timeout or deadline). true: the caller
+ * returns at once, the session freed or closing.
+ */
+bool daemon_session_stopped(struct daemon_session *ds, unsigned events);
+/*
+ * daemon_session_finished - after the input ran: free a closing session
+ * whose output is written, or one whose client left. true: it is gone.
+ */
+bool daemon_session_finished(struct daemon_session *ds);
 /*
  * daemon_deadline_why - the tail of "timeout after X from N[A]" for the
  * stream events: ": command deadline Ns exceeded" (command_s), ": WHAT
