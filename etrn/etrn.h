@@ -68,9 +68,6 @@ struct sasl;
 #define ETRN_ST_BINDING		0x4u	/* ATRN accepted, qmgr not yet heard */
 #define ETRN_ST_TURNED		0x8u	/* the connection is turned around */
 
-/* The listener service whose clients speak TLS from the first byte. */
-#define ETRN_SERVICE_TLS	"odmrs"
-
 struct etrn {
 	struct ev_loop *loop;
 	struct config *cfg;

@@ -45,7 +45,7 @@ static void
 etrn_serve(void *ctx, int fd, const struct daemon_peer *peer,
     const struct daemon_listener *l)
 {
-	etrn_session_new(ctx, fd, peer, strcmp(l->service, ETRN_SERVICE_TLS) == 0);
+	etrn_session_new(ctx, fd, peer, strcmp(l->service, DAEMON_SVC_ODMRS) == 0);
 }
 
 /* etrn_serve_free - a session still live at shutdown */
@@ -77,7 +77,7 @@ etrn_deadline_why(void *owner, unsigned events, char *buf, size_t size)
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops etrn_serve_ops = {
 	.accept_batch = 32,
-	.tls_on_connect = ETRN_SERVICE_TLS,
+	.tls_on_connect = DAEMON_SVC_ODMRS,
 	.limits = etrn_limits,
 	.refusal = etrn_refusal,
 	.session = etrn_serve,
@@ -112,7 +112,7 @@ etrn_server_new(struct daemon *d)
 	etrn_tls_setup(srv);
 	etrn_passwd_reload(srv);
 	for (i = 0; i < d->nlisten; i++)
-		if (daemon_listener_is(d, i, ETRN_SERVICE_TLS) && srv->tls == NULL)
+		if (daemon_listener_is(d, i, DAEMON_SVC_ODMRS) && srv->tls == NULL)
 			log_warn("odmrs listener without a TLS context: its "
 			    "connections will be closed");
 	srv->serve = daemon_server_new(d, &etrn_serve_ops, srv);

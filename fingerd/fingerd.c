@@ -84,7 +84,7 @@ main(int argc, char **argv)
 
 	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &listen_spec, "[-l host:port]");
 	if (listen_spec != NULL)
-		daemon_add_listener(&d, daemon_bind(listen_spec), "finger");
+		daemon_add_listener(&d, daemon_bind(listen_spec), DAEMON_SVC_FINGER);
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");
 	srv = fingerd_server_new(&d);

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "master/master.h"
 
 /* A child that lived this long was healthy: its back-off starts over. */
@@ -73,12 +74,14 @@ master_web_count(const struct config *cfg)
  */
 static struct master_service master_services[] = {
 	{ .name = "qmgr", .listen_services = "", .count = master_one },
-	{ .name = "smtpd", .listen_services = "smtp,submission", .count = master_smtpd_count },
+	{ .name = "smtpd", .listen_services = DAEMON_SVC_SMTP ","
+	    DAEMON_SVC_SUBMISSION, .count = master_smtpd_count },
 	{ .name = "deliver", .listen_services = "", .count = master_deliver_count },
-	{ .name = "etrn", .listen_services = "odmr,odmrs", .count = master_etrn_count },
-	{ .name = "fingerd", .listen_services = "finger", .count = master_fingerd_count },
+	{ .name = "etrn", .listen_services = DAEMON_SVC_ODMR "," DAEMON_SVC_ODMRS,
+	    .count = master_etrn_count },
+	{ .name = "fingerd", .listen_services = DAEMON_SVC_FINGER, .count = master_fingerd_count },
 	{ .name = "prober", .listen_services = "", .count = master_one },
-	{ .name = "web", .listen_services = "web", .count = master_web_count },
+	{ .name = "web", .listen_services = DAEMON_SVC_WEB, .count = master_web_count },
 };
 #define MASTER_NSERVICES (sizeof(master_services) / sizeof(master_services[0]))
 

@@ -120,9 +120,10 @@ main(int argc, char **argv)
 			log_fatal("create queue directories in %s: %s",
 			    d.cfg->queue_directory, strerror(errno));
 		if (o.listen_spec != NULL)
-			daemon_add_listener(&d, daemon_bind(o.listen_spec), "smtp");
+			daemon_add_listener(&d, daemon_bind(o.listen_spec), DAEMON_SVC_SMTP);
 		if (o.submit_spec != NULL)
-			daemon_add_listener(&d, daemon_bind(o.submit_spec), "submission");
+			daemon_add_listener(&d, daemon_bind(o.submit_spec),
+			    DAEMON_SVC_SUBMISSION);
 	}
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");

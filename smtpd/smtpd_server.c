@@ -49,7 +49,7 @@ static void
 smtpd_serve(void *ctx, int fd, const struct daemon_peer *peer,
     const struct daemon_listener *l)
 {
-	smtpd_session_new(ctx, fd, peer, strcmp(l->service, "submission") == 0);
+	smtpd_session_new(ctx, fd, peer, strcmp(l->service, DAEMON_SVC_SUBMISSION) == 0);
 }
 
 /* smtpd_serve_free - a session still live at shutdown */

@@ -38,12 +38,12 @@ struct daemon_server {
 
 /* One door, one listen parameter: master binds these, the CLI probes them. */
 const struct daemon_listen_param daemon_listen_params[] = {
-	{ "smtp", "smtp_listen", offsetof(struct config, smtp_listen) },
-	{ "submission", "submission_listen", offsetof(struct config, submission_listen) },
-	{ "odmr", "odmr_listen", offsetof(struct config, odmr_listen) },
-	{ "odmrs", "odmrs_listen", offsetof(struct config, odmrs_listen) },
-	{ "finger", "finger_listen", offsetof(struct config, finger_listen) },
-	{ "web", "web_listen", offsetof(struct config, web_listen) },
+	{ DAEMON_SVC_SMTP, "smtp_listen", offsetof(struct config, smtp_listen) },
+	{ DAEMON_SVC_SUBMISSION, "submission_listen", offsetof(struct config, submission_listen) },
+	{ DAEMON_SVC_ODMR, "odmr_listen", offsetof(struct config, odmr_listen) },
+	{ DAEMON_SVC_ODMRS, "odmrs_listen", offsetof(struct config, odmrs_listen) },
+	{ DAEMON_SVC_FINGER, "finger_listen", offsetof(struct config, finger_listen) },
+	{ DAEMON_SVC_WEB, "web_listen", offsetof(struct config, web_listen) },
 };
 _Static_assert(sizeof(daemon_listen_params) / sizeof(daemon_listen_params[0]) ==
     DAEMON_NLISTEN_PARAMS, "DAEMON_NLISTEN_PARAMS counts daemon_listen_params");

@@ -170,6 +170,17 @@ void daemon_deadline_why(unsigned events, long command_s, const char *what,
 void daemon_peer_set(struct daemon_peer *p, const struct sockaddr_storage *ss,
     socklen_t len);
 
+/*
+ * The listener services: the names master passes in SLUICE_LISTEN_NAMES
+ * and its service table hands out, and the programs ask for.
+ */
+#define DAEMON_SVC_SMTP		"smtp"
+#define DAEMON_SVC_SUBMISSION	"submission"
+#define DAEMON_SVC_ODMR		"odmr"
+#define DAEMON_SVC_ODMRS	"odmrs"		/* TLS from the first byte */
+#define DAEMON_SVC_FINGER	"finger"
+#define DAEMON_SVC_WEB		"web"
+
 /* One listener service and the sluice.conf parameter that configures it. */
 struct daemon_listen_param {
 	const char *service;		/* "smtp", "submission", "odmr", ... */
