@@ -18,3 +18,5 @@ TESTS += t/95-many-listeners.t
 EXTRA_DIST += t/95-many-listeners.t
 TESTS += t/96-smtpd-limits.t
 EXTRA_DIST += t/96-smtpd-limits.t
+TESTS += t/97-odmrs-limit.t
+EXTRA_DIST += t/97-odmrs-limit.t
