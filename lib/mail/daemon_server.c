@@ -326,12 +326,6 @@ daemon_deadline_why(unsigned events, long command_s, const char *what,
 }
 
 size_t
-daemon_server_sessions(const struct daemon_server *srv)
-{
-	return srv->nsessions;
-}
-
-size_t
 daemon_server_listeners(const struct daemon_server *srv)
 {
 	return srv->nlisten;

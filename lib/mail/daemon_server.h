@@ -135,8 +135,6 @@ struct stream *daemon_session_begin(struct daemon_server *srv,
     const char *name, const char *addr);
 /* daemon_session_end - the session of ds is over: unlinked, its slots free */
 void daemon_session_end(struct daemon_session *ds);
-/* daemon_server_sessions - how many sessions are live */
-size_t daemon_server_sessions(const struct daemon_server *srv);
 /* daemon_server_listeners - how many listeners it serves */
 size_t daemon_server_listeners(const struct daemon_server *srv);
 /* daemon_server_free - free the live sessions, close the listeners, free */
