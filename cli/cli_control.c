@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 #include "mail/qctl.h"
@@ -403,18 +403,8 @@ cli_status_rec(const struct ipc_rec *rec, void *ctx)
 int
 cli_cmd_status(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} lists[] = {
-		{ "smtp_listen", offsetof(struct config, smtp_listen) },
-		{ "submission_listen", offsetof(struct config, submission_listen) },
-		{ "odmr_listen", offsetof(struct config, odmr_listen) },
-		{ "odmrs_listen", offsetof(struct config, odmrs_listen) },
-		{ "finger_listen", offsetof(struct config, finger_listen) },
-		{ "web_listen", offsetof(struct config, web_listen) },
-	};
 	const struct hostport_list *l;
+	char addr[600];
 	struct ipc_rec *req;
 	const char *why;
 	char *reason = NULL;
@@ -429,17 +419,14 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 	if (ret != 0)
 		return ret;
 	fprintf(cli->out, "sluice: running, master pid %ld\n", (long)pid);
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		l = (const struct hostport_list *)((const char *)cli->cfg + lists[i].offset);
+	for (i = 0; i < DAEMON_NLISTEN_PARAMS; i++) {
+		l = daemon_listen_list(cli->cfg, &daemon_listen_params[i]);
 		for (k = 0; k < l->n; k++) {
-			const struct hostport *hp = &l->v[k];
-			bool v6 = strchr(hp->host, ':') != NULL;
-
-			why = cli_probe(hp);
-			fprintf(cli->out, "%s: %s%s%s:%s %s%s\n", lists[i].name,
-			    v6 ? "[" : "", hp->host[0] != '\0' ? hp->host : "*",
-			    v6 ? "]" : "", hp->port, why == NULL ? "listening" :
-			    "not answering: ", why == NULL ? "" : why);
+			why = cli_probe(&l->v[k]);
+			daemon_hostport_text(&l->v[k], "*", addr, sizeof(addr));
+			fprintf(cli->out, "%s: %s %s%s\n", daemon_listen_params[i].param,
+			    addr, why == NULL ? "listening" : "not answering: ",
+			    why == NULL ? "" : why);
 		}
 	}
 	req = ipc_rec_new(PROTO_T_STATUS);

@@ -61,6 +61,7 @@
 /* lib/mail */
 #include "mail/config.h"
 #include "mail/daemon.h"
+#include "mail/daemon_server.h"
 /* etrn */
 #include "etrn/etrn.h"
 
@@ -76,22 +77,15 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	struct etrn *srv;
-	int fds[DAEMON_LISTEN_MAX];
-	bool tls_wrap[DAEMON_LISTEN_MAX];
-	size_t i;
+	size_t n;
 
 	daemon_init(&d, "etrn", argc, argv, "", NULL, NULL, "");
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start etrn from master");
-	for (i = 0; i < d.nlisten; i++) {
-		fds[i] = d.listen[i].fd;
-		/* A socket named "odmrs" speaks TLS from the first byte. */
-		tls_wrap[i] = daemon_listener_is(&d, i, "odmrs");
-	}
-	srv = etrn_server_new(d.loop, d.config_dir, d.cfg, fds, tls_wrap, d.nlisten);
+	srv = etrn_server_new(&d);
+	n = daemon_server_listeners(srv->serve);
 	log_info("daemon started -- %s, %zu listening socket%s",
-	    srv->tls != NULL ? "TLS offered" : "no TLS", d.nlisten,
-	    d.nlisten == 1 ? "" : "s");
+	    srv->tls != NULL ? "TLS offered" : "no TLS", n, n == 1 ? "" : "s");
 	(void)daemon_run(&d, etrn_reload, srv);
 	etrn_server_free(&srv);
 	daemon_free(&d);

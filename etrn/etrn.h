@@ -2,8 +2,8 @@
  * etrn.h - what the ODMR server's modules share: the server and a session.
  *
  *	etrn.c		main(): options, config, listeners, signals, the loop
- *	etrn_server.c	listeners (odmr: plain, odmrs: TLS on connect), TLS
- *			context, connection limit, reload
+ *	etrn_server.c	limits and refusals for the serving skeleton
+ *			(mail/daemon_server.h), TLS context, reload
  *	etrn_session.c	one customer: I/O, the verb table, EHLO, STARTTLS,
  *			replies, the disconnect line
  *	etrn_auth.c	AUTH (CRAM-MD5; PLAIN and LOGIN inside TLS), the
@@ -34,10 +34,12 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "mail/proto.h"
 #include "mail/queue.h"
 #include "mail/smtp_client.h"
 
+struct daemon;
 struct htable;
 struct ipc_rec;
 struct job;
@@ -59,38 +61,27 @@ struct sasl;
 #define ETRN_ST_BINDING		0x4u	/* ATRN accepted, qmgr not yet heard */
 #define ETRN_ST_TURNED		0x8u	/* the connection is turned around */
 
-struct etrn_listener {
-	struct etrn *srv;
-	int fd;
-	bool tls_wrap;			/* odmrs: TLS from the first byte */
-};
-
 struct etrn {
 	struct ev_loop *loop;
 	struct config *cfg;
 	const char *confdir;
 	SSL_CTX *tls;			/* server side; NULL: no TLS offered */
-	struct etrn_listener *listen;
-	size_t nlisten;
-	struct etrn_session *sessions;	/* every live session */
-	size_t nsessions;
+	struct daemon_server *serve;	/* listeners, accept, limits, sessions */
 	struct htable *atrn_last;	/* login -> time_t * of its last ATRN */
 	struct passwd_table *passwd;	/* customers' credentials, or NULL */
 };
 
 struct etrn_session {
 	struct etrn *srv;
-	struct etrn_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	unsigned port;			/* the customer's port, for relay= */
 	const char *name;		/* "localhost" or "unknown" */
 	unsigned state;			/* ETRN_ST_* */
 	char *helo;			/* EHLO argument, or NULL */
-	const char *last_cmd;		/* for "lost connection after X" */
 	unsigned ncmd;			/* commands, for the disconnect line */
 	bool tls_wrap;			/* waiting for the TLS-on-connect handshake */
-	bool closing;			/* close once the output is written */
 	uint64_t session_end;		/* odmr_session_deadline, ev_now() ms */
 
 	/* AUTH (etrn_auth.c). */
@@ -115,19 +106,18 @@ struct etrn_session {
 };
 
 /* etrn_server.c */
-/* etrn_server_new - the server: cfg (taken over), listeners named by names */
-struct etrn *etrn_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, const int *fds, const bool *tls_wrap, size_t nfds);
+/* etrn_server_new - serve d's listeners in its loop with its config (taken over) */
+struct etrn *etrn_server_new(struct daemon *d);
 /* etrn_server_free - close listeners and sessions, free everything */
 void etrn_server_free(struct etrn **srvp);
-/* etrn_refuse - say "too many connections" (not under TLS) and close fd */
-void etrn_refuse(int fd, bool tls_wrap);
 /* etrn_server_reload - a new configuration (taken over): TLS, passwords */
 void etrn_server_reload(struct etrn *srv, struct config *cfg);
 
 /* etrn_session.c */
-/* etrn_session_new - serve accepted socket fd; tls_wrap: odmrs */
-void etrn_session_new(struct etrn *srv, int fd, bool tls_wrap);
+/* etrn_session_new - serve accepted socket fd from peer; tls_wrap: odmrs
+ * (mail/daemon_server.h counts it until freed) */
+void etrn_session_new(struct etrn *srv, int fd, const struct daemon_peer *peer,
+    bool tls_wrap);
 /* etrn_session_free - log the disconnect, drop qmgr and client, free */
 void etrn_session_free(struct etrn_session **sp);
 /* etrn_reply - send one reply line (format from etrn/etrn_reply.h) */

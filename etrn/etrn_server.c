@@ -1,4 +1,4 @@
-/* etrn_server - listeners, the TLS context, the connection limit, reload */
+/* etrn_server - limits and refusals for the serving skeleton, TLS, reload */
 #include "config.h"
 
 #include <errno.h>
@@ -18,53 +18,73 @@
 /* lib/mail */
 #include "mail/config.h"
 #include "mail/daemon.h"
+#include "mail/daemon_server.h"
 #include "mail/passwd.h"
 /* etrn */
 #include "etrn/etrn.h"
 #include "etrn/etrn_reply.h"
 
-/* Connections taken from one listener per wakeup, to stay fair to sessions. */
-#define ETRN_ACCEPT_BATCH	32
-
-/* etrn_refuse - say "too many connections" (not under TLS) and close fd */
-void
-etrn_refuse(int fd, bool tls_wrap)
-{
-	/* Best effort: the socket is fresh, its buffer empty. */
-	if (!tls_wrap)
-		(void)send(fd, ETRN_R_TOO_MANY_CONN "\r\n",
-		    strlen(ETRN_R_TOO_MANY_CONN "\r\n"),
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)close(fd);
-}
-
-/* etrn_accept - a listener is readable: take new connections */
+/* etrn_limits - ETRN_SESSION_MAX, and odmr_client_connection_limit */
 static void
-etrn_accept(int lfd, unsigned events, void *ctx)
+etrn_limits(void *ctx, const struct daemon_peer *peer, struct daemon_limits *lim_r)
 {
-	struct etrn_listener *l = ctx;
-	struct etrn *srv = l->srv;
-	int i;
-
-	(void)events;
-	for (i = 0; i < ETRN_ACCEPT_BATCH; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept connection: %s", strerror(errno));
-			return;
-		}
-		if (srv->nsessions >= ETRN_SESSION_MAX) {
-			etrn_refuse(fd, l->tls_wrap);
-			log_warn("reject connection: %zu sessions already",
-			    srv->nsessions);
-			continue;
-		}
-		etrn_session_new(srv, fd, l->tls_wrap);
-	}
+	lim_r->sessions = ETRN_SESSION_MAX;
+	lim_r->per_client = (size_t)((struct etrn *)ctx)->cfg->odmr_client_connection_limit;
 }
+
+/* etrn_refusal - the 421 of a connection over a limit (not on odmrs) */
+static void
+etrn_refusal(void *ctx, enum daemon_limit limit, const struct daemon_peer *peer,
+    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", ETRN_R_TOO_MANY_CONN);
+}
+
+/* etrn_serve - a new connection: a session; odmrs speaks TLS first */
+static void
+etrn_serve(void *ctx, int fd, const struct daemon_peer *peer,
+    const struct daemon_listener *l)
+{
+	etrn_session_new(ctx, fd, peer, strcmp(l->service, DAEMON_SVC_ODMRS) == 0);
+}
+
+/* etrn_serve_free - a session still live at shutdown */
+static void
+etrn_serve_free(void *owner)
+{
+	struct etrn_session *s = owner;
+
+	etrn_session_free(&s);
+}
+
+/* etrn_timeout_reply - the 421 of a timeout */
+static void
+etrn_timeout_reply(void *owner)
+{
+	etrn_reply(owner, ETRN_R_TIMEOUT);
+}
+
+/* etrn_deadline_why - the log reason of a timeout of the command dialogue */
+static void
+etrn_deadline_why(void *owner, unsigned events, char *buf, size_t size)
+{
+	const struct config *cfg = ((struct etrn_session *)owner)->srv->cfg;
+
+	daemon_deadline_why(events, cfg->odmr_command_deadline, "session",
+	    cfg->odmr_session_deadline, buf, size);
+}
+
+/* Connections taken from one listener per wakeup, to stay fair to sessions. */
+static const struct daemon_serve_ops etrn_serve_ops = {
+	.accept_batch = 32,
+	.tls_on_connect = DAEMON_SVC_ODMRS,
+	.limits = etrn_limits,
+	.refusal = etrn_refusal,
+	.session = etrn_serve,
+	.session_free = etrn_serve_free,
+	.timeout_reply = etrn_timeout_reply,
+	.deadline_why = etrn_deadline_why,
+};
 
 /*
  * etrn_tls_setup - (re)build the server TLS context. ODMR shares smtpd's
@@ -78,39 +98,24 @@ etrn_tls_setup(struct etrn *srv)
 	srv->tls = daemon_tls_server(srv->cfg, "etrn");
 }
 
-/* etrn_server_new - the server: config taken over, listeners watched */
+/* etrn_server_new - the server: d's config and listeners taken over */
 struct etrn *
-etrn_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
-    const int *fds, const bool *tls_wrap, size_t nfds)
+etrn_server_new(struct daemon *d)
 {
 	struct etrn *srv = xcalloc(1, sizeof(*srv));
 	size_t i;
 
-	srv->loop = loop;
-	srv->confdir = confdir;
-	srv->cfg = cfg;
+	srv->loop = d->loop;
+	srv->confdir = d->config_dir;
+	srv->cfg = d->cfg;
 	srv->atrn_last = htable_new();
 	etrn_tls_setup(srv);
 	etrn_passwd_reload(srv);
-	srv->listen = xcalloc(nfds, sizeof(*srv->listen));
-	srv->nlisten = nfds;
-	for (i = 0; i < nfds; i++) {
-		struct etrn_listener *l = &srv->listen[i];
-		int flags = fcntl(fds[i], F_GETFL);
-
-		l->srv = srv;
-		l->fd = fds[i];
-		l->tls_wrap = tls_wrap[i];
-		if (l->tls_wrap && srv->tls == NULL)
+	for (i = 0; i < d->nlisten; i++)
+		if (daemon_listener_is(d, i, DAEMON_SVC_ODMRS) && srv->tls == NULL)
 			log_warn("odmrs listener without a TLS context: its "
 			    "connections will be closed");
-		if (flags < 0 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-			log_fatal("set listening socket %d non-blocking: %s", l->fd,
-			    strerror(errno));
-		if (ev_io_add(loop, l->fd, EV_READ, etrn_accept, l) < 0)
-			log_fatal("watch listening socket %d: %s", l->fd,
-			    strerror(errno));
-	}
+	srv->serve = daemon_server_new(d, &etrn_serve_ops, srv);
 	return srv;
 }
 
@@ -130,21 +135,11 @@ void
 etrn_server_free(struct etrn **srvp)
 {
 	struct etrn *srv = *srvp;
-	size_t i;
 
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
-	for (i = 0; i < srv->nlisten; i++) {
-		ev_io_del(srv->loop, srv->listen[i].fd);
-		(void)close(srv->listen[i].fd);
-	}
-	while (srv->sessions != NULL) {
-		struct etrn_session *s = srv->sessions;
-
-		etrn_session_free(&s);
-	}
-	free(srv->listen);
+	daemon_server_free(&srv->serve);
 	etrn_atrn_forget(srv);
 	passwd_table_free(&srv->passwd);
 	tls_ctx_free(&srv->tls);

@@ -15,6 +15,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/daemon_server.h"
 #include "mail/job.h"
 #include "mail/smtp_cmd.h"
 /* etrn */
@@ -25,26 +26,6 @@
 #define ETRN_HELO_MAX		255
 
 static void etrn_session_event(struct stream *st, unsigned events, void *ctx);
-
-/* etrn_peer - the customer's numeric address and port */
-static void
-etrn_peer(struct etrn_session *s, int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-	snprintf(s->addr, sizeof(s->addr), "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) < 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return;
-	/* An IPv4 client of a dual-stack socket is logged as IPv4. */
-	snprintf(s->addr, sizeof(s->addr), "%.*s", (int)sizeof(s->addr) - 1,
-	    strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') != NULL ?
-	    host + 7 : host);
-	s->port = (unsigned)strtoul(serv, NULL, 10);
-}
 
 /* etrn_timeout_ms - the per-command idle limit */
 static uint64_t
@@ -80,56 +61,26 @@ etrn_greet(struct etrn_session *s)
 	stream_set_timeout(s->st, etrn_timeout_ms(s));
 }
 
-/*
- * etrn_client_full - does addr hold odmr_client_connection_limit sessions
- * already? Counted by a walk: there are at most ETRN_SESSION_MAX.
- */
-static bool
-etrn_client_full(const struct etrn *srv, const char *addr)
-{
-	const struct etrn_session *s;
-	long n = 0;
-
-	for (s = srv->sessions; s != NULL; s = s->next)
-		if (strcmp(s->addr, addr) == 0)
-			n++;
-	return n >= srv->cfg->odmr_client_connection_limit;
-}
-
 /* etrn_session_new - serve an accepted connection (odmrs: handshake first) */
 void
-etrn_session_new(struct etrn *srv, int fd, bool tls_wrap)
+etrn_session_new(struct etrn *srv, int fd, const struct daemon_peer *peer,
+    bool tls_wrap)
 {
 	struct etrn_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
 	s->qmgr_fd = -1;
 	s->state = ETRN_ST_INIT;
-	s->last_cmd = "CONNECT";
-	etrn_peer(s, fd);
-	s->name = strncmp(s->addr, "127.", 4) == 0 || strcmp(s->addr, "::1") == 0 ?
-	    "localhost" : "unknown";
-	/* Slow clients from a few addresses must not fill every slot. */
-	if (etrn_client_full(srv, s->addr)) {
-		log_info("reject: connect from %s[%s]: too many connections "
-		    "from this address", s->name, s->addr);
-		etrn_refuse(fd, tls_wrap);
-		free(s);
-		return;
-	}
-	s->st = stream_new(srv->loop, fd, etrn_session_event, s);
+	s->ds.last_cmd = "CONNECT";
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->port = peer->port;
+	s->name = peer->name;
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, etrn_session_event,
+	    s->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
-		    strerror(errno));
-		(void)close(fd);
 		free(s);
 		return;
 	}
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
 	s->session_end = ev_now() +
@@ -170,13 +121,7 @@ etrn_session_free(struct etrn_session **sp)
 	smtp_client_free(&s->cl);
 	etrn_auth_reset(s);
 	stream_free(&s->st);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->srv->nsessions--;
+	daemon_session_end(&s->ds);
 	for (i = 0; i < s->ndomains; i++)
 		free(s->domains[i]);
 	free(s->domains);
@@ -206,10 +151,7 @@ etrn_reply(struct etrn_session *s, const char *fmt, ...)
 void
 etrn_close(struct etrn_session *s)
 {
-	s->closing = true;
-	(void)stream_flush(s->st);
-	/* A customer that never reads its last reply must not hold us. */
-	stream_set_timeout(s->st, 10000);
+	daemon_session_close(&s->ds);
 }
 
 /* etrn_ehlo - EHLO name: our extensions (RFC 2645 4.1) */
@@ -336,11 +278,11 @@ etrn_cmd_line(struct etrn_session *s, int r, const char *line, size_t len)
 		if (strcmp(v->name, cmd.verb) == 0)
 			break;
 	if (v->name == NULL) {
-		s->last_cmd = "UNKNOWN";
+		s->ds.last_cmd = "UNKNOWN";
 		etrn_reply(s, ETRN_R_UNKNOWN_CMD);
 		return;
 	}
-	s->last_cmd = v->name;
+	s->ds.last_cmd = v->name;
 	if (!(v->states & s->state)) {
 		etrn_reply(s, "%s", v->refusal);
 		return;
@@ -352,7 +294,7 @@ etrn_cmd_line(struct etrn_session *s, int r, const char *line, size_t len)
 void
 etrn_input(struct etrn_session *s)
 {
-	while (!s->closing && s->auth_pause == NULL &&
+	while (!s->ds.closing && s->auth_pause == NULL &&
 	    (s->state == ETRN_ST_INIT || s->state == ETRN_ST_AUTHED)) {
 		const char *line;
 		size_t len;
@@ -380,7 +322,7 @@ void
 etrn_resume(struct etrn_session *s)
 {
 	etrn_input(s);
-	if (s->closing && stream_pending(s->st) == 0)
+	if (s->ds.closing && stream_pending(s->st) == 0)
 		etrn_session_free(&s);
 }
 
@@ -388,11 +330,7 @@ etrn_resume(struct etrn_session *s)
 static void
 etrn_tls_done(struct etrn_session *s)
 {
-	char desc[160];
-
-	stream_tls_describe(s->st, desc, sizeof(desc));
-	log_info("Anonymous TLS connection established from %s[%s]: %s",
-	    s->name, s->addr, desc);
+	daemon_session_tls_log(&s->ds);
 	if (s->tls_wrap) {
 		s->tls_wrap = false;
 		etrn_greet(s);
@@ -414,53 +352,18 @@ etrn_session_event(struct stream *st, unsigned events, void *ctx)
 		smtp_client_stream_io(st, events, s->cl);
 		return;
 	}
-	if (events & STREAM_EV_ERROR) {
-		log_info("lost connection after %s from %s[%s]: %s",
-		    s->last_cmd, s->name, s->addr, stream_error(st));
-		etrn_session_free(&s);
+	/* Bound to qmgr, the session waits for it: the bind timer decides. */
+	if (s->state == ETRN_ST_BINDING)
+		events &= ~(STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
+		    STREAM_EV_LINE_DEADLINE);
+	if (daemon_session_stopped(&s->ds, events))
 		return;
-	}
-	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
-	    STREAM_EV_LINE_DEADLINE)) {
-		if (!s->closing && s->state != ETRN_ST_BINDING) {
-			const struct config *cfg = s->srv->cfg;
-
-			if (events & STREAM_EV_LINE_DEADLINE)
-				log_info("timeout after %s from %s[%s]: command "
-				    "deadline %lds exceeded", s->last_cmd, s->name,
-				    s->addr, cfg->odmr_command_deadline);
-			else if (events & STREAM_EV_DEADLINE)
-				log_info("timeout after %s from %s[%s]: session "
-				    "deadline %lds exceeded", s->last_cmd, s->name,
-				    s->addr, cfg->odmr_session_deadline);
-			else
-				log_info("timeout after %s from %s[%s]",
-				    s->last_cmd, s->name, s->addr);
-			etrn_reply(s, ETRN_R_TIMEOUT);
-			etrn_close(s);
-			if (stream_pending(s->st) > 0)
-				return;
-		}
-		if (s->state != ETRN_ST_BINDING) {
-			etrn_session_free(&s);
-			return;
-		}
-	}
 	if (events & STREAM_EV_TLS)
 		etrn_tls_done(s);
 	if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		etrn_input(s);
-	if (s->closing && stream_pending(s->st) == 0) {
-		etrn_session_free(&s);
+	if (daemon_session_finished(&s->ds))
 		return;
-	}
-	/* Whole lines were all run above; a partial one will never end. */
-	if (stream_eof(s->st) && !s->closing) {
-		log_info("lost connection after %s from %s[%s]", s->last_cmd,
-		    s->name, s->addr);
-		etrn_session_free(&s);
-		return;
-	}
-	if (!s->closing && !s->tls_wrap && s->state != ETRN_ST_BINDING)
+	if (!s->ds.closing && !s->tls_wrap && s->state != ETRN_ST_BINDING)
 		stream_set_timeout(s->st, etrn_timeout_ms(s));
 }

@@ -60,6 +60,7 @@
 /* lib/mail */
 #include "mail/config.h"
 #include "mail/daemon.h"
+#include "mail/daemon_server.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
@@ -79,19 +80,16 @@ main(int argc, char **argv)
 	const char *listen_spec = NULL;
 	struct daemon d;
 	struct fingerd *srv;
-	int *fds = xcalloc(DAEMON_LISTEN_MAX + 1, sizeof(*fds));
-	size_t i;
+	size_t n;
 
 	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &listen_spec, "[-l host:port]");
 	if (listen_spec != NULL)
-		daemon_add_listener(&d, daemon_bind(listen_spec), "finger");
+		daemon_add_listener(&d, daemon_bind(listen_spec), DAEMON_SVC_FINGER);
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");
-	for (i = 0; i < d.nlisten; i++)
-		fds[i] = d.listen[i].fd;
-	srv = fingerd_server_new(d.loop, d.config_dir, d.cfg, fds, d.nlisten);
-	log_info("daemon started -- %zu listening socket%s", d.nlisten,
-	    d.nlisten == 1 ? "" : "s");
+	srv = fingerd_server_new(&d);
+	n = daemon_server_listeners(srv->serve);
+	log_info("daemon started -- %zu listening socket%s", n, n == 1 ? "" : "s");
 	(void)daemon_run(&d, fingerd_reload, srv);
 	fingerd_server_free(&srv);
 	daemon_free(&d);

@@ -2,7 +2,8 @@
  * fingerd.h - what fingerd's modules share.
  *
  *	fingerd.c		main(): options, config, listeners, the loop
- *	fingerd_server.c	listeners, per-client limits, reload
+ *	fingerd_server.c	limits for the serving skeleton
+ *				(mail/daemon_server.h), query rates, reload
  *	fingerd_session.c	one client: the query line, qmgr, the answer
  *	fingerd_query.c		query grammar and answer text (no I/O)
  *
@@ -27,6 +28,7 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 
 /* RFC 1288 sets no limit; a domain name is at most 255 octets. */
 #define FINGERD_LINE_MAX	512
@@ -49,8 +51,9 @@
 #define FINGERD_T_FORWARD	"Finger forwarding service denied.\r\n"
 #define FINGERD_T_BAD		"Not a domain name.\r\n"
 #define FINGERD_T_TOO_LONG	"Query too long.\r\n"
-#define FINGERD_T_TOO_MANY	"Too many connections from your address; try again later.\r\n"
-#define FINGERD_T_BUSY		"Server busy; try again later.\r\n"
+/* (The refusals of connections over a limit: mail/daemon_server.h adds the CRLF.) */
+#define FINGERD_T_TOO_MANY	"Too many connections from your address; try again later."
+#define FINGERD_T_BUSY		"Server busy; try again later."
 #define FINGERD_T_RATE		"Too many queries from your address; try again in a minute.\r\n"
 
 /* The Status: line of a report. */
@@ -59,11 +62,11 @@
 #define FINGERD_S_BUSY		"too many requests; try again in a minute"
 #define FINGERD_S_UNAVAILABLE	"mail system unavailable; try again later"
 
-struct finger_session;
+struct daemon;
+struct fingerd_session;
 
-/* Per client address: its sessions now and its queries this minute. */
-struct finger_client {
-	unsigned sessions;
+/* Per client address: its queries this minute. */
+struct fingerd_rate {
 	unsigned queries;
 	uint64_t window_start;	/* ev_now() when the minute began */
 };
@@ -72,11 +75,8 @@ struct fingerd {
 	struct ev_loop *loop;
 	struct config *cfg;
 	const char *confdir;
-	int *listen_fds;
-	size_t nlisten;
-	struct finger_session *sessions;	/* every live session */
-	size_t nsessions;
-	struct htable *clients;		/* address -> struct finger_client */
+	struct daemon_server *serve;	/* listeners, accept, limits, sessions */
+	struct htable *rates;		/* address -> struct fingerd_rate */
 	struct ev_timer *sweep;
 };
 
@@ -116,9 +116,9 @@ enum finger_phase {
 	FINGER_P_ANSWER,	/* answer written or being written */
 };
 
-struct finger_session {
+struct fingerd_session {
 	struct fingerd *srv;
-	struct finger_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	enum finger_phase phase;
@@ -130,23 +130,22 @@ struct finger_session {
 };
 
 /* fingerd_server.c */
-/* fingerd_server_new - serve listeners fds with cfg (both taken over) */
-struct fingerd *fingerd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, int *fds, size_t nfds);
+/* fingerd_server_new - serve d's listeners in its loop with its config (taken over) */
+struct fingerd *fingerd_server_new(struct daemon *d);
 /* fingerd_server_free - close listeners and sessions, free everything */
 void fingerd_server_free(struct fingerd **srvp);
 /* fingerd_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
 void fingerd_reload(struct config *cfg, void *ctx);
 /* fingerd_client_query - count a query from addr; false: over its limit */
 bool fingerd_client_query(struct fingerd *srv, const char *addr);
-/* fingerd_client_release - a session of addr has ended */
-void fingerd_client_release(struct fingerd *srv, const char *addr);
 
 /* fingerd_session.c */
-/* fingerd_session_new - serve the accepted socket fd from addr */
-void fingerd_session_new(struct fingerd *srv, int fd, const char *addr);
+/* fingerd_session_new - serve the accepted socket fd from peer
+ * (mail/daemon_server.h counts it until freed) */
+void fingerd_session_new(struct fingerd *srv, int fd,
+    const struct daemon_peer *peer);
 /* fingerd_session_free - close and unlink the session; sets *sp to NULL */
-void fingerd_session_free(struct finger_session **sp);
+void fingerd_session_free(struct fingerd_session **sp);
 
 /* fingerd_query.c */
 /* fingerd_query_parse - parse one query line (its CRLF or LF included) */

@@ -1,4 +1,4 @@
-/* fingerd_server - listeners, per-client limits, reload */
+/* fingerd_server - limits for the serving skeleton, query rates, reload */
 #include "config.h"
 
 #include <errno.h>
@@ -15,50 +15,24 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
+#include "mail/daemon_server.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
-/* Connections taken from a listener per wakeup, to stay fair to sessions. */
-#define FINGERD_ACCEPT_BATCH	16
 /* How often idle client records are forgotten. */
 #define FINGERD_SWEEP_MS	60000
 
-/* fingerd_peer_text - the client's numeric address; v4-mapped shown as IPv4 */
-static void
-fingerd_peer_text(const struct sockaddr *sa, socklen_t len, char *buf,
-    size_t size)
+/* fingerd_rate - the query rate record of addr, made if needed */
+static struct fingerd_rate *
+fingerd_rate(struct fingerd *srv, const char *addr)
 {
-	if (getnameinfo(sa, len, buf, (socklen_t)size, NULL, 0,
-	    NI_NUMERICHOST) != 0) {
-		snprintf(buf, size, "unknown");
-		return;
-	}
-	/* One client reached over IPv4 and IPv6-mapped IPv4 is one client. */
-	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.') != NULL)
-		memmove(buf, buf + 7, strlen(buf + 7) + 1);
-}
-
-/* fingerd_refuse - say why we will not serve fd, without waiting, and close */
-static void
-fingerd_refuse(int fd, const char *addr, const char *text)
-{
-	/* Best effort: the socket is fresh and its send buffer empty. */
-	(void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)close(fd);
-	log_info("reject: connect from %s: %.*s", addr, (int)strcspn(text, "\r"),
-	    text);
-}
-
-/* fingerd_client - the record of addr, made if needed */
-static struct finger_client *
-fingerd_client(struct fingerd *srv, const char *addr)
-{
-	struct finger_client *c = htable_get(srv->clients, addr);
+	struct fingerd_rate *c = htable_get(srv->rates, addr);
 
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		c->window_start = ev_now();
-		htable_put(srv->clients, addr, c);
+		htable_put(srv->rates, addr, c);
 	}
 	return c;
 }
@@ -67,7 +41,7 @@ fingerd_client(struct fingerd *srv, const char *addr)
 bool
 fingerd_client_query(struct fingerd *srv, const char *addr)
 {
-	struct finger_client *c = fingerd_client(srv, addr);
+	struct fingerd_rate *c = fingerd_rate(srv, addr);
 	uint64_t now = ev_now();
 
 	if (now - c->window_start >= FINGERD_WINDOW_MS) {
@@ -77,30 +51,20 @@ fingerd_client_query(struct fingerd *srv, const char *addr)
 	return ++c->queries <= FINGERD_CLIENT_QUERIES;
 }
 
-/* fingerd_client_release - one session of addr fewer */
-void
-fingerd_client_release(struct fingerd *srv, const char *addr)
-{
-	struct finger_client *c = htable_get(srv->clients, addr);
-
-	if (c != NULL && c->sessions > 0)
-		c->sessions--;
-}
-
 struct fingerd_idle {
 	char **keys;
 	size_t n;
 	uint64_t now;
 };
 
-/* fingerd_idle_one - collect clients with no session and an old window */
+/* fingerd_idle_one - collect clients whose minute is over */
 static int
 fingerd_idle_one(const char *key, void *value, void *ctx)
 {
 	struct fingerd_idle *idle = ctx;
-	struct finger_client *c = value;
+	struct fingerd_rate *c = value;
 
-	if (c->sessions == 0 && idle->now - c->window_start >= FINGERD_WINDOW_MS) {
+	if (idle->now - c->window_start >= FINGERD_WINDOW_MS) {
 		idle->keys = xreallocarray(idle->keys, idle->n + 1, sizeof(*idle->keys));
 		idle->keys[idle->n++] = xstrdup(key);
 	}
@@ -117,50 +81,60 @@ fingerd_sweep(void *ctx)
 
 	srv->sweep = NULL;
 	/* htable_walk forbids changes during the walk: collect, then delete. */
-	htable_walk(srv->clients, fingerd_idle_one, &idle);
+	htable_walk(srv->rates, fingerd_idle_one, &idle);
 	for (i = 0; i < idle.n; i++) {
-		free(htable_del(srv->clients, idle.keys[i]));
+		free(htable_del(srv->rates, idle.keys[i]));
 		free(idle.keys[i]);
 	}
 	free(idle.keys);
 	srv->sweep = ev_timer_add(srv->loop, FINGERD_SWEEP_MS, fingerd_sweep, srv);
 }
 
-/* fingerd_accept - the listener is readable: take new connections */
+/* fingerd_limits - FINGERD_SESSIONS_MAX, and FINGERD_CLIENT_SESSIONS */
 static void
-fingerd_accept(int lfd, unsigned events, void *ctx)
+fingerd_limits(void *ctx, const struct daemon_peer *peer, struct daemon_limits *lim_r)
 {
-	struct fingerd *srv = ctx;
-	int i;
-
-	for (i = 0; i < FINGERD_ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen = sizeof(ss);
-		char addr[INET6_ADDRSTRLEN];
-		struct finger_client *c;
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept connection: %s", strerror(errno));
-			return;
-		}
-		fingerd_peer_text((struct sockaddr *)&ss, sslen, addr, sizeof(addr));
-		if (srv->nsessions >= FINGERD_SESSIONS_MAX) {
-			fingerd_refuse(fd, addr, FINGERD_T_BUSY);
-			continue;
-		}
-		c = fingerd_client(srv, addr);
-		if (c->sessions >= FINGERD_CLIENT_SESSIONS) {
-			fingerd_refuse(fd, addr, FINGERD_T_TOO_MANY);
-			continue;
-		}
-		c->sessions++;
-		fingerd_session_new(srv, fd, addr);
-	}
+	lim_r->sessions = FINGERD_SESSIONS_MAX;
+	lim_r->per_client = FINGERD_CLIENT_SESSIONS;
 }
+
+/* fingerd_refusal - the text of a connection over a limit */
+static void
+fingerd_refusal(void *ctx, enum daemon_limit limit, const struct daemon_peer *peer,
+    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", limit == DAEMON_LIMIT_CLIENT ?
+	    FINGERD_T_TOO_MANY : FINGERD_T_BUSY);
+}
+
+/* fingerd_serve - a new connection: a session */
+static void
+fingerd_serve(void *ctx, int fd, const struct daemon_peer *peer,
+    const struct daemon_listener *l)
+{
+	fingerd_session_new(ctx, fd, peer);
+}
+
+/* fingerd_serve_free - a session still live at shutdown */
+static void
+fingerd_serve_free(void *owner)
+{
+	struct fingerd_session *s = owner;
+
+	fingerd_session_free(&s);
+}
+
+/*
+ * Connections taken from a listener per wakeup, to stay fair to sessions.
+ * One query, one answer: no dialogue, so no timeout_reply or deadline_why.
+ */
+static const struct daemon_serve_ops fingerd_serve_ops = {
+	.accept_batch = 16,
+	.limits = fingerd_limits,
+	.refusal = fingerd_refusal,
+	.session = fingerd_serve,
+	.session_free = fingerd_serve_free,
+};
 
 /* fingerd_reload - SIGHUP: a new config, or the old one if broken */
 void
@@ -173,30 +147,18 @@ fingerd_reload(struct config *cfg, void *ctx)
 	srv->cfg = cfg;
 }
 
-/* fingerd_server_new - watch the listeners, start the sweep */
+/* fingerd_server_new - serve d's listeners, start the sweep */
 struct fingerd *
-fingerd_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
-    int *fds, size_t nfds)
+fingerd_server_new(struct daemon *d)
 {
 	struct fingerd *srv = xcalloc(1, sizeof(*srv));
-	size_t i;
 
-	srv->loop = loop;
-	srv->confdir = confdir;
-	srv->cfg = cfg;
-	srv->listen_fds = fds;
-	srv->nlisten = nfds;
-	srv->clients = htable_new();
-	for (i = 0; i < nfds; i++) {
-		int flags = fcntl(fds[i], F_GETFL);
-
-		/* accept() must never block the loop when a client went away. */
-		if (flags < 0 || fcntl(fds[i], F_SETFL, flags | O_NONBLOCK) < 0 ||
-		    ev_io_add(loop, fds[i], EV_READ, fingerd_accept, srv) < 0)
-			log_fatal("watch listening socket %d: %s", fds[i],
-			    strerror(errno));
-	}
-	srv->sweep = ev_timer_add(loop, FINGERD_SWEEP_MS, fingerd_sweep, srv);
+	srv->loop = d->loop;
+	srv->confdir = d->config_dir;
+	srv->cfg = d->cfg;
+	srv->rates = htable_new();
+	srv->serve = daemon_server_new(d, &fingerd_serve_ops, srv);
+	srv->sweep = ev_timer_add(srv->loop, FINGERD_SWEEP_MS, fingerd_sweep, srv);
 	return srv;
 }
 
@@ -213,23 +175,13 @@ void
 fingerd_server_free(struct fingerd **srvp)
 {
 	struct fingerd *srv = *srvp;
-	size_t i;
 
 	if (srv == NULL)
 		return;
-	for (i = 0; i < srv->nlisten; i++) {
-		ev_io_del(srv->loop, srv->listen_fds[i]);
-		(void)close(srv->listen_fds[i]);
-	}
-	while (srv->sessions != NULL) {
-		struct finger_session *s = srv->sessions;
-
-		fingerd_session_free(&s);
-	}
+	daemon_server_free(&srv->serve);
 	ev_timer_cancel(srv->loop, &srv->sweep);
-	htable_walk(srv->clients, fingerd_client_free_one, NULL);
-	htable_free(&srv->clients);
-	free(srv->listen_fds);
+	htable_walk(srv->rates, fingerd_client_free_one, NULL);
+	htable_free(&srv->rates);
 	config_free(&srv->cfg);
 	free(srv);
 	*srvp = NULL;

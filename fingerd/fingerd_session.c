@@ -14,6 +14,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/daemon_server.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 /* fingerd */
@@ -25,7 +26,7 @@
  * which can destroy the answer before the client has read it.
  */
 static void
-fingerd_drain(struct finger_session *s)
+fingerd_drain(struct fingerd_session *s)
 {
 	s->draining = true;
 	(void)shutdown(stream_fd(s->st), SHUT_WR);
@@ -41,7 +42,7 @@ fingerd_drain(struct finger_session *s)
  * gets no more time than a silent one.
  */
 static void
-fingerd_deadline(struct finger_session *s)
+fingerd_deadline(struct fingerd_session *s)
 {
 	stream_set_deadline(s->st, ev_now() +
 	    (uint64_t)s->srv->cfg->finger_timeout * 1000u);
@@ -49,7 +50,7 @@ fingerd_deadline(struct finger_session *s)
 
 /* fingerd_say - write text; the session closes once it is sent */
 static void
-fingerd_say(struct finger_session *s, const char *text)
+fingerd_say(struct fingerd_session *s, const char *text)
 {
 	s->phase = FINGER_P_ANSWER;
 	/* The client has finger_timeout to take the answer, too. */
@@ -62,7 +63,7 @@ fingerd_say(struct finger_session *s, const char *text)
 
 /* fingerd_qmgr_end - forget the request in flight to qmgr */
 static void
-fingerd_qmgr_end(struct finger_session *s)
+fingerd_qmgr_end(struct fingerd_session *s)
 {
 	ev_timer_cancel(s->srv->loop, &s->qmgr_timer);
 	if (s->qmgr_fd >= 0) {
@@ -77,7 +78,7 @@ fingerd_qmgr_end(struct finger_session *s)
  * the answer went out at once, no flush event follows, so drain now.
  */
 static void
-fingerd_reply(struct finger_session *s)
+fingerd_reply(struct fingerd_session *s)
 {
 	char *text = fingerd_answer(&s->fs, s->q.verbose, time(NULL));
 
@@ -89,7 +90,7 @@ fingerd_reply(struct finger_session *s)
 
 /* fingerd_unavailable - qmgr did not answer: say so in the usual shape */
 static void
-fingerd_unavailable(struct finger_session *s, const char *why)
+fingerd_unavailable(struct fingerd_session *s, const char *why)
 {
 	log_warn("%s domain %s: qmgr: %s", s->phase == FINGER_P_TRIGGER ?
 	    "trigger" : "get status of", s->q.domain, why);
@@ -106,7 +107,7 @@ static void fingerd_qmgr_read(int fd, unsigned events, void *ctx);
 static void
 fingerd_qmgr_timeout(void *ctx)
 {
-	struct finger_session *s = ctx;
+	struct fingerd_session *s = ctx;
 
 	s->qmgr_timer = NULL;
 	fingerd_unavailable(s, "timeout");
@@ -117,7 +118,7 @@ fingerd_qmgr_timeout(void *ctx)
  * its reply in the loop: a slow qmgr never stalls the other sessions.
  */
 static void
-fingerd_ask(struct finger_session *s, enum finger_phase phase)
+fingerd_ask(struct fingerd_session *s, enum finger_phase phase)
 {
 	struct ipc_rec *req;
 	char *path = xasprintf("%s/%s", s->srv->cfg->queue_directory,
@@ -153,7 +154,7 @@ fingerd_ask(struct finger_session *s, enum finger_phase phase)
  * and "unknown" look alike to the client, by design.
  */
 static void
-fingerd_triggered(struct finger_session *s, const struct ipc_rec *rep)
+fingerd_triggered(struct fingerd_session *s, const struct ipc_rec *rep)
 {
 	struct proto_triggered t;
 
@@ -183,7 +184,7 @@ fingerd_triggered(struct finger_session *s, const struct ipc_rec *rep)
 
 /* fingerd_status - qmgr's domainstatus: the numbers of the answer */
 static void
-fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
+fingerd_status(struct fingerd_session *s, const struct ipc_rec *rep)
 {
 	struct proto_domainstatus st;
 
@@ -211,7 +212,7 @@ fingerd_status(struct finger_session *s, const struct ipc_rec *rep)
 static void
 fingerd_qmgr_read(int fd, unsigned events, void *ctx)
 {
-	struct finger_session *s = ctx;
+	struct fingerd_session *s = ctx;
 	struct ipc_rec *rep = NULL;
 	int r = ipc_recv(fd, &rep);
 
@@ -231,7 +232,7 @@ fingerd_qmgr_read(int fd, unsigned events, void *ctx)
 
 /* fingerd_query - act on one query line */
 static void
-fingerd_query(struct finger_session *s, const char *line, size_t len)
+fingerd_query(struct fingerd_session *s, const char *line, size_t len)
 {
 	if (!fingerd_client_query(s->srv, s->addr)) {
 		log_info("reject: query from %s: too many queries", s->addr);
@@ -267,7 +268,7 @@ fingerd_query(struct finger_session *s, const char *line, size_t len)
 static void
 fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 {
-	struct finger_session *s = ctx;
+	struct fingerd_session *s = ctx;
 	const char *line;
 	size_t len;
 	int r;
@@ -313,49 +314,33 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 
 /* fingerd_session_new - a session for the accepted socket fd */
 void
-fingerd_session_new(struct fingerd *srv, int fd, const char *addr)
+fingerd_session_new(struct fingerd *srv, int fd, const struct daemon_peer *peer)
 {
-	struct finger_session *s = xcalloc(1, sizeof(*s));
+	struct fingerd_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
 	s->qmgr_fd = -1;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->st = stream_new(srv->loop, fd, fingerd_session_event, s);
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd,
+	    fingerd_session_event, peer->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s: %s", addr, strerror(errno));
-		fingerd_client_release(srv, addr);
-		(void)close(fd);
 		free(s);
 		return;
 	}
 	/* The query line has finger_timeout from connect (a deadline). */
 	fingerd_deadline(s);
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
-	log_debug("connect from %s", addr);
+	log_debug("connect from %s", s->addr);
 }
 
 /* fingerd_session_free - unlink, release the client slot, close, free */
 void
-fingerd_session_free(struct finger_session **sp)
+fingerd_session_free(struct fingerd_session **sp)
 {
-	struct finger_session *s = *sp;
-	struct fingerd *srv;
+	struct fingerd_session *s = *sp;
 
 	if (s == NULL)
 		return;
-	srv = s->srv;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	srv->nsessions--;
-	fingerd_client_release(srv, s->addr);
+	daemon_session_end(&s->ds);
 	fingerd_qmgr_end(s);
 	stream_free(&s->st);
 	free(s);

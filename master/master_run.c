@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -21,21 +20,9 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "mail/queue.h"
 #include "master/master.h"
-
-/* Which config parameter feeds which listener service. */
-static const struct {
-	const char *service;
-	size_t offset;
-} master_listen_table[] = {
-	{ "smtp", offsetof(struct config, smtp_listen) },
-	{ "submission", offsetof(struct config, submission_listen) },
-	{ "odmr", offsetof(struct config, odmr_listen) },
-	{ "odmrs", offsetof(struct config, odmrs_listen) },
-	{ "finger", offsetof(struct config, finger_listen) },
-	{ "web", offsetof(struct config, web_listen) },
-};
 
 static int
 master_config_try(const char *dir, struct config **cfg_r, bool to_stderr)
@@ -226,14 +213,16 @@ master_bind(const struct hostport *hp)
 	return fd;
 }
 
+/* master_listeners_open - bind every listener of daemon_listen_params */
 static void
 master_listeners_open(struct master *m)
 {
+	char addr[600];
 	size_t i, j;
 
-	for (i = 0; i < sizeof(master_listen_table) / sizeof(master_listen_table[0]); i++) {
-		const struct hostport_list *l = (const struct hostport_list *)
-		    ((const char *)m->cfg + master_listen_table[i].offset);
+	for (i = 0; i < DAEMON_NLISTEN_PARAMS; i++) {
+		const struct daemon_listen_param *p = &daemon_listen_params[i];
+		const struct hostport_list *l = daemon_listen_list(m->cfg, p);
 
 		for (j = 0; j < l->n; j++) {
 			struct master_listener *ml;
@@ -241,9 +230,9 @@ master_listeners_open(struct master *m)
 			m->listeners = xreallocarray(m->listeners, m->nlisteners + 1,
 			    sizeof(*m->listeners));
 			ml = &m->listeners[m->nlisteners++];
-			ml->service = xstrdup(master_listen_table[i].service);
-			ml->addr = xasprintf("%s%s%s:%s", strchr(l->v[j].host, ':') ? "[" : "",
-			    l->v[j].host, strchr(l->v[j].host, ':') ? "]" : "", l->v[j].port);
+			ml->service = xstrdup(p->service);
+			daemon_hostport_text(&l->v[j], "", addr, sizeof(addr));
+			ml->addr = xstrdup(addr);
 			ml->fd = master_bind(&l->v[j]);
 			log_info("listen on %s for %s", ml->addr, ml->service);
 		}
@@ -254,26 +243,22 @@ master_listeners_open(struct master *m)
 static bool
 master_listeners_same(const struct master *m, const struct config *cfg)
 {
+	char addr[600];
 	size_t i, j, n = 0;
 
-	for (i = 0; i < sizeof(master_listen_table) / sizeof(master_listen_table[0]); i++) {
-		const struct hostport_list *l = (const struct hostport_list *)
-		    ((const char *)cfg + master_listen_table[i].offset);
+	for (i = 0; i < DAEMON_NLISTEN_PARAMS; i++) {
+		const struct daemon_listen_param *p = &daemon_listen_params[i];
+		const struct hostport_list *l = daemon_listen_list(cfg, p);
 
 		for (j = 0; j < l->n; j++, n++) {
 			const struct master_listener *ml;
-			char *addr;
-			bool same;
 
 			if (n >= m->nlisteners)
 				return false;
 			ml = &m->listeners[n];
-			addr = xasprintf("%s%s%s:%s", strchr(l->v[j].host, ':') ? "[" : "",
-			    l->v[j].host, strchr(l->v[j].host, ':') ? "]" : "", l->v[j].port);
-			same = strcmp(ml->service, master_listen_table[i].service) == 0 &&
-			    strcmp(ml->addr, addr) == 0;
-			free(addr);
-			if (!same)
+			daemon_hostport_text(&l->v[j], "", addr, sizeof(addr));
+			if (strcmp(ml->service, p->service) != 0 ||
+			    strcmp(ml->addr, addr) != 0)
 				return false;
 		}
 	}

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "master/master.h"
 
 /* A child that lived this long was healthy: its back-off starts over. */
@@ -73,12 +74,14 @@ master_web_count(const struct config *cfg)
  */
 static struct master_service master_services[] = {
 	{ .name = "qmgr", .listen_services = "", .count = master_one },
-	{ .name = "smtpd", .listen_services = "smtp,submission", .count = master_smtpd_count },
+	{ .name = "smtpd", .listen_services = DAEMON_SVC_SMTP ","
+	    DAEMON_SVC_SUBMISSION, .count = master_smtpd_count },
 	{ .name = "deliver", .listen_services = "", .count = master_deliver_count },
-	{ .name = "etrn", .listen_services = "odmr,odmrs", .count = master_etrn_count },
-	{ .name = "fingerd", .listen_services = "finger", .count = master_fingerd_count },
+	{ .name = "etrn", .listen_services = DAEMON_SVC_ODMR "," DAEMON_SVC_ODMRS,
+	    .count = master_etrn_count },
+	{ .name = "fingerd", .listen_services = DAEMON_SVC_FINGER, .count = master_fingerd_count },
 	{ .name = "prober", .listen_services = "", .count = master_one },
-	{ .name = "web", .listen_services = "web", .count = master_web_count },
+	{ .name = "web", .listen_services = DAEMON_SVC_WEB, .count = master_web_count },
 };
 #define MASTER_NSERVICES (sizeof(master_services) / sizeof(master_services[0]))
 
@@ -135,12 +138,13 @@ master_child_exec(struct master *m, struct master_service *svc)
 	/*
 	 * Hand over the listeners this service serves as fds 3, 4, ...
 	 * First move them all out of the way (fds >= 100), so that placing
-	 * one can never overwrite another still waiting to be placed.
+	 * one can never overwrite another still waiting to be placed. As
+	 * many as are configured: there is no limit to drop any past.
 	 */
-	int high[64];
+	int *high = xcalloc(m->nlisteners + 1, sizeof(*high));
 	size_t nhigh = 0;
 
-	for (i = 0; i < m->nlisteners && nhigh < 64; i++) {
+	for (i = 0; i < m->nlisteners; i++) {
 		if (!master_service_wants(svc, m->listeners[i].service))
 			continue;
 		high[nhigh] = fcntl(m->listeners[i].fd, F_DUPFD_CLOEXEC, 100);
@@ -156,6 +160,7 @@ master_child_exec(struct master *m, struct master_service *svc)
 	for (i = 0; i < nhigh; i++, next++)
 		if (dup2(high[i], next) < 0)
 			log_fatal("pass listener to %s: %s", svc->name, strerror(errno));
+	free(high);
 	count = xasprintf("%d", next - 3);
 	setenv("SLUICE_LISTEN_FDS", count, 1);
 	setenv("SLUICE_LISTEN_NAMES", names, 1);

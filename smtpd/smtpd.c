@@ -65,6 +65,7 @@
 /* lib/mail */
 #include "mail/config.h"
 #include "mail/daemon.h"
+#include "mail/daemon_server.h"
 #include "mail/passwd.h"
 #include "mail/queue.h"
 /* smtpd */
@@ -109,9 +110,7 @@ main(int argc, char **argv)
 	struct smtpd_opts o = { 0 };
 	struct daemon d;
 	struct smtpd *srv;
-	int fds[DAEMON_LISTEN_MAX];
-	bool submission[DAEMON_LISTEN_MAX];
-	size_t i;
+	size_t n;
 
 	daemon_init(&d, "smtpd", argc, argv, "l:s:", smtpd_opt, &o,
 	    "[-l host:port] [-s host:port]");
@@ -121,20 +120,18 @@ main(int argc, char **argv)
 			log_fatal("create queue directories in %s: %s",
 			    d.cfg->queue_directory, strerror(errno));
 		if (o.listen_spec != NULL)
-			daemon_add_listener(&d, daemon_bind(o.listen_spec), "smtp");
+			daemon_add_listener(&d, daemon_bind(o.listen_spec), DAEMON_SVC_SMTP);
 		if (o.submit_spec != NULL)
-			daemon_add_listener(&d, daemon_bind(o.submit_spec), "submission");
+			daemon_add_listener(&d, daemon_bind(o.submit_spec),
+			    DAEMON_SVC_SUBMISSION);
 	}
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: start from master, or use -l");
-	for (i = 0; i < d.nlisten; i++) {
-		fds[i] = d.listen[i].fd;
-		submission[i] = daemon_listener_is(&d, i, "submission");
-	}
-	srv = smtpd_server_new(d.loop, d.config_dir, d.cfg, fds, submission, d.nlisten);
+	srv = smtpd_server_new(&d);
+	n = daemon_server_listeners(srv->serve);
 	log_info("daemon started -- %s, %zu listening socket%s",
-	    srv->tls != NULL ? "STARTTLS offered" : "no STARTTLS", d.nlisten,
-	    d.nlisten == 1 ? "" : "s");
+	    srv->tls != NULL ? "STARTTLS offered" : "no STARTTLS", n,
+	    n == 1 ? "" : "s");
 	(void)daemon_run(&d, smtpd_reload, srv);
 	smtpd_server_free(&srv);
 	daemon_free(&d);

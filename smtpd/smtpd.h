@@ -2,7 +2,8 @@
  * smtpd.h - what smtpd's modules share: the server and the session.
  *
  *	smtpd.c		main(): options, config, listeners, the loop
- *	smtpd_server.c	listeners, connection limits, TLS context, reload
+ *	smtpd_server.c	limits and refusals for the serving skeleton
+ *			(mail/daemon_server.h), TLS context
  *	smtpd_session.c	one client: I/O, command dispatch, replies, logging
  *	smtpd_cmd.c	the verb table and the command handlers
  *	smtpd_data.c	DATA: content into the queue file, end of data
@@ -26,6 +27,8 @@
 #include "util/stream.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon.h"
+#include "mail/daemon_server.h"
 #include "mail/passwd.h"
 #include "mail/queue.h"
 #include "mail/sasl.h"
@@ -41,12 +44,8 @@ struct smtpd {
 	struct config *cfg;
 	const char *confdir;
 	SSL_CTX *tls;			/* NULL: STARTTLS is not offered */
-	int *listen_fds;
-	bool *listen_submission;	/* per listener: the submission port */
-	size_t nlisten;
+	struct daemon_server *serve;	/* listeners, accept, limits */
 	struct passwd_table *pw;	/* customer logins, reloaded on change */
-	struct smtp_session *sessions;	/* every live session */
-	size_t nsessions;
 	bool stopping;
 };
 
@@ -59,24 +58,23 @@ struct smtpd {
 #define SMTPD_DATA_WRITE_ERR	0x20u
 #define SMTPD_DATA_HOPS		0x40u	/* more Received: than hopcount_limit */
 
-struct smtp_session {
+struct smtpd_session {
 	struct smtpd *srv;
-	struct smtp_session *prev, *next;
+	struct daemon_session ds;	/* in the server's list */
 	struct stream *st;
 	char addr[INET6_ADDRSTRLEN];
 	struct sockaddr_storage peer;	/* for the network lists */
+	unsigned port;			/* the client's, for the pregreet line */
 	const char *name;		/* "localhost" or "unknown" */
 	bool submission;		/* came in on the submission port */
 
 	unsigned state;			/* SMTP_ST_* */
 	char *helo;
 	bool esmtp;
-	const char *last_cmd;		/* for "lost connection after X" */
 	int cur_verb;			/* row counting a success, or -1 */
 	unsigned count_ok[SMTPD_NVERBS + 1], count_all[SMTPD_NVERBS + 1];
 	unsigned errors;
 	struct ev_timer *tarpit;	/* soft error limit: pause input */
-	bool closing;			/* close once the output is written */
 	struct ev_timer *pregreet;	/* the 220 waits on it (smtpd_pregreet.c) */
 	uint64_t connect_ms;		/* ev_now() at connect */
 	bool quit;
@@ -112,71 +110,71 @@ struct smtp_session {
 };
 
 /* smtpd_server.c */
-/* smtpd_server_new - the server with cfg (taken over) and listeners fds
- * (the descriptors taken over, the arrays copied: the caller's may live on
- * its stack; submission[i] marks the submission port) */
-struct smtpd *smtpd_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, const int *fds, const bool *submission, size_t nfds);
+/* smtpd_server_new - serve d's listeners in its loop with its config
+ * (both taken over) */
+struct smtpd *smtpd_server_new(struct daemon *d);
 /* smtpd_server_free - close listeners and sessions, free everything */
 void smtpd_server_free(struct smtpd **srvp);
 /* smtpd_tls_setup - (re)build the TLS context from the config */
 void smtpd_tls_setup(struct smtpd *srv);
 
 /* smtpd_session.c */
-/* smtpd_session_new - serve the accepted socket fd from addr (peer), on
- * the submission port or not */
-void smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
-    const struct sockaddr_storage *peer, bool submission);
+/* smtpd_session_new - serve the accepted socket fd from peer, on the
+ * submission port or not (mail/daemon_server.h counts it until freed) */
+void smtpd_session_new(struct smtpd *srv, int fd,
+    const struct daemon_peer *peer, bool submission);
+/* smtpd_deadline_why - the log reason of a timeout (daemon_serve_ops) */
+void smtpd_deadline_why(void *owner, unsigned events, char *buf, size_t size);
 /* smtpd_session_free - log the disconnect, abort any queue file, free */
-void smtpd_session_free(struct smtp_session **sp);
+void smtpd_session_free(struct smtpd_session **sp);
 /* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */
-void smtpd_reply(struct smtp_session *s, const char *fmt, ...)
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* smtpd_reject_log - "NOQUEUE: reject: VERB from ..." for the last reply */
-void smtpd_reject_log(struct smtp_session *s, const char *verb,
+void smtpd_reject_log(struct smtpd_session *s, const char *verb,
     const char *rcpt);
 /* smtpd_close - close the session once its output is written */
-void smtpd_close(struct smtp_session *s);
+void smtpd_close(struct smtpd_session *s);
 /* smtpd_protocol - "SMTP", "ESMTP", "ESMTPS", "ESMTPA" or "ESMTPSA" */
-const char *smtpd_protocol(const struct smtp_session *s);
+const char *smtpd_protocol(const struct smtpd_session *s);
 /* smtpd_input_resume - run the buffered input after a pause (may free s) */
-void smtpd_input_resume(struct smtp_session *s);
+void smtpd_input_resume(struct smtpd_session *s);
 /* smtpd_reset - forget the mail transaction (RSET, end of DATA) */
-void smtpd_reset(struct smtp_session *s);
+void smtpd_reset(struct smtpd_session *s);
 
 /* smtpd_cmd.c */
 extern const struct smtp_verb smtpd_verbs[];
 /* smtpd_cmd_line - handle one command line (r as from stream_read_line) */
-void smtpd_cmd_line(struct smtp_session *s, int r, const char *line,
+void smtpd_cmd_line(struct smtpd_session *s, int r, const char *line,
     size_t len);
 /* smtpd_bare_lf_refused - a command or AUTH line ending in a bare LF has
  * been answered 521 and the session is closing (smtpd_forbid_bare_newline) */
-bool smtpd_bare_lf_refused(struct smtp_session *s, const char *line,
+bool smtpd_bare_lf_refused(struct smtpd_session *s, const char *line,
     size_t len);
 
 /* smtpd_auth.c */
 /* smtpd_auth_offered - may this session use AUTH now (EHLO advertises it)? */
-bool smtpd_auth_offered(const struct smtp_session *s);
+bool smtpd_auth_offered(const struct smtpd_session *s);
 /* smtpd_auth - AUTH mechanism [initial-response] */
-void smtpd_auth(struct smtp_session *s, const char *arg);
+void smtpd_auth(struct smtpd_session *s, const char *arg);
 /* smtpd_auth_line - one line of an AUTH exchange (r as from stream_read_line) */
-void smtpd_auth_line(struct smtp_session *s, int r, const char *line,
+void smtpd_auth_line(struct smtpd_session *s, int r, const char *line,
     size_t len);
 /* smtpd_relay_ok - may this session send mail to any domain? */
-bool smtpd_relay_ok(const struct smtp_session *s);
+bool smtpd_relay_ok(const struct smtpd_session *s);
 /* smtpd_auth_reset - end any exchange and forget the login (STARTTLS) */
-void smtpd_auth_reset(struct smtp_session *s);
+void smtpd_auth_reset(struct smtpd_session *s);
 
 /* smtpd_pregreet.c */
 /* smtpd_greet_start - send the 220 now, or after smtpd_pregreet_wait */
-void smtpd_greet_start(struct smtp_session *s);
+void smtpd_greet_start(struct smtpd_session *s);
 /* smtpd_pregreet_caught - did the client talk before the 220? Then it
  * has been logged and answered 521, and the session is closing. */
-bool smtpd_pregreet_caught(struct smtp_session *s);
+bool smtpd_pregreet_caught(struct smtpd_session *s);
 
 /* smtpd_etrn.c */
 /* smtpd_etrn - ETRN node | @domain | #group (RFC 1985) */
-void smtpd_etrn(struct smtp_session *s, const char *arg);
+void smtpd_etrn(struct smtpd_session *s, const char *arg);
 /* What an ETRN argument names (smtpd_etrn_arg). */
 enum smtpd_etrn_kind {
 	SMTPD_ETRN_BAD,		/* outside the grammar: 501 */
@@ -193,9 +191,9 @@ enum smtpd_etrn_kind smtpd_etrn_arg(const char *arg, const char **name_r);
 
 /* smtpd_data.c */
 /* smtpd_data_begin - open the queue file for the envelope; 0/-1 (replied) */
-int smtpd_data_begin(struct smtp_session *s);
+int smtpd_data_begin(struct smtpd_session *s);
 /* smtpd_data_line - one line of content (r as from stream_read_line) */
-void smtpd_data_line(struct smtp_session *s, int r, const char *line,
+void smtpd_data_line(struct smtpd_session *s, int r, const char *line,
     size_t len);
 
 #endif

@@ -23,7 +23,7 @@
 #define SMTPD_AUTH_DELAY_MAX_MS	(60 * 1000)
 
 bool
-smtpd_auth_offered(const struct smtp_session *s)
+smtpd_auth_offered(const struct smtpd_session *s)
 {
 	/* Passwords never cross the wire in the clear (smtpd_tls_auth_only). */
 	return s->submission && s->auth_user == NULL &&
@@ -31,7 +31,7 @@ smtpd_auth_offered(const struct smtp_session *s)
 }
 
 bool
-smtpd_relay_ok(const struct smtp_session *s)
+smtpd_relay_ok(const struct smtpd_session *s)
 {
 	const struct netlist *nl = s->srv->cfg->smtpd_relay_networks;
 
@@ -40,7 +40,7 @@ smtpd_relay_ok(const struct smtp_session *s)
 }
 
 void
-smtpd_auth_reset(struct smtp_session *s)
+smtpd_auth_reset(struct smtpd_session *s)
 {
 	sasl_free(&s->sasl);
 	xfree(&s->auth_user);
@@ -50,7 +50,7 @@ smtpd_auth_reset(struct smtp_session *s)
 static void
 smtpd_auth_delay_fire(void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 	long limit = s->srv->cfg->auth_failure_limit;
 
 	s->auth_delay = NULL;
@@ -71,7 +71,7 @@ smtpd_auth_delay_fire(void *ctx)
  * postfix-sasl filter reads), then answer 535 after the doubling delay
  */
 static void
-smtpd_auth_failed(struct smtp_session *s, const char *user, const char *why)
+smtpd_auth_failed(struct smtpd_session *s, const char *user, const char *why)
 {
 	unsigned long long ms = (unsigned long long)s->srv->cfg->auth_failure_delay *
 	    1000u;
@@ -95,7 +95,7 @@ smtpd_auth_failed(struct smtp_session *s, const char *user, const char *why)
 
 /* smtpd_auth_result - act on where an exchange stands */
 static void
-smtpd_auth_result(struct smtp_session *s, enum sasl_status st, char *challenge)
+smtpd_auth_result(struct smtpd_session *s, enum sasl_status st, char *challenge)
 {
 	const struct config *cfg = s->srv->cfg;
 	const char *why;
@@ -134,7 +134,7 @@ smtpd_auth_result(struct smtp_session *s, enum sasl_status st, char *challenge)
 }
 
 void
-smtpd_auth(struct smtp_session *s, const char *arg)
+smtpd_auth(struct smtpd_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	char mech[SMTP_VERB_MAX + 1], *challenge = NULL;
@@ -185,7 +185,7 @@ smtpd_auth(struct smtp_session *s, const char *arg)
 }
 
 void
-smtpd_auth_line(struct smtp_session *s, int r, const char *line, size_t len)
+smtpd_auth_line(struct smtpd_session *s, int r, const char *line, size_t len)
 {
 	char *text, *challenge = NULL;
 	enum sasl_status st;

@@ -40,7 +40,7 @@ smtpd_helo_ok(const char *arg)
 
 /* smtpd_greet - the part HELO and EHLO share */
 static bool
-smtpd_greet(struct smtp_session *s, const char *arg, const char *syntax)
+smtpd_greet(struct smtpd_session *s, const char *arg, const char *syntax)
 {
 	if (!smtpd_helo_ok(arg)) {
 		smtpd_reply(s, SMTP_R_SYNTAX, syntax);
@@ -55,7 +55,7 @@ smtpd_greet(struct smtp_session *s, const char *arg, const char *syntax)
 
 /* smtpd_helo - HELO hostname */
 static void
-smtpd_helo(struct smtp_session *s, const char *arg)
+smtpd_helo(struct smtpd_session *s, const char *arg)
 {
 	if (!smtpd_greet(s, arg, "HELO hostname"))
 		return;
@@ -65,7 +65,7 @@ smtpd_helo(struct smtp_session *s, const char *arg)
 
 /* smtpd_ehlo - EHLO hostname, with our extensions */
 static void
-smtpd_ehlo(struct smtp_session *s, const char *arg)
+smtpd_ehlo(struct smtpd_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	char size[40];
@@ -92,7 +92,7 @@ smtpd_ehlo(struct smtp_session *s, const char *arg)
 
 /* smtpd_param_reply - the reply for a MAIL/RCPT parse failure */
 static void
-smtpd_param_reply(struct smtp_session *s, enum smtp_parse r,
+smtpd_param_reply(struct smtpd_session *s, enum smtp_parse r,
     const char *param, const char *syntax, const char *bad_path)
 {
 	switch (r) {
@@ -119,7 +119,7 @@ smtpd_param_reply(struct smtp_session *s, enum smtp_parse r,
 
 /* smtpd_mail - MAIL FROM:<sender> [params] */
 static void
-smtpd_mail(struct smtp_session *s, const char *arg)
+smtpd_mail(struct smtpd_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct smtp_mail_args m;
@@ -176,7 +176,7 @@ smtpd_mail(struct smtp_session *s, const char *arg)
 
 /* smtpd_rcpt - RCPT TO:<recipient> [params]: relay domains only */
 static void
-smtpd_rcpt(struct smtp_session *s, const char *arg)
+smtpd_rcpt(struct smtpd_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct smtp_rcpt_args r;
@@ -224,7 +224,7 @@ refused:
 
 /* smtpd_data - DATA: open the queue file, then 354 */
 static void
-smtpd_data(struct smtp_session *s, const char *arg)
+smtpd_data(struct smtpd_session *s, const char *arg)
 {
 	if (*arg != '\0') {
 		smtpd_reply(s, SMTP_R_SYNTAX, "DATA");
@@ -237,7 +237,7 @@ smtpd_data(struct smtp_session *s, const char *arg)
 
 /* smtpd_rset - RSET */
 static void
-smtpd_rset(struct smtp_session *s, const char *arg)
+smtpd_rset(struct smtpd_session *s, const char *arg)
 {
 	smtpd_reset(s);
 	smtpd_reply(s, SMTP_R_OK);
@@ -245,21 +245,21 @@ smtpd_rset(struct smtp_session *s, const char *arg)
 
 /* smtpd_noop - NOOP */
 static void
-smtpd_noop(struct smtp_session *s, const char *arg)
+smtpd_noop(struct smtpd_session *s, const char *arg)
 {
 	smtpd_reply(s, SMTP_R_OK);
 }
 
 /* smtpd_vrfy - VRFY: never confirms (RFC 5321 3.5.3) */
 static void
-smtpd_vrfy(struct smtp_session *s, const char *arg)
+smtpd_vrfy(struct smtpd_session *s, const char *arg)
 {
 	smtpd_reply(s, SMTP_R_VRFY);
 }
 
 /* smtpd_help - HELP: the verbs of the table */
 static void
-smtpd_help(struct smtp_session *s, const char *arg)
+smtpd_help(struct smtpd_session *s, const char *arg)
 {
 	char list[256] = "";
 	size_t i;
@@ -274,7 +274,7 @@ smtpd_help(struct smtp_session *s, const char *arg)
 
 /* smtpd_quit - QUIT */
 static void
-smtpd_quit(struct smtp_session *s, const char *arg)
+smtpd_quit(struct smtpd_session *s, const char *arg)
 {
 	smtpd_reply(s, SMTP_R_BYE);
 	s->quit = true;
@@ -283,7 +283,7 @@ smtpd_quit(struct smtp_session *s, const char *arg)
 
 /* smtpd_starttls - STARTTLS (RFC 3207) */
 static void
-smtpd_starttls(struct smtp_session *s, const char *arg)
+smtpd_starttls(struct smtpd_session *s, const char *arg)
 {
 	long discarded;
 
@@ -336,7 +336,7 @@ _Static_assert(sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]) == SMTPD_NVERBS + 1,
 
 /* smtpd_state_reply - the 503 for a verb used out of sequence */
 static void
-smtpd_state_reply(struct smtp_session *s, const struct smtp_verb *v)
+smtpd_state_reply(struct smtpd_session *s, const struct smtp_verb *v)
 {
 	if (s->state == SMTP_ST_CONNECT)
 		smtpd_reply(s, SMTP_R_NEED_HELO);
@@ -361,7 +361,7 @@ smtpd_state_reply(struct smtp_session *s, const struct smtp_verb *v)
  * name does ("Host:"), as Postfix's default smtpd_forbidden_commands.
  */
 static bool
-smtpd_forbidden(const struct smtp_session *s, const struct smtp_cmd *cmd)
+smtpd_forbidden(const struct smtpd_session *s, const struct smtp_cmd *cmd)
 {
 	const char *list = s->srv->cfg->smtpd_forbidden_commands;
 	size_t n = strcspn(cmd->text, " \t"), vl = strlen(cmd->verb);
@@ -388,20 +388,20 @@ smtpd_forbidden(const struct smtp_session *s, const struct smtp_cmd *cmd)
  * smuggler, and nothing it sends after deserves an answer.
  */
 static void
-smtpd_hangup(struct smtp_session *s, const char *reply, const char *why,
+smtpd_hangup(struct smtpd_session *s, const char *reply, const char *why,
     const char *text)
 {
 	if (text != NULL)
 		log_warn("%s from %s[%s]: %.100s", why, s->name, s->addr, text);
 	else
 		log_warn("%s from %s[%s] after %s", why, s->name, s->addr,
-		    s->last_cmd);
+		    s->ds.last_cmd);
 	smtpd_reply(s, "%s", reply);
 	smtpd_close(s);
 }
 
 bool
-smtpd_bare_lf_refused(struct smtp_session *s, const char *line, size_t len)
+smtpd_bare_lf_refused(struct smtpd_session *s, const char *line, size_t len)
 {
 	/*
 	 * RFC 5321 2.3.8: lines end in CRLF. A server that takes a bare LF
@@ -418,7 +418,7 @@ smtpd_bare_lf_refused(struct smtp_session *s, const char *line, size_t len)
 }
 
 void
-smtpd_cmd_line(struct smtp_session *s, int r, const char *line, size_t len)
+smtpd_cmd_line(struct smtpd_session *s, int r, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 	const struct smtp_verb *v;
@@ -444,13 +444,13 @@ smtpd_cmd_line(struct smtp_session *s, int r, const char *line, size_t len)
 	v = cmd.verb[0] != '\0' ? smtp_verb_find(smtpd_verbs, cmd.verb) : NULL;
 	if (v == NULL) {
 		s->count_all[SMTPD_NVERBS]++;
-		s->last_cmd = "UNKNOWN";
+		s->ds.last_cmd = "UNKNOWN";
 		smtpd_reply(s, SMTP_R_UNKNOWN_CMD);
 		return;
 	}
 	s->cur_verb = (int)(v - smtpd_verbs);
 	s->count_all[s->cur_verb]++;
-	s->last_cmd = v->name;
+	s->ds.last_cmd = v->name;
 	if (!(v->states & s->state)) {
 		smtpd_state_reply(s, v);
 		return;

@@ -26,7 +26,7 @@
 
 /* smtpd_data_write - append to the queue file, noting the first failure */
 static void
-smtpd_data_write(struct smtp_session *s, const void *buf, size_t len)
+smtpd_data_write(struct smtpd_session *s, const void *buf, size_t len)
 {
 	if (s->data_flags & SMTPD_DATA_REFUSE)
 		return;
@@ -39,7 +39,7 @@ smtpd_data_write(struct smtp_session *s, const void *buf, size_t len)
 
 /* smtpd_received - our Received: header, the first line of the content */
 static void
-smtpd_received(struct smtp_session *s)
+smtpd_received(struct smtpd_session *s)
 {
 	const struct envelope *env = s->env;
 	char date[64], *hdr;
@@ -63,7 +63,7 @@ smtpd_received(struct smtp_session *s)
 }
 
 int
-smtpd_data_begin(struct smtp_session *s)
+smtpd_data_begin(struct smtpd_session *s)
 {
 	struct envelope *env = s->env;
 
@@ -99,7 +99,7 @@ smtpd_data_begin(struct smtp_session *s)
 
 /* smtpd_data_end - the final "." arrived: commit, tell qmgr, then 250 */
 static void
-smtpd_data_end(struct smtp_session *s)
+smtpd_data_end(struct smtpd_session *s)
 {
 	struct envelope *env = s->env;
 	unsigned f = s->data_flags;
@@ -107,7 +107,7 @@ smtpd_data_end(struct smtp_session *s)
 	int e;
 
 	s->in_data = false;
-	s->last_cmd = "END-OF-MESSAGE";
+	s->ds.last_cmd = "END-OF-MESSAGE";
 	if (f & SMTPD_DATA_REFUSE) {
 		/* The smuggling-related refusals first: they say the most. */
 		if (f & SMTPD_DATA_BARE_LF)
@@ -162,7 +162,7 @@ smtpd_data_end(struct smtp_session *s)
  * ends the header.
  */
 static void
-smtpd_data_header(struct smtp_session *s, const char *line, size_t len)
+smtpd_data_header(struct smtpd_session *s, const char *line, size_t len)
 {
 	static const char name[] = "received";
 	size_t n = strcspn(line, ": \t\r\n");
@@ -189,7 +189,7 @@ smtpd_data_header(struct smtp_session *s, const char *line, size_t len)
 }
 
 void
-smtpd_data_line(struct smtp_session *s, int r, const char *line, size_t len)
+smtpd_data_line(struct smtpd_session *s, int r, const char *line, size_t len)
 {
 	long limit = s->srv->cfg->message_size_limit;
 	bool crlf;

@@ -59,7 +59,7 @@ smtpd_etrn_reason(const char *r, char *buf, size_t size)
 
 /* smtpd_etrn_reply - the RFC 1985 reply for qmgr's answer to a trigger */
 static void
-smtpd_etrn_reply(struct smtp_session *s, const char *node,
+smtpd_etrn_reply(struct smtpd_session *s, const char *node,
     const struct ipc_rec *rep)
 {
 	struct proto_triggered t;
@@ -119,7 +119,7 @@ smtpd_etrn_arg(const char *arg, const char **name_r)
 }
 
 void
-smtpd_etrn(struct smtp_session *s, const char *arg)
+smtpd_etrn(struct smtpd_session *s, const char *arg)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct ipc_rec *req, *rep = NULL;

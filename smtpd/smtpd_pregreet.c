@@ -23,20 +23,9 @@
 /* smtpd */
 #include "smtpd/smtpd.h"
 
-/* smtpd_peer_port - the client's port, for the postscreen-shaped log line */
-static unsigned
-smtpd_peer_port(const struct smtp_session *s)
-{
-	if (s->peer.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)(const void *)&s->peer)->sin_port);
-	if (s->peer.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)(const void *)&s->peer)->sin6_port);
-	return 0;
-}
-
 /* smtpd_greeting - the 220 */
 static void
-smtpd_greeting(struct smtp_session *s)
+smtpd_greeting(struct smtpd_session *s)
 {
 	smtpd_reply(s, SMTP_R_GREETING, s->srv->cfg->smtpd_banner);
 	(void)stream_flush(s->st);
@@ -46,14 +35,14 @@ smtpd_greeting(struct smtp_session *s)
 static void
 smtpd_pregreet_over(void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
 	s->pregreet = NULL;
 	smtpd_greeting(s);
 }
 
 void
-smtpd_greet_start(struct smtp_session *s)
+smtpd_greet_start(struct smtpd_session *s)
 {
 	long wait = s->srv->cfg->smtpd_pregreet_wait;
 
@@ -67,7 +56,7 @@ smtpd_greet_start(struct smtp_session *s)
 }
 
 bool
-smtpd_pregreet_caught(struct smtp_session *s)
+smtpd_pregreet_caught(struct smtpd_session *s)
 {
 	size_t n = stream_buffered(s->st);
 	uint64_t ms = ev_now() - s->connect_ms;
@@ -82,8 +71,8 @@ smtpd_pregreet_caught(struct smtp_session *s)
 	/* The log escapes whatever control octets the client sent. */
 	log_info("PREGREET %zu after %llu.%02llu from [%s]:%u: %.*s", n,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 10),
-	    s->addr, smtpd_peer_port(s), (int)(len > 100 ? 100 : len), line);
-	s->last_cmd = "CONNECT";
+	    s->addr, s->port, (int)(len > 100 ? 100 : len), line);
+	s->ds.last_cmd = "CONNECT";
 	smtpd_reply(s, SMTP_R_PREGREET);
 	smtpd_close(s);
 	return true;

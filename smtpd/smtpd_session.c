@@ -20,18 +20,9 @@
 
 static void smtpd_session_event(struct stream *st, unsigned events, void *ctx);
 
-/* smtpd_client_name - "localhost" for loopback, else "unknown" (no DNS yet) */
-static const char *
-smtpd_client_name(const char *addr)
-{
-	if (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0)
-		return "localhost";
-	return "unknown";
-}
-
 /* smtpd_timeout_ms - the idle limit for the session's current phase */
 static uint64_t
-smtpd_timeout_ms(const struct smtp_session *s)
+smtpd_timeout_ms(const struct smtpd_session *s)
 {
 	long t = s->in_data ? s->srv->cfg->smtpd_data_timeout :
 	    s->srv->cfg->smtpd_timeout;
@@ -46,7 +37,7 @@ smtpd_timeout_ms(const struct smtp_session *s)
  * the session has smtpd_session_deadline from its connect.
  */
 static void
-smtpd_arm(struct smtp_session *s)
+smtpd_arm(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
@@ -57,55 +48,41 @@ smtpd_arm(struct smtp_session *s)
 	    s->data_end : s->session_end);
 }
 
-/* smtpd_deadline_what - the reason of a timeout, for its log line */
-static void
-smtpd_deadline_what(const struct smtp_session *s, unsigned events, char *buf,
-    size_t size)
+/* smtpd_deadline_why - the reason of a timeout, for its log line */
+void
+smtpd_deadline_why(void *owner, unsigned events, char *buf, size_t size)
 {
+	const struct smtpd_session *s = owner;
 	const struct config *cfg = s->srv->cfg;
+	bool data = s->in_data && s->data_end < s->session_end;
 
-	if (events & STREAM_EV_LINE_DEADLINE)
-		snprintf(buf, size, ": command deadline %lds exceeded",
-		    cfg->smtpd_command_deadline);
-	else if ((events & STREAM_EV_DEADLINE) && s->in_data &&
-	    s->data_end < s->session_end)
-		snprintf(buf, size, ": DATA deadline %lds exceeded",
-		    cfg->smtpd_data_deadline);
-	else if (events & STREAM_EV_DEADLINE)
-		snprintf(buf, size, ": session deadline %lds exceeded",
-		    cfg->smtpd_session_deadline);
-	else
-		buf[0] = '\0';
+	daemon_deadline_why(events, cfg->smtpd_command_deadline,
+	    data ? "DATA" : "session", data ? cfg->smtpd_data_deadline :
+	    cfg->smtpd_session_deadline, buf, size);
 }
 
 void
-smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
-    const struct sockaddr_storage *peer, bool submission)
+smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
+    bool submission)
 {
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->peer = *peer;
+	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
+	s->peer = peer->ss;
+	s->port = peer->port;
 	s->submission = submission;
-	s->name = smtpd_client_name(s->addr);
+	s->name = peer->name;
 	s->state = SMTP_ST_CONNECT;
-	s->last_cmd = "CONNECT";
+	s->ds.last_cmd = "CONNECT";
 	s->cur_verb = -1;
 	s->session_end = ev_now() + (uint64_t)srv->cfg->smtpd_session_deadline * 1000u;
-	s->st = stream_new(srv->loop, fd, smtpd_session_event, s);
+	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, smtpd_session_event,
+	    s->name, s->addr);
 	if (s->st == NULL) {
-		log_warn("watch connection from %s[%s]: %s", s->name, s->addr,
-		    strerror(errno));
-		(void)close(fd);
 		free(s);
 		return;
 	}
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_greet_start(s);
 	smtpd_arm(s);
@@ -113,7 +90,7 @@ smtpd_session_new(struct smtpd *srv, int fd, const char *addr,
 
 /* smtpd_counts - the "ehlo=1 mail=1 ... commands=N" part of the disconnect line */
 static void
-smtpd_counts(const struct smtp_session *s, char *buf, size_t size)
+smtpd_counts(const struct smtpd_session *s, char *buf, size_t size)
 {
 	unsigned ok = 0, all = 0;
 	size_t i, used = 0;
@@ -150,9 +127,9 @@ smtpd_counts(const struct smtp_session *s, char *buf, size_t size)
 }
 
 void
-smtpd_session_free(struct smtp_session **sp)
+smtpd_session_free(struct smtpd_session **sp)
 {
-	struct smtp_session *s = *sp;
+	struct smtpd_session *s = *sp;
 	char counts[512];
 
 	if (s == NULL)
@@ -168,19 +145,13 @@ smtpd_session_free(struct smtp_session **sp)
 	ev_timer_cancel(s->srv->loop, &s->pregreet);
 	smtpd_auth_reset(s);
 	stream_free(&s->st);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->srv->nsessions--;
+	daemon_session_end(&s->ds);
 	free(s->helo);
 	free(s);
 }
 
 void
-smtpd_reply(struct smtp_session *s, const char *fmt, ...)
+smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -200,7 +171,7 @@ smtpd_reply(struct smtp_session *s, const char *fmt, ...)
 }
 
 void
-smtpd_reject_log(struct smtp_session *s, const char *verb, const char *rcpt)
+smtpd_reject_log(struct smtpd_session *s, const char *verb, const char *rcpt)
 {
 	const char *id = s->env != NULL && s->env->id[0] != '\0' ?
 	    s->env->id : "NOQUEUE";
@@ -213,16 +184,13 @@ smtpd_reject_log(struct smtp_session *s, const char *verb, const char *rcpt)
 }
 
 void
-smtpd_close(struct smtp_session *s)
+smtpd_close(struct smtpd_session *s)
 {
-	s->closing = true;
-	(void)stream_flush(s->st);
-	/* A client that never reads its last reply must not hold us forever. */
-	stream_set_timeout(s->st, 10000);
+	daemon_session_close(&s->ds);
 }
 
 const char *
-smtpd_protocol(const struct smtp_session *s)
+smtpd_protocol(const struct smtpd_session *s)
 {
 	/* RFC 3848: "S" for TLS, "A" for an authenticated client. */
 	if (!s->esmtp)
@@ -233,7 +201,7 @@ smtpd_protocol(const struct smtp_session *s)
 }
 
 void
-smtpd_reset(struct smtp_session *s)
+smtpd_reset(struct smtpd_session *s)
 {
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
@@ -244,7 +212,7 @@ smtpd_reset(struct smtp_session *s)
 }
 
 void
-smtpd_input_resume(struct smtp_session *s)
+smtpd_input_resume(struct smtpd_session *s)
 {
 	smtpd_session_event(s->st, STREAM_EV_READ, s);
 }
@@ -253,7 +221,7 @@ smtpd_input_resume(struct smtp_session *s)
 static void
 smtpd_tarpit_fire(void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
 	s->tarpit = NULL;
 	smtpd_input_resume(s);
@@ -265,11 +233,11 @@ smtpd_tarpit_fire(void *ctx)
  * holds no further whole line (RFC 2920), or once DATA has answered.
  */
 static void
-smtpd_input(struct smtp_session *s)
+smtpd_input(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
-	while (!s->closing && s->tarpit == NULL && s->auth_delay == NULL) {
+	while (!s->ds.closing && s->tarpit == NULL && s->auth_delay == NULL) {
 		const char *line;
 		size_t len;
 		unsigned errors = s->errors;
@@ -292,13 +260,13 @@ smtpd_input(struct smtp_session *s)
 			smtpd_auth_line(s, r, line, len);
 		else
 			smtpd_cmd_line(s, r, line, len);
-		if (s->closing)
+		if (s->ds.closing)
 			break;
 		if (s->errors > errors && cfg->smtpd_hard_error_limit > 0 &&
 		    s->errors >= (unsigned)cfg->smtpd_hard_error_limit) {
 			smtpd_reply(s, SMTP_R_TOO_MANY_ERRORS);
 			log_info("too many errors after %s from %s[%s]",
-			    s->last_cmd, s->name, s->addr);
+			    s->ds.last_cmd, s->name, s->addr);
 			smtpd_close(s);
 			break;
 		}
@@ -323,13 +291,9 @@ smtpd_input(struct smtp_session *s)
 
 /* smtpd_tls_done - the handshake is over: start again as RFC 3207 4.2 says */
 static void
-smtpd_tls_done(struct smtp_session *s)
+smtpd_tls_done(struct smtpd_session *s)
 {
-	char desc[160];
-
-	stream_tls_describe(s->st, desc, sizeof(desc));
-	log_info("Anonymous TLS connection established from %s[%s]: %s",
-	    s->name, s->addr, desc);
+	daemon_session_tls_log(&s->ds);
 	smtpd_reset(s);
 	xfree(&s->helo);
 	/* RFC 3207 4.2: nothing learnt before TLS counts after it. */
@@ -342,47 +306,18 @@ smtpd_tls_done(struct smtp_session *s)
 static void
 smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 {
-	struct smtp_session *s = ctx;
+	struct smtpd_session *s = ctx;
 
-	if (events & STREAM_EV_ERROR) {
-		log_info("lost connection after %s from %s[%s]: %s",
-		    s->last_cmd, s->name, s->addr, stream_error(st));
-		smtpd_session_free(&s);
+	if (daemon_session_stopped(&s->ds, events))
 		return;
-	}
-	if (events & (STREAM_EV_TIMEOUT | STREAM_EV_DEADLINE |
-	    STREAM_EV_LINE_DEADLINE)) {
-		if (!s->closing) {
-			char why[64];
-
-			smtpd_deadline_what(s, events, why, sizeof(why));
-			log_info("timeout after %s from %s[%s]%s", s->last_cmd,
-			    s->name, s->addr, why);
-			smtpd_reply(s, SMTP_R_TIMEOUT);
-			smtpd_close(s);
-			if (stream_pending(s->st) > 0)
-				return;
-		}
-		smtpd_session_free(&s);
-		return;
-	}
 	if (events & STREAM_EV_TLS)
 		smtpd_tls_done(s);
 	if (s->pregreet != NULL)
 		(void)smtpd_pregreet_caught(s);	/* nothing runs before the 220 */
 	else if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		smtpd_input(s);
-	if (s->closing && stream_pending(s->st) == 0) {
-		smtpd_session_free(&s);
+	if (daemon_session_finished(&s->ds))
 		return;
-	}
-	/* Whole lines were all run above; a partial one will never end. */
-	if (stream_eof(s->st) && !s->closing) {
-		log_info("lost connection after %s from %s[%s]", s->last_cmd,
-		    s->name, s->addr);
-		smtpd_session_free(&s);
-		return;
-	}
-	if (!s->closing)
+	if (!s->ds.closing)
 		smtpd_arm(s);
 }

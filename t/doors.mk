@@ -13,3 +13,10 @@ check_PROGRAMS += t/stream_test
 TESTS += t/stream_test
 t_stream_test_SOURCES = t/stream_test.c
 t_stream_test_LDADD = $(SLUICE_LIBS)
+# Listeners past the 64 master once silently dropped (issue 8).
+TESTS += t/95-many-listeners.t
+EXTRA_DIST += t/95-many-listeners.t
+TESTS += t/96-smtpd-limits.t
+EXTRA_DIST += t/96-smtpd-limits.t
+TESTS += t/97-odmrs-limit.t
+EXTRA_DIST += t/97-odmrs-limit.t

@@ -80,6 +80,7 @@ struct web_session {
 };
 
 /* web_server.c */
+struct MHD_Connection;
 
 /*
  * web_server_new - start libmicrohttpd on listen_fd inside loop. TLS
@@ -91,6 +92,8 @@ struct web *web_server_new(struct ev_loop *loop, const char *confdir,
 void web_server_free(struct web **wp);
 /* web_server_kick - let libmicrohttpd run now (after a resume) */
 void web_server_kick(struct web *w);
+/* web_conn_addr - conn's client address as every door logs it (IPv4-mapped as IPv4) */
+void web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size);
 
 /* web_session.c */
 

@@ -1,7 +1,6 @@
 /* web_handler - the pages: login form, login, status (lease renewal), logout */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,32 +61,6 @@ struct web_req {
 };
 
 typedef int web_route_fn(struct web_req *req, const char *url);
-
-/* web_client_text - the client's numeric address; IPv4-mapped as IPv4 */
-static void
-web_client_text(struct MHD_Connection *conn, char *buf, size_t size)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
-
-	snprintf(buf, size, "unknown");
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
-			    (socklen_t)size);
-		else
-			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)size);
-	}
-}
 
 /* web_post_field - libmicrohttpd's form iterator: keep the fields we know */
 static enum MHD_Result
@@ -527,7 +500,7 @@ web_handle(struct web *w, struct MHD_Connection *conn, const char *url,
 		int ret;
 
 		/* Headers are in; the body (if any) comes in the next calls. */
-		web_client_text(conn, client, sizeof(client));
+		web_conn_addr(conn, client, sizeof(client));
 		if (web_request_refused(w, conn, version, client, &ret))
 			return ret;
 		req = xcalloc(1, sizeof(*req));

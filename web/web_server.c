@@ -20,6 +20,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/config.h"
+#include "mail/daemon_server.h"
 #include "mail/passwd.h"
 /* web */
 #include "web/web.h"
@@ -122,18 +123,23 @@ web_deadline_arm(struct web *w)
 	    w->conn_head->start + limit - now : 0, web_deadline_fire, w);
 }
 
-/* web_conn_addr - the client's numeric address, for the log */
-static void
+void
 web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	struct sockaddr_storage ss = { 0 };
+	struct daemon_peer peer;
+	socklen_t len = 0;
 
-	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), buf,
-	    (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(buf, size, "unknown");
+	if (sa != NULL) {
+		len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in);
+		memcpy(&ss, sa, len);
+	}
+	daemon_peer_set(&peer, sa != NULL ? &ss : NULL, len);
+	snprintf(buf, size, "%s", peer.addr);
 }
 
 /*

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,14 +81,15 @@ daemon_inherit(struct daemon *d)
 		return;
 	d->from_master = true;
 	n = strtol(env, &end, 10);
-	if (*end != '\0' || n < 0 || n > DAEMON_LISTEN_MAX)
+	/* As many as master passed: it has no limit, nor do we. */
+	if (*end != '\0' || n < 0 || n > INT_MAX - 3)
 		log_fatal("bad SLUICE_LISTEN_FDS \"%s\" from master", env);
 	for (i = 0; i < n; i++) {
 		size_t len = p != NULL ? strcspn(p, ",") : 0;
-		struct daemon_listener *l = &d->listen[d->nlisten++];
+		char service[sizeof(d->listen->service)];
 
-		l->fd = 3 + (int)i;
-		snprintf(l->service, sizeof(l->service), "%.*s", (int)len, p != NULL ? p : "");
+		snprintf(service, sizeof(service), "%.*s", (int)len, p != NULL ? p : "");
+		daemon_add_listener(d, 3 + (int)i, service);
 		if (p != NULL) {
 			p += len;
 			if (*p == ',')
@@ -183,9 +185,9 @@ daemon_add_listener(struct daemon *d, int fd, const char *service)
 {
 	struct daemon_listener *l;
 
-	if (d->nlisten == DAEMON_LISTEN_MAX)
-		log_fatal("too many listening sockets (at most %d)", DAEMON_LISTEN_MAX);
+	d->listen = xreallocarray(d->listen, d->nlisten + 1, sizeof(*d->listen));
 	l = &d->listen[d->nlisten++];
+	memset(l, 0, sizeof(*l));
 	l->fd = fd;
 	snprintf(l->service, sizeof(l->service), "%s", service);
 }
@@ -262,6 +264,8 @@ void
 daemon_free(struct daemon *d)
 {
 	ev_loop_free(&d->loop);
+	xfree(&d->listen);
+	d->nlisten = 0;
 }
 
 SSL_CTX *

@@ -2,9 +2,10 @@
  * daemon - the start-up and signal handling every sluice daemon shares.
  *
  *	struct daemon d;
- *	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &opts);
- *	srv = fingerd_server_new(d.loop, d.cfg, ...);	(takes over d.cfg)
- *	return daemon_run(&d, fingerd_reload, srv);
+ *	daemon_init(&d, "fingerd", argc, argv, "l:", fingerd_opt, &opts,
+ *	    "[-l host:port]");
+ *	srv = fingerd_server_new(&d);	(takes over d.cfg and the listeners)
+ *	(void)daemon_run(&d, fingerd_reload, srv);
  *
  * daemon_init() parses -c config_dir, -f (foreground: log to stderr) and
  * -v plus the program's own options, loads sluice.conf (exit EX_CONFIG
@@ -24,11 +25,12 @@
 struct config;
 struct ev_loop;
 
-#define DAEMON_LISTEN_MAX	64
+struct daemon_server;
 
 struct daemon_listener {
 	int fd;
 	char service[16];	/* "smtp", "submission", "odmrs", ... */
+	struct daemon_server *srv;	/* serving it (daemon_server.h), or NULL */
 };
 
 struct daemon {
@@ -37,7 +39,7 @@ struct daemon {
 	bool foreground;	/* -f */
 	struct config *cfg;	/* loaded by daemon_init; the program takes it over */
 	struct ev_loop *loop;
-	struct daemon_listener listen[DAEMON_LISTEN_MAX];
+	struct daemon_listener *listen;	/* as many as master passed, and -l's */
 	size_t nlisten;
 	bool from_master;	/* master started us: die with it */
 };
@@ -80,7 +82,7 @@ void daemon_stop(struct daemon *d);
 struct ssl_ctx_st;
 struct ssl_ctx_st *daemon_tls_server(const struct config *cfg, const char *name);
 
-/* daemon_free - free the loop (the config belongs to the program) */
+/* daemon_free - free the loop and any listeners not taken (the config belongs to the program) */
 void daemon_free(struct daemon *d);
 
 #endif

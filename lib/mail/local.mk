@@ -8,3 +8,4 @@ lib_mail_libsluice_mail_a_SOURCES = \
 	lib/mail/daemon.c lib/mail/daemon.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/qctl.c lib/mail/qctl.h lib/mail/qctl_index.c
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/authlock.c lib/mail/authlock.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/daemon_server.c lib/mail/daemon_server.h

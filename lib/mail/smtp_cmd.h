@@ -112,11 +112,12 @@ char *smtp_xtext_encode(const char *s);
 
 /*
  * The verb table of an SMTP server (one row per verb, STYLE rule 7):
- * in which session states the verb is allowed and what runs it. Each
- * server program defines its own struct smtp_session.
+ * in which session states the verb is allowed and what runs it, on the
+ * session of the program that has such a table (smtpd's struct
+ * smtpd_session; etrn's few verbs have a table of their own).
  */
-struct smtp_session;
-typedef void smtp_cmd_fn(struct smtp_session *s, const char *arg);
+struct smtpd_session;
+typedef void smtp_cmd_fn(struct smtpd_session *s, const char *arg);
 
 #define SMTP_ST_CONNECT	0x1u	/* before HELO/EHLO */
 #define SMTP_ST_HELO	0x2u	/* greeted, no transaction */
