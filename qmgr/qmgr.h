@@ -135,6 +135,11 @@ void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
 bool qmgr_domain_open(const struct qmgr *q, const struct qmgr_domain *dom);
 bool qmgr_domain_is_held_mode(const struct qmgr *q, const char *name);
 void qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when);
+/*
+ * qmgr_backoff - seconds before retry number attempts (1 = the first):
+ * minimal_backoff_time, doubled per attempt, at most maximal_backoff_time
+ */
+long qmgr_backoff(const struct qmgr *q, unsigned attempts);
 
 /* qmgr_gate.c */
 /* qmgr_gate_open - open dom's gate for its lease because of source */
