@@ -34,6 +34,8 @@ PACKAGES=(
 	libicu72 libnsl2 libdb5.3
 	# the fuzz pass: clang and its libFuzzer (libclang_rt.fuzzer)
 	clang libclang-rt-14-dev
+	# t/format.t: the files .clang-format-files lists stay formatted
+	clang-format
 )
 
 say() { printf '== %s\n' "$*" >&2; }

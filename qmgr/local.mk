@@ -8,3 +8,9 @@ qmgr_libqmgr_a_SOURCES = qmgr/qmgr.h qmgr/qmgr_server.c qmgr/qmgr_sched.c \
 	qmgr/qmgr_atrn.c
 qmgr_qmgr_SOURCES = qmgr/qmgr.c
 qmgr_qmgr_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)
+
+# Unit tests of qmgr's policies (back-off, trigger policy, the gate).
+check_PROGRAMS += t/qmgr_test
+TESTS += t/qmgr_test
+t_qmgr_test_SOURCES = t/qmgr_test.c
+t_qmgr_test_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)

@@ -140,6 +140,11 @@ void qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when);
 void qmgr_ready_all(struct qmgr *q);
 /* qmgr_agent_check_idle - tell an ATRN session (type=idle) when its domains have nothing left */
 void qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a);
+/*
+ * qmgr_backoff - seconds before retry number attempts (1 = the first):
+ * minimal_backoff_time, doubled per attempt, at most maximal_backoff_time
+ */
+long qmgr_backoff(const struct qmgr *q, unsigned attempts);
 
 /* qmgr_atrn.c */
 /*

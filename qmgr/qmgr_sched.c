@@ -359,7 +359,7 @@ qmgr_dispatch(struct qmgr *q)
 	}
 }
 
-static long
+long
 qmgr_backoff(const struct qmgr *q, unsigned attempts)
 {
 	long delay = q->cfg->minimal_backoff_time;

@@ -8,21 +8,26 @@ use warnings;
 
 use Test::More;
 
+use Release qw(barrier_domain barrier);
+use Sink;
 use SluiceTest qw(free_port wait_for smtp_connect smtp_xact);
 use Smtpd2 qw(sink_up sink_down sink_files sink_content queue_mail fetchmail_etrn
     log_lines);
 
 my $sink_port = free_port();
 my $route = "route=[127.0.0.1]:$sink_port";
-my $s = SluiceTest->new(
-    conf => { trigger_min_interval => '0' },
-    domains => [
+my $s = SluiceTest->new(conf => { trigger_min_interval => '0' },
+    domains => ['placeholder']);
+# Absence checks wait for Release::barrier: mail for barrier.example.
+my $ctl = Sink->start(dir => $s->dir . '/barrier');
+my $oracle = Sink->start(dir => $s->dir . '/oracle');
+$s->set_domains(
 	"site.example mode=hold $route lease=2s probe=no",
 	"sub.site.example mode=hold $route lease=2s probe=no",
 	"one.example mode=hold $route group=dialup lease=2s probe=no",
 	"two.example mode=hold $route group=dialup lease=2s probe=no",
 	"locked.example mode=hold $route etrn_from=192.0.2.0/24 probe=no",
-    ]);
+	barrier_domain($ctl));
 $s->start;
 my $sinkdir = $s->dir . '/sink';
 my $sink = sink_up($sinkdir, $sink_port);
@@ -97,7 +102,7 @@ ok(scalar(log_lines($s, qr/trigger: domain=locked\.example, source=etrn, client=
 is(queue_mail($s, 'user@site.example', 3), 3, 'three messages queued for site.example');
 wait_for(sub { queued_for('site.example') == 3 }, 20);
 is(queued_for('site.example'), 3, 'held: three in the queue list');
-sleep 1;
+ok(barrier($s, $oracle), 'a message queued after them for a backup domain was delivered');
 is(scalar(sink_files($sinkdir)), 0, 'nothing delivered while held');
 my %queued = map { my $q = $s->read_queue_file($_); ($q ? $q->{content} : $_) => 1 }
     $s->queue_list_ids;
@@ -160,7 +165,7 @@ is(queue_mail($s, 'user@locked.example', 1), 1, 'one for locked.example');
 	smtp_xact($c, 'QUIT');
 	close $c;
 }
-sleep 1;
+ok(barrier($s, $oracle), 'a message queued after the refused ETRNs was delivered');
 is(queued_for('locked.example'), 1, 'locked.example mail still held');
 unlike(join('', sink_files($sinkdir)), qr/user\@locked\.example/,
     'nothing for locked.example reached the sink');
@@ -174,4 +179,5 @@ like($text, qr/^458 4\.3\.0 Unable to queue messages for node site\.example: /,
 
 sink_down($sink);
 $s->stop;
+$_->stop for $ctl, $oracle;
 done_testing;

@@ -71,6 +71,9 @@ $s->set_conf(smtpd_banner => '$myhostname ESMTP reloaded');
 my $old = $s->child_pid('qmgr');
 kill 'KILL', $old;
 ok(wait_for(sub { my $p = $s->child_pid('qmgr'); $p && $p != $old }, 20), 'qmgr is restarted');
+# A new pid is not a working qmgr yet: wait until it listens, or the CLI
+# may find no qmgr, then lose the index lock to the one starting.
+ok(wait_for(sub { $s->qmgr_listening }, 20), 'the restarted qmgr listens on its control socket');
 like($s->log_text, qr/process \S+\/qmgr pid $old killed by signal 9; restarting in \d+ ms/,
     'master logs why the child died and when it restarts');
 is(scalar $s->queue_list_ids, 2, 'the queue is intact after the restart');

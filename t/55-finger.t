@@ -10,6 +10,8 @@ use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
+use Release qw(barrier_domain barrier);
+use Sink;
 use SluiceTest qw(free_port wait_for);
 use FingerProbe qw(finger_query finger_port_up sink_start sink_stop
     sink_messages log_count wait_log);
@@ -18,11 +20,15 @@ my $fport = free_port();
 my $sinkport = free_port();
 my $s = SluiceTest->new(
     conf => { finger_listen => "127.0.0.1:$fport", finger_timeout => '2s' },
-    domains => [
+    domains => ['placeholder']);
+# Absence checks wait for Release::barrier: mail for barrier.example.
+my $ctl = Sink->start(dir => $s->dir . '/barrier');
+my $oracle = Sink->start(dir => $s->dir . '/oracle');
+$s->set_domains(
 	"site.example mode=hold route=[127.0.0.1]:$sinkport finger=yes probe=no",
 	"closed.example mode=hold route=[127.0.0.1]:$sinkport finger=no probe=no",
 	"empty.example mode=hold route=[127.0.0.1]:$sinkport finger=yes probe=no",
-    ]);
+	barrier_domain($ctl));
 $s->start;
 ok(finger_port_up($fport), 'fingerd listens on the finger port')
     or BAIL_OUT("fingerd did not start:\n" . $s->log_text);
@@ -86,7 +92,7 @@ for my $i (1 .. 2) {
 my ($rc, $out) = $s->swaks('--to', 'user@closed.example', '--from', 'sender@sluice.test');
 is($rc, 0, 'message for closed.example accepted') or diag($out);
 ok(wait_for(sub { scalar($s->queue_list_ids) == 3 }, 20), 'three messages queued');
-sleep 1.5;
+ok(barrier($s, $oracle), 'a message queued after them for a backup domain was delivered');
 is(scalar(sink_messages("$dir/sink")), 0, 'held mail waits while the site is up');
 
 $got = finger_query($fport, "site.example\r\n", '127.0.0.3');
@@ -109,7 +115,7 @@ is(shape($got, 'closed.example'), shape($ans{'empty.example'}, 'empty.example'),
     'finger=no domain with mail: still the no-mail answer');
 ok(wait_log($s, qr/trigger: domain=closed\.example, source=finger, .*result=denied/),
     'the refused trigger is logged by qmgr');
-sleep 1;
+ok(barrier($s, $oracle), 'a message queued after the refused trigger was delivered');
 is(scalar($s->queue_list_ids('--domain', 'closed.example')), 1,
     'mail of the finger=no domain stays queued');
 is(scalar(sink_messages("$dir/sink")), 2, 'and nothing more reached the sink');
@@ -175,4 +181,5 @@ ok(wait_log($s, qr/fingerd\[\d+\]: warning: trigger domain empty\.example: qmgr:
 
 ok($s->child_pid('fingerd'), 'fingerd is still running');
 $s->stop;
+$_->stop for $ctl, $oracle;
 done_testing();

@@ -25,14 +25,17 @@ my ($rc, $out, $err) = run_cmd([$finger, 'site.example@127.0.0.1'], timeout => 3
 is($rc, 0, 'finger site.example@127.0.0.1 exits 0') or diag($err);
 like($out, qr/Domain: site\.example\s*\nMessages waiting: 0\s*\nOldest: -\s*\nStatus: no mail waiting/,
     'finger shows the status of site.example') or diag($out);
-like($s->log_text, qr/trigger: domain=site\.example, source=finger, client=127\.0\.0\.1, user=-, result=none/,
+ok($s->wait_log(qr/trigger: domain=site\.example, source=finger, client=127\.0\.0\.1, user=-, result=none/),
     'the finger client\'s query went through qmgr\'s trigger');
 
 ($rc, $out, $err) = run_cmd([$finger, '@127.0.0.1'], timeout => 30);
+is($rc, 0, 'finger @127.0.0.1 exits 0') or diag($err);
 like($out, qr/finger service/, 'finger @127.0.0.1: the banner');
 unlike($out, qr/site\.example/, 'which lists no domain');
 
 ($rc, $out, $err) = run_cmd([$finger, 'a@b@127.0.0.1'], timeout => 30);
+# The refusal is an answer: the client got it and exits 0.
+is($rc, 0, 'finger a@b@127.0.0.1 exits 0') or diag($err);
 like($out, qr/Finger forwarding service denied\./, 'finger a@b@127.0.0.1: forwarding denied');
 
 $s->stop;

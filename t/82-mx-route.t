@@ -10,7 +10,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 
 use FakeDNS;
 use Release qw(swaks_mail flush log_count wait_log finish);
@@ -56,9 +56,11 @@ for my $m ($better->messages) {
 	ok(defined $sent{$m->{mid}} && $rest eq $sent{$m->{mid}},
 	    "$m->{mid} arrived byte-identical");
 }
+# The sink keeps a message before its 250; a message leaves the queue
+# after its result is logged.
+ok(wait_for(sub { !$s->queue_files }, 20), 'the queue is empty');
 is(log_count($s, qr/to=<u\d\@mx\.example>, relay=better\.test\[127\.0\.0\.2\]:$mxport, .*status=sent/),
     2, 'logged relay=better.test[127.0.0.2]');
-ok(wait_for(sub { !$s->queue_files }, 20), 'the queue is empty');
 
 # 2. With the better host down, sluice neither falls back to the worse
 # host nor to itself: the mail waits, and the gate closes.
@@ -67,7 +69,10 @@ my ($qid) = swaks_mail($s, $oracle, to => 'u3@mx.example');
 ok($qid, 'mail 3 queued while better.test is down');
 ok(wait_log($s, qr/gate: domain=mx\.example, state=held, reason=connection failed/),
     'the refused connection closes the gate');
-sleep 2;
+# The attempt's result ends it: a fall back to another host would have
+# come before it.
+ok(wait_log($s, qr/\Q$qid\E: to=<u3\@mx\.example>, relay=none, [^\n]*status=deferred \(connect to better\.test\[127\.0\.0\.2\]:$mxport: Connection refused\)/),
+    'its attempt ended deferred: connection to better.test refused');
 is_deeply([$s->queue_files], [$qid], 'it waits in the queue, a single copy');
 is($worse->count, 0, 'worse.test (preference 30) got nothing');
 is(log_count($s, qr/relay=(?:worse\.test|mx\.sluice\.test)\[/), 0,
@@ -87,7 +92,8 @@ ok(wait_log($s, qr/\Q$qid\E: mail for loop\.example loops back to myself/),
 ok(wait_log($s, qr/\Q$qid\E: to=<v\@loop\.example>, relay=none, .*dsn=4\.[^,]*, status=deferred \([^)]*loops back to myself/),
     'the recipient is deferred, not bounced');
 ok(wait_log($s, qr/gate: domain=loop\.example, state=held/), 'the gate is shut again');
-sleep 2;
+# Its attempt has ended (deferred, above): a connection to ourselves
+# would have been logged by smtpd before that.
 ok(wait_for(sub { !grep { $_ ne $qid } $s->queue_files }, 10)
     && grep({ $_ eq $qid } $s->queue_files),
     'still queued, and sluice did not receive it again (no second copy)');

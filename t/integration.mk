@@ -22,3 +22,7 @@ FRAME_TESTS = t/58-smtp-framing.t t/44-auth-lockout.t t/45-web-request.t
 TESTS += $(FRAME_TESTS)
 EXTRA_DIST += $(FRAME_TESTS)
 EXTRA_DIST += t/lib/SmtpSink.pm
+
+# STYLE.md rule 15: the files .clang-format already formats stay so.
+TESTS += t/format.t
+EXTRA_DIST += t/format.t .clang-format .clang-format-files

@@ -24,6 +24,8 @@ use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Socket ();
 use JSON::PP ();
 use POSIX qw(:sys_wait_h setpgid);
 use Time::HiRes qw(sleep time);
@@ -756,6 +758,20 @@ sub wait_log {
 	my ($self, $re, $secs, $n) = @_;
 	$n //= 1;
 	return wait_for(sub { $self->log_count($re) >= $n }, $secs // 30);
+}
+
+# --- qmgr ---
+
+# qmgr_listening - does a qmgr accept on its control socket now
+# (QUEUE/public/qmgr, SOCK_SEQPACKET)? A killed qmgr's socket file stays
+# behind and refuses; a restarted qmgr listens once it holds the index,
+# so from then on the CLI talks to it instead of opening the index.
+sub qmgr_listening {
+	my ($self) = @_;
+	my $c = IO::Socket::UNIX->new(Type => Socket::SOCK_SEQPACKET(),
+	    Peer => "$self->{qdir}/public/qmgr") or return 0;
+	close $c;
+	return 1;
 }
 
 1;
