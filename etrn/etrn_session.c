@@ -248,6 +248,10 @@ static const struct etrn_verb etrn_verbs[] = {
 	{ "RSET", ETRN_ST_INIT, etrn_rset, ETRN_R_NOT_NOW },
 	{ "NOOP", ETRN_ST_INIT, etrn_noop, ETRN_R_NOT_NOW },
 	{ "QUIT", ETRN_ST_INIT | ETRN_ST_AUTHED, etrn_quit, ETRN_R_NOT_NOW },
+	/* A mail transaction is refused in every state; run is never called. */
+	{ "MAIL", 0, NULL, ETRN_R_NOT_SERVED },
+	{ "RCPT", 0, NULL, ETRN_R_NOT_SERVED },
+	{ "DATA", 0, NULL, ETRN_R_NOT_SERVED },
 	{ NULL, 0, NULL, NULL },
 };
 
