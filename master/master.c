@@ -6,9 +6,20 @@
  * DESCRIPTION
  *	master reads sluice.conf, takes the lock that says it owns the queue
  *	directory, binds every listening socket, and starts the other sluice
- *	programs from the service table in master_service.c: qmgr, and as
- *	many smtpd processes as smtpd_process_limit says, each handed the
- *	listening sockets it serves. A child that dies is logged with the
+ *	programs from the service table in master_service.c, each handed the
+ *	listening sockets it serves (fds 3.., SLUICE_LISTEN_FDS and
+ *	SLUICE_LISTEN_NAMES):
+ *
+ *	qmgr	one, first: it recovers and reconciles the queue index.
+ *	smtpd	smtpd_process_limit processes, on smtp_listen and
+ *		submission_listen (none when both are empty).
+ *	deliver	deliver_process_limit processes.
+ *	etrn	one, on odmr_listen and odmrs_listen, when either is set.
+ *	fingerd	one, on finger_listen, when set.
+ *	prober	one.
+ *	web	one, on web_listen, when set.
+ *
+ *	A child that dies is logged with the
  *	reason and restarted after master_restart_delay, doubling up to
  *	master_restart_max while it keeps dying young.
  *

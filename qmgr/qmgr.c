@@ -10,10 +10,18 @@
  *	every committed message the index does not know is indexed, every
  *	entry whose file is gone is dropped. The files win.
  *
- *	It then serves two sockets: QUEUE_DIR/private/qmgr, where smtpd
- *	reports each committed message ("queued"), and QUEUE_DIR/public/qmgr,
- *	where the sluice CLI asks for queue listings, summaries, deletions
- *	and reindexing (lib/mail/proto.h lists every record).
+ *	It then serves three sockets (lib/mail/proto.h lists every record):
+ *	QUEUE_DIR/private/qmgr, where smtpd reports each committed message
+ *	("queued") and etrn, fingerd, web and prober ask to open a domain's
+ *	gate ("trigger") or for its status; QUEUE_DIR/public/qmgr, where
+ *	the sluice CLI asks for queue listings, summaries, deletions, holds,
+ *	bounces, flushes, reindexing and status; and QUEUE_DIR/private/deliver,
+ *	where deliver processes (and etrn's ATRN sessions, bound to their
+ *	domains) take delivery jobs and report each recipient.
+ *
+ *	A held domain's mail waits behind its gate until a trigger opens it
+ *	for a lease; the open gates are saved in QUEUE_DIR/private/gates, so
+ *	that a restarted qmgr finishes a release it started.
  *
  *	SIGHUP re-reads the configuration; SIGTERM closes the index cleanly.
  * SECURITY

@@ -34,7 +34,8 @@
  *	is length-limited, every path parsed with the one address grammar,
  *	and the message end is CRLF.CRLF only (no SMTP smuggling). It runs
  *	as mail_owner without capabilities, writes only incoming/ and msg/,
- *	and talks to qmgr over QUEUE_DIR/private/qmgr.
+ *	and talks to qmgr over QUEUE_DIR/private/qmgr. Without a certificate
+ *	of its own it makes a self-signed one in QUEUE_DIR/private/smtpd-cert.pem.
  * STANDARDS
  *	RFC 5321 (SMTP), RFC 1985 (ETRN), RFC 4954 (AUTH), RFC 4616
  *	(PLAIN), RFC 6409 (submission), RFC 1870 (SIZE), RFC 2034 (ENHANCEDSTATUSCODES),

@@ -15,3 +15,6 @@ check_PROGRAMS += t/proto_test
 TESTS += t/proto_test
 t_proto_test_SOURCES = t/proto_test.c
 t_proto_test_LDADD = $(SLUICE_LIBS)
+# Each program's man-page header and man/PROG.8 agree (options, sockets, services).
+TESTS += t/manpages.t
+EXTRA_DIST += t/manpages.t
