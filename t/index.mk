@@ -1,4 +1,4 @@
-# t/index.mk: unit test of the queue index (lib/mail/qindex.c).
+# t/index.mk: unit test of the queue index (lib/mail/qindex*.c).
 check_PROGRAMS += t/index_test
 TESTS += t/index_test
 t_index_test_SOURCES = t/index_test.c

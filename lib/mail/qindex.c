@@ -51,6 +51,7 @@
 /* lib/mail */
 #include "mail/address.h"
 #include "mail/qindex.h"
+#include "mail/qindex_int.h"
 #include "mail/queue.h"
 
 #define QINDEX_VERSION		1
@@ -61,27 +62,11 @@
 #define QINDEX_CKP_KBYTES	512
 #define QINDEX_ERROR_MAX	1024	/* last_error is truncated to this */
 #define QINDEX_RCPT_MAX		100000	/* far above any smtpd limit */
-#define QINDEX_KEY_MAX		(QUEUE_ID_LEN + 1 + ADDRESS_DOMAIN_MAX)
 
 /* fixed part of the record; expiry sits at a fixed offset for by_expiry */
 #define REC_OFF_EXPIRY		(1 + 4 + 4 + 8 + 8 + 8)
 #define REC_FIXED_LEN		(REC_OFF_EXPIRY + 8 + 8)
 #define REC_RCPT_MIN		(4 + 2 + 3)	/* index, length, "a@b" */
-
-#define DB_ENTRIES		"entries.db"
-#define DB_BY_DOMAIN		"by_domain.db"
-#define DB_BY_EXPIRY		"by_expiry.db"
-
-struct qindex {
-	DB_ENV *env;
-	DB *entries;
-	DB *by_domain;
-	DB *by_expiry;
-	unsigned commits;	/* since the last checkpoint attempt */
-	bool ready;		/* open done */
-	bool damaged;		/* a sign of damage was seen: rebuild (qindex.h) */
-	char *dir;
-};
 
 /* A growable byte buffer for encoding one record. */
 struct qbuf {
@@ -90,14 +75,8 @@ struct qbuf {
 	size_t size;
 };
 
-/* A bounded reader over one record. */
-struct qread {
-	const unsigned char *p;
-	size_t left;
-};
-
 /* qindex_errcall - route Berkeley DB's own messages into our log */
-static void
+void
 qindex_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 {
 	(void)env;
@@ -133,10 +112,7 @@ qindex_damage_code(int ret)
  * until a recovering open) marks the index damaged; the owner sets it
  * aside and rebuilds it (qindex_damaged), nobody dies of it.
  */
-static int qindex_fail(struct qindex *qi, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+int
 qindex_fail(struct qindex *qi, int ret, const char *fmt, ...)
 {
 	va_list ap;
@@ -187,7 +163,7 @@ qbuf_put_str(struct qbuf *b, const char *s, size_t len)
 }
 
 /* qread_uint - read an n-byte big-endian integer; 0/-1 if short */
-static int
+int
 qread_uint(struct qread *r, size_t n, uint64_t *v_r)
 {
 	uint64_t v = 0;
@@ -232,7 +208,7 @@ qread_str(struct qread *r, size_t max, char **s_r)
 }
 
 /* qindex_lower - lowercase copy of a domain into a caller's buffer; -1 if too long */
-static int
+int
 qindex_lower(const char *domain, char buf[ADDRESS_DOMAIN_MAX + 1])
 {
 	size_t i, len = strlen(domain);
@@ -273,7 +249,7 @@ qindex_key_domain(const DBT *pkey, size_t *len_r)
 }
 
 /* qindex_time_key - the by_expiry key of a time: negative sorts as 0 */
-static uint64_t
+uint64_t
 qindex_time_key(time_t t)
 {
 	return t < 0 ? 0 : (uint64_t)t;
@@ -373,7 +349,7 @@ qindex_decode_body(struct qread *r, struct qindex_entry *e)
 }
 
 /* qindex_decode - a new entry from a primary key and its record; NULL if bad */
-static struct qindex_entry *
+struct qindex_entry *
 qindex_decode(const DBT *pkey, const DBT *data)
 {
 	struct qindex_entry *e;
@@ -416,7 +392,7 @@ qindex_key_text(const DBT *key, char buf[QINDEX_KEY_MAX + 1])
 }
 
 /* qindex_warn_bad - log a record that failed decoding */
-static void
+void
 qindex_warn_bad(const DBT *pkey)
 {
 	char text[QINDEX_KEY_MAX + 1];
@@ -478,7 +454,7 @@ qindex_db_open(struct qindex *qi, const char *file, bool dups, unsigned flags, D
 }
 
 /* qindex_env_open - configure and open the transactional environment */
-static int
+int
 qindex_env_open(struct qindex *qi, unsigned flags)
 {
 	u_int32_t eflags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL;
@@ -570,210 +546,6 @@ qindex_close(struct qindex **qip)
 	*qip = NULL;
 }
 
-/* qindex_env_file - is name one of the files an environment leaves? */
-static bool
-qindex_env_file(const char *name)
-{
-	return strncmp(name, "__db.", 5) == 0 || strncmp(name, "log.", 4) == 0 ||
-	    strcmp(name, DB_ENTRIES) == 0 || strcmp(name, DB_BY_DOMAIN) == 0 ||
-	    strcmp(name, DB_BY_EXPIRY) == 0;
-}
-
-/*
- * qindex_move_env - unlink (to NULL) or move into directory to the
- * regions, logs and databases of the environment in dir; the lock file
- * stays, so that the flock which says who owns the index keeps working.
- */
-static int
-qindex_move_env(const char *dir, const char *to)
-{
-	DIR *d;
-	struct dirent *de;
-	int dfd, tfd = -1, rc = 0;
-
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("open index directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	dfd = dirfd(d);
-	if (to != NULL && (tfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		log_warn("open directory %s: %s", to, strerror(errno));
-		closedir(d);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!qindex_env_file(de->d_name))
-			continue;
-		if (to != NULL ? renameat(dfd, de->d_name, tfd, de->d_name) == 0 :
-		    unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-			continue;
-		log_warn("%s index file %s/%s: %s", to != NULL ? "move" : "remove", dir,
-		    de->d_name, strerror(errno));
-		rc = -1;
-	}
-	if (tfd >= 0)
-		close(tfd);
-	closedir(d);
-	return rc;
-}
-
-/* qindex_remove_env - unlink regions, logs and databases; the lock file stays */
-int
-qindex_remove_env(const char *dir)
-{
-	return qindex_move_env(dir, NULL);
-}
-
-/* qindex_set_aside - move the environment into DIR.damaged.TIMESTAMP[-N] */
-int
-qindex_set_aside(const char *dir, char **kept_r)
-{
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	char *kept = NULL;
-	unsigned n;
-
-	*kept_r = NULL;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	/* Never over an earlier one: each is kept for a human. */
-	for (n = 0; n < 100; n++) {
-		kept = n == 0 ? xasprintf("%s.damaged.%s", dir, stamp) :
-		    xasprintf("%s.damaged.%s-%u", dir, stamp, n);
-		if (mkdir(kept, 0700) == 0)
-			break;
-		if (errno != EEXIST) {
-			log_warn("create directory %s: %s", kept, strerror(errno));
-			free(kept);
-			return -1;
-		}
-		xfree(&kept);
-	}
-	if (kept == NULL) {
-		log_warn("create directory %s.damaged.%s: too many in one second", dir, stamp);
-		return -1;
-	}
-	if (qindex_move_env(dir, kept) < 0) {
-		free(kept);
-		return -1;
-	}
-	*kept_r = kept;
-	return 0;
-}
-
-/* Exit codes of the checking child (qindex_check). */
-enum qindex_check_rc {
-	QCHECK_OK = 0,
-	QCHECK_VERIFY = 1,	/* DB->verify failed on a database */
-	QCHECK_OPEN = 2,	/* recovery or open failed */
-	QCHECK_RECORD = 3,	/* a record failed decoding, or a walk failed */
-};
-
-static const char *const qindex_check_why[] = {
-	[QCHECK_OK] = "ok",
-	[QCHECK_VERIFY] = "a database failed verification",
-	[QCHECK_OPEN] = "it will not open or recover",
-	[QCHECK_RECORD] = "a record failed decoding",
-};
-
-/* qindex_check_count - walk callback of the check: decoding is the check */
-static int
-qindex_check_count(const struct qindex_entry *e, void *ctx)
-{
-	(void)e;
-	++*(size_t *)ctx;
-	return 0;
-}
-
-/* qindex_check_child - recover, verify every database, decode every record */
-static int
-qindex_check_child(const char *dir)
-{
-	static const char *const files[] = { DB_ENTRIES, DB_BY_DOMAIN, DB_BY_EXPIRY };
-	struct qindex *qi = xcalloc(1, sizeof(*qi));
-	size_t i, n = 0;
-	int ret;
-
-	qi->dir = xstrdup(dir);
-	if (qindex_env_open(qi, QINDEX_RECOVER) < 0)
-		return QCHECK_OPEN;
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *path = xasprintf("%s/%s", dir, files[i]);
-		struct stat sb;
-		DB *db;
-		bool exists = stat(path, &sb) == 0;
-
-		free(path);
-		if (!exists)
-			continue;
-		/* Verification reports every bad item; one line says enough. */
-		qi->env->set_errcall(qi->env, NULL);
-		if ((ret = db_create(&db, qi->env, 0)) == 0)
-			ret = db->verify(db, files[i], NULL, NULL, 0);
-		qi->env->set_errcall(qi->env, qindex_errcall);
-		if (ret != 0) {
-			log_warn("verify queue index %s/%s: %s", dir, files[i], db_strerror(ret));
-			return QCHECK_VERIFY;
-		}
-	}
-	if (qi->env->close(qi->env, 0) != 0)
-		return QCHECK_OPEN;
-	qi->env = NULL;
-	qindex_close(&qi);
-	if (qindex_open(dir, QINDEX_RECOVER, &qi) < 0)
-		return QCHECK_OPEN;
-	ret = qindex_walk_all(qi, qindex_check_count, &n) < 0 || qi->damaged ?
-	    QCHECK_RECORD : QCHECK_OK;
-	qindex_close(&qi);
-	return ret;
-}
-
-/*
- * qindex_check - run the check in a child process: a damaged page can
- * make Berkeley DB read out of its mapped regions (SIGBUS) or panic,
- * and only a separate process survives that. 0 sound (or absent), -1
- * damaged with the reason in why.
- */
-int
-qindex_check(const char *dir, char *why, size_t len)
-{
-	struct stat sb;
-	char *path = xasprintf("%s/%s", dir, DB_ENTRIES);
-	pid_t pid;
-	int st, exists = stat(path, &sb) == 0;
-
-	free(path);
-	snprintf(why, len, "ok");
-	if (!exists)
-		return 0;
-	if ((pid = fork()) < 0) {
-		/* Not a sign of damage: the open that follows decides. */
-		log_warn("check queue index %s: fork: %s", dir, strerror(errno));
-		return 0;
-	}
-	if (pid == 0)
-		_exit(qindex_check_child(dir));
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			log_warn("check queue index %s: wait: %s", dir, strerror(errno));
-			return 0;
-		}
-	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == QCHECK_OK)
-		return 0;
-	if (WIFEXITED(st) && (size_t)WEXITSTATUS(st) <
-	    sizeof(qindex_check_why) / sizeof(qindex_check_why[0]))
-		snprintf(why, len, "%s", qindex_check_why[WEXITSTATUS(st)]);
-	else if (WIFSIGNALED(st))
-		snprintf(why, len, "reading it was killed by signal %d", WTERMSIG(st));
-	else
-		snprintf(why, len, "its check ended with status %d", st);
-	return -1;
-}
-
 /* qindex_damaged - has any operation seen a sign of damage? */
 bool
 qindex_damaged(const struct qindex *qi)
@@ -834,7 +606,7 @@ qindex_entry_free(struct qindex_entry **ep)
 }
 
 /* qindex_dbt - a DBT over caller memory */
-static DBT
+DBT
 qindex_dbt(const void *data, size_t len)
 {
 	DBT d;
@@ -846,7 +618,7 @@ qindex_dbt(const void *data, size_t len)
 }
 
 /* qindex_commit - commit txn; checkpoint now and then so recovery stays short */
-static int
+int
 qindex_commit(struct qindex *qi, DB_TXN *txn)
 {
 	int ret;
@@ -863,7 +635,7 @@ qindex_commit(struct qindex *qi, DB_TXN *txn)
 }
 
 /* qindex_txn_begin - start a transaction; 0/-1 */
-static int
+int
 qindex_txn_begin(struct qindex *qi, DB_TXN **txn_r)
 {
 	int ret;
@@ -960,351 +732,4 @@ qindex_del(struct qindex *qi, const char *id, const char *domain)
 		return qindex_fail(qi, ret, "delete index entry %s", key);
 	}
 	return qindex_commit(qi, txn) < 0 ? -1 : 1;
-}
-
-/* qindex_cursor - open a cursor on db, in txn or none; 0/-1 */
-static int
-qindex_cursor(struct qindex *qi, DB *db, DB_TXN *txn, DBC **dbc_r)
-{
-	int ret;
-
-	if ((ret = db->cursor(db, txn, dbc_r, 0)) != 0)
-		return qindex_fail(qi, ret, "open index cursor %s", qi->dir);
-	return 0;
-}
-
-/* qindex_prefix - is the key inside the range of message id ("ID/...")? */
-static bool
-qindex_prefix(const DBT *k, const char *prefix, size_t plen)
-{
-	return k->size >= plen && memcmp(k->data, prefix, plen) == 0;
-}
-
-/*
- * qindex_message_range - position dbc on the first key of message id, or
- * the next one; ret as from DBC->get. The prefix "ID/" is built in prefix.
- */
-static int
-qindex_message_range(DBC *dbc, const char *id, char prefix[QUEUE_ID_LEN + 2], DBT *k, DBT *d)
-{
-	snprintf(prefix, QUEUE_ID_LEN + 2, "%s/", id);
-	*k = qindex_dbt(prefix, QUEUE_ID_LEN + 1);
-	*d = qindex_dbt(NULL, 0);
-	return dbc->get(dbc, k, d, DB_SET_RANGE);
-}
-
-/* qindex_del_message - remove the entries of id in one transaction; count or -1 */
-int
-qindex_del_message(struct qindex *qi, const char *id)
-{
-	char prefix[QUEUE_ID_LEN + 2];
-	DB_TXN *txn;
-	DBC *dbc;
-	DBT k, d;
-	int ret, n = 0;
-
-	if (!queue_id_ok(id)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (qindex_txn_begin(qi, &txn) < 0)
-		return -1;
-	if (qindex_cursor(qi, qi->entries, txn, &dbc) < 0) {
-		txn->abort(txn);
-		return -1;
-	}
-	ret = qindex_message_range(dbc, id, prefix, &k, &d);
-	while (ret == 0 && qindex_prefix(&k, prefix, QUEUE_ID_LEN + 1)) {
-		if ((ret = dbc->del(dbc, 0)) != 0)
-			break;
-		n++;
-		ret = dbc->get(dbc, &k, &d, DB_NEXT);
-	}
-	dbc->close(dbc);
-	if (ret != 0 && ret != DB_NOTFOUND) {
-		txn->abort(txn);
-		return qindex_fail(qi, ret, "%s: delete index entries", id);
-	}
-	return qindex_commit(qi, txn) < 0 ? -1 : n;
-}
-
-/* qindex_has_message - 1 if an entry of id exists, 0 if none, -1 error */
-int
-qindex_has_message(struct qindex *qi, const char *id)
-{
-	char prefix[QUEUE_ID_LEN + 2];
-	DBC *dbc;
-	DBT k, d;
-	int ret;
-
-	if (!queue_id_ok(id)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (qindex_cursor(qi, qi->entries, NULL, &dbc) < 0)
-		return -1;
-	ret = qindex_message_range(dbc, id, prefix, &k, &d);
-	if (ret == 0)
-		ret = qindex_prefix(&k, prefix, QUEUE_ID_LEN + 1) ? 1 : 0;
-	else if (ret == DB_NOTFOUND)
-		ret = 0;
-	else {
-		qindex_fail(qi, ret, "%s: read index entries", id);
-		ret = -1;
-	}
-	dbc->close(dbc);
-	return ret;
-}
-
-/*
- * A walk reads a batch of records under a cursor, closes the cursor, and
- * only then calls back. A Berkeley DB cursor keeps a lock on its page
- * while it is open, so a callback that wrote to the index (or took long)
- * under an open cursor would block writers, itself included, forever.
- * Between batches the walk repositions just past the last key it read.
- */
-#define QINDEX_WALK_BATCH	64
-#define QINDEX_SKEY_MAX		ADDRESS_DOMAIN_MAX
-
-enum qwalk_kind {
-	QWALK_PRIMARY,		/* entries: from a start key (or the first) on */
-	QWALK_DUPS,		/* a secondary: the duplicates of one key */
-	QWALK_SECONDARY,	/* a secondary: from its first key on */
-};
-
-struct qwalk {
-	enum qwalk_kind kind;
-	DB *db;
-	/* where to start: key (or, if none, the first record) */
-	const char *start;
-	size_t start_len;
-	/* the range: primary keys with this prefix, or expiry keys up to limit */
-	const char *prefix;
-	size_t prefix_len;
-	uint64_t limit;
-	/* the last (secondary key, primary key) read, to resume after */
-	unsigned char skey[QINDEX_SKEY_MAX];
-	size_t skey_len;
-	char pkey[QINDEX_KEY_MAX];
-	size_t pkey_len;
-	bool started;
-	bool done;
-	size_t bad;		/* records that failed decoding */
-	struct qindex_entry *batch[QINDEX_WALK_BATCH];
-	size_t n;
-};
-
-/* qwalk_save - remember the position just read (keys are bounded by the callers' checks) */
-static void
-qwalk_save(struct qwalk *w, const DBT *skey, const DBT *pkey)
-{
-	w->skey_len = skey != NULL && skey->size <= sizeof(w->skey) ? skey->size : 0;
-	if (w->skey_len > 0)
-		memcpy(w->skey, skey->data, w->skey_len);
-	w->pkey_len = pkey->size <= sizeof(w->pkey) ? pkey->size : 0;
-	memcpy(w->pkey, pkey->data, w->pkey_len);
-	w->started = true;
-}
-
-/* qwalk_same - does k hold exactly len bytes of buf? */
-static bool
-qwalk_same(const DBT *k, const void *buf, size_t len)
-{
-	return k->size == len && memcmp(k->data, buf, len) == 0;
-}
-
-/*
- * qwalk_first - position the cursor on the first record not yet read:
- * the start of the walk, or just past the last position saved.
- */
-static int
-qwalk_first(struct qwalk *w, DBC *dbc, DBT *sk, DBT *pk, DBT *d)
-{
-	int ret;
-
-	if (w->kind == QWALK_PRIMARY) {
-		*pk = w->started ? qindex_dbt(w->pkey, w->pkey_len) :
-		    qindex_dbt(w->start, w->start_len);
-		if (!w->started && w->start == NULL)
-			return dbc->get(dbc, pk, d, DB_FIRST);
-		ret = dbc->get(dbc, pk, d, DB_SET_RANGE);
-		if (ret == 0 && w->started && qwalk_same(pk, w->pkey, w->pkey_len))
-			ret = dbc->get(dbc, pk, d, DB_NEXT);
-		return ret;
-	}
-	if (!w->started) {
-		*sk = qindex_dbt(w->start, w->start_len);
-		return dbc->pget(dbc, sk, pk, d,
-		    w->kind == QWALK_DUPS ? DB_SET : DB_FIRST);
-	}
-	/* The saved duplicate, or the next one after it under the same key. */
-	*sk = qindex_dbt(w->skey, w->skey_len);
-	*pk = qindex_dbt(w->pkey, w->pkey_len);
-	ret = dbc->pget(dbc, sk, pk, d, DB_GET_BOTH_RANGE);
-	if (ret == 0 && qwalk_same(pk, w->pkey, w->pkey_len))
-		ret = dbc->pget(dbc, sk, pk, d,
-		    w->kind == QWALK_DUPS ? DB_NEXT_DUP : DB_NEXT);
-	if (ret != DB_NOTFOUND || w->kind == QWALK_DUPS)
-		return ret;
-	/* None left under the saved key: go to the next key. */
-	*sk = qindex_dbt(w->skey, w->skey_len);
-	ret = dbc->pget(dbc, sk, pk, d, DB_SET_RANGE);
-	if (ret == 0 && qwalk_same(sk, w->skey, w->skey_len))
-		ret = dbc->pget(dbc, sk, pk, d, DB_NEXT_NODUP);
-	return ret;
-}
-
-/* qwalk_in_range - is this record still inside the walk? (false ends it) */
-static bool
-qwalk_in_range(const struct qwalk *w, const DBT *sk, const DBT *pk)
-{
-	struct qread r = { .p = sk->data, .left = sk->size };
-	uint64_t t;
-
-	if (w->prefix != NULL)
-		return pk->size >= w->prefix_len &&
-		    memcmp(pk->data, w->prefix, w->prefix_len) == 0;
-	if (w->kind == QWALK_SECONDARY)
-		return sk->size == 8 && qread_uint(&r, 8, &t) == 0 &&
-		    t <= w->limit;
-	return true;
-}
-
-/* qwalk_fill - read up to a batch of decoded entries; 0, or a Berkeley DB error */
-static int
-qwalk_fill(struct qwalk *w)
-{
-	DBC *dbc;
-	DBT sk = qindex_dbt(NULL, 0), pk = qindex_dbt(NULL, 0), d = qindex_dbt(NULL, 0);
-	int ret, next = w->kind == QWALK_DUPS ? DB_NEXT_DUP : DB_NEXT;
-
-	if ((ret = w->db->cursor(w->db, NULL, &dbc, 0)) != 0)
-		return ret;
-	for (ret = qwalk_first(w, dbc, &sk, &pk, &d); ret == 0;
-	    ret = w->kind == QWALK_PRIMARY ? dbc->get(dbc, &pk, &d, next) :
-	    dbc->pget(dbc, &sk, &pk, &d, next)) {
-		if (!qwalk_in_range(w, &sk, &pk)) {
-			w->done = true;
-			break;
-		}
-		qwalk_save(w, w->kind == QWALK_PRIMARY ? NULL : &sk, &pk);
-		if ((w->batch[w->n] = qindex_decode(&pk, &d)) == NULL) {
-			qindex_warn_bad(&pk);
-			w->bad++;
-		} else if (++w->n == QINDEX_WALK_BATCH)
-			break;
-	}
-	dbc->close(dbc);
-	if (ret == DB_NOTFOUND) {
-		w->done = true;
-		ret = 0;
-	}
-	return ret;
-}
-
-/* qwalk_run - batches until the range ends, fn stops, or an error; 0/-1 */
-static int
-qwalk_run(struct qindex *qi, struct qwalk *w, qindex_walk_fn *fn, void *ctx)
-{
-	size_t i;
-	int ret, rc = 0;
-
-	while (rc == 0 && !w->done) {
-		w->n = 0;
-		if ((ret = qwalk_fill(w)) != 0) {
-			qindex_fail(qi, ret, "walk index %s", qi->dir);
-			rc = -1;
-		}
-		for (i = 0; i < w->n; i++) {
-			if (rc == 0)
-				rc = fn(w->batch[i], ctx);
-			qindex_entry_free(&w->batch[i]);
-		}
-	}
-	/* A record we wrote and cannot read back: the index is damaged. */
-	if (w->bad > 0)
-		qi->damaged = true;
-	return rc < 0 ? -1 : 0;
-}
-
-/* qindex_walk_domain - the duplicates of domain in by_domain */
-int
-qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, void *ctx)
-{
-	char low[ADDRESS_DOMAIN_MAX + 1];
-	struct qwalk w = { .kind = QWALK_DUPS, .db = qi->by_domain };
-
-	if (qindex_lower(domain, low) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	w.start = low;
-	w.start_len = strlen(low);
-	return qwalk_run(qi, &w, fn, ctx);
-}
-
-/* qindex_walk_expiry - by_expiry from its first key while the key <= before */
-int
-qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx)
-{
-	struct qwalk w = { .kind = QWALK_SECONDARY, .db = qi->by_expiry };
-
-	if (before < 0)
-		return 0;
-	w.limit = qindex_time_key(before);
-	return qwalk_run(qi, &w, fn, ctx);
-}
-
-/* qindex_walk_all - every entry of the primary in key order */
-int
-qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx)
-{
-	struct qwalk w = { .kind = QWALK_PRIMARY, .db = qi->entries };
-
-	return qwalk_run(qi, &w, fn, ctx);
-}
-
-/* qindex_walk_message - the primary range "ID/" */
-int
-qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx)
-{
-	char prefix[QUEUE_ID_LEN + 2];
-	struct qwalk w = { .kind = QWALK_PRIMARY, .db = qi->entries };
-
-	if (!queue_id_ok(id)) {
-		errno = EINVAL;
-		return -1;
-	}
-	snprintf(prefix, sizeof(prefix), "%s/", id);
-	w.start = w.prefix = prefix;
-	w.start_len = w.prefix_len = QUEUE_ID_LEN + 1;
-	return qwalk_run(qi, &w, fn, ctx);
-}
-
-/* qindex_count_domain - number of by_domain duplicates for the domain */
-int
-qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r)
-{
-	char low[ADDRESS_DOMAIN_MAX + 1];
-	db_recno_t n = 0;
-	DBC *dbc;
-	DBT k, d;
-	int ret;
-
-	*entries_r = 0;
-	if (qindex_lower(domain, low) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (qindex_cursor(qi, qi->by_domain, NULL, &dbc) < 0)
-		return -1;
-	k = qindex_dbt(low, strlen(low));
-	d = qindex_dbt(NULL, 0);
-	if ((ret = dbc->get(dbc, &k, &d, DB_SET)) == 0)
-		ret = dbc->count(dbc, &n, 0);
-	dbc->close(dbc);
-	if (ret != 0 && ret != DB_NOTFOUND)
-		return qindex_fail(qi, ret, "count index entries %s", low);
-	*entries_r = n;
-	return 0;
 }
