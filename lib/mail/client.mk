@@ -4,3 +4,5 @@ lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/dns.c lib/mail/dns.h
 lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/smtp_client.c lib/mail/smtp_client.h
+lib_mail_libsluice_mail_a_SOURCES += \
+	lib/mail/smtp_client_reply.c lib/mail/smtp_client_conn.c lib/mail/smtp_client_int.h
