@@ -3,3 +3,4 @@
 lib_util_libsluice_util_a_SOURCES += \
 	lib/util/stream.c lib/util/stream.h \
 	lib/util/tls.c lib/util/tls.h
+lib_util_libsluice_util_a_SOURCES += lib/util/stream_buf.c lib/util/stream_int.h
