@@ -13,6 +13,7 @@
 
 #include "mail/address.h"
 #include "mail/config.h"
+#include "mail/config_int.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "util/log.h"
@@ -41,44 +42,13 @@ _Static_assert(sizeof(enum smtpd_tls_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum domain_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum smtpd_bare_newline) == sizeof(int), "enum size");
 
-enum param_type {
-	PT_STRING,		/* any text */
-	PT_WORD,		/* one of choices, kept as text */
-	PT_ENUM,		/* one of choices, kept as its index */
-	PT_INT,			/* whole number >= min */
-	PT_SIZE,		/* bytes, with k/M/G */
-	PT_TIME,		/* seconds, with s/m/h/d/w */
-	PT_BOOL,		/* yes/no */
-	PT_HOSTPORTS,		/* list of host:port */
-	PT_NETLIST,		/* list of networks */
-};
-
-/* Defaults that cannot be a constant: computed when a config is loaded. */
-enum param_dyn {
-	DYN_NONE,
-	DYN_CONFIG_DIR,		/* the directory being read */
-	DYN_HOSTNAME,		/* gethostname(), qualified if possible */
-	DYN_DOMAIN,		/* $myhostname minus its first label */
-};
-
-struct param {
-	const char *name;
-	enum param_type type;
-	const char *def;	/* default text, may use $name */
-	size_t offset;		/* of the field in struct config */
-	long min;		/* PT_INT, PT_TIME: smallest allowed */
-	long max;		/* PT_INT: largest allowed; 0: no limit */
-	const char *choices;	/* PT_WORD, PT_ENUM: words, space-separated */
-	enum param_dyn dyn;
-};
-
 #define F(field) .offset = offsetof(struct config, field)
 
 /*
  * The one table of parameters (STYLE rule 13). Keep man/sluice.conf.5 in
  * step: t/config_test.c fails when a name here is missing there.
  */
-static const struct param params[] = {
+const struct param params[] = {
 	{ "config_directory", PT_STRING, NULL, F(config_directory), .dyn = DYN_CONFIG_DIR },
 	{ "queue_directory", PT_STRING, SLUICE_SPOOLDIR, F(queue_directory) },
 	{ "daemon_directory", PT_STRING, SLUICE_LIBEXECDIR, F(daemon_directory) },
@@ -173,6 +143,7 @@ static const struct param params[] = {
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
+const size_t nparams = NPARAMS;
 
 /* The state of one load: raw text per parameter and expansion progress. */
 struct loader {
@@ -186,51 +157,6 @@ struct loader {
 	struct config_errors *errs;
 };
 
-/* errors_append - add one formatted message to a message array */
-static void
-errors_append(size_t *n, char ***msg, const char *fmt, va_list ap)
-{
-	*msg = xreallocarray(*msg, *n + 1, sizeof(**msg));
-	(*msg)[(*n)++] = xvasprintf(fmt, ap);
-}
-
-/* config_errors_add - append an error message */
-void
-config_errors_add(struct config_errors *errs, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errors_append(&errs->n, &errs->msg, fmt, ap);
-	va_end(ap);
-}
-
-/* config_errors_warn - append a warning */
-void
-config_errors_warn(struct config_errors *errs, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errors_append(&errs->nwarn, &errs->warn, fmt, ap);
-	va_end(ap);
-}
-
-/* config_errors_free - free the messages, leaving errs empty */
-void
-config_errors_free(struct config_errors *errs)
-{
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		free(errs->msg[i]);
-	for (i = 0; i < errs->nwarn; i++)
-		free(errs->warn[i]);
-	free(errs->msg);
-	free(errs->warn);
-	memset(errs, 0, sizeof(*errs));
-}
-
 /* config_default_dir - $SLUICE_CONFIG_DIR, else SLUICE_SYSCONFDIR */
 const char *
 config_default_dir(void)
@@ -241,7 +167,7 @@ config_default_dir(void)
 }
 
 /* param_find - index of the parameter called name (len bytes), or -1 */
-static int
+int
 param_find(const char *name, size_t len)
 {
 	size_t i;
@@ -272,268 +198,6 @@ config_param_names(void)
 		names[i] = params[i].name;
 	names[NPARAMS] = NULL;
 	return names;
-}
-
-/* config_list_next - next item of a comma/space separated list */
-const char *
-config_list_next(const char **sp, size_t *len_r)
-{
-	const char *s = *sp, *start;
-
-	while (*s == ',' || isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0') {
-		*sp = s;
-		return NULL;
-	}
-	start = s;
-	while (*s != '\0' && *s != ',' && !isspace((unsigned char)*s))
-		s++;
-	*len_r = (size_t)(s - start);
-	*sp = s;
-	return start;
-}
-
-/* parse_number - digits, then an optional unit from units (multipliers in
- * mult); any other text is an error. Overflow of long is an error too. */
-static int
-parse_number(const char *s, const char *units, const long *mult, long *val_r)
-{
-	const char *u;
-	char *end;
-	long m = 1;
-	unsigned long long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || v > LONG_MAX)
-		return -1;
-	if (*end != '\0') {
-		if (end[1] != '\0' || (u = strchr(units, *end)) == NULL)
-			return -1;
-		m = mult[u - units];
-	}
-	if (v > (unsigned long long)(LONG_MAX / m))
-		return -1;
-	*val_r = (long)v * m;
-	return 0;
-}
-
-/* config_parse_time - a time value in seconds */
-int
-config_parse_time(const char *s, long *secs_r, const char **hint_r)
-{
-	static const long mult[] = { 1, 60, 3600, 86400, 604800 };
-
-	if (parse_number(s, "smhdw", mult, secs_r) < 0) {
-		*hint_r = "bad time value; use a number with s, m, h, d or w";
-		return -1;
-	}
-	return 0;
-}
-
-/* config_parse_size - a size in bytes, with k/M/G */
-int
-config_parse_size(const char *s, long *bytes_r, const char **hint_r)
-{
-	static const long mult[] = { 1024, 1024, 1024L * 1024,
-	    1024L * 1024 * 1024, 1024L * 1024 * 1024 };
-
-	if (parse_number(s, "kKMmG", mult, bytes_r) < 0) {
-		*hint_r = "bad size value; use a number of bytes, "
-		    "optionally with k, M or G";
-		return -1;
-	}
-	return 0;
-}
-
-/* config_parse_int - a plain whole number */
-static int
-config_parse_int(const char *s, long *val_r, const char **hint_r)
-{
-	if (parse_number(s, "", NULL, val_r) < 0) {
-		*hint_r = "bad number; use a whole number";
-		return -1;
-	}
-	return 0;
-}
-
-/* config_parse_bool - yes or no */
-int
-config_parse_bool(const char *s, bool *b_r, const char **hint_r)
-{
-	if (strcasecmp(s, "yes") == 0)
-		*b_r = true;
-	else if (strcasecmp(s, "no") == 0)
-		*b_r = false;
-	else {
-		*hint_r = "bad boolean value; use yes or no";
-		return -1;
-	}
-	return 0;
-}
-
-/* port_ok - a port number 1..65535 or a service name */
-static bool
-port_ok(const char *s)
-{
-	const char *p;
-	long v;
-
-	if (*s == '\0' || strlen(s) > 32)
-		return false;
-	if (isdigit((unsigned char)*s)) {
-		if (parse_number(s, "", NULL, &v) < 0)
-			return false;
-		return v >= 1 && v <= 65535;
-	}
-	for (p = s; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return false;
-	return true;
-}
-
-/* hostport_parse - "host:port", "[v6]:port", "*:port", ":port", "port" */
-static int
-hostport_parse(const char *s, size_t len, struct hostport *hp)
-{
-	char *buf = xstrndup(s, len), *host, *port, *end;
-
-	if (buf[0] == '[') {
-		end = strchr(buf, ']');
-		if (end == NULL || end[1] != ':' || end == buf + 1)
-			goto bad;
-		*end = '\0';
-		host = buf + 1;
-		port = end + 2;
-	} else if ((port = strrchr(buf, ':')) != NULL) {
-		*port++ = '\0';
-		host = buf;
-		/* An unbracketed IPv6 address would make the port ambiguous. */
-		if (strchr(host, ':') != NULL)
-			goto bad;
-		if (strcmp(host, "*") == 0)
-			host = buf + strlen(buf);
-	} else {
-		host = buf + len;
-		port = buf;
-	}
-	if (!port_ok(port))
-		goto bad;
-	hp->host = xstrdup(host);
-	hp->port = xstrdup(port);
-	free(buf);
-	return 0;
-bad:
-	free(buf);
-	return -1;
-}
-
-/* config_parse_hostports - a list of listening addresses */
-int
-config_parse_hostports(const char *s, struct hostport_list *l_r,
-    const char **hint_r)
-{
-	struct hostport_list l = { 0, NULL };
-	const char *tok;
-	size_t len;
-
-	while ((tok = config_list_next(&s, &len)) != NULL) {
-		l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
-		if (hostport_parse(tok, len, &l.v[l.n]) < 0) {
-			config_hostports_free(&l);
-			*hint_r = "bad listen address; use host:port, "
-			    "[ipv6]:port or *:port";
-			return -1;
-		}
-		l.n++;
-	}
-	*l_r = l;
-	return 0;
-}
-
-/* config_hostports_free - free and empty a listen list */
-void
-config_hostports_free(struct hostport_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].host);
-		free(l->v[i].port);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-/* choice_index - position of word s among the space-separated choices */
-static int
-choice_index(const char *choices, const char *s)
-{
-	const char *p = choices, *tok;
-	size_t len;
-	int i = 0;
-
-	while ((tok = config_list_next(&p, &len)) != NULL) {
-		if (strlen(s) == len && strncasecmp(s, tok, len) == 0)
-			return i;
-		i++;
-	}
-	return -1;
-}
-
-/* choice_name - the word at position idx of choices, in a new string */
-static char *
-choice_name(const char *choices, int idx)
-{
-	const char *p = choices, *tok;
-	size_t len;
-
-	while ((tok = config_list_next(&p, &len)) != NULL)
-		if (idx-- == 0)
-			return xstrndup(tok, len);
-	return xstrdup("?");
-}
-
-/* default_hostname - this host's name, fully qualified if the resolver
- * knows it; Postfix does the same for its myhostname default */
-static char *
-default_hostname(void)
-{
-	char name[256];
-	struct addrinfo hints, *res;
-	char *fqdn;
-
-	if (gethostname(name, sizeof(name)) < 0 || name[0] == '\0')
-		return xstrdup("localhost.localdomain");
-	name[sizeof(name) - 1] = '\0';
-	if (strchr(name, '.') != NULL)
-		return xstrdup(name);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_flags = AI_CANONNAME;
-	hints.ai_family = AF_UNSPEC;
-	if (getaddrinfo(name, NULL, &hints, &res) == 0) {
-		if (res->ai_canonname != NULL &&
-		    strchr(res->ai_canonname, '.') != NULL) {
-			fqdn = xstrdup(res->ai_canonname);
-			freeaddrinfo(res);
-			return fqdn;
-		}
-		freeaddrinfo(res);
-	}
-	return xstrdup(name);
-}
-
-/* domain_of - a host name minus its first label ("localdomain" if none) */
-static char *
-domain_of(const char *host)
-{
-	const char *dot = strchr(host, '.');
-
-	return xstrdup(dot != NULL && dot[1] != '\0' ? dot + 1 : "localdomain");
 }
 
 /* loader_where - "FILE:LINE" of a setting, or "FILE" for a default */
@@ -672,7 +336,7 @@ loader_expand(struct loader *ld, size_t i)
  * param_default - the default text of parameter i. DYN_DOMAIN follows
  * the effective myhostname (hostname may be NULL: then the computed one).
  */
-static char *
+char *
 param_default(size_t i, const char *config_dir, const char *hostname)
 {
 	char *h, *d;
@@ -1065,69 +729,6 @@ config_load(const char *config_dir, struct config **cfg_r,
 	}
 	*cfg_r = cfg;
 	return rc;
-}
-
-/* param_cmp - qsort order of parameter indices: by name */
-static int
-param_cmp(const void *a, const void *b)
-{
-	return strcmp(params[*(const size_t *)a].name,
-	    params[*(const size_t *)b].name);
-}
-
-/* print_value - "name = value" with "$" doubled so it reads back as is */
-static void
-print_value(FILE *fp, const char *name, const char *value, bool escape)
-{
-	const char *p;
-
-	fprintf(fp, "%s =", name);
-	if (*value != '\0')
-		fputc(' ', fp);
-	for (p = value; *p != '\0'; p++) {
-		if (*p == '$' && escape)
-			fputc('$', fp);
-		fputc(*p, fp);
-	}
-	fputc('\n', fp);
-}
-
-/* config_print - "name = value" lines, sorted by name */
-void
-config_print(FILE *fp, const struct config *cfg, enum config_print_mode mode)
-{
-	size_t order[NPARAMS], i, k;
-	const char *dir;
-	char *def;
-
-	for (i = 0; i < NPARAMS; i++)
-		order[i] = i;
-	qsort(order, NPARAMS, sizeof(order[0]), param_cmp);
-	for (k = 0; k < NPARAMS; k++) {
-		i = order[k];
-		if (mode == CONFIG_PRINT_DEFAULTS) {
-			dir = cfg != NULL ? cfg->config_directory :
-			    config_default_dir();
-			def = param_default(i, dir, NULL);
-			print_value(fp, params[i].name, def, false);
-			free(def);
-		} else if (cfg != NULL && (mode == CONFIG_PRINT_ALL ||
-		    cfg->param_set[i]))
-			print_value(fp, params[i].name, cfg->param_text[i],
-			    true);
-	}
-}
-
-/* config_get - the effective value of one parameter as text */
-int
-config_get(const struct config *cfg, const char *name, char **value_r)
-{
-	int i = param_find(name, strlen(name));
-
-	if (i < 0)
-		return -1;
-	*value_r = xstrdup(cfg->param_text[i]);
-	return 0;
 }
 
 /* config_queue_minfree - the effective free-space floor */

@@ -2,6 +2,7 @@
 # network lists). See lib/mail/config.h.
 lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/config.c lib/mail/config.h \
+	lib/mail/config_value.c lib/mail/config_print.c lib/mail/config_int.h \
 	lib/mail/domains.c lib/mail/domains.h \
 	lib/mail/netlist.c lib/mail/netlist.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/route.c lib/mail/route.h
