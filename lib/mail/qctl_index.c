@@ -8,12 +8,17 @@
  * of damage, then or later, the index is set aside as
  * index.damaged.TIMESTAMP for a human and rebuilt from msg/ and the
  * journals (DESIGN.md: the index is a cache even when it is damaged).
+ *
+ * And keeping the index in step with msg/: qmgr indexes each message
+ * after every job, notice and request (qctl_index_message), and the
+ * owner reconciles the whole index with msg/ when it opens it.
  */
 #include "config.h"
 
 /* system */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,11 +27,17 @@
 
 /* lib/util */
 #include "util/log.h"
+#include "util/timemath.h"
 #include "util/xmalloc.h"
 
 /* lib/mail */
+#include "mail/address.h"
+#include "mail/config.h"
+#include "mail/domains.h"
 #include "mail/qctl.h"
+#include "mail/qctl_int.h"
 #include "mail/qindex.h"
+#include "mail/queue.h"
 
 int
 qctl_index_lock(const char *qdir)
@@ -122,4 +133,205 @@ qctl_index_rebuild(struct qctl_env *env)
 	if (ret < 0)
 		return -1;
 	return qctl_reconcile(env);
+}
+
+/* qctl_lifetime - the lifetime of mail for domain, in seconds */
+static long
+qctl_lifetime(const struct config *cfg, const char *domain)
+{
+	const struct domain *d = cfg->domains ? domain_find(cfg->domains, domain) : NULL;
+
+	return d != NULL ? d->lifetime : cfg->maximal_queue_lifetime;
+}
+
+/* qctl_collect_old - walk callback: a copy of each entry into a struct qctl_old */
+int
+qctl_collect_old(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_old *old = ctx;
+	struct qindex_entry *copy = qindex_entry_new(e->id, e->domain);
+
+	copy->attempts = e->attempts;
+	copy->next_try = e->next_try;
+	copy->warned = e->warned;
+	copy->flags = e->flags;
+	copy->last_error = e->last_error ? xstrdup(e->last_error) : NULL;
+	old->e = xreallocarray(old->e, old->n + 1, sizeof(*old->e));
+	old->e[old->n++] = copy;
+	return 0;
+}
+
+/* qctl_index_message - see qctl.h */
+int
+qctl_index_message(struct qctl_env *env, const char *id)
+{
+	struct envelope *msg = NULL;
+	int ret;
+
+	if (!queue_id_ok(id))
+		return -1;
+	if (queue_read_envelope(env->qdir, id, &msg) < 0) {
+		/* Gone or quarantined: the index must not keep a ghost. */
+		if (errno == ENOENT || errno == EBADMSG)
+			return qindex_del_message(env->qi, id) < 0 ? -1 : 0;
+		log_warn("%s: read queue file: %s", id, strerror(errno));
+		return -1;
+	}
+	ret = qctl_index_envelope(env, msg);
+	envelope_free(&msg);
+	return ret;
+}
+
+/* qctl_index_envelope - see qctl.h */
+int
+qctl_index_envelope(struct qctl_env *env, const struct envelope *msg)
+{
+	const char *id = msg->id;
+	enum journal_status *st = NULL;
+	struct qindex_entry **ents = NULL;
+	struct qctl_old old = { 0 };
+	size_t nents = 0, i, j;
+	bool held;
+	int ret = -1;
+
+	st = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*st));
+	if (queue_journal_read(env->qdir, id, msg->nrcpt, st) < 0) {
+		/*
+		 * A journal that fails validation can no longer say who has
+		 * the message: delivering from it again would send copies on
+		 * every flush. Message and journal go to corrupt/ for a human.
+		 */
+		if (errno == EBADMSG &&
+		    queue_quarantine(env->qdir, id, "its journal failed validation") == 0)
+			ret = qindex_del_message(env->qi, id) < 0 ? -1 : 0;
+		else
+			log_warn("%s: read journal: %s", id, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < msg->nrcpt; i++) {
+		char *domain;
+
+		if (st[i] != JOURNAL_PENDING)
+			continue;
+		domain = address_domain_lower(msg->rcpt[i].addr);
+		for (j = 0; j < nents; j++)
+			if (strcmp(ents[j]->domain, domain) == 0)
+				break;
+		if (j == nents) {
+			ents = xreallocarray(ents, nents + 1, sizeof(*ents));
+			ents[nents] = qindex_entry_new(id, domain);
+			ents[nents]->sender = xstrdup(msg->sender);
+			ents[nents]->size = msg->content_size;
+			ents[nents]->arrival = msg->arrival;
+			/* A stored arrival may be absurd: the sum saturates. */
+			ents[nents]->expiry = time_add_sat(msg->arrival,
+			    qctl_lifetime(env->cfg, domain));
+			nents++;
+		}
+		qindex_entry_add_rcpt(ents[j], msg->rcpt[i].addr, i);
+		free(domain);
+	}
+	if (nents == 0) {
+		/* Every recipient is finished: the message itself is done. */
+		if (qindex_del_message(env->qi, id) < 0 || queue_remove(env->qdir, id) < 0)
+			goto out;
+		log_info("%s: removed", id);
+		ret = 0;
+		goto out;
+	}
+	held = queue_hold_get(env->qdir, id);
+	/* Keep what the index knew (attempts, holds, errors) across a rewrite. */
+	if (qindex_walk_message(env->qi, id, qctl_collect_old, &old) < 0 ||
+	    qindex_del_message(env->qi, id) < 0)
+		goto out;
+	for (i = 0; i < nents; i++) {
+		for (j = 0; j < old.n; j++) {
+			if (strcmp(old.e[j]->domain, ents[i]->domain) != 0)
+				continue;
+			ents[i]->attempts = old.e[j]->attempts;
+			ents[i]->next_try = old.e[j]->next_try;
+			ents[i]->warned = old.e[j]->warned;
+			ents[i]->flags = old.e[j]->flags;
+			if (old.e[j]->last_error != NULL)
+				ents[i]->last_error = xstrdup(old.e[j]->last_error);
+		}
+		/* The hold marker in the spool is the truth about holds. */
+		ents[i]->flags = held ? (ents[i]->flags | QINDEX_F_HOLD) :
+		    (ents[i]->flags & ~QINDEX_F_HOLD);
+		if (qindex_put(env->qi, ents[i]) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < nents; i++)
+		qindex_entry_free(&ents[i]);
+	for (i = 0; i < old.n; i++)
+		qindex_entry_free(&old.e[i]);
+	free(old.e);
+	free(ents);
+	free(st);
+	return ret;
+}
+
+static int
+qctl_scan_one(const char *id, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+	int has = qindex_has_message(s->env->qi, id);
+
+	if (has < 0)
+		return -1;
+	if (has == 0) {
+		if (qctl_index_message(s->env, id) < 0)
+			log_warn("%s: index message: failed; it stays queued and is retried at "
+			    "the next start", id);
+		else
+			s->changed++;
+	}
+	return 0;
+}
+
+/* qctl_collect_ids - walk callback: each message ID once into a struct qctl_scan */
+int
+qctl_collect_ids(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+
+	if (s->nids > 0 && strcmp(s->ids[s->nids - 1], e->id) == 0)
+		return 0;
+	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
+	s->ids[s->nids++] = xstrdup(e->id);
+	return 0;
+}
+
+/* qctl_reconcile - see qctl.h */
+int
+qctl_reconcile(struct qctl_env *env)
+{
+	struct qctl_scan s = { .env = env };
+	size_t i;
+	int n, ret = 0;
+
+	/* A journal without its message can only mislead a later reader. */
+	if ((n = queue_remove_orphan_journals(env->qdir)) > 0)
+		s.changed += n;
+	/* The file wins: first every message on disk gets its entries... */
+	if (queue_scan(env->qdir, qctl_scan_one, &s) < 0)
+		ret = -1;
+	/* ...then entries whose message is gone are dropped. */
+	if (qindex_walk_all(env->qi, qctl_collect_ids, &s) < 0)
+		ret = -1;
+	for (i = 0; i < s.nids; i++) {
+		char *path = queue_path(env->qdir, s.ids[i], false);
+		struct stat sb;
+
+		if (stat(path, &sb) < 0 && errno == ENOENT) {
+			if (qindex_del_message(env->qi, s.ids[i]) > 0)
+				s.changed++;
+		}
+		free(path);
+		free(s.ids[i]);
+	}
+	free(s.ids);
+	return ret < 0 ? -1 : s.changed;
 }
