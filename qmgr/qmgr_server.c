@@ -150,6 +150,10 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 		free(why);
 	} else {
 		(void)qctl_handle(&q->env, rec, qmgr_emit, &fd);
+		/* A reindex that could not open any index: master restarts us on a fresh one. */
+		if (q->env.qi == NULL)
+			log_fatal("reopen the queue index in %s/index: failed (see above)",
+			    q->cfg->queue_directory);
 	}
 	q->env.uid = -1;
 	ipc_rec_free(&rec);

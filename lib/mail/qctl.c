@@ -299,19 +299,10 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 static int
 qctl_reindex(struct qctl_env *env, struct qctl_out *out)
 {
-	char *dir = xasprintf("%s/index", env->qdir);
 	struct ipc_rec *rec;
 	int n;
 
-	qindex_close(&env->qi);
-	if (qindex_remove_env(dir) < 0 ||
-	    qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
-		free(dir);
-		return -1;
-	}
-	free(dir);
-	n = qctl_reconcile(env);
-	if (n < 0)
+	if ((n = qctl_index_reset(env)) < 0)
 		return -1;
 	log_info("reindex: %d message%s indexed from %s/msg, by uid=%ld", n, n == 1 ? "" : "s",
 	    env->qdir, env->uid);
@@ -546,44 +537,87 @@ qctl_flush(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out
 	return ret;
 }
 
+/* qctl_list - the entries of one domain, or of every domain */
+static int
+qctl_list(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	const char *domain = ipc_rec_get(req, "domain");
+	char *lower;
+	int ret;
+
+	if (domain == NULL)
+		return qindex_walk_all(env->qi, qctl_emit_entry, out);
+	if (!address_domain_ok(domain, strlen(domain))) {
+		*why_r = "bad domain name";
+		return -1;
+	}
+	lower = address_lower(domain);
+	ret = qindex_walk_domain(env->qi, lower, qctl_emit_entry, out);
+	free(lower);
+	return ret;
+}
+
+/* The requests without arguments, in the shape of the others. */
+static int
+qctl_summary_req(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	return qctl_summary(env, out);
+}
+
+static int
+qctl_reindex_req(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	return qctl_reindex(env, out);
+}
+
+static int
+qctl_status_req(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+    const char **why_r)
+{
+	return qctl_status(env, out);
+}
+
+/*
+ * The requests (proto.h), one row each: the reply records come from run,
+ * the end record from qctl_handle. On -1, run may say why in *why_r.
+ */
+static const struct {
+	const char *type;
+	int (*run)(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
+	    const char **why_r);
+} qctl_requests[] = {
+	{ PROTO_T_LIST, qctl_list },
+	{ PROTO_T_SUMMARY, qctl_summary_req },
+	{ PROTO_T_DELETE, qctl_delete },
+	{ PROTO_T_REINDEX, qctl_reindex_req },
+	{ PROTO_T_STATUS, qctl_status_req },
+	{ PROTO_T_HOLD, qctl_act },
+	{ PROTO_T_RELEASE, qctl_act },
+	{ PROTO_T_BOUNCE, qctl_act },
+	{ PROTO_T_REQUEUE, qctl_act },
+	{ PROTO_T_FLUSH, qctl_flush },
+};
+
+/* qctl_handle - see qctl.h */
 int
 qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx)
 {
 	struct qctl_out out = { .emit = emit, .ctx = ctx };
-	const char *type = ipc_rec_type(req), *why = NULL, *domain;
+	const char *type = ipc_rec_type(req), *why = NULL;
 	struct ipc_rec *end;
-	int ret = 0;
+	size_t i;
+	int ret = -1;
 
-	if (strcmp(type, PROTO_T_LIST) == 0) {
-		domain = ipc_rec_get(req, "domain");
-		if (domain != NULL && !address_domain_ok(domain, strlen(domain))) {
-			why = "bad domain name";
-			ret = -1;
-		} else if (domain != NULL) {
-			char *lower = address_lower(domain);
-
-			ret = qindex_walk_domain(env->qi, lower, qctl_emit_entry, &out);
-			free(lower);
-		} else {
-			ret = qindex_walk_all(env->qi, qctl_emit_entry, &out);
-		}
-	} else if (strcmp(type, PROTO_T_SUMMARY) == 0) {
-		ret = qctl_summary(env, &out);
-	} else if (strcmp(type, PROTO_T_DELETE) == 0) {
-		ret = qctl_delete(env, req, &out, &why);
-	} else if (strcmp(type, PROTO_T_REINDEX) == 0) {
-		ret = qctl_reindex(env, &out);
-	} else if (strcmp(type, PROTO_T_STATUS) == 0) {
-		ret = qctl_status(env, &out);
-	} else if (strcmp(type, PROTO_T_HOLD) == 0 || strcmp(type, PROTO_T_RELEASE) == 0 ||
-	    strcmp(type, PROTO_T_BOUNCE) == 0 || strcmp(type, PROTO_T_REQUEUE) == 0) {
-		ret = qctl_act(env, req, &out, &why);
-	} else if (strcmp(type, PROTO_T_FLUSH) == 0) {
-		ret = qctl_flush(env, req, &out, &why);
-	} else {
+	for (i = 0; i < sizeof(qctl_requests) / sizeof(qctl_requests[0]); i++)
+		if (strcmp(type, qctl_requests[i].type) == 0)
+			break;
+	if (i < sizeof(qctl_requests) / sizeof(qctl_requests[0]))
+		ret = qctl_requests[i].run(env, req, &out, &why);
+	else
 		why = "unknown request type";
-		ret = -1;
-	}
 	if (out.failed)
 		return -1;
 	end = ipc_rec_new(PROTO_T_END);

@@ -1,5 +1,13 @@
 /*
- * qctl - queue control requests (list, summary, delete, reindex, status).
+ * qctl - the queue index's owner and the requests served on it, in three
+ * files by who calls them:
+ *
+ *	qctl.c		the requests (list, summary, delete, reindex, status,
+ *			hold, release, bounce, requeue, flush): qctl_handle
+ *	qctl_client.c	the CLI's side: ask qmgr, or serve a request locally
+ *	qctl_index.c	whoever holds the index lock (qmgr, or the CLI when
+ *			no qmgr runs): lock, check, open, rebuild, reset, and
+ *			keep the index in step with msg/ after every change
  *
  * The request and reply records are those of lib/mail/proto.h. qmgr
  * serves them on QUEUE_DIR/public/qmgr; when no qmgr runs, the CLI serves
@@ -45,12 +53,16 @@ struct qctl_env {
 	long uid;		/* the operator's uid, logged with every change; -1 unknown */
 };
 
+/* The requests (qctl.c). */
+
 /*
  * qctl_handle - serve one request: emit its reply records, then a final
  * type=end status=ok|error [reason=]. 0 when the end record was emitted,
  * -1 when emit failed.
  */
 int qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx);
+
+/* The CLI's side (qctl_client.c). */
 
 /*
  * qctl_request_qmgr - the CLI side: send req to qmgr over the control
@@ -68,6 +80,8 @@ int qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_
  */
 int qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid,
     qctl_emit_fn *emit, void *ctx, char **why_r);
+
+/* The index's owner (qctl_index.c). */
 
 /*
  * qctl_index_message - (re)build the index entries of one committed
@@ -91,7 +105,7 @@ int qctl_index_envelope(struct qctl_env *env, const struct envelope *msg);
  */
 int qctl_reconcile(struct qctl_env *env);
 /*
- * qctl_index_open (qctl_index.c) - lock, check and open the index: one
+ * qctl_index_open - lock, check and open the index: one
  * that fails qindex_check or will not open is set aside as
  * index.damaged.TIMESTAMP (one warning) and an empty one opened, which
  * the caller's qctl_reconcile() fills from msg/. The lock fd in
@@ -105,6 +119,15 @@ int qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait);
  * Changes as from qctl_reconcile, or -1 (env->qi may be NULL then).
  */
 int qctl_index_rebuild(struct qctl_env *env);
+
+/*
+ * qctl_index_reset - the operator's reindex: close the index, remove its
+ * environment, open an empty one and reconcile it with msg/. When the
+ * removal fails the old index is opened again, so the owner keeps one.
+ * Changes as from qctl_reconcile, or -1; env->qi is NULL only when no
+ * index will open at all, and the owner cannot go on then (qmgr exits).
+ */
+int qctl_index_reset(struct qctl_env *env);
 
 /* qctl_index_lock - flock index/.lock exclusively without waiting; fd, or -1 (EWOULDBLOCK: held) */
 int qctl_index_lock(const char *qdir);

@@ -161,6 +161,25 @@ qctl_collect_old(const struct qindex_entry *e, void *ctx)
 	return 0;
 }
 
+/* qctl_index_reset - see qctl.h */
+int
+qctl_index_reset(struct qctl_env *env)
+{
+	char *dir = xasprintf("%s/index", env->qdir);
+	int removed;
+
+	qindex_close(&env->qi);
+	removed = qindex_remove_env(dir);
+	/* Whatever is left (all of it, when the removal failed) is reopened: the owner keeps an index. */
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+		log_warn("reopen queue index %s: failed (see above)", dir);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return removed < 0 ? -1 : qctl_reconcile(env);
+}
+
 /* qctl_index_message - see qctl.h */
 int
 qctl_index_message(struct qctl_env *env, const char *id)
