@@ -55,11 +55,13 @@ qmgr_bounce(struct qmgr *q, const struct envelope *msg, const struct qmgr_rcpt *
 	const char *id = msg->id;
 	struct dsn_rcpt *dr;
 	struct dsn_params p;
-	char nid[QUEUE_ID_LEN + 1];
-	size_t i, j;
+	size_t i, j, *idx;
+	bool *done;
 	int ret;
 
 	dr = xcalloc(n, sizeof(*dr));
+	idx = xcalloc(n, sizeof(*idx));
+	done = xcalloc(n, sizeof(*done));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < msg->nrcpt; j++)
 			if (j == rcpt[i].idx)
@@ -71,40 +73,34 @@ qmgr_bounce(struct qmgr *q, const struct envelope *msg, const struct qmgr_rcpt *
 		dr[i].status = rcpt[i].dsn != NULL ? rcpt[i].dsn : default_status;
 		dr[i].diagnostic = rcpt[i].reply;
 		dr[i].last_attempt = time(NULL);
+		idx[i] = rcpt[i].idx;
 	}
 	qmgr_dsn_params(q, &p, 0);
-	/*
-	 * The notice is committed before the journal says "bounced": a crash
-	 * between the two can send a notice twice, never lose one.
-	 */
-	ret = dsn_create(q->env.qdir, id, msg, dr, n, &p, nid);
+	/* qctl_bounce writes the notice, journals, and indexes and schedules the notice. */
+	ret = qctl_bounce(&q->env, id, msg, dr, idx, n, &p,
+	    expired ? JOURNAL_EXPIRED : JOURNAL_BOUNCED, done);
 	if (ret < 0) {
 		log_warn("%s: the recipients stay queued until a notice can be written", id);
-		free(dr);
-		return -1;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		long delay = (long)time_sub_sat(time(NULL), msg->arrival);
 
-		if (queue_journal_append(q->env.qdir, id, rcpt[i].idx,
-		    expired ? JOURNAL_EXPIRED : JOURNAL_BOUNCED) < 0) {
-			log_warn("%s: journal %s: %s", id, rcpt[i].addr, strerror(errno));
-			continue;
-		}
-		if (expired)
+		if (done[i] && expired)
 			log_info("%s: to=<%s>, relay=none, delay=%ld, dsn=%s, status=expired, %s",
 			    id, rcpt[i].addr, delay, dr[i].status, ret == 0 ?
 			    "returned to sender" : msg->sender[0] == '\0' ?
 			    "null sender: dropped" : "no notice requested");
 	}
 	/* dsn_create() logs "sender non-delivery notification" itself. */
-	if (ret == 0) {
-		qmgr_notice_queued(q, nid);
-	} else if (msg->sender[0] == '\0') {
+	if (ret != 0 && msg->sender[0] == '\0')
 		log_info("%s: from=<>, undeliverable mail with the null sender dropped", id);
-	}
+	ret = 0;
+out:
+	free(done);
+	free(idx);
 	free(dr);
-	return 0;
+	return ret;
 }
 
 struct qmgr_expired {

@@ -15,3 +15,7 @@ QUEUE_TRUST_TESTS = \
 	t/89-release-all.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)
+
+# The operator's bounce: one notice, then the journal (qctl_bounce).
+TESTS += t/95-operator-bounce.t
+EXTRA_DIST += t/95-operator-bounce.t

@@ -344,8 +344,8 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 
 /*
  * qctl_bounce_message - return id's pending recipients (of domain, or
- * all) to the sender now: a notice first, then the journal, so a crash
- * can repeat a notice but never lose one. 0/-1.
+ * all) to the sender now (qctl_bounce: a notice first, then the
+ * journal), then index what is left of it. 0/-1.
  */
 static int
 qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
@@ -354,9 +354,9 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 	enum journal_status *st = NULL;
 	struct dsn_rcpt *dr = NULL;
 	size_t *idx = NULL, n = 0, i;
+	bool *done = NULL;
 	struct dsn_params p = { .reporting_mta = env->cfg->myhostname };
-	char nid[QUEUE_ID_LEN + 1];
-	int ret = -1, made;
+	int ret = -1;
 
 	if (queue_read_envelope(env->qdir, id, &msg) < 0)
 		return -1;
@@ -365,6 +365,7 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 		goto out;
 	dr = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*dr));
 	idx = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*idx));
+	done = xcalloc(msg->nrcpt ? msg->nrcpt : 1, sizeof(*done));
 	for (i = 0; i < msg->nrcpt; i++) {
 		char *d = address_domain_lower(msg->rcpt[i].addr);
 		bool want = st[i] == JOURNAL_PENDING && (domain == NULL || strcmp(d, domain) == 0);
@@ -384,21 +385,22 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 		ret = 0;
 		goto out;
 	}
-	made = dsn_create(env->qdir, id, msg, dr, n, &p, nid);
-	if (made < 0)
+	if (qctl_bounce(env, id, msg, dr, idx, n, &p, JOURNAL_BOUNCED, done) < 0)
 		goto out;
+	ret = 0;
 	for (i = 0; i < n; i++) {
-		if (queue_journal_append(env->qdir, id, idx[i], JOURNAL_BOUNCED) < 0)
-			goto out;
+		if (!done[i]) {
+			ret = -1;
+			continue;
+		}
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=5.0.0, status=bounced "
 		    "(returned to the sender by the postmaster)", id, dr[i].addr,
 		    (long long)time_sub_sat(time(NULL), msg->arrival));
 	}
-	if (made == 0 && qctl_index_message(env, nid) == 0 && env->hooks != NULL &&
-	    env->hooks->changed != NULL)
-		env->hooks->changed(env->hooks->ctx, nid);
-	ret = qctl_index_message(env, id);
+	if (qctl_index_message(env, id) < 0)
+		ret = -1;
 out:
+	free(done);
 	free(idx);
 	free(dr);
 	free(st);

@@ -21,10 +21,13 @@
 #include <stdbool.h>
 
 #include "util/ipc.h"
+#include "mail/queue.h"
 
 struct qindex;
 struct config;
 struct envelope;
+struct dsn_params;
+struct dsn_rcpt;
 
 /* qctl_emit_fn - deliver one reply record; 0 to go on, -1 to abort */
 typedef int qctl_emit_fn(const struct ipc_rec *rec, void *ctx);
@@ -98,6 +101,19 @@ int qctl_index_message(struct qctl_env *env, const char *id);
  * here: it is what says who is finished. 0/-1 as there.
  */
 int qctl_index_envelope(struct qctl_env *env, const struct envelope *msg);
+/*
+ * qctl_bounce - return n recipients of message id (envelope msg) to the
+ * sender: a notice about dr[0..n-1] (dsn_create), then each recipient
+ * idx[i] journalled as how (JOURNAL_BOUNCED, JOURNAL_EXPIRED), so that a
+ * crash between the two can repeat a notice but never lose one. A
+ * recipient whose journal line fails is logged and stays pending
+ * (journalled[i] false). A new notice is indexed and passed to
+ * hooks->changed. 0 a notice was written, 1 none was due (dsn_create's
+ * reasons), -1 when none could be written (then nothing is journalled).
+ */
+int qctl_bounce(struct qctl_env *env, const char *id, const struct envelope *msg,
+    const struct dsn_rcpt *dr, const size_t *idx, size_t n, const struct dsn_params *p,
+    enum journal_status how, bool *journalled);
 /*
  * qctl_reconcile - make the index agree with msg/: remove journals whose
  * message is gone (each logged), index every message it does not know,

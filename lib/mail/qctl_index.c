@@ -34,6 +34,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "mail/domains.h"
+#include "mail/dsn.h"
 #include "mail/qctl.h"
 #include "mail/qctl_int.h"
 #include "mail/qindex.h"
@@ -178,6 +179,36 @@ qctl_index_reset(struct qctl_env *env)
 	}
 	free(dir);
 	return removed < 0 ? -1 : qctl_reconcile(env);
+}
+
+/* qctl_bounce - see qctl.h */
+int
+qctl_bounce(struct qctl_env *env, const char *id, const struct envelope *msg,
+    const struct dsn_rcpt *dr, const size_t *idx, size_t n, const struct dsn_params *p,
+    enum journal_status how, bool *journalled)
+{
+	char nid[QUEUE_ID_LEN + 1];
+	size_t i;
+	int made;
+
+	/*
+	 * The notice is committed before the journal says "bounced": a crash
+	 * between the two can send a notice twice, never lose one.
+	 */
+	if ((made = dsn_create(env->qdir, id, msg, dr, n, p, nid)) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		journalled[i] = queue_journal_append(env->qdir, id, idx[i], how) == 0;
+		if (!journalled[i])
+			log_warn("%s: journal %s: %s", id, dr[i].addr, strerror(errno));
+	}
+	if (made == 0) {
+		if (qctl_index_message(env, nid) < 0)
+			log_warn("%s: index notice: failed; it is indexed at the next start", nid);
+		else if (env->hooks != NULL && env->hooks->changed != NULL)
+			env->hooks->changed(env->hooks->ctx, nid);
+	}
+	return made;
 }
 
 /* qctl_index_message - see qctl.h */
