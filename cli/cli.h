@@ -67,8 +67,8 @@ int cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
 int cli_secret_check(struct cli *cli, const char *param, const char *path, bool strict);
 /* cli_config_check_files - every secrets file and operator_group; EX_CONFIG if strict and any problem */
 int cli_config_check_files(struct cli *cli, bool strict);
-/* cli_free - release what the commands loaded */
-void cli_free(struct cli *cli);
+/* cli_clear - release what the commands loaded */
+void cli_clear(struct cli *cli);
 
 /* The commands (cli_control.c, cli_queue.c, cli_config.c). */
 int cli_cmd_start(struct cli *cli, int argc, char **argv);

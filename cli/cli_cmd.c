@@ -132,7 +132,7 @@ cli_config_load(struct cli *cli, bool warnings)
 	if (warnings)
 		for (i = 0; i < errs.nwarn; i++)
 			cli_err("warning: %s", errs.warn[i]);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	if (ret < 0)
 		return EX_CONFIG;
 	config_free(&cli->cfg);
@@ -203,9 +203,9 @@ cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
 	return qctl_request_local(cli->cfg, req, uid, emit, ctx, why_r) < 0 ? EX_UNAVAILABLE : 0;
 }
 
-/* cli_free - release what the commands loaded */
+/* cli_clear - release what the commands loaded */
 void
-cli_free(struct cli *cli)
+cli_clear(struct cli *cli)
 {
 	config_free(&cli->cfg);
 }

@@ -104,9 +104,9 @@ cli_q_run(struct cli_q *q, const struct ipc_rec *req)
 	return q->malformed > 0 ? EX_PROTOCOL : EX_OK;
 }
 
-/* cli_q_free - release what the replies left in q */
+/* cli_q_clear - release what the replies left in q */
 static void
-cli_q_free(struct cli_q *q)
+cli_q_clear(struct cli_q *q)
 {
 	size_t i;
 
@@ -252,7 +252,7 @@ cli_queue_list(struct cli *cli, int argc, char **argv)
 		cli_list_footer(cli->out, q.bytes, q.count);
 	ipc_rec_free(&req);
 	free(domain);
-	cli_q_free(&q);
+	cli_q_clear(&q);
 	return ret;
 }
 
@@ -312,7 +312,7 @@ cli_queue_summary(struct cli *cli, int argc, char **argv)
 				cli_summary_text(cli->out, &q.rows[i], now);
 		}
 	}
-	cli_q_free(&q);
+	cli_q_clear(&q);
 	return ret;
 }
 
@@ -558,7 +558,7 @@ cli_queue_reindex(struct cli *cli, int argc, char **argv)
 	req = ipc_rec_new(PROTO_T_REINDEX);
 	ret = cli_q_run(&q, req);
 	ipc_rec_free(&req);
-	cli_q_free(&q);
+	cli_q_clear(&q);
 	return ret;
 }
 
@@ -661,7 +661,7 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 out:
 	ipc_rec_free(&req);
 	free(domain);
-	cli_q_free(&q);
+	cli_q_clear(&q);
 	return ret;
 }
 
@@ -714,7 +714,7 @@ cli_cmd_flush(struct cli *cli, int argc, char **argv)
 		ret = EX_UNAVAILABLE;
 	ipc_rec_free(&req);
 	free(domain);
-	cli_q_free(&q);
+	cli_q_clear(&q);
 	return ret;
 }
 

@@ -97,7 +97,7 @@ main(int argc, char **argv)
 		}
 	}
 	ret = cli_dispatch(&cli, argc - optind, argv + optind);
-	cli_free(&cli);
+	cli_clear(&cli);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_err("write standard output: %s", strerror(errno));
 		if (ret == EX_OK)

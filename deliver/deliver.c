@@ -81,6 +81,6 @@ main(int argc, char **argv)
 	deliver_init(&d);
 	(void)daemon_run(&dm, deliver_reload, &d);
 	deliver_shutdown(&d);
-	daemon_free(&dm);
+	daemon_clear(&dm);
 	return 0;
 }

@@ -54,13 +54,13 @@ deliver_resolver(struct deliver *d)
 		    config_parse_hostports(d->dns_servers_arg, &arg, &hint) < 0) {
 			log_warn("parse dns_servers \"%s\": %s; using resolv.conf",
 			    d->dns_servers_arg, hint);
-			config_hostports_free(&arg);
+			config_hostports_clear(&arg);
 		}
 	}
 	dns = dns_new(d->loop, servers, &err);
 	if (dns == NULL)
 		log_fatal("start the resolver: %s", err);
-	config_hostports_free(&arg);
+	config_hostports_clear(&arg);
 	return dns;
 }
 

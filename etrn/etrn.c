@@ -88,6 +88,6 @@ main(int argc, char **argv)
 	    srv->tls != NULL ? "TLS offered" : "no TLS", n, n == 1 ? "" : "s");
 	(void)daemon_run(&d, etrn_reload, srv);
 	etrn_server_free(&srv);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

@@ -92,6 +92,6 @@ main(int argc, char **argv)
 	log_info("daemon started -- %zu listening socket%s", n, n == 1 ? "" : "s");
 	(void)daemon_run(&d, fingerd_reload, srv);
 	fingerd_server_free(&srv);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

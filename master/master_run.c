@@ -39,7 +39,7 @@ master_config_try(const char *dir, struct config **cfg_r, bool to_stderr)
 			fprintf(stderr, "master: %s\n", errs.msg[i]);
 		log_warn("%s", errs.msg[i]);
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	return ret;
 }
 

@@ -66,6 +66,6 @@ main(int argc, char **argv)
 	log_info("daemon started");
 	(void)daemon_run(&d, prober_reload, pr);
 	prober_free(&pr);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

@@ -59,6 +59,6 @@ main(int argc, char **argv)
 	qmgr_init(&q);
 	(void)daemon_run(&d, qmgr_reload, &q);
 	qmgr_shutdown(&q);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

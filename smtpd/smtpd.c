@@ -135,6 +135,6 @@ main(int argc, char **argv)
 	    n == 1 ? "" : "s");
 	(void)daemon_run(&d, smtpd_reload, srv);
 	smtpd_server_free(&srv);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

@@ -311,7 +311,7 @@ run(const char *config_dir, char **out_r, char **err_r, const char *arg0, ...)
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	mem_end(cli.out);
-	cli_free(&cli);
+	cli_clear(&cli);
 	fstat(fd, &st);
 	*err_r = calloc(1, (size_t)st.st_size + 1);
 	if (*err_r == NULL || pread(fd, *err_r, (size_t)st.st_size, 0) < 0)

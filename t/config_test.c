@@ -95,7 +95,7 @@ test_numbers(void)
 			    numbers[i].line, got, numbers[i].want);
 		}
 		config_free(&cfg);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		free(text);
 	}
 }
@@ -171,7 +171,7 @@ test_bad(void)
 		free(got);
 		free(name);
 		config_free(&cfg);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 	}
 }
 
@@ -186,7 +186,7 @@ test_all_errors(void)
 	rc = load("a = 1\nsmtpd_timeout = x\nb = 2\n", &cfg, &errs);
 	ok(rc == -1 && errs.n == 3, "three errors: got rc %d, n %zu; want -1, 3",
 	    rc, errs.n);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 }
 
 /* Values that double at each reference stop at a limit, not at OOM. */
@@ -219,7 +219,7 @@ test_expansion_limit(void)
 	free(got);
 	free(text);
 	config_free(&cfg);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 }
 
 /* String values: expansion, continuation, duplicates, defaults. */
@@ -269,7 +269,7 @@ test_strings(void)
 			free(got);
 		}
 		config_free(&cfg);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		free(name);
 	}
 }
@@ -325,7 +325,7 @@ test_fields(void)
 	ok(config_get(cfg, "nosuch", &w) == -1, "config_get unknown: want -1");
 	config_free(&cfg);
 	ok(cfg == NULL, "config_free NULLs the pointer");
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 }
 
 /* print_to_string - config_print into a new string */
@@ -421,7 +421,7 @@ test_print(void)
 	free(na);
 	config_free(&a);
 	config_free(&b);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 }
 
 /* Sorted output, and every name of the table appears exactly once. */
@@ -497,7 +497,7 @@ test_missing(void)
 	    "missing sluice.conf: got %d, \"%s\"", rc, e);
 	free(e);
 	free(dir);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 
 	setenv("SLUICE_CONFIG_DIR", "/some/where", 1);
 	ok(strcmp(config_default_dir(), "/some/where") == 0,

@@ -36,7 +36,7 @@ load_domains(const char *conf, const char *text, char **err_r)
 		free(*err_r);
 		*err_r = tmp;
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	return cfg;
 }
 

@@ -108,7 +108,7 @@ test_cram(void)
 			    "verify unknown login");
 		}
 		passwd_table_free(&t);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		unlink(path);
 		free(path);
 		free(file);
@@ -154,7 +154,7 @@ test_file(void)
 			    "case %zu error: got \"%s\", want \"%s\"", i,
 			    errs.n > 0 ? errs.msg[0] : "", cases[i].msg);
 		passwd_table_free(&t);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		unlink(path);
 		free(path);
 	}

@@ -288,7 +288,7 @@ main(void)
 	test_plain_login(pw);
 	test_cram(pw);
 	passwd_table_free(&pw);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	unlink(path);
 	free(line);
 	free(text);

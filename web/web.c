@@ -93,6 +93,6 @@ main(int argc, char **argv)
 	    w->cfg->web_refresh);
 	(void)daemon_run(&d, web_reload, w);
 	web_server_free(&w);
-	daemon_free(&d);
+	daemon_clear(&d);
 	return 0;
 }

@@ -549,9 +549,9 @@ loader_read(struct loader *ld, FILE *fp)
 	return 0;
 }
 
-/* loader_free - free what a loader holds */
+/* loader_clear - free what a loader holds */
 static void
-loader_free(struct loader *ld)
+loader_clear(struct loader *ld)
 {
 	size_t i;
 
@@ -562,9 +562,9 @@ loader_free(struct loader *ld)
 	}
 }
 
-/* config_fields_free - free every field of cfg that a parameter owns */
+/* config_fields_clear - free every field of cfg that a parameter owns */
 static void
-config_fields_free(struct config *cfg)
+config_fields_clear(struct config *cfg)
 {
 	size_t i;
 	void *field;
@@ -578,7 +578,7 @@ config_fields_free(struct config *cfg)
 			*(char **)field = NULL;
 			break;
 		case PT_HOSTPORTS:
-			config_hostports_free(field);
+			config_hostports_clear(field);
 			break;
 		case PT_NETLIST:
 			netlist_free((struct netlist **)field);
@@ -598,7 +598,7 @@ config_free(struct config **cfgp)
 
 	if (cfg == NULL)
 		return;
-	config_fields_free(cfg);
+	config_fields_clear(cfg);
 	domain_table_free(&cfg->domains);
 	if (cfg->param_text != NULL)
 		for (i = 0; i < NPARAMS; i++)
@@ -698,7 +698,7 @@ config_load(const char *config_dir, struct config **cfg_r,
 		free(path);
 		if (errs == &local) {
 			config_log_errors(&local);
-			config_errors_free(&local);
+			config_errors_clear(&local);
 		}
 		return -1;
 	}
@@ -716,7 +716,7 @@ config_load(const char *config_dir, struct config **cfg_r,
 	}
 	if (cfg->domains == NULL)
 		cfg->domains = domain_table_new();
-	loader_free(&ld);
+	loader_clear(&ld);
 	free(path);
 
 	if (errs->n > before) {
@@ -725,7 +725,7 @@ config_load(const char *config_dir, struct config **cfg_r,
 	}
 	if (errs == &local) {
 		config_log_errors(&local);
-		config_errors_free(&local);
+		config_errors_clear(&local);
 	}
 	*cfg_r = cfg;
 	return rc;

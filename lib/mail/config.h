@@ -229,8 +229,8 @@ void config_errors_add(struct config_errors *errs, const char *fmt, ...)
 /* config_errors_warn - append "fmt..." to the warnings */
 void config_errors_warn(struct config_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* config_errors_free - free the messages, leaving errs empty for reuse */
-void config_errors_free(struct config_errors *errs);
+/* config_errors_clear - free the messages, leaving errs empty for reuse */
+void config_errors_clear(struct config_errors *errs);
 
 /*
  * Value parsers shared with domains.c, one place for each grammar.
@@ -246,8 +246,8 @@ int config_parse_bool(const char *s, bool *b_r, const char **hint_r);
 /* config_parse_hostports - "127.0.0.1:25, [::1]:25 *:587"; frees nothing */
 int config_parse_hostports(const char *s, struct hostport_list *l_r,
     const char **hint_r);
-/* config_hostports_free - free the entries and empty the list */
-void config_hostports_free(struct hostport_list *l);
+/* config_hostports_clear - free the entries and empty the list */
+void config_hostports_clear(struct hostport_list *l);
 /*
  * config_list_next - the next item of a list whose items are separated by
  * commas and/or white space: returns its start and length in *len_r and

@@ -52,9 +52,9 @@ config_errors_warn(struct config_errors *errs, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* config_errors_free - free the messages, leaving errs empty */
+/* config_errors_clear - free the messages, leaving errs empty */
 void
-config_errors_free(struct config_errors *errs)
+config_errors_clear(struct config_errors *errs)
 {
 	size_t i;
 
@@ -236,7 +236,7 @@ config_parse_hostports(const char *s, struct hostport_list *l_r,
 	while ((tok = config_list_next(&s, &len)) != NULL) {
 		l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
 		if (hostport_parse(tok, len, &l.v[l.n]) < 0) {
-			config_hostports_free(&l);
+			config_hostports_clear(&l);
 			*hint_r = "bad listen address; use host:port, "
 			    "[ipv6]:port or *:port";
 			return -1;
@@ -247,9 +247,9 @@ config_parse_hostports(const char *s, struct hostport_list *l_r,
 	return 0;
 }
 
-/* config_hostports_free - free and empty a listen list */
+/* config_hostports_clear - free and empty a listen list */
 void
-config_hostports_free(struct hostport_list *l)
+config_hostports_clear(struct hostport_list *l)
 {
 	size_t i;
 

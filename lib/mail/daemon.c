@@ -52,7 +52,7 @@ daemon_load(const char *dir, struct config **cfg_r, const char *what)
 		log_warn("%s: %s", what, errs.warn[i]);
 	for (i = 0; i < errs.n; i++)
 		log_warn("%s: %s", what, errs.msg[i]);
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	return ret;
 }
 
@@ -261,7 +261,7 @@ daemon_stop(struct daemon *d)
 }
 
 void
-daemon_free(struct daemon *d)
+daemon_clear(struct daemon *d)
 {
 	ev_loop_free(&d->loop);
 	xfree(&d->listen);

@@ -82,7 +82,7 @@ void daemon_stop(struct daemon *d);
 struct ssl_ctx_st;
 struct ssl_ctx_st *daemon_tls_server(const struct config *cfg, const char *name);
 
-/* daemon_free - free the loop and any listeners not taken (the config belongs to the program) */
-void daemon_free(struct daemon *d);
+/* daemon_clear - free the loop and any listeners not taken (the config belongs to the program) */
+void daemon_clear(struct daemon *d);
 
 #endif

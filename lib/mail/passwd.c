@@ -366,7 +366,7 @@ passwd_reload(struct passwd_table **tp, const char *path, bool force)
 		log_warn("load passwd file %s: %zu errors; %s", path, errs.n,
 		    *tp != NULL ? "keeping the logins loaded before" :
 		    "no logins until it is fixed");
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		if (*tp == NULL) {
 			*tp = xcalloc(1, sizeof(**tp));
 			(*tp)->logins = htable_new();
@@ -377,7 +377,7 @@ passwd_reload(struct passwd_table **tp, const char *path, bool force)
 			(*tp)->st = st;
 		return -1;
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	passwd_table_free(tp);
 	*tp = t;
 	return 1;

@@ -61,10 +61,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write(conf, data, size);
 	if (config_load(dir, &cfg, &errs) < 0) {
 		FUZZ_CHECK(cfg == NULL && errs.n > 0);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		return 0;
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	for (name = config_param_names(); *name != NULL; name++) {
 		FUZZ_CHECK(config_get(cfg, *name, &value) == 0);
 		free(value);
@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    errs.n > 0 ? errs.msg[0] : "?", text);
 		fuzz_fail(__FILE__, __LINE__, "printout loads again");
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	text2 = printed(again);
 	if (strcmp(text, text2) != 0) {
 		fprintf(stderr, "--\n%s--\n%s--\n", text, text2);

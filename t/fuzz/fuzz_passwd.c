@@ -40,10 +40,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write(path, data, size);
 	if (passwd_load(path, &t, &errs) < 0) {
 		FUZZ_CHECK(t == NULL && errs.n > 0);
-		config_errors_free(&errs);
+		config_errors_clear(&errs);
 		return 0;
 	}
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	/* Every login the file names is in the table (NUL ends a C line early). */
 	text = fuzz_str(data, size);
 	for (line = strtok_r(text, "\n", &save); line != NULL;

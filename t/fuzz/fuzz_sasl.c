@@ -50,7 +50,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_write(path, (const uint8_t *)text, strlen(text));
 	if (passwd_load(path, &pw, &errs) < 0 || passwd_count(pw) != 3)
 		log_panic("load %s: %s", path, errs.n > 0 ? errs.msg[0] : "count");
-	config_errors_free(&errs);
+	config_errors_clear(&errs);
 	free(path);
 	free(text);
 	free(cram);
