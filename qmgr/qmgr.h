@@ -122,6 +122,7 @@ void qmgr_reload(struct config *cfg, void *ctx);
 void qmgr_shutdown(struct qmgr *q);
 
 /* qmgr_sched.c */
+/* qmgr_sched_init - the deliver listener; a job queue or retry timer for every indexed entry */
 void qmgr_sched_init(struct qmgr *q);
 /* qmgr_domain_get - the state of domain (lowercase), created on first use */
 struct qmgr_domain *qmgr_domain_get(struct qmgr *q, const char *name);
@@ -135,6 +136,7 @@ void qmgr_dispatch(struct qmgr *q);
 void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
 /* qmgr_domain_is_held_mode - is name a customer domain in mode=hold? */
 bool qmgr_domain_is_held_mode(const struct qmgr *q, const char *name);
+/* qmgr_domain_retry_at - look at dom again by when (an earlier time wins) */
 void qmgr_domain_retry_at(struct qmgr *q, struct qmgr_domain *dom, time_t when);
 /* qmgr_ready_all - a new agent: every domain with queued jobs may use it */
 void qmgr_ready_all(struct qmgr *q);
@@ -195,6 +197,8 @@ struct ipc_rec *qmgr_trigger(struct qmgr *q, const struct ipc_rec *req);
 struct domain;
 const char *qmgr_trigger_allowed(const struct domain *d, enum proto_source source,
     const char *client, const char *user);
+/* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks (qmgr_server.c adds status) */
+void qmgr_hooks_init(struct qmgr *q);
 
 /* qmgr_request.c: the private socket's requests other than "queued" */
 /* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
@@ -209,19 +213,19 @@ int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
  */
 char *qmgr_auth_check(const struct qmgr *q, int fd, const char *type, long *uid_r);
 
-/* qmgr_hooks_init - give qctl the CLI's flush, gate and reschedule hooks */
-void qmgr_hooks_init(struct qmgr *q);
-
 /* qmgr_scan.c */
 /* qmgr_scan_init - every few seconds: rebuild a damaged index, index messages nobody announced */
 void qmgr_scan_init(struct qmgr *q);
 
 /* qmgr_expire.c */
+/* qmgr_expire_init - every second, bounce the entries past their expiry (walks by_expiry) */
 void qmgr_expire_init(struct qmgr *q);
 /*
  * qmgr_bounce - return rcpts of message msg (its queue file, just read by
  * the caller, who rewrites the index from it next) to the sender (DSN),
- * and journal them; 0/-1
+ * and journal them (a recipient whose journal line fails is logged and
+ * left pending). 0, or -1 when no notice could be written (then nothing
+ * is journalled).
  */
 int qmgr_bounce(struct qmgr *q, const struct envelope *msg, const struct qmgr_rcpt *rcpt,
     size_t n, const char *default_status, bool expired);

@@ -101,8 +101,10 @@ int qindex_has_message(struct qindex *qi, const char *id);
 /*
  * Walks call fn with an entry the callback may keep only for the call.
  * fn returns 0 to go on, 1 to stop early, -1 to stop with an error.
- * The callback must not modify the index; collect keys, then change.
- * Walks return 0, or -1 on error.
+ * A walk reads a batch under a cursor and calls back only after closing
+ * it, so the callback may put and delete entries (qmgr_gate and the
+ * expiry do): an entry it deletes ahead of the walk is not seen, one it
+ * puts ahead may be. Walks return 0, or -1 on error.
  */
 typedef int qindex_walk_fn(const struct qindex_entry *e, void *ctx);
 /* qindex_walk_domain - the domain's entries, O(its entries) */
@@ -113,7 +115,7 @@ int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, voi
 int qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_message - the entries of one message */
 int qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx);
-/* qindex_count_domain - entries and bytes for a domain without decoding them all; 0/-1 */
+/* qindex_count_domain - the number of entries of a domain, without decoding them; 0/-1 */
 int qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r);
 
 /*

@@ -103,7 +103,7 @@ char *queue_path(const char *qdir, const char *id, bool journal);
 int queue_init_dirs(const char *qdir);
 
 struct queue_file;
-/* queue_file_create - step 1; fills env->id and id_r; NULL with errno */
+/* queue_file_create - step 1; fills env->id; NULL with errno */
 struct queue_file *queue_file_create(const char *qdir, struct envelope *env);
 /* queue_file_write - step 2; 0/-1 with errno (ENOSPC, EFBIG past max_size) */
 int queue_file_write(struct queue_file *qf, const void *buf, size_t len);
