@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 /* lib/util */
 #include "util/xmalloc.h"
 /* this program */

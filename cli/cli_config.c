@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 /* this program */
 #include "cli/cli.h"
 

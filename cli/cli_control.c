@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon_server.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"

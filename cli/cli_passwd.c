@@ -18,7 +18,7 @@
 /* lib/util */
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 /* this program */
 #include "cli/cli.h"

@@ -14,7 +14,7 @@
 
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 #include "mail/qctl.h"

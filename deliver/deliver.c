@@ -42,7 +42,7 @@
 
 #include "util/events.h"
 #include "util/log.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 #include "deliver/deliver.h"
 

@@ -8,7 +8,7 @@
 #include "util/log.h"
 #include "util/tls.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "deliver/deliver.h"
 
 /* deliver_conn_unlink - take sess out of the session list */

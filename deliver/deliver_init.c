@@ -13,7 +13,7 @@
 #include "util/log.h"
 #include "util/tls.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/dns.h"
 #include "deliver/deliver.h"
 

@@ -6,7 +6,7 @@
 #include "util/events.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/job.h"
 #include "deliver/deliver.h"
 

@@ -13,7 +13,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 #include "mail/queue.h"

@@ -12,7 +12,7 @@
 
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/dns.h"
 #include "mail/domains.h"
 #include "deliver/deliver.h"

@@ -33,7 +33,7 @@
 #include "util/events.h"
 #include "util/stream.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon_server.h"
 #include "mail/proto.h"
 #include "mail/queue.h"

@@ -17,7 +17,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/job.h"
 #include "mail/proto.h"

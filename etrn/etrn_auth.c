@@ -12,7 +12,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/authlock.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 #include "mail/sasl.h"
 /* etrn */

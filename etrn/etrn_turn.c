@@ -10,7 +10,7 @@
 #include "util/ipc.h"
 #include "util/log.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/job.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"

@@ -27,7 +27,7 @@
 #include "util/htable.h"
 #include "util/stream.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon_server.h"
 
 /* RFC 1288 sets no limit; a domain name is at most 255 octets. */

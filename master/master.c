@@ -53,7 +53,7 @@
 
 #include "util/events.h"
 #include "util/log.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "master/master.h"
 
 static _Noreturn void

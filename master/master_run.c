@@ -19,7 +19,7 @@
 #include "util/events.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon_server.h"
 #include "mail/queue.h"
 #include "master/master.h"

@@ -49,7 +49,7 @@
 #include "util/events.h"
 #include "util/log.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 /* prober */
 #include "prober/prober.h"

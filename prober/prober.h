@@ -26,7 +26,7 @@
 #include "util/events.h"
 #include "util/htable.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 
 /* How often qmgr is asked for the list; qmgr answers from memory. */
 #define PROBER_POLL_MS		2000

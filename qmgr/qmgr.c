@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 #include "qmgr/qmgr.h"
 

@@ -7,7 +7,7 @@
 #include "util/htable.h"
 #include "util/ipc.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"

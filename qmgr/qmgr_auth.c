@@ -28,7 +28,7 @@
 
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "qmgr/qmgr.h"
 

@@ -13,7 +13,7 @@
 #include "util/log.h"
 #include "util/timemath.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/dsn.h"
 #include "mail/qindex.h"

@@ -23,7 +23,7 @@
 #include "util/xmalloc.h"
 
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/qctl.h"
 #include "mail/qindex.h"
 #include "mail/queue.h"

@@ -17,7 +17,7 @@
 #include "util/ipc.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 #include "mail/qctl.h"

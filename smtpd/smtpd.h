@@ -26,7 +26,7 @@
 #include "util/events.h"
 #include "util/stream.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 #include "mail/daemon_server.h"
 #include "mail/passwd.h"

@@ -11,7 +11,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/authlock.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/netlist.h"
 #include "mail/passwd.h"
 #include "mail/sasl.h"

@@ -13,7 +13,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/queue.h"
 #include "mail/smtp_cmd.h"

@@ -12,7 +12,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "mail/proto_rec.h"
 #include "mail/smtp_reply.h"

@@ -9,7 +9,7 @@
 #include "util/tls.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 #include "mail/daemon_server.h"
 #include "mail/netlist.h"

@@ -11,7 +11,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/authlock.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 
 #include "t/tap.h"
 #include "t/testutil.h"

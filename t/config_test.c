@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "util/xmalloc.h"
 #include "tap.h"
 #include "testutil.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "qmgr/qmgr.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "qmgr/qmgr.h"

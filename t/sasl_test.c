@@ -12,7 +12,7 @@
 /* lib/util */
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 #include "mail/sasl.h"
 

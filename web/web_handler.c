@@ -17,7 +17,7 @@
 /* lib/mail */
 #include "mail/address.h"
 #include "mail/authlock.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 /* web */
 #include "web/web.h"

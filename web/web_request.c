@@ -17,7 +17,7 @@
 /* lib/util */
 #include "util/log.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 /* web */
 #include "web/web.h"
 

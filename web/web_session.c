@@ -11,7 +11,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 /* web */
 #include "web/web.h"
 

@@ -18,7 +18,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/authlock.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 
 #define AUTHLOCK_DIR		"private/authlock"

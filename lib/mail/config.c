@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/config_int.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"

@@ -2,7 +2,7 @@
  * config_int - what the files of the configuration module share:
  * config.c (the parameter table and the loader), config_value.c (the
  * grammar of values) and config_print.c (the printer). Not for use
- * outside them: everyone else has config.h.
+ * outside them: everyone else has conf.h.
  */
 #ifndef SLUICE_CONFIG_INT_H
 #define SLUICE_CONFIG_INT_H

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/config_int.h"
 #include "util/xmalloc.h"
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/config_int.h"
 #include "util/log.h"
 #include "util/xmalloc.h"

@@ -17,7 +17,7 @@
 #include "util/tls.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 
 /* How often a daemon checks that master still runs (PDEATHSIG is the fast path). */

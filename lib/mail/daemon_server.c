@@ -18,7 +18,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/daemon.h"
 #include "mail/daemon_server.h"
 

@@ -16,7 +16,7 @@
 #include "util/events.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/dns.h"
 
 /* Defaults: three tries of 2s per server keep a dead server under 10s. */

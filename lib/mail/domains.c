@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/netlist.h"
 #include "util/xmalloc.h"

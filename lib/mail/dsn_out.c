@@ -23,24 +23,6 @@
 #include "mail/dsn_int.h"
 #include "mail/queue.h"
 
-/*
- * dsn_contains - does needle occur in hay? (memmem is a GNU extension, and
- * lib/mail/config.h shadows the autoconf header that would enable it.)
- */
-static bool
-dsn_contains(const unsigned char *hay, size_t len, const char *needle, size_t nlen)
-{
-	const unsigned char *p = hay, *end = hay + len;
-
-	while (nlen > 0 && (size_t)(end - p) >= nlen &&
-	    (p = memchr(p, needle[0], (size_t)(end - p) - nlen + 1)) != NULL) {
-		if (memcmp(p, needle, nlen) == 0)
-			return true;
-		p++;
-	}
-	return false;
-}
-
 /* dsn_out_flush - hand the buffered octets to the file or the scanner; 0/-1 */
 int
 dsn_out_flush(struct dsn_out *o)
@@ -58,7 +40,7 @@ dsn_out_flush(struct dsn_out *o)
 		if (start[i] >= 0x80)
 			o->eightbit = true;
 	all = o->tail + o->len;
-	if (o->nlen > 0 && dsn_contains(start - o->tail, all, o->needle, o->nlen))
+	if (o->nlen > 0 && memmem(start - o->tail, all, o->needle, o->nlen) != NULL)
 		o->found = true;
 	/* Keep the last nlen - 1 octets: a match may straddle two chunks. */
 	keep = o->nlen > 0 ? o->nlen - 1 : 0;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/netlist.h"
 #include "util/xmalloc.h"
 

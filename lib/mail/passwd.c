@@ -17,7 +17,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 
 /* The longest line we read; a yescrypt line is about 170 octets. */

@@ -22,7 +22,7 @@
 #include "util/timemath.h"
 #include "util/xmalloc.h"
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/dsn.h"
 #include "mail/proto.h"
 #include "mail/qctl.h"

@@ -20,7 +20,7 @@
 #include "util/xmalloc.h"
 
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/proto.h"
 #include "mail/qctl.h"
 #include "mail/qindex.h"

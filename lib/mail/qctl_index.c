@@ -32,7 +32,7 @@
 
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/dsn.h"
 #include "mail/qctl.h"

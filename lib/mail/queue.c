@@ -5,14 +5,6 @@
  * per-recipient journal in queue_journal.c. The state diagram of a message
  * is the header comment of queue.h.
  */
-/*
- * renameat2() needs _GNU_SOURCE before any system header. Set it here as
- * well: from lib/mail/, #include "config.h" finds lib/mail/config.h (the
- * sluice.conf API) before autoconf's config.h.
- */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include "config.h"
 
 /* System. */

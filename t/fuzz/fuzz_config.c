@@ -18,7 +18,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 
 #include "t/fuzz/fuzz.h"
 

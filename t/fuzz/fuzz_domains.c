@@ -16,7 +16,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/domains.h"
 
 #include "t/fuzz/fuzz.h"

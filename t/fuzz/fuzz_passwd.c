@@ -13,7 +13,7 @@
 /* lib/util */
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 
 #include "t/fuzz/fuzz.h"

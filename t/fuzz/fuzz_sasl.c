@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
-#include "mail/config.h"
+#include "mail/conf.h"
 #include "mail/passwd.h"
 #include "mail/sasl.h"
 

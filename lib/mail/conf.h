@@ -21,8 +21,8 @@
  * domains_file. Errors are collected, not printed: the caller decides
  * whether they go to stderr (`sluice config check`) or to the log.
  */
-#ifndef SLUICE_MAIL_CONFIG_H
-#define SLUICE_MAIL_CONFIG_H
+#ifndef SLUICE_MAIL_CONF_H
+#define SLUICE_MAIL_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
