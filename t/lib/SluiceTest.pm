@@ -184,20 +184,23 @@ sub new {
 		confdir => "$dir/etc",
 		qdir => "$dir/queue",
 		log => "$dir/master.log",
+		# A fleet in one test: each instance on its own loopback
+		# address (127.0.0.2, .3, ...), all of 127/8 being ours.
+		addr => $o{addr} || '127.0.0.1',
 		port => free_port(),
 		pid => undef,
 	}, $class;
 	# A port bound but never listening: a customer route that refuses
 	# every connection, so that held mail stays put even when another
 	# test runs a sink on a well-known port. Domain lines say @DEAD@.
-	$self->{dead_sock} = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+	$self->{dead_sock} = IO::Socket::INET->new(LocalAddr => $self->{addr},
 	    LocalPort => 0, Proto => 'tcp') or die "bind: $!\n";
 	$self->{dead_port} = $self->{dead_sock}->sockport;
 	mkdir $self->{confdir} or die "mkdir $self->{confdir}: $!\n";
 	$self->{conf} = {
 		queue_directory => $self->{qdir},
 		daemon_directory => "$BUILDDIR/libexec",
-		smtp_listen => "127.0.0.1:$self->{port}",
+		smtp_listen => "$self->{addr}:$self->{port}",
 		myhostname => 'mx.sluice.test',
 		# Tests open many SMTP sessions one after another; the second
 		# every greeting would wait costs minutes. t/58 tests the wait.
@@ -217,6 +220,7 @@ sub new {
 sub dir { $_[0]{dir} }
 sub confdir { $_[0]{confdir} }
 sub qdir { $_[0]{qdir} }
+sub addr { $_[0]{addr} }
 sub port { $_[0]{port} }
 sub dead_port { $_[0]{dead_port} }
 sub pid { $_[0]{pid} }
@@ -270,7 +274,7 @@ sub start {
 	$self->{pid} = $pid;
 	my $ok = wait_for(sub {
 		return 'dead' unless $self->alive;
-		my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+		my $c = IO::Socket::INET->new(PeerAddr => $self->{addr},
 		    PeerPort => $self->{port}, Proto => 'tcp', Timeout => 2)
 		    or return 0;
 		my $line = _readline($c, 5 * $SLOW);
@@ -539,7 +543,7 @@ sub strip_received {
 # swaks ARGS - run swaks against this instance; (exit status, output).
 sub swaks {
 	my ($self, @args) = @_;
-	my ($rc, $out, $err) = run_cmd([tool('swaks'), '--server', '127.0.0.1',
+	my ($rc, $out, $err) = run_cmd([tool('swaks'), '--server', $self->{addr},
 	    '--port', $self->{port}, '--helo', 'client.sluice.test',
 	    '--timeout', 30 * $SLOW, @args], timeout => 90);
 	return ($rc, $out . $err);
@@ -550,7 +554,7 @@ sub smtp_source {
 	my ($self, @args) = @_;
 	my %o = ref $args[-1] eq 'HASH' ? %{ pop @args } : ();
 	return run_cmd([tool('smtp-source'), @args,
-	    "127.0.0.1:$self->{port}"], env => { postfix_env() },
+	    "$self->{addr}:$self->{port}"], env => { postfix_env() },
 	    timeout => $o{timeout} // 600);
 }
 
@@ -558,7 +562,7 @@ sub smtp_source {
 # Output goes to DIR/smtp-source.out.
 sub smtp_source_bg {
 	my ($self, @args) = @_;
-	return run_bg([tool('smtp-source'), @args, "127.0.0.1:$self->{port}"],
+	return run_bg([tool('smtp-source'), @args, "$self->{addr}:$self->{port}"],
 	    out => "$self->{dir}/smtp-source.out", env => { postfix_env() });
 }
 
@@ -656,8 +660,9 @@ sub _readline {
 # greeting. Returns ($sock, $code, $text) ($sock undef on failure).
 sub smtp_connect {
 	my ($port, %o) = @_;
+	my $addr = ref $port ? $port->addr : '127.0.0.1';
 	$port = $port->port if ref $port;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+	my $s = IO::Socket::INET->new(PeerAddr => $addr,
 	    PeerPort => $port, Proto => 'tcp', Timeout => 10,
 	    ($o{local} ? (LocalAddr => $o{local}) : ()))
 	    or return (undef, undef, "connect: $!");
