@@ -13,6 +13,7 @@
 
 /* lib/mail */
 #include "mail/conf.h"
+#include "mail/proto.h"
 /* lib/util */
 #include "util/xmalloc.h"
 /* this program */
@@ -178,18 +179,17 @@ cli_become_queue_owner(struct cli *cli, const char *what)
 	return 0;
 }
 
-int
-cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
-    qctl_emit_fn *emit, void *ctx, char **why_r)
+/*
+ * cli_may_serve_locally - no qmgr answers: may this process open the
+ * index itself? As root it becomes the queue's owner first. 0 or an EX_*
+ * code with a message in *why_r.
+ */
+static int
+cli_may_serve_locally(struct cli *cli, const char *what, long uid, char **why_r)
 {
-	long uid = (long)getuid();
-	char *index;
-	int ret;
+	char *index = xasprintf("%s/index", cli->cfg->queue_directory);
 
-	if ((ret = qctl_request_qmgr(cli->cfg, req, emit, ctx, why_r)) <= 0)
-		return ret == 0 ? 0 : EX_UNAVAILABLE;
 	/* Without qmgr, the index's own permissions say who may: say so plainly. */
-	index = xasprintf("%s/index", cli->cfg->queue_directory);
 	if (geteuid() != 0 && access(index, R_OK | W_OK | X_OK) < 0 && errno == EACCES) {
 		*why_r = xasprintf("permission denied: qmgr is not running and uid %ld may not "
 		    "open the queue index %s; run as root or mail_owner %s", uid, index,
@@ -198,9 +198,32 @@ cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
 		return EX_NOPERM;
 	}
 	free(index);
-	if ((ret = cli_become_queue_owner(cli, what)) != 0)
-		return ret;
-	return qctl_request_local(cli->cfg, req, uid, emit, ctx, why_r) < 0 ? EX_UNAVAILABLE : 0;
+	return cli_become_queue_owner(cli, what);
+}
+
+int
+cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
+    qctl_emit_fn *emit, void *ctx, char **why_r)
+{
+	long uid = (long)getuid();
+	int ret, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((ret = qctl_request_qmgr(cli->cfg, req, emit, ctx, why_r)) <= 0)
+			return ret == 0 ? 0 : EX_UNAVAILABLE;
+		if (tries == 0 && (ret = cli_may_serve_locally(cli, what, uid, why_r)) != 0)
+			return ret;
+		/*
+		 * 1: a qmgr took the index lock between our question and our
+		 * lock (it was starting): ask it again, which waits for it.
+		 */
+		if ((ret = qctl_request_local(cli->cfg, req, uid, emit, ctx, why_r)) != 1)
+			return ret < 0 ? EX_UNAVAILABLE : 0;
+	}
+	*why_r = xasprintf("the queue index in %s/index is locked by a process that does "
+	    "not answer on %s/%s: is qmgr stuck? see the mail log", cli->cfg->queue_directory,
+	    cli->cfg->queue_directory, PROTO_QMGR_PUBLIC);
+	return EX_UNAVAILABLE;
 }
 
 /* cli_clear - release what the commands loaded */

@@ -20,3 +20,5 @@ TESTS += t/96-smtpd-limits.t
 EXTRA_DIST += t/96-smtpd-limits.t
 TESTS += t/97-odmrs-limit.t
 EXTRA_DIST += t/97-odmrs-limit.t
+TESTS += t/98-cli-index-lock.t
+EXTRA_DIST += t/98-cli-index-lock.t

@@ -78,8 +78,9 @@ int qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_
 /*
  * qctl_request_local - serve req in this process on the index, when no
  * qmgr runs (the index lock proves it); uid is the operator's, for the
- * log. The file permissions of the index decide who may. 0, or -1 with a
- * message in *why_r (new string).
+ * log. The file permissions of the index decide who may. 0; 1 when
+ * another process (a qmgr starting) holds the index lock, so that the
+ * caller asks qmgr again; or -1 with a message in *why_r (new string).
  */
 int qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid,
     qctl_emit_fn *emit, void *ctx, char **why_r);

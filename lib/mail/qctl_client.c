@@ -111,6 +111,9 @@ qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid
 	*why_r = NULL;
 	/* No qmgr answers: serve the request here, holding the index lock. */
 	if (qctl_index_open(&env, &fd, false) < 0) {
+		/* A qmgr took the lock since we asked: ask it (the caller does). */
+		if (errno == EWOULDBLOCK)
+			return 1;
 		*why_r = xasprintf("qmgr does not answer on %s/%s and the index in %s/index "
 		    "cannot be opened (see above)", cfg->queue_directory, PROTO_QMGR_PUBLIC,
 		    cfg->queue_directory);

@@ -102,9 +102,14 @@ qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait)
 
 	while ((fd = qctl_index_lock(env->qdir)) < 0) {
 		if (errno != EWOULDBLOCK || !wait || ++tries > 300) {
-			log_warn("lock %s/.lock: %s", dir, errno == EWOULDBLOCK ?
-			    "held by another process (a running qmgr?)" : strerror(errno));
+			int e = errno;
+
+			/* Held and not waiting: the caller asks the holder instead. */
+			if (e != EWOULDBLOCK || wait)
+				log_warn("lock %s/.lock: %s", dir, e == EWOULDBLOCK ?
+				    "held by another process (a running qmgr?)" : strerror(e));
 			free(dir);
+			errno = e;
 			return -1;
 		}
 		usleep(100 * 1000);
