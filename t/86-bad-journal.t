@@ -13,7 +13,7 @@ use Sink;
 use SluiceTest qw(wait_for spew);
 
 my $t0 = time;
-my ($s, $sink, $oracle) = held_site();
+my ($s, $sink, $oracle) = held_site('lease=3s');
 
 my ($qid) = swaks_mail($s, $oracle, to => ['a@site.example', 'b@site.example']);
 ok($qid, 'message queued') or BAIL_OUT('nothing queued');
@@ -47,5 +47,24 @@ like($s->log_text, qr/\Q$qid\E: read journal \Q$qid\E\.j: (bad record|record \d+
 like($s->log_text, qr/\Q$qid\E: quarantine \S+\Q$qid\E: its journal failed validation/,
     'log says the message went to corrupt/ and why');
 is(scalar($s->queue_list_ids), 0, 'queue list is empty');
+
+# The journal goes bad while qmgr runs and has the message indexed: the
+# release that follows sends nothing and the message goes to corrupt/.
+my $copies = $sink->count;
+# The flushes' lease must be over, or the new message goes out at once.
+ok(wait_for(sub { $s->log_text =~ /gate: domain=site\.example, state=held/ }, 30),
+    'the gate is held again');
+my ($qid2) = swaks_mail($s, $oracle, to => ['c@site.example']);
+ok($qid2 && wait_for(sub { grep { $_ eq $qid2 } $s->queue_list_ids }, 20),
+    'a second message is queued and listed');
+my $jpath2 = $s->queue_file_path($qid2) . '.j';
+spew($jpath2, $junk);
+my ($frc, $fout) = flush($s, 'site.example');
+is($frc, 0, 'flush exits 0') or diag($fout);
+# The event a copy would precede: the job's end moves the message away.
+ok(wait_for(sub { -e $s->qdir . "/corrupt/$qid2" }, 30), "message in corrupt/$qid2");
+is($sink->count, $copies, 'no copy of it was sent');
+like($s->log_text, qr/\Q$qid2\E: read journal of \Q$qid2\E: it failed validation; nothing sent/,
+    'deliver says it sent nothing, and why');
 finish($s, $t0, $sink, $oracle);
 done_testing();

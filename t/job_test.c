@@ -301,6 +301,39 @@ test_open_gone(void)
 	    "the log says which file");
 }
 
+/* test_open_bad_journal - a journal that fails validation sends nothing */
+static void
+test_open_bad_journal(void)
+{
+	static const char *const r[] = { "a@site.example" }, *const x[] = { "0" };
+	char id[QUEUE_ID_LEN + 1], *jpath;
+	struct seen seen = { .n = 0 };
+	struct ipc_rec *rec;
+	struct job *job;
+	const char *why;
+	FILE *f;
+
+	commit(id);
+	jpath = queue_path(qdir, id, true);
+	if ((f = fopen(jpath, "w")) != NULL) {
+		fputs("\x01garbage that is no journal record\n", f);
+		fclose(f);
+	}
+	free(jpath);
+	rec = job_rec(id, "site.example", r, x, 1);
+	job = job_parse(rec, &why);
+	ipc_rec_free(&rec);
+	if (!ok(job != NULL, "parse a job whose journal is garbage"))
+		return;
+	job->agent = &fake_agent;
+	job->ctx = &seen;
+	ok(job_open(job, qdir) == -1 && seen.over && seen.n == 2 &&
+	    strcmp(seen.recs[0], "rcpt deferred 0") == 0 &&
+	    strcmp(seen.recs[1], "done - -") == 0,
+	    "bad journal: nothing to send, deferred and done, then over()");
+	ok(log_has("nothing sent"), "the log says nothing was sent");
+}
+
 int
 main(void)
 {
@@ -321,6 +354,7 @@ main(void)
 	test_delay_format();
 	test_open();
 	test_open_gone();
+	test_open_bad_journal();
 	nftw(qdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	unlink(logpath);
 	return tap_done();

@@ -276,9 +276,21 @@ job_open(struct job *job, const char *qdir)
 		return -1;
 	}
 	js = xcalloc(job->qm.env->nrcpt + 1, sizeof(*js));
-	if (queue_journal_read(qdir, job->id, job->qm.env->nrcpt, js) < 0)
-		log_warn("%s: read journal: %s; trying every recipient", job->id,
-		    strerror(errno));
+	if (queue_journal_read(qdir, job->id, job->qm.env->nrcpt, js) < 0) {
+		/*
+		 * Without the journal nobody knows who has the message: send
+		 * nothing. qmgr reads the journal again when the job is done
+		 * and moves a message whose journal fails validation to
+		 * corrupt/; any other failure is retried later.
+		 */
+		why = xasprintf("read journal of %s: %s; nothing sent", job->id,
+		    errno == EBADMSG ? "it failed validation" : strerror(errno));
+		log_warn("%s: %s", job->id, why);
+		job_finish(job, "deferred", "4.3.0", why, NULL);
+		free(why);
+		free(js);
+		return -1;
+	}
 	for (i = 0; i < job->nrcpt; i++)
 		job_check_rcpt(job, i, js);
 	free(js);
