@@ -279,24 +279,34 @@ test_open(void)
 	    "finish: only type=done is left, then over(): got %zu records", seen.n);
 }
 
+/*
+ * open_refused - a job for a@ (idx 0) of message id, which job_open must
+ * refuse: its one recipient deferred, then type=done, then over().
+ */
 static void
-test_open_gone(void)
+open_refused(const char *id, const char *what)
 {
 	static const char *const r[] = { "a@site.example" }, *const x[] = { "0" };
 	struct seen seen = { .n = 0 };
-	struct ipc_rec *rec = job_rec("0000000000000000000B", "site.example", r, x, 1);
+	struct ipc_rec *rec = job_rec(id, "site.example", r, x, 1);
 	const char *why;
 	struct job *job = job_parse(rec, &why);
 
 	ipc_rec_free(&rec);
-	if (!ok(job != NULL, "parse a job for a message that is not there"))
+	if (!ok(job != NULL, "%s: parse the job", what))
 		return;
 	job->agent = &fake_agent;
 	job->ctx = &seen;
 	ok(job_open(job, qdir) == -1 && seen.over && seen.n == 2 &&
 	    strcmp(seen.recs[0], "rcpt deferred 0") == 0 &&
 	    strcmp(seen.recs[1], "done - -") == 0,
-	    "no queue file: deferred and done, then over()");
+	    "%s: deferred and done, then over()", what);
+}
+
+static void
+test_open_gone(void)
+{
+	open_refused("0000000000000000000B", "no queue file");
 	ok(log_has("0000000000000000000B: read queue file 0000000000000000000B:"),
 	    "the log says which file");
 }
@@ -305,12 +315,7 @@ test_open_gone(void)
 static void
 test_open_bad_journal(void)
 {
-	static const char *const r[] = { "a@site.example" }, *const x[] = { "0" };
 	char id[QUEUE_ID_LEN + 1], *jpath;
-	struct seen seen = { .n = 0 };
-	struct ipc_rec *rec;
-	struct job *job;
-	const char *why;
 	FILE *f;
 
 	commit(id);
@@ -320,18 +325,8 @@ test_open_bad_journal(void)
 		fclose(f);
 	}
 	free(jpath);
-	rec = job_rec(id, "site.example", r, x, 1);
-	job = job_parse(rec, &why);
-	ipc_rec_free(&rec);
-	if (!ok(job != NULL, "parse a job whose journal is garbage"))
-		return;
-	job->agent = &fake_agent;
-	job->ctx = &seen;
-	ok(job_open(job, qdir) == -1 && seen.over && seen.n == 2 &&
-	    strcmp(seen.recs[0], "rcpt deferred 0") == 0 &&
-	    strcmp(seen.recs[1], "done - -") == 0,
-	    "bad journal: nothing to send, deferred and done, then over()");
-	ok(log_has("nothing sent"), "the log says nothing was sent");
+	open_refused(id, "a journal that is garbage");
+	ok(log_has("it failed validation; nothing sent"), "the log says nothing was sent, and why");
 }
 
 int
