@@ -15,16 +15,18 @@ use warnings;
 
 use Test::More;
 
-use SluiceTest qw(free_port run_cmd slurp wait_for);
+use SluiceTest qw(free_port run_cmd slurp wait_for smtp_connect smtp_xact
+    smtp_send smtp_reply);
 use Odmr qw(odmr_instance queue_msg);
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 use LyingServer;
 use FakeOdmr;
+use FakeLmtp;
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
 my $run = "$BUILDDIR/t/odmr_client_run";
 my $dead = free_port();
-my $o = odmr_instance(users => { demo => 'demo', acme => 'acme' },
+my $o = odmr_instance(odmrs => 1, users => { demo => 'demo', acme => 'acme' },
     conf => { odmr_atrn_interval => '0s' },
     domains => [
 	"site.example mode=hold route=[127.0.0.1]:$dead probe=no owner=demo",
@@ -35,10 +37,29 @@ my $s = $o->{s};
 $s->start;
 my $dir = $s->dir;
 
-# client ARGS - the driver against our ODMR listener: (exit, stdout, stderr)
-sub client {
-	return run_cmd([$run, '-s', '127.0.0.1', '-p', $o->{port}, '-H',
-	    'site.test', '-T', 20, @_], timeout => 90);
+# client_at PORT, ARGS - the driver against 127.0.0.1:PORT: (exit, stdout, stderr)
+sub client_at {
+	my ($port, @args) = @_;
+	return run_cmd([$run, '-s', '127.0.0.1', '-p', $port, '-H', 'site.test',
+	    '-T', 20, @args], timeout => 90);
+}
+# client ARGS - the same against sluice's ODMR listener
+sub client { return client_at($o->{port}, @_) }
+
+# queue_two RCPT1, RCPT2, CONTENT - one message for two recipients; its ID
+sub queue_two {
+	my ($r1, $r2, $content) = @_;
+	my ($c, $code) = smtp_connect($s);
+	return undef unless $c && $code == 220;
+	for my $cmd ('EHLO origin.test', 'MAIL FROM:<sender@origin.test>',
+	    "RCPT TO:<$r1>", "RCPT TO:<$r2>", 'DATA') {
+		my ($rc) = smtp_xact($c, $cmd);
+		return undef unless defined $rc && $rc =~ /^[23]/;
+	}
+	smtp_send($c, $content . ".\r\n");
+	my ($rc, $text) = smtp_reply($c);
+	smtp_xact($c, 'QUIT');
+	return $rc == 250 && $text =~ /queued as ([0-9A-F]{20})/ ? $1 : undef;
 }
 
 # sink_texts DIR - smtp-sink's dumps without its X- lines and its own
@@ -129,8 +150,8 @@ is(scalar(smtp_sink_files("$dir/sink")), 0, 'nothing reached the MTA');
     'demo', '-P', $sink);
 is($rc, 77, 'PLAIN asked for without TLS: exit 77') or diag($out, $err);
 my $fake = FakeOdmr->start(dir => "$dir/fake-plain", cue => 'plain_clear');
-($rc, $out, $err) = run_cmd([$run, '-s', '127.0.0.1', '-p', $fake->port,
-    '-u', 'demo', '-w', 'secret-pw', '-P', $sink, '-T', 20], timeout => 60);
+($rc, $out, $err) = client_at($fake->port, '-u', 'demo', '-w', 'secret-pw',
+    '-P', $sink);
 is($rc, 77, 'a server offering PLAIN/LOGIN in the clear: exit 77')
     or diag($out, $err);
 like($out, qr/not sent in the clear/, 'the error says why');
@@ -179,26 +200,78 @@ ok(wait_for(sub { !grep { $_ eq $tls_id } $s->queue_files }, 20),
 is(scalar(smtp_sink_files("$dir/sink")), 4, 'and reached the MTA');
 smtp_sink_stop($pid);
 
-# --- LMTP: smtp-sink -L ---
+# --- LMTP: one answer per recipient after the "." (RFC 2033) ---
+# A mailbox full for one of two recipients: the message is answered 452
+# (the server keeps it for both), never 250 for a recipient the store
+# refused.
+my $two_id = queue_two('lm1@site.example', 'lm2@site.example',
+    "Subject: lmtp two\r\n\r\nfor two\r\n");
+ok($two_id, 'a message for two recipients queued');
+my $full = FakeLmtp->start(dir => "$dir/lmtp-full",
+    final => { 'lm2@site.example' => '452 4.2.2 Mailbox full' });
+($rc, $out, $err) = client('-t', 'none', '-u', 'demo', '-w', 'demo', '-L',
+    '-P', $full->port);
+is($rc, 75, 'one mailbox full: exit 75') or diag($out, $err);
+like($err, qr/to=<lm1\@site\.example>, .*status=sent \(250 /,
+    'the client logs the recipient the store took');
+like($err, qr/to=<lm2\@site\.example>, .*dsn=4\.2\.2, status=deferred \(452 4\.2\.2 Mailbox full\)/,
+    'and the one it refused, with its own answer');
+like($err, qr/some recipients only; answering 452 for all/,
+    'the answer for the whole message is the 452, and the log says so');
+ok($s->wait_log(qr/$two_id: to=<lm2\@site\.example>, .*status=deferred \(host \S+ said: 452 4\.2\.2 /, 20),
+    'sluice: lm2 deferred with the store\'s 452');
+ok($s->wait_log(qr/$two_id: to=<lm1\@site\.example>, .*status=deferred/, 20),
+    'sluice: lm1 deferred too (a copy may come twice, none is lost)');
+ok((grep { $_ eq $two_id } $s->queue_files), 'the message is still queued');
+$full->stop;
+
+# smtp-sink -L takes both.
 my @lmtp_ids = map { queue_msg($s, "l$_\@site.example", "Subject: lmtp $_\r\n\r\nbody $_\r\n") } 1 .. 2;
 my $lport = free_port();
 $pid = smtp_sink_start("$dir/lmtp", $lport, '-L');
 ($rc, $out, $err) = client('-t', 'none', '-u', 'demo', '-w', 'demo', '-L',
     '-P', $lport);
 is($rc, 0, 'LMTP session: exit 0') or diag($out, $err);
+like($out, qr/^messages=3 recipients=4 /m, 'three messages, four recipients');
 my @l = sink_texts("$dir/lmtp");
-is(scalar @l, 2, 'the LMTP server received both');
-like(join('', @l), qr/body 1.*|body 2/s, 'their bodies');
-ok(wait_for(sub { !grep { my $id = $_; grep { $_ eq $id } @lmtp_ids } $s->queue_files }, 20),
-    'both left the queue');
+is(scalar @l, 3, 'the LMTP server received all three');
+is(scalar(grep { /^body [12]$/m } @l), 2, 'both one-recipient messages among them');
+ok(wait_for(sub { !grep { my $id = $_; grep { $_ eq $id } @lmtp_ids, $two_id } $s->queue_files }, 20),
+    'all left the queue');
+smtp_sink_stop($pid);
+
+# --- TLS on connect (the odmrs listener) ---
+my $wrap_id = queue_msg($s, 'wrap@site.example', "Subject: wrap\r\n\r\nwrapped\r\n");
+$pid = smtp_sink_start("$dir/wrap", $sink);
+($rc, $out, $err) = client_at($o->{sport}, '-t', 'wrap', '-V', '-u', 'demo',
+    '-w', 'demo', '-P', $sink);
+is($rc, 77, 'an unverifiable certificate with -V: exit 77') or diag($out, $err);
+like($out, qr/certificate not verified/, 'the error says so');
+ok((grep { $_ eq $wrap_id } $s->queue_files), 'nothing released');
+($rc, $out, $err) = client_at($o->{sport}, '-t', 'wrap', '-a', 'PLAIN', '-u',
+    'demo', '-w', 'demo', '-P', $sink);
+is($rc, 0, 'TLS on connect, PLAIN inside it: exit 0') or diag($out, $err);
+ok(wait_for(sub { !grep { $_ eq $wrap_id } $s->queue_files }, 20),
+    'the message left the queue');
+is(scalar(sink_texts("$dir/wrap")), 1, 'and reached the MTA');
+smtp_sink_stop($pid);
+
+# --- a server whose replies do not line up with our commands ---
+$pid = smtp_sink_start("$dir/sink3", $sink);
+$fake = FakeOdmr->start(dir => "$dir/fake-stray", cue => 'stray_after_ehlo');
+($rc, $out, $err) = client_at($fake->port, '-t', 'none', '-u', 'demo', '-w',
+    'demo', '-P', $sink);
+is($rc, 75, 'a reply too many after EHLO: exit 75') or diag($out, $err);
+like($out, qr/protocol error: .* sent data before our command was sent/, 'named');
+unlike($fake->transcript, qr/^AUTH/m, 'no AUTH went out after the lie');
+$fake->stop;
 smtp_sink_stop($pid);
 
 # --- a server that speaks before our greeting after ATRN ---
 $pid = smtp_sink_start("$dir/sink2", $sink);
 $fake = FakeOdmr->start(dir => "$dir/fake-early", cue => 'early_after_atrn');
-($rc, $out, $err) = run_cmd([$run, '-s', '127.0.0.1', '-p', $fake->port,
-    '-u', 'demo', '-w', 'demo', '-t', 'none', '-P', $sink, '-T', 20],
-    timeout => 60);
+($rc, $out, $err) = client_at($fake->port, '-u', 'demo', '-w', 'demo', '-t',
+    'none', '-P', $sink);
 is($rc, 75, 'data before our greeting: exit 75') or diag($out, $err);
 like($out, qr/protocol error: .* sent data before our greeting/, 'named');
 $fake->stop;

@@ -5,4 +5,4 @@ t_odmr_client_run_SOURCES = t/odmr_client_run.c
 t_odmr_client_run_LDADD = $(SLUICE_LIBS)
 ODMR_CLIENT_TESTS = t/73-odmr-client.t
 TESTS += $(ODMR_CLIENT_TESTS)
-EXTRA_DIST += $(ODMR_CLIENT_TESTS)
+EXTRA_DIST += $(ODMR_CLIENT_TESTS) t/lib/FakeOdmr.pm t/lib/FakeLmtp.pm

@@ -10,6 +10,7 @@
 # Cues:
 #   plain_clear       EHLO offers AUTH PLAIN LOGIN and no STARTTLS: a
 #                     client that sends a password now sends it in the clear
+#   stray_after_ehlo  EHLO's reply is followed by one reply too many
 #   early_after_atrn  any AUTH succeeds; ATRN's 250 and an EHLO go out in
 #                     one write, before the client's 220 greeting
 #   turn              any AUTH succeeds; after ATRN's 250 the server waits
@@ -65,7 +66,8 @@ sub _serve {
 		if ($cmd eq 'EHLO') {
 			$say->("250-fake.test\r\n", $cue eq 'plain_clear' ?
 			    "250-AUTH PLAIN LOGIN\r\n" : "250-AUTH CRAM-MD5 PLAIN\r\n",
-			    "250 ATRN\r\n");
+			    "250 ATRN\r\n", $cue eq 'stray_after_ehlo' ?
+			    "250 2.0.0 stray\r\n" : '');
 		} elsif ($cmd eq 'AUTH') {
 			my $mech = $line =~ /^AUTH (\S+)/i ? uc $1 : '';
 			$say->("334 PDEyMzQ1QGZha2UudGVzdD4=\r\n");
