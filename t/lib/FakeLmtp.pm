@@ -15,18 +15,11 @@ use strict;
 use warnings;
 
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
-use Sink;
+use FakeOdmr;
 use SluiceTest qw(slurp spew);
 
-our @ISA = ('Sink');
-our %serve_opts;
-
-# start(dir => D, final => {ADDRESS => REPLY}) - listen on 127.0.0.1
-sub start {
-	my ($class, %o) = @_;
-	local %serve_opts = %o;
-	return $class->SUPER::start(%o);
-}
+# The listener and start() (options kept for the session) are FakeOdmr's.
+our @ISA = ('FakeOdmr');
 
 # bodies - how many whole messages arrived
 sub bodies {
@@ -38,8 +31,8 @@ sub bodies {
 # _serve SOCK - one session (Sink calls it in the session's process)
 sub _serve {
 	my ($self, $c) = @_;
-	my %final = map { lc($_) => $serve_opts{final}{$_} }
-	    keys %{ $serve_opts{final} || {} };
+	my %final = map { lc($_) => $FakeOdmr::serve_opts{final}{$_} }
+	    keys %{ $FakeOdmr::serve_opts{final} || {} };
 	alarm 120;
 	binmode $c;
 	setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
