@@ -212,6 +212,8 @@ my $full = FakeLmtp->start(dir => "$dir/lmtp-full",
 ($rc, $out, $err) = client('-t', 'none', '-u', 'demo', '-w', 'demo', '-L',
     '-P', $full->port);
 is($rc, 75, 'one mailbox full: exit 75') or diag($out, $err);
+like($out, qr/^messages=0 recipients=0 refused=0 deferred=2 /m,
+    'both recipients counted as the server was answered: deferred');
 like($err, qr/to=<lm1\@site\.example>, .*status=sent \(250 /,
     'the client logs the recipient the store took');
 like($err, qr/to=<lm2\@site\.example>, .*dsn=4\.2\.2, status=deferred \(452 4\.2\.2 Mailbox full\)/,

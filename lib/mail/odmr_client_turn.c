@@ -25,6 +25,8 @@ struct oc_rcpt {
 	char *addr;
 	int code;
 	char *reply;		/* what the MTA (or we) said, one line */
+	bool accepted;		/* RCPT answered 250: the "." answers it */
+	int answered;		/* the code the server got for it */
 };
 
 /* The transaction in progress, and the failure that sticks to it. */
@@ -155,6 +157,8 @@ oc_xact_end(struct oc_turn *t)
 			    (unsigned long long)x->size,
 			    (long long)(time(NULL) - x->start), dsn, oc_status[cls],
 			    r->reply);
+			/* Counted as the server was answered: that is what it keeps. */
+			cls = r->answered / 100;
 			*(cls == 2 ? &ss->r->recipients : cls == 4 ?
 			    &ss->r->deferred : &ss->r->refused) += 1;
 		}
@@ -189,6 +193,8 @@ oc_rcpt_add(struct oc_turn *t, const char *addr, int code, const char *reply)
 	x->rcpts[x->nrcpt].addr = xstrdup(addr);
 	x->rcpts[x->nrcpt].code = code;
 	x->rcpts[x->nrcpt].reply = xstrdup(reply);
+	x->rcpts[x->nrcpt].accepted = code == 0;
+	x->rcpts[x->nrcpt].answered = code;
 	x->nrcpt++;
 }
 
@@ -329,18 +335,25 @@ oc_rcpt(struct oc_turn *t, const char *arg)
 	return oc_reply(t, "%s", out);
 }
 
-/* oc_final - every accepted recipient's answer (code 0 ones) set to code/out */
+/*
+ * oc_final - the transaction's one answer: recipients still without one
+ * get code and out as theirs; every recipient accepted at RCPT is counted
+ * as answered code (LMTP: the MTA's own answer to each stays in the log).
+ */
 static void
 oc_final(struct oc_turn *t, int code, const char *out)
 {
 	size_t i;
 
-	for (i = 0; i < t->x.nrcpt; i++)
+	for (i = 0; i < t->x.nrcpt; i++) {
 		if (t->x.rcpts[i].code == 0) {
 			t->x.rcpts[i].code = code;
 			free(t->x.rcpts[i].reply);
 			t->x.rcpts[i].reply = xstrdup(out);
 		}
+		if (t->x.rcpts[i].accepted)
+			t->x.rcpts[i].answered = code;
+	}
 }
 
 /* oc_out - queue content for the MTA, writing when the buffer fills; 0/-1 */
