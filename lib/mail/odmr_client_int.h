@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "mail/odmr_client.h"
+#include "mail/smtp_reply.h"
 
 /* Input buffer of a connection: the longest line handed out whole. */
 #define OC_IN_SIZE		16384
@@ -53,6 +54,42 @@ struct oc_reply {
 #define OC_EXT_8BITMIME		0x20u
 #define OC_EXT_SIZE		0x40u
 #define OC_EXT_PIPELINING	0x80u
+
+/*
+ * Every reply we send on the turned connection (STYLE rule 6), by name;
+ * where smtpd sends the same, it is smtpd's (mail/smtp_reply.h). The
+ * answers to MAIL, RCPT, DATA and "." that the MTA gave are relayed as
+ * it gave them (sanitized, one line), and are not listed here.
+ */
+#define OC_R_GREETING		"220 %s ESMTP sluice-turn"
+#define OC_R_HELO		SMTP_R_HELO
+#define OC_R_EHLO_LINE		SMTP_R_EHLO_LINE
+#define OC_R_EHLO_LAST		SMTP_R_EHLO_LAST
+#define OC_R_OK			SMTP_R_OK
+#define OC_R_BYE		SMTP_R_BYE
+#define OC_R_MAIL_OK		SMTP_R_MAIL_OK
+#define OC_R_RCPT_OK		SMTP_R_RCPT_OK
+#define OC_R_DATA_GO		SMTP_R_DATA_GO
+#define OC_R_MTA_DOWN		"451 4.4.1 local MTA unavailable: %.300s"
+#define OC_R_TOO_BIG		SMTP_R_TOO_BIG
+#define OC_R_TOO_BIG_N		"552 5.3.4 Message size exceeds fixed limit of %llu octets"
+#define OC_R_TOO_MANY_RCPTS	SMTP_R_TOO_MANY_RCPTS
+#define OC_R_NO_VALID_RCPTS	SMTP_R_NO_VALID_RCPTS
+#define OC_R_NESTED_MAIL	SMTP_R_NESTED_MAIL
+#define OC_R_NEED_MAIL		SMTP_R_NEED_MAIL
+#define OC_R_NEED_RCPT		SMTP_R_NEED_RCPT
+#define OC_R_NEED_HELO		SMTP_R_NEED_HELO
+#define OC_R_UNKNOWN_CMD	SMTP_R_UNKNOWN_CMD
+#define OC_R_NOT_HERE		"502 5.5.1 Error: command not implemented"
+#define OC_R_LINE_TOO_LONG	SMTP_R_LINE_TOO_LONG
+#define OC_R_TOO_MANY_ERRORS	SMTP_R_TOO_MANY_ERRORS
+#define OC_R_NUL_CMD		SMTP_R_NUL_CMD
+#define OC_R_SYNTAX		"501 5.5.4 Syntax error in parameters"
+#define OC_R_BAD_PATH		"501 5.1.3 Bad address syntax"
+#define OC_R_PARAM_UNKNOWN	"555 5.5.4 Unsupported option"
+#define OC_R_PARAM_DUP		"501 5.5.4 Duplicate parameter"
+#define OC_R_PARAM_BAD		"501 5.5.4 Bad parameter syntax"
+#define OC_R_8BIT_ADDR		SMTP_R_8BIT_ADDR
 
 /* Why a session failed: each has its exit code (odmr_client.c's table). */
 enum oc_why {

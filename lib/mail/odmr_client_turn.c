@@ -48,6 +48,7 @@ struct oc_turn {
 	unsigned errors, junk;
 	struct oc_xact x;
 	uint64_t max_size;
+	char size_kw[32];	/* "SIZE N" for EHLO */
 	char out[OC_OUT_SIZE];
 	size_t nout;
 };
@@ -75,7 +76,7 @@ oc_mta_lost(struct oc_turn *t, char *why, size_t size)
 {
 	struct oc_session *ss = t->ss;
 
-	snprintf(why, size, "451 4.4.1 local MTA unavailable: %.200s",
+	snprintf(why, size, OC_R_MTA_DOWN,
 	    ss->mta != NULL ? ss->mta->err : "not connected");
 	oc_log(ss, "atrn: %s", why + 4);
 	oc_conn_free(&ss->mta);
@@ -200,13 +201,13 @@ oc_rcpt_add(struct oc_turn *t, const char *addr, int code, const char *reply)
 
 /* Replies to a command that fails our own grammar, by smtp_cmd's verdict. */
 static const char *const oc_parse_replies[] = {
-	[SMTP_PARSE_NUL] = "500 5.5.2 Error: NUL character in command",
-	[SMTP_PARSE_SYNTAX] = "501 5.5.4 Syntax error in parameters",
-	[SMTP_PARSE_PATH] = "501 5.1.3 Bad address syntax",
-	[SMTP_PARSE_PARAM_UNKNOWN] = "555 5.5.4 Unsupported option",
-	[SMTP_PARSE_PARAM_DUP] = "501 5.5.4 Duplicate parameter",
-	[SMTP_PARSE_PARAM_BAD] = "501 5.5.4 Bad parameter syntax",
-	[SMTP_PARSE_8BIT] = "553 5.6.7 Error: non-ASCII address without SMTPUTF8",
+	[SMTP_PARSE_NUL] = OC_R_NUL_CMD,
+	[SMTP_PARSE_SYNTAX] = OC_R_SYNTAX,
+	[SMTP_PARSE_PATH] = OC_R_BAD_PATH,
+	[SMTP_PARSE_PARAM_UNKNOWN] = OC_R_PARAM_UNKNOWN,
+	[SMTP_PARSE_PARAM_DUP] = OC_R_PARAM_DUP,
+	[SMTP_PARSE_PARAM_BAD] = OC_R_PARAM_BAD,
+	[SMTP_PARSE_8BIT] = OC_R_8BIT_ADDR,
 };
 
 typedef int oc_verb_fn(struct oc_turn *t, const char *arg);
@@ -221,13 +222,13 @@ oc_ehlo_reply(struct oc_turn *t, bool ehlo)
 	t->greeted = true;
 	t->junk++;
 	if (!ehlo)
-		return oc_reply(t, "250 %s", ss->helo);
+		return oc_reply(t, OC_R_HELO, ss->helo);
 	/* 8BITMIME only when the MTA takes it: we pass content unchanged. */
-	return oc_reply(t, "250-%s", ss->helo) < 0 ||
-	    oc_reply(t, "250-PIPELINING") < 0 ||
+	return oc_reply(t, OC_R_EHLO_LINE, ss->helo) < 0 ||
+	    oc_reply(t, OC_R_EHLO_LINE, "PIPELINING") < 0 ||
 	    ((ss->mta_ext & OC_EXT_8BITMIME) != 0 &&
-	    oc_reply(t, "250-8BITMIME") < 0) ||
-	    oc_reply(t, "250 SIZE %llu", (unsigned long long)t->max_size) < 0 ?
+	    oc_reply(t, OC_R_EHLO_LINE, "8BITMIME") < 0) ||
+	    oc_reply(t, OC_R_EHLO_LAST, t->size_kw) < 0 ?
 	    -1 : 0;
 }
 
@@ -257,7 +258,7 @@ oc_mail(struct oc_turn *t, const char *arg)
 
 	if (t->x.open) {
 		t->errors++;
-		return oc_reply(t, "503 5.5.1 Error: nested MAIL command");
+		return oc_reply(t, OC_R_NESTED_MAIL);
 	}
 	if ((p = smtp_parse_mail(arg, &m)) != SMTP_PARSE_OK) {
 		t->junk++;
@@ -269,13 +270,12 @@ oc_mail(struct oc_turn *t, const char *arg)
 	t->x.start = time(NULL);
 	if (m.size_given && m.size > t->max_size) {
 		smtp_mail_args_clear(&m);
-		t->x.sticky = xstrdup("552 5.3.4 Message size exceeds fixed limit");
+		t->x.sticky = xstrdup(OC_R_TOO_BIG);
 		return oc_reply(t, "%s", t->x.sticky);
 	}
 	if (ss->mta == NULL && oc_mta_open(ss, err, sizeof(err)) < 0) {
 		smtp_mail_args_clear(&m);
-		snprintf(out, sizeof(out), "451 4.4.1 local MTA unavailable: "
-		    "%.300s", err);
+		snprintf(out, sizeof(out), OC_R_MTA_DOWN, err);
 		oc_log(ss, "atrn: %s", out + 4);
 		t->x.sticky = xstrdup(out);
 		return oc_reply(t, "%s", out);
@@ -295,7 +295,7 @@ oc_mail(struct oc_turn *t, const char *arg)
 		return oc_reply(t, "%s", out);
 	}
 	t->x.open = true;
-	return oc_reply(t, "250 2.1.0 Ok");
+	return oc_reply(t, OC_R_MAIL_OK);
 }
 
 /* oc_rcpt - RCPT: the MTA's answer for this recipient is ours */
@@ -319,7 +319,7 @@ oc_rcpt(struct oc_turn *t, const char *arg)
 	}
 	if (t->x.nrcpt >= OC_RCPT_MAX) {
 		smtp_rcpt_args_clear(&a);
-		return oc_reply(t, "452 4.5.3 Error: too many recipients");
+		return oc_reply(t, OC_R_TOO_MANY_RCPTS);
 	}
 	snprintf(line, sizeof(line), "RCPT TO:<%s>", a.addr);
 	code = oc_mta_cmd(t, line, OC_CLASS(2) | OC_CLASS(4) | OC_CLASS(5), out,
@@ -328,7 +328,7 @@ oc_rcpt(struct oc_turn *t, const char *arg)
 	smtp_rcpt_args_clear(&a);
 	if (code / 100 == 2) {
 		t->x.naccepted++;
-		return oc_reply(t, "250 2.1.5 Ok");
+		return oc_reply(t, OC_R_RCPT_OK);
 	}
 	if (t->ss->mta == NULL)
 		t->x.sticky = xstrdup(out);
@@ -484,8 +484,8 @@ oc_data(struct oc_turn *t, const char *arg)
 	if (t->x.sticky != NULL)
 		return oc_reply(t, "%s", t->x.sticky);
 	if (t->x.naccepted == 0)
-		return oc_reply(t, "%s", t->x.nrcpt > 0 ? "554 5.5.1 Error: no "
-		    "valid recipients" : "503 5.5.1 Error: need RCPT command");
+		return oc_reply(t, "%s", t->x.nrcpt > 0 ?
+		    OC_R_NO_VALID_RCPTS : OC_R_NEED_RCPT);
 	code = oc_mta_cmd(t, "DATA", OC_CLASS(3) | OC_CLASS(4) | OC_CLASS(5),
 	    out, sizeof(out));
 	if (code / 100 == 3 && code != 354) {
@@ -500,7 +500,7 @@ oc_data(struct oc_turn *t, const char *arg)
 		oc_xact_rset(t);
 		return oc_reply(t, "%s", out);
 	}
-	if (oc_reply(t, "354 End data with <CR><LF>.<CR><LF>") < 0)
+	if (oc_reply(t, OC_R_DATA_GO) < 0)
 		return -1;
 	if (oc_content(t, &mta_ok, &too_big) < 0) {
 		/* No "." went to the MTA: dropping it discards the message. */
@@ -510,8 +510,8 @@ oc_data(struct oc_turn *t, const char *arg)
 	}
 	if (too_big) {
 		oc_conn_free(&t->ss->mta);
-		snprintf(out, sizeof(out), "552 5.3.4 Message size exceeds fixed "
-		    "limit of %llu octets", (unsigned long long)t->max_size);
+		snprintf(out, sizeof(out), OC_R_TOO_BIG_N,
+		    (unsigned long long)t->max_size);
 	} else if (!mta_ok)
 		oc_mta_lost(t, out, sizeof(out));
 	else
@@ -531,7 +531,7 @@ oc_rset(struct oc_turn *t, const char *arg)
 	(void)arg;
 	oc_xact_rset(t);
 	t->junk++;
-	return oc_reply(t, "250 2.0.0 Ok");
+	return oc_reply(t, OC_R_OK);
 }
 
 static int
@@ -539,7 +539,7 @@ oc_noop(struct oc_turn *t, const char *arg)
 {
 	(void)arg;
 	t->junk++;
-	return oc_reply(t, "250 2.0.0 Ok");
+	return oc_reply(t, OC_R_OK);
 }
 
 static int
@@ -548,7 +548,7 @@ oc_quit(struct oc_turn *t, const char *arg)
 	(void)arg;
 	oc_xact_rset(t);
 	t->quit = true;
-	return oc_reply(t, "221 2.0.0 Bye");
+	return oc_reply(t, OC_R_BYE);
 }
 
 /* oc_not_here - a verb of SMTP that has no place on a turned connection */
@@ -557,7 +557,7 @@ oc_not_here(struct oc_turn *t, const char *arg)
 {
 	(void)arg;
 	t->errors++;
-	return oc_reply(t, "502 5.5.1 Error: command not implemented");
+	return oc_reply(t, OC_R_NOT_HERE);
 }
 
 #define OC_ST_NEW	0x1u	/* before EHLO/HELO */
@@ -575,8 +575,8 @@ static const struct oc_verb {
 	{ "EHLO", OC_ST_ANY, oc_ehlo, NULL },
 	{ "HELO", OC_ST_ANY, oc_helo, NULL },
 	{ "MAIL", OC_ST_IDLE | OC_ST_MAIL, oc_mail, NULL },
-	{ "RCPT", OC_ST_MAIL, oc_rcpt, "503 5.5.1 Error: need MAIL command" },
-	{ "DATA", OC_ST_MAIL, oc_data, "503 5.5.1 Error: need RCPT command" },
+	{ "RCPT", OC_ST_MAIL, oc_rcpt, OC_R_NEED_MAIL },
+	{ "DATA", OC_ST_MAIL, oc_data, OC_R_NEED_RCPT },
 	{ "RSET", OC_ST_ANY, oc_rset, NULL },
 	{ "NOOP", OC_ST_ANY, oc_noop, NULL },
 	{ "QUIT", OC_ST_ANY, oc_quit, NULL },
@@ -615,12 +615,12 @@ oc_command_line(struct oc_turn *t, const char *line, size_t len)
 			break;
 	if (v->name == NULL) {
 		t->errors++;
-		return oc_reply(t, "502 5.5.2 Error: command not recognized");
+		return oc_reply(t, OC_R_UNKNOWN_CMD);
 	}
 	if ((v->states & oc_state(t)) == 0) {
 		t->errors++;
 		return oc_reply(t, "%s", t->greeted ? v->refusal :
-		    "503 5.5.1 Error: send HELO/EHLO first");
+		    OC_R_NEED_HELO);
 	}
 	return v->run(t, cmd.arg);
 }
@@ -639,7 +639,7 @@ oc_turn_read(struct oc_turn *t, const char **line_r, size_t *len_r)
 		if (n != 1)
 			return n;
 		t->errors++;
-		if (oc_reply(t, "500 5.5.0 Error: line too long") < 0)
+		if (oc_reply(t, OC_R_LINE_TOO_LONG) < 0)
 			return -1;
 	}
 	return n;
@@ -658,14 +658,15 @@ oc_turn_serve(struct oc_session *ss)
 	t->max_size = ss->o->max_size != 0 ? ss->o->max_size : ODMR_CLIENT_SIZE;
 	if (ss->mta_size != 0 && ss->mta_size < t->max_size)
 		t->max_size = ss->mta_size;
+	snprintf(t->size_kw, sizeof(t->size_kw), "SIZE %llu",
+	    (unsigned long long)t->max_size);
 	oc_log(ss, "atrn: %s: connection turned; serving the held mail",
 	    ss->srv->name);
-	if (oc_reply(t, "220 %s ESMTP sluice-turn", ss->helo) < 0)
+	if (oc_reply(t, OC_R_GREETING, ss->helo) < 0)
 		rc = oc_fail(ss, OC_TEMP, "%s", t->c->err);
 	while (rc == 0 && !t->quit) {
 		if (t->errors >= ODMR_CLIENT_ERRORS_MAX || t->junk >= OC_JUNK_MAX) {
-			(void)oc_reply(t, "421 4.7.0 %s Error: too many errors",
-			    ss->helo);
+			(void)oc_reply(t, OC_R_TOO_MANY_ERRORS);
 			rc = oc_fail(ss, OC_TEMP, "%s: too many errors or commands "
 			    "that move no mail; closing", ss->srv->name);
 			break;
