@@ -85,7 +85,7 @@ enum odmr_client_tls {
 /* odmr_client_log_fn - one log line, without program name or newline */
 typedef void odmr_client_log_fn(void *ctx, const char *line);
 
-/* Zero is each field's default, except user and password. */
+/* Zero is each field's default, except server, user and password. */
 struct odmr_client_opts {
 	const char *server;	/* ODMR server host name or address */
 	unsigned port;		/* default ODMR_CLIENT_PORT */
@@ -97,8 +97,8 @@ struct odmr_client_opts {
 	const char *const *domains;	/* ATRN's arguments; none: all of */
 	size_t ndomains;		/* the account's domains */
 	enum odmr_client_tls tls;
-	const char *ca_file;	/* PEM trust anchors for verify; default:
-				   the system store */
+	const char *ca_file;	/* PEM trust anchors added for verify
+				   (the system store is always loaded) */
 	bool verify;		/* verify the certificate and the name */
 	const char *mta_host;	/* default 127.0.0.1 */
 	unsigned mta_port;	/* default 25, or 24 with lmtp */
@@ -120,7 +120,8 @@ struct odmr_client_result {
 
 /*
  * odmr_client_run - one ODMR session as described above; fills *r
- * (zeroed first). Returns 0 or a sysexits code.
+ * (zeroed first). Returns 0 or a sysexits code. SIGPIPE is ignored
+ * while it runs (a peer that closes is an error return) and restored.
  */
 int odmr_client_run(const struct odmr_client_opts *o,
     struct odmr_client_result *r);
