@@ -120,16 +120,33 @@ is($s->log_count(qr/etrn\[\d+\]: [0-9A-F]{20}: to=<user\d\@site\.example>, .*sta
 is_deeply([sort $s->queue_list_ids], \@all, 'nothing left the queue');
 smtp_sink_stop($pid);
 
+# --- the MTA goes away after our "." without answering: 451 each time ---
+# The MTA may or may not have the message: it is not acknowledged; the
+# next MAIL tries the MTA again.
+my $gone = free_port();
+$pid = smtp_sink_start("$dir/gone", $gone, '-q', '.');
+($rc, $out, $err) = client('-t', 'none', '-u', 'demo', '-w', 'demo', '-d',
+    'site.example', '-P', $gone);
+is($rc, 75, 'MTA hangs up after the dot: exit 75') or diag($out, $err);
+is(scalar(() = $err =~ /status=deferred \(451 4\.4\.1 local MTA unavailable: lost connection/g),
+    2, 'both messages answered 451 4.4.1') or diag($err);
+ok($s->wait_log(qr/ATRN session of demo with .* done: sent=0, deferred=2/, 20, 2),
+    'sluice: the session ended with both deferred');
+is_deeply([sort $s->queue_list_ids], \@all, 'nothing left the queue');
+smtp_sink_stop($pid);
+
 # --- a lying MTA cannot make us acknowledge what it did not take ---
 for my $cue (qw(data250 double_mail)) {
 	my $liar = LyingServer->start(dir => "$dir/liar-$cue", cue => $cue,
 	    pipelining => 0);
+	my $ended = $s->log_count(qr/ATRN session of demo with .* done: sent=0/);
 	($rc, $out, $err) = client('-t', 'none', '-u', 'demo', '-w', 'demo',
 	    '-d', 'site.example', '-P', $liar->port);
 	is($rc, 75, "MTA lies ($cue): exit 75") or diag($out, $err);
 	like($err, qr/local MTA unavailable: protocol error/,
 	    "$cue: the lie is named a protocol error") or diag($err);
-	ok($s->wait_log(qr/ATRN session of demo with .* done: sent=0/, 20, 1),
+	ok($s->wait_log(qr/ATRN session of demo with .* done: sent=0/, 20,
+	    $ended + 1),
 	    "$cue: sluice sent nothing");
 	is_deeply([sort $s->queue_list_ids], \@all, "$cue: nothing left the queue");
 	$liar->stop;
