@@ -286,6 +286,31 @@ unlike($fake->transcript, qr/^AUTH/m, 'no AUTH went out after the lie');
 $fake->stop;
 smtp_sink_stop($pid);
 
+# --- another ODMR server plays the sender: its "." is answered with what
+# the MTA said, 450 when the MTA defers, never 250 ---
+for my $case ([soft => ['-r', '.'], qr/^450 /m], [ok => [], qr/^250 2\.0\.0 Ok/m]) {
+	my ($name, $opt, $want_reply) = @$case;
+	my $port = free_port();
+	$pid = smtp_sink_start("$dir/turn-$name", $port, @$opt);
+	$fake = FakeOdmr->start(dir => "$dir/fake-turn-$name", cue => 'turn',
+	    rcpts => ['t1@site.example'],
+	    body => "Subject: turn\r\n\r\n.dot first\r\nlast\r\n");
+	($rc, $out, $err) = client_at($fake->port, '-u', 'demo', '-w', 'demo',
+	    '-t', 'none', '-P', $port);
+	is($rc, $name eq 'ok' ? 0 : 75, "turn ($name): exit code") or diag($out, $err);
+	ok(wait_for(sub { $fake->replies =~ /^221 /m }, 20), "turn ($name): the session ended with QUIT");
+	my ($dot) = $fake->replies =~ /^354 [^\n]*\n(.*?\n)/ms;
+	like($dot // '', $want_reply, "turn ($name): the dot's answer is the MTA's")
+	    or diag($fake->replies);
+	if ($name eq 'ok') {
+		my @t = sink_texts("$dir/turn-ok");
+		is($t[0], "Subject: turn\n\n.dot first\nlast\n",
+		    'turn (ok): the content arrived unstuffed, as sent');
+	}
+	$fake->stop;
+	smtp_sink_stop($pid);
+}
+
 # --- a server that speaks before our greeting after ATRN ---
 $pid = smtp_sink_start("$dir/sink2", $sink);
 $fake = FakeOdmr->start(dir => "$dir/fake-early", cue => 'early_after_atrn');
