@@ -369,6 +369,26 @@ qmgr_backoff(const struct qmgr *q, unsigned attempts)
 	return delay < q->cfg->maximal_backoff_time ? delay : q->cfg->maximal_backoff_time;
 }
 
+/*
+ * qmgr_agent_ready_bound - an ATRN session's slot is free again: its other
+ * domains go back on the ready list. qmgr_dispatch took each off while
+ * the slot was busy, and with no job of theirs in flight nothing else
+ * would put them back: an ATRN of two domains sent the first one's mail,
+ * then neither the second's nor QUIT.
+ */
+static void
+qmgr_agent_ready_bound(struct qmgr *q, const struct qmgr_agent *a)
+{
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->nbind; i++) {
+		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
+
+		if (dom != NULL)
+			qmgr_ready_push(q, dom);
+	}
+}
+
 /* qmgr_job_finish - act on deliver's results for job j, then forget it */
 static void
 qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
@@ -467,6 +487,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		qmgr_job_queue(q, dom, e);
 	qindex_entry_free(&e);
 	qmgr_ready_push(q, dom);
+	qmgr_agent_ready_bound(q, agent);
 	qmgr_dispatch(q);
 	if (agent != NULL)
 		qmgr_agent_check_idle(q, agent);
