@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* lib/util */
 #include "util/timemath.h"
@@ -56,6 +57,12 @@ fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
 		q->kind = FINGER_Q_EMPTY;
 		return;
 	}
+	/* "?DOMAIN" reports without releasing (our extension; "?" is never a name). */
+	if (line[start] == '?') {
+		q->report = true;
+		if (++start == end)
+			return;
+	}
 	/*
 	 * Any "@" asks us to pass the query on to another host ({Q2} of the
 	 * RFC): refused always, as the RFC recommends (2.5.5), so that we
@@ -97,18 +104,69 @@ fingerd_age(time_t t, time_t now, char *buf, size_t size)
 		snprintf(buf, size, "%llds", s);
 }
 
+/* fingerd_utc - t as "YYYY-MM-DD HH:MM:SS UTC", or "HH:MM" when short, in buf */
+static void
+fingerd_utc(time_t t, bool short_form, char *buf, size_t size)
+{
+	struct tm tm;
+	size_t n = 0;
+
+	/* A stored time may be absurd; gmtime_r fails only past year 2^31. */
+	if (gmtime_r(&t, &tm) != NULL)
+		n = short_form ? strftime(buf, size, "%H:%M", &tm) :
+		    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (n == 0)
+		snprintf(buf, size, "?");
+}
+
+/*
+ * fingerd_delivery - where the release stands, first match wins: no
+ * status from qmgr (busy, unavailable); jobs
+ * at a deliver process; mail left and the last connection failed; mail
+ * left behind an open gate; mail left behind a closed one; nothing left.
+ */
+void
+fingerd_delivery(const struct finger_status *fs, time_t now, char *buf, size_t size)
+{
+	char when[40];
+
+	if (fs->unknown) {
+		snprintf(buf, size, "%s", FINGERD_D_UNKNOWN);
+	} else if (fs->in_flight > 0) {
+		snprintf(buf, size, "%s", FINGERD_D_PROGRESS);
+	} else if (fs->pending > 0 && fs->failing[0] != '\0') {
+		fingerd_utc(fs->failing_at, true, when, sizeof(when));
+		snprintf(buf, size, "%s %s, %s", FINGERD_D_FAILING, fs->failing, when);
+	} else if (fs->pending > 0) {
+		snprintf(buf, size, "%s", fs->open ? FINGERD_D_PROGRESS : FINGERD_D_WAITING);
+	} else {
+		/* Nothing was ever released (or the domain is none of ours): done as of now. */
+		fingerd_utc(fs->finished != 0 ? fs->finished : now, false, when,
+		    sizeof(when));
+		snprintf(buf, size, "%s %s", FINGERD_D_FINISHED, when);
+	}
+}
+
 /* fingerd_answer - the status report, in a new string */
 char *
 fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 {
 	char age[32], oldest[40] = "-", expiry[40] = "-", *text, *more;
+	char delivery[sizeof(fs->failing) + 64], probe[80] = "";
 
 	if (fs->oldest != 0) {
 		fingerd_age(fs->oldest, now, age, sizeof(age));
 		snprintf(oldest, sizeof(oldest), "%s ago", age);
 	}
+	fingerd_delivery(fs, now, delivery, sizeof(delivery));
+	if (fs->next_probe != 0) {
+		fingerd_utc(fs->next_probe, false, age, sizeof(age));
+		snprintf(probe, sizeof(probe), "Next probe: %s\r\n", age);
+	}
 	text = xasprintf("Domain: %s\r\nMessages waiting: %llu\r\nOldest: %s\r\n"
-	    "Status: %s\r\n", fs->domain, fs->pending, oldest, fs->state);
+	    "Status: %s\r\nIn flight: %llu\r\nDelivered since the gate opened: %llu\r\n"
+	    "Delivery: %s\r\n%s", fs->domain, fs->pending, oldest, fs->state,
+	    fs->in_flight, fs->delivered, delivery, probe);
 	if (!verbose)
 		return text;
 	/* "/W": the size too, and when the first message will bounce. */

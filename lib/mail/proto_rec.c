@@ -148,6 +148,9 @@ DESC(triggered_d, PROTO_T_TRIGGERED, triggered_f);
 
 static const struct proto_field domainstatus_req_f[] = {
 	F(proto_domainstatus_req, DOMAIN, domain, STR, 0),
+	F(proto_domainstatus_req, POLICY, policy, FLAG, PROTO_OPT),
+	F(proto_domainstatus_req, SOURCE, source, SOURCE, PROTO_OPT),
+	F(proto_domainstatus_req, CLIENT, client, STR, PROTO_OPT),
 };
 DESC(domainstatus_req_d, PROTO_T_DOMAINSTATUS, domainstatus_req_f);
 
@@ -162,6 +165,11 @@ static const struct proto_field domainstatus_f[] = {
 	F(proto_domainstatus, OPEN_UNTIL, open_until, NUM, PROTO_IF_OK),
 	F(proto_domainstatus, OPENED_BY, opened_by, STR, PROTO_IF_OK),
 	F(proto_domainstatus, DELIVERED, delivered, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, IN_FLIGHT, in_flight, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, FINISHED, finished, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, FAILING, failing, STR, PROTO_OPT),
+	F(proto_domainstatus, FAILING_AT, failing_at, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, NEXT_PROBE, next_probe, NUM, PROTO_IF_OK),
 };
 static const struct proto_desc domainstatus_d = { PROTO_T_DOMAINSTATUS,
 	domainstatus_f, sizeof(domainstatus_f) / sizeof(domainstatus_f[0]),
@@ -183,8 +191,15 @@ static const struct proto_field reply_f[] = {
 static const struct proto_field probe_f[] = {
 	F(proto_probe, DOMAIN, domain, STR, 0),
 	F(proto_probe, PENDING, pending, NUM, 0),
+	F(proto_probe, ARRIVALS, arrivals, NUM, 0),
 };
 DESC(probe_d, PROTO_T_PROBE, probe_f);
+
+static const struct proto_field probed_f[] = {
+	F(proto_probed, DOMAIN, domain, STR, 0),
+	F(proto_probed, NEXT_PROBE, next_probe, NUM, 0),
+};
+DESC(probed_d, PROTO_T_PROBED, probed_f);
 
 static const struct proto_field hello_f[] = {
 	F(proto_hello, SLOTS, slots, NUM, 0),
@@ -443,6 +458,7 @@ PROTO_CODEC(domainstatus_req)
 PROTO_CODEC(domainstatus)
 PROTO_CODEC(gateclose)
 PROTO_CODEC(probe)
+PROTO_CODEC(probed)
 PROTO_CODEC(hello)
 PROTO_CODEC(busy)
 PROTO_CODEC(rcpt)
@@ -463,6 +479,7 @@ PROTO_PLAIN(domainstatus_req)
 PROTO_PLAIN(domainstatus)
 PROTO_PLAIN(gateclose)
 PROTO_PLAIN(probe)
+PROTO_PLAIN(probed)
 PROTO_PLAIN(hello)
 PROTO_PLAIN(busy)
 PROTO_PLAIN(rcpt)

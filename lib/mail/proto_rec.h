@@ -55,6 +55,9 @@ struct proto_triggered {
 /* type=domainstatus, the request */
 struct proto_domainstatus_req {
 	const char *domain;
+	bool policy;		/* answer "unknown" when source may not release it */
+	enum proto_source source;	/* with policy */
+	const char *client;	/* optional, with policy */
 };
 
 /* type=domainstatus, the answer (numbers only with status=ok) */
@@ -69,6 +72,11 @@ struct proto_domainstatus {
 	uint64_t open_until;
 	const char *opened_by;	/* a source word, or "" */
 	uint64_t delivered;
+	uint64_t in_flight;	/* jobs at a deliver process */
+	uint64_t finished;	/* epoch: the open gate's last job ended, nothing left; 0 */
+	const char *failing;	/* optional: the last connection failure */
+	uint64_t failing_at;	/* epoch of failing; 0 */
+	uint64_t next_probe;	/* epoch of the prober's next look; 0 none */
 };
 
 /* type=gateclose */
@@ -89,6 +97,13 @@ struct proto_reply {
 struct proto_probe {
 	const char *domain;
 	uint64_t pending;
+	uint64_t arrivals;	/* messages indexed for domain since qmgr started */
+};
+
+/* type=probed: prober -> qmgr, when it looks at domain next */
+struct proto_probed {
+	const char *domain;
+	uint64_t next_probe;	/* epoch */
 };
 
 /* type=hello: an agent's first record */
@@ -149,6 +164,7 @@ PROTO_REC(domainstatus_req);
 PROTO_REC(domainstatus);
 PROTO_REC(gateclose);
 PROTO_REC(probe);
+PROTO_REC(probed);
 PROTO_REC(hello);
 PROTO_REC(busy);
 PROTO_REC(rcpt);
