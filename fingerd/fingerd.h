@@ -67,13 +67,6 @@
 #define FINGERD_S_UNDER_WAY	"delivery under way"
 #define FINGERD_S_HELD		"held until released"
 
-/* The Delivery: line of a report. */
-#define FINGERD_D_FINISHED	"finished at"
-#define FINGERD_D_PROGRESS	"in progress"
-#define FINGERD_D_FAILING	"failing:"
-#define FINGERD_D_WAITING	"waiting for the gate"
-#define FINGERD_D_UNKNOWN	"unknown; ask again later"
-
 struct daemon;
 struct fingerd_session;
 

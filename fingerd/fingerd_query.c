@@ -11,6 +11,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/proto_rec.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
@@ -104,47 +105,14 @@ fingerd_age(time_t t, time_t now, char *buf, size_t size)
 		snprintf(buf, size, "%llds", s);
 }
 
-/* fingerd_utc - t as "YYYY-MM-DD HH:MM:SS UTC", or "HH:MM" when short, in buf */
-static void
-fingerd_utc(time_t t, bool short_form, char *buf, size_t size)
-{
-	struct tm tm;
-	size_t n = 0;
-
-	/* A stored time may be absurd; gmtime_r fails only past year 2^31. */
-	if (gmtime_r(&t, &tm) != NULL)
-		n = short_form ? strftime(buf, size, "%H:%M", &tm) :
-		    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	if (n == 0)
-		snprintf(buf, size, "?");
-}
-
-/*
- * fingerd_delivery - where the release stands, first match wins: no
- * status from qmgr (busy, unavailable); jobs
- * at a deliver process; mail left and the last connection failed; mail
- * left behind an open gate; mail left behind a closed one; nothing left.
- */
+/* fingerd_delivery - the Delivery: line's value (mail/proto_rec.h says how) */
 void
 fingerd_delivery(const struct finger_status *fs, time_t now, char *buf, size_t size)
 {
-	char when[40];
-
-	if (fs->unknown) {
-		snprintf(buf, size, "%s", FINGERD_D_UNKNOWN);
-	} else if (fs->in_flight > 0) {
-		snprintf(buf, size, "%s", FINGERD_D_PROGRESS);
-	} else if (fs->pending > 0 && fs->failing[0] != '\0') {
-		fingerd_utc(fs->failing_at, true, when, sizeof(when));
-		snprintf(buf, size, "%s %s, %s", FINGERD_D_FAILING, fs->failing, when);
-	} else if (fs->pending > 0) {
-		snprintf(buf, size, "%s", fs->open ? FINGERD_D_PROGRESS : FINGERD_D_WAITING);
-	} else {
-		/* Nothing was ever released (or the domain is none of ours): done as of now. */
-		fingerd_utc(fs->finished != 0 ? fs->finished : now, false, when,
-		    sizeof(when));
-		snprintf(buf, size, "%s %s", FINGERD_D_FINISHED, when);
-	}
+	proto_delivery_text(&(struct proto_delivery){ .unknown = fs->unknown,
+	    .open = fs->open, .pending = fs->pending, .in_flight = fs->in_flight,
+	    .finished = fs->finished, .failing = fs->failing,
+	    .failing_at = fs->failing_at }, now, buf, size);
 }
 
 /* fingerd_answer - the status report, in a new string */
@@ -160,7 +128,7 @@ fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 	}
 	fingerd_delivery(fs, now, delivery, sizeof(delivery));
 	if (fs->next_probe != 0) {
-		fingerd_utc(fs->next_probe, false, age, sizeof(age));
+		proto_utc(fs->next_probe, false, age, sizeof(age));
 		snprintf(probe, sizeof(probe), "Next probe: %s\r\n", age);
 	}
 	text = xasprintf("Domain: %s\r\nMessages waiting: %llu\r\nOldest: %s\r\n"

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* lib/util */
 #include "util/ipc.h"
@@ -594,4 +596,39 @@ proto_job_clear(struct proto_job *x)
 	free(x->rcpt);
 	x->rcpt = NULL;
 	x->nrcpt = 0;
+}
+
+void
+proto_utc(time_t t, bool short_form, char *buf, size_t size)
+{
+	struct tm tm;
+	size_t n = 0;
+
+	/* A stored time may be absurd; gmtime_r fails only past year 2^31. */
+	if (gmtime_r(&t, &tm) != NULL)
+		n = short_form ? strftime(buf, size, "%H:%M", &tm) :
+		    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (n == 0)
+		snprintf(buf, size, "?");
+}
+
+void
+proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf, size_t size)
+{
+	char when[40];
+
+	if (d->unknown) {
+		snprintf(buf, size, "%s", PROTO_D_UNKNOWN);
+	} else if (d->in_flight > 0) {
+		snprintf(buf, size, "%s", PROTO_D_PROGRESS);
+	} else if (d->pending > 0 && d->failing != NULL && d->failing[0] != '\0') {
+		proto_utc(d->failing_at, true, when, sizeof(when));
+		snprintf(buf, size, "%s %s, %s", PROTO_D_FAILING, d->failing, when);
+	} else if (d->pending > 0) {
+		snprintf(buf, size, "%s", d->open ? PROTO_D_PROGRESS : PROTO_D_WAITING);
+	} else {
+		/* Nothing was released (or the domain is none of ours): done as of now. */
+		proto_utc(d->finished != 0 ? d->finished : now, false, when, sizeof(when));
+		snprintf(buf, size, "%s %s", PROTO_D_FINISHED, when);
+	}
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mail/proto.h"
 
@@ -188,5 +189,37 @@ bool proto_job_ok(const struct ipc_rec *rec, const char *peer);
 
 /* proto_job_clear - free what proto_job_decode allocated */
 void proto_job_clear(struct proto_job *x);
+
+/*
+ * Where a release stands, as fingerd's "Delivery:" line and the web
+ * page's progress say it: one text for both doors (sluice-turn wait
+ * reads it). Built from a domainstatus answer.
+ */
+struct proto_delivery {
+	bool unknown;		/* no status (qmgr busy or unavailable) */
+	bool open;		/* the gate */
+	uint64_t pending;
+	uint64_t in_flight;
+	time_t finished;	/* 0: the time of the answer */
+	const char *failing;	/* NULL or "": none */
+	time_t failing_at;
+};
+
+#define PROTO_D_UNKNOWN		"unknown; ask again later"
+#define PROTO_D_PROGRESS	"in progress"
+#define PROTO_D_FAILING		"failing:"
+#define PROTO_D_WAITING		"waiting for the gate"
+#define PROTO_D_FINISHED	"finished at"
+
+/*
+ * proto_delivery_text - d at now in buf, first match wins: unknown; in
+ * progress (a job in flight); "failing: TEXT, HH:MM" (mail left and the
+ * last connection failed); in progress (mail left, gate open); waiting
+ * for the gate (mail left); "finished at YYYY-MM-DD HH:MM:SS UTC".
+ */
+void proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf,
+    size_t size);
+/* proto_utc - t as "YYYY-MM-DD HH:MM:SS UTC", or "HH:MM" (UTC) when short; "?" if absurd */
+void proto_utc(time_t t, bool short_form, char *buf, size_t size);
 
 #endif
