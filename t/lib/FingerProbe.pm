@@ -47,11 +47,12 @@ sub finger_query {
 	return $out;
 }
 
-# finger_port_up PORT - wait until the finger port accepts connections.
+# finger_port_up PORT [, ADDR] - wait until the finger port (of ADDR,
+# 127.0.0.1 by default) accepts connections.
 sub finger_port_up {
-	my ($port) = @_;
+	my ($port, $addr) = @_;
 	return wait_for(sub {
-		my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+		my $c = IO::Socket::INET->new(PeerAddr => $addr // '127.0.0.1',
 		    PeerPort => $port, Proto => 'tcp', Timeout => 2) or return 0;
 		close $c;
 		return 1;
