@@ -178,11 +178,11 @@ test_delivery(void)
 	char *a;
 
 	snprintf(fs.failing, sizeof(fs.failing), "cannot reach 192.0.2.7:25: connection refused");
+	delivery_is(&fs, "failing: cannot reach 192.0.2.7:25: connection refused, 12:03",
+	    "a retry in flight after a failure");
+	fs.failing[0] = '\0';
 	delivery_is(&fs, "in progress", "a job in flight");
 	fs.in_flight = 0;
-	delivery_is(&fs, "failing: cannot reach 192.0.2.7:25: connection refused, 12:03",
-	    "mail left and a failure");
-	fs.failing[0] = '\0';
 	delivery_is(&fs, "in progress", "mail left, gate open");
 	fs.open = false;
 	delivery_is(&fs, "waiting for the gate", "gate closed");

@@ -619,11 +619,13 @@ proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf, size_
 
 	if (d->unknown) {
 		snprintf(buf, size, "%s", PROTO_D_UNKNOWN);
-	} else if (d->in_flight > 0) {
-		snprintf(buf, size, "%s", PROTO_D_PROGRESS);
-	} else if (d->pending > 0 && d->failing != NULL && d->failing[0] != '\0') {
+	} else if (d->pending + d->in_flight > 0 && d->failing != NULL &&
+	    d->failing[0] != '\0') {
+		/* Until a delivery gets through, a retry under way is still failing. */
 		proto_utc(d->failing_at, true, when, sizeof(when));
 		snprintf(buf, size, "%s %s, %s", PROTO_D_FAILING, d->failing, when);
+	} else if (d->in_flight > 0) {
+		snprintf(buf, size, "%s", PROTO_D_PROGRESS);
 	} else if (d->pending > 0) {
 		snprintf(buf, size, "%s", d->open ? PROTO_D_PROGRESS : PROTO_D_WAITING);
 	} else {

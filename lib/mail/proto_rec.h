@@ -212,10 +212,11 @@ struct proto_delivery {
 #define PROTO_D_FINISHED	"finished at"
 
 /*
- * proto_delivery_text - d at now in buf, first match wins: unknown; in
- * progress (a job in flight); "failing: TEXT, HH:MM" (mail left and the
- * last connection failed); in progress (mail left, gate open); waiting
- * for the gate (mail left); "finished at YYYY-MM-DD HH:MM:SS UTC".
+ * proto_delivery_text - d at now in buf, first match wins: unknown;
+ * "failing: TEXT, HH:MM" (mail left or in flight, and the last
+ * connection failed: no delivery got through since); in progress (a job
+ * in flight, or mail left behind an open gate); waiting for the gate
+ * (mail left); "finished at YYYY-MM-DD HH:MM:SS UTC".
  */
 void proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf,
     size_t size);
