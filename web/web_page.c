@@ -211,19 +211,25 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 	    .failing = v->failing, .failing_at = v->failing_at }, now, progress,
 	    sizeof(progress));
 	fputs("<dl>\n<dt>Delivery</dt>", fp);
-	/* Failing is said where "open" would be: never a green gate to a dead site. */
+	/*
+	 * Failing is said where "open" would be, never a green gate to a
+	 * dead site; the progress row would only repeat it.
+	 */
 	if (strncmp(progress, PROTO_D_FAILING, strlen(PROTO_D_FAILING)) == 0) {
 		fputs("<dd class=\"gate failing\">", fp);
 		web_html(fp, progress);
 		fputs("</dd>\n", fp);
-	} else if (v->open) {
-		web_page_duration((long)(v->open_until - now), t, sizeof(t));
-		fprintf(fp, "<dd class=\"gate open\">open (%s left)</dd>\n", t);
-	} else
-		fputs("<dd class=\"gate held\">held</dd>\n", fp);
-	fputs("<dt>Progress</dt><dd class=\"progress\">", fp);
-	web_html(fp, progress);
-	fprintf(fp, "</dd>\n<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
+	} else {
+		if (v->open) {
+			web_page_duration((long)(v->open_until - now), t, sizeof(t));
+			fprintf(fp, "<dd class=\"gate open\">open (%s left)</dd>\n", t);
+		} else
+			fputs("<dd class=\"gate held\">held</dd>\n", fp);
+		fputs("<dt>Progress</dt><dd class=\"progress\">", fp);
+		web_html(fp, progress);
+		fputs("</dd>\n", fp);
+	}
+	fprintf(fp, "<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
 	    "<dt>In flight</dt><dd class=\"inflight\">%llu</dd>\n"
 	    "<dt>Delivered since the gate opened</dt><dd class=\"delivered\">%llu</dd>\n",
 	    v->pending, v->in_flight, v->delivered);
