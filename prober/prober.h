@@ -49,7 +49,7 @@
  */
 #define PROBER_SOON_MS		1000
 #define PROBER_SOON_JITTER_MS	4000
-#define PROBER_SOON_GAP_MS	30000
+#define PROBER_SOON_GAP_MS	10000
 /* Addresses one probe tries (every address of every MX above ours). */
 #define PROBER_ADDRS_MAX	16
 
