@@ -9,7 +9,6 @@ use warnings;
 no warnings qw(exec);
 
 use IO::Socket::INET;
-use POSIX qw(setpgid);
 use Test::More;
 use Time::HiRes qw(time);
 use Time::Local qw(timegm);
@@ -17,7 +16,7 @@ use Time::Local qw(timegm);
 use FakeDNS;
 use SluiceTest qw(free_port wait_for slurp);
 use FingerProbe qw(finger_query finger_port_up sink_start sink_stop sink_messages
-    log_count);
+    log_count hangup_server);
 
 my $t0 = time;
 my $soonport = free_port();
@@ -40,22 +39,8 @@ my $dir = $s->dir;
 
 # A server that accepts and hangs up before any banner: capped.example's
 # probes all fail, and each connection is written down.
-my $fake = fork // die "fork: $!\n";
-if ($fake == 0) {
-	setpgid(0, 0);
-	my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $capport,
-	    Listen => 10, ReuseAddr => 1, Proto => 'tcp') or POSIX::_exit(1);
-	while (my $c = $l->accept) {
-		open my $fh, '>>', "$dir/accepts" or POSIX::_exit(1);
-		printf {$fh} "%.3f\n", time;
-		close $fh;
-		close $c;
-	}
-	POSIX::_exit(0);
-}
+my $fake = hangup_server($capport, "$dir/accepts");
 END { kill 'KILL', $fake if $fake; }
-wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$capport") }, 10)
-    or BAIL_OUT('the hang-up server did not start');
 $s->start;
 ok(finger_port_up($fport), 'fingerd listens') or BAIL_OUT($s->log_text);
 
