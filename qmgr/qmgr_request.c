@@ -21,6 +21,8 @@
 
 /* The furthest ahead a type=probed time is believed (seconds). */
 #define QMGR_PROBED_AHEAD_MAX	86400
+/* How long past its time a next probe is still shown (the prober polls every 2s). */
+#define QMGR_PROBED_STALE	60
 /* The longest failing= text kept (the web page and finger show it). */
 #define QMGR_FAILING_MAX	200
 
@@ -117,9 +119,12 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 		a.failing = dom != NULL ? dom->failing : NULL;
 		a.failing_at = dom != NULL && dom->failing != NULL ?
 		    qmgr_epoch(dom->failing_at) : 0;
-		/* The prober looks only at a closed gate with mail behind it. */
-		a.next_probe = dom != NULL && !open && pending > 0 && d->probe > 0 ?
-		    qmgr_epoch(dom->next_probe) : 0;
+		/*
+		 * The prober looks only at a closed gate with mail behind it; a
+		 * time long past is one the prober no longer keeps (stopped).
+		 */
+		a.next_probe = dom != NULL && !open && pending > 0 && d->probe > 0 &&
+		    dom->next_probe > now - QMGR_PROBED_STALE ? qmgr_epoch(dom->next_probe) : 0;
 	}
 	rec = proto_domainstatus_encode(&a);
 	free(name);
