@@ -284,12 +284,15 @@ qmgr_failing_text(const char *conn_error)
 		peer += sizeof(prefix) - 1;
 		lb = memchr(peer, '[', (size_t)(why - peer));
 		rb = lb != NULL ? memchr(lb, ']', (size_t)(why - lb)) : NULL;
-		if (lb != NULL && rb != NULL)
-			/* NAME[ADDR]:PORT, or NAME[ADDR] for port 25. */
-			text = xasprintf("cannot reach %.*s:%.*s: %.*s", (int)(rb - lb - 1),
-			    lb + 1, rb[1] == ':' ? (int)(why - rb - 2) : 2,
-			    rb[1] == ':' ? rb + 2 : "25", QMGR_FAILING_MAX, why + 2);
-		else
+		if (lb != NULL && rb != NULL) {
+			/* NAME[ADDR]:PORT, or NAME[ADDR] for port 25; IPv6 in brackets. */
+			bool port = rb + 1 < why, v6 = memchr(lb, ':', (size_t)(rb - lb)) != NULL;
+
+			text = xasprintf("cannot reach %s%.*s%s:%.*s: %.*s", v6 ? "[" : "",
+			    (int)(rb - lb - 1), lb + 1, v6 ? "]" : "",
+			    port ? (int)(why - rb - 2) : 2, port ? rb + 2 : "25",
+			    QMGR_FAILING_MAX, why + 2);
+		} else
 			text = xasprintf("cannot reach %.*s: %.*s", (int)(why - peer), peer,
 			    QMGR_FAILING_MAX, why + 2);
 		/* strerror's capital: "connection refused", as Postfix says it. */
