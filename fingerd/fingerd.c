@@ -13,8 +13,13 @@
  *	domain and per client, opens the gate and logs the audit line.
  *	Mail only ever goes to the domain's configured route.
  *
- *	"/W DOMAIN" adds the bytes waiting and when the first message
- *	bounces. An empty query gets a fixed text, never a list of
+ *	The answer also says how many deliveries are in flight, how many
+ *	recipients were delivered since the gate opened, where delivery
+ *	stands ("Delivery: in progress", "failing: cannot reach ADDR:PORT:
+ *	why, HH:MM", "waiting for the gate", "finished at T") and, while
+ *	one is scheduled, the next probe. "?DOMAIN" reports without
+ *	releasing. "/W DOMAIN" adds the bytes waiting and when the first
+ *	message bounces. An empty query gets a fixed text, never a list of
  *	domains; a query with "@" (forwarding) is refused; an unknown
  *	domain, or one that finger may not release, gets the same answer
  *	as a domain with no mail, so that finger cannot be used to learn

@@ -11,7 +11,9 @@
  * client sends a line, we answer and close. The query "DOMAIN" (or
  * "/W DOMAIN") is a trigger for that domain, sent to qmgr, which alone
  * decides whether finger may release it (finger=yes), rate-limits it and
- * logs it; the answer is the domain's queue status.
+ * logs it; the answer is the domain's queue status. "?DOMAIN" (or
+ * "/W ?DOMAIN") only reports: no trigger, the same status, and the same
+ * no-mail answer for a domain finger may not release.
  */
 #ifndef SLUICE_FINGERD_H
 #define SLUICE_FINGERD_H
@@ -61,6 +63,9 @@
 #define FINGERD_S_NONE		"no mail waiting"
 #define FINGERD_S_BUSY		"too many requests; try again in a minute"
 #define FINGERD_S_UNAVAILABLE	"mail system unavailable; try again later"
+/* (and for a report-only query, "?DOMAIN") */
+#define FINGERD_S_UNDER_WAY	"delivery under way"
+#define FINGERD_S_HELD		"held until released"
 
 struct daemon;
 struct fingerd_session;
@@ -91,6 +96,7 @@ enum finger_query_kind {
 struct finger_query {
 	enum finger_query_kind kind;
 	bool verbose;		/* "/W" */
+	bool report;		/* "?DOMAIN": status only, no trigger */
 	char domain[256];	/* FINGER_Q_DOMAIN: lowercase, no final dot */
 };
 
@@ -106,6 +112,14 @@ struct finger_status {
 	time_t oldest;			/* arrival of the oldest; 0 none */
 	time_t next_expiry;		/* first bounce due; 0 none */
 	const char *state;		/* "delivery started", "no mail waiting", ... */
+	bool unknown;			/* qmgr gave no status (busy, unavailable) */
+	bool open;			/* the gate is open */
+	unsigned long long in_flight;	/* jobs at a deliver process */
+	unsigned long long delivered;	/* recipients sent since the gate opened */
+	time_t finished;		/* nothing left since; 0: not known (now is used) */
+	char failing[256];		/* the last connection failure, "" none */
+	time_t failing_at;
+	time_t next_probe;		/* 0 none */
 };
 
 /* Where a session is in its exchange with qmgr. */
@@ -152,6 +166,8 @@ void fingerd_session_free(struct fingerd_session **sp);
 void fingerd_query_parse(const char *line, size_t len, struct finger_query *q);
 /* fingerd_age - "3d 4h", "2h 5m", "45s": how long ago t was, in buf */
 void fingerd_age(time_t t, time_t now, char *buf, size_t size);
+/* fingerd_delivery - the Delivery: line's value for fs at now, in buf */
+void fingerd_delivery(const struct finger_status *fs, time_t now, char *buf, size_t size);
 /* fingerd_answer - the status report for fs, in a new string */
 char *fingerd_answer(const struct finger_status *fs, bool verbose, time_t now);
 

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* lib/util */
 #include "util/timemath.h"
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/proto_rec.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
@@ -56,6 +58,12 @@ fingerd_query_parse(const char *line, size_t len, struct finger_query *q)
 		q->kind = FINGER_Q_EMPTY;
 		return;
 	}
+	/* "?DOMAIN" reports without releasing (our extension; "?" is never a name). */
+	if (line[start] == '?') {
+		q->report = true;
+		if (++start == end)
+			return;
+	}
 	/*
 	 * Any "@" asks us to pass the query on to another host ({Q2} of the
 	 * RFC): refused always, as the RFC recommends (2.5.5), so that we
@@ -97,18 +105,36 @@ fingerd_age(time_t t, time_t now, char *buf, size_t size)
 		snprintf(buf, size, "%llds", s);
 }
 
+/* fingerd_delivery - the Delivery: line's value (mail/proto_rec.h says how) */
+void
+fingerd_delivery(const struct finger_status *fs, time_t now, char *buf, size_t size)
+{
+	proto_delivery_text(&(struct proto_delivery){ .unknown = fs->unknown,
+	    .open = fs->open, .pending = fs->pending, .in_flight = fs->in_flight,
+	    .finished = fs->finished, .failing = fs->failing,
+	    .failing_at = fs->failing_at }, now, buf, size);
+}
+
 /* fingerd_answer - the status report, in a new string */
 char *
 fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 {
 	char age[32], oldest[40] = "-", expiry[40] = "-", *text, *more;
+	char delivery[sizeof(fs->failing) + 64], probe[80] = "";
 
 	if (fs->oldest != 0) {
 		fingerd_age(fs->oldest, now, age, sizeof(age));
 		snprintf(oldest, sizeof(oldest), "%s ago", age);
 	}
+	fingerd_delivery(fs, now, delivery, sizeof(delivery));
+	if (fs->next_probe != 0) {
+		proto_utc(fs->next_probe, false, age, sizeof(age));
+		snprintf(probe, sizeof(probe), "Next probe: %s\r\n", age);
+	}
 	text = xasprintf("Domain: %s\r\nMessages waiting: %llu\r\nOldest: %s\r\n"
-	    "Status: %s\r\n", fs->domain, fs->pending, oldest, fs->state);
+	    "Status: %s\r\nIn flight: %llu\r\nDelivered since the gate opened: %llu\r\n"
+	    "Delivery: %s\r\n%s", fs->domain, fs->pending, oldest, fs->state,
+	    fs->in_flight, fs->delivered, delivery, probe);
 	if (!verbose)
 		return text;
 	/* "/W": the size too, and when the first message will bounce. */

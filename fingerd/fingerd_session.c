@@ -98,6 +98,7 @@ fingerd_unavailable(struct fingerd_session *s, const char *why)
 	memset(&s->fs, 0, sizeof(s->fs));
 	s->fs.domain = s->q.domain;
 	s->fs.state = FINGERD_S_UNAVAILABLE;
+	s->fs.unknown = true;
 	fingerd_reply(s);
 }
 
@@ -131,8 +132,10 @@ fingerd_ask(struct fingerd_session *s, enum finger_phase phase)
 		    .domain = s->q.domain, .source = PROTO_SOURCE_FINGER,
 		    .client = s->addr });
 	else
-		req = proto_domainstatus_req_encode(
-		    &(struct proto_domainstatus_req){ .domain = s->q.domain });
+		/* policy=1: what finger may not release, it may not see either. */
+		req = proto_domainstatus_req_encode(&(struct proto_domainstatus_req){
+		    .domain = s->q.domain, .policy = true,
+		    .source = PROTO_SOURCE_FINGER, .client = s->addr });
 	s->qmgr_fd = ipc_connect(path, true);
 	ret = s->qmgr_fd < 0 ? -1 : ipc_send(s->qmgr_fd, req);
 	if (ret == 0)
@@ -169,10 +172,12 @@ fingerd_triggered(struct fingerd_session *s, const struct ipc_rec *rep)
 		return;
 	case PROTO_STATUS_BUSY:
 		s->fs.state = FINGERD_S_BUSY;
+		s->fs.unknown = true;
 		break;
 	case PROTO_STATUS_ERROR:
 	case PROTO_STATUS_N:
 		s->fs.state = FINGERD_S_UNAVAILABLE;
+		s->fs.unknown = true;
 		break;
 	case PROTO_STATUS_DENIED:
 	case PROTO_STATUS_UNKNOWN:
@@ -180,6 +185,32 @@ fingerd_triggered(struct fingerd_session *s, const struct ipc_rec *rep)
 		break;
 	}
 	fingerd_reply(s);
+}
+
+/*
+ * fingerd_status_more - the release's progress from st (status=ok). The
+ * times are bounded as the others; failing is qmgr's text, made
+ * printable again (it goes to the client).
+ */
+static void
+fingerd_status_more(struct finger_status *fs, const struct proto_domainstatus *st)
+{
+	size_t i;
+
+	fs->open = st->gate == PROTO_GATE_OPEN;
+	fs->in_flight = st->in_flight <= 1ULL << 40 ? st->in_flight : 1ULL << 40;
+	fs->delivered = st->delivered <= 1ULL << 40 ? st->delivered : 1ULL << 40;
+	fs->finished = st->finished <= INT32_MAX * 4ULL ? (time_t)st->finished : 0;
+	fs->failing_at = st->failing_at <= INT32_MAX * 4ULL ? (time_t)st->failing_at : 0;
+	fs->next_probe = st->next_probe <= INT32_MAX * 4ULL ? (time_t)st->next_probe : 0;
+	snprintf(fs->failing, sizeof(fs->failing), "%s", st->failing != NULL ? st->failing : "");
+	for (i = 0; fs->failing[i] != '\0'; i++)
+		if ((unsigned char)fs->failing[i] < 0x20 || (unsigned char)fs->failing[i] > 0x7e)
+			fs->failing[i] = '?';
+	/* A report-only query names the state it found, not one it caused. */
+	if (fs->state == NULL)
+		fs->state = fs->pending == 0 && fs->in_flight == 0 ? FINGERD_S_NONE :
+		    fs->open ? FINGERD_S_UNDER_WAY : FINGERD_S_HELD;
 }
 
 /* fingerd_status - qmgr's domainstatus: the numbers of the answer */
@@ -200,11 +231,14 @@ fingerd_status(struct fingerd_session *s, const struct ipc_rec *rep)
 		s->fs.bytes = st.bytes;
 		s->fs.oldest = (time_t)st.oldest;
 		s->fs.next_expiry = (time_t)st.next_expiry;
+		fingerd_status_more(&s->fs, &st);
 	} else if (st.status != PROTO_STATUS_UNKNOWN) {
 		/* ("unknown": gone from the table since the trigger: no mail.) */
 		fingerd_unavailable(s, "bad domainstatus reply");
 		return;
 	}
+	if (s->fs.state == NULL)
+		s->fs.state = FINGERD_S_NONE;
 	fingerd_reply(s);
 }
 
@@ -261,7 +295,7 @@ fingerd_query(struct fingerd_session *s, const char *line, size_t len)
 	stream_pause(s->st, true);
 	stream_set_deadline(s->st, 0);
 	s->fs.domain = s->q.domain;
-	fingerd_ask(s, FINGER_P_TRIGGER);
+	fingerd_ask(s, s->q.report ? FINGER_P_STATUS : FINGER_P_TRIGGER);
 }
 
 /* fingerd_session_event - input, output done, timeout or error */

@@ -13,3 +13,6 @@ dist_man_MANS += man/fingerd.8
 # Integration tests (t/lib/FingerProbe.pm holds their helpers).
 TESTS += t/55-finger.t t/56-finger-client.t
 EXTRA_DIST += t/55-finger.t t/56-finger-client.t t/lib/FingerProbe.pm
+# The finished signal (issue 9).
+TESTS += t/46-finger-finished.t
+EXTRA_DIST += t/46-finger-finished.t

@@ -18,3 +18,6 @@ TESTS += t/fingerprobe_test
 t_fingerprobe_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 t_fingerprobe_test_SOURCES = t/fingerprobe_test.c
 t_fingerprobe_test_LDADD = fingerd/libfingerd.a prober/libprober.a $(SLUICE_LIBS)
+# The prober of issue 9: soon after new mail, every MX above ours, the cap.
+TESTS += t/59-prober-soon.t
+EXTRA_DIST += t/59-prober-soon.t

@@ -8,13 +8,15 @@
  *	online. Every few seconds it asks qmgr(8) which held domains have
  *	mail waiting, a closed gate and probe= set in the domains table.
  *	For each it connects to the domain's route (route=[host]:port, or
- *	the best MX host that is not this one for route=mx, on
- *	smtp_mx_port), reads the 220 banner within probe_timeout and says
- *	QUIT. A success sends qmgr a
+ *	for route=mx every address of every MX host above this one, on
+ *	smtp_mx_port, until one answers), reads the 220 banner within
+ *	probe_timeout and says QUIT. A success sends qmgr a
  *	trigger with source=probe, which opens the gate as any trigger
  *	does; a failure waits: probe= at first, then twice as long after
- *	each failure in a row, up to probe_max. Domains without mail, or
- *	whose gate is open, are not probed.
+ *	each failure in a row, up to probe_max. New mail brings the next
+ *	probe forward to within seconds (with jitter). qmgr is told each
+ *	next probe time, which finger and the web page show. Domains
+ *	without mail, or whose gate is open, are not probed.
  *
  *	The log has one line per change of a domain's state,
  *	"probe: domain=D, state=reachable|unreachable, next=Ns, ...",

@@ -11,8 +11,11 @@
  * domain has a schedule: a probe when it first shows up, then one every
  * probe= interval; a failure doubles the interval up to probe_max, a
  * success resets it and sends qmgr a trigger with source=probe, which
- * opens the gate as any trigger does. A domain whose gate is open, or
- * that has no mail, is not in the list and is not probed.
+ * opens the gate as any trigger does. New mail (qmgr's arrivals count
+ * grew) brings the next probe forward to within seconds (PROBER_SOON_*).
+ * Each change of a schedule is told to qmgr (type=probed), which shows
+ * it as the next probe. A domain whose gate is open, or that has no
+ * mail, is not in the list and is not probed.
  */
 #ifndef SLUICE_PROBER_H
 #define SLUICE_PROBER_H
@@ -37,6 +40,18 @@
 #define PROBER_INFLIGHT_MAX	64
 /* The longest banner line we read. */
 #define PROBER_LINE_MAX		1024
+/*
+ * New mail for a held domain is probed PROBER_SOON_MS plus up to
+ * PROBER_SOON_JITTER_MS after the poll that sees it (the jitter spreads
+ * a burst of domains, as after a mail storm or a restart), but never
+ * sooner than PROBER_SOON_GAP_MS after the domain's last probe: a steady
+ * stream of mail costs a dead site one probe per gap, not one per poll.
+ */
+#define PROBER_SOON_MS		1000
+#define PROBER_SOON_JITTER_MS	4000
+#define PROBER_SOON_GAP_MS	10000
+/* Addresses one probe tries (every address of every MX above ours). */
+#define PROBER_ADDRS_MAX	16
 
 struct dns;
 struct probe;
@@ -61,6 +76,8 @@ struct probe_domain {
 	uint64_t next_ms;	/* ev_now() of the next probe */
 	uint64_t seen_ms;	/* ev_now() when it was last in the list */
 	bool listed;		/* in the latest list */
+	uint64_t arrivals;	/* qmgr's count of new mail at the last list */
+	bool tell;		/* next_ms changed: tell qmgr (type=probed) */
 	struct probe *run;	/* probe in flight, or NULL */
 };
 

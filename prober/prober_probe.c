@@ -21,23 +21,37 @@
 /* prober */
 #include "prober/prober.h"
 
+/*
+ * A probe walks a list of hosts (the route's one, or every MX host above
+ * ours) and, for each, every address the lookup gave, until one greets
+ * with 220 or PROBER_ADDRS_MAX were tried. Each lookup and each address
+ * has probe_timeout.
+ */
 struct probe {
 	struct prober *pr;
 	struct probe_domain *pd;
-	struct ev_timer *deadline;	/* probe_timeout for all of it */
-	struct ev_timer *later;		/* reports a failure found at once */
+	struct ev_timer *deadline;	/* probe_timeout for this step */
+	struct ev_timer *later;		/* a failure found at once: the next step from the loop */
 	struct dns_query *query;
 	int fd;				/* while connecting, before the stream */
 	struct stream *st;
-	char host[256];
+	char host[256];			/* the host being tried */
 	unsigned port;
+	char (*hosts)[256];		/* hosts still to try, after this one */
+	size_t nhosts, ihost;
+	struct dns_addr addr[PROBER_ADDRS_MAX]; /* the addresses of host still to try */
+	size_t naddr, iaddr;
+	unsigned tried;			/* addresses tried so far */
 	bool greeted;			/* the 220 came: the site is up */
 	struct probe_result r;
 };
 
-/* probe_release - close and cancel whatever the probe still holds */
+static void probe_next(struct probe *p);
+static void probe_deadline(void *ctx);
+
+/* probe_step_end - close and cancel what the step (a lookup, an address) holds */
 static void
-probe_release(struct probe *p)
+probe_step_end(struct probe *p)
 {
 	struct ev_loop *loop = p->pr->loop;
 
@@ -50,6 +64,24 @@ probe_release(struct probe *p)
 		p->fd = -1;
 	}
 	stream_free(&p->st);
+}
+
+/* probe_step - a new step: probe_timeout from now */
+static void
+probe_step(struct probe *p)
+{
+	probe_step_end(p);
+	p->deadline = ev_timer_add(p->pr->loop, (uint64_t)p->pr->cfg->probe_timeout * 1000,
+	    probe_deadline, p);
+}
+
+/* probe_release - close and cancel whatever the probe still holds */
+static void
+probe_release(struct probe *p)
+{
+	probe_step_end(p);
+	free(p->hosts);
+	p->hosts = NULL;
 }
 
 /* probe_cancel - abandon a probe; its result is never reported */
@@ -89,7 +121,7 @@ probe_why(struct probe *p, const char *fmt, va_list ap)
 	p->r.ok = false;
 }
 
-/* probe_fail - record why the probe failed and finish it */
+/* probe_fail - record why this step failed and go on to the next (from the loop only) */
 static void
 probe_fail(struct probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -101,17 +133,17 @@ probe_fail(struct probe *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	probe_why(p, fmt, ap);
 	va_end(ap);
-	probe_finish(p);
+	probe_next(p);
 }
 
-/* probe_later_fire - report a failure that was found inside probe_start */
+/* probe_later_fire - go on after a failure that was found inside a call */
 static void
 probe_later_fire(void *ctx)
 {
 	struct probe *p = ctx;
 
 	p->later = NULL;
-	probe_finish(p);
+	probe_next(p);
 }
 
 /* probe_fail_later - as probe_fail, but from the loop, never from the caller */
@@ -141,8 +173,9 @@ probe_deadline(void *ctx)
 		probe_finish(p);
 		return;
 	}
-	probe_fail(p, "%s: timeout after %lds", p->st != NULL ?
-	    "read banner" : p->fd >= 0 ? "connect" : "look up route",
+	probe_fail(p, "%s %s: timeout after %lds", p->st != NULL ? "read banner from" :
+	    p->fd >= 0 ? "connect to" : "look up", p->st != NULL || p->fd >= 0 ?
+	    p->r.where : p->host[0] != '\0' ? p->host : p->pd->name,
 	    p->pr->cfg->probe_timeout);
 }
 
@@ -284,13 +317,11 @@ probe_addr_found(enum dns_status st, const struct dns_addr_list *addrs,
 		probe_fail(p, "look up %s: %s", p->host, *why ? why : dns_status_name(st));
 		return;
 	}
-	/* The first address only: a probe asks "is the site up", not "which host". */
-	probe_connect(p, (const struct sockaddr *)&addrs->v[0].sa, addrs->v[0].len);
-	if (p->later != NULL) {
-		/* A failure at once: in a callback already, report it now. */
-		ev_timer_cancel(p->pr->loop, &p->later);
-		probe_finish(p);
-	}
+	/* Every address: one that is down does not hide the others. */
+	for (p->naddr = p->iaddr = 0; p->naddr < addrs->n &&
+	    p->naddr < sizeof(p->addr) / sizeof(p->addr[0]); p->naddr++)
+		p->addr[p->naddr] = addrs->v[p->naddr];
+	probe_next(p);
 }
 
 /* probe_dns - the resolver, made at first use; NULL with *err_r */
@@ -302,7 +333,7 @@ probe_dns(struct prober *pr, char **err_r)
 	return pr->dns;
 }
 
-/* probe_resolve - find host's address (a literal needs no lookup), then connect */
+/* probe_resolve - find host's addresses (a literal needs no lookup), then try them */
 static void
 probe_resolve(struct probe *p, const char *host, unsigned port)
 {
@@ -313,13 +344,18 @@ probe_resolve(struct probe *p, const char *host, unsigned port)
 
 	snprintf(p->host, sizeof(p->host), "%s", host);
 	p->port = port;
+	p->naddr = p->iaddr = 0;
 	snprintf(p->r.where, sizeof(p->r.where), "%s:%u", host, port);
 	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
-		probe_connect(p, (struct sockaddr *)&sin, sizeof(sin));
+		p->addr[p->naddr].len = sizeof(sin);
+		memcpy(&p->addr[p->naddr++].sa, &sin, sizeof(sin));
+		probe_next(p);
 		return;
 	}
 	if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
-		probe_connect(p, (struct sockaddr *)&sin6, sizeof(sin6));
+		p->addr[p->naddr].len = sizeof(sin6);
+		memcpy(&p->addr[p->naddr++].sa, &sin6, sizeof(sin6));
+		probe_next(p);
 		return;
 	}
 	if ((dns = probe_dns(p->pr, &err)) == NULL) {
@@ -330,6 +366,29 @@ probe_resolve(struct probe *p, const char *host, unsigned port)
 	p->query = dns_lookup_addr(dns, host, probe_addr_found, p);
 }
 
+/*
+ * probe_mx_hosts - the MX hosts to probe: every one whose preference is
+ * better (lower) than ours, in the answer's order (by preference, ties
+ * shuffled). Ours is the best preference of an MX named myhostname; when
+ * we are not in the set, every host but us counts.
+ */
+static size_t
+probe_mx_hosts(const struct dns_mx_list *mx, const char *me, char (*hosts)[256],
+    size_t max)
+{
+	unsigned ours = ~0u;
+	size_t i, n = 0;
+
+	for (i = 0; i < mx->n; i++)
+		if (strcasecmp(mx->v[i].host, me) == 0 && mx->v[i].pref < ours)
+			ours = mx->v[i].pref;
+	for (i = 0; i < mx->n && n < max; i++)
+		if (mx->v[i].pref < ours && strcasecmp(mx->v[i].host, me) != 0 &&
+		    strlen(mx->v[i].host) < sizeof(*hosts))
+			snprintf(hosts[n++], sizeof(*hosts), "%s", mx->v[i].host);
+	return n;
+}
+
 /* probe_mx_found - the MX answer for a route=mx domain */
 static void
 probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why,
@@ -337,7 +396,6 @@ probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why
 {
 	struct probe *p = ctx;
 	const char *me = p->pr->cfg->myhostname;
-	size_t i;
 
 	p->query = NULL;
 	if (st != DNS_OK || mx == NULL) {
@@ -346,22 +404,49 @@ probe_mx_found(enum dns_status st, const struct dns_mx_list *mx, const char *why
 		return;
 	}
 	/*
-	 * The best MX that is not this host: that is the customer's own
-	 * server (we are its secondary). Probing ourselves proves nothing.
+	 * The hosts above ours are the customer's own servers (we are their
+	 * backup). Probing ourselves, or a backup below us, proves nothing.
 	 */
-	for (i = 0; i < mx->n; i++)
-		if (strcasecmp(mx->v[i].host, me) != 0)
-			break;
-	if (i == mx->n) {
-		probe_fail(p, "no MX host of %s other than %s", p->pd->name, me);
+	p->hosts = xcalloc(PROBER_ADDRS_MAX, sizeof(*p->hosts));
+	p->nhosts = probe_mx_hosts(mx, me, p->hosts, PROBER_ADDRS_MAX);
+	p->ihost = 0;
+	/* The port deliver would use: smtp_mx_port. */
+	p->port = (unsigned)p->pr->cfg->smtp_mx_port;
+	if (p->nhosts == 0)
+		probe_fail(p, "no MX host of %s above %s", p->pd->name, me);
+	else
+		probe_next(p);
+}
+
+/*
+ * probe_next - the step after a failure (or a lookup): the next address
+ * of this host, else the next host, else the probe is over and failed.
+ */
+static void
+probe_next(struct probe *p)
+{
+	char tried[64];
+
+	if (p->iaddr < p->naddr && p->tried < PROBER_ADDRS_MAX) {
+		probe_step(p);
+		p->tried++;
+		probe_connect(p, (const struct sockaddr *)&p->addr[p->iaddr].sa,
+		    p->addr[p->iaddr].len);
+		p->iaddr++;
 		return;
 	}
-	/* The port deliver would use: smtp_mx_port. */
-	probe_resolve(p, mx->v[i].host, (unsigned)p->pr->cfg->smtp_mx_port);
-	if (p->later != NULL) {
-		ev_timer_cancel(p->pr->loop, &p->later);
-		probe_finish(p);
+	if (p->ihost < p->nhosts && p->tried < PROBER_ADDRS_MAX) {
+		probe_step(p);
+		probe_resolve(p, p->hosts[p->ihost++], p->port);
+		return;
 	}
+	/* Several addresses failed: the reason is the last one's, and how many. */
+	if (p->tried > 1) {
+		snprintf(tried, sizeof(tried), " (%u addresses tried)", p->tried);
+		if (strlen(p->r.why) + strlen(tried) < sizeof(p->r.why))
+			strcat(p->r.why, tried);
+	}
+	probe_finish(p);
 }
 
 /* probe_start - look up the route of pd and connect to it */
@@ -377,8 +462,7 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 	p->pd = pd;
 	p->fd = -1;
 	pd->run = p;
-	p->deadline = ev_timer_add(pr->loop, (uint64_t)pr->cfg->probe_timeout * 1000,
-	    probe_deadline, p);
+	probe_step(p);
 	if (d == NULL) {
 		probe_fail_later(p, "not in the domains table");
 		return;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 /* lib/util */
 #include "util/ipc.h"
@@ -57,6 +59,59 @@ prober_domain_free(struct probe_domain **pdp)
 	*pdp = NULL;
 }
 
+/* prober_tell - tell qmgr when pd is probed next (for finger and the web page) */
+static void
+prober_tell(struct prober *pr, struct probe_domain *pd)
+{
+	uint64_t now = ev_now();
+	struct ipc_rec *req, *rep = NULL;
+	struct proto_reply r;
+
+	pd->tell = false;
+	req = proto_probed_encode(&(struct proto_probed){ .domain = pd->name,
+	    .next_probe = (uint64_t)time(NULL) +
+	    (pd->next_ms > now ? (pd->next_ms - now + 999) / 1000 : 0) });
+	/* Best effort: the schedule works without; finger shows no time then. */
+	if (qmgr_call(pr->cfg->queue_directory, req, PROBER_QMGR_TIMEOUT_MS, &rep) < 0)
+		log_debug("tell qmgr the next probe of %s: %s", pd->name, strerror(errno));
+	else if (proto_reply_decode(rep, PROTO_T_END, &r, "qmgr") == 0 &&
+	    r.status != PROTO_STATUS_OK)
+		log_debug("tell qmgr the next probe of %s: %s", pd->name,
+		    proto_status_name(r.status));
+	ipc_rec_free(&req);
+	ipc_rec_free(&rep);
+}
+
+/* prober_jitter - a random number of milliseconds below max */
+static uint64_t
+prober_jitter(uint64_t max)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)ev_now();
+	return max > 0 ? r % max : 0;
+}
+
+/*
+ * prober_soon - new mail for pd: probe it within seconds, with jitter,
+ * unless it is due sooner anyway or was probed within PROBER_SOON_GAP_MS.
+ */
+static void
+prober_soon(struct probe_domain *pd, uint64_t now)
+{
+	uint64_t when = now + PROBER_SOON_MS + prober_jitter(PROBER_SOON_JITTER_MS);
+
+	if (pd->started_ms != 0 && when < pd->started_ms + PROBER_SOON_GAP_MS)
+		when = pd->started_ms + PROBER_SOON_GAP_MS;
+	if (when >= pd->next_ms)
+		return;
+	log_debug("probe: domain=%s, new mail, next in %llums", pd->name,
+	    (unsigned long long)(when - now));
+	pd->next_ms = when;
+	pd->tell = true;
+}
+
 /* prober_trigger - ask qmgr to release the domain: the site answered */
 static void
 prober_trigger(struct prober *pr, const char *name)
@@ -94,6 +149,8 @@ prober_done(struct prober *pr, struct probe_domain *pd, const struct probe_resul
 	/* Start to start: the poll that starts the next one is then on time. */
 	pd->next_ms = pd->started_ms + (uint64_t)pd->interval * 1000;
 	pd->state = r->ok ? PROBE_REACHABLE : PROBE_UNREACHABLE;
+	if (!r->ok)
+		prober_tell(pr, pd);
 	/* One line per change of state, not per probe: a dead site stays quiet. */
 	if (pd->state != prev) {
 		if (r->ok)
@@ -139,7 +196,11 @@ prober_listed(const struct ipc_rec *rec, void *ctx)
 		pd->name = xstrdup(d->name);
 		pd->interval = d->probe;
 		pd->next_ms = ev_now();
+		pd->arrivals = p.arrivals;
 		htable_put(pr->domains, pd->name, pd);
+	} else if (p.arrivals != pd->arrivals) {
+		pd->arrivals = p.arrivals;
+		prober_soon(pd, ev_now());
 	}
 	pd->listed = true;
 	pd->seen_ms = ev_now();
@@ -192,6 +253,17 @@ prober_due_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/* prober_tell_one - tell qmgr a schedule that moved and is not running */
+static int
+prober_tell_one(const char *key, void *value, void *ctx)
+{
+	struct probe_domain *pd = value;
+
+	if (pd->tell && pd->run == NULL)
+		prober_tell(ctx, pd);
+	return 0;
+}
+
 /* prober_poll - ask qmgr for the list, start the probes that are due */
 static void
 prober_poll(void *ctx)
@@ -229,6 +301,8 @@ prober_poll(void *ctx)
 		w.due[i]->started_ms = w.now;
 		probe_start(pr, w.due[i]);
 	}
+	/* Schedules moved by new mail, told now that qmgr's list is read. */
+	htable_walk(pr->domains, prober_tell_one, pr);
 	free(w.gone);
 	free(w.due);
 	pr->poll = ev_timer_add(pr->loop, PROBER_POLL_MS, prober_poll, pr);

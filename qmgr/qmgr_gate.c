@@ -40,8 +40,8 @@
 
 /*
  * The gate. Only the functions below write a domain's open_until,
- * opened_by, last_trigger and lease_timer (and reset delivered when a
- * closed gate opens); everything else asks qmgr_gate_is_open().
+ * opened_by, last_trigger and lease_timer (and reset delivered and finished
+ * when a closed gate opens); everything else asks qmgr_gate_is_open().
  */
 
 bool
@@ -69,8 +69,11 @@ qmgr_gate_mark_open(struct qmgr_domain *dom, const char *source, long lease, tim
 {
 	bool was_open = qmgr_gate_is_open(dom, now);
 
-	if (!was_open)
+	if (!was_open) {
+		/* A new release: its own counts (a failure stays until a delivery). */
 		dom->delivered = 0;
+		dom->finished = 0;
+	}
 	dom->last_trigger = now;
 	qmgr_gate_renew(dom, lease, now);
 	free(dom->opened_by);

@@ -220,6 +220,9 @@ qmgr_new_one(const struct qindex_entry *e, void *ctx)
 	struct qmgr_domain *dom = qmgr_domain_get(q, e->domain);
 
 	qmgr_warn_schedule(q, e);
+	/* New mail: the flush is not finished, and the prober may look soon. */
+	dom->arrivals++;
+	dom->finished = 0;
 	/*
 	 * New mail goes straight through an open gate; a backup or relay
 	 * domain tries it now unless that domain is in back-off.
@@ -489,6 +492,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	qmgr_ready_push(q, dom);
 	qmgr_agent_ready_bound(q, agent);
 	qmgr_dispatch(q);
+	qmgr_domain_result(q, dom, conn_error, now);
 	if (agent != NULL)
 		qmgr_agent_check_idle(q, agent);
 }

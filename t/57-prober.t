@@ -9,13 +9,12 @@ use warnings;
 no warnings qw(exec);
 
 use IO::Socket::INET;
-use POSIX qw(setpgid);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
 use FakeDNS;
 use SluiceTest qw(free_port wait_for slurp);
-use FingerProbe qw(sink_start sink_stop sink_messages log_count wait_log);
+use FingerProbe qw(sink_start sink_stop sink_messages log_count wait_log hangup_server);
 
 my $sinkport = free_port();
 my $quietport = free_port();
@@ -37,25 +36,8 @@ my $dir = $s->dir;
 
 # A server that accepts and hangs up before any banner: every probe
 # fails, and each connection's time is written down.
-my $fake = fork // die "fork: $!\n";
-if ($fake == 0) {
-	setpgid(0, 0);
-	my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $sinkport,
-	    Listen => 10, ReuseAddr => 1, Proto => 'tcp') or POSIX::_exit(1);
-	while (my $c = $l->accept) {
-		open my $fh, '>>', "$dir/accepts" or POSIX::_exit(1);
-		printf {$fh} "%.3f\n", time;
-		close $fh;
-		close $c;
-	}
-	POSIX::_exit(0);
-}
+my $fake = hangup_server($sinkport, "$dir/accepts");
 END { kill 'KILL', $fake if $fake; }
-wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$sinkport") }, 10)
-    or BAIL_OUT('the hang-up server did not start');
-# Our own check above is the first line; the probes come after it.
-wait_for(sub { length(slurp("$dir/accepts") // '') > 0 }, 10)
-    or BAIL_OUT('the hang-up server does not record connections');
 $s->start;
 for my $i (1 .. 2) {
 	my ($rc, $out) = $s->swaks('--to', "user$i\@site.example",
@@ -86,7 +68,7 @@ is(scalar($s->queue_list_ids('--domain', 'site.example')), 2, 'both messages wai
 
 # --- route=mx: the best MX that is not this host ---
 
-ok(wait_log($s, qr/probe: domain=loop\.example, state=unreachable, next=2s, reason=no MX host of loop\.example other than mx\.sluice\.test/),
+ok(wait_log($s, qr/probe: domain=loop\.example, state=unreachable, next=2s, reason=no MX host of loop\.example above mx\.sluice\.test/),
     'route=mx listing only us: never probes itself');
 ok(wait_log($s, qr/probe: domain=mx\.example, state=\w+, next=2s, .*down\.test\[127\.0\.0\.254\]:25/),
     'route=mx: probes the MX host that is not us, on port 25');

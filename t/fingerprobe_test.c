@@ -141,8 +141,9 @@ test_answers(void)
 
 	a = fingerd_answer(&fs, false, 1000000);
 	ok(strcmp(a, "Domain: site.example\r\nMessages waiting: 3\r\n"
-	    "Oldest: 2h 5m ago\r\nStatus: delivery started\r\n") == 0,
-	    "short answer: got [%.*s]", (int)strcspn(a, "\r"), a);
+	    "Oldest: 2h 5m ago\r\nStatus: delivery started\r\nIn flight: 0\r\n"
+	    "Delivered since the gate opened: 0\r\nDelivery: waiting for the gate\r\n") == 0,
+	    "short answer: the numbers, then Delivery: waiting for the gate");
 	free(a);
 	a = fingerd_answer(&fs, true, 1000000);
 	ok(strstr(a, "\r\nBytes waiting: 4096\r\nFirst bounce: in 1d 1h\r\n") != NULL,
@@ -150,9 +151,82 @@ test_answers(void)
 	free(a);
 	a = fingerd_answer(&none, true, 1000000);
 	ok(strcmp(a, "Domain: site.example\r\nMessages waiting: 0\r\nOldest: -\r\n"
-	    "Status: no mail waiting\r\nBytes waiting: 0\r\nFirst bounce: -\r\n") == 0,
-	    "no mail: zeros and dashes");
+	    "Status: no mail waiting\r\nIn flight: 0\r\nDelivered since the gate opened: 0\r\n"
+	    "Delivery: finished at 1970-01-12 13:46:40 UTC\r\n"
+	    "Bytes waiting: 0\r\nFirst bounce: -\r\n") == 0,
+	    "no mail: zeros and dashes, finished as of now");
 	free(a);
+}
+
+/* delivery_is - fingerd_delivery(fs) at 1000000 says want */
+static void
+delivery_is(const struct finger_status *fs, const char *want, const char *name)
+{
+	char buf[300];
+
+	fingerd_delivery(fs, 1000000, buf, sizeof(buf));
+	ok(strcmp(buf, want) == 0, "%s: got %s", name, buf);
+}
+
+/* test_delivery - the Delivery: line, first match wins; Next probe: when set */
+static void
+test_delivery(void)
+{
+	struct finger_status fs = { .domain = "site.example", .state = "x",
+		.pending = 2, .in_flight = 1, .open = true, .failing_at = 43380,
+		.finished = 86400 + 3723, .next_probe = 90061 };
+	char *a;
+
+	snprintf(fs.failing, sizeof(fs.failing), "cannot reach 192.0.2.7:25: connection refused");
+	delivery_is(&fs, "failing: cannot reach 192.0.2.7:25: connection refused, 12:03",
+	    "a retry in flight after a failure");
+	fs.failing[0] = '\0';
+	delivery_is(&fs, "in progress", "a job in flight");
+	fs.in_flight = 0;
+	delivery_is(&fs, "in progress", "mail left, gate open");
+	fs.open = false;
+	delivery_is(&fs, "waiting for the gate", "gate closed");
+	fs.pending = 0;
+	delivery_is(&fs, "finished at 1970-01-02 01:02:03 UTC", "nothing left: its time");
+	fs.unknown = true;
+	delivery_is(&fs, "unknown; ask again later", "no status from qmgr: never finished");
+	fs.unknown = false;
+	a = fingerd_answer(&fs, false, 1000000);
+	ok(strstr(a, "\r\nDelivery: finished at 1970-01-02 01:02:03 UTC\r\n"
+	    "Next probe: 1970-01-02 01:01:01 UTC\r\n") != NULL, "Next probe: follows Delivery:");
+	free(a);
+}
+
+/* test_report - "?DOMAIN" reports only; "?" alone or "??x" is no name */
+static void
+test_report(void)
+{
+	static const struct {
+		const char *line;
+		enum finger_query_kind kind;
+		bool report, verbose;
+	} rq[] = {
+		{ "?site.example\r\n", FINGER_Q_DOMAIN, true, false },
+		{ "/W ?site.example\r\n", FINGER_Q_DOMAIN, true, true },
+		{ "site.example\r\n", FINGER_Q_DOMAIN, false, false },
+		{ "?\r\n", FINGER_Q_BAD, true, false },
+		{ "??site.example\r\n", FINGER_Q_BAD, true, false },
+		{ "? site.example\r\n", FINGER_Q_BAD, true, false },
+		{ "?a@b\r\n", FINGER_Q_FORWARD, true, false },
+	};
+	struct finger_query q;
+	size_t i;
+
+	for (i = 0; i < sizeof(rq) / sizeof(rq[0]); i++) {
+		fingerd_query_parse(rq[i].line, strlen(rq[i].line), &q);
+		ok(q.kind == rq[i].kind && q.report == rq[i].report &&
+		    q.verbose == rq[i].verbose, "report query %zu: kind %s report %d",
+		    i, kind_names[q.kind], q.report);
+	}
+	ok(strcmp(q.domain, "") == 0, "a refused query names no domain");
+	fingerd_query_parse("?Site.Example.\r\n", 16, &q);
+	ok(strcmp(q.domain, "site.example") == 0, "?DOMAIN: the name lowercased, got %s",
+	    q.domain);
 }
 
 static const struct {
@@ -198,6 +272,8 @@ main(void)
 	test_long();
 	test_ages();
 	test_answers();
+	test_delivery();
+	test_report();
 	test_backoff();
 	return tap_done();
 }

@@ -160,7 +160,14 @@ test_round_trips(void)
 
 		rec = wire(proto_domainstatus_req_encode(&a));
 		ok(rec != NULL && proto_domainstatus_req_decode(rec, &b, "t") == 0 &&
-		    same(a.domain, b.domain), "domainstatus request round trip");
+		    same(a.domain, b.domain) && !b.policy, "domainstatus request round trip");
+		ipc_rec_free(&rec);
+		a = (struct proto_domainstatus_req){ .domain = "site.example",
+			.policy = true, .source = PROTO_SOURCE_FINGER, .client = "::1" };
+		rec = wire(proto_domainstatus_req_encode(&a));
+		ok(rec != NULL && proto_domainstatus_req_decode(rec, &b, "t") == 0 &&
+		    same(a.domain, b.domain) && b.policy && b.source == PROTO_SOURCE_FINGER &&
+		    same(a.client, b.client), "domainstatus request with policy round trip");
 		ipc_rec_free(&rec);
 	}
 	{
@@ -168,7 +175,9 @@ test_round_trips(void)
 			.domain = "site.example", .pending = 3, .bytes = 4096,
 			.oldest = 1700000000, .next_expiry = 1700400000,
 			.gate = PROTO_GATE_OPEN, .open_until = 1700000600,
-			.opened_by = "web", .delivered = 5 }, b;
+			.opened_by = "web", .delivered = 5, .in_flight = 2,
+			.finished = 1700000300, .failing = "cannot reach 192.0.2.7:25: connection refused",
+			.failing_at = 1700000200, .next_probe = 1700000900 }, b;
 
 		rec = wire(proto_domainstatus_encode(&a));
 		ok(rec != NULL && proto_domainstatus_decode(rec, &b, "t") == 0 &&
@@ -176,7 +185,9 @@ test_round_trips(void)
 		    b.bytes == 4096 && b.oldest == a.oldest &&
 		    b.next_expiry == a.next_expiry && b.gate == a.gate &&
 		    b.open_until == a.open_until && same(a.opened_by, b.opened_by) &&
-		    b.delivered == 5, "domainstatus round trip");
+		    b.delivered == 5 && b.in_flight == 2 && b.finished == a.finished &&
+		    same(a.failing, b.failing) && b.failing_at == a.failing_at &&
+		    b.next_probe == a.next_probe, "domainstatus round trip");
 		ipc_rec_free(&rec);
 	}
 	{
@@ -219,11 +230,23 @@ test_round_trips(void)
 		ipc_rec_free(&rec);
 	}
 	{
-		struct proto_probe a = { .domain = "site.example", .pending = 9 }, b;
+		struct proto_probe a = { .domain = "site.example", .pending = 9,
+			.arrivals = 12 }, b;
 
 		rec = wire(proto_probe_encode(&a));
 		ok(rec != NULL && proto_probe_decode(rec, &b, "t") == 0 &&
-		    same(a.domain, b.domain) && b.pending == 9, "probe round trip");
+		    same(a.domain, b.domain) && b.pending == 9 && b.arrivals == 12,
+		    "probe round trip");
+		ipc_rec_free(&rec);
+	}
+	{
+		struct proto_probed a = { .domain = "site.example",
+			.next_probe = 1700000900 }, b;
+
+		rec = wire(proto_probed_encode(&a));
+		ok(rec != NULL && proto_probed_decode(rec, &b, "t") == 0 &&
+		    same(a.domain, b.domain) && b.next_probe == a.next_probe,
+		    "probed round trip");
 		ipc_rec_free(&rec);
 	}
 	{
@@ -327,6 +350,11 @@ static const struct {
 	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\ntls=may\n"
 	  "rcpt=u@a\nidx=0\nprio=1\n", "job record from peer23: unknown field prio" },
 	{ "type=idle\n", "refuse queued record from peer24: unexpected record idle" },
+	{ "type=domainstatus\nstatus=ok\ndomain=a\npending=1\nbytes=1\noldest=0\n"
+	  "next_expiry=0\ngate=open\nopen_until=0\nopened_by=\ndelivered=0\n",
+	  "missing field in_flight" },
+	{ "type=domainstatus\nstatus=ok\ndomain=a\nwhen=1\n", "unknown field when" },
+	{ "type=probed\ndomain=a\n", "missing field next_probe" },
 };
 
 /* decode_as - decode rec as the record its type names; 0/-1 */
@@ -340,6 +368,7 @@ decode_as(const struct ipc_rec *rec, const char *peer, bool as_queued)
 		struct proto_triggered triggered;
 		struct proto_domainstatus domainstatus;
 		struct proto_gateclose gateclose;
+		struct proto_probed probed;
 		struct proto_rcpt rcpt;
 		struct proto_done done;
 		struct proto_hello hello;
@@ -357,6 +386,8 @@ decode_as(const struct ipc_rec *rec, const char *peer, bool as_queued)
 		ret = proto_domainstatus_decode(rec, &x.domainstatus, peer);
 	else if (strcmp(type, PROTO_T_GATECLOSE) == 0)
 		ret = proto_gateclose_decode(rec, &x.gateclose, peer);
+	else if (strcmp(type, PROTO_T_PROBED) == 0)
+		ret = proto_probed_decode(rec, &x.probed, peer);
 	else if (strcmp(type, PROTO_T_RCPT) == 0)
 		ret = proto_rcpt_decode(rec, &x.rcpt, peer);
 	else if (strcmp(type, PROTO_T_DONE) == 0)

@@ -145,11 +145,47 @@ test_policy(void)
 	netlist_free(&limited.etrn_from);
 }
 
+/* qmgr_failing_text: deliver's conn_error in the customer's words */
+static void
+test_failing(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "connect to 192.0.2.7[192.0.2.7]: Connection refused",
+		  "cannot reach 192.0.2.7:25: connection refused" },
+		{ "connect to mx.site.example[192.0.2.7]:2525: Connection timed out",
+		  "cannot reach 192.0.2.7:2525: connection timed out" },
+		{ "connect to mx.site.example[2001:db8::1]: No route to host",
+		  "cannot reach [2001:db8::1]:25: no route to host" },
+		{ "421 4.3.2 shutting down", "cannot deliver: 421 4.3.2 shutting down" },
+		{ "connect to x: \r\n\x1b[0m", "cannot reach x: ???[0m" },
+	};
+	struct qmgr_domain dom = { .name = "site.example" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = qmgr_failing_text(cases[i].in);
+
+		ok(strcmp(got, cases[i].want) == 0, "failing text %zu: got %s", i, got);
+		free(got);
+	}
+	/* A new release keeps the failure and clears finished. */
+	dom.failing = xstrdup("cannot reach 192.0.2.7:25: connection refused");
+	dom.finished = NOW - 5;
+	(void)qmgr_gate_mark_open(&dom, "etrn", 600, NOW);
+	ok(dom.failing != NULL && dom.finished == 0,
+	    "opening keeps failing until a delivery, resets finished");
+	free(dom.failing);
+	free(dom.opened_by);
+}
+
 int
 main(void)
 {
 	test_gate();
 	test_joins();
 	test_policy();
+	test_failing();
 	return tap_done();
 }

@@ -14,3 +14,6 @@ dist_man_MANS += man/web.8
 WEB_TESTS = t/61-web.t t/62-web-tls.t
 TESTS += $(WEB_TESTS)
 EXTRA_DIST += $(WEB_TESTS) t/lib/WebTest.pm
+# The finished signal on the page (issue 9).
+TESTS += t/47-web-finished.t
+EXTRA_DIST += t/47-web-finished.t

@@ -150,6 +150,11 @@ struct web_domain_view {
 	bool open;			/* the gate */
 	time_t open_until;
 	const char *notice;		/* what the trigger said, or NULL */
+	unsigned long long in_flight;	/* deliveries under way */
+	time_t finished;		/* nothing left since; 0 */
+	char failing[256];		/* the last connection failure, "" none */
+	time_t failing_at;
+	time_t next_probe;		/* 0 none */
 };
 
 /* web_page.c: each page is a new NUL-terminated string; *len_r its length */

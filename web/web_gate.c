@@ -127,7 +127,8 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 	int ret = -1;
 
 	reply = web_gate_call(w, proto_domainstatus_req_encode(
-	    &(struct proto_domainstatus_req){ .domain = v->name }));
+	    &(struct proto_domainstatus_req){ .domain = v->name,
+	    .source = PROTO_SOURCE_WEB }));
 	v->known = false;
 	if (reply != NULL && proto_domainstatus_decode(reply, &st, "qmgr") == 0 &&
 	    st.status == PROTO_STATUS_OK) {
@@ -138,6 +139,15 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 		v->oldest = web_gate_time(st.oldest);
 		v->next_expiry = web_gate_time(st.next_expiry);
 		v->open_until = web_gate_time(st.open_until);
+		v->in_flight = st.in_flight <= (uint64_t)1 << 40 ? st.in_flight : 0;
+		v->finished = web_gate_time(st.finished);
+		v->failing_at = web_gate_time(st.failing_at);
+		v->next_probe = web_gate_time(st.next_probe);
+		/* The page escapes it; made printable too, as finger does. */
+		snprintf(v->failing, sizeof(v->failing), "%s", st.failing != NULL ? st.failing : "");
+		for (size_t i = 0; v->failing[i] != '\0'; i++)
+			if ((unsigned char)v->failing[i] < 0x20 || (unsigned char)v->failing[i] > 0x7e)
+				v->failing[i] = '?';
 		ret = 0;
 	} else if (reply != NULL)
 		log_warn("read domain status of %s: bad reply from qmgr", v->name);

@@ -13,6 +13,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/passwd.h"
+#include "mail/proto_rec.h"
 /* web */
 #include "web/web.h"
 
@@ -38,7 +39,7 @@ static const char web_css[] =
     "border-radius:.3rem;background:#1f4f99;color:#fff;width:100%}"
     "dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem;margin:0}"
     "dt{color:#4d5566}dd{margin:0;font-weight:600;text-align:right}"
-    ".open{color:#157a3a}.held{color:#9a5800}"
+    ".open{color:#157a3a}.held{color:#9a5800}.failing{color:#b3261e}"
     ".note{background:#fff6d5;border:1px solid #e6d185;padding:.6rem;"
     "border-radius:.3rem}"
     ".err{background:#fde3e3;border-color:#e5a3a3}"
@@ -195,7 +196,7 @@ web_page_login(const char *csrf, const char *domain, const char *notice,
 static void
 web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 {
-	char t[64];
+	char t[64], progress[sizeof(v->failing) + 64];
 
 	fputs("<section class=\"card\">\n<h2>", fp);
 	web_html(fp, v->name);
@@ -205,15 +206,37 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 		    "this page tries again at its next refresh.</p>\n</section>\n", fp);
 		return;
 	}
+	proto_delivery_text(&(struct proto_delivery){ .open = v->open,
+	    .pending = v->pending, .in_flight = v->in_flight, .finished = v->finished,
+	    .failing = v->failing, .failing_at = v->failing_at }, now, progress,
+	    sizeof(progress));
 	fputs("<dl>\n<dt>Delivery</dt>", fp);
-	if (v->open) {
-		web_page_duration((long)(v->open_until - now), t, sizeof(t));
-		fprintf(fp, "<dd class=\"gate open\">open (%s left)</dd>\n", t);
-	} else
-		fputs("<dd class=\"gate held\">held</dd>\n", fp);
+	/*
+	 * Failing is said where "open" would be, never a green gate to a
+	 * dead site; the progress row would only repeat it.
+	 */
+	if (strncmp(progress, PROTO_D_FAILING, strlen(PROTO_D_FAILING)) == 0) {
+		fputs("<dd class=\"gate failing\">", fp);
+		web_html(fp, progress);
+		fputs("</dd>\n", fp);
+	} else {
+		if (v->open) {
+			web_page_duration((long)(v->open_until - now), t, sizeof(t));
+			fprintf(fp, "<dd class=\"gate open\">open (%s left)</dd>\n", t);
+		} else
+			fputs("<dd class=\"gate held\">held</dd>\n", fp);
+		fputs("<dt>Progress</dt><dd class=\"progress\">", fp);
+		web_html(fp, progress);
+		fputs("</dd>\n", fp);
+	}
 	fprintf(fp, "<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
-	    "<dt>Delivered this session</dt><dd class=\"delivered\">%llu</dd>\n",
-	    v->pending, v->delivered);
+	    "<dt>In flight</dt><dd class=\"inflight\">%llu</dd>\n"
+	    "<dt>Delivered since the gate opened</dt><dd class=\"delivered\">%llu</dd>\n",
+	    v->pending, v->in_flight, v->delivered);
+	if (v->next_probe != 0) {
+		proto_utc(v->next_probe, false, t, sizeof(t));
+		fprintf(fp, "<dt>Next probe</dt><dd class=\"probe\">%s</dd>\n", t);
+	}
 	fputs("<dt>Oldest message</dt><dd class=\"oldest\">", fp);
 	if (v->oldest > 0) {
 		web_page_duration((long)(now - v->oldest), t, sizeof(t));

@@ -91,7 +91,7 @@ const struct param params[] = {
 	{ "maximal_queue_lifetime", PT_TIME, "5d", F(maximal_queue_lifetime), .min = 1 },
 	{ "delay_warning_time", PT_TIME, "24h", F(delay_warning_time) },
 	{ "default_probe_interval", PT_TIME, "15m", F(default_probe_interval) },
-	{ "probe_max", PT_TIME, "2h", F(probe_max), .min = 1 },
+	{ "probe_max", PT_TIME, "15m", F(probe_max), .min = 1 },
 	{ "master_restart_delay", PT_TIME, "1s", F(master_restart_delay), .min = 1 },
 	{ "master_restart_max", PT_TIME, "60s", F(master_restart_max), .min = 1 },
 	{ "qmgr_client_timeout", PT_TIME, "60s", F(qmgr_client_timeout), .min = 1 },

@@ -69,21 +69,37 @@
  *		logged, and the gate opened for the domain's lease.
  *		status=none: authorised, gate opened, but no mail waits.
  *
- *	type=domainstatus domain=D
+ *	type=domainstatus domain=D [source=SOURCE policy=1 [client=ADDR]]
  *	-> type=domainstatus status=ok domain=D pending=N bytes=N
  *	             oldest=EPOCH|0 next_expiry=EPOCH|0 gate=held|open
  *	             open_until=EPOCH|0 opened_by=SOURCE|"" delivered=N
+ *	             in_flight=N finished=EPOCH|0 failing_at=EPOCH|0
+ *	             next_probe=EPOCH|0 [failing=TEXT]
  *	   or type=domainstatus status=unknown domain=D, or status=error
  *		what the web page and fingerd show (delivered: recipients
- *		sent since the gate last opened).
+ *		sent since the gate last opened; in_flight: jobs at a
+ *		deliver process; finished: when the last job of the open
+ *		gate ended with nothing left, 0 while mail waits or is in
+ *		flight; failing: the domain's last connection failure,
+ *		"cannot reach ADDR:PORT: why", at failing_at, cleared by a
+ *		delivery; next_probe: when the prober looks next). With
+ *		policy=1 a domain that SOURCE (from client) may not release
+ *		is answered status=unknown, as a domain not in the table:
+ *		fingerd's report-only query shows no more than a trigger.
  *
  *	type=gateclose domain=D source=web|atrn|cli client=ADDR [user=LOGIN]
  *	-> type=gateclosed status=ok|denied|unknown [reason=TEXT]
  *		close the gate now (web logout); same authorisation as a trigger.
  *
  *	type=probelist
- *	-> type=probe domain=D pending=N  (one per held domain whose gate is
- *	   closed, that has mail and probe= set), then type=end status=ok
+ *	-> type=probe domain=D pending=N arrivals=N  (one per held domain
+ *	   whose gate is closed, that has mail and probe= set; arrivals
+ *	   counts the messages qmgr indexed for D since it started, so the
+ *	   prober sees new mail), then type=end status=ok
+ *
+ *	prober: type=probed domain=D next_probe=EPOCH
+ *	-> type=end status=ok|unknown
+ *		when the prober will look at D next (shown by domainstatus).
  *
  * ATRN (etrn/) sessions register as deliver agents bound to domains:
  *	etrn:    type=hello slots=1 bind=D1,D2,... user=LOGIN
@@ -145,6 +161,7 @@ struct ipc_rec;
 #define PROTO_T_BUSY		"busy"
 #define PROTO_T_IDLE		"idle"
 #define PROTO_T_MISSING		"missing"
+#define PROTO_T_PROBED		"probed"
 
 /* Field names (Postfix's MAIL_ATTR_*): every name= any record carries. */
 #define PROTO_F_TYPE		"type"
@@ -192,6 +209,13 @@ struct ipc_rec;
 #define PROTO_F_QUEUE_DIRECTORY	"queue_directory"
 #define PROTO_F_ENTRIES		"entries"
 #define PROTO_F_TIMERS		"timers"
+#define PROTO_F_IN_FLIGHT	"in_flight"
+#define PROTO_F_FINISHED	"finished"
+#define PROTO_F_FAILING		"failing"
+#define PROTO_F_FAILING_AT	"failing_at"
+#define PROTO_F_NEXT_PROBE	"next_probe"
+#define PROTO_F_POLICY		"policy"
+#define PROTO_F_ARRIVALS	"arrivals"
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* lib/util */
 #include "util/ipc.h"
@@ -148,6 +150,9 @@ DESC(triggered_d, PROTO_T_TRIGGERED, triggered_f);
 
 static const struct proto_field domainstatus_req_f[] = {
 	F(proto_domainstatus_req, DOMAIN, domain, STR, 0),
+	F(proto_domainstatus_req, POLICY, policy, FLAG, PROTO_OPT),
+	F(proto_domainstatus_req, SOURCE, source, SOURCE, PROTO_OPT),
+	F(proto_domainstatus_req, CLIENT, client, STR, PROTO_OPT),
 };
 DESC(domainstatus_req_d, PROTO_T_DOMAINSTATUS, domainstatus_req_f);
 
@@ -162,6 +167,11 @@ static const struct proto_field domainstatus_f[] = {
 	F(proto_domainstatus, OPEN_UNTIL, open_until, NUM, PROTO_IF_OK),
 	F(proto_domainstatus, OPENED_BY, opened_by, STR, PROTO_IF_OK),
 	F(proto_domainstatus, DELIVERED, delivered, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, IN_FLIGHT, in_flight, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, FINISHED, finished, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, FAILING, failing, STR, PROTO_OPT),
+	F(proto_domainstatus, FAILING_AT, failing_at, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, NEXT_PROBE, next_probe, NUM, PROTO_IF_OK),
 };
 static const struct proto_desc domainstatus_d = { PROTO_T_DOMAINSTATUS,
 	domainstatus_f, sizeof(domainstatus_f) / sizeof(domainstatus_f[0]),
@@ -183,8 +193,15 @@ static const struct proto_field reply_f[] = {
 static const struct proto_field probe_f[] = {
 	F(proto_probe, DOMAIN, domain, STR, 0),
 	F(proto_probe, PENDING, pending, NUM, 0),
+	F(proto_probe, ARRIVALS, arrivals, NUM, 0),
 };
 DESC(probe_d, PROTO_T_PROBE, probe_f);
+
+static const struct proto_field probed_f[] = {
+	F(proto_probed, DOMAIN, domain, STR, 0),
+	F(proto_probed, NEXT_PROBE, next_probe, NUM, 0),
+};
+DESC(probed_d, PROTO_T_PROBED, probed_f);
 
 static const struct proto_field hello_f[] = {
 	F(proto_hello, SLOTS, slots, NUM, 0),
@@ -443,6 +460,7 @@ PROTO_CODEC(domainstatus_req)
 PROTO_CODEC(domainstatus)
 PROTO_CODEC(gateclose)
 PROTO_CODEC(probe)
+PROTO_CODEC(probed)
 PROTO_CODEC(hello)
 PROTO_CODEC(busy)
 PROTO_CODEC(rcpt)
@@ -463,6 +481,7 @@ PROTO_PLAIN(domainstatus_req)
 PROTO_PLAIN(domainstatus)
 PROTO_PLAIN(gateclose)
 PROTO_PLAIN(probe)
+PROTO_PLAIN(probed)
 PROTO_PLAIN(hello)
 PROTO_PLAIN(busy)
 PROTO_PLAIN(rcpt)
@@ -577,4 +596,41 @@ proto_job_clear(struct proto_job *x)
 	free(x->rcpt);
 	x->rcpt = NULL;
 	x->nrcpt = 0;
+}
+
+void
+proto_utc(time_t t, bool short_form, char *buf, size_t size)
+{
+	struct tm tm;
+	size_t n = 0;
+
+	/* A stored time may be absurd; gmtime_r fails only past year 2^31. */
+	if (gmtime_r(&t, &tm) != NULL)
+		n = short_form ? strftime(buf, size, "%H:%M", &tm) :
+		    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (n == 0)
+		snprintf(buf, size, "?");
+}
+
+void
+proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf, size_t size)
+{
+	char when[40];
+
+	if (d->unknown) {
+		snprintf(buf, size, "%s", PROTO_D_UNKNOWN);
+	} else if (d->pending + d->in_flight > 0 && d->failing != NULL &&
+	    d->failing[0] != '\0') {
+		/* Until a delivery gets through, a retry under way is still failing. */
+		proto_utc(d->failing_at, true, when, sizeof(when));
+		snprintf(buf, size, "%s %s, %s", PROTO_D_FAILING, d->failing, when);
+	} else if (d->in_flight > 0) {
+		snprintf(buf, size, "%s", PROTO_D_PROGRESS);
+	} else if (d->pending > 0) {
+		snprintf(buf, size, "%s", d->open ? PROTO_D_PROGRESS : PROTO_D_WAITING);
+	} else {
+		/* Nothing was released (or the domain is none of ours): done as of now. */
+		proto_utc(d->finished != 0 ? d->finished : now, false, when, sizeof(when));
+		snprintf(buf, size, "%s %s", PROTO_D_FINISHED, when);
+	}
 }

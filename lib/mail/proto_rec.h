@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mail/proto.h"
 
@@ -55,6 +56,9 @@ struct proto_triggered {
 /* type=domainstatus, the request */
 struct proto_domainstatus_req {
 	const char *domain;
+	bool policy;		/* answer "unknown" when source may not release it */
+	enum proto_source source;	/* with policy */
+	const char *client;	/* optional, with policy */
 };
 
 /* type=domainstatus, the answer (numbers only with status=ok) */
@@ -69,6 +73,11 @@ struct proto_domainstatus {
 	uint64_t open_until;
 	const char *opened_by;	/* a source word, or "" */
 	uint64_t delivered;
+	uint64_t in_flight;	/* jobs at a deliver process */
+	uint64_t finished;	/* epoch: the open gate's last job ended, nothing left; 0 */
+	const char *failing;	/* optional: the last connection failure */
+	uint64_t failing_at;	/* epoch of failing; 0 */
+	uint64_t next_probe;	/* epoch of the prober's next look; 0 none */
 };
 
 /* type=gateclose */
@@ -89,6 +98,13 @@ struct proto_reply {
 struct proto_probe {
 	const char *domain;
 	uint64_t pending;
+	uint64_t arrivals;	/* messages indexed for domain since qmgr started */
+};
+
+/* type=probed: prober -> qmgr, when it looks at domain next */
+struct proto_probed {
+	const char *domain;
+	uint64_t next_probe;	/* epoch */
 };
 
 /* type=hello: an agent's first record */
@@ -149,6 +165,7 @@ PROTO_REC(domainstatus_req);
 PROTO_REC(domainstatus);
 PROTO_REC(gateclose);
 PROTO_REC(probe);
+PROTO_REC(probed);
 PROTO_REC(hello);
 PROTO_REC(busy);
 PROTO_REC(rcpt);
@@ -172,5 +189,38 @@ bool proto_job_ok(const struct ipc_rec *rec, const char *peer);
 
 /* proto_job_clear - free what proto_job_decode allocated */
 void proto_job_clear(struct proto_job *x);
+
+/*
+ * Where a release stands, as fingerd's "Delivery:" line and the web
+ * page's progress say it: one text for both doors (sluice-turn wait
+ * reads it). Built from a domainstatus answer.
+ */
+struct proto_delivery {
+	bool unknown;		/* no status (qmgr busy or unavailable) */
+	bool open;		/* the gate */
+	uint64_t pending;
+	uint64_t in_flight;
+	time_t finished;	/* 0: the time of the answer */
+	const char *failing;	/* NULL or "": none */
+	time_t failing_at;
+};
+
+#define PROTO_D_UNKNOWN		"unknown; ask again later"
+#define PROTO_D_PROGRESS	"in progress"
+#define PROTO_D_FAILING		"failing:"
+#define PROTO_D_WAITING		"waiting for the gate"
+#define PROTO_D_FINISHED	"finished at"
+
+/*
+ * proto_delivery_text - d at now in buf, first match wins: unknown;
+ * "failing: TEXT, HH:MM" (mail left or in flight, and the last
+ * connection failed: no delivery got through since); in progress (a job
+ * in flight, or mail left behind an open gate); waiting for the gate
+ * (mail left); "finished at YYYY-MM-DD HH:MM:SS UTC".
+ */
+void proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf,
+    size_t size);
+/* proto_utc - t as "YYYY-MM-DD HH:MM:SS UTC", or "HH:MM" (UTC) when short; "?" if absurd */
+void proto_utc(time_t t, bool short_form, char *buf, size_t size);
 
 #endif

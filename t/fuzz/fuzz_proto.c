@@ -129,6 +129,7 @@ check_codec(const struct ipc_rec *rec)
 	CHECK_CODEC(domainstatus, (void)0);
 	CHECK_CODEC(gateclose, (void)0);
 	CHECK_CODEC(probe, (void)0);
+	CHECK_CODEC(probed, (void)0);
 	CHECK_CODEC(hello, (void)0);
 	CHECK_CODEC(busy, (void)0);
 	CHECK_CODEC(rcpt, (void)0);

@@ -16,11 +16,12 @@ use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
+use POSIX qw(setpgid);
 use SluiceTest qw(wait_for);
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 
 our @EXPORT_OK = qw(finger_query finger_port_up sink_start sink_stop
-    sink_messages log_count wait_log);
+    sink_messages log_count wait_log hangup_server);
 
 # finger_query PORT, BYTES [, FROM] - send BYTES to 127.0.0.1:PORT (from
 # the loopback address FROM, so that tests can be several clients), read
@@ -47,11 +48,12 @@ sub finger_query {
 	return $out;
 }
 
-# finger_port_up PORT - wait until the finger port accepts connections.
+# finger_port_up PORT [, ADDR] - wait until the finger port (of ADDR,
+# 127.0.0.1 by default) accepts connections.
 sub finger_port_up {
-	my ($port) = @_;
+	my ($port, $addr) = @_;
 	return wait_for(sub {
-		my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+		my $c = IO::Socket::INET->new(PeerAddr => $addr // '127.0.0.1',
 		    PeerPort => $port, Proto => 'tcp', Timeout => 2) or return 0;
 		close $c;
 		return 1;
@@ -78,6 +80,31 @@ sub log_count {
 sub wait_log {
 	my ($s, $re, $secs) = @_;
 	return $s->wait_log($re, $secs // 20);
+}
+
+# hangup_server PORT, FILE - a server on 127.0.0.1:PORT that accepts and
+# hangs up before any banner (every probe of it fails), writing the time
+# of each connection to FILE; its pid once it records (the caller's own
+# check is FILE's first line). Dies if it does not start.
+sub hangup_server {
+	my ($port, $file) = @_;
+	my $pid = fork // die "fork: $!\n";
+	if ($pid == 0) {
+		setpgid(0, 0);
+		my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+		    Listen => 10, ReuseAddr => 1, Proto => 'tcp') or POSIX::_exit(1);
+		while (my $c = $l->accept) {
+			open my $fh, '>>', $file or POSIX::_exit(1);
+			printf {$fh} "%.3f\n", time;
+			close $fh;
+			close $c;
+		}
+		POSIX::_exit(0);
+	}
+	wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 10)
+	    or die "the hang-up server did not start\n";
+	wait_for(sub { -s $file }, 10) or die "the hang-up server does not record connections\n";
+	return $pid;
 }
 
 1;
