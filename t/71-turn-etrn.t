@@ -1,0 +1,99 @@
+# t/71-turn-etrn.t - sluice-turn etrn against an ISP of two sluice MX
+# hosts (t/lib/TurnFleet.pm): the MX set comes from DNS, the site's own
+# address in it is skipped, each MX gets ETRN and its reply is one line,
+# the held mail of both arrives at the site's smtp-sink. With one MX down,
+# its line says so, the other is still released, the retry series runs
+# and ends in exit 75, and the link commands ran around it.
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes ();
+
+use SluiceTest qw(wait_for slurp);
+use TurnFleet;
+
+my $t0 = Time::HiRes::time();
+my $f = TurnFleet->start;
+my ($mx1, $mx2) = @$f{qw(mx1 mx2)};
+my $P = $f->{smtp_port};
+
+ok($f->queue($mx1, 'u@site.example', 3), 'three messages held at mx1');
+ok($f->queue($mx2, 'v@site.example', 2), 'two messages held at mx2');
+
+# 1. Both MX hosts released by one command; the site's own MX skipped.
+my ($rc, $out, $err) = $f->turn('etrn', $f->args, 'site.example');
+is($rc, 0, 'etrn exits 0 when every MX accepted') or diag($err);
+like($err, qr/^sluice-turn: mx1\.isp\.test\[127\.0\.0\.2\]:$P: 253 2\.0\.0 OK, 3 pending messages for node site\.example started$/m,
+    'mx1: 253 with its count, 3') or diag($err);
+like($err, qr/^sluice-turn: mx2\.isp\.test\[127\.0\.0\.3\]:$P: 253 2\.0\.0 OK, 2 pending messages for node site\.example started$/m,
+    'mx2: 253 with its count, 2') or diag($err);
+like($err, qr/^sluice-turn: mx3\.isp\.test\[127\.0\.0\.1\]: skipped: an address of this site$/m,
+    'mx3 (127.0.0.1, this site) is skipped');
+unlike($err, qr/mx3\.isp\.test\[127\.0\.0\.1\]:$P/, 'and not contacted');
+is(scalar(() = $err =~ /:$P: /g), 2, 'one line per MX contacted');
+for my $s ($mx1, $mx2) {
+	ok($s->wait_log(qr/trigger: domain=site\.example, source=etrn, client=127\.0\.0\.1, .*result=ok/),
+	    $s->addr . ' logged the ETRN trigger');
+}
+ok(wait_for(sub { $f->sink_count == 5 }, 60), 'all 5 messages arrived at the sink')
+    or diag('sink has ' . $f->sink_count);
+ok(wait_for(sub { !$mx1->queue_files && !$mx2->queue_files }, 30),
+    'both queues are empty');
+
+# 2. Again with nothing waiting: 251 from both.
+($rc, $out, $err) = $f->turn('etrn', $f->args, 'site.example');
+is($rc, 0, 'etrn with nothing waiting exits 0');
+is(scalar(() = $err =~ /: 251 2\.0\.0 OK, no messages waiting for node site\.example$/mg), 2,
+    'both say 251: no messages waiting') or diag($err);
+
+# 3. mx2 down: its line says so, mx1 is still released, the series runs
+# (1s, 1s: three rounds) and ends in 75; the link commands ran once each.
+# The lease (2s) ran out: the gate is closed again.
+ok($f->held_again($mx1), 'the gate of site.example at mx1 closed again');
+ok($f->queue($mx1, 'w@site.example', 1), 'one more message held at mx1');
+$mx2->stop;
+my $dir = $mx1->dir;
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--retry', '1s,1s',
+    '--link-up', "echo up >> $dir/link.log",
+    '--link-down', "echo down >> $dir/link.log", 'site.example');
+is($rc, 75, 'exit 75 (EX_TEMPFAIL) with one MX down after the series') or diag($err);
+like($err, qr/^sluice-turn: mx1\.isp\.test\[127\.0\.0\.2\]:$P: 253 2\.0\.0 OK, 1 pending messages for node site\.example started$/m,
+    'mx1 is still released') or diag($err);
+is(scalar(() = $err =~ /^sluice-turn: mx2\.isp\.test\[127\.0\.0\.3\]:$P: ETRN site\.example (?:deferred|failed): connect: Connection refused$/mg),
+    3, 'mx2: connection refused, once per round') or diag($err);
+like($err, qr/ETRN site\.example failed: connect: Connection refused$/m,
+    'the last round says failed');
+is(scalar(() = $err =~ /mx1\.isp\.test\[127\.0\.0\.2\]:$P:/g), 1,
+    'mx1, accepted, is not asked again');
+is(scalar(() = $err =~ /retrying the deferred in 1s/g), 2, 'two pauses of 1s');
+is(slurp("$dir/link.log"), "up\ndown\n", 'link-up ran before, link-down after');
+like($err, qr/^sluice-turn: link-up: "echo up >> \S+": done$/m, 'link-up reported');
+ok(wait_for(sub { $f->sink_count == 6 }, 60), 'the sixth message arrived');
+
+# 4. --self names mx2's address as the site's: skipped, so all is well.
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--self', '127.0.0.3', 'site.example');
+is($rc, 0, 'with --self 127.0.0.3 the down MX is the site itself: exit 0') or diag($err);
+like($err, qr/^sluice-turn: mx2\.isp\.test\[127\.0\.0\.3\]: skipped: an address of this site$/m,
+    'mx2 skipped');
+
+# 5. A failing link-up is reported and nothing is tried.
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--link-up', 'exit 3', 'site.example');
+is($rc, 75, 'link-up failing: exit 75');
+like($err, qr/^sluice-turn: link-up: "exit 3": exit status 3$/m, 'its status is reported');
+unlike($err, qr/:$P: /, 'no MX was contacted');
+
+# 6. Usage and DNS errors.
+($rc, $out, $err) = $f->turn('etrn', $f->args, 'bad domain!');
+is($rc, 64, 'a bad domain name: EX_USAGE');
+($rc, $out, $err) = $f->turn('etrn', $f->args, 'nowhere.example');
+is($rc, 68, 'a domain that does not exist: EX_NOHOST') or diag($err);
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--retry', '1x', 'site.example');
+is($rc, 64, 'a bad --retry: EX_USAGE');
+like($err, qr/bad value "1x" for --retry: want pauses such as 1m,2m,5m,10m/, 'which says what it wants');
+
+my @bad = grep { /AddressSanitizer|runtime error|panic/ } map { split /\n/, $_->log_text } $mx1, $mx2;
+ok(!@bad, 'no sanitizer report or panic') or diag(join "\n", @bad);
+$f->stop;
+diag(sprintf 'run time %.1fs', Time::HiRes::time() - $t0);
+done_testing();
