@@ -187,7 +187,7 @@ enum turn_key {
 	K_TIMEOUT = 't', K_VERBOSE = 'v', K_HELP = 'h', K_VERSION = 'V',
 	K_FINGER_PORT = 256, K_SELF, K_TLS, K_HELO, K_AUTH_USER, K_AUTH_FILE,
 	K_RETRY, K_LINK_UP, K_LINK_DOWN, K_INTERVAL, K_IO_TIMEOUT, K_MESSAGES,
-	K_BYTES, K_OLDER_THAN,
+	K_BYTES, K_OLDER_THAN, K_BIND,
 };
 
 static const struct turn_option {
@@ -201,6 +201,7 @@ static const struct turn_option {
 	{ "port", 1, K_PORT, "a port number" },
 	{ "finger-port", 1, K_FINGER_PORT, "a port number" },
 	{ "self", 1, K_SELF, "a numeric IP address" },
+	{ "bind", 1, K_BIND, "a numeric IP address" },
 	{ "tls", 1, K_TLS, "none, may or encrypt" },
 	{ "helo", 1, K_HELO, "a host name" },
 	{ "auth-user", 1, K_AUTH_USER, "a user name" },
@@ -221,12 +222,20 @@ static const struct turn_option {
 };
 #define TURN_NOPTIONS (sizeof(turn_options) / sizeof(turn_options[0]))
 
+/* turn_numeric_ok - is s a numeric IPv4 or IPv6 address? */
+static bool
+turn_numeric_ok(const char *s)
+{
+	struct in6_addr a6;
+
+	return inet_pton(AF_INET, s, &a6) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
 /* turn_set - apply one option; 0, or -1 when the value does not parse */
 static int
 turn_set(struct turn_opts *o, int key, const char *arg)
 {
 	static const char *const tls[] = { "none", "may", "encrypt" };
-	struct in6_addr a6;
 	size_t i;
 
 	switch (key) {
@@ -234,10 +243,15 @@ turn_set(struct turn_opts *o, int key, const char *arg)
 	case K_PORT: return turn_set_port(arg, &o->port);
 	case K_FINGER_PORT: return turn_set_port(arg, &o->finger_port);
 	case K_SELF:
-		if (inet_pton(AF_INET, arg, &a6) != 1 && inet_pton(AF_INET6, arg, &a6) != 1)
+		if (!turn_numeric_ok(arg))
 			return -1;
 		o->self = xreallocarray(o->self, o->nself + 1, sizeof(*o->self));
 		o->self[o->nself++] = xstrdup(arg);
+		return 0;
+	case K_BIND:
+		if (!turn_numeric_ok(arg))
+			return -1;
+		o->bind = arg;
 		return 0;
 	case K_TLS:
 		for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++)
@@ -372,7 +386,7 @@ turn_usage(FILE *fp)
 	for (i = 0; i < sizeof(turn_cmds) / sizeof(turn_cmds[0]); i++)
 		fprintf(fp, "  sluice-turn %s\n", turn_cmds[i].usage);
 	fprintf(fp, "options: -c FILE, -D SERVERS, -p|--port N, --finger-port N, "
-	    "--self ADDR,\n  --tls none|may|encrypt, --helo NAME, --auth-user U, "
+	    "--self ADDR,\n  --bind ADDR, --tls none|may|encrypt, --helo NAME, --auth-user U, "
 	    "--auth-password-file F,\n  --retry 1m,2m,5m, --link-up CMD, "
 	    "--link-down CMD, -t|--timeout T, --interval T,\n  --io-timeout T, "
 	    "--messages N, --bytes M, --older-than T, -s, -v, --help, --version\n"

@@ -56,6 +56,7 @@ struct turn_opts {
 	const char *dns_servers;	/* -D: "127.0.0.1:5353"; NULL: resolv.conf */
 	unsigned port;			/* --port: SMTP, 25 */
 	unsigned finger_port;		/* --finger-port: 79 */
+	const char *bind;		/* --bind: our source address, or NULL */
 	char **self;			/* --self: numeric addresses of the site */
 	size_t nself;
 	enum turn_tls tls;		/* --tls: may */
@@ -124,11 +125,12 @@ struct turn_conn {
 };
 
 /*
- * turn_conn_open - connect to sa:port within timeout_ms. 0, or -1 with
- * c->err ("connection refused", "timeout").
+ * turn_conn_open - connect to sa:port within timeout_ms, from the
+ * numeric address bind when it is not NULL and of sa's family. 0, or -1
+ * with c->err ("connect: Connection refused", "connect: timeout ...").
  */
 int turn_conn_open(struct turn_conn *c, const struct sockaddr *sa,
-    socklen_t len, unsigned port, int timeout_ms);
+    socklen_t len, unsigned port, const char *bind, int timeout_ms);
 /* turn_conn_write - all of s (len bytes); 0/-1 with c->err */
 int turn_conn_write(struct turn_conn *c, const char *s, size_t len);
 /*

@@ -1,6 +1,7 @@
 /* turn_conn - one blocking connection with a deadline on every step */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,9 +37,28 @@ turn_conn_wait(struct turn_conn *c, short events)
 	return 0;
 }
 
+/* turn_conn_bind - bind fd to the numeric address src of family af; 0/-1 */
+static int
+turn_conn_bind(struct turn_conn *c, int af, const char *src)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)af };
+	void *a = af == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr :
+	    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+	/* An address of the other family leaves the choice to the kernel. */
+	if (inet_pton(af, src, a) != 1)
+		return 0;
+	if (bind(c->fd, (struct sockaddr *)&ss, af == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0) {
+		snprintf(c->err, sizeof(c->err), "bind %s: %s", src, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 turn_conn_open(struct turn_conn *c, const struct sockaddr *sa, socklen_t len,
-    unsigned port, int timeout_ms)
+    unsigned port, const char *src, int timeout_ms)
 {
 	struct sockaddr_storage ss;
 	socklen_t elen = sizeof(int);
@@ -55,6 +75,10 @@ turn_conn_open(struct turn_conn *c, const struct sockaddr *sa, socklen_t len,
 	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0) {
 		snprintf(c->err, sizeof(c->err), "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (src != NULL && turn_conn_bind(c, ss.ss_family, src) < 0) {
+		turn_conn_close(c);
 		return -1;
 	}
 	if (connect(c->fd, (struct sockaddr *)&ss, len) < 0) {

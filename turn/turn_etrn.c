@@ -265,7 +265,7 @@ turn_etrn_one(struct turn_session *s, const struct turn_mx *mx, size_t i)
 
 	s->why[0] = '\0';
 	if (turn_conn_open(&s->conn, (const struct sockaddr *)&mx->addr[i],
-	    mx->addrlen[i], s->opts->port, (int)s->opts->io_timeout * 1000) < 0) {
+	    mx->addrlen[i], s->opts->port, s->opts->bind, (int)s->opts->io_timeout * 1000) < 0) {
 		snprintf(s->why, sizeof(s->why), "%s", s->conn.err);
 		return TURN_TEMP;
 	}

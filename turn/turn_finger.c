@@ -236,7 +236,7 @@ turn_finger_ask(const struct turn_opts *opts, const struct turn_mx *mx,
 	int r;
 
 	if (turn_conn_open(&c, (const struct sockaddr *)&mx->addr[i],
-	    mx->addrlen[i], opts->finger_port, (int)opts->io_timeout * 1000) < 0) {
+	    mx->addrlen[i], opts->finger_port, opts->bind, (int)opts->io_timeout * 1000) < 0) {
 		snprintf(why, size, "%s", c.err);
 		return -1;
 	}
