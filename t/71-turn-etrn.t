@@ -92,6 +92,29 @@ is($rc, 68, 'a domain that does not exist: EX_NOHOST') or diag($err);
 is($rc, 64, 'a bad --retry: EX_USAGE');
 like($err, qr/bad value "1x" for --retry: want pauses such as 1m,2m,5m,10m/, 'which says what it wants');
 
+# 7. An MX that lies: every reply out of protocol is a temporary failure
+# with a line naming it, nothing more; a refusal is not retried.
+my @lies = (
+	['etrn458', 75, qr/ETRN lies\.example failed: ETRN: 458 4\.7\.0 Unable to queue messages for node lies\.example/],
+	['etrn459', 69, qr/ETRN lies\.example refused: ETRN: 459 4\.7\.1 <lies\.example>: not a domain queued here/],
+	['etrn550', 69, qr/ETRN lies\.example refused: ETRN: 550 5\.7\.1 no ETRN here/],
+	['long_reply', 75, qr/failed: protocol error: reply of more than 64 lines/],
+	['long_line', 75, qr/failed: line longer than 1023 bytes/],
+	['bad_code', 75, qr/failed: protocol error: reply "2x0 hello"/],
+	['mixed_codes', 75, qr/failed: protocol error: reply code 251 inside a 250 reply/],
+	['silent', 75, qr/failed: timeout after 1s/],
+);
+for my $l (@lies) {
+	my ($cue, $want, $re) = @$l;
+	$f->liar($cue);
+	($rc, $out, $err) = $f->turn('etrn', $f->args, '--io-timeout', '1s',
+	    'lies.example');
+	is($rc, $want, "liar $cue: exit $want") or diag($err);
+	like($err, qr/^sluice-turn: liar\.isp\.test\[127\.0\.0\.6\]:$P: .*$re$/m,
+	    "liar $cue: its line says why") or diag($err);
+	is(scalar(() = $err =~ /^sluice-turn: liar/mg), 1, "liar $cue: one line");
+}
+
 my @bad = grep { /AddressSanitizer|runtime error|panic/ } map { split /\n/, $_->log_text } $mx1, $mx2;
 ok(!@bad, 'no sanitizer report or panic') or diag(join "\n", @bad);
 $f->stop;

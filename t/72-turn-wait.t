@@ -84,6 +84,28 @@ like($wtext, qr/^sluice-turn: mx2\.isp\.test\[127\.0\.0\.3\]:$F: site\.example: 
     'mx2: nothing waiting');
 like($wtext, qr/^sluice-turn: all mail delivered from 2 MX hosts$/m, 'the last line');
 
+# 4. A finger answer that lies is not believed: wait never finishes on
+# it, check does not count it.
+my @lies = (
+	['finger_absurd', qr/status query failed: bad "Messages waiting" value "99999999999"/],
+	['finger_other', qr/status query failed: bad "Domain" value "other\.example"/],
+	['finger_flood', qr/status query failed: answer longer than 8192 bytes/],
+);
+for my $l (@lies) {
+	my ($cue, $re) = @$l;
+	$f->liar($cue);
+	($rc, $out, $err) = $f->turn('wait', $f->args, '--interval', '1s',
+	    '--timeout', '2s', 'lies.example');
+	is($rc, 75, "liar $cue: wait does not finish (exit 75)") or diag($err);
+	like($err, qr/^sluice-turn: liar\.isp\.test\[127\.0\.0\.6\]:$F: lies\.example: $re$/m,
+	    "liar $cue: the line says why") or diag($err);
+	($rc, $out, $err) = $f->turn('check', $f->args, '--messages', '0', 'lies.example');
+	is($rc, 0, "liar $cue: check --messages 0 is met by nothing at all") or diag($err);
+	($rc, $out, $err) = $f->turn('check', $f->args, 'lies.example');
+	is($rc, 75, "liar $cue: check cannot say 'not met' without an answer: 75")
+	    or diag($err);
+}
+
 my @bad = grep { /AddressSanitizer|runtime error|panic/ } map { split /\n/, $_->log_text } $mx1, $mx2;
 ok(!@bad, 'no sanitizer report or panic') or diag(join "\n", @bad);
 $f->stop;

@@ -39,11 +39,9 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -57,55 +55,6 @@
 
 #define TURN_RETRY_MAX		32	/* pauses in a --retry series */
 #define TURN_CONF_LINE_MAX	1024
-
-static bool turn_syslog;
-
-void
-turn_report(const char *fmt, ...)
-{
-	char text[2048];
-	va_list ap;
-	size_t i;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	/* A peer's bytes never forge another line. */
-	for (i = 0; text[i] != '\0'; i++)
-		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-			text[i] = '?';
-	fprintf(stderr, "sluice-turn: %s\n", text);
-	fflush(stderr);
-	if (turn_syslog)
-		syslog(LOG_INFO, "%s", text);
-}
-
-int
-turn_parse_time(const char *s, long long *secs_r)
-{
-	static const struct {
-		char unit;
-		long long secs;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
-	unsigned long long n = 0;
-	size_t i = 0, u;
-
-	for (; s[i] >= '0' && s[i] <= '9'; i++)
-		if ((n = n * 10 + (unsigned)(s[i] - '0')) > 100000000ULL)
-			return -1;
-	if (i == 0)
-		return -1;
-	if (s[i] == '\0') {
-		*secs_r = (long long)n;
-		return 0;
-	}
-	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-		if (s[i] == units[u].unit && s[i + 1] == '\0') {
-			*secs_r = (long long)n * units[u].secs;
-			return 0;
-		}
-	return -1;
-}
 
 /* turn_set_time - a time option in seconds, 1 .. 10 days; 0/-1 */
 static int
@@ -490,8 +439,7 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (o.syslog) {
-		turn_syslog = true;
-		openlog("sluice-turn", LOG_PID, LOG_MAIL);
+		turn_report_syslog();
 	}
 	return cmd->run(&o, domains, n);
 }

@@ -4,6 +4,7 @@
  * the release until everything has arrived.
  *
  *	turn.c		main: options, config file, the subcommand table
+ *	turn_report.c	the result lines (stderr, syslog), the time grammar
  *	turn_mx.c	the MX set of a domain (DNS through mail/dns.h),
  *			without the site's own addresses
  *	turn_conn.c	one blocking TCP (and TLS) connection with a
@@ -151,10 +152,12 @@ int turn_conn_starttls(struct turn_conn *c, SSL_CTX *ctx, const char *sni);
 /* turn_conn_close - close the connection (no shutdown alert wait) */
 void turn_conn_close(struct turn_conn *c);
 
-/* turn.c */
+/* turn_report.c */
 
 /* turn_report - one result line to stderr ("sluice-turn: ...") and syslog */
 void turn_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* turn_report_syslog - from now on, result lines go to syslog (mail) too */
+void turn_report_syslog(void);
 /* turn_parse_time - "90", "90s", "5m", "2h", "1d" in seconds; 0/-1 */
 int turn_parse_time(const char *s, long long *secs_r);
 

@@ -196,6 +196,8 @@ turn_finger_parse(const char *text, size_t len, const char *domain,
 			return -1;
 		}
 		seen |= 1u << f;
+		while (ll > 0 && (line[ll - 1] == ' ' || line[ll - 1] == '\t'))
+			ll--;
 		for (v = colon + 1; v < line + ll && (*v == ' ' || *v == '\t'); v++)
 			;
 		if (turn_fields[f].parse(&turn_fields[f], v, (size_t)(line + ll - v),

@@ -11,6 +11,8 @@
 #				MX 10 mx1.isp.test, 20 mx2.isp.test and
 #				30 mx3.isp.test, whose address 127.0.0.1 is
 #				the site's own (a local interface)
+#	lies.example		MX 10 liar.isp.test, 127.0.0.6: $f->liar(CUE)
+#				starts a LyingMX there on both ports
 #	site.example		held, routed to smtp-sink ($f->{sink_dir})
 #	stuck.example		held, routed to a port that refuses
 #	$f->queue($s, $to, $n)	queue N messages for $to at instance $s
@@ -22,6 +24,7 @@ use strict;
 use warnings;
 
 use FakeDNS;
+use LyingMX;
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 use SluiceTest qw(free_port run_cmd wait_for);
 
@@ -38,7 +41,10 @@ sub start {
 	    'stuck.example' => [@mx],
 	    'mx1.isp.test' => ['A 127.0.0.2'],
 	    'mx2.isp.test' => ['A 127.0.0.3'],
-	    'mx3.isp.test' => ['A 127.0.0.1']);
+	    'mx3.isp.test' => ['A 127.0.0.1'],
+	    # A host that lies on cue (t/lib/LyingMX.pm) at 127.0.0.6.
+	    'lies.example' => ['MX 10 liar.isp.test'],
+	    'liar.isp.test' => ['A 127.0.0.6']);
 	for my $n (1, 2) {
 		my $addr = '127.0.0.' . ($n + 1);
 		my $s = SluiceTest->new(addr => $addr, conf => {
@@ -94,6 +100,17 @@ sub args {
 	    $self->{smtp_port}, '--finger-port', $self->{finger_port});
 }
 
+# liar CUE - a LyingMX on cue at 127.0.0.6, on the SMTP port (SMTP cues)
+# or the finger port (finger_ cues); the one before is stopped.
+sub liar {
+	my ($self, $cue) = @_;
+	$self->{liar}->stop if $self->{liar};
+	$self->{liar} = LyingMX->start(dir => $self->{mx1}->dir . '/liar',
+	    addr => '127.0.0.6', cue => $cue,
+	    port => $cue =~ /^finger_/ ? $self->{finger_port} : $self->{smtp_port});
+	return $self->{liar};
+}
+
 sub sink_count {
 	my ($self) = @_;
 	return scalar(my @m = smtp_sink_files($self->{sink_dir}));
@@ -101,6 +118,7 @@ sub sink_count {
 
 sub stop {
 	my ($self) = @_;
+	$self->{liar}->stop if $self->{liar};
 	smtp_sink_stop($self->{sink_pid}) if $self->{sink_pid};
 	$self->{sink_pid} = undef;
 	$_->stop for grep { $_ && $_->alive } @$self{qw(mx1 mx2)};

@@ -1,0 +1,91 @@
+# LyingMX - an ISP's MX host that lies to the site program on cue: the
+# hostile peer of sluice-turn's tests (t/71-turn-etrn.t, t/72-turn-wait.t).
+#
+#	my $l = LyingMX->start(dir => D, addr => '127.0.0.6', port => P,
+#	    cue => 'etrn459');
+#	$l->stop;
+#
+# SMTP cues (the greeting, EHLO and QUIT are honest unless the cue says):
+#   etrn458       ETRN: 458 (unable to queue now)
+#   etrn459       ETRN: 459 (the node is not allowed)
+#   etrn550       ETRN: 550
+#   long_reply    EHLO: a reply of 100 lines
+#   long_line     a greeting of 5,000 bytes on one line
+#   bad_code      a greeting "2x0 hello"
+#   mixed_codes   EHLO: "250-..." then "251 ..."
+#   silent        connects, never says anything
+# finger cues (one answer, then close):
+#   finger_absurd  "Messages waiting: 99999999999"
+#   finger_other   the status of another domain
+#   finger_flood   20,000 bytes of status lines
+package LyingMX;
+
+use strict;
+use warnings;
+
+use Sink;
+
+our @ISA = ('Sink');
+our $CUE;
+
+# start(dir => D, addr => A, port => P, cue => C)
+sub start {
+	my ($class, %o) = @_;
+	# Sink::start forks the listener, which inherits the cue.
+	local $CUE = $o{cue};
+	return $class->SUPER::start(%o);
+}
+
+# _serve SOCK - one session on cue (in the session's process)
+sub _serve {
+	my ($self, $c) = @_;
+	my $cue = $CUE;
+	binmode $c;
+	alarm 60;
+	my $say = sub { print {$c} map { "$_\r\n" } @_; $c->flush };
+	if ($cue =~ /^finger_/) {
+		my $q = <$c>;
+		my $d = 'site.example';
+		($d) = $q =~ /^(?:\/W\s+)?\??(\S+)/ if defined $q;
+		$say->("Domain: $d", 'Messages waiting: 99999999999')
+		    if $cue eq 'finger_absurd';
+		$say->('Domain: other.example', 'Messages waiting: 0')
+		    if $cue eq 'finger_other';
+		$say->(("Domain: $d", 'Messages waiting: 0') x 700)
+		    if $cue eq 'finger_flood';
+		return;
+	}
+	if ($cue eq 'silent') {
+		sleep 30;
+		return;
+	}
+	return $say->('220 ' . ('x' x 5000)) if $cue eq 'long_line';
+	return $say->('2x0 hello') if $cue eq 'bad_code';
+	$say->('220 liar.isp.test ESMTP');
+	while (defined(my $l = <$c>)) {
+		$l =~ s/\r?\n\z//;
+		if ($l =~ /^EHLO/i) {
+			if ($cue eq 'long_reply') {
+				$say->(map({ "250-LINE$_" } 1 .. 99), '250 ETRN');
+			} elsif ($cue eq 'mixed_codes') {
+				$say->('250-liar.isp.test', '251 ETRN');
+			} else {
+				$say->('250-liar.isp.test', '250 ETRN');
+			}
+		} elsif ($l =~ /^ETRN (\S+)/i) {
+			my $d = $1;
+			$say->("458 4.7.0 Unable to queue messages for node $d")
+			    if $cue eq 'etrn458';
+			$say->("459 4.7.1 <$d>: not a domain queued here")
+			    if $cue eq 'etrn459';
+			$say->('550 5.7.1 no ETRN here') if $cue eq 'etrn550';
+		} elsif ($l =~ /^QUIT/i) {
+			$say->('221 2.0.0 Bye');
+			return;
+		} else {
+			$say->('502 5.5.2 no');
+		}
+	}
+}
+
+1;
