@@ -92,7 +92,40 @@ is($rc, 68, 'a domain that does not exist: EX_NOHOST') or diag($err);
 is($rc, 64, 'a bad --retry: EX_USAGE');
 like($err, qr/bad value "1x" for --retry: want pauses such as 1m,2m,5m,10m/, 'which says what it wants');
 
-# 7. An MX that lies: every reply out of protocol is a temporary failure
+# 7. TLS and AUTH. Required TLS works with sluice's STARTTLS.
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--tls', 'encrypt', '--self',
+    '127.0.0.3', 'site.example');
+is($rc, 0, '--tls encrypt: STARTTLS at mx1, exit 0') or diag($err);
+# owned.example: ETRN only from its network, or by its owner after AUTH
+# (the submission port).
+my $S = $f->{sub_port};
+ok($f->queue($mx1, 'o@owned.example', 2), 'two messages held at mx1 for owned.example');
+$mx2->start;
+my @sub = ('-D', '127.0.0.1:' . $f->{dns}->port, '--port', $S);
+($rc, $out, $err) = $f->turn('etrn', @sub, 'owned.example');
+is($rc, 69, 'ETRN without AUTH outside etrn_from: refused, exit 69') or diag($err);
+is(scalar(() = $err =~ /:$S: ETRN owned\.example refused: ETRN: 459 4\.7\.1 <owned\.example>: ETRN not allowed: client not in etrn_from$/mg),
+    2, 'both MX hosts say 459, once each (a refusal is not retried)') or diag($err);
+my $pw = $mx1->dir . '/password';
+SluiceTest::spew($pw, "demo\n");
+($rc, $out, $err) = $f->turn('etrn', @sub, '--auth-user', 'demo',
+    '--auth-password-file', $pw, 'owned.example');
+is($rc, 0, 'ETRN after AUTH PLAIN as the owner: exit 0') or diag($err);
+like($err, qr/^sluice-turn: mx1\.isp\.test\[127\.0\.0\.2\]:$S: 253 2\.0\.0 OK, 2 pending messages for node owned\.example started$/m,
+    'mx1 released owned.example for its owner') or diag($err);
+ok($mx1->wait_log(qr/trigger: domain=owned\.example, source=etrn, client=127\.0\.0\.1, user=demo, result=ok/),
+    'mx1 logged the trigger with user=demo');
+($rc, $out, $err) = $f->turn('etrn', @sub, '--tls', 'none', '--auth-user', 'demo',
+    '--auth-password-file', $pw, 'owned.example');
+is($rc, 69, 'AUTH without TLS is never sent: exit 69') or diag($err);
+like($err, qr/refused: AUTH needs TLS, and the session is not encrypted/, 'it says why');
+$f->liar('honest');
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--tls', 'encrypt', 'lies.example');
+is($rc, 75, '--tls encrypt to a server without STARTTLS: exit 75') or diag($err);
+like($err, qr/failed: TLS is required \(--tls encrypt\) and the server does not offer STARTTLS$/m,
+    'it says why');
+
+# 8. An MX that lies: every reply out of protocol is a temporary failure
 # with a line naming it, nothing more; a refusal is not retried.
 my @lies = (
 	['etrn458', 75, qr/ETRN lies\.example failed: ETRN: 458 4\.7\.0 Unable to queue messages for node lies\.example/],

@@ -14,6 +14,7 @@
 #   bad_code      a greeting "2x0 hello"
 #   mixed_codes   EHLO: "250-..." then "251 ..."
 #   silent        connects, never says anything
+#   honest        no lie, and no STARTTLS: ETRN gets 251
 # finger cues (one answer, then close):
 #   finger_absurd  "Messages waiting: 99999999999"
 #   finger_other   the status of another domain
@@ -79,6 +80,8 @@ sub _serve {
 			$say->("459 4.7.1 <$d>: not a domain queued here")
 			    if $cue eq 'etrn459';
 			$say->('550 5.7.1 no ETRN here') if $cue eq 'etrn550';
+			$say->("251 2.0.0 OK, no messages waiting for node $d")
+			    if $cue eq 'honest';
 		} elsif ($l =~ /^QUIT/i) {
 			$say->('221 2.0.0 Bye');
 			return;

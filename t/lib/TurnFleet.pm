@@ -15,6 +15,10 @@
 #				starts a LyingMX there on both ports
 #	site.example		held, routed to smtp-sink ($f->{sink_dir})
 #	stuck.example		held, routed to a port that refuses
+#	owned.example		held, routed to smtp-sink, ETRN only from
+#				192.0.2.0/24 or after AUTH as its owner demo
+#				(password demo) on the submission port
+#				($f->{sub_port}, shared too)
 #	$f->queue($s, $to, $n)	queue N messages for $to at instance $s
 #	$f->turn(@args)		run sluice-turn: (exit status, stdout, stderr)
 #	$f->sink_count		messages smtp-sink has stored
@@ -27,6 +31,7 @@ use FakeDNS;
 use LyingMX;
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 use SluiceTest qw(free_port run_cmd wait_for);
+use Smtpd2 qw(add_login);
 
 sub start {
 	my ($class) = @_;
@@ -34,11 +39,13 @@ sub start {
 		smtp_port => free_port(),
 		finger_port => free_port(),
 		sink_port => free_port(),
+		sub_port => free_port(),
 	}, $class;
 	my @mx = ('MX 10 mx1.isp.test', 'MX 20 mx2.isp.test', 'MX 30 mx3.isp.test');
 	$self->{dns} = FakeDNS->start(
 	    'site.example' => [@mx],
 	    'stuck.example' => [@mx],
+	    'owned.example' => [@mx],
 	    'mx1.isp.test' => ['A 127.0.0.2'],
 	    'mx2.isp.test' => ['A 127.0.0.3'],
 	    'mx3.isp.test' => ['A 127.0.0.1'],
@@ -50,12 +57,17 @@ sub start {
 		my $s = SluiceTest->new(addr => $addr, conf => {
 			smtp_listen => "$addr:$self->{smtp_port}",
 			finger_listen => "$addr:$self->{finger_port}",
+			submission_listen => "$addr:$self->{sub_port}",
 			trigger_min_interval => '0',
 		    }, domains => [
 			"site.example mode=hold route=[127.0.0.1]:$self->{sink_port} "
 			    . 'finger=yes probe=no lease=2s',
 			"stuck.example mode=hold route=[$addr]:\@DEAD\@ finger=yes probe=no",
+			"owned.example mode=hold route=[127.0.0.1]:$self->{sink_port} "
+			    . 'owner=demo etrn_from=192.0.2.0/24 probe=no',
 		    ]);
+		my ($st, $out) = add_login($s, 'demo', 'demo');
+		die "sluice passwd demo: $out\n" if $st != 0;
 		# start() waits for the greeting on the instance's port: the
 		# shared one here.
 		$s->{port} = $self->{smtp_port};
