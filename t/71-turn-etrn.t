@@ -101,6 +101,8 @@ is($rc, 0, '--tls encrypt: STARTTLS at mx1, exit 0') or diag($err);
 my $S = $f->{sub_port};
 ok($f->queue($mx1, 'o@owned.example', 2), 'two messages held at mx1 for owned.example');
 $mx2->start;
+# Its smtpd greets before qmgr listens (ETRN would get 458 until then).
+ok(wait_for(sub { $mx2->qmgr_listening }, 30), 'mx2 is back, its qmgr listening');
 my @sub = ('-D', '127.0.0.1:' . $f->{dns}->port, '--port', $S);
 ($rc, $out, $err) = $f->turn('etrn', @sub, 'owned.example');
 is($rc, 69, 'ETRN without AUTH outside etrn_from: refused, exit 69') or diag($err);

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,11 @@ main(int argc, char **argv)
 	int ch, r;
 
 	log_init("turn");
+	/*
+	 * A peer that closes while we write must be an error to handle,
+	 * not a signal that kills us: OpenSSL writes without MSG_NOSIGNAL.
+	 */
+	(void)signal(SIGPIPE, SIG_IGN);
 	/* The config file first, so that the command line overrides it. */
 	if ((conf = turn_config_arg(argc, argv)) != NULL &&
 	    (r = turn_config_load(&o, conf)) != 0)

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,7 +333,10 @@ turn_run_cmd(const char *what, const char *cmd)
 	int st;
 
 	fflush(NULL);
+	/* The command gets SIGPIPE back, as from a shell (see main). */
+	(void)signal(SIGPIPE, SIG_DFL);
 	st = system(cmd);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (st == 0) {
 		turn_report("%s: \"%s\": done", what, cmd);
 		return 0;

@@ -80,6 +80,7 @@ turn_wait_run(const struct turn_opts *opts, char *const *domains,
     size_t ndomains)
 {
 	uint64_t deadline = ev_now() + (uint64_t)opts->timeout * 1000, now;
+	struct turn_opts o = *opts;
 	struct turn_watch *w = NULL;
 	struct turn_mx_set set = { 0 };
 	bool all;
@@ -103,9 +104,16 @@ turn_wait_run(const struct turn_opts *opts, char *const *domains,
 	w = xcalloc(set.n, sizeof(*w));
 	for (;;) {
 		all = true;
-		for (i = 0; i < set.n; i++)
-			if (!w[i].done && !turn_poll_one(opts, &set.v[i], &w[i]))
+		for (i = 0; i < set.n; i++) {
+			/* No MX holds wait past its --timeout by much. */
+			now = ev_now();
+			o.io_timeout = now >= deadline ? 1 :
+			    (long)((deadline - now) / 1000) + 1;
+			if (o.io_timeout > opts->io_timeout)
+				o.io_timeout = opts->io_timeout;
+			if (!w[i].done && !turn_poll_one(&o, &set.v[i], &w[i]))
 				all = false;
+		}
 		now = ev_now();
 		if (all || now >= deadline)
 			break;
