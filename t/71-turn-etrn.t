@@ -91,6 +91,15 @@ is($rc, 68, 'a domain that does not exist: EX_NOHOST') or diag($err);
 ($rc, $out, $err) = $f->turn('etrn', $f->args, '--retry', '1x', 'site.example');
 is($rc, 64, 'a bad --retry: EX_USAGE');
 like($err, qr/bad value "1x" for --retry: want pauses such as 1m,2m,5m,10m/, 'which says what it wants');
+($rc, $out, $err) = $f->turn('--help');
+is($rc, 0, '--help exits 0');
+my %help = map { $_ => 1 } $out =~ /--([a-z][a-z-]*)/g;
+my $man = slurp("$ENV{SLUICE_SRCDIR}/man/sluice-turn.1");
+# In roff an option is \-\-name (each dash escaped).
+my %man = map { (my $k = $_) =~ s/\\-/-/g; $k => 1 }
+    $man =~ /\\-\\-([a-z](?:[a-z]|\\-)*[a-z])/g;
+is_deeply([sort keys %help], [sort keys %man],
+    'the man page documents every option of --help, and no other');
 
 # 7. TLS and AUTH. Required TLS works with sluice's STARTTLS.
 ($rc, $out, $err) = $f->turn('etrn', $f->args, '--tls', 'encrypt', '--self',

@@ -335,12 +335,13 @@ turn_usage(FILE *fp)
 	fprintf(fp, "usage: sluice-turn COMMAND [options] DOMAIN...\n");
 	for (i = 0; i < sizeof(turn_cmds) / sizeof(turn_cmds[0]); i++)
 		fprintf(fp, "  sluice-turn %s\n", turn_cmds[i].usage);
-	fprintf(fp, "options: -c FILE, -D SERVERS, -p|--port N, --finger-port N, "
-	    "--self ADDR,\n  --bind ADDR, --tls none|may|encrypt, --helo NAME, --auth-user U, "
-	    "--auth-password-file F,\n  --retry 1m,2m,5m, --link-up CMD, "
-	    "--link-down CMD, -t|--timeout T, --interval T,\n  --io-timeout T, "
-	    "--messages N, --bytes M, --older-than T, -s, -v, --help, --version\n"
-	    "see sluice-turn(1)\n");
+	fprintf(fp, "options: -c|--config FILE, -D|--dns SERVERS, -p|--port N, "
+	    "--finger-port N,\n  --self ADDR, --bind ADDR, --tls none|may|encrypt, "
+	    "--helo NAME,\n  --auth-user U, --auth-password-file F, "
+	    "--retry 1m,2m,5m, --link-up CMD,\n  --link-down CMD, -t|--timeout T, "
+	    "--interval T, --io-timeout T,\n  --messages N, --bytes M, "
+	    "--older-than T, -s|--syslog, -v|--verbose,\n  -h|--help, "
+	    "-V|--version; see sluice-turn(1)\n");
 }
 
 /* turn_config_arg - the -c/--config file named in argv, or NULL */
