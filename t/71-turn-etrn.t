@@ -91,6 +91,22 @@ is($rc, 68, 'a domain that does not exist: EX_NOHOST') or diag($err);
 ($rc, $out, $err) = $f->turn('etrn', $f->args, '--retry', '1x', 'site.example');
 is($rc, 64, 'a bad --retry: EX_USAGE');
 like($err, qr/bad value "1x" for --retry: want pauses such as 1m,2m,5m,10m/, 'which says what it wants');
+# The config file: the long options' names; the command line overrides it.
+my $conf = $mx1->dir . '/turn.conf';
+SluiceTest::spew($conf, "# sluice-turn settings\ndns = 127.0.0.1:" . $f->{dns}->port
+    . "\nport = 1\nself = 127.0.0.3\nsyslog = no\n");
+($rc, $out, $err) = $f->turn('etrn', '-c', $conf, '--port', $P, 'site.example');
+is($rc, 0, 'settings from -c FILE, --port from the command line: exit 0') or diag($err);
+like($err, qr/^sluice-turn: mx1\.isp\.test\[127\.0\.0\.2\]:$P: 25[0-3] /m, 'mx1 asked on the right port');
+SluiceTest::spew($conf, "port = 25\nbogus = 1\n");
+($rc, $out, $err) = $f->turn('etrn', '-c', $conf, 'site.example');
+is($rc, 78, 'an unknown setting: EX_CONFIG');
+like($err, qr/^sluice-turn: \Q$conf\E:2: unknown setting "bogus"/m, 'named with file and line');
+SluiceTest::spew($conf, "retry = soon\n");
+($rc, $out, $err) = $f->turn('etrn', '--config', $conf, 'site.example');
+is($rc, 78, 'a bad value: EX_CONFIG');
+like($err, qr/:1: retry = "soon": want pauses such as/, 'it says what it wants');
+
 ($rc, $out, $err) = $f->turn('--help');
 is($rc, 0, '--help exits 0');
 my %help = map { $_ => 1 } $out =~ /--([a-z][a-z-]*)/g;
