@@ -448,5 +448,10 @@ main(int argc, char **argv)
 	if (o.syslog) {
 		turn_report_syslog();
 	}
-	return cmd->run(&o, domains, n);
+	r = cmd->run(&o, domains, n);
+	for (i = 0; i < o.nself; i++)
+		free(o.self[i]);
+	free(o.self);
+	free(o.retry);
+	return r;
 }
