@@ -166,8 +166,10 @@ int turn_parse_time(const char *s, long long *secs_r);
 /*
  * turn_etrn_run - ETRN to every MX of every domain, in rounds paced by
  * opts->retry (only the MXes that failed temporarily go again), with
- * the link commands around them. Returns the exit status: 0, EX_TEMPFAIL,
- * EX_UNAVAILABLE, EX_NOHOST, EX_CONFIG.
+ * the link commands around them. Returns the exit status: 0, EX_TEMPFAIL
+ * (a host still failed temporarily, DNS failed, or link-up failed),
+ * EX_UNAVAILABLE (a host refused), EX_NOHOST, EX_CONFIG (-D), EX_SOFTWARE
+ * (no TLS context).
  */
 int turn_etrn_run(const struct turn_opts *opts, char *const *domains,
     size_t ndomains);
@@ -220,10 +222,21 @@ int turn_finger_query(const struct turn_opts *opts, struct turn_mx *mx,
 
 /* turn_wait.c */
 
-/* turn_wait_run - poll every MX until nothing waits or is in flight */
+/*
+ * turn_wait_run - poll every MX every opts->interval until each has
+ * reported, for every domain, nothing waiting and nothing in flight (a
+ * host done stays done). 0; EX_TEMPFAIL at opts->timeout (the hosts not
+ * done are named); EX_NOHOST or EX_CONFIG from the MX lookup.
+ */
 int turn_wait_run(const struct turn_opts *opts, char *const *domains,
     size_t ndomains);
-/* turn_check_run - 0 if the thresholds are met, 1 if not, or sysexits */
+/*
+ * turn_check_run - the messages and bytes waiting, summed over every
+ * domain and MX, and the oldest of all, against opts' thresholds (none
+ * given: one message). 0 if one is met; TURN_EXIT_NOT_MET if none is
+ * and every MX answered; EX_TEMPFAIL if none is and one did not; the
+ * MX lookup's sysexits code.
+ */
 int turn_check_run(const struct turn_opts *opts, char *const *domains,
     size_t ndomains);
 

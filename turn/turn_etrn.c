@@ -250,9 +250,14 @@ turn_greet(struct turn_session *s)
 		return TURN_TEMP;
 	}
 	free(cmd);
-	if (s->opts->auth_user != NULL)
-		return turn_auth(s);
-	return TURN_OK;
+	if (s->opts->auth_user == NULL)
+		return TURN_OK;
+	/* Without TLS, turn_auth refuses to send the password at all. */
+	if (s->conn.ssl != NULL && !r.auth_plain) {
+		snprintf(s->why, sizeof(s->why), "the server offers no AUTH PLAIN");
+		return TURN_PERM;
+	}
+	return turn_auth(s);
 }
 
 /* turn_etrn_one - one session to one address: greet, ETRN domain, QUIT */
