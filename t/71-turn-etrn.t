@@ -40,6 +40,11 @@ ok(wait_for(sub { $f->sink_count == 5 }, 60), 'all 5 messages arrived at the sin
     or diag('sink has ' . $f->sink_count);
 ok(wait_for(sub { !$mx1->queue_files && !$mx2->queue_files }, 30),
     'both queues are empty');
+# The two-MX release's transcript, for the record (prove -v shows it).
+note("sluice-turn etrn site.example:\n$err");
+note(join "\n", 'the MX hosts\' trigger lines:',
+    map { $_->log_lines(qr/trigger: domain=site\.example, source=etrn/) } $mx1, $mx2);
+note("smtp-sink's count: " . $f->sink_count);
 
 # 2. Again with nothing waiting: 251 from both.
 ($rc, $out, $err) = $f->turn('etrn', $f->args, 'site.example');

@@ -78,6 +78,12 @@ wait_for(sub {
 is($st, 0, 'wait exited 0') or diag(slurp($wout));
 is($at_exit, 5, 'when it exited, the sink had all 5 messages');
 my $wtext = slurp($wout) // '';
+# The round trip's transcript, for the record (prove -v shows it).
+note("sluice-turn etrn site.example:\n$err");
+note("sluice-turn wait site.example:\n$wtext");
+note(join "\n", 'the MX hosts\' trigger lines:',
+    map { $_->log_lines(qr/trigger: domain=site\.example, source=(?:etrn|finger)/) } $mx1, $mx2);
+note("smtp-sink's count when wait exited: $at_exit");
 like($wtext, qr/^sluice-turn: mx1\.isp\.test\[127\.0\.0\.2\]:$F: site\.example: nothing waiting, nothing in flight/m,
     'mx1: nothing waiting') or diag($wtext);
 like($wtext, qr/^sluice-turn: mx2\.isp\.test\[127\.0\.0\.3\]:$F: site\.example: nothing waiting, nothing in flight/m,

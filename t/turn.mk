@@ -1,7 +1,7 @@
 # t/turn.mk: sluice-turn(1), the site program, against two sluice MX hosts.
 TURN_TESTS = t/71-turn-etrn.t t/72-turn-wait.t
 TESTS += $(TURN_TESTS)
-EXTRA_DIST += $(TURN_TESTS) t/lib/TurnFleet.pm
+EXTRA_DIST += $(TURN_TESTS) t/lib/TurnFleet.pm t/lib/LyingMX.pm
 # The parsers of what an MX says (finger status) and the time grammar.
 check_PROGRAMS += t/turn_test
 TESTS += t/turn_test
