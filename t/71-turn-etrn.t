@@ -156,6 +156,25 @@ $f->liar('honest');
 is($rc, 75, '--tls encrypt to a server without STARTTLS: exit 75') or diag($err);
 like($err, qr/failed: TLS is required \(--tls encrypt\) and the server does not offer STARTTLS$/m,
     'it says why');
+# A handshake that fails: with --tls may, reported and tried again in
+# plain text; with --tls encrypt, a temporary failure.
+$f->liar('bad_tls');
+($rc, $out, $err) = $f->turn('etrn', $f->args, 'lies.example');
+is($rc, 0, 'a failed TLS handshake, --tls may: plain text, exit 0') or diag($err);
+like($err, qr/^sluice-turn: liar\.isp\.test\[127\.0\.0\.6\]:$P: STARTTLS: TLS handshake: .*; trying again without TLS$/m,
+    'the failed handshake is reported') or diag($err);
+like($err, qr/^sluice-turn: liar\.isp\.test\[127\.0\.0\.6\]:$P: 251 2\.0\.0 OK, no messages waiting for node lies\.example$/m,
+    'then ETRN in plain text');
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--tls', 'encrypt', 'lies.example');
+is($rc, 75, 'the same with --tls encrypt: exit 75') or diag($err);
+unlike($err, qr/trying again without TLS/, 'and no plain text');
+# Bytes after the 220 to STARTTLS, before the handshake, would be read
+# as if they came encrypted: never used (a STARTTLS injection).
+$f->liar('tls_inject');
+($rc, $out, $err) = $f->turn('etrn', $f->args, '--tls', 'encrypt', 'lies.example');
+is($rc, 75, 'data before the TLS handshake: exit 75') or diag($err);
+like($err, qr/:$P: ETRN lies\.example failed: STARTTLS: data before the TLS handshake$/m,
+    'it says why') or diag($err);
 
 # 8. An MX that lies: every reply out of protocol is a temporary failure
 # with a line naming it, nothing more; a refusal is not retried.

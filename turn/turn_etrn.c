@@ -42,6 +42,8 @@ struct turn_session {
 	SSL_CTX *tls_ctx;
 	struct turn_conn conn;
 	const char *where;	/* "mx1.isp.example[192.0.2.1]:25" */
+	bool tls_failed;	/* the STARTTLS handshake failed */
+	bool plain;		/* this attempt without STARTTLS */
 	char why[TURN_LINE_MAX * 2 + 64];
 };
 
@@ -229,9 +231,10 @@ turn_greet(struct turn_session *s)
 		free(cmd);
 		return ret < 0 ? TURN_TEMP : turn_refused(s, "EHLO", &r);
 	}
-	if (r.starttls && s->opts->tls != TURN_TLS_NONE) {
+	if (r.starttls && s->opts->tls != TURN_TLS_NONE && !s->plain) {
 		if (turn_smtp_cmd(s, "STARTTLS", &r, false) < 0 || r.code != 220 ||
 		    turn_conn_starttls(&s->conn, s->tls_ctx, NULL) < 0) {
+			s->tls_failed = r.code == 220;
 			if (s->why[0] == '\0' || r.code == 220)
 				snprintf(s->why, sizeof(s->why), "STARTTLS: %s",
 				    r.code != 220 ? r.text : s->conn.err);
@@ -318,7 +321,19 @@ turn_etrn_mx(struct turn_session *s, const struct turn_mx *mx, bool last_round)
 	for (i = 0; i < mx->naddr; i++) {
 		turn_addr_text(mx, i, s->opts->port, where, sizeof(where));
 		s->where = where;
+		s->plain = s->tls_failed = false;
 		res = turn_etrn_one(s, mx, i);
+		/*
+		 * --tls may: a failed handshake is reported and the same
+		 * address tried again in plain text, as Postfix's "may" does;
+		 * never with AUTH, whose password needs the encryption.
+		 */
+		if (res == TURN_TEMP && s->tls_failed &&
+		    s->opts->tls == TURN_TLS_MAY && s->opts->auth_user == NULL) {
+			turn_report("%s: %s; trying again without TLS", where, s->why);
+			s->plain = true;
+			res = turn_etrn_one(s, mx, i);
+		}
 		if (res == TURN_OK)
 			turn_report("%s: %s", where, s->why);
 		else

@@ -15,6 +15,10 @@
 #   mixed_codes   EHLO: "250-..." then "251 ..."
 #   silent        connects, never says anything
 #   honest        no lie, and no STARTTLS: ETRN gets 251
+#   bad_tls       offers STARTTLS, says 220 to it, reads the client's
+#                 hello and answers garbage; honest in plain text
+#   tls_inject    the same, but with a line after the 220 in the same
+#                 write, before any handshake (a STARTTLS injection)
 # finger cues (one answer, then close):
 #   finger_absurd  "Messages waiting: 99999999999"
 #   finger_other   the status of another domain
@@ -70,9 +74,20 @@ sub _serve {
 				$say->(map({ "250-LINE$_" } 1 .. 99), '250 ETRN');
 			} elsif ($cue eq 'mixed_codes') {
 				$say->('250-liar.isp.test', '251 ETRN');
+			} elsif ($cue eq 'bad_tls' || $cue eq 'tls_inject') {
+				$say->('250-liar.isp.test', '250-STARTTLS', '250 ETRN');
 			} else {
 				$say->('250-liar.isp.test', '250 ETRN');
 			}
+		} elsif ($l =~ /^STARTTLS/i && $cue eq 'tls_inject') {
+			$say->('220 2.0.0 Ready to start TLS', '250 injected');
+			return;
+		} elsif ($l =~ /^STARTTLS/i && $cue eq 'bad_tls') {
+			$say->('220 2.0.0 Ready to start TLS');
+			# The client's hello first, then an answer that is no TLS.
+			sysread $c, my $hello, 4096;
+			$say->('this is no TLS record');
+			return;
 		} elsif ($l =~ /^ETRN (\S+)/i) {
 			my $d = $1;
 			$say->("458 4.7.0 Unable to queue messages for node $d")
@@ -81,7 +96,7 @@ sub _serve {
 			    if $cue eq 'etrn459';
 			$say->('550 5.7.1 no ETRN here') if $cue eq 'etrn550';
 			$say->("251 2.0.0 OK, no messages waiting for node $d")
-			    if $cue eq 'honest';
+			    if $cue =~ /^(?:honest|bad_tls|tls_inject)$/;
 		} elsif ($l =~ /^QUIT/i) {
 			$say->('221 2.0.0 Bye');
 			return;
