@@ -21,7 +21,8 @@ FUZZ_HARNESSES = \
 	t/fuzz/fuzz_config \
 	t/fuzz/fuzz_domains \
 	t/fuzz/fuzz_passwd \
-	t/fuzz/fuzz_netlist
+	t/fuzz/fuzz_netlist \
+	t/fuzz/fuzz_turn_finger
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
 FUZZ_COMMON = t/fuzz/fuzz.h t/fuzz/fuzz_util.c
