@@ -4,7 +4,7 @@ noinst_LIBRARIES += turn/libturn.a
 turn_libturn_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 turn_libturn_a_SOURCES = turn/turn.h turn/turn_conn.c turn/turn_mx.c \
 	turn/turn_etrn.c turn/turn_finger.c turn/turn_wait.c \
-	turn/turn_report.c
+	turn/turn_report.c turn/turn_atrn.c
 bin_PROGRAMS += turn/sluice-turn
 turn_sluice_turn_SOURCES = turn/turn.c
 turn_sluice_turn_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)

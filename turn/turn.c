@@ -7,7 +7,8 @@
  *	sluice-turn wait [options] DOMAIN...
  *	sluice-turn check [--messages N] [--bytes M] [--older-than T]
  *	    [options] DOMAIN...
- *	sluice-turn atrn (to come: the ODMR client, RFC 2645)
+ *	sluice-turn atrn --server HOST --auth-user U --auth-password-file F
+ *	    [--mta HOST] [--mta-port N] [--lmtp] [options] DOMAIN...
  *
  * DESCRIPTION
  *	The site's side of sluice, run by the customer (from an ip-up hook,
@@ -137,7 +138,8 @@ enum turn_key {
 	K_TIMEOUT = 't', K_VERBOSE = 'v', K_HELP = 'h', K_VERSION = 'V',
 	K_FINGER_PORT = 256, K_SELF, K_TLS, K_HELO, K_AUTH_USER, K_AUTH_FILE,
 	K_RETRY, K_LINK_UP, K_LINK_DOWN, K_INTERVAL, K_IO_TIMEOUT, K_MESSAGES,
-	K_BYTES, K_OLDER_THAN, K_BIND,
+	K_BYTES, K_OLDER_THAN, K_BIND, K_SERVER, K_ODMR_PORT, K_ODMRS,
+	K_CA_FILE, K_VERIFY, K_MTA, K_MTA_PORT, K_LMTP,
 };
 
 static const struct turn_option {
@@ -165,6 +167,14 @@ static const struct turn_option {
 	{ "messages", 1, K_MESSAGES, "a count" },
 	{ "bytes", 1, K_BYTES, "a size such as 500k or 2M" },
 	{ "older-than", 1, K_OLDER_THAN, "a time such as 6h" },
+	{ "server", 1, K_SERVER, "a host name or address" },
+	{ "odmr-port", 1, K_ODMR_PORT, "a port number" },
+	{ "odmrs", 0, K_ODMRS, "" },
+	{ "ca-file", 1, K_CA_FILE, "a file name" },
+	{ "verify", 0, K_VERIFY, "" },
+	{ "mta", 1, K_MTA, "a host name or address" },
+	{ "mta-port", 1, K_MTA_PORT, "a port number" },
+	{ "lmtp", 0, K_LMTP, "" },
 	{ "syslog", 0, K_SYSLOG, "" },
 	{ "verbose", 0, K_VERBOSE, "" },
 	{ "help", 0, K_HELP, "" },
@@ -224,6 +234,14 @@ turn_set(struct turn_opts *o, int key, const char *arg)
 	case K_MESSAGES: return turn_set_count(arg, &o->messages, false);
 	case K_BYTES: return turn_set_count(arg, &o->bytes, true);
 	case K_OLDER_THAN: return turn_parse_time(arg, &o->older_than);
+	case K_SERVER: o->server = arg; return 0;
+	case K_ODMR_PORT: return turn_set_port(arg, &o->odmr_port);
+	case K_ODMRS: o->odmrs = true; return 0;
+	case K_CA_FILE: o->ca_file = arg; return 0;
+	case K_VERIFY: o->verify = true; return 0;
+	case K_MTA: o->mta = arg; return 0;
+	case K_MTA_PORT: return turn_set_port(arg, &o->mta_port);
+	case K_LMTP: o->lmtp = true; return 0;
 	case K_SYSLOG: o->syslog = true; return 0;
 	case K_VERBOSE: o->verbose = true; return 0;
 	}
@@ -317,13 +335,9 @@ static const struct turn_cmd {
 	{ "check", turn_check_run, "check [--messages N] [--bytes M] "
 	    "[--older-than T] DOMAIN...\n                            exit 0 if "
 	    "a threshold is met, 1 if not" },
-	/*
-	 * XXX atrn: the ODMR client (RFC 2645) is lib/mail/odmr_client.[ch]
-	 * (odmr_client_run), written on branch h-9odmr; its row gets a run
-	 * function calling it when that branch is merged. Until then the
-	 * subcommand says it is not built.
-	 */
-	{ "atrn", NULL, "atrn [options] DOMAIN...   ODMR: not in this build yet" },
+	{ "atrn", turn_atrn_run, "atrn --server HOST --auth-user U "
+	    "--auth-password-file F [--mta HOST]\n                            "
+	    "[--mta-port N] [--lmtp] DOMAIN...   ODMR (RFC 2645)" },
 };
 
 /* turn_usage - the synopsis to stderr (stdout for --help) */
@@ -340,7 +354,8 @@ turn_usage(FILE *fp)
 	    "--helo NAME,\n  --auth-user U, --auth-password-file F, "
 	    "--retry 1m,2m,5m, --link-up CMD,\n  --link-down CMD, -t|--timeout T, "
 	    "--interval T, --io-timeout T,\n  --messages N, --bytes M, "
-	    "--older-than T, -s|--syslog, -v|--verbose,\n  -h|--help, "
+	    "--older-than T, --server HOST, --odmr-port N,\n  --odmrs, --ca-file F, "
+	    "--verify, --mta HOST, --mta-port N, --lmtp,\n  -s|--syslog, -v|--verbose, -h|--help, "
 	    "-V|--version; see sluice-turn(1)\n");
 }
 

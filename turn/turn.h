@@ -74,6 +74,14 @@ struct turn_opts {
 	long long messages;		/* --messages: check, -1 unset */
 	long long bytes;		/* --bytes: check, -1 unset */
 	long long older_than;		/* --older-than (s): check, -1 unset */
+	const char *server;		/* --server: atrn's ODMR server */
+	unsigned odmr_port;		/* --odmr-port: 366 */
+	bool odmrs;			/* --odmrs: TLS on connect (atrn) */
+	const char *ca_file;		/* --ca-file: atrn's extra trust anchors */
+	bool verify;			/* --verify: atrn checks the certificate */
+	const char *mta;		/* --mta: atrn hands mail to, 127.0.0.1 */
+	unsigned mta_port;		/* --mta-port: 25, or 24 with --lmtp */
+	bool lmtp;			/* --lmtp: speak LMTP to the MTA */
 	bool syslog;			/* -s: result lines to syslog too */
 	bool verbose;			/* -v: the dialogue on stderr */
 };
@@ -172,6 +180,32 @@ int turn_parse_time(const char *s, long long *secs_r);
  * (no TLS context).
  */
 int turn_etrn_run(const struct turn_opts *opts, char *const *domains,
+    size_t ndomains);
+
+/*
+ * turn_link_cmd - run a link command (--link-up, --link-down) with sh -c
+ * and report how it ended; 0 if it exited 0, else -1.
+ */
+int turn_link_cmd(const char *what, const char *cmd);
+/* turn_pause - sleep secs seconds, whole, even when a signal wakes us */
+void turn_pause(uint64_t secs);
+/*
+ * turn_password_read - the first line of file (the AUTH password), a new
+ * string; NULL with the reason in why (size bytes).
+ */
+char *turn_password_read(const char *file, char *why, size_t size);
+
+/* turn_atrn.c */
+
+/*
+ * turn_atrn_run - log in to the ODMR server (--server), ATRN for the
+ * domains, and hand each message of the turned connection to the local
+ * MTA (lib/mail/odmr_client), in rounds paced by opts->retry while the
+ * result is temporary, with the link commands around them. Returns
+ * odmr_client_run's sysexits code of the last round, or EX_USAGE /
+ * EX_NOINPUT for missing options or an unreadable password file.
+ */
+int turn_atrn_run(const struct turn_opts *opts, char *const *domains,
     size_t ndomains);
 
 /* turn_finger.c */

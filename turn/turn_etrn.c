@@ -144,12 +144,18 @@ turn_refused(struct turn_session *s, const char *after, const struct turn_reply 
 static char *
 turn_password(struct turn_session *s)
 {
+	return turn_password_read(s->opts->auth_file, s->why, sizeof(s->why));
+}
+
+char *
+turn_password_read(const char *file, char *why, size_t size)
+{
 	char buf[512];
-	FILE *fp = fopen(s->opts->auth_file, "re");
+	FILE *fp = fopen(file, "re");
 
 	if (fp == NULL || fgets(buf, sizeof(buf), fp) == NULL) {
-		snprintf(s->why, sizeof(s->why), "read the password from %s: %s",
-		    s->opts->auth_file, fp == NULL ? strerror(errno) : "empty file");
+		snprintf(why, size, "read the password from %s: %s", file,
+		    fp == NULL ? strerror(errno) : "empty file");
 		if (fp != NULL)
 			fclose(fp);
 		return NULL;
@@ -346,9 +352,8 @@ turn_etrn_mx(struct turn_session *s, const struct turn_mx *mx, bool last_round)
 	return res;
 }
 
-/* turn_run_cmd - run a link command with sh -c; 0 if it exited 0 */
-static int
-turn_run_cmd(const char *what, const char *cmd)
+int
+turn_link_cmd(const char *what, const char *cmd)
 {
 	int st;
 
@@ -423,8 +428,7 @@ turn_round(const struct turn_opts *opts, SSL_CTX *ctx, char *const *domains,
 	return status;
 }
 
-/* turn_pause - sleep secs, whole, even when a signal wakes us */
-static void
+void
 turn_pause(uint64_t secs)
 {
 	struct timespec ts = { .tv_sec = (time_t)secs }, rem;
@@ -449,7 +453,7 @@ turn_etrn_run(const struct turn_opts *opts, char *const *domains, size_t ndomain
 		return EX_SOFTWARE;
 	}
 	/* The link comes up once, before the first round, and down after the last. */
-	if (opts->link_up != NULL && turn_run_cmd("link-up", opts->link_up) < 0)
+	if (opts->link_up != NULL && turn_link_cmd("link-up", opts->link_up) < 0)
 		status = EX_TEMPFAIL;
 	for (round = 0; status == 0 || status == EX_TEMPFAIL; round++) {
 		if (round == 0 && status != 0)
@@ -464,7 +468,7 @@ turn_etrn_run(const struct turn_opts *opts, char *const *domains, size_t ndomain
 		turn_pause(opts->retry[round]);
 	}
 	if (opts->link_down != NULL)
-		(void)turn_run_cmd("link-down", opts->link_down);
+		(void)turn_link_cmd("link-down", opts->link_down);
 	if (status == 0 && done.refused)
 		status = EX_UNAVAILABLE;
 	for (i = 0; i < done.n; i++)
