@@ -1,8 +1,12 @@
-# t/index.mk: unit test of the queue index (lib/mail/qindex*.c).
-check_PROGRAMS += t/index_test
-TESTS += t/index_test
-t_index_test_SOURCES = t/index_test.c
+# t/index.mk: unit tests of the queue index (lib/mail/qindex*.c): index_test
+# its records and walks, index_recover_test its recovery and damage checks.
+check_PROGRAMS += t/index_test t/index_recover_test
+TESTS += t/index_test t/index_recover_test
+t_index_test_SOURCES = t/index_test.c $(INDEX_ENTRY)
+t_index_recover_test_SOURCES = t/index_recover_test.c $(INDEX_ENTRY)
 t_index_test_LDADD = $(SLUICE_LIBS)
+t_index_recover_test_LDADD = $(SLUICE_LIBS)
+INDEX_ENTRY = t/index_entry.c t/index_entry.h t/testutil.c t/testutil.h
 
 # Integration tests of queue and index trust (issue 7, items 4-8): a
 # damaged index, a damaged journal, a lost commit notice, orphan
