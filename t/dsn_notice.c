@@ -62,16 +62,11 @@ dsn_notice_done(void)
 struct envelope *
 queue_original(const char *sender, const char *content, size_t len, enum dsn_ret ret)
 {
-	struct envelope *env = envelope_new();
+	struct envelope *env = test_envelope(sender);
 	struct queue_file *qf;
 
-	env->sender = xstrdup(sender);
-	env->envid = xstrdup("ENV 123");
 	env->ret = ret;
 	env->arrival = params.now - 3600;
-	env->client_name = xstrdup("client.example");
-	env->client_addr = xstrdup("192.0.2.1");
-	env->protocol = xstrdup("ESMTP");
 	envelope_add_rcpt(env, "bob@site.example", "rfc822;bob+2Bx@site.example",
 	    DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
 	envelope_add_rcpt(env, "carol@site.example", NULL, 0);

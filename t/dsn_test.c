@@ -20,6 +20,7 @@
 /* Tests. */
 #include "t/dsn_notice.h"
 #include "t/tap.h"
+#include "t/testutil.h"
 
 /* test_needed - the dsn_needed() truth table */
 static void
@@ -97,7 +98,7 @@ test_failure(void)
 	free(text);
 	st = part_body(&n, 1);
 	ok(header_is(st, "Reporting-MTA", "dns; mx.test"), "failure: Reporting-MTA");
-	ok(header_is(st, "Original-Envelope-Id", "ENV 123"), "failure: Original-Envelope-Id");
+	ok(header_is(st, "Original-Envelope-Id", TEST_ENVID), "failure: Original-Envelope-Id");
 	ok(has_header(st, "Arrival-Date"), "failure: Arrival-Date");
 	g = rcpt_group(st, "bob@site.example");
 	ok(g != NULL, "failure: group for bob");

@@ -110,17 +110,8 @@ exists(const char *dir, const char *name)
 struct envelope *
 make_env(const char *sender)
 {
-	struct envelope *env = envelope_new();
+	struct envelope *env = test_envelope(sender);
 
-	env->arrival = 1700000000;
-	env->sender = xstrdup(sender);
-	env->envid = xstrdup("env id 42");
-	env->ret = DSN_RET_HDRS;
-	env->client_name = xstrdup("mail.example.org");
-	env->client_addr = xstrdup("2001:db8::1");
-	env->helo = xstrdup("mail.example.org");
-	env->protocol = xstrdup("ESMTPSA");
-	env->auth_user = xstrdup("j\xc3\xbcrgen");
 	envelope_add_rcpt(env, "j\xc3\xbcrgen@site.example", "rfc822;j+FCrgen@site.example",
 	    DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE);
 	envelope_add_rcpt(env, "bob@site.example", NULL, 0);

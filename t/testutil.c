@@ -102,3 +102,21 @@ test_queue_done(const char *dir, char **logpathp)
 	free(*logpathp);
 	*logpathp = NULL;
 }
+
+/* test_envelope - an envelope with every field but the recipients set */
+struct envelope *
+test_envelope(const char *sender)
+{
+	struct envelope *env = envelope_new();
+
+	env->arrival = 1700000000;
+	env->sender = xstrdup(sender);
+	env->envid = xstrdup(TEST_ENVID);
+	env->ret = DSN_RET_HDRS;
+	env->client_name = xstrdup("mail.example.org");
+	env->client_addr = xstrdup("2001:db8::1");
+	env->helo = xstrdup("mail.example.org");
+	env->protocol = xstrdup("ESMTPSA");
+	env->auth_user = xstrdup("j\xc3\xbcrgen");
+	return env;
+}

@@ -40,4 +40,12 @@ char *test_queue(char *tmpl, const char *prog);
 /* test_queue_done - remove the queue dir and the log *logpathp; NULLs it */
 void test_queue_done(const char *dir, char **logpathp);
 
+/*
+ * test_envelope - an envelope from sender with every field but the
+ * recipients set (envid TEST_ENVID, RET=HDRS, an SMTP client with an IPv6
+ * address and a UTF-8 login), for envelope_free
+ */
+#define TEST_ENVID	"env id 42"
+struct envelope *test_envelope(const char *sender);
+
 #endif
