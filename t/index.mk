@@ -10,16 +10,10 @@ INDEX_ENTRY = t/index_entry.c t/index_entry.h t/testutil.c t/testutil.h
 
 # Integration tests of queue and index trust (issue 7, items 4-8): a
 # damaged index, a damaged journal, a lost commit notice, orphan
-# journals, one release of a message with many recipients.
-QUEUE_TRUST_TESTS = \
-	t/85-index-damage.t \
-	t/86-bad-journal.t \
-	t/87-orphan-journal.t \
-	t/88-lost-notice.t \
-	t/89-release-all.t
+# journals, one release of a message with many recipients; and the
+# operator's bounce: one notice, then the journal (qctl_bounce).
+QUEUE_TRUST_TESTS = t/85-index-damage.t t/86-bad-journal.t \
+	t/87-orphan-journal.t t/88-lost-notice.t t/89-release-all.t \
+	t/95-operator-bounce.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)
-
-# The operator's bounce: one notice, then the journal (qctl_bounce).
-TESTS += t/95-operator-bounce.t
-EXTRA_DIST += t/95-operator-bounce.t
