@@ -51,24 +51,15 @@ fingerd_client_query(struct fingerd *srv, const char *addr)
 	return ++c->queries <= FINGERD_CLIENT_QUERIES;
 }
 
-struct fingerd_idle {
-	char **keys;
-	size_t n;
-	uint64_t now;
-};
-
-/* fingerd_idle_one - collect clients whose minute is over */
-static int
-fingerd_idle_one(const char *key, void *value, void *ctx)
+/* fingerd_rate_over - is this client's minute over? (htable_prune) */
+static bool
+fingerd_rate_over(const char *key, void *value, void *ctx)
 {
-	struct fingerd_idle *idle = ctx;
-	struct fingerd_rate *c = value;
+	const struct fingerd_rate *c = value;
+	const uint64_t *now = ctx;
 
-	if (idle->now - c->window_start >= FINGERD_WINDOW_MS) {
-		idle->keys = xreallocarray(idle->keys, idle->n + 1, sizeof(*idle->keys));
-		idle->keys[idle->n++] = xstrdup(key);
-	}
-	return 0;
+	(void)key;
+	return *now - c->window_start >= FINGERD_WINDOW_MS;
 }
 
 /* fingerd_sweep - forget idle clients, so the table holds only recent ones */
@@ -76,17 +67,10 @@ static void
 fingerd_sweep(void *ctx)
 {
 	struct fingerd *srv = ctx;
-	struct fingerd_idle idle = { .now = ev_now() };
-	size_t i;
+	uint64_t now = ev_now();
 
 	srv->sweep = NULL;
-	/* htable_walk forbids changes during the walk: collect, then delete. */
-	htable_walk(srv->rates, fingerd_idle_one, &idle);
-	for (i = 0; i < idle.n; i++) {
-		free(htable_del(srv->rates, idle.keys[i]));
-		free(idle.keys[i]);
-	}
-	free(idle.keys);
+	(void)htable_prune(srv->rates, fingerd_rate_over, &now, free);
 	srv->sweep = ev_timer_add(srv->loop, FINGERD_SWEEP_MS, fingerd_sweep, srv);
 }
 
@@ -162,14 +146,6 @@ fingerd_server_new(struct daemon *d)
 	return srv;
 }
 
-/* fingerd_client_free_one - free one client record (table teardown) */
-static int
-fingerd_client_free_one(const char *key, void *value, void *ctx)
-{
-	free(value);
-	return 0;
-}
-
 /* fingerd_server_free - close everything and free the server */
 void
 fingerd_server_free(struct fingerd **srvp)
@@ -180,8 +156,7 @@ fingerd_server_free(struct fingerd **srvp)
 		return;
 	daemon_server_free(&srv->serve);
 	ev_timer_cancel(srv->loop, &srv->sweep);
-	htable_walk(srv->rates, fingerd_client_free_one, NULL);
-	htable_free(&srv->rates);
+	htable_free_values(&srv->rates, free);
 	config_free(&srv->cfg);
 	free(srv);
 	*srvp = NULL;

@@ -138,6 +138,18 @@ void qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom);
 void qmgr_message_new(struct qmgr *q, const char *id);
 /* qmgr_dispatch - hand queued jobs to deliver processes within the limits */
 void qmgr_dispatch(struct qmgr *q);
+/*
+ * qmgr_dispatch_next - the choice qmgr_dispatch writes out, made without
+ * I/O: round robin over the ready domains, one job a turn, to the ATRN
+ * session bound to the domain (and only it) or else the deliver process
+ * with the most free slots, while the domain has fewer than
+ * deliver_domain_concurrency_limit jobs active. The job leaves its
+ * domain's queue and *a_r names its agent; NULL when nothing can go now.
+ * The caller sends the job and then calls qmgr_job_assign, or frees it.
+ */
+struct qmgr_job *qmgr_dispatch_next(struct qmgr *q, struct qmgr_agent **a_r);
+/* qmgr_job_assign - job j (numbered) is at agent a: count it busy and active */
+void qmgr_job_assign(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j);
 /* qmgr_domain_drop_queued - forget jobs not yet at an agent */
 void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
 /* qmgr_domain_is_held_mode - is name a customer domain in mode=hold? */

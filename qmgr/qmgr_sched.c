@@ -250,7 +250,7 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	struct qindex_entry *e = NULL;
 	struct ipc_rec *rec;
 	struct proto_job pj;
-	char num[32], *route;
+	char *route;
 	size_t i;
 	int ret;
 
@@ -274,12 +274,20 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	qindex_entry_free(&e);
 	if (ret < 0)
 		return -1;
+	qmgr_job_assign(q, a, j);
+	return 0;
+}
+
+void
+qmgr_job_assign(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
+{
+	char num[32];
+
 	snprintf(num, sizeof(num), "%" PRIu64, j->num);
 	htable_put(q->jobs, num, j);
 	j->agent = a;
 	a->busy++;
 	j->dom->active++;
-	return 0;
 }
 
 /*
@@ -324,8 +332,8 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 	ipc_rec_free(&rec);
 }
 
-void
-qmgr_dispatch(struct qmgr *q)
+struct qmgr_job *
+qmgr_dispatch_next(struct qmgr *q, struct qmgr_agent **a_r)
 {
 	unsigned limit = (unsigned)q->cfg->deliver_domain_concurrency_limit;
 	struct qmgr_domain *dom;
@@ -341,7 +349,6 @@ qmgr_dispatch(struct qmgr *q)
 		 * ready list until one of its jobs finishes or an agent arrives.
 		 */
 		if (a == NULL || dom->active >= limit) {
-			/* Put back when one of its jobs finishes. */
 			rounds--;
 			continue;
 		}
@@ -352,13 +359,25 @@ qmgr_dispatch(struct qmgr *q)
 		dom->nqueued--;
 		j->next = NULL;
 		a->idle_sent = false;
+		qmgr_ready_push(q, dom);
+		*a_r = a;
+		return j;
+	}
+	return NULL;
+}
+
+void
+qmgr_dispatch(struct qmgr *q)
+{
+	struct qmgr_agent *a;
+	struct qmgr_job *j;
+
+	while ((j = qmgr_dispatch_next(q, &a)) != NULL) {
 		if (qmgr_job_send(q, a, j) < 0) {
 			/* The message went away, or the agent: forget the job; the index knows the rest. */
 			htable_del(q->inflight, j->key);
 			qmgr_job_free(&j);
 		}
-		qmgr_ready_push(q, dom);
-		rounds = htable_count(q->domains) + 1;
 	}
 }
 

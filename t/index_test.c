@@ -1,8 +1,8 @@
 /*
  * index_test - the queue index (lib/mail/qindex.c) on a real Berkeley DB
  * environment in a temporary directory: round trips, replace, delete,
- * walks by domain, expiry, message and all, bad records, and recovery
- * after a writer was killed with SIGKILL.
+ * walks by domain, expiry, message and all, walks whose callbacks change
+ * the index, and bad records. Recovery is index_recover_test's.
  */
 #include "config.h"
 
@@ -29,45 +29,12 @@
 #include "mail/queue.h"
 
 /* tests */
+#include "t/index_entry.h"
 #include "t/tap.h"
+#include "t/testutil.h"
 
-static const char *domains[] = { "a.example", "b.example", "c.example" };
-#define NDOMAINS	3
+
 #define PER_DOMAIN	100	/* more than a walk's batch */
-
-/* test_id - a deterministic valid queue ID from a number */
-static void
-test_id(unsigned n, char id_r[QUEUE_ID_LEN + 1])
-{
-	snprintf(id_r, QUEUE_ID_LEN + 1, "%020X", n);
-}
-
-/* test_entry - an entry with every field set from n */
-static struct qindex_entry *
-test_entry(unsigned n, const char *domain)
-{
-	struct qindex_entry *e;
-	char id[QUEUE_ID_LEN + 1], *rcpt;
-
-	test_id(n, id);
-	e = qindex_entry_new(id, domain);
-	e->sender = xasprintf("sender%u@from.example", n);
-	rcpt = xasprintf("user%u@%s", n, domain);
-	qindex_entry_add_rcpt(e, rcpt, 0);
-	free(rcpt);
-	rcpt = xasprintf("\"quoted %u\"@%s", n, domain);
-	qindex_entry_add_rcpt(e, rcpt, 7);
-	free(rcpt);
-	e->size = 1000 + n;
-	e->arrival = 1700000000 + n;
-	e->next_try = 1700000100 + n;
-	e->expiry = 1700500000 + (n * 7919) % 1000;
-	e->warned = n % 2 ? 1700200000 : 0;
-	e->attempts = n % 5;
-	e->flags = n % 3 == 0 ? QINDEX_F_HOLD : 0;
-	e->last_error = n % 2 ? xasprintf("connect to mx%u: refused", n) : NULL;
-	return e;
-}
 
 /* str_eq - equal strings, NULL equal only to NULL */
 static bool
@@ -94,67 +61,6 @@ entry_eq(const struct qindex_entry *a, const struct qindex_entry *b)
 		    a->rcpt_index[i] != b->rcpt_index[i])
 			return false;
 	return true;
-}
-
-/* What a walk saw. */
-struct seen {
-	size_t n;
-	const char *domain;	/* if set, entries of another domain count as wrong */
-	size_t wrong;
-	time_t last_expiry;
-	size_t disorder;	/* expiry went backwards */
-	time_t before;		/* expiry above it counts as wrong (if nonzero) */
-	size_t stop_at;		/* return stop_rc after this many (if nonzero) */
-	int stop_rc;
-};
-
-/* seen_fn - count and check each entry a walk gives */
-static int
-seen_fn(const struct qindex_entry *e, void *ctx)
-{
-	struct seen *s = ctx;
-
-	s->n++;
-	if (s->domain != NULL && strcmp(e->domain, s->domain) != 0)
-		s->wrong++;
-	if (s->before != 0 && e->expiry > s->before)
-		s->wrong++;
-	if (e->expiry < s->last_expiry)
-		s->disorder++;
-	s->last_expiry = e->expiry;
-	if (s->stop_at != 0 && s->n == s->stop_at)
-		return s->stop_rc;
-	return 0;
-}
-
-/* rm_fn - nftw callback removing everything */
-static int
-rm_fn(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* count_files - files in dir whose names start with prefix (or end in it, for ".db") */
-static size_t
-count_files(const char *dir, const char *prefix)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0, plen = strlen(prefix), len;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (strncmp(de->d_name, prefix, plen) == 0 ||
-		    (len >= plen && strcmp(de->d_name + len - plen, prefix) == 0))
-			n++;
-	}
-	closedir(d);
-	return n;
 }
 
 /* test_round_trip - put/get of every field, replace, del, invalid puts */
@@ -545,235 +451,6 @@ test_bad_records(struct qindex *qi)
 	ok(qindex_del(qi, id, "bad.example") == 1, "del removes a bad record");
 }
 
-/* child_write - the killed writer: put n entries, report, wait for SIGKILL */
-static _Noreturn void
-child_write(const char *dir, int fd, unsigned n)
-{
-	struct qindex *qi;
-	struct qindex_entry *e;
-	unsigned i;
-	char c = 'k';
-
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0)
-		_exit(1);
-	for (i = 0; i < n; i++) {
-		e = test_entry(2000 + i, domains[i % NDOMAINS]);
-		if (qindex_put(qi, e) < 0)
-			_exit(1);
-		qindex_entry_free(&e);
-	}
-	if (write(fd, &c, 1) != 1)
-		_exit(1);
-	for (;;)
-		pause();
-}
-
-/* test_killed_writer - entries committed before a SIGKILL survive recovery */
-static void
-test_killed_writer(const char *base)
-{
-	struct qindex *qi;
-	struct seen s = { 0 };
-	char *dir = xasprintf("%s/killed", base);
-	int fds[2], status, rc;
-	pid_t pid;
-	char c = 0;
-	const unsigned n = 300;
-
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		ok(false, "fork writer: %s", strerror(errno));
-		free(dir);
-		return;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_write(dir, fds[1], n);
-	}
-	close(fds[1]);
-	ok(read(fds[0], &c, 1) == 1 && c == 'k', "writer committed %u entries", n);
-	close(fds[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "writer killed");
-	ok(count_files(dir, "__db.") > 0, "killed writer left its regions behind");
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
-		ok(false, "recover after kill");
-		free(dir);
-		return;
-	}
-	rc = qindex_walk_all(qi, seen_fn, &s);
-	ok(rc == 0 && s.n == n,
-	    "entries after recovery: got %zu, want %u", s.n, n);
-	qindex_close(&qi);
-	ok(qi == NULL, "close NULLs the handle");
-	ok(qindex_remove_env(dir) == 0 && count_files(dir, "__db.") == 0 &&
-	    count_files(dir, "log.") == 0 && count_files(dir, ".db") == 0,
-	    "remove_env leaves no environment files");
-	ok(qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) == 0,
-	    "reopen after remove_env");
-	s = (struct seen){ 0 };
-	rc = qi != NULL ? qindex_walk_all(qi, seen_fn, &s) : -1;
-	ok(rc == 0 && s.n == 0,
-	    "rebuilt index is empty: got %zu", s.n);
-	qindex_close(&qi);
-	free(dir);
-}
-
-/* test_garbage_file - a database file of garbage fails the open, remove_env recovers */
-static void
-test_garbage_file(const char *base)
-{
-	struct qindex *qi = NULL;
-	struct qindex_entry *e;
-	char *dir = xasprintf("%s/garbage", base), *path;
-	char junk[8192];
-	FILE *fp;
-	int rc;
-
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
-		ok(false, "open garbage test index");
-		free(dir);
-		return;
-	}
-	e = test_entry(7, "a.example");
-	qindex_put(qi, e);
-	qindex_entry_free(&e);
-	qindex_close(&qi);
-	memset(junk, 0x5a, sizeof(junk));
-	path = xasprintf("%s/entries.db", dir);
-	if ((fp = fopen(path, "w")) != NULL) {
-		fwrite(junk, 1, sizeof(junk), fp);
-		fclose(fp);
-	}
-	free(path);
-	rc = qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi);
-	ok(rc == -1 && qi == NULL, "open over a garbage database: got %d, want -1", rc);
-	qindex_close(&qi);
-	rc = qindex_remove_env(dir);
-	ok(rc == 0 && qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) == 0,
-	    "remove_env then open starts clean");
-	qindex_close(&qi);
-	free(dir);
-}
-
-/* test_noop_walk - a walk callback that only counts */
-static int
-test_noop_walk(const struct qindex_entry *e, void *ctx)
-{
-	(void)e;
-	++*(size_t *)ctx;
-	return 0;
-}
-
-/*
- * test_damage - qindex_check passes a sound index and fails a bad record
- * or a page of garbage without harm to the caller; a walk over a bad
- * record marks the index damaged; set_aside keeps the files and the lock.
- */
-static void
-test_damage(const char *base)
-{
-	struct qindex *qi = NULL;
-	struct qindex_entry *e;
-	char *dir = xasprintf("%s/damage", base), *path, *kept = NULL, why[128];
-	unsigned char junk[4096];
-	size_t i, n = 0;
-	FILE *fp;
-	int rc;
-
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
-		ok(false, "open damage test index");
-		free(dir);
-		return;
-	}
-	for (i = 0; i < 300; i++) {
-		e = test_entry(9000 + (unsigned)i, domains[i % NDOMAINS]);
-		qindex_put(qi, e);
-		qindex_entry_free(&e);
-	}
-	qindex_close(&qi);
-	rc = qindex_check(dir, why, sizeof(why));
-	ok(rc == 0, "check a sound index: got %d (%s), want 0", rc, why);
-
-	/* A record that fails decoding. */
-	if (qindex_open(dir, QINDEX_RECOVER, &qi) == 0) {
-		ok(!qindex_damaged(qi), "a fresh open is not damaged");
-		qindex_put_raw(qi, "00000000000000009999/a.example", "garbage", 7);
-		qindex_walk_all(qi, test_noop_walk, &n);
-		ok(qindex_damaged(qi), "a walk over a bad record marks the index damaged");
-		qindex_close(&qi);
-	}
-	rc = qindex_check(dir, why, sizeof(why));
-	ok(rc == -1 && strstr(why, "record") != NULL,
-	    "check a bad record: got %d (%s), want -1 (a record ...)", rc, why);
-
-	/* set_aside moves the databases and keeps the lock file. */
-	path = xasprintf("%s/.lock", dir);
-	if ((fp = fopen(path, "w")) != NULL)
-		fclose(fp);
-	rc = qindex_set_aside(dir, &kept);
-	ok(rc == 0 && kept != NULL && access(path, F_OK) == 0,
-	    "set aside: got %d, lock file stays", rc);
-	free(path);
-	path = xasprintf("%s/entries.db", kept != NULL ? kept : dir);
-	ok(access(path, F_OK) == 0, "the damaged entries.db is kept in %s", kept ? kept : "?");
-	free(path);
-	free(kept);
-	path = xasprintf("%s/entries.db", dir);
-	ok(access(path, F_OK) == -1 && errno == ENOENT, "no entries.db left in the index directory");
-	free(path);
-
-	/* A page of garbage in a secondary: the check fails, we live. */
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) == 0) {
-		for (i = 0; i < 300; i++) {
-			e = test_entry(9000 + (unsigned)i, domains[i % NDOMAINS]);
-			qindex_put(qi, e);
-			qindex_entry_free(&e);
-		}
-		qindex_close(&qi);
-	}
-	for (i = 0; i < sizeof(junk); i++)
-		junk[i] = (unsigned char)(i * 37 + 11);
-	path = xasprintf("%s/by_domain.db", dir);
-	if ((fp = fopen(path, "r+")) != NULL) {
-		fseek(fp, 4096, SEEK_SET);
-		fwrite(junk, 1, sizeof(junk), fp);
-		fclose(fp);
-	}
-	free(path);
-	rc = qindex_check(dir, why, sizeof(why));
-	ok(rc == -1, "check a garbage page in by_domain.db: got %d (%s), want -1", rc, why);
-	free(dir);
-}
-
-/* test_log_removal - many commits leave few log files behind */
-static void
-test_log_removal(const char *base)
-{
-	struct qindex *qi;
-	struct qindex_entry *e;
-	char *dir = xasprintf("%s/logs", base);
-	unsigned i;
-	size_t nlogs;
-
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0) {
-		ok(false, "open log test index");
-		free(dir);
-		return;
-	}
-	for (i = 0; i < 4000; i++) {
-		e = test_entry(5000 + i % 50, domains[i % NDOMAINS]);
-		free(e->last_error);
-		e->last_error = xasprintf("%0900u", i);
-		qindex_put(qi, e);
-		qindex_entry_free(&e);
-	}
-	nlogs = count_files(dir, "log.");
-	ok(nlogs <= 3, "log files after 4000 puts: got %zu, want <= 3", nlogs);
-	qindex_close(&qi);
-	free(dir);
-}
-
 int
 main(void)
 {
@@ -785,10 +462,7 @@ main(void)
 	alarm(120);
 	log_init("index_test");
 	log_set_dest(LOG_DEST_STDERR, NULL);
-	if (mkdtemp(tmpl) == NULL) {
-		ok(false, "mkdtemp: %s", strerror(errno));
-		return tap_done();
-	}
+	test_tmpdir(tmpl);
 	dir = xasprintf("%s/index", tmpl);
 	ok(qindex_open(dir, 0, &qi) == -1 && qi == NULL,
 	    "open without create fails on a missing environment");
@@ -812,11 +486,7 @@ main(void)
 		    cnt == PER_DOMAIN - 1, "count after reopen: got %zu", cnt);
 		qindex_close(&qi);
 	}
-	test_killed_writer(tmpl);
-	test_garbage_file(tmpl);
-	test_log_removal(tmpl);
-	test_damage(tmpl);
 	free(dir);
-	nftw(tmpl, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmdir(tmpl);
 	return tap_done();
 }

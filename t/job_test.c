@@ -3,7 +3,6 @@
 
 /* System. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +20,10 @@
 
 /* Tests. */
 #include "t/tap.h"
+#include "t/testutil.h"
 
 static char qdir[256];
-static char logpath[300];
+static char *logpath;
 
 /* What the fake agent saw: the records it sent, and whether the job ended. */
 struct seen {
@@ -31,16 +31,6 @@ struct seen {
 	size_t n;
 	bool over;
 };
-
-/* rm_entry - nftw callback removing one entry */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* fake_send - keep "type status idx" of each record */
 static int
@@ -333,24 +323,12 @@ int
 main(void)
 {
 	snprintf(qdir, sizeof(qdir), "/tmp/job_test.XXXXXX");
-	if (mkdtemp(qdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(logpath, sizeof(logpath), "%s.log", qdir);
-	log_init("job_test");
-	if (log_set_dest(LOG_DEST_FILE, logpath) == -1)
-		log_set_dest(LOG_DEST_STDERR, NULL);
-	if (queue_init_dirs(qdir) < 0) {
-		perror("queue_init_dirs");
-		return 1;
-	}
+	logpath = test_queue(qdir, "job_test");
 	test_parse();
 	test_delay_format();
 	test_open();
 	test_open_gone();
 	test_open_bad_journal();
-	nftw(qdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	unlink(logpath);
+	test_queue_done(qdir, &logpath);
 	return tap_done();
 }

@@ -13,7 +13,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-static int tap_count, tap_failed;
+/*
+ * One count for the whole program: a test whose helpers live in a second
+ * file (t/dsn_notice.c) calls ok() from both, and the plan must number
+ * them in one sequence. Weak definitions in every file that includes this
+ * header are merged by the linker into one.
+ */
+__attribute__((weak)) int tap_count, tap_failed;
 
 static inline bool ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -27,4 +27,25 @@ void test_tmpdir(char *tmpl);
 /* test_rmdir - remove dir and all below it; a diagnostic if that fails */
 void test_rmdir(const char *dir);
 
+/* test_log - prog's log written to DIR.log, whose name it returns (new string) */
+char *test_log(const char *dir, const char *prog);
+
+/*
+ * test_queue - a scratch queue: the directory tmpl names (mkdtemp), the
+ * queue's directories in it, and prog's log written to TMPL.log, whose
+ * name it returns (new string, for test_queue_done)
+ */
+char *test_queue(char *tmpl, const char *prog);
+
+/* test_queue_done - remove the queue dir and the log *logpathp; NULLs it */
+void test_queue_done(const char *dir, char **logpathp);
+
+/*
+ * test_envelope - an envelope from sender with every field but the
+ * recipients set (envid TEST_ENVID, RET=HDRS, an SMTP client with an IPv6
+ * address and a UTF-8 login), for envelope_free
+ */
+#define TEST_ENVID	"env id 42"
+struct envelope *test_envelope(const char *sender);
+
 #endif

@@ -151,6 +151,42 @@ test_htable(void)
 	ok(t == NULL, "free clears the pointer");
 }
 
+/* above_fn - htable_prune's choice: values above *ctx */
+static bool
+above_fn(const char *key, void *value, void *ctx)
+{
+	return *(size_t *)value > *(size_t *)ctx;
+}
+
+/* htable_prune deletes what it is told to, frees those values, keeps the rest. */
+static void
+test_htable_prune(void)
+{
+	struct htable *t = htable_new();
+	char key[32];
+	size_t i, n = 0, limit = 300, *v, bad = 0;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		v = xmalloc(sizeof(*v));
+		*v = i;
+		htable_put(t, key, v);
+	}
+	n = htable_prune(t, above_fn, &limit, free);
+	ok(n == 699 && htable_count(t) == 301,
+	    "prune: got %zu gone, %zu left, want 699, 301", n, htable_count(t));
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		v = htable_get(t, key);
+		if ((v != NULL) != (i <= limit) || (v != NULL && *v != i))
+			bad++;
+	}
+	ok(bad == 0, "prune: exactly the chosen keys are gone: %zu wrong", bad);
+	ok(htable_prune(t, above_fn, &limit, free) == 0, "prune again: nothing more");
+	htable_free_values(&t, free);
+	ok(t == NULL, "free_values frees what is left and clears the pointer");
+}
+
 struct order {
 	int seen[8];
 	int n;
@@ -259,6 +295,7 @@ main(void)
 	test_ipc_num();
 	test_ipc_socket();
 	test_htable();
+	test_htable_prune();
 	test_events();
 	test_address();
 	return tap_done();

@@ -123,16 +123,13 @@ web_session_free(struct web_session **sp)
 	*sp = NULL;
 }
 
-/* web_session_free_one - htable_walk callback freeing every session */
-static int
-web_session_free_one(const char *key, void *value, void *ctx)
+/* web_session_free_value - web_session_free as htable_free_values calls it */
+static void
+web_session_free_value(void *value)
 {
 	struct web_session *ss = value;
 
-	(void)key;
-	(void)ctx;
 	web_session_free(&ss);
-	return 0;
 }
 
 void
@@ -142,35 +139,20 @@ web_sessions_free(struct web_sessions **sp)
 
 	if (s == NULL)
 		return;
-	htable_walk(s->by_id, web_session_free_one, NULL);
-	htable_free(&s->by_id);
+	htable_free_values(&s->by_id, web_session_free_value);
 	free(s);
 	*sp = NULL;
 }
 
-struct web_pick {
-	struct web_session *oldest_anon;
-	struct web_session **idle;	/* collected for removal */
-	size_t nidle;
-	time_t now;
-	long idle_secs;
-};
-
-/* web_session_pick - htable_walk callback: idle sessions, oldest anonymous */
+/* web_session_oldest_anon - htable_walk callback: the oldest anonymous session */
 static int
-web_session_pick(const char *key, void *value, void *ctx)
+web_session_oldest_anon(const char *key, void *value, void *ctx)
 {
-	struct web_pick *p = ctx;
-	struct web_session *ss = value;
+	struct web_session **oldest = ctx, *ss = value;
 
 	(void)key;
-	if (p->idle_secs > 0 && p->now - ss->last_seen > p->idle_secs) {
-		p->idle = xreallocarray(p->idle, p->nidle + 1, sizeof(*p->idle));
-		p->idle[p->nidle++] = ss;
-	}
-	if (ss->user == NULL && (p->oldest_anon == NULL ||
-	    ss->last_seen < p->oldest_anon->last_seen))
-		p->oldest_anon = ss;
+	if (ss->user == NULL && (*oldest == NULL || ss->last_seen < (*oldest)->last_seen))
+		*oldest = ss;
 	return 0;
 }
 
@@ -180,15 +162,15 @@ web_session_create(struct web_sessions *s, time_t now)
 	struct web_session *ss;
 
 	if (htable_count(s->by_id) >= WEB_SESSIONS_MAX) {
-		struct web_pick p = { .now = now };
+		struct web_session *oldest = NULL;
 
-		htable_walk(s->by_id, web_session_pick, &p);
-		if (p.oldest_anon == NULL) {
+		htable_walk(s->by_id, web_session_oldest_anon, &oldest);
+		if (oldest == NULL) {
 			log_warn("create session: table full (%d logged-in sessions)",
 			    WEB_SESSIONS_MAX);
 			return NULL;
 		}
-		web_session_drop(s, &p.oldest_anon);
+		web_session_drop(s, &oldest);
 	}
 	ss = xcalloc(1, sizeof(*ss));
 	if (web_token_new(ss->id) < 0 || web_token_new(ss->csrf) < 0) {
@@ -254,16 +236,29 @@ web_session_drop(struct web_sessions *s, struct web_session **sp)
 	web_session_free(sp);
 }
 
+/* What web_sessions_expire asks of every session. */
+struct web_expire {
+	time_t now;
+	long idle;	/* seconds; 0: no limit */
+};
+
+/* web_session_stale - has this session been idle too long? (htable_prune) */
+static bool
+web_session_stale(const char *key, void *value, void *ctx)
+{
+	const struct web_session *ss = value;
+	const struct web_expire *x = ctx;
+
+	(void)key;
+	return x->idle > 0 && x->now - ss->last_seen > x->idle;
+}
+
 void
 web_sessions_expire(struct web_sessions *s, time_t now, long idle)
 {
-	struct web_pick p = { .now = now, .idle_secs = idle };
-	size_t i;
+	struct web_expire x = { .now = now, .idle = idle };
 
-	htable_walk(s->by_id, web_session_pick, &p);
-	for (i = 0; i < p.nidle; i++)
-		web_session_drop(s, &p.idle[i]);
-	free(p.idle);
+	(void)htable_prune(s->by_id, web_session_stale, &x, web_session_free_value);
 }
 
 size_t
@@ -272,23 +267,10 @@ web_sessions_count(const struct web_sessions *s)
 	return htable_count(s->by_id);
 }
 
-/* web_rate_free_one - htable_walk callback freeing a rate entry */
-static int
-web_rate_free_one(const char *key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return 0;
-}
-
 void
 web_rate_free(struct htable **tp)
 {
-	if (*tp == NULL)
-		return;
-	htable_walk(*tp, web_rate_free_one, NULL);
-	htable_free(tp);
+	htable_free_values(tp, free);
 }
 
 bool

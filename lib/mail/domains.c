@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,8 @@ struct dload {
 	unsigned int line;
 	const struct config *cfg;
 	struct config_errors *errs;
+	struct domain *d;	/* the domain whose keys are being read */
+	const char *hint;	/* what the last parser of a value said (key_hinted) */
 };
 
 /* dload_error - "FILE:LINE: text" */
@@ -223,8 +226,21 @@ rcpt_set_load(struct dload *dl, const char *path, struct rcpt_set **set_r)
 	return rc;
 }
 
-/* Value parsers for the keys of a domains line, one per key. */
-typedef int key_fn(struct dload *, struct domain *, const char *);
+/*
+ * Value parsers for the keys of a domains line, one per kind of value; the
+ * row of domain_keys[] gives the key's name and, for the kinds several
+ * keys share (times, names), where in struct domain the value goes.
+ */
+struct domain_key;
+typedef int key_fn(struct dload *, const struct domain_key *, const char *);
+
+struct domain_key {
+	const char *name;
+	key_fn *parse;
+	size_t field;		/* times and names: offsetof(struct domain, ...) */
+	long min;		/* times: the least value */
+	bool allow_no;		/* times: "no" means 0 */
+};
 
 static const char *const mode_words[] = { "hold", "backup", NULL };
 
@@ -252,106 +268,73 @@ key_choice(struct dload *dl, const char *key, const char *const *words,
 	return -1;
 }
 
-/* key_mode - mode=hold|backup */
+/*
+ * key_hinted - the result rc of a parser that explains itself in dl->hint
+ * (route_parse, route_tls_parse, config_parse_bool): on -1 the error
+ * "key=val: hint"; 0/-1
+ */
 static int
-key_mode(struct dload *dl, struct domain *d, const char *val)
+key_hinted(struct dload *dl, const struct domain_key *k, const char *val, int rc)
 {
-	int i = key_choice(dl, "mode", mode_words, val);
-
-	if (i >= 0)
-		d->mode = (enum domain_mode)i;
-	return i < 0 ? -1 : 0;
+	if (rc >= 0)
+		return 0;
+	dload_error(dl, "%s=%s: %s", k->name, val, dl->hint);
+	return -1;
 }
 
-/* key_tls - tls=may|encrypt|verify, by route_tls_parse() */
+/* key_mode - mode=hold|backup */
 static int
-key_tls(struct dload *dl, struct domain *d, const char *val)
+key_mode(struct dload *dl, const struct domain_key *k, const char *val)
 {
-	const char *hint;
+	int i = key_choice(dl, k->name, mode_words, val);
 
-	if (route_tls_parse(val, &d->tls, &hint) < 0) {
-		dload_error(dl, "tls=%s: %s", val, hint);
-		return -1;
-	}
-	return 0;
+	if (i >= 0)
+		dl->d->mode = (enum domain_mode)i;
+	return i < 0 ? -1 : 0;
 }
 
 /* key_route - route=[host]:port, route=[host] or route=mx, by route_parse() */
 static int
-key_route(struct dload *dl, struct domain *d, const char *val)
+key_route(struct dload *dl, const struct domain_key *k, const char *val)
 {
-	const char *hint;
-
-	if (route_parse(val, &d->route, &hint) < 0) {
-		dload_error(dl, "route=%s: %s", val, hint);
-		return -1;
-	}
-	return 0;
+	return key_hinted(dl, k, val, route_parse(val, &dl->d->route, &dl->hint));
 }
 
-/* key_time_into - a TIME value into *field; allow_no: "no" means 0 */
+/* key_time - a TIME value (lease=, lifetime=, warn=, probe=) into its field */
 static int
-key_time_into(struct dload *dl, const char *key, const char *val, long *field,
-    bool allow_no, long min)
+key_time(struct dload *dl, const struct domain_key *k, const char *val)
 {
+	long *field = (long *)((char *)dl->d + k->field);
 	const char *hint;
 	long v;
 
-	if (allow_no && strcasecmp(val, "no") == 0) {
+	if (k->allow_no && strcasecmp(val, "no") == 0) {
 		*field = 0;
 		return 0;
 	}
 	if (config_parse_time(val, &v, &hint) < 0) {
-		dload_error(dl, "%s=%s: %s%s", key, val, hint,
-		    allow_no ? ", or no" : "");
+		dload_error(dl, "%s=%s: %s%s", k->name, val, hint,
+		    k->allow_no ? ", or no" : "");
 		return -1;
 	}
-	if (v < min) {
+	if (v < k->min) {
 		dload_error(dl, "%s=%s: value too small; use %lds or more",
-		    key, val, min);
+		    k->name, val, k->min);
 		return -1;
 	}
 	*field = v;
 	return 0;
 }
 
-/* key_lease - lease=TIME */
-static int
-key_lease(struct dload *dl, struct domain *d, const char *val)
-{
-	return key_time_into(dl, "lease", val, &d->lease, false, 1);
-}
-
-/* key_lifetime - lifetime=TIME */
-static int
-key_lifetime(struct dload *dl, struct domain *d, const char *val)
-{
-	return key_time_into(dl, "lifetime", val, &d->lifetime, false, 1);
-}
-
-/* key_warn - warn=TIME|no */
-static int
-key_warn(struct dload *dl, struct domain *d, const char *val)
-{
-	return key_time_into(dl, "warn", val, &d->warn, true, 0);
-}
-
-/* key_probe - probe=TIME|no */
-static int
-key_probe(struct dload *dl, struct domain *d, const char *val)
-{
-	return key_time_into(dl, "probe", val, &d->probe, true, 0);
-}
-
 /* key_etrn_from - etrn_from=NET,NET */
 static int
-key_etrn_from(struct dload *dl, struct domain *d, const char *val)
+key_etrn_from(struct dload *dl, const struct domain_key *k, const char *val)
 {
 	char *err;
 
-	netlist_free(&d->etrn_from);
-	if (netlist_parse(val, &d->etrn_from, &err) < 0) {
-		dload_error(dl, "etrn_from=%s: %s", val, err);
+	netlist_free(&dl->d->etrn_from);
+	if (netlist_parse(val, &dl->d->etrn_from, &err) < 0) {
+		dload_error(dl, "%s=%s: %s", k->name, val, err);
 		free(err);
 		return -1;
 	}
@@ -360,21 +343,16 @@ key_etrn_from(struct dload *dl, struct domain *d, const char *val)
 
 /* key_finger - finger=yes|no */
 static int
-key_finger(struct dload *dl, struct domain *d, const char *val)
+key_finger(struct dload *dl, const struct domain_key *k, const char *val)
 {
-	const char *hint;
-
-	if (config_parse_bool(val, &d->finger, &hint) < 0) {
-		dload_error(dl, "finger=%s: %s", val, hint);
-		return -1;
-	}
-	return 0;
+	return key_hinted(dl, k, val, config_parse_bool(val, &dl->d->finger, &dl->hint));
 }
 
-/* key_word - a name without odd characters, for group= and owner= */
+/* key_word - a name without odd characters (group=, owner=) into its field */
 static int
-key_word(struct dload *dl, const char *key, const char *val, char **field)
+key_word(struct dload *dl, const struct domain_key *k, const char *val)
 {
+	char **field = (char **)((char *)dl->d + k->field);
 	const char *p;
 
 	for (p = val; *p != '\0'; p++)
@@ -382,7 +360,7 @@ key_word(struct dload *dl, const char *key, const char *val, char **field)
 			break;
 	if (*val == '\0' || *p != '\0' || strlen(val) > 64) {
 		dload_error(dl, "%s=%s: bad name; use letters, digits, "
-		    "\".\", \"_\", \"-\" or \"+\"", key, val);
+		    "\".\", \"_\", \"-\" or \"+\"", k->name, val);
 		return -1;
 	}
 	free(*field);
@@ -390,66 +368,59 @@ key_word(struct dload *dl, const char *key, const char *val, char **field)
 	return 0;
 }
 
-/* key_group - group=NAME */
+/* key_tls - tls=may|encrypt|verify, by route_tls_parse() */
 static int
-key_group(struct dload *dl, struct domain *d, const char *val)
+key_tls(struct dload *dl, const struct domain_key *k, const char *val)
 {
-	return key_word(dl, "group", val, &d->group);
-}
-
-/* key_owner - owner=CUSTOMER */
-static int
-key_owner(struct dload *dl, struct domain *d, const char *val)
-{
-	return key_word(dl, "owner", val, &d->owner);
+	return key_hinted(dl, k, val, route_tls_parse(val, &dl->d->tls, &dl->hint));
 }
 
 /* key_notify - notify=ADDRESS */
 static int
-key_notify(struct dload *dl, struct domain *d, const char *val)
+key_notify(struct dload *dl, const struct domain_key *k, const char *val)
 {
 	if (!address_mailbox_ok(val)) {
-		dload_error(dl, "notify=%s: bad address; use local@domain",
-		    val);
+		dload_error(dl, "%s=%s: bad address; use local@domain",
+		    k->name, val);
 		return -1;
 	}
-	free(d->notify);
-	d->notify = xstrdup(val);
+	free(dl->d->notify);
+	dl->d->notify = xstrdup(val);
 	return 0;
 }
 
 /* key_recipients - recipients=FILE, loaded now */
 static int
-key_recipients(struct dload *dl, struct domain *d, const char *val)
+key_recipients(struct dload *dl, const struct domain_key *k, const char *val)
 {
+	(void)k;
 	/* Relative names are relative to the configuration directory. */
-	free(d->recipients_file);
+	free(dl->d->recipients_file);
 	if (val[0] == '/')
-		d->recipients_file = xstrdup(val);
+		dl->d->recipients_file = xstrdup(val);
 	else
-		d->recipients_file = xasprintf("%s/%s",
+		dl->d->recipients_file = xasprintf("%s/%s",
 		    dl->cfg->config_directory, val);
-	rcpt_set_free(&d->recipients);
-	return rcpt_set_load(dl, d->recipients_file, &d->recipients);
+	rcpt_set_free(&dl->d->recipients);
+	return rcpt_set_load(dl, dl->d->recipients_file, &dl->d->recipients);
 }
 
-static const struct domain_key {
-	const char *name;
-	key_fn *parse;
-} domain_keys[] = {
-	{ "mode", key_mode },
-	{ "route", key_route },
-	{ "lease", key_lease },
-	{ "lifetime", key_lifetime },
-	{ "warn", key_warn },
-	{ "etrn_from", key_etrn_from },
-	{ "finger", key_finger },
-	{ "probe", key_probe },
-	{ "tls", key_tls },
-	{ "recipients", key_recipients },
-	{ "group", key_group },
-	{ "owner", key_owner },
-	{ "notify", key_notify },
+#define DOMAIN_FIELD(f)	offsetof(struct domain, f)
+
+static const struct domain_key domain_keys[] = {
+	{ .name = "mode", .parse = key_mode },
+	{ .name = "route", .parse = key_route },
+	{ .name = "lease", .parse = key_time, .field = DOMAIN_FIELD(lease), .min = 1 },
+	{ .name = "lifetime", .parse = key_time, .field = DOMAIN_FIELD(lifetime), .min = 1 },
+	{ .name = "warn", .parse = key_time, .field = DOMAIN_FIELD(warn), .allow_no = true },
+	{ .name = "etrn_from", .parse = key_etrn_from },
+	{ .name = "finger", .parse = key_finger },
+	{ .name = "probe", .parse = key_time, .field = DOMAIN_FIELD(probe), .allow_no = true },
+	{ .name = "tls", .parse = key_tls },
+	{ .name = "recipients", .parse = key_recipients },
+	{ .name = "group", .parse = key_word, .field = DOMAIN_FIELD(group) },
+	{ .name = "owner", .parse = key_word, .field = DOMAIN_FIELD(owner) },
+	{ .name = "notify", .parse = key_notify },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -503,6 +474,7 @@ domain_parse_line(struct dload *dl, char *line)
 	d->file = dl->file;
 	d->line = dl->line;
 
+	dl->d = d;
 	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
 		if ((eq = strchr(tok, '=')) == NULL) {
 			dload_error(dl, "\"%s\" is not key=value; see "
@@ -526,9 +498,10 @@ domain_parse_line(struct dload *dl, char *line)
 			continue;
 		}
 		seen[i] = true;
-		if (domain_keys[i].parse(dl, d, eq + 1) < 0)
+		if (domain_keys[i].parse(dl, &domain_keys[i], eq + 1) < 0)
 			bad = 1;
 	}
+	dl->d = NULL;
 	if (bad)
 		domain_free(&d);
 	return d;

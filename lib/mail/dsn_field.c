@@ -22,31 +22,43 @@
 #include "mail/dsn.h"
 #include "mail/dsn_int.h"
 
-/* dsn_buf_add - append n octets */
-void
-dsn_buf_add(struct dsn_buf *b, const char *p, size_t n)
+/* dsn_buf_room - make room for n more octets and the NUL after them */
+static void
+dsn_buf_room(struct dsn_buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
 		b->data = xrealloc(b->data, b->cap);
 	}
+}
+
+/* dsn_buf_add - append n octets */
+void
+dsn_buf_add(struct dsn_buf *b, const char *p, size_t n)
+{
+	dsn_buf_room(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }
 
-/* dsn_buf_printf - append formatted text */
+/* dsn_buf_printf - append formatted text, formatted in place */
 void
 dsn_buf_printf(struct dsn_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
+	int n;
 
 	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	dsn_buf_add(b, s, strlen(s));
-	free(s);
+	if (n < 0)
+		log_panic("dsn_buf_printf: bad format \"%s\"", fmt);
+	dsn_buf_room(b, (size_t)n);
+	va_start(ap, fmt);
+	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 /* Layer 1: util. */
+#include "util/chunk.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -52,25 +53,19 @@ dsn_out_flush(struct dsn_out *o)
 	return 0;
 }
 
+/* dsn_out_flush_cb - dsn_out_flush as chunk_put calls it */
+static int
+dsn_out_flush_cb(void *ctx)
+{
+	return dsn_out_flush(ctx);
+}
+
 /* dsn_out_put - send n octets to o; 0/-1 */
 static int
 dsn_out_put(struct dsn_out *o, const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	size_t k;
-
-	while (n > 0) {
-		if (o->len == DSN_IO_CHUNK && dsn_out_flush(o) == -1)
-			return -1;
-		k = DSN_IO_CHUNK - o->len;
-		if (k > n)
-			k = n;
-		memcpy(o->area + DSN_BOUNDARY_MAX + o->len, s, k);
-		o->len += k;
-		s += k;
-		n -= k;
-	}
-	return 0;
+	return chunk_put(o->area + DSN_BOUNDARY_MAX, DSN_IO_CHUNK, &o->len, p, n,
+	    dsn_out_flush_cb, o);
 }
 
 /* dsn_out_buf - send a whole dsn_buf to o; 0/-1 */

@@ -45,20 +45,20 @@ qctl_emit_entry(const struct qindex_entry *e, void *ctx)
 	size_t i;
 	int ret;
 
-	ipc_rec_add(rec, "id", e->id);
-	ipc_rec_add(rec, "domain", e->domain);
-	ipc_rec_add(rec, "sender", e->sender);
-	ipc_rec_addf(rec, "size", "%llu", (unsigned long long)e->size);
-	ipc_rec_addf(rec, "arrival", "%lld", (long long)e->arrival);
-	ipc_rec_addf(rec, "next_try", "%lld", (long long)e->next_try);
-	ipc_rec_addf(rec, "expiry", "%lld", (long long)e->expiry);
-	ipc_rec_addf(rec, "attempts", "%u", e->attempts);
-	ipc_rec_addf(rec, "flags", "%u", e->flags);
-	ipc_rec_addf(rec, "nrcpt", "%zu", e->nrcpt);
+	ipc_rec_add(rec, PROTO_F_ID, e->id);
+	ipc_rec_add(rec, PROTO_F_DOMAIN, e->domain);
+	ipc_rec_add(rec, PROTO_F_SENDER, e->sender);
+	ipc_rec_addf(rec, PROTO_F_SIZE, "%llu", (unsigned long long)e->size);
+	ipc_rec_addf(rec, PROTO_F_ARRIVAL, "%lld", (long long)e->arrival);
+	ipc_rec_addf(rec, PROTO_F_NEXT_TRY, "%lld", (long long)e->next_try);
+	ipc_rec_addf(rec, PROTO_F_EXPIRY, "%lld", (long long)e->expiry);
+	ipc_rec_addf(rec, PROTO_F_ATTEMPTS, "%u", e->attempts);
+	ipc_rec_addf(rec, PROTO_F_FLAGS, "%u", e->flags);
+	ipc_rec_addf(rec, PROTO_F_NRCPT, "%zu", e->nrcpt);
 	for (i = 0; i < e->nrcpt && i < PROTO_JOB_RCPT_MAX; i++)
-		ipc_rec_add(rec, "rcpt", e->rcpt[i]);
+		ipc_rec_add(rec, PROTO_F_RCPT, e->rcpt[i]);
 	if (e->last_error != NULL)
-		ipc_rec_add(rec, "error", e->last_error);
+		ipc_rec_add(rec, PROTO_F_ERROR, e->last_error);
 	ret = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	out->count++;
@@ -72,6 +72,9 @@ qctl_emit_entry(const struct qindex_entry *e, void *ctx)
 /* qshape's age columns, in minutes. */
 static const unsigned qctl_buckets[] = { 5, 10, 20, 40, 80, 160, 320, 640, 1280 };
 #define QCTL_NBUCKETS (sizeof(qctl_buckets) / sizeof(qctl_buckets[0]) + 1)
+/* Their field names in type=summary, one more than the bounds (the oldest). */
+static const char *const qctl_bucket_field[PROTO_NBUCKETS] = PROTO_F_BUCKETS;
+_Static_assert(QCTL_NBUCKETS == PROTO_NBUCKETS, "an age bucket per summary field");
 
 struct qctl_dom {
 	char *domain;
@@ -153,27 +156,21 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 		struct ipc_rec *rec = ipc_rec_new(PROTO_T_DOMAIN);
 		const struct domain *d = domain_find(env->cfg->domains, s.d[i].domain);
 
-		ipc_rec_add(rec, "domain", s.d[i].domain);
-		ipc_rec_addf(rec, "messages", "%llu", s.d[i].messages);
-		ipc_rec_addf(rec, "bytes", "%llu", s.d[i].bytes);
-		ipc_rec_addf(rec, "oldest", "%lld", s.d[i].oldest);
-		for (b = 0; b < QCTL_NBUCKETS; b++) {
-			char name[16];
-
-			if (b < QCTL_NBUCKETS - 1)
-				snprintf(name, sizeof(name), "b%u", qctl_buckets[b]);
-			else
-				snprintf(name, sizeof(name), "b%up", qctl_buckets[b - 1]);
-			ipc_rec_addf(rec, name, "%llu", s.d[i].bucket[b]);
-		}
+		ipc_rec_add(rec, PROTO_F_DOMAIN, s.d[i].domain);
+		ipc_rec_addf(rec, PROTO_F_MESSAGES, "%llu", s.d[i].messages);
+		ipc_rec_addf(rec, PROTO_F_BYTES, "%llu", s.d[i].bytes);
+		ipc_rec_addf(rec, PROTO_F_OLDEST, "%lld", s.d[i].oldest);
+		for (b = 0; b < QCTL_NBUCKETS; b++)
+			ipc_rec_addf(rec, qctl_bucket_field[b], "%llu", s.d[i].bucket[b]);
 		if (env->hooks != NULL && env->hooks->gate != NULL) {
 			char gate[128];
 
 			env->hooks->gate(env->hooks->ctx, s.d[i].domain, gate, sizeof(gate));
-			ipc_rec_add(rec, "gate", gate);
+			ipc_rec_add(rec, PROTO_F_GATE, gate);
 		} else {
-			ipc_rec_add(rec, "gate", d == NULL ? "relay" : d->mode == DOMAIN_MODE_HOLD ?
-			    "held" : "backup");
+			ipc_rec_add(rec, PROTO_F_GATE, proto_gate_name(d == NULL ?
+			    PROTO_GATE_RELAY : d->mode == DOMAIN_MODE_HOLD ?
+			    PROTO_GATE_HELD : PROTO_GATE_BACKUP));
 		}
 		if (ret == 0 && out->emit(rec, out->ctx) < 0)
 			ret = -1;
@@ -190,7 +187,7 @@ qctl_deleted(struct qctl_out *out, const char *type, const char *id)
 	struct ipc_rec *rec = ipc_rec_new(type);
 	int ret;
 
-	ipc_rec_add(rec, "id", id);
+	ipc_rec_add(rec, PROTO_F_ID, id);
 	ret = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	return ret;
@@ -237,7 +234,7 @@ static int
 qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
     const char **why_r)
 {
-	const char *domain = ipc_rec_get(req, "domain");
+	const char *domain = ipc_rec_get(req, PROTO_F_DOMAIN);
 	size_t i;
 
 	if (domain != NULL) {
@@ -272,17 +269,17 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 		char *path;
 		struct stat sb;
 
-		if (strcmp(req->f[i].name, "id") != 0)
+		if (strcmp(req->f[i].name, PROTO_F_ID) != 0)
 			continue;
 		if (!queue_id_ok(id)) {
-			qctl_deleted(out, "missing", id);
+			qctl_deleted(out, PROTO_T_MISSING, id);
 			continue;
 		}
 		path = queue_path(env->qdir, id, false);
 		if (stat(path, &sb) < 0) {
 			free(path);
 			qindex_del_message(env->qi, id);
-			qctl_deleted(out, "missing", id);
+			qctl_deleted(out, PROTO_T_MISSING, id);
 			continue;
 		}
 		free(path);
@@ -307,7 +304,7 @@ qctl_reindex(struct qctl_env *env, struct qctl_out *out)
 	log_info("reindex: %d message%s indexed from %s/msg, by uid=%ld", n, n == 1 ? "" : "s",
 	    env->qdir, env->uid);
 	rec = ipc_rec_new(PROTO_T_REINDEXED);
-	ipc_rec_addf(rec, "messages", "%d", n);
+	ipc_rec_addf(rec, PROTO_F_MESSAGES, "%d", n);
 	n = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	return n;
@@ -332,9 +329,9 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 	if (qindex_walk_all(env->qi, qctl_count, &n) < 0)
 		return -1;
 	rec = ipc_rec_new(PROTO_T_STATUS);
-	ipc_rec_addf(rec, "pid", "%ld", (long)getpid());
-	ipc_rec_add(rec, "queue_directory", env->qdir);
-	ipc_rec_addf(rec, "entries", "%zu", n);
+	ipc_rec_addf(rec, PROTO_F_PID, "%ld", (long)getpid());
+	ipc_rec_add(rec, PROTO_F_QUEUE_DIRECTORY, env->qdir);
+	ipc_rec_addf(rec, PROTO_F_ENTRIES, "%zu", n);
 	if (env->hooks != NULL && env->hooks->status != NULL)
 		env->hooks->status(env->hooks->ctx, rec);
 	ret = out->emit(rec, out->ctx);
@@ -473,8 +470,8 @@ static int
 qctl_act(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
     const char **why_r)
 {
-	const char *type = ipc_rec_type(req), *domain = ipc_rec_get(req, "domain");
-	const char *all = ipc_rec_get(req, "all");
+	const char *type = ipc_rec_type(req), *domain = ipc_rec_get(req, PROTO_F_DOMAIN);
+	const char *all = ipc_rec_get(req, PROTO_F_ALL);
 	struct qctl_scan s = { .env = env };
 	char *lower = NULL;
 	size_t i;
@@ -493,7 +490,7 @@ qctl_act(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
 			ret = -1;
 	} else {
 		for (i = 1; i < req->n; i++) {
-			if (strcmp(req->f[i].name, "id") != 0)
+			if (strcmp(req->f[i].name, PROTO_F_ID) != 0)
 				continue;
 			if (!queue_id_ok(req->f[i].value) ||
 			    qindex_has_message(env->qi, req->f[i].value) != 1) {
@@ -520,7 +517,7 @@ static int
 qctl_flush(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
     const char **why_r)
 {
-	const char *domain = ipc_rec_get(req, "domain");
+	const char *domain = ipc_rec_get(req, PROTO_F_DOMAIN);
 	struct ipc_rec *reply;
 	int ret;
 
@@ -544,7 +541,7 @@ static int
 qctl_list(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
     const char **why_r)
 {
-	const char *domain = ipc_rec_get(req, "domain");
+	const char *domain = ipc_rec_get(req, PROTO_F_DOMAIN);
 	char *lower;
 	int ret;
 
@@ -623,9 +620,10 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 	if (out.failed)
 		return -1;
 	end = ipc_rec_new(PROTO_T_END);
-	ipc_rec_add(end, "status", ret == 0 ? "ok" : "error");
+	ipc_rec_add(end, PROTO_F_STATUS,
+	    proto_status_name(ret == 0 ? PROTO_STATUS_OK : PROTO_STATUS_ERROR));
 	if (ret != 0)
-		ipc_rec_add(end, "reason", why != NULL ? why : "index error; see the log");
+		ipc_rec_add(end, PROTO_F_REASON, why != NULL ? why : "index error; see the log");
 	ret = emit(end, ctx);
 	ipc_rec_free(&end);
 	return ret;

@@ -281,6 +281,21 @@ queue_dir_fsync(const char *path)
 	return close(fd);
 }
 
+/*
+ * queue_io_done - what a read(2) or write(2) of a whole buffer may count
+ * of result n: n itself, 0 to try again after EINTR, or -1 (errno set;
+ * a result of 0 is an error too, short_errno: the buffer can never fill)
+ */
+static ssize_t
+queue_io_done(ssize_t n, int short_errno)
+{
+	if (n == -1 && errno == EINTR)
+		return 0;
+	if (n == 0)
+		errno = short_errno;
+	return n > 0 ? n : -1;
+}
+
 /* queue_write_all - write len bytes, retrying short writes and EINTR; 0/-1 */
 int
 queue_write_all(int fd, const void *buf, size_t len)
@@ -288,18 +303,10 @@ queue_write_all(int fd, const void *buf, size_t len)
 	const unsigned char *p = buf;
 	ssize_t n;
 
+	/* A regular file that takes nothing is a full disk. */
 	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = queue_io_done(write(fd, p, len), ENOSPC)) == -1)
 			return -1;
-		}
-		if (n == 0) {
-			/* A regular file that takes nothing is a full disk. */
-			errno = ENOSPC;
-			return -1;
-		}
 		p += n;
 		len -= (size_t)n;
 	}
@@ -314,16 +321,8 @@ queue_read_at(int fd, void *buf, size_t len, off_t off)
 	ssize_t n;
 
 	while (len > 0) {
-		n = pread(fd, p, len, off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = queue_io_done(pread(fd, p, len, off), EBADMSG)) == -1)
 			return -1;
-		}
-		if (n == 0) {
-			errno = EBADMSG;
-			return -1;
-		}
 		p += n;
 		len -= (size_t)n;
 		off += n;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 /* Layer 1: util. */
+#include "util/chunk.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -296,24 +297,20 @@ queue_file_flush(struct queue_file *qf)
 	return 0;
 }
 
+/* queue_file_flush_cb - queue_file_flush as chunk_put calls it */
+static int
+queue_file_flush_cb(void *ctx)
+{
+	return queue_file_flush(ctx);
+}
+
 /* queue_file_put - buffer len bytes, flushing as the buffer fills; 0/-1 */
 static int
 queue_file_put(struct queue_file *qf, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	size_t n;
-
-	while (len > 0) {
-		if (qf->buf_len == sizeof(qf->buf) && queue_file_flush(qf) == -1)
-			return -1;
-		n = sizeof(qf->buf) - qf->buf_len;
-		if (n > len)
-			n = len;
-		memcpy(qf->buf + qf->buf_len, p, n);
-		qf->buf_len += n;
-		p += n;
-		len -= n;
-	}
+	if (chunk_put(qf->buf, sizeof(qf->buf), &qf->buf_len, data, len,
+	    queue_file_flush_cb, qf) == -1)
+		return -1;
 	return qf->err != 0 ? (errno = qf->err, -1) : 0;
 }
 

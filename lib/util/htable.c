@@ -156,3 +156,38 @@ htable_walk(const struct htable *t, int (*fn)(const char *key, void *value, void
 				return ret;
 	return 0;
 }
+
+/* htable_prune - delete the entries drop chooses (all if NULL); how many */
+size_t
+htable_prune(struct htable *t,
+    bool (*drop)(const char *key, void *value, void *ctx), void *ctx,
+    void (*free_value)(void *value))
+{
+	struct htable_ent **pp, *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < t->cap; i++)
+		for (pp = &t->bucket[i]; (e = *pp) != NULL;) {
+			if (drop != NULL && !drop(e->key, e->value, ctx)) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			if (free_value != NULL)
+				free_value(e->value);
+			free(e->key);
+			free(e);
+			t->n--;
+			n++;
+		}
+	return n;
+}
+
+/* htable_free_values - free every value with free_value, then the table */
+void
+htable_free_values(struct htable **tp, void (*free_value)(void *value))
+{
+	if (*tp != NULL)
+		(void)htable_prune(*tp, NULL, NULL, free_value);
+	htable_free(tp);
+}

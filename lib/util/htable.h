@@ -9,6 +9,7 @@
 #ifndef SLUICE_HTABLE_H
 #define SLUICE_HTABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct htable;
@@ -25,5 +26,18 @@ void *htable_del(struct htable *t, const char *key);
 size_t htable_count(const struct htable *t);
 /* htable_walk - call fn for each entry (fn must not change the table); stops when fn returns non-zero */
 int htable_walk(const struct htable *t, int (*fn)(const char *key, void *value, void *ctx), void *ctx);
+
+/*
+ * htable_prune - delete every entry for which drop(key, value, ctx) is
+ * true (every entry if drop is NULL), handing its value to free_value
+ * unless that is NULL; how many went. The one way to delete while
+ * looking: htable_walk's fn must not change the table.
+ */
+size_t htable_prune(struct htable *t,
+    bool (*drop)(const char *key, void *value, void *ctx), void *ctx,
+    void (*free_value)(void *value));
+
+/* htable_free_values - free every value with free_value, then the table */
+void htable_free_values(struct htable **tp, void (*free_value)(void *value));
 
 #endif
