@@ -16,16 +16,10 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use SluiceTest qw(tool free_port run_cmd run_bg slurp spew wait_for);
-use Odmr qw(odmr_instance queue_msg sink_start sink_stop sink_messages);
+use Odmr qw(odmr_customers queue_msg sink_start sink_stop sink_messages);
 
 my $fetchmail = tool('fetchmail');
-my $dead = free_port();		# routes nobody listens on: mail stays held
-my $o = odmr_instance(users => { demo => 'demo', acme => 'acme' },
-    domains => [
-	"site.example mode=hold route=[127.0.0.1]:$dead probe=no owner=demo",
-	"more.example mode=hold route=[127.0.0.1]:$dead probe=no owner=demo",
-	"other.example mode=hold route=[127.0.0.1]:$dead probe=no owner=acme",
-    ]);
+my $o = odmr_customers();
 my $s = $o->{s};
 $s->start;
 

@@ -17,7 +17,7 @@ use Test::More;
 
 use SluiceTest qw(free_port run_cmd slurp wait_for smtp_connect smtp_xact
     smtp_send smtp_reply);
-use Odmr qw(odmr_instance queue_msg);
+use Odmr qw(odmr_customers queue_msg);
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 use LyingServer;
 use FakeOdmr;
@@ -25,14 +25,8 @@ use FakeLmtp;
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
 my $run = "$BUILDDIR/t/odmr_client_run";
-my $dead = free_port();
-my $o = odmr_instance(odmrs => 1, users => { demo => 'demo', acme => 'acme' },
-    conf => { odmr_atrn_interval => '0s' },
-    domains => [
-	"site.example mode=hold route=[127.0.0.1]:$dead probe=no owner=demo",
-	"more.example mode=hold route=[127.0.0.1]:$dead probe=no owner=demo",
-	"other.example mode=hold route=[127.0.0.1]:$dead probe=no owner=acme",
-    ]);
+my $o = odmr_customers(odmrs => 1, conf => { odmr_atrn_interval => '0s' });
+my $dead = $o->{dead};
 my $s = $o->{s};
 $s->start;
 my $dir = $s->dir;

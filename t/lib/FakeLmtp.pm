@@ -18,7 +18,7 @@ use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use FakeOdmr;
 use SluiceTest qw(slurp spew);
 
-# The listener and start() (options kept for the session) are FakeOdmr's.
+# The listener and start() (options kept for the session) are Sink's.
 our @ISA = ('FakeOdmr');
 
 # bodies - how many whole messages arrived
@@ -31,8 +31,8 @@ sub bodies {
 # _serve SOCK - one session (Sink calls it in the session's process)
 sub _serve {
 	my ($self, $c) = @_;
-	my %final = map { lc($_) => $FakeOdmr::serve_opts{final}{$_} }
-	    keys %{ $FakeOdmr::serve_opts{final} || {} };
+	my $want = $self->{opts}{final} || {};
+	my %final = map { lc($_) => $want->{$_} } keys %$want;
 	alarm 120;
 	binmode $c;
 	setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
@@ -51,15 +51,7 @@ sub _serve {
 			$say->("250 2.1.5 Ok\r\n");
 		} elsif ($cmd eq 'DATA') {
 			$say->("354 go ahead\r\n");
-			my ($body, $done) = ('', 0);
-			while (defined(my $l = SluiceTest::_readline($c, 60))) {
-				if ($l eq ".\r\n") {
-					$done = 1;
-					last;
-				}
-				$l =~ s/^\.//;
-				$body .= $l;
-			}
+			my ($body, $done) = SluiceTest::smtp_read_data($c, 60);
 			last unless $done;
 			if (grep { !$final{$_} } @rcpt) {
 				my $n = 1;

@@ -28,15 +28,6 @@ use Sink;
 use SluiceTest qw(slurp);
 
 our @ISA = ('Sink');
-our %serve_opts;
-
-# start(dir => D, cue => C, rcpts => [..], body => TEXT) - listen on
-# 127.0.0.1 (bound on return), each session in its own process
-sub start {
-	my ($class, %o) = @_;
-	local %serve_opts = %o;
-	return $class->SUPER::start(%o);
-}
 
 # transcript - every line the client sent so far
 sub transcript { slurp("$_[0]{dir}/transcript") // '' }
@@ -47,7 +38,7 @@ sub replies { slurp("$_[0]{dir}/replies") // '' }
 # _serve SOCK - one session (Sink calls it in the session's process)
 sub _serve {
 	my ($self, $c) = @_;
-	my %o = %serve_opts;
+	my %o = %{ $self->{opts} };
 	my $cue = $o{cue};
 	alarm 120;
 	binmode $c;
@@ -87,11 +78,8 @@ sub _serve {
 			$say->("250 2.0.0 OK now reversing the connection\r\n");
 			_play_sender($c, $read, $self->{dir}, %o) if $cue eq 'turn';
 			last;
-		} elsif ($cmd eq 'QUIT') {
-			$say->("221 2.0.0 Bye\r\n");
-			last;
 		} else {
-			$say->("502 5.5.2 what\r\n");
+			last if Sink::quit_or_unknown($say, $cmd);
 		}
 	}
 	close $log;

@@ -35,23 +35,13 @@ use SluiceTest qw(slurp);
 # The listener, its process group and stop() are Sink's; only the
 # session differs.
 our @ISA = ('Sink');
-our %serve_opts;
-
-# start(dir => D, cue => C, pipelining => 0|1, port => P) - listen on
-# 127.0.0.1 (bound on return) and serve each connection in its own process
-sub start {
-	my ($class, %o) = @_;
-	# Sink::start forks the listener, which inherits these.
-	local %serve_opts = %o;
-	return $class->SUPER::start(%o);
-}
 
 # _serve SOCK - one session (Sink calls it in the session's process)
 sub _serve {
 	my ($self, $c) = @_;
 	# Never outlive a stuck test.
 	alarm 300;
-	serve($c, %serve_opts, dir => $self->{dir});
+	serve($c, %{ $self->{opts} }, dir => $self->{dir});
 }
 
 # bodies - how many whole message bodies this server received
@@ -116,26 +106,14 @@ sub serve {
 				next;
 			}
 			$say->("354 go ahead\r\n");
-			my ($body, $done) = ('', 0);
-			while (defined(my $l = SluiceTest::_readline($c, 120))) {
-				print {$log} $l;
-				if ($l eq ".\r\n") {
-					$done = 1;
-					last;
-				}
-				$l =~ s/^\.//;
-				$body .= $l;
-			}
+			my ($body, $done) = SluiceTest::smtp_read_data($c, 120, $log);
 			last unless $done;
 			$n++;
 			SluiceTest::spew("$dir/.body.$$.$n", $body);
 			rename "$dir/.body.$$.$n", "$dir/body.$$.$n";
 			$say->("250 2.0.0 Ok: queued as LIAR$n\r\n");
-		} elsif ($cmd eq 'QUIT') {
-			$say->("221 2.0.0 Bye\r\n");
-			last;
 		} else {
-			$say->("502 5.5.2 what\r\n");
+			last if Sink::quit_or_unknown($say, $cmd);
 		}
 	}
 	close $log;

@@ -22,7 +22,7 @@ use POSIX ();
 use SluiceTest qw(free_port run_cmd smtp_connect smtp_xact smtp_send
     smtp_reply slurp spew wait_for);
 
-our @EXPORT_OK = qw(odmr_instance queue_msg sink_start sink_stop
+our @EXPORT_OK = qw(odmr_instance odmr_customers queue_msg sink_start sink_stop
     sink_messages cram_login plain_login);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
@@ -57,6 +57,22 @@ sub odmr_instance {
 		chown $u[2], $u[3], $pw if @u;
 	}
 	return { s => $s, port => $port, sport => $sport };
+}
+
+# odmr_customers %opt - odmr_instance with the two customers the ODMR
+# tests share: demo owns site.example and more.example, acme owns
+# other.example, all held and routed to a port nobody listens on (in
+# $o->{dead}), so that only a release by ODMR moves them. %opt goes to
+# odmr_instance (conf, odmrs).
+sub odmr_customers {
+	my (%opt) = @_;
+	my $dead = free_port();
+	my $o = odmr_instance(users => { demo => 'demo', acme => 'acme' },
+	    domains => [ map { "$_->[0] mode=hold route=[127.0.0.1]:$dead probe=no owner=$_->[1]" }
+		['site.example', 'demo'], ['more.example', 'demo'], ['other.example', 'acme'] ],
+	    %opt);
+	$o->{dead} = $dead;
+	return $o;
 }
 
 # queue_msg SLUICE, RCPT, CONTENT [, SENDER] - send one message through

@@ -46,8 +46,9 @@ sub start {
 	    or die "sink: listen $addr:$port: $!\n";
 	my %rcpt = map { lc($_) => $o{rcpt_reply}{$_} }
 	    keys %{ $o{rcpt_reply} || {} };
+	# opts: every option given, for a subclass's _serve (its cues).
 	my $self = bless { dir => $dir, port => $port, rcpt => \%rcpt,
-	    data_delay => $o{data_delay} // 0 }, $class;
+	    data_delay => $o{data_delay} // 0, opts => {%o} }, $class;
 	my $pid = fork // die "fork: $!\n";
 	if ($pid == 0) {
 		setpgid(0, 0);
@@ -69,6 +70,18 @@ sub start {
 	$self->{pid} = $pid;
 	push @running, $self;
 	return $self;
+}
+
+# quit_or_unknown SAY, CMD - the end of a fake server's command chain:
+# QUIT gets 221 and true (end the session), anything else 502 and false.
+sub quit_or_unknown {
+	my ($say, $cmd) = @_;
+	if ($cmd eq 'QUIT') {
+		$say->("221 2.0.0 Bye\r\n");
+		return 1;
+	}
+	$say->("502 5.5.2 what\r\n");
+	return 0;
 }
 
 sub port { $_[0]{port} }

@@ -31,7 +31,8 @@ use POSIX qw(:sys_wait_h setpgid);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(tool free_port wait_for run_cmd run_bg slurp spew
-    smtp_connect smtp_reply smtp_send smtp_xact parse_queue_file);
+    smtp_connect smtp_reply smtp_send smtp_xact parse_queue_file
+    smtp_read_data);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
 my $SRCDIR = $ENV{SLUICE_SRCDIR} || die "SLUICE_SRCDIR is not set\n";
@@ -700,6 +701,22 @@ sub smtp_send {
 		$off += $n;
 	}
 	return 1;
+}
+
+# smtp_read_data SOCK, TIMEOUT [, LOG] - a message's content after our
+# 354, up to its "." line, dot-stuffing undone; every line also printed
+# to the LOG handle if given. Returns (content, whole): whole is false
+# when the connection ended or timed out before the ".".
+sub smtp_read_data {
+	my ($c, $timeout, $log) = @_;
+	my $body = '';
+	while (defined(my $l = _readline($c, $timeout))) {
+		print {$log} $l if $log;
+		return ($body, 1) if $l eq ".\r\n";
+		$l =~ s/^\.//;
+		$body .= $l;
+	}
+	return ($body, 0);
 }
 
 # smtp_xact SOCK, COMMAND - send COMMAND\r\n, read its reply: (code, text).
