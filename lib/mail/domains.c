@@ -11,6 +11,7 @@
 #include "mail/address.h"
 #include "mail/conf.h"
 #include "mail/domains.h"
+#include "mail/home.h"
 #include "mail/netlist.h"
 #include "util/xmalloc.h"
 
@@ -433,6 +434,23 @@ key_recipients(struct dload *dl, struct domain *d, const char *val)
 	return rcpt_set_load(dl, d->recipients_file, &d->recipients);
 }
 
+/* key_home - home=HOST:PORT, this host or one of peers (home.h) */
+static int
+key_home(struct dload *dl, struct domain *d, const char *val)
+{
+	char *self;
+
+	free(d->home);
+	d->home = NULL;
+	if (home_member(dl->cfg, val, &d->home) == 0)
+		return 0;
+	self = home_self(dl->cfg);
+	dload_error(dl, "home=%s: not this host (%s) nor one of peers; name "
+	    "a host of the fleet as peers writes it, host:port", val, self);
+	free(self);
+	return -1;
+}
+
 static const struct domain_key {
 	const char *name;
 	key_fn *parse;
@@ -450,6 +468,7 @@ static const struct domain_key {
 	{ "group", key_group },
 	{ "owner", key_owner },
 	{ "notify", key_notify },
+	{ "home", key_home },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -468,6 +487,7 @@ domain_free(struct domain **dp)
 	free(d->group);
 	free(d->owner);
 	free(d->notify);
+	free(d->home);
 	rcpt_set_free(&d->recipients);
 	free(d->recipients_file);
 	xfree(dp);

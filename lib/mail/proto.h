@@ -16,7 +16,7 @@
  *	                              rcpt= (repeated) error=
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
  *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
- *	                              b1280p= gate=held|backup|relay
+ *	                              b1280p= gate=held|backup|relay [home=HOST:PORT]
  *	                              (the domain's mode: held, backup, or relay
  *	                              for mail to no domain of the table)
  *	                              (qshape age buckets: b5 counts entries younger
@@ -192,6 +192,7 @@ struct ipc_rec;
 #define PROTO_F_QUEUE_DIRECTORY	"queue_directory"
 #define PROTO_F_ENTRIES		"entries"
 #define PROTO_F_TIMERS		"timers"
+#define PROTO_F_HOME		"home"	/* summary: a held domain's home host (home.h) */
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\
