@@ -11,6 +11,7 @@
 #include "mail/qctl.h"
 
 struct config;
+struct domain;
 struct envelope;
 struct ev_loop;
 struct ev_timer;
@@ -66,6 +67,7 @@ struct qmgr_domain {
 	char *opened_by;	/* source of the trigger that opened it */
 	time_t last_trigger;
 	struct ev_timer *lease_timer;
+	char *client_route;	/* route=client: "[addr]:port" of the lease's authenticated trigger; NULL */
 	struct ev_timer *retry_timer;
 	time_t retry_at;
 	unsigned fails;		/* connection failures in a row */
@@ -177,6 +179,15 @@ long qmgr_gate_lease(const struct qmgr *q, const struct qmgr_domain *dom);
 void qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source, long lease);
 /* qmgr_gate_renew - keep dom's gate open at least lease seconds from now (no log: a joined trigger) */
 void qmgr_gate_renew(struct qmgr_domain *dom, long lease, time_t now);
+/*
+ * qmgr_gate_client - a trigger of source (client, user) for d, about to
+ * open dom's gate: where d has route=client, an authenticated trigger of
+ * its owner (web login, ETRN after AUTH) from an IP address makes that
+ * address dom->client_route until the gate closes; any other trigger
+ * leaves it alone (logged when the domain has none)
+ */
+void qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
+    const char *client, const char *user);
 /* qmgr_gate_close - close dom's gate (no-op when closed); why goes to the log */
 void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
 /* qmgr_gates_load - restore the gates a previous qmgr left open (private/gates) */

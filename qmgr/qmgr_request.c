@@ -101,6 +101,7 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 		a.open_until = open ? qmgr_epoch(dom->open_until) : 0;
 		a.opened_by = dom != NULL && dom->opened_by ? dom->opened_by : "";
 		a.delivered = dom != NULL ? dom->delivered : 0;
+		a.route = open ? dom->client_route : NULL;
 	}
 	rec = proto_domainstatus_encode(&a);
 	free(name);

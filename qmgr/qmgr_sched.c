@@ -278,8 +278,17 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	 */
 	free(j->home);
 	j->home = a->nbind == 0 ? qmgr_home_route(q, j->dom->name) : NULL;
-	route = j->home != NULL ? xstrdup(j->home) :
-	    route_format(d != NULL ? &d->route : &relay_route);
+	if (j->home != NULL)
+		route = xstrdup(j->home);
+	else if (d != NULL && d->route.client && a->nbind == 0)
+		/* route=client: the lease's address, or nowhere (the entry stays). */
+		route = j->dom->client_route != NULL ? xstrdup(j->dom->client_route) : NULL;
+	else
+		route = route_format(d != NULL ? &d->route : &relay_route);
+	if (route == NULL) {
+		qindex_entry_free(&e);
+		return -1;
+	}
 	pj = (struct proto_job){ .job = j->num, .id = j->id, .domain = j->dom->name,
 	    .sender = e->sender, .size = e->size, .route = route,
 	    .tls = route_tls_name(d != NULL && j->home == NULL ? d->tls : ROUTE_TLS_MAY),

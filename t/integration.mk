@@ -31,3 +31,8 @@ EXTRA_DIST += t/format.t .clang-format .clang-format-files
 FLEET_HOME_TESTS = t/76-fleet-home.t
 TESTS += $(FLEET_HOME_TESTS)
 EXTRA_DIST += $(FLEET_HOME_TESTS)
+
+# route=client: a domain's mail to the address of its authenticated trigger (issue 9).
+ROUTE_CLIENT_TESTS = t/34-route-client.t
+TESTS += $(ROUTE_CLIENT_TESTS)
+EXTRA_DIST += $(ROUTE_CLIENT_TESTS)

@@ -150,6 +150,7 @@ struct web_domain_view {
 	bool open;			/* the gate */
 	time_t open_until;
 	const char *notice;		/* what the trigger said, or NULL */
+	char route[80];			/* route=client: "[addr]:port" mail goes to now, or "" */
 };
 
 /* web_page.c: each page is a new NUL-terminated string; *len_r its length */

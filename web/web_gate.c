@@ -138,6 +138,8 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 		v->oldest = web_gate_time(st.oldest);
 		v->next_expiry = web_gate_time(st.next_expiry);
 		v->open_until = web_gate_time(st.open_until);
+		snprintf(v->route, sizeof(v->route), "%s", st.route != NULL &&
+		    strlen(st.route) < sizeof(v->route) ? st.route : "");
 		ret = 0;
 	} else if (reply != NULL)
 		log_warn("read domain status of %s: bad reply from qmgr", v->name);

@@ -211,6 +211,12 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 		fprintf(fp, "<dd class=\"gate open\">open (%s left)</dd>\n", t);
 	} else
 		fputs("<dd class=\"gate held\">held</dd>\n", fp);
+	/* route=client: the address this login gave, so the customer can check it. */
+	if (v->route[0] != '\0') {
+		fputs("<dt>Delivering to</dt><dd class=\"route\">", fp);
+		web_html(fp, v->route);
+		fputs(" (your address)</dd>\n", fp);
+	}
 	fprintf(fp, "<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
 	    "<dt>Delivered this session</dt><dd class=\"delivered\">%llu</dd>\n",
 	    v->pending, v->delivered);

@@ -277,7 +277,7 @@ key_tls(struct dload *dl, struct domain *d, const char *val)
 	return 0;
 }
 
-/* key_route - route=[host]:port, route=[host] or route=mx, by route_parse() */
+/* key_route - route=[host]:port, route=[host], route=mx or route=client[:port], by route_parse() */
 static int
 key_route(struct dload *dl, struct domain *d, const char *val)
 {
@@ -548,6 +548,12 @@ domain_parse_line(struct dload *dl, char *line)
 		seen[i] = true;
 		if (domain_keys[i].parse(dl, d, eq + 1) < 0)
 			bad = 1;
+	}
+	/* Only the owner's login gives route=client its address. */
+	if (!bad && d->route.client && d->owner == NULL) {
+		dload_error(dl, "route=client needs owner=: the address is that of the "
+		    "owner's web login or ETRN after AUTH");
+		bad = 1;
 	}
 	if (bad)
 		domain_free(&d);

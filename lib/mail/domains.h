@@ -5,7 +5,7 @@
  *
  *	site.example mode=hold route=[127.0.0.1]:2626 finger=yes owner=demo
  *
- * Keys: mode=hold|backup, route=[host]:port|[host]|mx (route.h), lease=TIME,
+ * Keys: mode=hold|backup, route=[host]:port|[host]|mx|client[:port] (route.h), lease=TIME,
  * lifetime=TIME, warn=TIME, etrn_from=NET,NET, finger=yes|no,
  * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
  * owner=CUSTOMER, notify=ADDRESS, home=HOST:PORT (home.h: this host or one

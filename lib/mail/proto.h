@@ -76,6 +76,8 @@
  *	   or type=domainstatus status=unknown domain=D, or status=error
  *		what the web page and fingerd show (delivered: recipients
  *		sent since the gate last opened).
+ *	             [route=[ADDR]:PORT] (route=client: where the lease's
+ *	             authenticated trigger points the mail now)
  *
  *	type=gateclose domain=D source=web|atrn|cli client=ADDR [user=LOGIN]
  *	-> type=gateclosed status=ok|denied|unknown [reason=TEXT]

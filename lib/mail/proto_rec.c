@@ -162,6 +162,7 @@ static const struct proto_field domainstatus_f[] = {
 	F(proto_domainstatus, OPEN_UNTIL, open_until, NUM, PROTO_IF_OK),
 	F(proto_domainstatus, OPENED_BY, opened_by, STR, PROTO_IF_OK),
 	F(proto_domainstatus, DELIVERED, delivered, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, ROUTE, route, STR, PROTO_OPT),
 };
 static const struct proto_desc domainstatus_d = { PROTO_T_DOMAINSTATUS,
 	domainstatus_f, sizeof(domainstatus_f) / sizeof(domainstatus_f[0]),

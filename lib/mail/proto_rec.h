@@ -69,6 +69,7 @@ struct proto_domainstatus {
 	uint64_t open_until;
 	const char *opened_by;	/* a source word, or "" */
 	uint64_t delivered;
+	const char *route;	/* route=client: "[addr]:port" of the lease, or NULL */
 };
 
 /* type=gateclose */
