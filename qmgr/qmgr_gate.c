@@ -493,13 +493,13 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			goto out;
 		}
 		pending += n;
+		/* route=client's address first: the jobs go out as the gate opens. */
+		qmgr_gate_client(dom, pick.d[i], t.source, client, user);
 		/*
 		 * A trigger soon after another for an open gate joins the
 		 * flush under way: one flush, never several at once. It still
 		 * renews the lease: a page refreshing fast keeps its gate open.
 		 */
-		/* Before the gate opens: its jobs go out at once. */
-		qmgr_gate_client(dom, pick.d[i], t.source, client, user);
 		if (qmgr_gate_joins(q, dom, now))
 			qmgr_gate_renew(dom, pick.d[i]->lease, now);
 		else

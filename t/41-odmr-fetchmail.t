@@ -65,7 +65,10 @@ spew($rc, "set no syslog\n"
     . "    fetchdomains site.example\n"
     . "    smtphost 127.0.0.1/$sink->{port}\n");
 chmod 0600, $rc;
+# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
+# and another test's fetchmail running beside it would make it refuse.
 my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
+    '--pidfile', "$dir/fetchmail.pid",
     '--fetchdomains', 'site.example', '--port', $o->{port}],
     out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
 ok(wait_for(sub { -e "$dir/sink/data-started" }, 30),

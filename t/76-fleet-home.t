@@ -129,6 +129,7 @@ spew($rc, "set no syslog\n"
     . "    smtphost 127.0.0.1/$sink->{port}\n");
 chmod 0600, $rc;
 my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
+    '--pidfile', "$dir/fetchmail.pid",
     '--fetchdomains', 'site.example', '--port', $odmr_port, $home->addr],
     out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
 my $st = wait_exit($pid, 60);
