@@ -31,6 +31,7 @@
 #include "mail/conf.h"
 #include "mail/domains.h"
 #include "mail/home.h"
+#include "mail/qindex.h"
 #include "mail/route.h"
 #include "qmgr/qmgr.h"
 
@@ -82,6 +83,7 @@ qmgr_home_one(const struct domain *d, void *ctx)
 {
 	struct qmgr *q = ctx;
 	struct qmgr_domain *dom;
+	size_t n = 0;
 	char *route;
 
 	/* A site in an ATRN session here takes its mail itself. */
@@ -89,6 +91,9 @@ qmgr_home_one(const struct domain *d, void *ctx)
 	    (route = qmgr_home_route(q, d->name)) == NULL)
 		return 0;
 	free(route);
+	/* No state for the many domains with no mail here. */
+	if (qindex_count_domain(q->env.qi, d->name, &n) < 0 || n == 0)
+		return 0;
 	dom = qmgr_domain_get(q, d->name);
 	qmgr_home_note(q, dom, qmgr_domain_fill_all(q, dom), "schedule");
 	return 0;
