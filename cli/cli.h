@@ -110,6 +110,7 @@ struct cli_summary_row {
 	unsigned long long oldest;	/* arrival time of the oldest, 0: none */
 	unsigned long long bucket[CLI_NBUCKETS];
 	char gate[64];			/* "held", "open until 12:00:00 (etrn)"...; "" for TOTAL */
+	char home[300];			/* a held domain's home host, "host:port"; "" if none */
 };
 
 /* cli_summary_parse - read a type=domain record into row; 0/-1 */

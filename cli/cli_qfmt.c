@@ -203,6 +203,7 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 {
 	const char *domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
 	const char *gate = ipc_rec_get(rec, PROTO_F_GATE);
+	const char *home = ipc_rec_get(rec, PROTO_F_HOME);
 	size_t i;
 
 	memset(row, 0, sizeof(*row));
@@ -220,6 +221,10 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 	    strspn(gate, "abcdefghijklmnopqrstuvwxyz0123456789 :,()-") != strlen(gate))
 		gate = "-";
 	snprintf(row->gate, sizeof(row->gate), "%s", gate);
+	/* The home host: a host:port as home.h writes one, else none. */
+	if (home != NULL && strlen(home) < sizeof(row->home) &&
+	    strspn(home, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]_") == strlen(home))
+		snprintf(row->home, sizeof(row->home), "%s", home);
 	for (i = 0; i < CLI_NBUCKETS; i++)
 		if (ipc_rec_get_num(rec, cli_bucket_field[i], CLI_NUM_MAX,
 		    &row->bucket[i]) < 0)
@@ -305,6 +310,10 @@ cli_summary_json(FILE *fp, const struct cli_summary_row *row)
 	cli_json_num(fp, "oldest", row->oldest);
 	cli_json_key(fp, "gate", false);
 	cli_json_string(fp, row->gate);
+	if (row->home[0] != '\0') {
+		cli_json_key(fp, "home", false);
+		cli_json_string(fp, row->home);
+	}
 	cli_json_key(fp, "age_buckets", false);
 	putc('{', fp);
 	for (i = 0; i < CLI_NBUCKETS; i++) {

@@ -467,6 +467,11 @@ probe_start(struct prober *pr, struct probe_domain *pd)
 		probe_fail_later(p, "not in the domains table");
 		return;
 	}
+	/* route=client has no address of its own: only its trigger gives one. */
+	if (d->route.client) {
+		probe_fail_later(p, "route=client: no fixed address to probe");
+		return;
+	}
 	if (!d->route.mx) {
 		probe_resolve(p, d->route.host, d->route.port);
 		return;

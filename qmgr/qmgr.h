@@ -11,6 +11,7 @@
 #include "mail/qctl.h"
 
 struct config;
+struct domain;
 struct envelope;
 struct ev_loop;
 struct ev_timer;
@@ -49,6 +50,7 @@ struct qmgr_job {
 	struct qmgr_rcpt *rcpt;
 	size_t nrcpt;
 	bool partial;		/* the entry had more recipients than one job carries */
+	char *home;		/* the route to the domain's home host, if relayed there (qmgr_home.c) */
 	struct qmgr_job *next;	/* in the domain's queue */
 };
 
@@ -65,6 +67,7 @@ struct qmgr_domain {
 	char *opened_by;	/* source of the trigger that opened it */
 	time_t last_trigger;
 	struct ev_timer *lease_timer;
+	char *client_route;	/* route=client: "[addr]:port" of the lease's authenticated trigger; NULL */
 	struct ev_timer *retry_timer;
 	time_t retry_at;
 	unsigned fails;		/* connection failures in a row */
@@ -118,6 +121,7 @@ struct qmgr {
 	struct queue_scan_state *scan;	/* what the spool scan saw last */
 	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
 	time_t warn_at;			/* when it fires */
+	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -134,6 +138,8 @@ void qmgr_sched_init(struct qmgr *q);
 struct qmgr_domain *qmgr_domain_get(struct qmgr *q, const char *name);
 /* qmgr_domain_fill - queue jobs for every eligible entry of dom (walks by_domain) */
 void qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom);
+/* qmgr_domain_fill_all - queue every entry of dom, gate or not (relaying to its home); how many */
+size_t qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom);
 /* qmgr_message_new - a message was indexed: queue what may go now */
 void qmgr_message_new(struct qmgr *q, const char *id);
 /* qmgr_dispatch - hand queued jobs to deliver processes within the limits */
@@ -191,6 +197,15 @@ long qmgr_gate_lease(const struct qmgr *q, const struct qmgr_domain *dom);
 void qmgr_gate_open(struct qmgr *q, struct qmgr_domain *dom, const char *source, long lease);
 /* qmgr_gate_renew - keep dom's gate open at least lease seconds from now (no log: a joined trigger) */
 void qmgr_gate_renew(struct qmgr_domain *dom, long lease, time_t now);
+/*
+ * qmgr_gate_client - a trigger of source (client, user) for d, about to
+ * open dom's gate: where d has route=client, an authenticated trigger of
+ * its owner (web login, ETRN after AUTH) from an IP address makes that
+ * address dom->client_route until the gate closes; any other trigger
+ * leaves it alone (logged when the domain has none)
+ */
+void qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
+    const char *client, const char *user);
 /* qmgr_gate_close - close dom's gate (no-op when closed); why goes to the log */
 void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
 /* qmgr_gates_load - restore the gates a previous qmgr left open (private/gates) */
@@ -263,5 +278,20 @@ void qmgr_notify_init(struct qmgr *q);
 void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
 /* qmgr_warn_reload - look for due delay notices now (the warn= times may have changed) */
 void qmgr_warn_reload(struct qmgr *q);
+
+/* qmgr_home.c: relaying a held domain's mail to its home host (lib/mail/home.h) */
+/* qmgr_home_init - every fleet_relay_interval, queue held mail whose home is another host */
+void qmgr_home_init(struct qmgr *q);
+/*
+ * qmgr_home_route - the route of a job for domain: its home host's
+ * ("[host]:port", new string) when domain is in mode=hold here and
+ * another host of the fleet is its home; NULL otherwise.
+ */
+char *qmgr_home_route(const struct qmgr *q, const char *domain);
+/* qmgr_home_note - log "relay=home" for n jobs of dom just queued for its home (why: the cause) */
+void qmgr_home_note(struct qmgr *q, const struct qmgr_domain *dom, size_t n, const char *why);
+/* qmgr_home_done - log how job j, relayed to the home host (j->home), ended */
+void qmgr_home_done(const struct qmgr_job *j, const char *conn_error, size_t nsent,
+    size_t nbounced, size_t ndeferred);
 
 #endif

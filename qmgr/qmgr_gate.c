@@ -88,6 +88,8 @@ qmgr_gate_mark_closed(struct qmgr_domain *dom)
 	if (dom->open_until == 0)
 		return false;
 	dom->open_until = 0;
+	/* route=client: the address lives as long as the lease, no longer. */
+	xfree(&dom->client_route);
 	return true;
 }
 
@@ -283,6 +285,34 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 	return false;
 }
 
+void
+qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
+    const char *client, const char *user)
+{
+	struct sockaddr_storage ss;
+	bool login = source == PROTO_SOURCE_WEB || source == PROTO_SOURCE_ETRN;
+
+	if (!d->route.client)
+		return;
+	/*
+	 * Only a login says who is at that address: a finger, a plain
+	 * ETRN (anyone may send one, from anywhere), a peer's pass or the
+	 * prober never point the domain's mail at an address.
+	 */
+	if (!login || user == NULL || d->owner == NULL || strcmp(user, d->owner) != 0 ||
+	    client == NULL || !qmgr_client_sockaddr(client, &ss)) {
+		if (dom->client_route == NULL)
+			log_info("gate: domain=%s, route=client, relay=none, source=%s, reason=not "
+			    "an authenticated trigger of the owner; the mail waits for a web login "
+			    "or ETRN after AUTH", d->name, proto_source_name(source));
+		return;
+	}
+	free(dom->client_route);
+	dom->client_route = xasprintf("[%s]:%u", client, d->route.port);
+	log_info("gate: domain=%s, route=client, relay=%s, source=%s, user=%s", d->name,
+	    dom->client_route, proto_source_name(source), user);
+}
+
 /* qmgr_may_anyone - the caller was checked already (the operator, the prober) */
 static const char *
 qmgr_may_anyone(const struct domain *d, const char *client, const char *user)
@@ -466,6 +496,8 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			goto out;
 		}
 		pending += n;
+		/* route=client's address first: the jobs go out as the gate opens. */
+		qmgr_gate_client(dom, pick.d[i], t.source, client, user);
 		/*
 		 * A trigger soon after another for an open gate joins the
 		 * flush under way: one flush, never several at once. It still

@@ -125,6 +125,7 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 		 */
 		a.next_probe = dom != NULL && !open && pending > 0 && d->probe > 0 &&
 		    dom->next_probe > now - QMGR_PROBED_STALE ? qmgr_epoch(dom->next_probe) : 0;
+		a.route = open ? dom->client_route : NULL;
 	}
 	rec = proto_domainstatus_encode(&a);
 	free(name);

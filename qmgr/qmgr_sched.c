@@ -74,6 +74,7 @@ qmgr_job_free(struct qmgr_job **jp)
 		free(j->rcpt[i].relay);
 	}
 	free(j->rcpt);
+	free(j->home);
 	free(j->key);
 	free(j);
 	*jp = NULL;
@@ -164,6 +165,7 @@ void
 qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom)
 {
 	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL) };
+	size_t before = dom->nqueued;
 
 	f.open = qmgr_gate_is_open(dom, f.now);
 	if (!f.open && qmgr_domain_is_held_mode(q, dom->name))
@@ -172,6 +174,20 @@ qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom)
 		log_warn("schedule %s: index walk failed", dom->name);
 	if (f.later != 0 && !qmgr_domain_is_held_mode(q, dom->name))
 		qmgr_domain_retry_at(q, dom, f.later);
+	/* A trigger here releases a held domain to its home host, if that is another. */
+	if (f.open)
+		qmgr_home_note(q, dom, dom->nqueued - before, dom->opened_by);
+}
+
+size_t
+qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom)
+{
+	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL), .open = true };
+	size_t before = dom->nqueued;
+
+	if (qindex_walk_domain(q->env.qi, dom->name, qmgr_fill_one, &f) < 0)
+		log_warn("schedule %s: index walk failed", dom->name);
+	return dom->nqueued - before;
 }
 
 static void
@@ -258,11 +274,27 @@ qmgr_job_send(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 	if (qindex_get(q->env.qi, j->id, j->dom->name, &e) != 1)
 		return -1;
 	j->num = ++q->next_job;
-	/* A relay domain (not in the table) goes by MX, tls=may. */
-	route = route_format(d != NULL ? &d->route : &relay_route);
+	/*
+	 * A relay domain (not in the table) goes by MX, tls=may; a held
+	 * domain whose home is another host goes there (an ATRN session
+	 * bound here takes its own), tls=may.
+	 */
+	free(j->home);
+	j->home = a->nbind == 0 ? qmgr_home_route(q, j->dom->name) : NULL;
+	if (j->home != NULL)
+		route = xstrdup(j->home);
+	else if (d != NULL && d->route.client && a->nbind == 0)
+		/* route=client: the lease's address, or nowhere (the entry stays). */
+		route = j->dom->client_route != NULL ? xstrdup(j->dom->client_route) : NULL;
+	else
+		route = route_format(d != NULL ? &d->route : &relay_route);
+	if (route == NULL) {
+		qindex_entry_free(&e);
+		return -1;
+	}
 	pj = (struct proto_job){ .job = j->num, .id = j->id, .domain = j->dom->name,
 	    .sender = e->sender, .size = e->size, .route = route,
-	    .tls = route_tls_name(d != NULL ? d->tls : ROUTE_TLS_MAY),
+	    .tls = route_tls_name(d != NULL && j->home == NULL ? d->tls : ROUTE_TLS_MAY),
 	    .nrcpt = j->nrcpt, .rcpt = xcalloc(j->nrcpt, sizeof(*pj.rcpt)) };
 	for (i = 0; i < j->nrcpt; i++)
 		pj.rcpt[i] = (struct proto_job_rcpt){ j->rcpt[i].addr, j->rcpt[i].idx };
@@ -445,6 +477,8 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		}
 	}
 	dom->delivered += nsent;
+	if (j->home != NULL)
+		qmgr_home_done(j, conn_error, nsent, nbounced, ndeferred);
 	/*
 	 * The queue file is read once after the job, for the bounces and the
 	 * index rewrite. The rewrite trusts the journal, not the results

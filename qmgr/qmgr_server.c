@@ -230,6 +230,7 @@ qmgr_init(struct qmgr *q)
 	qmgr_notify_init(q);
 	qmgr_hooks_init(q);
 	qmgr_scan_init(q);
+	qmgr_home_init(q);
 	q->hooks.status = qmgr_hook_status;
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)

@@ -11,12 +11,11 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
-use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use SluiceTest qw(tool free_port run_cmd run_bg slurp spew wait_for);
-use Odmr qw(odmr_customers queue_msg sink_start sink_stop sink_messages);
+use Odmr qw(odmr_customers queue_msg sink_start sink_stop sink_messages wait_exit);
 
 my $fetchmail = tool('fetchmail');
 my $o = odmr_customers();
@@ -60,7 +59,10 @@ spew($rc, "set no syslog\n"
     . "    fetchdomains site.example\n"
     . "    smtphost 127.0.0.1/$sink->{port}\n");
 chmod 0600, $rc;
+# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
+# and another test's fetchmail running beside it would make it refuse.
 my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
+    '--pidfile', "$dir/fetchmail.pid",
     '--fetchdomains', 'site.example', '--port', $o->{port}],
     out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
 ok(wait_for(sub { -e "$dir/sink/data-started" }, 30),
@@ -71,13 +73,7 @@ ok($late_id, 'a message queued while the session runs');
 my ($qf) = $s->read_queue_file($late_id);
 $want{$late_id} = $qf->{content} if $qf;
 
-my $st;
-wait_for(sub { my $r = waitpid($pid, WNOHANG); $st = $? if $r == $pid; $r == $pid }, 60);
-if (!defined $st) {
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-	$st = -1;
-}
+my $st = wait_exit($pid, 60);
 my $out = slurp("$dir/fetchmail.out") // '';
 is($st, 0, 'fetchmail exits 0') or diag($out);
 like($out, qr/AUTH CRAM-MD5/, 'fetchmail authenticated with CRAM-MD5');

@@ -1,7 +1,8 @@
-/* domains_test - the domains table, recipient lists and network lists */
+/* domains_test - the domains table, recipient lists, network lists and home hosts */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include "mail/conf.h"
 #include "mail/domains.h"
+#include "mail/home.h"
+#include "mail/route.h"
 #include "mail/netlist.h"
 #include "util/xmalloc.h"
 #include "tap.h"
@@ -267,7 +270,9 @@ static const struct {
 	{ "[127.0.0.1]\n", "bad domain name" },
 	{ "a.example mode=park\n", "domains:1: mode=park: bad value; use mode=hold, mode=backup" },
 	{ "a.example tls=must\n", "tls=must: bad value; use tls=may, tls=encrypt, tls=verify" },
-	{ "a.example route=host:25\n", "route=host:25: bad route; use route=[host]:port, route=[host] or route=mx" },
+	{ "a.example route=client\n", "domains:1: route=client needs owner=" },
+	{ "a.example route=client:99999 owner=x\n", "route=client:99999: bad route port" },
+	{ "a.example route=host:25\n", "route=host:25: bad route; use route=[host]:port, route=[host], route=mx or route=client" },
 	{ "a.example route=[host]:0\n", "bad route" },
 	{ "a.example route=[host]:x\n", "bad route" },
 	{ "a.example route=[]:25\n", "bad route" },
@@ -351,6 +356,159 @@ test_many(void)
 	config_free(&cfg);
 }
 
+/* The home host of a domain in a fleet (lib/mail/home.h). */
+/*
+ * The weight is part of the fleet's protocol: hosts of different
+ * versions must agree. Values computed apart from this code (Python).
+ */
+static const struct {
+	const char *member, *domain;
+	uint64_t want;
+} weights[] = {
+	{ "192.0.2.1:25", "site.example", 0xc3578cd0b1ff7821ULL },
+	{ "mx2.isp.example:25", "Site.Example", 0x9ed736fab6dbdf59ULL },
+	{ "[2001:db8::1]:25", "a.example", 0xc0be6dd662f102e6ULL },
+};
+
+#define NDOMAINS 1000
+
+static void
+test_home_weight(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(weights) / sizeof(weights[0]); i++) {
+		uint64_t got = home_weight(weights[i].member, weights[i].domain);
+
+		ok(got == weights[i].want, "weight(%s, %s): got %#" PRIx64 ", want %#" PRIx64,
+		    weights[i].member, weights[i].domain, got, weights[i].want);
+	}
+}
+
+/* home_all - the home of d0..d(NDOMAINS-1).example under conf, into out[] */
+static void
+home_all(const char *conf, char **out)
+{
+	struct config *cfg;
+	char *err, name[64];
+	size_t i;
+
+	cfg = load_domains(conf, "", &err);
+	ok(cfg != NULL, "load \"%s\": errors \"%s\"", conf, err);
+	free(err);
+	for (i = 0; i < NDOMAINS; i++) {
+		snprintf(name, sizeof(name), "d%zu.example", i);
+		out[i] = cfg != NULL ? home_of(cfg, name) : xstrdup("?");
+	}
+	config_free(&cfg);
+}
+
+/* Every host names the same home; a new host takes only its own share. */
+static void
+test_home_agree(void)
+{
+	static char *a[NDOMAINS], *b[NDOMAINS], *c[NDOMAINS], *d[NDOMAINS];
+	size_t i, same = 0, moved_right = 0, moved = 0, share = 0;
+
+	home_all("fleet_name = 192.0.2.1:25\npeers = 192.0.2.2:25, mx3.example:25\n", a);
+	home_all("smtp_listen = 192.0.2.2:25\npeers = MX3.example:25 192.0.2.1:25\n", b);
+	home_all("smtp_listen = *:25\nmyhostname = mx3.example\n"
+	    "peers = 192.0.2.1:25 192.0.2.2:25\n", c);
+	home_all("fleet_name = 192.0.2.1:25\n"
+	    "peers = 192.0.2.2:25, mx3.example:25, [2001:db8::4]:25\n", d);
+	for (i = 0; i < NDOMAINS; i++) {
+		if (strcmp(a[i], b[i]) == 0 && strcmp(a[i], c[i]) == 0)
+			same++;
+		if (strcmp(a[i], "192.0.2.1:25") == 0)
+			share++;
+		if (strcmp(a[i], d[i]) != 0) {
+			moved++;
+			if (strcmp(d[i], "[2001:db8::4]:25") == 0)
+				moved_right++;
+		}
+	}
+	ok(same == NDOMAINS, "three hosts agree on %zu of %d homes", same, NDOMAINS);
+	ok(share > NDOMAINS / 5 && share < NDOMAINS / 2,
+	    "one host of three is home of %zu of %d domains", share, NDOMAINS);
+	ok(moved == moved_right && moved > NDOMAINS / 10 && moved < NDOMAINS * 2 / 5,
+	    "a fourth host takes %zu domains, all of them moved to it (%zu)", moved_right,
+	    moved);
+	for (i = 0; i < NDOMAINS; i++) {
+		free(a[i]);
+		free(b[i]);
+		free(c[i]);
+		free(d[i]);
+	}
+}
+
+static void
+test_home_override(void)
+{
+	struct config *cfg;
+	struct route r = { .mx = true };
+	char *err, *h, *rt;
+	int n;
+
+	cfg = load_domains("fleet_name = 192.0.2.1:25\npeers = 192.0.2.2:2525, [2001:DB8::3]:25\n",
+	    "one.example home=192.0.2.2:2525\n"
+	    "two.example home=[2001:db8::3]:25\n"
+	    "three.example home=[192.0.2.1]:25\n", &err);
+	ok(cfg != NULL, "home= of each member loads: errors \"%s\"", err);
+	free(err);
+	if (cfg == NULL)
+		return;
+	h = home_of(cfg, "ONE.example");
+	ok(strcmp(h, "192.0.2.2:2525") == 0, "home= wins: got %s", h);
+	free(h);
+	n = home_route(cfg, "one.example", &r);
+	rt = route_format(&r);
+	ok(n == 1 && strcmp(rt, "[192.0.2.2]:2525") == 0, "route to a peer: got %d %s", n, rt);
+	free(rt);
+	n = home_route(cfg, "two.example", &r);
+	rt = route_format(&r);
+	ok(n == 1 && strcmp(rt, "[2001:DB8::3]:25") == 0, "route to an IPv6 peer: got %d %s",
+	    n, rt);
+	free(rt);
+	route_clear(&r);
+	n = home_route(cfg, "three.example", &r);
+	ok(n == 0 && r.mx, "no route when this host is home: got %d", n);
+	config_free(&cfg);
+
+	cfg = load_domains("myhostname = mx.example\n", "one.example home=192.0.2.9:25\n", &err);
+	ok(cfg == NULL && strstr(err, "home=192.0.2.9:25: not this host (mx.example:25)") != NULL,
+	    "a home that is no member is refused: got \"%s\"", err);
+	free(err);
+	config_free(&cfg);
+}
+
+static const struct {
+	const char *conf, *want;
+} home_bad[] = {
+	{ "peers = *:25\n", "sluice.conf: peers: \"*:25\": a peer is" },
+	{ "peers = 192.0.2.2:smtp\n", "peers: \"192.0.2.2:smtp\"" },
+	{ "fleet_name = :25\n", "sluice.conf: fleet_name = \":25\": bad name" },
+	{ "fleet_name = a:25 b:25\n", "fleet_name = \"a:25 b:25\": bad name" },
+};
+
+static void
+test_home_bad(void)
+{
+	struct config *cfg;
+	char *err;
+	size_t i;
+
+	for (i = 0; i < sizeof(home_bad) / sizeof(home_bad[0]); i++) {
+		char *name = test_esc(home_bad[i].conf);
+
+		cfg = load_domains(home_bad[i].conf, "", &err);
+		ok(cfg == NULL && strstr(err, home_bad[i].want) != NULL,
+		    "%s: got \"%s\", want \"%s\"", name, err, home_bad[i].want);
+		free(name);
+		free(err);
+		config_free(&cfg);
+	}
+}
+
 int
 main(void)
 {
@@ -360,6 +518,10 @@ main(void)
 	test_walk();
 	test_bad();
 	test_many();
+	test_home_weight();
+	test_home_agree();
+	test_home_override();
+	test_home_bad();
 	test_rmdir(dir);
 	return tap_done();
 }

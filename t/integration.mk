@@ -26,3 +26,13 @@ EXTRA_DIST += t/lib/SmtpSink.pm
 # STYLE.md rule 15: the files .clang-format already formats stay so.
 TESTS += t/format.t
 EXTRA_DIST += t/format.t .clang-format .clang-format-files
+
+# A fleet: the home host of a domain and relaying held mail to it (issue 9).
+FLEET_HOME_TESTS = t/76-fleet-home.t
+TESTS += $(FLEET_HOME_TESTS)
+EXTRA_DIST += $(FLEET_HOME_TESTS)
+
+# route=client: a domain's mail to the address of its authenticated trigger (issue 9).
+ROUTE_CLIENT_TESTS = t/34-route-client.t
+TESTS += $(ROUTE_CLIENT_TESTS)
+EXTRA_DIST += $(ROUTE_CLIENT_TESTS)

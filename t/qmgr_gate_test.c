@@ -180,6 +180,66 @@ test_failing(void)
 	free(dom.opened_by);
 }
 
+/*
+ * route=client: only the owner's login (web, or ETRN after AUTH) from an
+ * IP address gives the domain an address; nothing else sets or moves it,
+ * and the gate's close forgets it.
+ */
+static void
+test_client(void)
+{
+	struct domain d = { .name = "site.example", .owner = "alice",
+	    .route = { .client = true, .port = 2626 } };
+	struct domain fixed = { .name = "fixed.example", .owner = "alice",
+	    .route = { .mx = true } };
+	static const struct {
+		const char *source, *client, *user;
+		const char *want;	/* client_route afterwards, from none */
+	} cases[] = {
+		{ "web", "192.0.2.1", "alice", "[192.0.2.1]:2626" },
+		{ "etrn", "2001:db8::7", "alice", "[2001:db8::7]:2626" },
+		{ "etrn", "192.0.2.1", NULL, NULL },
+		{ "finger", "192.0.2.1", NULL, NULL },
+		{ "peer", "192.0.2.1", "alice", NULL },
+		{ "probe", NULL, NULL, NULL },
+		{ "cli", NULL, NULL, NULL },
+		{ "atrn", "192.0.2.1", "alice", NULL },
+		{ "web", "192.0.2.1", "bob", NULL },
+		{ "web", "not-an-address", "alice", NULL },
+		{ "web", NULL, "alice", NULL },
+	};
+	struct qmgr_domain dom = { .name = "site.example" };
+	enum proto_source src;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got;
+
+		if (!proto_source_parse(cases[i].source, &src))
+			src = PROTO_SOURCE_N;
+		qmgr_gate_client(&dom, &d, src, cases[i].client, cases[i].user);
+		got = dom.client_route;
+		ok(got == NULL ? cases[i].want == NULL :
+		    cases[i].want != NULL && strcmp(got, cases[i].want) == 0,
+		    "source=%s client=%s user=%s: got %s, want %s", cases[i].source,
+		    cases[i].client ? cases[i].client : "-", cases[i].user ? cases[i].user : "-",
+		    got ? got : "none", cases[i].want ? cases[i].want : "none");
+		xfree(&dom.client_route);
+	}
+	/* Set by the login, kept through an anonymous trigger, gone with the gate. */
+	qmgr_gate_client(&dom, &d, PROTO_SOURCE_WEB, "192.0.2.1", "alice");
+	(void)qmgr_gate_mark_open(&dom, "web", 600, NOW);
+	qmgr_gate_client(&dom, &d, PROTO_SOURCE_ETRN, "198.51.100.9", NULL);
+	ok(dom.client_route != NULL && strcmp(dom.client_route, "[192.0.2.1]:2626") == 0,
+	    "a plain ETRN during the lease does not move it: got %s",
+	    dom.client_route ? dom.client_route : "none");
+	ok(qmgr_gate_mark_closed(&dom) && dom.client_route == NULL,
+	    "the gate's close forgets the address");
+	qmgr_gate_client(&dom, &fixed, PROTO_SOURCE_WEB, "192.0.2.1", "alice");
+	ok(dom.client_route == NULL, "a domain with a fixed route gets none");
+	free(dom.opened_by);
+}
+
 int
 main(void)
 {
@@ -187,5 +247,6 @@ main(void)
 	test_joins();
 	test_policy();
 	test_failing();
+	test_client();
 	return tap_done();
 }

@@ -15,17 +15,20 @@ static const struct {
 	bool mx;
 	const char *host;
 	unsigned port;
+	bool client;
 } good[] = {
-	{ "mx", true, NULL, 0 },
-	{ "MX", true, NULL, 0 },
-	{ "[127.0.0.1]:2626", false, "127.0.0.1", 2626 },
-	{ "[mail.site.example]", false, "mail.site.example", 25 },
-	{ "[Mail.Site.Example]:587", false, "Mail.Site.Example", 587 },
-	{ "[localhost]:1", false, "localhost", 1 },
-	{ "[::1]:25", false, "::1", 25 },
-	{ "[2001:db8::25]", false, "2001:db8::25", 25 },
-	{ "[::ffff:192.0.2.1]:65535", false, "::ffff:192.0.2.1", 65535 },
-	{ "[host]:025", false, "host", 25 },
+	{ "mx", true, NULL, 0, false },
+	{ "MX", true, NULL, 0, false },
+	{ "[127.0.0.1]:2626", false, "127.0.0.1", 2626, false },
+	{ "[mail.site.example]", false, "mail.site.example", 25, false },
+	{ "[Mail.Site.Example]:587", false, "Mail.Site.Example", 587, false },
+	{ "[localhost]:1", false, "localhost", 1, false },
+	{ "[::1]:25", false, "::1", 25, false },
+	{ "[2001:db8::25]", false, "2001:db8::25", 25, false },
+	{ "[::ffff:192.0.2.1]:65535", false, "::ffff:192.0.2.1", 65535, false },
+	{ "[host]:025", false, "host", 25, false },
+	{ "client", false, NULL, 25, true },
+	{ "Client:2626", false, NULL, 2626, true },
 };
 
 /* Routes it refuses: what deliver could not connect to. */
@@ -33,7 +36,11 @@ static const struct {
 	const char *text;
 	const char *hint;
 } bad[] = {
-	{ "", "bad route; use route=[host]:port, route=[host] or route=mx" },
+	{ "", "bad route; use route=[host]:port, route=[host], route=mx or route=client" },
+	{ "client:", "bad route port; use a number from 1 to 65535 after \"client:\"" },
+	{ "client:0", "bad route port" },
+	{ "clients", "bad route; use" },
+	{ "client:[1.2.3.4]", "bad route port" },
 	{ "host:25", "bad route; use" },
 	{ "host", "bad route; use" },
 	{ "mx:25", "bad route; use" },
@@ -82,7 +89,7 @@ test_good(void)
 		if (!ok(rc == 0, "route %s: parsed (%s)", good[i].text,
 		    rc == 0 ? "ok" : hint))
 			continue;
-		ok(r.mx == good[i].mx && r.port == good[i].port &&
+		ok(r.mx == good[i].mx && r.port == good[i].port && r.client == good[i].client &&
 		    (good[i].host == NULL ? r.host == NULL :
 		    r.host != NULL && strcmp(r.host, good[i].host) == 0),
 		    "route %s: got mx %d host %s port %u", good[i].text, r.mx,
@@ -90,7 +97,8 @@ test_good(void)
 		/* What qmgr writes into a job is what deliver reads back. */
 		text = route_format(&r);
 		ok(route_parse(text, &back, &hint) == 0 && back.mx == r.mx &&
-		    back.port == r.port && (r.mx || strcmp(back.host, r.host) == 0),
+		    back.port == r.port && back.client == r.client &&
+		    (r.mx || r.client || strcmp(back.host, r.host) == 0),
 		    "route %s: formats as %s, which reads back the same",
 		    good[i].text, text);
 		free(text);

@@ -155,6 +155,7 @@ struct web_domain_view {
 	char failing[256];		/* the last connection failure, "" none */
 	time_t failing_at;
 	time_t next_probe;		/* 0 none */
+	char route[80];			/* route=client: "[addr]:port" mail goes to now, or "" */
 };
 
 /* web_page.c: each page is a new NUL-terminated string; *len_r its length */

@@ -148,6 +148,8 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 		for (size_t i = 0; v->failing[i] != '\0'; i++)
 			if ((unsigned char)v->failing[i] < 0x20 || (unsigned char)v->failing[i] > 0x7e)
 				v->failing[i] = '?';
+		snprintf(v->route, sizeof(v->route), "%s", st.route != NULL &&
+		    strlen(st.route) < sizeof(v->route) ? st.route : "");
 		ret = 0;
 	} else if (reply != NULL)
 		log_warn("read domain status of %s: bad reply from qmgr", v->name);

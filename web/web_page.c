@@ -229,6 +229,12 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 		web_html(fp, progress);
 		fputs("</dd>\n", fp);
 	}
+	/* route=client: the address this login gave, so the customer can check it. */
+	if (v->route[0] != '\0') {
+		fputs("<dt>Delivering to</dt><dd class=\"route\">", fp);
+		web_html(fp, v->route);
+		fputs(" (your address)</dd>\n", fp);
+	}
 	fprintf(fp, "<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
 	    "<dt>In flight</dt><dd class=\"inflight\">%llu</dd>\n"
 	    "<dt>Delivered since the gate opened</dt><dd class=\"delivered\">%llu</dd>\n",

@@ -154,6 +154,9 @@ struct config {
 	long web_connection_limit;	/* web: connections at once */
 	long web_client_connection_limit; /* web: connections per client address */
 	long odmr_atrn_interval;	/* ODMR: one ATRN per login in this time; 0: no limit */
+	struct hostport_list peers;
+	char *fleet_name;	/* this host as the peers lists name it; "": from smtp_listen (home.h) */
+	long fleet_relay_interval;	/* how often held mail goes to its home host; 0: on triggers only */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

@@ -15,6 +15,7 @@
 #include "mail/conf.h"
 #include "mail/config_int.h"
 #include "mail/domains.h"
+#include "mail/home.h"
 #include "mail/netlist.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -140,6 +141,9 @@ const struct param params[] = {
 	{ "web_connection_limit", PT_INT, "512", F(web_connection_limit), .min = 1 },
 	{ "web_client_connection_limit", PT_INT, "8", F(web_client_connection_limit), .min = 1 },
 	{ "odmr_atrn_interval", PT_TIME, "10s", F(odmr_atrn_interval), .min = 0 },
+	{ "peers", PT_HOSTPORTS, "", F(peers) },
+	{ "fleet_name", PT_STRING, "", F(fleet_name) },
+	{ "fleet_relay_interval", PT_TIME, "5m", F(fleet_relay_interval), .min = 0 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
@@ -709,6 +713,7 @@ config_load(const char *config_dir, struct config **cfg_r,
 	cfg->param_text = xcalloc(NPARAMS, sizeof(*cfg->param_text));
 	cfg->param_set = xcalloc(NPARAMS, sizeof(*cfg->param_set));
 	config_build(&ld, cfg);
+	home_check(cfg, path, errs);
 	if (*cfg->domains_file != '\0') {
 		if (domain_table_load(cfg->domains_file, cfg, &cfg->domains,
 		    errs) < 0)

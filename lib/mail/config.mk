@@ -6,3 +6,4 @@ lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/domains.c lib/mail/domains.h \
 	lib/mail/netlist.c lib/mail/netlist.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/route.c lib/mail/route.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/home.c lib/mail/home.h

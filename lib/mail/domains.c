@@ -12,6 +12,7 @@
 #include "mail/address.h"
 #include "mail/conf.h"
 #include "mail/domains.h"
+#include "mail/home.h"
 #include "mail/netlist.h"
 #include "util/xmalloc.h"
 
@@ -293,7 +294,7 @@ key_mode(struct dload *dl, const struct domain_key *k, const char *val)
 	return i < 0 ? -1 : 0;
 }
 
-/* key_route - route=[host]:port, route=[host] or route=mx, by route_parse() */
+/* key_route - route=[host]:port, route=[host], route=mx or route=client[:port], by route_parse() */
 static int
 key_route(struct dload *dl, const struct domain_key *k, const char *val)
 {
@@ -405,6 +406,25 @@ key_recipients(struct dload *dl, const struct domain_key *k, const char *val)
 	return rcpt_set_load(dl, dl->d->recipients_file, &dl->d->recipients);
 }
 
+/* key_home - home=HOST:PORT, this host or one of peers (home.h) */
+static int
+key_home(struct dload *dl, const struct domain_key *k, const char *val)
+{
+	struct domain *d = dl->d;
+	char *self;
+
+	(void)k;
+	free(d->home);
+	d->home = NULL;
+	if (home_member(dl->cfg, val, &d->home) == 0)
+		return 0;
+	self = home_self(dl->cfg);
+	dload_error(dl, "home=%s: not this host (%s) nor one of peers; name "
+	    "a host of the fleet as peers writes it, host:port", val, self);
+	free(self);
+	return -1;
+}
+
 #define DOMAIN_FIELD(f)	offsetof(struct domain, f)
 
 static const struct domain_key domain_keys[] = {
@@ -421,6 +441,7 @@ static const struct domain_key domain_keys[] = {
 	{ .name = "group", .parse = key_word, .field = DOMAIN_FIELD(group) },
 	{ .name = "owner", .parse = key_word, .field = DOMAIN_FIELD(owner) },
 	{ .name = "notify", .parse = key_notify },
+	{ .name = "home", .parse = key_home },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -439,6 +460,7 @@ domain_free(struct domain **dp)
 	free(d->group);
 	free(d->owner);
 	free(d->notify);
+	free(d->home);
 	rcpt_set_free(&d->recipients);
 	free(d->recipients_file);
 	xfree(dp);
@@ -502,6 +524,12 @@ domain_parse_line(struct dload *dl, char *line)
 			bad = 1;
 	}
 	dl->d = NULL;
+	/* Only the owner's login gives route=client its address. */
+	if (!bad && d->route.client && d->owner == NULL) {
+		dload_error(dl, "route=client needs owner=: the address is that of the "
+		    "owner's web login or ETRN after AUTH");
+		bad = 1;
+	}
 	if (bad)
 		domain_free(&d);
 	return d;

@@ -5,10 +5,11 @@
  *
  *	site.example mode=hold route=[127.0.0.1]:2626 finger=yes owner=demo
  *
- * Keys: mode=hold|backup, route=[host]:port|[host]|mx (route.h), lease=TIME,
+ * Keys: mode=hold|backup, route=[host]:port|[host]|mx|client[:port] (route.h), lease=TIME,
  * lifetime=TIME, warn=TIME, etrn_from=NET,NET, finger=yes|no,
  * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
- * owner=CUSTOMER, notify=ADDRESS. Keys not given take sluice.conf's
+ * owner=CUSTOMER, notify=ADDRESS, home=HOST:PORT (home.h: this host or one
+ * of peers, as the peers list writes it). Keys not given take sluice.conf's
  * defaults (default_domain_mode, default_lease, maximal_queue_lifetime,
  * delay_warning_time, default_probe_interval).
  *
@@ -53,6 +54,7 @@ struct domain {
 	char *notify;		/* address told about the domain, or NULL */
 	struct rcpt_set *recipients; /* NULL = any recipient */
 	char *recipients_file;	/* as resolved, for printing; or NULL */
+	char *home;		/* home=: a fleet name (home.h), or NULL: hashed */
 	const char *file;	/* domains file and line it came from */
 	unsigned int line;
 };

@@ -16,7 +16,7 @@
  *	                              rcpt= (repeated) error=
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
  *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
- *	                              b1280p= gate=held|backup|relay
+ *	                              b1280p= gate=held|backup|relay [home=HOST:PORT]
  *	                              (the domain's mode: held, backup, or relay
  *	                              for mail to no domain of the table)
  *	                              (qshape age buckets: b5 counts entries younger
@@ -75,6 +75,8 @@
  *	             open_until=EPOCH|0 opened_by=SOURCE|"" delivered=N
  *	             in_flight=N finished=EPOCH|0 failing_at=EPOCH|0
  *	             next_probe=EPOCH|0 [failing=TEXT]
+ *	             [route=[ADDR]:PORT] (route=client: where the lease's
+ *	             authenticated trigger points the mail now)
  *	   or type=domainstatus status=unknown domain=D, or status=error
  *		what the web page and fingerd show (delivered: recipients
  *		sent since the gate last opened; in_flight: jobs at a
@@ -216,6 +218,7 @@ struct ipc_rec;
 #define PROTO_F_NEXT_PROBE	"next_probe"
 #define PROTO_F_POLICY		"policy"
 #define PROTO_F_ARRIVALS	"arrivals"
+#define PROTO_F_HOME		"home"	/* summary: a held domain's home host (home.h) */
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\

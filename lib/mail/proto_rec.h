@@ -78,6 +78,7 @@ struct proto_domainstatus {
 	const char *failing;	/* optional: the last connection failure */
 	uint64_t failing_at;	/* epoch of failing; 0 */
 	uint64_t next_probe;	/* epoch of the prober's next look; 0 none */
+	const char *route;	/* route=client: "[addr]:port" of the lease, or NULL */
 };
 
 /* type=gateclose */

@@ -24,6 +24,7 @@
 #include "mail/address.h"
 #include "mail/conf.h"
 #include "mail/dsn.h"
+#include "mail/home.h"
 #include "mail/proto.h"
 #include "mail/qctl.h"
 #include "mail/qctl_int.h"
@@ -171,6 +172,13 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 			ipc_rec_add(rec, PROTO_F_GATE, proto_gate_name(d == NULL ?
 			    PROTO_GATE_RELAY : d->mode == DOMAIN_MODE_HOLD ?
 			    PROTO_GATE_HELD : PROTO_GATE_BACKUP));
+		}
+		/* A held customer domain's home host in a fleet (home.h). */
+		if (d != NULL && d->mode == DOMAIN_MODE_HOLD) {
+			char *home = home_of(env->cfg, d->name);
+
+			ipc_rec_add(rec, PROTO_F_HOME, home);
+			free(home);
 		}
 		if (ret == 0 && out->emit(rec, out->ctx) < 0)
 			ret = -1;

@@ -11,7 +11,7 @@
 #include "mail/route.h"
 #include "util/xmalloc.h"
 
-#define ROUTE_HINT	"use route=[host]:port, route=[host] or route=mx"
+#define ROUTE_HINT	"use route=[host]:port, route=[host], route=mx or route=client"
 
 /* route_host_ok - a host name or an IP address, as the resolver takes it */
 static bool
@@ -52,6 +52,19 @@ route_parse(const char *text, struct route *r, const char **hint_r)
 		route_clear(r);
 		return 0;
 	}
+	/* No fixed address: the authenticated trigger's, port 25 unless given. */
+	if (strncasecmp(text, "client", 6) == 0 && (text[6] == '\0' || text[6] == ':')) {
+		if (text[6] == ':' && !route_port_parse(text + 7, &port)) {
+			*hint_r = "bad route port; use a number from 1 to 65535 "
+			    "after \"client:\"";
+			return -1;
+		}
+		route_clear(r);
+		r->mx = false;
+		r->client = true;
+		r->port = port;
+		return 0;
+	}
 	/* Brackets as in Postfix: the host itself, no MX lookup. */
 	if (text[0] != '[' || (close = strchr(text, ']')) == NULL ||
 	    (close[1] != '\0' && close[1] != ':')) {
@@ -82,6 +95,8 @@ route_format(const struct route *r)
 {
 	if (r->mx)
 		return xstrdup("mx");
+	if (r->client)
+		return xasprintf("client:%u", r->port);
 	return xasprintf("[%s]:%u", r->host, r->port);
 }
 
@@ -90,6 +105,7 @@ route_clear(struct route *r)
 {
 	xfree(&r->host);
 	r->mx = true;
+	r->client = false;
 	r->port = 0;
 }
 

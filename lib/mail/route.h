@@ -6,6 +6,11 @@
  *	route=[host]:port	that host, no MX lookup: a host name or an
  *	route=[host]		IPv4 or IPv6 address; the port is 1-65535,
  *				25 when not given
+ *	route=client[:port]	the address the domain's authenticated
+ *				trigger came from (web login, ETRN after
+ *				AUTH), for the life of its lease; qmgr puts
+ *				that address in the job, so deliver never
+ *				sees the word
  *	tls=may|encrypt|verify	what deliver demands of the server
  *
  * Words are case-insensitive. domains.c reads both from the domains
@@ -23,8 +28,9 @@
 /* A parsed route=. */
 struct route {
 	bool mx;		/* route=mx: look up the MX hosts */
-	char *host;		/* without brackets; NULL if mx */
+	char *host;		/* without brackets; NULL if mx or client */
 	unsigned port;		/* 1-65535; 0 if mx */
+	bool client;		/* route=client: the trigger's address (mx false, host NULL) */
 };
 
 /* tls=: what deliver demands of the customer's server */
@@ -42,7 +48,7 @@ enum route_tls {
  */
 int route_parse(const char *text, struct route *r, const char **hint_r);
 
-/* route_format - the text route_parse() reads back: "mx" or "[host]:port" (new string) */
+/* route_format - the text route_parse() reads back: "mx", "[host]:port" or "client:port" (new string) */
 char *route_format(const struct route *r);
 
 /* route_clear - free what r holds; it is route=mx afterwards */

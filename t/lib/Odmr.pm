@@ -23,7 +23,7 @@ use SluiceTest qw(free_port run_cmd smtp_connect smtp_xact smtp_send
     smtp_reply slurp spew wait_for);
 
 our @EXPORT_OK = qw(odmr_instance odmr_customers queue_msg sink_start sink_stop
-    sink_messages cram_login plain_login);
+    sink_messages cram_login plain_login wait_exit);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
 
@@ -197,6 +197,22 @@ sub cram_login {
 sub plain_login {
 	my ($c, $user, $pass) = @_;
 	return smtp_xact($c, 'AUTH PLAIN ' . encode_base64("\0$user\0$pass", ''));
+}
+
+# wait_exit PID, SECONDS - wait for a child (a fetchmail) to exit: its
+# status ($?), or -1 after SIGKILL when it did not exit in time.
+sub wait_exit {
+	my ($pid, $secs) = @_;
+	my $st;
+	wait_for(sub {
+		my $r = waitpid($pid, POSIX::WNOHANG());
+		$st = $? if $r == $pid;
+		$r == $pid;
+	}, $secs);
+	return $st if defined $st;
+	kill 'KILL', $pid;
+	waitpid($pid, 0);
+	return -1;
 }
 
 1;

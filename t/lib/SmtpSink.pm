@@ -31,10 +31,12 @@ END {
 }
 
 # smtp_sink_start DIR, PORT, OPTIONS - smtp-sink OPTIONS on
-# 127.0.0.1:PORT, each message a file in DIR, its output in DIR.log;
+# 127.0.0.1:PORT (or ADDR:PORT), each message a file in DIR, its output in DIR.log;
 # its pid, once it accepts connections (dies if it does not).
 sub smtp_sink_start {
 	my ($dir, $port, @opt) = @_;
+	# PORT, or ADDR:PORT for a sink on another loopback address.
+	my $hp = $port =~ /:/ ? $port : "127.0.0.1:$port";
 	my $bin = tool('smtp-sink');
 	my %env = SluiceTest::postfix_env();
 	make_path($dir);
@@ -47,12 +49,12 @@ sub smtp_sink_start {
 		open STDOUT, '>>', "$dir.log";
 		open STDERR, '>>', "$dir.log";
 		exec $bin, '-u', $user, @opt, '-d', "$dir/%M.",
-		    "127.0.0.1:$port", 100;
+		    $hp, 100;
 		POSIX::_exit(127);
 	}
 	push @pids, $pid;
 	wait_for(sub {
-		IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 2)
+		IO::Socket::INET->new(PeerAddr => $hp, Timeout => 2)
 	}, 10) or die "smtp-sink on $port did not start (see $dir.log)\n";
 	return $pid;
 }

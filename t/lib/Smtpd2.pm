@@ -75,7 +75,10 @@ sub fetchmail_etrn {
 	    . "poll 127.0.0.1 protocol ETRN port " . $s->port
 	    . " fetchdomains " . join(',', @domains) . "\n");
 	chmod 0600, $rc;
+	# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
+	# and a test running beside ours would make it refuse to start.
 	my ($st, $out, $err) = run_cmd([tool('fetchmail'), '-v', '--nosyslog',
+	    '--pidfile', "$home/fetchmail.pid",
 	    '-f', $rc], env => { HOME => $home, FETCHMAILHOME => $home },
 	    timeout => 60);
 	return ($st, ($out // '') . ($err // ''));

@@ -1,0 +1,127 @@
+# 34-route-client: route=client, for a site with no fixed address.
+#
+# site.example's mail goes to the address its owner's authenticated
+# trigger came from, for the life of the lease: a web login by curl from
+# 127.0.0.5 (smtp-sink listening there) gets the mail delivered to
+# 127.0.0.5, and the status page says where; an ETRN after SMTP AUTH
+# from 127.0.0.6 points it there. Unauthenticated triggers (fetchmail's
+# ETRN, a plain ETRN from another address) never set or move the address:
+# with none, the mail stays queued.
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use MIME::Base64 qw(encode_base64);
+use Test::More;
+
+use SluiceTest qw(free_port wait_for slurp smtp_reply smtp_xact);
+use WebTest qw(curl header csrf_of customer_passwd);
+use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
+use Smtpd2 qw(fetchmail_etrn);
+
+my $wport = free_port();
+my $sinkport = free_port();
+my $subport = free_port();	# AUTH is offered on the submission port
+my $s = SluiceTest->new(
+    conf => {
+	web_listen => "127.0.0.1:$wport",
+	submission_listen => "127.0.0.1:$subport",
+	web_refresh => '1s',
+	smtpd_tls_auth_only => 'no',
+	trigger_min_interval => '0',
+	trigger_client_limit => 1000,
+    },
+    domains => [
+	"site.example mode=hold route=client:$sinkport lease=10m probe=no owner=demo",
+    ]);
+ok(customer_passwd($s, 'demo', 'demo-secret'), 'sluice passwd demo');
+my ($crc, $cout, $cerr) = $s->cli('config', 'check');
+is($crc, 0, 'config check takes route=client:PORT') or diag($cout . $cerr);
+$s->start;
+ok(wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$wport") }, 20),
+    'web listens') or BAIL_OUT("web did not start:\n" . $s->log_text);
+
+my $dir = $s->dir;
+my %sink = map { $_ => smtp_sink_start("$dir/sink-$_", "127.0.0.$_:$sinkport") } 5, 6, 7;
+sub got { my @m = smtp_sink_files("$dir/sink-$_[0]"); return scalar @m }
+
+for my $i (1, 2) {
+	my ($r, $o) = $s->swaks('--to', "user$i\@site.example", '--header', "Subject: client $i");
+	is($r, 0, "message $i queued") or diag($o);
+}
+
+# fetchmail's ETRN: anyone may send it; it opens the gate but gives no address.
+my ($st, $out) = fetchmail_etrn($s, 'site.example');
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=none, source=etrn, reason=not an authenticated trigger/, 20),
+    'an unauthenticated ETRN gives route=client no address (logged)') or diag($out);
+like($s->log_text, qr/trigger: domain=site\.example, source=etrn, .*result=ok, pending=2/,
+    'the ETRN itself was accepted');
+is(scalar($s->queue_list_ids), 2, 'the mail stays queued');
+is(got(5) + got(6) + got(7), 0, 'nothing went anywhere');
+
+# The owner logs in on the web page from 127.0.0.5.
+my $jar = "$dir/cookies";
+my $base = "http://127.0.0.1:$wport";
+my @from5 = ('--interface', '127.0.0.5');
+my $r = curl($jar, @from5, "$base/");
+my $token = csrf_of($r->{body});
+ok($token, 'login form with its CSRF token');
+$r = curl($jar, @from5, '--data-urlencode', 'user=demo', '--data-urlencode',
+    'password=demo-secret', '--data-urlencode', "csrf=$token", "$base/login");
+is($r->{code}, '303', 'login from 127.0.0.5: 303');
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.5\]:$sinkport, source=web, user=demo/, 20),
+    'the web login points route=client at 127.0.0.5 (logged)');
+ok(wait_for(sub { got(5) == 2 }, 30), 'both messages delivered to the sink on 127.0.0.5')
+    or diag($s->log_text);
+ok($s->wait_log(qr/to=<user\d\@site\.example>, relay=127\.0\.0\.5\[127\.0\.0\.5\]:$sinkport, .*status=sent/, 10, 2),
+    'deliver logs relay=127.0.0.5 for both');
+ok(wait_for(sub { !$s->queue_list_ids }, 20), 'the queue is empty');
+$r = curl($jar, @from5, "$base/status");
+like($r->{body}, qr/<dd class="route">\[127\.0\.0\.5\]:$sinkport \(your address\)<\/dd>/,
+    'the status page shows where the mail goes');
+
+# A plain ETRN from 127.0.0.7 during the lease does not move the address.
+my $c = IO::Socket::INET->new(PeerAddr => $s->addr, PeerPort => $s->port,
+    LocalAddr => '127.0.0.7', Proto => 'tcp', Timeout => 10) or die "connect: $!";
+smtp_reply($c);
+smtp_xact($c, 'EHLO spoof.test');
+my ($code) = smtp_xact($c, 'ETRN site.example');
+like($code, qr/^25[0-3]$/, 'a plain ETRN from 127.0.0.7 is accepted');
+smtp_xact($c, 'QUIT');
+close $c;
+my ($r3, $o3) = $s->swaks('--to', 'user3@site.example', '--header', 'Subject: client 3');
+is($r3, 0, 'message 3 queued while the lease runs');
+ok(wait_for(sub { got(5) == 3 }, 30), 'it goes to 127.0.0.5 still');
+is(got(7), 0, 'nothing to the unauthenticated client');
+unlike($s->log_text, qr/route=client, relay=\[127\.0\.0\.7\]/, 'never pointed at 127.0.0.7');
+
+# Logout closes the gate and forgets the address.
+$r = curl($jar, @from5, "$base/status");
+$r = curl($jar, @from5, '--data-urlencode', 'csrf=' . csrf_of($r->{body}), "$base/logout");
+is($r->{code}, '200', 'logout');
+ok($s->wait_log(qr/gate: domain=site\.example, state=held, reason=closed by web user demo/, 10),
+    'the gate closes');
+my ($r4, $o4) = $s->swaks('--to', 'user4@site.example', '--header', 'Subject: client 4');
+is($r4, 0, 'message 4 queued after the logout');
+
+# ETRN after SMTP AUTH (submission port) from 127.0.0.6: the owner's
+# address again, and the mail goes there.
+$c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $subport,
+    LocalAddr => '127.0.0.6', Proto => 'tcp', Timeout => 10) or die "connect: $!";
+smtp_reply($c);
+smtp_xact($c, 'EHLO site.example');
+my ($ac, $at) = smtp_xact($c, 'AUTH PLAIN ' . encode_base64("\0demo\0demo-secret", ''));
+is($ac, 235, 'AUTH PLAIN as demo from 127.0.0.6') or diag($at);
+($code) = smtp_xact($c, 'ETRN site.example');
+like($code, qr/^25[0-3]$/, 'ETRN after AUTH accepted');
+smtp_xact($c, 'QUIT');
+close $c;
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.6\]:$sinkport, source=etrn, user=demo/, 20),
+    'ETRN after AUTH points route=client at 127.0.0.6 (logged)');
+ok(wait_for(sub { got(6) == 1 }, 30), 'message 4 delivered to 127.0.0.6') or diag($s->log_text);
+is(got(5), 3, 'nothing more to 127.0.0.5');
+is(got(7), 0, 'nothing to 127.0.0.7');
+
+smtp_sink_stop($_) for values %sink;
+$s->stop;
+done_testing();
