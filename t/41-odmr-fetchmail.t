@@ -15,7 +15,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use SluiceTest qw(tool free_port run_cmd run_bg slurp spew wait_for);
-use Odmr qw(odmr_customers queue_msg sink_start sink_stop sink_messages wait_exit);
+use Odmr qw(odmr_customers fetchmail_odmr queue_msg sink_start sink_stop sink_messages wait_exit);
 
 my $fetchmail = tool('fetchmail');
 my $o = odmr_customers();
@@ -51,20 +51,7 @@ my $dir = tempdir('odmr-fetchmail-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 # go out on the same session (qmgr sends more jobs before it says idle).
 my $sink = sink_start("$dir/sink", delay_first => 3);
 
-# fetchmail takes the password from an rcfile, which must be 0600.
-my $rc = "$dir/fetchmailrc";
-spew($rc, "set no syslog\n"
-    . "poll 127.0.0.1 protocol ODMR port $o->{port}\n"
-    . "    user \"demo\" password \"demo\"\n"
-    . "    fetchdomains site.example\n"
-    . "    smtphost 127.0.0.1/$sink->{port}\n");
-chmod 0600, $rc;
-# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
-# and another test's fetchmail running beside it would make it refuse.
-my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
-    '--pidfile', "$dir/fetchmail.pid",
-    '--fetchdomains', 'site.example', '--port', $o->{port}],
-    out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
+my $pid = fetchmail_odmr($dir, '127.0.0.1', $o->{port}, $sink->{port}, 'site.example');
 ok(wait_for(sub { -e "$dir/sink/data-started" }, 30),
     'the turned connection reached the sink');
 my $late = "Subject: late\r\nMessage-ID: <late\@origin.test>\r\n\r\narrived during the session\r\n";

@@ -17,7 +17,7 @@ use JSON::PP;
 use Test::More;
 
 use SluiceTest qw(tool free_port run_cmd run_bg slurp spew wait_for);
-use Odmr qw(queue_msg sink_start sink_stop sink_messages wait_exit);
+use Odmr qw(fetchmail_odmr queue_msg sink_start sink_stop sink_messages wait_exit);
 
 my $fetchmail = tool('fetchmail');
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} // '.';
@@ -121,17 +121,7 @@ is(scalar(grep { /home\d/ } keys %$map), 6, 'the six stay held at the home');
 my $dir = tempdir('fleet-home-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $sink = sink_start("$dir/sink");
 my ($odmr_port) = $home->{conf}{odmr_listen} =~ /:(\d+)$/;
-my $rc = "$dir/fetchmailrc";
-spew($rc, "set no syslog\n"
-    . "poll $home->{addr} protocol ODMR port $odmr_port\n"
-    . "    user \"demo\" password \"demo\"\n"
-    . "    fetchdomains site.example\n"
-    . "    smtphost 127.0.0.1/$sink->{port}\n");
-chmod 0600, $rc;
-my $pid = run_bg([$fetchmail, '-f', $rc, '-v', '--nodetach', '--protocol', 'ODMR',
-    '--pidfile', "$dir/fetchmail.pid",
-    '--fetchdomains', 'site.example', '--port', $odmr_port, $home->addr],
-    out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
+my $pid = fetchmail_odmr($dir, $home->addr, $odmr_port, $sink->{port}, 'site.example');
 my $st = wait_exit($pid, 60);
 is($st, 0, 'fetchmail (ODMR) at the home exits 0') or diag(slurp("$dir/fetchmail.out"));
 my @got = sink_messages($sink);

@@ -22,7 +22,7 @@ use POSIX ();
 use SluiceTest qw(free_port run_cmd smtp_connect smtp_xact smtp_send
     smtp_reply slurp spew wait_for);
 
-our @EXPORT_OK = qw(odmr_instance odmr_customers queue_msg sink_start sink_stop
+our @EXPORT_OK = qw(odmr_instance odmr_customers fetchmail_odmr queue_msg sink_start sink_stop
     sink_messages cram_login plain_login wait_exit);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
@@ -73,6 +73,28 @@ sub odmr_customers {
 	    %opt);
 	$o->{dead} = $dead;
 	return $o;
+}
+
+# fetchmail_odmr DIR, ADDR, PORT, SINKPORT, DOMAIN - start fetchmail in
+# ODMR mode (login demo/demo, CRAM-MD5) against ADDR:PORT, handing the
+# mail to the sink on 127.0.0.1:SINKPORT; its own rcfile, lock file and
+# output (DIR/fetchmail.out) in DIR. Returns its pid (see wait_exit).
+sub fetchmail_odmr {
+	my ($dir, $addr, $port, $sinkport, $domain) = @_;
+	# fetchmail takes the password from an rcfile, which must be 0600.
+	my $rc = "$dir/fetchmailrc";
+	spew($rc, "set no syslog\n"
+	    . "poll $addr protocol ODMR port $port\n"
+	    . "    user \"demo\" password \"demo\"\n"
+	    . "    fetchdomains $domain\n"
+	    . "    smtphost 127.0.0.1/$sinkport\n");
+	chmod 0600, $rc;
+	# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
+	# and another test's fetchmail running beside it would make it refuse.
+	return SluiceTest::run_bg([SluiceTest::tool('fetchmail'), '-f', $rc, '-v',
+	    '--nodetach', '--protocol', 'ODMR', '--pidfile', "$dir/fetchmail.pid",
+	    '--fetchdomains', $domain, '--port', $port, $addr],
+	    out => "$dir/fetchmail.out", env => { HOME => $dir, FETCHMAILHOME => $dir });
 }
 
 # queue_msg SLUICE, RCPT, CONTENT [, SENDER] - send one message through
