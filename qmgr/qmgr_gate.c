@@ -390,6 +390,19 @@ qmgr_triggered(enum proto_status status, size_t pending, size_t ndomains,
 	    .pending = pending, .domains = ndomains, .reason = reason });
 }
 
+/* qmgr_pick_domain - a new one-entry pick of customer domain name, or NULL */
+static const struct domain **
+qmgr_pick_domain(const struct qmgr *q, const char *name)
+{
+	const struct domain *d = domain_find(q->cfg->domains, name), **v;
+
+	if (d == NULL)
+		return NULL;
+	v = xreallocarray(NULL, 1, sizeof(*v));
+	v[0] = d;
+	return v;
+}
+
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
@@ -419,9 +432,16 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	if (group != NULL) {
 		pick.group = group;
 		domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
+		/*
+		 * "ETRN #domain.com" with no group of that name means the
+		 * domain: dial-up services tell their customers to send it.
+		 */
+		if (pick.n == 0 && address_domain_ok(group, strlen(group))) {
+			lower = address_lower(group);
+			if ((pick.d = qmgr_pick_domain(q, lower)) != NULL)
+				pick.n = 1;
+		}
 	} else {
-		const struct domain *d;
-
 		if (!address_domain_ok(name, strlen(name)))
 			return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "bad domain name");
 		lower = address_lower(name);
@@ -429,10 +449,8 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		 * "@dom" needs dom itself to be a customer domain: "@com" or
 		 * any other bare suffix releases nothing.
 		 */
-		d = domain_find(q->cfg->domains, lower);
-		if (d != NULL) {
-			pick.d = xreallocarray(pick.d, 1, sizeof(*pick.d));
-			pick.d[pick.n++] = d;
+		if ((pick.d = qmgr_pick_domain(q, lower)) != NULL) {
+			pick.n = 1;
 			if (t.subdomains) {
 				pick.parent = lower;
 				domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);

@@ -27,3 +27,6 @@ t_sasl_test_LDADD = $(SLUICE_LIBS)
 # Integration tests of ETRN and submission (Perl, real clients).
 TESTS += t/31-etrn.t t/32-submission.t
 EXTRA_DIST += t/31-etrn.t t/32-submission.t t/lib/Smtpd2.pm
+# ETRN #domain: a name that is no group is the domain (issue 9).
+TESTS += t/33-etrn-hash-domain.t
+EXTRA_DIST += t/33-etrn-hash-domain.t
