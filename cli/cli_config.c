@@ -56,6 +56,7 @@ static const struct {
 	{ "passwd_file", offsetof(struct config, passwd_file) },
 	{ "smtpd_tls_key_file", offsetof(struct config, smtpd_tls_key_file) },
 	{ "web_tls_key_file", offsetof(struct config, web_tls_key_file) },
+	{ "peer_secret_file", offsetof(struct config, peer_secret_file) },
 };
 
 /*

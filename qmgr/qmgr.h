@@ -236,4 +236,13 @@ void qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e);
 /* qmgr_warn_reload - look for due delay notices now (the warn= times may have changed) */
 void qmgr_warn_reload(struct qmgr *q);
 
+/* qmgr_peer.c */
+struct proto_trigger;
+/*
+ * qmgr_peer_pass - hand an accepted trigger to peer(8) for every host in
+ * peers, when its source is a customer's signal (never source=peer or
+ * probe); never blocks, logs the hand-over
+ */
+void qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t);
+
 #endif

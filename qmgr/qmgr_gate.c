@@ -287,6 +287,17 @@ qmgr_may_anyone(const struct domain *d, const char *client, const char *user)
 	return NULL;
 }
 
+/*
+ * qmgr_may_peer - another sluice of the fleet: smtpd let it in by its
+ * address and the shared secret (mail/peer.h), and the customer's own
+ * trigger was authorised at that host's door
+ */
+static const char *
+qmgr_may_peer(const struct domain *d, const char *client, const char *user)
+{
+	return NULL;
+}
+
 /* qmgr_may_owner - the customer login that owns d */
 static const char *
 qmgr_may_owner(const struct domain *d, const char *client, const char *user)
@@ -326,7 +337,7 @@ qmgr_may_etrn(const struct domain *d, const char *client, const char *user)
 static const char *(*const qmgr_trigger_policy[PROTO_SOURCE_N])(const struct domain *d,
     const char *client, const char *user) = {
 	[PROTO_SOURCE_ETRN] = qmgr_may_etrn,	/* smtpd's ETRN */
-	[PROTO_SOURCE_PEER] = qmgr_may_etrn,	/* another sluice, as ETRN */
+	[PROTO_SOURCE_PEER] = qmgr_may_peer,	/* another sluice, logged in as a peer */
 	[PROTO_SOURCE_FINGER] = qmgr_may_finger,	/* fingerd: finger domain@mx */
 	[PROTO_SOURCE_WEB] = qmgr_may_owner,	/* web login of the owner */
 	[PROTO_SOURCE_ATRN] = qmgr_may_owner,	/* ODMR: the owner's authenticated session */
@@ -424,7 +435,9 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	name = t.domain;
 	if (client != NULL && strlen(client) > QMGR_CLIENT_MAX)
 		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed client address");
-	if (client != NULL && qmgr_client_limited(q, client)) {
+	/* A peer passes every customer's trigger: its own door limited them. */
+	if (client != NULL && t.source != PROTO_SOURCE_PEER &&
+	    qmgr_client_limited(q, client)) {
 		status = PROTO_STATUS_BUSY;
 		why = "too many requests from this client; try again in a minute";
 		goto out;
@@ -494,6 +507,8 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	}
 	if (pending == 0)
 		status = PROTO_STATUS_NONE;
+	/* Once to every peer; what came from a peer goes no further. */
+	qmgr_peer_pass(q, &t);
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
 	    xasprintf("%s%s", t.subdomains ? "@" : "", name);
