@@ -9,5 +9,5 @@ peer_peer_SOURCES = peer/peer.c
 peer_peer_LDADD = peer/libpeer.a $(SLUICE_LIBS)
 dist_man_MANS += man/peer.8
 # Integration tests of the fleet (Perl, real clients).
-TESTS += t/74-fleet-trigger.t
-EXTRA_DIST += t/74-fleet-trigger.t
+TESTS += t/74-fleet-trigger.t t/75-fleet-summary.t
+EXTRA_DIST += t/74-fleet-trigger.t t/75-fleet-summary.t
