@@ -86,5 +86,27 @@ ok(!grep({ ($_->{host} // '') eq $cname && exists $_->{domain} } @j), 'JSON: no 
 ($rc, $out) = $A->cli('queue', 'summary');
 unlike($out, qr/^host /m, 'summary without --fleet: this host only, as before');
 
+# --- config check: the secret's mode, and a fleet without its secret ---
+my $path = $A->confdir . '/peer_secret';
+# As installed: root:mail_owner's group (when we are root and the daemons
+# run as mail_owner; as anyone else they run as we do), mode 0640.
+my (undef, $mo) = $A->cli('config', 'mail_owner');
+my ($owner) = ($mo // '') =~ /^mail_owner = (\S+)/;
+my @pw = defined $owner ? getpwnam($owner) : ();
+chown 0, $pw[3], $path if $> == 0 && @pw;
+chmod 0640, $path;
+($rc, $out, $err) = $A->cli('config', 'check');
+is($rc, 0, 'config check: a 0640 peer_secret passes') or diag($err);
+chmod 0644, $path;
+($rc, $out, $err) = $A->cli('config', 'check');
+isnt($rc, 0, 'config check fails for a peer_secret every local user can read');
+like($err, qr/peer_secret_file \Q$path\E: every local user can read it \(mode 0644\)\. Fix: chown root:\S+ \Q$path\E && chmod 0640 \Q$path\E/,
+    '... naming the file and the fix');
+unlink $path;
+($rc, $out, $err) = $A->cli('config', 'check');
+is($rc, 78, 'config check: peers set and no peer_secret is EX_CONFIG');
+like($err, qr/peer_secret_file \Q$path\E: No such file or directory; peers is set.*Fix: openssl rand -hex 24 > \Q$path\E/,
+    '... naming the file and the fix');
+
 $_->stop for ($A, $B);
 done_testing;
