@@ -11,3 +11,9 @@ dist_man_MANS += man/peer.8
 # Integration tests of the fleet (Perl, real clients).
 TESTS += t/74-fleet-trigger.t t/75-fleet-summary.t
 EXTRA_DIST += t/74-fleet-trigger.t t/75-fleet-summary.t
+# Unit test of the peer client's dialogue (lib/mail/peer.c).
+check_PROGRAMS += t/peer_test
+TESTS += t/peer_test
+t_peer_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+t_peer_test_SOURCES = t/peer_test.c t/tap.h
+t_peer_test_LDADD = $(SLUICE_LIBS)

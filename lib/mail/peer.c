@@ -117,11 +117,14 @@ peer_now_ms(void)
 static int __attribute__((format(printf, 3, 4)))
 peer_fail(struct peer_result *r, bool temporary, const char *fmt, ...)
 {
+	char text[sizeof(r->text)];
 	va_list ap;
 
+	/* The arguments may quote r->text itself (the reply that failed). */
 	va_start(ap, fmt);
-	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(r->text, text, sizeof(text));
 	r->temporary = temporary;
 	return -1;
 }
@@ -222,7 +225,8 @@ peer_send(struct peer_conn *c, const char *cmd)
 
 	len += 2;
 	while (off < len) {
-		n = write(c->fd, line + off, len - off);
+		/* MSG_NOSIGNAL: a peer that hangs up is a failure, not our death. */
+		n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
 			if (peer_wait(c, POLLOUT) < 0)
 				break;
@@ -234,7 +238,7 @@ peer_send(struct peer_conn *c, const char *cmd)
 	}
 	OPENSSL_cleanse(line, len);
 	free(line);
-	return off == len ? 0 : peer_fail(c->r, true, "write: %s",
+	return off == len ? 0 : peer_fail(c->r, true, "send: %s",
 	    off < len && errno != 0 ? strerror(errno) : "timeout");
 }
 
@@ -324,7 +328,8 @@ peer_login(struct peer_conn *c, const char *helo, const char *secret)
 		return peer_fail(c->r, code < 500, "EHLO: %s", c->r->text);
 	if (peer_send(c, "AUTH CRAM-MD5") < 0 || (code = peer_reply(c, NULL, NULL)) < 0)
 		return -1;
-	if (code != 334 || sasl_base64_decode(c->r->text + 4, &chal, &len) < 0) {
+	if (code != 334 || strlen(c->r->text) < 5 ||
+	    sasl_base64_decode(c->r->text + 4, &chal, &len) < 0) {
 		free(chal);
 		return peer_fail(c->r, code < 500 && code != 334, "AUTH CRAM-MD5: %s "
 		    "(is this host in the peer's peers?)", c->r->text);
@@ -346,23 +351,20 @@ peer_login(struct peer_conn *c, const char *helo, const char *secret)
 }
 
 int
-peer_call(const struct hostport *hp, const char *source, const char *helo,
-    const char *secret, const char *command, int timeout_ms, peer_line_fn *fn,
-    void *ctx, struct peer_result *r)
+peer_session(int fd, const char *helo, const char *secret, const char *command,
+    int timeout_ms, peer_line_fn *fn, void *ctx, struct peer_result *r)
 {
-	struct peer_conn c = { .fd = -1, .r = r };
+	struct peer_conn c = { .fd = fd, .r = r };
 	char answer[sizeof(r->text)];
 	int code;
 
-	memset(r, 0, sizeof(*r));
+	r->code = 0;
+	r->temporary = false;
+	r->text[0] = '\0';
 	c.deadline = peer_now_ms() + timeout_ms;
-	if (peer_connect(hp, source, &c) < 0)
-		return -1;
 	if (peer_login(&c, helo, secret) < 0 || peer_send(&c, command) < 0 ||
-	    (code = peer_reply(&c, fn, ctx)) < 0) {
-		(void)close(c.fd);
+	    (code = peer_reply(&c, fn, ctx)) < 0)
 		return -1;
-	}
 	r->code = code;
 	r->temporary = code == 421;
 	/* QUIT is a courtesy: the answer is in. */
@@ -370,8 +372,30 @@ peer_call(const struct hostport *hp, const char *source, const char *helo,
 	if (peer_send(&c, "QUIT") == 0)
 		(void)peer_reply(&c, NULL, NULL);
 	memcpy(r->text, answer, sizeof(answer));
-	(void)close(c.fd);
 	return 0;
+}
+
+int
+peer_call(const struct hostport *hp, const char *source, const char *helo,
+    const char *secret, const char *command, int timeout_ms, peer_line_fn *fn,
+    void *ctx, struct peer_result *r)
+{
+	struct peer_conn c = { .fd = -1, .r = r };
+	char relay[sizeof(r->relay)];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	c.deadline = peer_now_ms() + timeout_ms;
+	if (peer_connect(hp, source, &c) < 0)
+		return -1;
+	memcpy(relay, r->relay, sizeof(relay));
+	/* What connecting took comes off the session's time. */
+	rc = peer_session(c.fd, helo, secret, command,
+	    (int)(c.deadline - peer_now_ms() > 0 ? c.deadline - peer_now_ms() : 1),
+	    fn, ctx, r);
+	memcpy(r->relay, relay, sizeof(relay));
+	(void)close(c.fd);
+	return rc;
 }
 
 const char *

@@ -110,4 +110,12 @@ int peer_call(const struct hostport *hp, const char *source, const char *helo,
     const char *secret, const char *command, int timeout_ms, peer_line_fn *fn,
     void *ctx, struct peer_result *r);
 
+/*
+ * peer_session - peer_call's dialogue over fd, already connected (not
+ * closed here): the greeting, EHLO, the login, command, QUIT. For
+ * peer_call, and for tests that play the server over a socketpair.
+ */
+int peer_session(int fd, const char *helo, const char *secret, const char *command,
+    int timeout_ms, peer_line_fn *fn, void *ctx, struct peer_result *r);
+
 #endif
