@@ -226,7 +226,8 @@ enum proto_source {
 	PROTO_SOURCE_PROBE,	/* the prober found the site up */
 	PROTO_SOURCE_ATRN,	/* an ODMR session bound the domain */
 	PROTO_SOURCE_CLI,	/* the operator: sluice flush */
-	PROTO_SOURCE_PEER,	/* accepted as etrn, for a peer relay */
+	PROTO_SOURCE_PEER,	/* another sluice of peers, after the peer login
+				   (mail/peer.h); never passed on */
 	PROTO_SOURCE_N
 };
 

@@ -76,8 +76,11 @@ sub fetchmail_etrn {
 	    . "poll " . $s->addr . " protocol ETRN port " . $s->port
 	    . " fetchdomains " . join(',', map { "\"$_\"" } @domains) . "\n");
 	chmod 0600, $rc;
+	# --pidfile: as root fetchmail's lock is /var/run/fetchmail.pid, one
+	# for the whole machine, and parallel tests would refuse each other
+	# ("another foreground fetchmail is running").
 	my ($st, $out, $err) = run_cmd([tool('fetchmail'), '-v', '--nosyslog',
-	    '-f', $rc], env => { HOME => $home, FETCHMAILHOME => $home },
+	    '--pidfile', "$home/fetchmail.pid", '-f', $rc], env => { HOME => $home, FETCHMAILHOME => $home },
 	    timeout => 60);
 	return ($st, ($out // '') . ($err // ''));
 }
