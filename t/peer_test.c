@@ -161,6 +161,12 @@ test_failures(void)
 	    strstr(r.text, "peer login: 535") != NULL, "wrong secret: final, %s", r.text);
 	ok(run(late, "ETRN site.example", &r, NULL, NULL) == 0 && r.code == 421 &&
 	    r.temporary, "421 to ETRN: a reply, but worth another try");
+	/* Found by t/fuzz/fuzz_peer: a peer that hangs up at QUIT. */
+	free(late);
+	late = login_script("250 2.0.0 OK, queuing for node site.example started\r\n");
+	ok(run(late, "ETRN site.example", &r, NULL, NULL) == 0 && r.code == 250 &&
+	    !r.temporary && strstr(r.text, "250 2.0.0 OK") != NULL,
+	    "no answer to QUIT: the ETRN's 250 stands, not a failure to retry (%s)", r.text);
 	ok(run(longline, "ETRN x", &r, NULL, NULL) < 0 && !r.temporary &&
 	    strstr(r.text, "too long") != NULL, "an endless line: %s", r.text);
 	for (i = 0; i < sizeof(temp) / sizeof(temp[0]); i++)

@@ -365,13 +365,16 @@ peer_session(int fd, const char *helo, const char *secret, const char *command,
 	if (peer_login(&c, helo, secret) < 0 || peer_send(&c, command) < 0 ||
 	    (code = peer_reply(&c, fn, ctx)) < 0)
 		return -1;
-	r->code = code;
-	r->temporary = code == 421;
-	/* QUIT is a courtesy: the answer is in. */
+	/*
+	 * QUIT is a courtesy: the answer is in, and whatever QUIT meets (a
+	 * peer that hangs up) must not turn it into a failure to retry.
+	 */
 	memcpy(answer, r->text, sizeof(answer));
 	if (peer_send(&c, "QUIT") == 0)
 		(void)peer_reply(&c, NULL, NULL);
 	memcpy(r->text, answer, sizeof(answer));
+	r->code = code;
+	r->temporary = code == 421;
 	return 0;
 }
 
