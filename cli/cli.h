@@ -123,5 +123,11 @@ void cli_summary_header(FILE *fp);
 void cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now);
 /* cli_summary_json - one row as one line of JSON */
 void cli_summary_json(FILE *fp, const struct cli_summary_row *row);
+/* cli_summary_json_fields - the row's members after a "{" the caller wrote
+ * (with members of its own and a comma), then "}" and the newline */
+void cli_summary_json_fields(FILE *fp, const struct cli_summary_row *row);
+/* cli_fleet_summary - queue summary --fleet [--json] (cli_fleet.c): this
+ * host's and every peer's; EX_UNAVAILABLE when some host did not answer */
+int cli_fleet_summary(struct cli *cli, bool json);
 
 #endif

@@ -45,7 +45,7 @@ static const char *const cli_usage_lines[] = {
 	"status",
 	"reload",
 	"queue list [--domain DOMAIN] [--json]",
-	"queue summary [--json]",
+	"queue summary [--json] [--fleet]",
 	"queue show ID",
 	"queue delete ID... | --domain DOMAIN",
 	"queue reindex",

@@ -52,11 +52,29 @@ cli_config_names(struct cli *cli, int argc, char **argv)
 static const struct {
 	const char *param;
 	size_t offset;
+	const char *unreadable;	/* what goes wrong when the daemons cannot read it */
 } cli_secret_files[] = {
-	{ "passwd_file", offsetof(struct config, passwd_file) },
-	{ "smtpd_tls_key_file", offsetof(struct config, smtpd_tls_key_file) },
-	{ "web_tls_key_file", offsetof(struct config, web_tls_key_file) },
+	{ "passwd_file", offsetof(struct config, passwd_file),
+	    "every customer login would fail" },
+	{ "smtpd_tls_key_file", offsetof(struct config, smtpd_tls_key_file),
+	    "every customer login would fail" },
+	{ "web_tls_key_file", offsetof(struct config, web_tls_key_file),
+	    "every customer login would fail" },
+	{ "peer_secret_file", offsetof(struct config, peer_secret_file),
+	    "no trigger would pass to or from the peers" },
 };
+
+/* cli_secret_unreadable - the consequence cli_secret_files gives for param */
+static const char *
+cli_secret_unreadable(const char *param)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cli_secret_files) / sizeof(cli_secret_files[0]); i++)
+		if (strcmp(cli_secret_files[i].param, param) == 0)
+			return cli_secret_files[i].unreadable;
+	return "every customer login would fail";
+}
 
 /*
  * cli_open_as - can uid:gid (no other groups, as master runs its
@@ -121,9 +139,9 @@ cli_secret_check(struct cli *cli, const char *param, const char *path, bool stri
 	gr = getgrgid(gid);
 	snprintf(gname, sizeof(gname), "%s", gr != NULL ? gr->gr_name : "MAIL_OWNER_GROUP");
 	if ((geteuid() == 0 || geteuid() == uid) && (err = cli_open_as(path, uid, gid)) != 0) {
-		cli_err("%s%s %s: the daemons (uid %ld, gid %ld) cannot read it: %s; every "
-		    "customer login would fail. Fix: chown root:%s %s && chmod 0640 %s", tag,
-		    param, path, (long)uid, (long)gid, strerror(err), gname, path, path);
+		cli_err("%s%s %s: the daemons (uid %ld, gid %ld) cannot read it: %s; %s. "
+		    "Fix: chown root:%s %s && chmod 0640 %s", tag, param, path, (long)uid,
+		    (long)gid, strerror(err), cli_secret_unreadable(param), gname, path, path);
 		problems++;
 	}
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {

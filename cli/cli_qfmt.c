@@ -300,9 +300,16 @@ cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now)
 void
 cli_summary_json(FILE *fp, const struct cli_summary_row *row)
 {
+	putc('{', fp);
+	cli_summary_json_fields(fp, row);
+}
+
+/* cli_summary_json_fields - the row's members after the "{", the "}" and newline */
+void
+cli_summary_json_fields(FILE *fp, const struct cli_summary_row *row)
+{
 	size_t i;
 
-	putc('{', fp);
 	cli_json_key(fp, "domain", true);
 	cli_json_string(fp, row->domain);
 	cli_json_num(fp, "messages", row->messages);

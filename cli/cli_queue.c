@@ -288,11 +288,21 @@ cli_queue_summary(struct cli *cli, int argc, char **argv)
 	struct cli_summary_row total = { .domain = "TOTAL" };
 	struct ipc_rec *req;
 	time_t now = time(NULL);
+	bool fleet = false;
 	size_t i;
-	int n, ret;
+	int n, ret, n_kept = 2;
 
+	/* --fleet: every peer's queue too (cli_fleet.c). */
+	for (i = 2; i < (size_t)argc; i++)
+		if (strcmp(argv[i], "--fleet") == 0)
+			fleet = true;
+		else
+			argv[n_kept++] = argv[i];
+	argc = n_kept;
 	if (cli_opts(q.what, argc - 2, argv + 2, &q.json, NULL, &n) != 0 || n != 0)
 		return cli_usage(stderr, q.what);
+	if (fleet)
+		return cli_fleet_summary(cli, q.json);
 	req = ipc_rec_new(PROTO_T_SUMMARY);
 	ret = cli_q_run(&q, req);
 	ipc_rec_free(&req);

@@ -10,6 +10,7 @@ cli_libsluice_cli_a_SOURCES = \
 	cli/cli_passwd.c \
 	cli/cli_qfmt.c \
 	cli/cli_queue.c
+cli_libsluice_cli_a_SOURCES += cli/cli_fleet.c
 
 sbin_PROGRAMS += cli/sluice
 cli_sluice_SOURCES = cli/sluice.c

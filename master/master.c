@@ -18,6 +18,7 @@
  *	fingerd	one, on finger_listen, when set.
  *	prober	one.
  *	web	one, on web_listen, when set.
+ *	peer	one, when peers is set (the fleet).
  *
  *	A child that dies is logged with the
  *	reason and restarted after master_restart_delay, doubling up to

@@ -68,6 +68,12 @@ master_web_count(const struct config *cfg)
 	return cfg->web_listen.n > 0 ? 1 : 0;
 }
 
+static long
+master_peer_count(const struct config *cfg)
+{
+	return cfg->peers.n > 0 ? 1 : 0;
+}
+
 /*
  * The process graph, written out: qmgr first (it recovers the index
  * before anything else can need it), then the listeners' servers.
@@ -82,6 +88,7 @@ static struct master_service master_services[] = {
 	{ .name = "fingerd", .listen_services = DAEMON_SVC_FINGER, .count = master_fingerd_count },
 	{ .name = "prober", .listen_services = "", .count = master_one },
 	{ .name = "web", .listen_services = DAEMON_SVC_WEB, .count = master_web_count },
+	{ .name = "peer", .listen_services = "", .count = master_peer_count },
 };
 #define MASTER_NSERVICES (sizeof(master_services) / sizeof(master_services[0]))
 

@@ -293,5 +293,13 @@ void qmgr_home_note(struct qmgr *q, const struct qmgr_domain *dom, size_t n, con
 /* qmgr_home_done - log how job j, relayed to the home host (j->home), ended */
 void qmgr_home_done(const struct qmgr_job *j, const char *conn_error, size_t nsent,
     size_t nbounced, size_t ndeferred);
+/* qmgr_peer.c */
+struct proto_trigger;
+/*
+ * qmgr_peer_pass - hand an accepted trigger to peer(8) for every host in
+ * peers, when its source is a customer's signal (never source=peer or
+ * probe); never blocks, logs the hand-over
+ */
+void qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t);
 
 #endif

@@ -66,6 +66,8 @@ qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const ch
 		qmgr_domain_drop_queued(q, dom);
 		lease = qmgr_gate_lease(q, dom);
 		qmgr_gate_open(q, dom, proto_source_name(PROTO_SOURCE_ATRN), lease > QMGR_ATRN_LEASE ? lease : QMGR_ATRN_LEASE);
+		qmgr_peer_pass(q, &(struct proto_trigger){ .domain = dom->name,
+		    .source = PROTO_SOURCE_ATRN });
 	}
 	qmgr_agent_check_idle(q, a);
 	return 0;

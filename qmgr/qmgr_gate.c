@@ -320,6 +320,17 @@ qmgr_may_anyone(const struct domain *d, const char *client, const char *user)
 	return NULL;
 }
 
+/*
+ * qmgr_may_peer - another sluice of the fleet: smtpd let it in by its
+ * address and the shared secret (mail/peer.h), and the customer's own
+ * trigger was authorised at that host's door
+ */
+static const char *
+qmgr_may_peer(const struct domain *d, const char *client, const char *user)
+{
+	return NULL;
+}
+
 /* qmgr_may_owner - the customer login that owns d */
 static const char *
 qmgr_may_owner(const struct domain *d, const char *client, const char *user)
@@ -359,7 +370,7 @@ qmgr_may_etrn(const struct domain *d, const char *client, const char *user)
 static const char *(*const qmgr_trigger_policy[PROTO_SOURCE_N])(const struct domain *d,
     const char *client, const char *user) = {
 	[PROTO_SOURCE_ETRN] = qmgr_may_etrn,	/* smtpd's ETRN */
-	[PROTO_SOURCE_PEER] = qmgr_may_etrn,	/* another sluice, as ETRN */
+	[PROTO_SOURCE_PEER] = qmgr_may_peer,	/* another sluice, logged in as a peer */
 	[PROTO_SOURCE_FINGER] = qmgr_may_finger,	/* fingerd: finger domain@mx */
 	[PROTO_SOURCE_WEB] = qmgr_may_owner,	/* web login of the owner */
 	[PROTO_SOURCE_ATRN] = qmgr_may_owner,	/* ODMR: the owner's authenticated session */
@@ -423,6 +434,19 @@ qmgr_triggered(enum proto_status status, size_t pending, size_t ndomains,
 	    .pending = pending, .domains = ndomains, .reason = reason });
 }
 
+/* qmgr_pick_domain - a new one-entry pick of customer domain name, or NULL */
+static const struct domain **
+qmgr_pick_domain(const struct qmgr *q, const char *name)
+{
+	const struct domain *d = domain_find(q->cfg->domains, name), **v;
+
+	if (d == NULL)
+		return NULL;
+	v = xreallocarray(NULL, 1, sizeof(*v));
+	v[0] = d;
+	return v;
+}
+
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
@@ -444,7 +468,9 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	name = t.domain;
 	if (client != NULL && strlen(client) > QMGR_CLIENT_MAX)
 		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed client address");
-	if (client != NULL && qmgr_client_limited(q, client)) {
+	/* A peer passes every customer's trigger: its own door limited them. */
+	if (client != NULL && t.source != PROTO_SOURCE_PEER &&
+	    qmgr_client_limited(q, client)) {
 		status = PROTO_STATUS_BUSY;
 		why = "too many requests from this client; try again in a minute";
 		goto out;
@@ -452,9 +478,16 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	if (group != NULL) {
 		pick.group = group;
 		domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
+		/*
+		 * "ETRN #domain.com" with no group of that name means the
+		 * domain: dial-up services tell their customers to send it.
+		 */
+		if (pick.n == 0 && address_domain_ok(group, strlen(group))) {
+			lower = address_lower(group);
+			if ((pick.d = qmgr_pick_domain(q, lower)) != NULL)
+				pick.n = 1;
+		}
 	} else {
-		const struct domain *d;
-
 		if (!address_domain_ok(name, strlen(name)))
 			return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "bad domain name");
 		lower = address_lower(name);
@@ -462,10 +495,8 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 		 * "@dom" needs dom itself to be a customer domain: "@com" or
 		 * any other bare suffix releases nothing.
 		 */
-		d = domain_find(q->cfg->domains, lower);
-		if (d != NULL) {
-			pick.d = xreallocarray(pick.d, 1, sizeof(*pick.d));
-			pick.d[pick.n++] = d;
+		if ((pick.d = qmgr_pick_domain(q, lower)) != NULL) {
+			pick.n = 1;
 			if (t.subdomains) {
 				pick.parent = lower;
 				domain_table_walk(q->cfg->domains, qmgr_pick_one, &pick);
@@ -511,6 +542,8 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	}
 	if (pending == 0)
 		status = PROTO_STATUS_NONE;
+	/* Once to every peer; what came from a peer goes no further. */
+	qmgr_peer_pass(q, &t);
 out:
 	what = group != NULL ? xasprintf("#%s", group) :
 	    xasprintf("%s%s", t.subdomains ? "@" : "", name);

@@ -8,6 +8,7 @@ smtpd_libsmtpd_a_SOURCES = smtpd/smtpd.h \
 	smtpd/smtpd_cmd.c smtpd/smtpd_data.c \
 	smtpd/smtpd_auth.c smtpd/smtpd_etrn.c \
 	smtpd/smtpd_pregreet.c
+smtpd_libsmtpd_a_SOURCES += smtpd/smtpd_peer.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 smtpd_smtpd_SOURCES = smtpd/smtpd.c
 smtpd_smtpd_LDADD = smtpd/libsmtpd.a $(SLUICE_LIBS)
@@ -27,3 +28,6 @@ t_sasl_test_LDADD = $(SLUICE_LIBS)
 # Integration tests of ETRN and submission (Perl, real clients).
 TESTS += t/31-etrn.t t/32-submission.t
 EXTRA_DIST += t/31-etrn.t t/32-submission.t t/lib/Smtpd2.pm
+# ETRN #domain: a name that is no group is the domain (issue 9).
+TESTS += t/33-etrn-hash-domain.t
+EXTRA_DIST += t/33-etrn-hash-domain.t

@@ -103,6 +103,7 @@ smtpd_reload(struct config *cfg, void *ctx)
 	srv->cfg = cfg;
 	smtpd_tls_setup(srv);
 	(void)passwd_reload(&srv->pw, cfg->passwd_file, true);
+	smtpd_peer_setup(srv);
 }
 
 int

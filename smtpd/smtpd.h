@@ -10,6 +10,7 @@
  *	smtpd_auth.c	AUTH (submission): SASL exchanges, failure delays
  *	smtpd_etrn.c	ETRN: release a customer domain through qmgr
  *	smtpd_pregreet.c the greeting, and clients that talk before it
+ *	smtpd_peer.c	the fleet: who may log in as a peer, XSUMMARY
  */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
@@ -35,7 +36,7 @@
 #include "mail/smtp_cmd.h"
 
 /* Rows in the verb table (smtpd_cmd.c checks it). */
-#define SMTPD_NVERBS	13
+#define SMTPD_NVERBS	14
 /* Output a client leaves unread before we stop reading its commands. */
 #define SMTPD_OUTPUT_MAX	(64 * 1024)
 
@@ -47,6 +48,9 @@ struct smtpd {
 	struct daemon_server *serve;	/* listeners, accept, limits */
 	struct passwd_table *pw;	/* customer logins, reloaded on change */
 	bool stopping;
+	/* The fleet (mail/peer.h); both NULL when peers is empty or broken. */
+	struct netlist *peer_nets;	/* addresses that may log in as a peer */
+	struct passwd_table *peer_pw;	/* the one peer login, CRAM-MD5 only */
 };
 
 /* Why DATA content is refused at its end (bits, all noted while reading). */
@@ -86,6 +90,9 @@ struct smtpd_session {
 	unsigned auth_failures;
 	struct ev_timer *auth_delay;	/* a failed AUTH's reply waits on it */
 	unsigned etrn_count;
+	bool peer_addr;			/* the client is an address of peers */
+	bool peer_exchange;		/* the AUTH in progress is a peer's */
+	bool peer_login;		/* logged in as PEER_LOGIN: ETRN is source=peer */
 
 	/* The mail transaction. */
 	struct envelope *env;
@@ -188,6 +195,17 @@ enum smtpd_etrn_kind {
  * group name, or NULL for SMTPD_ETRN_BAD.
  */
 enum smtpd_etrn_kind smtpd_etrn_arg(const char *arg, const char **name_r);
+
+/* smtpd_peer.c */
+/* smtpd_peer_setup - (re)load the peers' addresses and secret; a broken
+ * setup logs why and leaves the peer login off */
+void smtpd_peer_setup(struct smtpd *srv);
+/* smtpd_peer_clear - forget them (shutdown) */
+void smtpd_peer_clear(struct smtpd *srv);
+/* smtpd_peer_offered - may this session log in as a peer now? */
+bool smtpd_peer_offered(const struct smtpd_session *s);
+/* smtpd_xsummary - XSUMMARY: the queue summary, to a logged-in peer */
+void smtpd_xsummary(struct smtpd_session *s, const char *arg);
 
 /* smtpd_data.c */
 /* smtpd_data_begin - open the queue file for the envelope; 0/-1 (replied) */

@@ -14,6 +14,7 @@
 #include "mail/conf.h"
 #include "mail/netlist.h"
 #include "mail/passwd.h"
+#include "mail/peer.h"
 #include "mail/sasl.h"
 #include "mail/smtp_reply.h"
 /* smtpd */
@@ -44,6 +45,14 @@ smtpd_auth_reset(struct smtpd_session *s)
 {
 	sasl_free(&s->sasl);
 	xfree(&s->auth_user);
+	s->peer_login = false;
+}
+
+/* smtpd_auth_table - the logins of this session's exchange: a peer's or the customers' */
+static const struct passwd_table *
+smtpd_auth_table(const struct smtpd_session *s)
+{
+	return s->peer_exchange ? s->srv->peer_pw : s->srv->pw;
 }
 
 /* smtpd_auth_delay_fire - the pause after a failed login is over: answer */
@@ -112,6 +121,14 @@ smtpd_auth_result(struct smtpd_session *s, enum sasl_status st, char *challenge)
 			break;
 		}
 		authlock_success(cfg, sasl_user(s->sasl));
+		if (s->peer_exchange) {
+			/* A peer: its ETRN is source=peer; it may not relay. */
+			s->peer_login = true;
+			log_info("%s[%s]: peer login, sasl_method=CRAM-MD5, sasl_username=%s",
+			    s->name, s->addr, PEER_LOGIN);
+			smtpd_reply(s, SMTP_R_AUTH_OK);
+			break;
+		}
 		s->auth_user = xstrdup(sasl_user(s->sasl));
 		s->auth_mech = sasl_mech(s->sasl);
 		log_info("%s[%s]: sasl_method=%s, sasl_username=%s", s->name,
@@ -143,11 +160,15 @@ smtpd_auth(struct smtpd_session *s, const char *arg)
 	enum sasl_mech m;
 	enum sasl_status st;
 
-	if (!s->submission) {
+	/* Port 25 knows one login: a peer's, from an address of peers. */
+	if (!s->submission && (!s->peer_addr || s->srv->peer_pw == NULL)) {
+		if (s->srv->cfg->peers.n > 0)
+			log_warn("%s[%s]: peer login refused: not an address of peers",
+			    s->name, s->addr);
 		smtpd_reply(s, SMTP_R_AUTH_DISABLED);
 		return;
 	}
-	if (s->auth_user != NULL) {
+	if (s->auth_user != NULL || s->peer_login) {
 		smtpd_reply(s, SMTP_R_AUTH_ALREADY);
 		return;
 	}
@@ -155,7 +176,7 @@ smtpd_auth(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, SMTP_R_AUTH_NEED_EHLO);
 		return;
 	}
-	if (!smtpd_auth_offered(s)) {
+	if (s->submission && !smtpd_auth_offered(s)) {
 		smtpd_reply(s, SMTP_R_AUTH_NEED_TLS);
 		return;
 	}
@@ -166,13 +187,18 @@ smtpd_auth(struct smtpd_session *s, const char *arg)
 	}
 	memcpy(mech, arg, n);
 	mech[n] = '\0';
-	/* CRAM-MD5 is ODMR's; submission offers what TLS makes safe. */
-	if (!sasl_mech_find(mech, &m) || m == SASL_MECH_CRAM_MD5) {
+	/*
+	 * CRAM-MD5 is ODMR's and the peers' (the secret never crosses the
+	 * wire); submission offers what TLS makes safe.
+	 */
+	if (!sasl_mech_find(mech, &m) || (m == SASL_MECH_CRAM_MD5) == s->submission) {
 		smtpd_reply(s, SMTP_R_AUTH_MECH);
 		return;
 	}
+	s->peer_exchange = !s->submission;
 	/* A changed file counts at once: `sluice passwd` needs no reload. */
-	(void)passwd_reload(&s->srv->pw, cfg->passwd_file, false);
+	if (!s->peer_exchange)
+		(void)passwd_reload(&s->srv->pw, cfg->passwd_file, false);
 	/*
 	 * XXX crypt(3) runs here in the event loop: a yescrypt check holds
 	 * every session of this process for some tens of milliseconds. That
@@ -180,7 +206,7 @@ smtpd_auth(struct smtpd_session *s, const char *arg)
 	 * auth_failure_delay throttles a guesser far more than that.
 	 */
 	st = sasl_start(m, sp != NULL ? sp + 1 : NULL, cfg->myhostname,
-	    s->srv->pw, &s->sasl, &challenge);
+	    smtpd_auth_table(s), &s->sasl, &challenge);
 	smtpd_auth_result(s, st, challenge);
 }
 
@@ -202,7 +228,7 @@ smtpd_auth_line(struct smtpd_session *s, int r, const char *line, size_t len)
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	text = xstrndup(line, len);
-	st = sasl_step(s->sasl, text, s->srv->pw, &challenge);
+	st = sasl_step(s->sasl, text, smtpd_auth_table(s), &challenge);
 	/* Base64 of a password is the password: wipe it. */
 	explicit_bzero(text, len);
 	free(text);

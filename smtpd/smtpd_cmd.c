@@ -84,6 +84,8 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, SMTP_R_EHLO_LINE, "AUTH PLAIN LOGIN");
 		smtpd_reply(s, SMTP_R_EHLO_LINE, "AUTH=PLAIN LOGIN");
 	}
+	if (smtpd_peer_offered(s))
+		smtpd_reply(s, SMTP_R_EHLO_LINE, "AUTH CRAM-MD5");
 	smtpd_reply(s, SMTP_R_EHLO_LINE, "ETRN");
 	smtpd_reply(s, SMTP_R_EHLO_LINE, "ENHANCEDSTATUSCODES");
 	smtpd_reply(s, SMTP_R_EHLO_LINE, "8BITMIME");
@@ -329,6 +331,7 @@ const struct smtp_verb smtpd_verbs[] = {
 	{ "VRFY", SMTP_ST_ANY, smtpd_vrfy },
 	{ "HELP", SMTP_ST_ANY, smtpd_help },
 	{ "QUIT", SMTP_ST_ANY, smtpd_quit },
+	{ "XSUMMARY", SMTP_ST_HELO, smtpd_xsummary },
 	{ NULL, 0, NULL },
 };
 _Static_assert(sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]) == SMTPD_NVERBS + 1,

@@ -143,7 +143,8 @@ smtpd_etrn(struct smtpd_session *s, const char *arg)
 	    .domain = kind == SMTPD_ETRN_GROUP ? NULL : name,
 	    .group = kind == SMTPD_ETRN_GROUP ? name : NULL,
 	    .subdomains = kind == SMTPD_ETRN_SUBDOMAINS,
-	    .source = PROTO_SOURCE_ETRN, .client = s->addr, .user = s->auth_user });
+	    .source = s->peer_login ? PROTO_SOURCE_PEER : PROTO_SOURCE_ETRN,
+	    .client = s->addr, .user = s->auth_user });
 	/*
 	 * XXX This waits for qmgr in the event loop. qmgr answers from
 	 * memory and one index count, in well under a millisecond, and the

@@ -98,6 +98,7 @@ smtpd_server_new(struct daemon *d)
 	srv->cfg = d->cfg;
 	smtpd_tls_setup(srv);
 	(void)passwd_reload(&srv->pw, srv->cfg->passwd_file, true);
+	smtpd_peer_setup(srv);
 	srv->serve = daemon_server_new(d, &smtpd_serve_ops, srv);
 	return srv;
 }
@@ -111,6 +112,7 @@ smtpd_server_free(struct smtpd **srvp)
 		return;
 	daemon_server_free(&srv->serve);
 	passwd_table_free(&srv->pw);
+	smtpd_peer_clear(srv);
 	tls_ctx_free(&srv->tls);
 	config_free(&srv->cfg);
 	free(srv);

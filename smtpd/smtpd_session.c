@@ -13,6 +13,7 @@
 #include "util/stream.h"
 #include "util/xmalloc.h"
 /* lib/mail */
+#include "mail/netlist.h"
 #include "mail/queue.h"
 #include "mail/smtp_reply.h"
 /* smtpd */
@@ -72,6 +73,8 @@ smtpd_session_new(struct smtpd *srv, int fd, const struct daemon_peer *peer,
 	s->peer = peer->ss;
 	s->port = peer->port;
 	s->submission = submission;
+	s->peer_addr = !submission && srv->peer_nets != NULL &&
+	    netlist_match(srv->peer_nets, (const struct sockaddr *)&peer->ss);
 	s->name = peer->name;
 	s->state = SMTP_ST_CONNECT;
 	s->ds.last_cmd = "CONNECT";

@@ -8,7 +8,7 @@ use warnings;
 use Test::More;
 
 my $src = $ENV{SLUICE_SRCDIR} || '.';
-my @programs = qw(master smtpd qmgr deliver etrn fingerd prober web);
+my @programs = qw(master smtpd qmgr deliver etrn fingerd prober web peer);
 
 sub slurp {
 	my ($f) = @_;

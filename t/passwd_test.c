@@ -117,6 +117,43 @@ test_cram(void)
 	}
 }
 
+/*
+ * test_cram_peer - the fleet's two halves of CRAM-MD5: the client's
+ * response (RFC 2195's own example first) opens the one-login table,
+ * and nothing else does
+ */
+static void
+test_cram_peer(void)
+{
+	static const char *const challenges[] = {
+		"<1896.697170952@postoffice.reston.mci.net>", "<1.2@mx2.isp.example>", "",
+	};
+	struct passwd_table *t = passwd_table_cram("sluice-peer", "fleet-secret-0123456789");
+	char *r = passwd_cram_response("tanstaaftanstaaf", challenges[0]), want[33];
+	size_t i;
+
+	ok(strcmp(r, "b913a602c7eda7a495b4e6e7334d3890") == 0,
+	    "cram response: RFC 2195's example: got %s", r);
+	free(r);
+	for (i = 0; i < sizeof(challenges) / sizeof(challenges[0]); i++) {
+		r = passwd_cram_response("fleet-secret-0123456789", challenges[i]);
+		hmac_hex("fleet-secret-0123456789", challenges[i], want);
+		ok(strcmp(r, want) == 0, "cram response \"%s\": HMAC-MD5 %s", challenges[i], r);
+		ok(passwd_cram_verify(t, "sluice-peer", challenges[i], r),
+		    "the peer table takes the right response");
+		ok(!passwd_cram_verify(t, "cust", challenges[i], r),
+		    "the peer table knows no other login");
+		free(r);
+		r = passwd_cram_response("another-secret-0123456789", challenges[i]);
+		ok(!passwd_cram_verify(t, "sluice-peer", challenges[i], r),
+		    "a response under another secret is refused");
+		free(r);
+	}
+	ok(passwd_count(t) == 1 && !passwd_verify(t, "sluice-peer", "fleet-secret-0123456789"),
+	    "one login, and PLAIN/LOGIN never open it");
+	passwd_table_free(&t);
+}
+
 /* test_file - grammar errors name file and line; locked and cram-less logins */
 static void
 test_file(void)
@@ -205,6 +242,7 @@ int
 main(void)
 {
 	test_cram();
+	test_cram_peer();
 	test_file();
 	test_locked_reload();
 	return tap_done();

@@ -67,7 +67,8 @@ test_trigger_allowed(void)
 		{ "etrn", "not-an-address", NULL, false, false, true, "client not in etrn_from" },
 		{ "etrn", NULL, NULL, false, false, true, "client not in etrn_from" },
 		{ "etrn", "192.0.2.1", "alice", true, false, true, NULL },
-		{ "peer", "192.0.2.1", NULL, false, false, true, "client not in etrn_from" },
+		/* A peer's login authorised it; etrn_from lists customers, not peers. */
+		{ "peer", "192.0.2.1", NULL, false, false, true, NULL },
 		{ "peer", "192.0.2.7", NULL, false, false, true, NULL },
 		{ "smtp", "192.0.2.7", "alice", true, true, false, "unknown trigger source" },
 	};

@@ -154,9 +154,14 @@ struct config {
 	long web_connection_limit;	/* web: connections at once */
 	long web_client_connection_limit; /* web: connections per client address */
 	long odmr_atrn_interval;	/* ODMR: one ATRN per login in this time; 0: no limit */
-	struct hostport_list peers;
+	/* The fleet (mail/peer.h, mail/home.h): the other sluice hosts of this service. */
+	struct hostport_list peers;	/* their SMTP listeners; empty: no fleet */
 	char *fleet_name;	/* this host as the peers lists name it; "": from smtp_listen (home.h) */
 	long fleet_relay_interval;	/* how often held mail goes to its home host; 0: on triggers only */
+	char *peer_secret_file;	/* the secret every peer shares */
+	long peer_retry_limit;	/* tries of one pass to a peer that fails */
+	long peer_retry_delay;	/* pause after the first failed try, doubling */
+	long peer_timeout;	/* one try, connect to the last reply */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

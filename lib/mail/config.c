@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mail/address.h"
@@ -144,6 +145,10 @@ const struct param params[] = {
 	{ "peers", PT_HOSTPORTS, "", F(peers) },
 	{ "fleet_name", PT_STRING, "", F(fleet_name) },
 	{ "fleet_relay_interval", PT_TIME, "5m", F(fleet_relay_interval), .min = 0 },
+	{ "peer_secret_file", PT_STRING, "$config_directory/peer_secret", F(peer_secret_file) },
+	{ "peer_retry_limit", PT_INT, "4", F(peer_retry_limit), .min = 1, .max = 20 },
+	{ "peer_retry_delay", PT_TIME, "5s", F(peer_retry_delay), .min = 1 },
+	{ "peer_timeout", PT_TIME, "10s", F(peer_timeout), .min = 1 },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
@@ -673,6 +678,29 @@ config_build(struct loader *ld, struct config *cfg)
 	}
 }
 
+/*
+ * config_check_peers - a fleet needs every peer named and its secret
+ * there: without it no pass could authenticate, so say so at load.
+ */
+static void
+config_check_peers(const struct config *cfg, struct config_errors *errs)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < cfg->peers.n; i++)
+		if (cfg->peers.v[i].host[0] == '\0')
+			config_errors_add(errs, "peers = \"*:%s\": a peer needs its host "
+			    "name or address; list each other sluice host as host:port",
+			    cfg->peers.v[i].port);
+	if (cfg->peers.n > 0 && stat(cfg->peer_secret_file, &st) < 0)
+		config_errors_add(errs, "peer_secret_file %s: %s; peers is set, so every "
+		    "host of the fleet needs the same secret there. Fix: openssl rand "
+		    "-hex 24 > %s on one host, copy it to the others, chown root:"
+		    "MAIL_OWNER_GROUP and chmod 0640 it", cfg->peer_secret_file,
+		    strerror(errno), cfg->peer_secret_file);
+}
+
 /* config_load - read sluice.conf and the domains table */
 int
 config_load(const char *config_dir, struct config **cfg_r,
@@ -714,6 +742,7 @@ config_load(const char *config_dir, struct config **cfg_r,
 	cfg->param_set = xcalloc(NPARAMS, sizeof(*cfg->param_set));
 	config_build(&ld, cfg);
 	home_check(cfg, path, errs);
+	config_check_peers(cfg, errs);
 	if (*cfg->domains_file != '\0') {
 		if (domain_table_load(cfg->domains_file, cfg, &cfg->domains,
 		    errs) < 0)

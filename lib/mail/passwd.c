@@ -518,3 +518,40 @@ passwd_entry_make(const char *login, const char *password, char **line_r,
 	free(data);
 	return 0;
 }
+
+struct passwd_table *
+passwd_table_cram(const char *login, const char *password)
+{
+	struct passwd_table *t = xcalloc(1, sizeof(*t));
+	struct passwd_entry *e = xcalloc(1, sizeof(*e));
+
+	t->logins = htable_new();
+	/* "*": locked for PLAIN and LOGIN; only the CRAM-MD5 secret counts. */
+	e->hash = xstrdup("*");
+	e->has_cram = true;
+	passwd_cram_states(password, e->cram_outer, e->cram_inner);
+	htable_put(t->logins, login, e);
+	return t;
+}
+
+char *
+passwd_cram_response(const char *password, const char *challenge)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t outer[4], inner[4];
+	unsigned char in[PASSWD_MD5_LEN], mac[PASSWD_MD5_LEN];
+	char *out = xmalloc(2 * PASSWD_MD5_LEN + 1);
+	size_t i;
+
+	passwd_cram_states(password, outer, inner);
+	passwd_md5(inner, (const unsigned char *)challenge, strlen(challenge), NULL, in);
+	passwd_md5(outer, in, sizeof(in), NULL, mac);
+	for (i = 0; i < PASSWD_MD5_LEN; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 0xf];
+	}
+	out[2 * PASSWD_MD5_LEN] = '\0';
+	OPENSSL_cleanse(outer, sizeof(outer));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	return out;
+}

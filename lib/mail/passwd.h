@@ -99,4 +99,17 @@ int passwd_entry_make(const char *login, const char *password,
  */
 char *passwd_cram_secret(const char *password);
 
+/*
+ * passwd_table_cram - a table of one login that only CRAM-MD5 with
+ * password's secret opens (the fleet's peer login, mail/peer.h).
+ */
+struct passwd_table *passwd_table_cram(const char *login, const char *password);
+
+/*
+ * passwd_cram_response - the client's side of CRAM-MD5 (RFC 2195): the
+ * HMAC-MD5 of challenge under password, as 32 lowercase hex digits in a
+ * new string.
+ */
+char *passwd_cram_response(const char *password, const char *challenge);
+
 #endif

@@ -37,11 +37,11 @@ qmgr_notify_queued(const char *qdir, const char *id)
 	return ret;
 }
 
-/* qmgr_call_open - connect and send req; fd or -1 */
+/* qmgr_call_open_at - connect to qdir/sock and send req; fd or -1 */
 static int
-qmgr_call_open(const char *qdir, const struct ipc_rec *req)
+qmgr_call_open_at(const char *qdir, const char *sock, const struct ipc_rec *req)
 {
-	char *path = xasprintf("%s/%s", qdir, PROTO_QMGR_PRIVATE);
+	char *path = xasprintf("%s/%s", qdir, sock);
 	int fd, saved;
 
 	fd = ipc_connect(path, false);
@@ -55,6 +55,13 @@ qmgr_call_open(const char *qdir, const struct ipc_rec *req)
 		return -1;
 	}
 	return fd;
+}
+
+/* qmgr_call_open - connect to the private socket and send req; fd or -1 */
+static int
+qmgr_call_open(const char *qdir, const struct ipc_rec *req)
+{
+	return qmgr_call_open_at(qdir, PROTO_QMGR_PRIVATE, req);
 }
 
 /* qmgr_call_recv - wait for one record until deadline (ms, monotonic); 0/-1 */
@@ -108,12 +115,13 @@ qmgr_call(const char *qdir, const struct ipc_rec *req, int timeout_ms, struct ip
 	return ret;
 }
 
-int
-qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
-    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx)
+/* qmgr_call_multi_at - qmgr_call_multi on socket sock */
+static int
+qmgr_call_multi_at(const char *qdir, const char *sock, const struct ipc_rec *req,
+    int timeout_ms, int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx)
 {
 	long long deadline = qmgr_call_deadline(timeout_ms);
-	int fd = qmgr_call_open(qdir, req), ret = -1, saved;
+	int fd = qmgr_call_open_at(qdir, sock, req), ret = -1, saved;
 	struct ipc_rec *rec;
 
 	if (fd < 0)
@@ -134,4 +142,18 @@ qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
 	close(fd);
 	errno = saved;
 	return ret;
+}
+
+int
+qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx)
+{
+	return qmgr_call_multi_at(qdir, PROTO_QMGR_PRIVATE, req, timeout_ms, fn, ctx);
+}
+
+int
+qmgr_call_public(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx)
+{
+	return qmgr_call_multi_at(qdir, PROTO_QMGR_PUBLIC, req, timeout_ms, fn, ctx);
 }

@@ -115,6 +115,15 @@
  *		nothing is left for the bound domains (no queued job, none
  *		at the session); sent again after new jobs were sent and done.
  *
+ * qmgr -> peer(8), on QUEUE_DIR/private/peer (no reply; best effort,
+ * never blocking qmgr):
+ *	type=trigger domain=D|group=G [subdomains=1]
+ *	             source=etrn|finger|web|atrn|cli
+ *		a trigger qmgr accepted from a customer: pass it once to
+ *		every host in peers (as ETRN after the peer login,
+ *		mail/peer.h), retrying a peer that is down a few times.
+ *		Triggers with source=peer or probe are never sent here.
+ *
  * Every field name and every word a field carries is named below
  * (PROTO_F_*, enum proto_status/source/gate/result with their tables in
  * proto_rec.c); lib/mail/proto_rec.h encodes and decodes each record of
@@ -149,6 +158,7 @@ struct ipc_rec;
 #define PROTO_T_ACTED		"acted"
 
 #define PROTO_DELIVER_PRIVATE	"private/deliver"
+#define PROTO_PEER_PRIVATE	"private/peer"
 #define PROTO_T_HELLO		"hello"
 #define PROTO_T_JOB		"job"
 #define PROTO_T_RCPT		"rcpt"
@@ -243,7 +253,8 @@ enum proto_source {
 	PROTO_SOURCE_PROBE,	/* the prober found the site up */
 	PROTO_SOURCE_ATRN,	/* an ODMR session bound the domain */
 	PROTO_SOURCE_CLI,	/* the operator: sluice flush */
-	PROTO_SOURCE_PEER,	/* accepted as etrn, for a peer relay */
+	PROTO_SOURCE_PEER,	/* another sluice of peers, after the peer login
+				   (mail/peer.h); never passed on */
 	PROTO_SOURCE_N
 };
 
@@ -288,6 +299,13 @@ int qmgr_call(const char *qdir, const struct ipc_rec *req, int timeout_ms,
  * records: fn sees each one up to type=end (not passed to fn). 0/-1.
  */
 int qmgr_call_multi(const char *qdir, const struct ipc_rec *req, int timeout_ms,
+    int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx);
+
+/*
+ * qmgr_call_public - as qmgr_call_multi, on QUEUE_DIR/public/qmgr: the
+ * CLI's requests (type=summary), for a daemon that answers a peer.
+ */
+int qmgr_call_public(const char *qdir, const struct ipc_rec *req, int timeout_ms,
     int (*fn)(const struct ipc_rec *rec, void *ctx), void *ctx);
 
 /*

@@ -5,3 +5,5 @@ lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/smtp_reply.h \
 	lib/mail/passwd.c lib/mail/passwd.h \
 	lib/mail/sasl.c lib/mail/sasl.h
+# The fleet: the peer secret, the peers' addresses, the peer client (peer.h).
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/peer.c lib/mail/peer.h

@@ -103,6 +103,12 @@
 #define SMTP_R_ETRN_NEED_ARG	"500 5.5.2 Syntax: ETRN domain"
 #define SMTP_R_ETRN_BAD_ARG	"501 5.5.4 Error: invalid parameter syntax"
 
+/* The fleet (mail/peer.h): the peer login on port 25 and XSUMMARY. */
+#define SMTP_R_PEER_NEED_LOGIN	"503 5.7.0 Error: peer login required"
+#define SMTP_R_PEER_SUMMARY_LINE "250-%s"
+#define SMTP_R_PEER_SUMMARY_END	"250 2.0.0 %zu domains"
+#define SMTP_R_PEER_SUMMARY_FAILED "451 4.3.0 Error: queue manager unavailable, try again later"
+
 /*
  * Every reply above with whether it carries an enhanced status code,
  * for the test that walks the catalogue: X(NAME, HAS_ENHANCED).
@@ -182,6 +188,10 @@
 	X(SMTP_R_ETRN_UNKNOWN, 1) \
 	X(SMTP_R_ETRN_DENIED, 1) \
 	X(SMTP_R_ETRN_NEED_ARG, 1) \
-	X(SMTP_R_ETRN_BAD_ARG, 1)
+	X(SMTP_R_ETRN_BAD_ARG, 1) \
+	X(SMTP_R_PEER_NEED_LOGIN, 1) \
+	X(SMTP_R_PEER_SUMMARY_LINE, 0) \
+	X(SMTP_R_PEER_SUMMARY_END, 1) \
+	X(SMTP_R_PEER_SUMMARY_FAILED, 1)
 
 #endif

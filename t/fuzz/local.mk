@@ -97,3 +97,9 @@ fuzz:
 	    "(or run ./build.sh fuzz)" >&2; exit 1
 endif
 .PHONY: fuzz
+# The fleet's peer client (issue 9).
+FUZZ_HARNESSES += t/fuzz/fuzz_peer
+t_fuzz_fuzz_peer_SOURCES = t/fuzz/fuzz_peer.c $(FUZZ_COMMON)
+t_fuzz_fuzz_peer_CPPFLAGS = $(FUZZ_CPPFLAGS)
+t_fuzz_fuzz_peer_LDFLAGS = $(FUZZ_LINK)
+t_fuzz_fuzz_peer_LDADD = $(SLUICE_LIBS)

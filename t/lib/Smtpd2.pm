@@ -64,16 +64,17 @@ sub queue_mail {
 }
 
 # fetchmail_etrn SLUICE, DOMAIN... - run fetchmail in ETRN mode against
-# the instance's SMTP port (an rcfile with one poll line, as fetchmail
+# the instance's address and SMTP port (an rcfile with one poll line, as fetchmail
 # wants it: mode 0600, HOME of its own); (exit status, output).
 sub fetchmail_etrn {
 	my ($s, @domains) = @_;
 	my $home = $s->dir . '/fetchmail';
 	make_path($home);
 	my $rc = "$home/fetchmailrc";
+	# Quoted: "#name" (ETRN #group) would start a comment bare.
 	spew($rc, "set no syslog\n"
-	    . "poll 127.0.0.1 protocol ETRN port " . $s->port
-	    . " fetchdomains " . join(',', @domains) . "\n");
+	    . "poll " . $s->addr . " protocol ETRN port " . $s->port
+	    . " fetchdomains " . join(',', map { "\"$_\"" } @domains) . "\n");
 	chmod 0600, $rc;
 	# Its own lock file: as root fetchmail locks /var/run/fetchmail.pid,
 	# and a test running beside ours would make it refuse to start.
