@@ -212,6 +212,12 @@ sub new {
 	    || ['site.example mode=hold route=[127.0.0.1]:@DEAD@ probe=no'];
 	for my $f (keys %{ $o{files} || {} }) {
 		spew("$self->{confdir}/$f", $o{files}{$f});
+		# Secrets as installed: mode 0640, and as root the group of the
+		# user the daemons run as (config check refuses anything else).
+		next unless $f eq 'peer_secret' || $f eq 'passwd';
+		chmod 0640, "$self->{confdir}/$f";
+		my @pw = $> == 0 ? getpwnam('sluice') : ();
+		chown 0, $pw[3], "$self->{confdir}/$f" if @pw;
 	}
 	$self->write_config;
 	push @instances, $self;
