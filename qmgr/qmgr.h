@@ -156,6 +156,13 @@ void qmgr_dispatch(struct qmgr *q);
 struct qmgr_job *qmgr_dispatch_next(struct qmgr *q, struct qmgr_agent **a_r);
 /* qmgr_job_assign - job j (numbered) is at agent a: count it busy and active */
 void qmgr_job_assign(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j);
+/* qmgr_job_free - free job *jp (its recipients and results) and NULL it */
+void qmgr_job_free(struct qmgr_job **jp);
+/* qmgr_ready_push - dom has queued jobs: put it on the ready list once */
+void qmgr_ready_push(struct qmgr *q, struct qmgr_domain *dom);
+/* qmgr_job_finish - act on deliver's results for job j, then forget it */
+void qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error);
+
 /* qmgr_domain_drop_queued - forget jobs not yet at an agent */
 void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);
 /* qmgr_domain_is_held_mode - is name a customer domain in mode=hold? */
@@ -171,6 +178,11 @@ void qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a);
  * minimal_backoff_time, doubled per attempt, at most maximal_backoff_time
  */
 long qmgr_backoff(const struct qmgr *q, unsigned attempts);
+
+
+/* qmgr_agent.c */
+/* qmgr_agent_accept - the deliver listener is readable: take a deliver process or ATRN session */
+void qmgr_agent_accept(int lfd, unsigned events, void *ctx);
 
 /* qmgr_atrn.c */
 /*
