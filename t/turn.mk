@@ -1,5 +1,5 @@
 # t/turn.mk: sluice-turn(1), the site program, against two sluice MX hosts.
-TURN_TESTS = t/71-turn-etrn.t t/72-turn-wait.t t/77-turn-atrn.t
+TURN_TESTS = t/71-turn-etrn.t t/72-turn-wait.t t/77-turn-atrn.t t/78-fleet-roundtrip.t
 TESTS += $(TURN_TESTS)
 EXTRA_DIST += $(TURN_TESTS) t/lib/TurnFleet.pm t/lib/LyingMX.pm
 # The parsers of what an MX says (finger status) and the time grammar.

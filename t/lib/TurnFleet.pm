@@ -2,6 +2,9 @@
 # (t/71-turn-etrn.t, t/72-turn-wait.t).
 #
 #	my $f = TurnFleet->start;
+#	TurnFleet->start(peers => 1): the two hosts are peers of each
+#	other (one shared secret), so a trigger at one is passed to the
+#	other (peer(8)); lease => '60s' instead of site.example's 2s
 #	$f->{mx1}, $f->{mx2}	SluiceTest instances on 127.0.0.2 and
 #				127.0.0.3, both on one SMTP port
 #				($f->{smtp_port}) and one finger port
@@ -34,7 +37,7 @@ use SluiceTest qw(free_port run_cmd wait_for);
 use Smtpd2 qw(add_login);
 
 sub start {
-	my ($class) = @_;
+	my ($class, %o) = @_;
 	my $self = bless {
 		smtp_port => free_port(),
 		finger_port => free_port(),
@@ -54,14 +57,18 @@ sub start {
 	    'liar.isp.test' => ['A 127.0.0.6']);
 	for my $n (1, 2) {
 		my $addr = '127.0.0.' . ($n + 1);
-		my $s = SluiceTest->new(addr => $addr, conf => {
+		my $other = '127.0.0.' . (3 - $n + 1);
+		my $s = SluiceTest->new(addr => $addr,
+		    ($o{peers} ? (files => { peer_secret => "turn-fleet-secret-0123456789\n" }) : ()),
+		    conf => {
+			($o{peers} ? (peers => "$other:$self->{smtp_port}") : ()),
 			smtp_listen => "$addr:$self->{smtp_port}",
 			finger_listen => "$addr:$self->{finger_port}",
 			submission_listen => "$addr:$self->{sub_port}",
 			trigger_min_interval => '0',
 		    }, domains => [
 			"site.example mode=hold route=[127.0.0.1]:$self->{sink_port} "
-			    . 'finger=yes probe=no lease=2s',
+			    . 'finger=yes probe=no lease=' . ($o{lease} // '2s'),
 			"stuck.example mode=hold route=[$addr]:\@DEAD\@ finger=yes probe=no",
 			"owned.example mode=hold route=[127.0.0.1]:$self->{sink_port} "
 			    . 'owner=demo etrn_from=192.0.2.0/24 probe=no',
