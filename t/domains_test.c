@@ -32,6 +32,8 @@ load_domains(const char *conf, const char *text, char **err_r)
 
 	test_put(dir, "sluice.conf", conf);
 	test_put(dir, "domains", text);
+	/* A fleet (peers) needs its shared secret at load. */
+	test_put(dir, "peer_secret", "domains-test-secret-0123456789\n");
 	config_load(dir, &cfg, &errs);
 	*err_r = xstrdup("");
 	for (i = 0; i < errs.n; i++) {
