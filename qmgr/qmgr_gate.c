@@ -231,6 +231,7 @@ qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why)
 	if (!qmgr_gate_mark_closed(dom))
 		return;
 	ev_timer_cancel(q->loop, &dom->lease_timer);
+	qmgr_client_probe_cancel(q, dom);
 	log_info("gate: domain=%s, state=held, reason=%s", dom->name, why);
 	if (qmgr_domain_is_held_mode(q, dom->name))
 		qmgr_domain_drop_queued(q, dom);
@@ -267,7 +268,7 @@ qmgr_client_limited(struct qmgr *q, const char *client)
 	return ++r->count > (unsigned)q->cfg->trigger_client_limit;
 }
 
-static bool
+bool
 qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -285,7 +286,7 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 	return false;
 }
 
-void
+bool
 qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
     const char *client, const char *user)
 {
@@ -293,7 +294,7 @@ qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_sou
 	bool login = source == PROTO_SOURCE_WEB || source == PROTO_SOURCE_ETRN;
 
 	if (!d->route.client)
-		return;
+		return false;
 	/*
 	 * Only a login says who is at that address: a finger, a plain
 	 * ETRN (anyone may send one, from anywhere), a peer's pass or the
@@ -305,12 +306,42 @@ qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_sou
 			log_info("gate: domain=%s, route=client, relay=none, source=%s, reason=not "
 			    "an authenticated trigger of the owner; the mail waits for a web login "
 			    "or ETRN after AUTH", d->name, proto_source_name(source));
+		return false;
+	}
+	/* The site is somewhere else now: its old address may be anyone's. */
+	xfree(&dom->client_route);
+	log_info("gate: domain=%s, route=client, relay=[%s]:%u, source=%s, user=%s", d->name,
+	    client, d->route.port, proto_source_name(source), user);
+	return true;
+}
+
+bool
+qmgr_gate_client_set(struct qmgr_domain *dom, const char *relay, time_t now)
+{
+	if (!qmgr_gate_is_open(dom, now))
+		return false;
+	free(dom->client_route);
+	dom->client_route = xstrdup(relay);
+	return true;
+}
+
+void
+qmgr_gate_client_probed(struct qmgr *q, struct qmgr_domain *dom, const char *relay,
+    const char *why)
+{
+	if (why != NULL) {
+		log_info("gate: domain=%s, route=client, relay=%s, probe=failed (%s); the mail "
+		    "stays queued until the owner's next login", dom->name, relay, why);
 		return;
 	}
-	free(dom->client_route);
-	dom->client_route = xasprintf("[%s]:%u", client, d->route.port);
-	log_info("gate: domain=%s, route=client, relay=%s, source=%s, user=%s", d->name,
-	    dom->client_route, proto_source_name(source), user);
+	if (!qmgr_gate_client_set(dom, relay, time(NULL))) {
+		log_info("gate: domain=%s, route=client, relay=%s, probe=ok, but the gate has "
+		    "closed; the mail stays queued", dom->name, relay);
+		return;
+	}
+	log_info("gate: domain=%s, route=client, relay=%s, probe=ok", dom->name, relay);
+	qmgr_domain_fill(q, dom);
+	qmgr_dispatch(q);
 }
 
 /* qmgr_may_anyone - the caller was checked already (the operator, the prober) */
@@ -527,8 +558,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			goto out;
 		}
 		pending += n;
-		/* route=client's address first: the jobs go out as the gate opens. */
-		qmgr_gate_client(dom, pick.d[i], t.source, client, user);
+		/*
+		 * route=client's address is probed first: the jobs go to it
+		 * only after an SMTP server there said 220.
+		 */
+		if (qmgr_gate_client(dom, pick.d[i], t.source, client, user))
+			qmgr_client_probe_start(q, dom, client, pick.d[i]->route.port);
 		/*
 		 * A trigger soon after another for an open gate joins the
 		 * flush under way: one flush, never several at once. It still
