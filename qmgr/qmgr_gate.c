@@ -478,6 +478,8 @@ qmgr_pick_domain(const struct qmgr *q, const char *name)
 	return v;
 }
 
+static struct ipc_rec *qmgr_flush_all(struct qmgr *q, const struct proto_trigger *t);
+
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
@@ -489,9 +491,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
 
-	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0 ||
-	    (t.domain == NULL) == (t.group == NULL))
+	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0)
 		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed trigger request");
+	/* Every domain at once: the operator's (qmgr_hook_flush) or a peer's pass of it. */
+	if (t.all)
+		return t.source == PROTO_SOURCE_PEER ? qmgr_flush_all(q, &t) :
+		    qmgr_triggered(PROTO_STATUS_DENIED, 0, 0, "only a peer may flush all domains");
 	source = proto_source_name(t.source);
 	client = t.client;
 	user = t.user;
@@ -600,6 +605,7 @@ qmgr_hook_changed(void *ctx, const char *id)
 
 struct qmgr_flush_all {
 	struct qmgr *q;
+	enum proto_source source;
 	size_t domains, pending;
 };
 
@@ -630,7 +636,7 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	fa->domains++;
 	fa->pending += n;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
-		qmgr_gate_open(fa->q, dom, proto_source_name(PROTO_SOURCE_CLI),
+		qmgr_gate_open(fa->q, dom, proto_source_name(fa->source),
 		    qmgr_gate_lease(fa->q, dom));
 	} else {
 		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
@@ -641,27 +647,40 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/*
+ * qmgr_flush_all - t (all=1) releases every domain with mail: held ones
+ * open, the others try now. The operator's flush (source=cli) goes once
+ * to every peer; a peer's (source=peer) goes no further.
+ */
+static struct ipc_rec *
+qmgr_flush_all(struct qmgr *q, const struct proto_trigger *t)
+{
+	struct qmgr_flush_all fa = { .q = q, .source = t->source };
+	enum proto_status status;
+
+	htable_walk(q->domains, qmgr_flush_one, &fa);
+	qmgr_dispatch(q);
+	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
+	qmgr_trigger_log("ALL", proto_source_name(t->source), t->client, t->user,
+	    proto_status_name(status), fa.pending, fa.domains, NULL);
+	qmgr_peer_pass(q, t);
+	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
+}
+
 static struct ipc_rec *
 qmgr_hook_flush(void *ctx, const char *domain)
 {
 	struct qmgr *q = ctx;
-	struct qmgr_flush_all fa = { .q = q };
 	struct ipc_rec *req, *reply;
-	enum proto_status status;
 
-	if (domain != NULL) {
-		req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+	if (domain == NULL)
+		return qmgr_flush_all(q, &(struct proto_trigger){ .all = true,
 		    .source = PROTO_SOURCE_CLI });
-		reply = qmgr_trigger(q, req);
-		ipc_rec_free(&req);
-		return reply;
-	}
-	htable_walk(q->domains, qmgr_flush_one, &fa);
-	qmgr_dispatch(q);
-	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
-	qmgr_trigger_log("ALL", proto_source_name(PROTO_SOURCE_CLI), NULL, NULL,
-	    proto_status_name(status), fa.pending, fa.domains, NULL);
-	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
+	req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+	    .source = PROTO_SOURCE_CLI });
+	reply = qmgr_trigger(q, req);
+	ipc_rec_free(&req);
+	return reply;
 }
 
 static void
