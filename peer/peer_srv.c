@@ -136,13 +136,14 @@ peer_srv_record(struct peer_srv *ps, const struct ipc_rec *rec)
 	char *arg;
 	size_t i;
 
+	/* The decoder checks that it names one domain, one group, or all. */
 	if (proto_trigger_decode(rec, &t, "private/peer client") < 0 ||
-	    (t.domain == NULL) == (t.group == NULL) || t.source == PROTO_SOURCE_PEER) {
+	    t.source == PROTO_SOURCE_PEER) {
 		log_warn("private/peer: drop a malformed record (type=%s)",
 		    ipc_rec_type(rec));
 		return;
 	}
-	arg = t.group != NULL ? xasprintf("#%s", t.group) :
+	arg = t.all ? xstrdup(PROTO_PEER_ETRN_ALL) : t.group != NULL ? xasprintf("#%s", t.group) :
 	    xasprintf("%s%s", t.subdomains ? "@" : "", t.domain);
 	for (i = 0; i < ps->cfg->peers.n; i++)
 		peer_srv_fork(ps, i, arg, proto_source_name(t.source));

@@ -68,6 +68,7 @@ struct qmgr_domain {
 	time_t last_trigger;
 	struct ev_timer *lease_timer;
 	char *client_route;	/* route=client: "[addr]:port" of the lease's authenticated trigger; NULL */
+	struct qmgr_client_probe *client_probe; /* its probe under way (qmgr_client_probe.c); NULL */
 	struct ev_timer *retry_timer;
 	time_t retry_at;
 	unsigned fails;		/* connection failures in a row */
@@ -212,12 +213,35 @@ void qmgr_gate_renew(struct qmgr_domain *dom, long lease, time_t now);
 /*
  * qmgr_gate_client - a trigger of source (client, user) for d, about to
  * open dom's gate: where d has route=client, an authenticated trigger of
- * its owner (web login, ETRN after AUTH) from an IP address makes that
- * address dom->client_route until the gate closes; any other trigger
- * leaves it alone (logged when the domain has none)
+ * its owner (web login, ETRN after AUTH) from an IP address forgets
+ * dom->client_route and returns true: the caller probes [client]:port
+ * (qmgr_client_probe_start) and the route is set only when that probe
+ * succeeds. Any other trigger leaves it alone (logged when the domain
+ * has none) and returns false.
  */
-void qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
+bool qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
     const char *client, const char *user);
+/* qmgr_gate_client_set - make relay dom's client_route if its gate is open at now; whether it did */
+bool qmgr_gate_client_set(struct qmgr_domain *dom, const char *relay, time_t now);
+/*
+ * qmgr_gate_client_probed - route=client's probe of relay ended: why is
+ * NULL for a 220 (the route is set, logged probe=ok, dom's jobs go out),
+ * else the reason, logged probe=failed; the mail stays queued
+ */
+void qmgr_gate_client_probed(struct qmgr *q, struct qmgr_domain *dom, const char *relay,
+    const char *why);
+struct sockaddr_storage;
+/* qmgr_client_sockaddr - parse an IPv4 or IPv6 address (no port) into ss; whether it is one */
+bool qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss);
+/*
+ * qmgr_client_probe_start - probe [client]:port for dom in the event loop
+ * (connect, a 220 greeting within probe_timeout, QUIT), replacing a probe
+ * under way; the outcome goes to qmgr_gate_client_probed()
+ */
+void qmgr_client_probe_start(struct qmgr *q, struct qmgr_domain *dom, const char *client,
+    unsigned port);
+/* qmgr_client_probe_cancel - stop dom's probe, if one is under way, without an outcome */
+void qmgr_client_probe_cancel(struct qmgr *q, struct qmgr_domain *dom);
 /* qmgr_gate_close - close dom's gate (no-op when closed); why goes to the log */
 void qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why);
 /* qmgr_gates_load - restore the gates a previous qmgr left open (private/gates) */

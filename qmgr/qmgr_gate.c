@@ -231,6 +231,7 @@ qmgr_gate_close(struct qmgr *q, struct qmgr_domain *dom, const char *why)
 	if (!qmgr_gate_mark_closed(dom))
 		return;
 	ev_timer_cancel(q->loop, &dom->lease_timer);
+	qmgr_client_probe_cancel(q, dom);
 	log_info("gate: domain=%s, state=held, reason=%s", dom->name, why);
 	if (qmgr_domain_is_held_mode(q, dom->name))
 		qmgr_domain_drop_queued(q, dom);
@@ -267,7 +268,7 @@ qmgr_client_limited(struct qmgr *q, const char *client)
 	return ++r->count > (unsigned)q->cfg->trigger_client_limit;
 }
 
-static bool
+bool
 qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -285,7 +286,7 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 	return false;
 }
 
-void
+bool
 qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
     const char *client, const char *user)
 {
@@ -293,7 +294,7 @@ qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_sou
 	bool login = source == PROTO_SOURCE_WEB || source == PROTO_SOURCE_ETRN;
 
 	if (!d->route.client)
-		return;
+		return false;
 	/*
 	 * Only a login says who is at that address: a finger, a plain
 	 * ETRN (anyone may send one, from anywhere), a peer's pass or the
@@ -305,12 +306,42 @@ qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_sou
 			log_info("gate: domain=%s, route=client, relay=none, source=%s, reason=not "
 			    "an authenticated trigger of the owner; the mail waits for a web login "
 			    "or ETRN after AUTH", d->name, proto_source_name(source));
+		return false;
+	}
+	/* The site is somewhere else now: its old address may be anyone's. */
+	xfree(&dom->client_route);
+	log_info("gate: domain=%s, route=client, relay=[%s]:%u, source=%s, user=%s", d->name,
+	    client, d->route.port, proto_source_name(source), user);
+	return true;
+}
+
+bool
+qmgr_gate_client_set(struct qmgr_domain *dom, const char *relay, time_t now)
+{
+	if (!qmgr_gate_is_open(dom, now))
+		return false;
+	free(dom->client_route);
+	dom->client_route = xstrdup(relay);
+	return true;
+}
+
+void
+qmgr_gate_client_probed(struct qmgr *q, struct qmgr_domain *dom, const char *relay,
+    const char *why)
+{
+	if (why != NULL) {
+		log_info("gate: domain=%s, route=client, relay=%s, probe=failed (%s); the mail "
+		    "stays queued until the owner's next login", dom->name, relay, why);
 		return;
 	}
-	free(dom->client_route);
-	dom->client_route = xasprintf("[%s]:%u", client, d->route.port);
-	log_info("gate: domain=%s, route=client, relay=%s, source=%s, user=%s", d->name,
-	    dom->client_route, proto_source_name(source), user);
+	if (!qmgr_gate_client_set(dom, relay, time(NULL))) {
+		log_info("gate: domain=%s, route=client, relay=%s, probe=ok, but the gate has "
+		    "closed; the mail stays queued", dom->name, relay);
+		return;
+	}
+	log_info("gate: domain=%s, route=client, relay=%s, probe=ok", dom->name, relay);
+	qmgr_domain_fill(q, dom);
+	qmgr_dispatch(q);
 }
 
 /* qmgr_may_anyone - the caller was checked already (the operator, the prober) */
@@ -447,6 +478,8 @@ qmgr_pick_domain(const struct qmgr *q, const char *name)
 	return v;
 }
 
+static struct ipc_rec *qmgr_flush_all(struct qmgr *q, const struct proto_trigger *t);
+
 struct ipc_rec *
 qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 {
@@ -458,9 +491,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
 
-	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0 ||
-	    (t.domain == NULL) == (t.group == NULL))
+	if (proto_trigger_decode(req, &t, "private/qmgr client") < 0)
 		return qmgr_triggered(PROTO_STATUS_ERROR, 0, 0, "malformed trigger request");
+	/* Every domain at once: the operator's (qmgr_hook_flush) or a peer's pass of it. */
+	if (t.all)
+		return t.source == PROTO_SOURCE_PEER ? qmgr_flush_all(q, &t) :
+		    qmgr_triggered(PROTO_STATUS_DENIED, 0, 0, "only a peer may flush all domains");
 	source = proto_source_name(t.source);
 	client = t.client;
 	user = t.user;
@@ -527,8 +563,12 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			goto out;
 		}
 		pending += n;
-		/* route=client's address first: the jobs go out as the gate opens. */
-		qmgr_gate_client(dom, pick.d[i], t.source, client, user);
+		/*
+		 * route=client's address is probed first: the jobs go to it
+		 * only after an SMTP server there said 220.
+		 */
+		if (qmgr_gate_client(dom, pick.d[i], t.source, client, user))
+			qmgr_client_probe_start(q, dom, client, pick.d[i]->route.port);
 		/*
 		 * A trigger soon after another for an open gate joins the
 		 * flush under way: one flush, never several at once. It still
@@ -565,6 +605,7 @@ qmgr_hook_changed(void *ctx, const char *id)
 
 struct qmgr_flush_all {
 	struct qmgr *q;
+	enum proto_source source;
 	size_t domains, pending;
 };
 
@@ -595,7 +636,7 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	fa->domains++;
 	fa->pending += n;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
-		qmgr_gate_open(fa->q, dom, proto_source_name(PROTO_SOURCE_CLI),
+		qmgr_gate_open(fa->q, dom, proto_source_name(fa->source),
 		    qmgr_gate_lease(fa->q, dom));
 	} else {
 		(void)qindex_walk_domain(fa->q->env.qi, dom->name, qmgr_requeue_entry, fa->q);
@@ -606,27 +647,40 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/*
+ * qmgr_flush_all - t (all=1) releases every domain with mail: held ones
+ * open, the others try now. The operator's flush (source=cli) goes once
+ * to every peer; a peer's (source=peer) goes no further.
+ */
+static struct ipc_rec *
+qmgr_flush_all(struct qmgr *q, const struct proto_trigger *t)
+{
+	struct qmgr_flush_all fa = { .q = q, .source = t->source };
+	enum proto_status status;
+
+	htable_walk(q->domains, qmgr_flush_one, &fa);
+	qmgr_dispatch(q);
+	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
+	qmgr_trigger_log("ALL", proto_source_name(t->source), t->client, t->user,
+	    proto_status_name(status), fa.pending, fa.domains, NULL);
+	qmgr_peer_pass(q, t);
+	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
+}
+
 static struct ipc_rec *
 qmgr_hook_flush(void *ctx, const char *domain)
 {
 	struct qmgr *q = ctx;
-	struct qmgr_flush_all fa = { .q = q };
 	struct ipc_rec *req, *reply;
-	enum proto_status status;
 
-	if (domain != NULL) {
-		req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+	if (domain == NULL)
+		return qmgr_flush_all(q, &(struct proto_trigger){ .all = true,
 		    .source = PROTO_SOURCE_CLI });
-		reply = qmgr_trigger(q, req);
-		ipc_rec_free(&req);
-		return reply;
-	}
-	htable_walk(q->domains, qmgr_flush_one, &fa);
-	qmgr_dispatch(q);
-	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
-	qmgr_trigger_log("ALL", proto_source_name(PROTO_SOURCE_CLI), NULL, NULL,
-	    proto_status_name(status), fa.pending, fa.domains, NULL);
-	return qmgr_triggered(status, fa.pending, fa.domains, NULL);
+	req = proto_trigger_encode(&(struct proto_trigger){ .domain = domain,
+	    .source = PROTO_SOURCE_CLI });
+	reply = qmgr_trigger(q, req);
+	ipc_rec_free(&req);
+	return reply;
 }
 
 static void

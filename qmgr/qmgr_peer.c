@@ -43,7 +43,7 @@ qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t)
 	if (q->cfg->peers.n == 0 || (unsigned)t->source >= PROTO_SOURCE_N ||
 	    !qmgr_peer_passes[t->source])
 		return;
-	what = t->group != NULL ? xasprintf("#%s", t->group) :
+	what = t->all ? xstrdup("ALL") : t->group != NULL ? xasprintf("#%s", t->group) :
 	    xasprintf("%s%s", t->subdomains ? "@" : "", t->domain);
 	/*
 	 * Never blocking: peer(8) does the SMTP and the retries. When it is
@@ -51,7 +51,8 @@ qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t)
 	 * own host has released its mail all the same.
 	 */
 	rec = proto_trigger_encode(&(struct proto_trigger){ .domain = t->domain,
-	    .group = t->group, .subdomains = t->subdomains, .source = t->source });
+	    .group = t->group, .subdomains = t->subdomains, .source = t->source,
+	    .all = t->all });
 	path = xasprintf("%s/%s", q->cfg->queue_directory, PROTO_PEER_PRIVATE);
 	if ((fd = ipc_connect(path, true)) >= 0)
 		rc = ipc_send(fd, rec);

@@ -188,11 +188,12 @@ enum smtpd_etrn_kind {
 	SMTPD_ETRN_DOMAIN,	/* "dom" */
 	SMTPD_ETRN_SUBDOMAINS,	/* "@dom": dom and its subdomains */
 	SMTPD_ETRN_GROUP,	/* "#name": an operator's group */
+	SMTPD_ETRN_ALL,		/* "#*": every domain; in a peer login only (PROTO_PEER_ETRN_ALL) */
 };
 /*
  * smtpd_etrn_arg - the grammar of a non-empty ETRN argument, without I/O
  * (also fuzzed by t/fuzz/); *name_r points into arg at the domain or
- * group name, or NULL for SMTPD_ETRN_BAD.
+ * group name, or NULL for SMTPD_ETRN_BAD and SMTPD_ETRN_ALL.
  */
 enum smtpd_etrn_kind smtpd_etrn_arg(const char *arg, const char **name_r);
 

@@ -102,6 +102,8 @@ smtpd_etrn_arg(const char *arg, const char **name_r)
 	const char *name = arg;
 
 	*name_r = NULL;
+	if (strcmp(arg, PROTO_PEER_ETRN_ALL) == 0)
+		return SMTPD_ETRN_ALL;
 	/* "@dom": dom and its subdomains; "#name": an operator's group. */
 	if (*arg == '#') {
 		if (!smtpd_etrn_group_ok(arg + 1))
@@ -130,7 +132,9 @@ smtpd_etrn(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, SMTP_R_ETRN_NEED_ARG);
 		return;
 	}
-	if ((kind = smtpd_etrn_arg(arg, &name)) == SMTPD_ETRN_BAD) {
+	kind = smtpd_etrn_arg(arg, &name);
+	/* Only a peer passes an operator's flush of every domain. */
+	if (kind == SMTPD_ETRN_BAD || (kind == SMTPD_ETRN_ALL && !s->peer_login)) {
 		smtpd_reply(s, SMTP_R_ETRN_BAD_ARG);
 		return;
 	}
@@ -139,7 +143,7 @@ smtpd_etrn(struct smtpd_session *s, const char *arg)
 		smtpd_reject_log(s, "ETRN", NULL);
 		return;
 	}
-	req = proto_trigger_encode(&(struct proto_trigger){
+	req = proto_trigger_encode(&(struct proto_trigger){ .all = kind == SMTPD_ETRN_ALL,
 	    .domain = kind == SMTPD_ETRN_GROUP ? NULL : name,
 	    .group = kind == SMTPD_ETRN_GROUP ? name : NULL,
 	    .subdomains = kind == SMTPD_ETRN_SUBDOMAINS,

@@ -6,7 +6,9 @@
 # 127.0.0.5, and the status page says where; an ETRN after SMTP AUTH
 # from 127.0.0.6 points it there. Unauthenticated triggers (fetchmail's
 # ETRN, a plain ETRN from another address) never set or move the address:
-# with none, the mail stays queued.
+# with none, the mail stays queued. The login's address is probed first
+# (a 220 greeting there, or no route): a login from 127.0.0.8, where
+# nothing listens, logs probe=failed and delivers nothing.
 use strict;
 use warnings;
 
@@ -18,6 +20,7 @@ use SluiceTest qw(free_port wait_for slurp smtp_reply smtp_xact);
 use WebTest qw(curl header csrf_of customer_passwd);
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 use Smtpd2 qw(fetchmail_etrn);
+use LyingMX;
 
 my $wport = free_port();
 my $sinkport = free_port();
@@ -30,6 +33,7 @@ my $s = SluiceTest->new(
 	smtpd_tls_auth_only => 'no',
 	trigger_min_interval => '0',
 	trigger_client_limit => 1000,
+	probe_timeout => '2s',
     },
     domains => [
 	"site.example mode=hold route=client:$sinkport lease=10m probe=no owner=demo",
@@ -59,9 +63,43 @@ like($s->log_text, qr/trigger: domain=site\.example, source=etrn, .*result=ok, p
 is(scalar($s->queue_list_ids), 2, 'the mail stays queued');
 is(got(5) + got(6) + got(7), 0, 'nothing went anywhere');
 
+my $base = "http://127.0.0.1:$wport";
+# The owner logs in from 127.0.0.8, where no SMTP server listens: the
+# probe fails, the route is not used, the mail stays queued.
+sub login {
+	my ($jar, @from) = @_;
+	my $r = curl($jar, @from, "$base/");
+	my $token = csrf_of($r->{body});
+	return curl($jar, @from, '--data-urlencode', 'user=demo', '--data-urlencode',
+	    'password=demo-secret', '--data-urlencode', "csrf=$token", "$base/login");
+}
+my $r8 = login("$dir/cookies8", '--interface', '127.0.0.8');
+is($r8->{code}, '303', 'login from 127.0.0.8: 303');
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.8\]:$sinkport, probe=failed \(connection refused\)/, 30),
+    'the probe of 127.0.0.8 fails (logged)') or diag($s->log_text);
+is(scalar($s->queue_list_ids), 2, 'the mail stays queued after the failed probe');
+is(got(5) + got(6) + got(7), 0, 'nothing delivered anywhere');
+unlike($s->log_text, qr/relay=127\.0\.0\.8\[/, 'deliver never tried 127.0.0.8');
+
+# Servers there that do not greet with 220 fail the probe as well: a
+# wrong code, a greeting line without end, one that never speaks.
+my %liar = ('127.0.0.9' => ['bad_code', qr/greeting was not 220: 2x0 hello/],
+    '127.0.0.10' => ['long_line', qr/greeting line too long/],
+    '127.0.0.11' => ['silent', qr/greeting timed out after 2s/]);
+for my $a (sort keys %liar) {
+	my ($cue, $why) = @{$liar{$a}};
+	my $l = LyingMX->start(dir => "$dir/liar-$cue", addr => $a, port => $sinkport, cue => $cue);
+	my $r = login("$dir/cookies-$cue", '--interface', $a);
+	is($r->{code}, '303', "login from $a ($cue): 303");
+	ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[\Q$a\E\]:$sinkport, probe=failed \($why\)/, 30),
+	    "the probe of a server that answers $cue fails (logged)") or diag($s->log_text);
+	$l->stop;
+}
+is(scalar($s->queue_list_ids), 2, 'the mail is still queued');
+unlike($s->log_text, qr/relay=127\.0\.0\.(?:9|10|11)\[/, 'deliver tried none of them');
+
 # The owner logs in on the web page from 127.0.0.5.
 my $jar = "$dir/cookies";
-my $base = "http://127.0.0.1:$wport";
 my @from5 = ('--interface', '127.0.0.5');
 my $r = curl($jar, @from5, "$base/");
 my $token = csrf_of($r->{body});
@@ -71,6 +109,8 @@ $r = curl($jar, @from5, '--data-urlencode', 'user=demo', '--data-urlencode',
 is($r->{code}, '303', 'login from 127.0.0.5: 303');
 ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.5\]:$sinkport, source=web, user=demo/, 20),
     'the web login points route=client at 127.0.0.5 (logged)');
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.5\]:$sinkport, probe=ok/, 20),
+    'the smtp-sink on 127.0.0.5 answers the probe (logged probe=ok)');
 ok(wait_for(sub { got(5) == 2 }, 30), 'both messages delivered to the sink on 127.0.0.5')
     or diag($s->log_text);
 ok($s->wait_log(qr/to=<user\d\@site\.example>, relay=127\.0\.0\.5\[127\.0\.0\.5\]:$sinkport, .*status=sent/, 10, 2),
@@ -118,6 +158,8 @@ smtp_xact($c, 'QUIT');
 close $c;
 ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.6\]:$sinkport, source=etrn, user=demo/, 20),
     'ETRN after AUTH points route=client at 127.0.0.6 (logged)');
+ok($s->wait_log(qr/gate: domain=site\.example, route=client, relay=\[127\.0\.0\.6\]:$sinkport, probe=ok/, 20),
+    'and its probe succeeds');
 ok(wait_for(sub { got(6) == 1 }, 30), 'message 4 delivered to 127.0.0.6') or diag($s->log_text);
 is(got(5), 3, 'nothing more to 127.0.0.5');
 is(got(7), 0, 'nothing to 127.0.0.7');

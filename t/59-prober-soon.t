@@ -3,7 +3,8 @@
 # seconds, and the site, up by then, gets its mail; with two MX hosts above
 # ours, the first down and the second's first address down, the probe goes
 # on to the address that answers; probe_max bounds the back-off; finger
-# shows the next probe time.
+# shows the next probe time, and so does the web status page (curl, after
+# the customer's login: its gate opened, failed and closed again).
 use strict;
 use warnings;
 no warnings qw(exec);
@@ -17,24 +18,30 @@ use FakeDNS;
 use SluiceTest qw(free_port wait_for slurp);
 use FingerProbe qw(finger_query finger_port_up sink_start sink_stop sink_messages
     log_count hangup_server);
+use WebTest qw(curl csrf_of customer_passwd);
 
 my $t0 = time;
 my $soonport = free_port();
 my $mxport = free_port();
 my $capport = free_port();
 my $fport = free_port();
+my $wport = free_port();
+my $webport = free_port();	# nothing listens: webbed.example's site is down
 my $dns = FakeDNS->start(
     'two.example' => ['MX 10 down.two.test', 'MX 20 up.two.test', 'MX 30 mx.sluice.test'],
     'down.two.test' => ['A 127.0.0.59'],
     'up.two.test' => ['A 127.0.0.58', 'A 127.0.0.1']);
 my $s = SluiceTest->new(
     conf => { probe_max => '5s', probe_timeout => '2s', smtp_mx_port => $mxport,
-	finger_listen => "127.0.0.1:$fport", dns_servers => '127.0.0.1:' . $dns->port },
+	finger_listen => "127.0.0.1:$fport", dns_servers => '127.0.0.1:' . $dns->port,
+	web_listen => "127.0.0.1:$wport", trigger_min_interval => '0' },
     domains => [
 	"soon.example mode=hold route=[127.0.0.1]:$soonport probe=1h finger=yes",
 	"two.example mode=hold route=mx probe=1h",
 	"capped.example mode=hold route=[127.0.0.1]:$capport probe=2s finger=yes",
+	"webbed.example mode=hold route=[127.0.0.1]:$webport probe=1h finger=yes owner=demo",
     ]);
+ok(customer_passwd($s, 'demo', 'demo-secret'), 'sluice passwd demo');
 my $dir = $s->dir;
 
 # A server that accepts and hangs up before any banner: capped.example's
@@ -108,6 +115,32 @@ ok(defined $np, 'finger ?capped.example shows the next probe');
 # At most probe_max after the probe began (epoch seconds, rounded up: one more).
 ok(defined $np && $np <= $t[-1] + 5 + 1,
     sprintf 'the next probe is within probe_max (5s) of the last (%.1fs)', ($np // 0) - $t[-1]);
+
+# --- the web status page shows the next probe ---
+
+($rc, $out) = $s->swaks('--to', 'user@webbed.example', '--from', 'sender@sluice.test');
+is($rc, 0, 'a message for webbed.example accepted') or diag($out);
+ok($s->wait_log(qr/probe: domain=webbed\.example, state=unreachable, next=3600s/),
+    'webbed.example: the probe of the new mail fails, the next is an hour away');
+my $base = "http://127.0.0.1:$wport";
+my $jar = "$dir/cookies";
+my $r = curl($jar, "$base/");
+$r = curl($jar, '--data-urlencode', 'user=demo', '--data-urlencode', 'password=demo-secret',
+    '--data-urlencode', 'csrf=' . (csrf_of($r->{body}) // ''), "$base/login");
+is($r->{code}, '303', 'the customer logs in on the web page');
+# The login opened the gate; the site is down, so it closes again and the
+# prober's time is what the page shows.
+ok($s->wait_log(qr/gate: domain=webbed\.example, state=held, reason=connection failed/, 30),
+    'the delivery fails and the gate closes') or diag($s->log_text);
+my $shown;
+ok(wait_for(sub {
+	my $p = curl($jar, "$base/status");
+	($shown) = ($p->{body} // '') =~ m{<dt>Next probe</dt><dd class="probe">([^<]*)</dd>};
+	defined $shown }, 20), 'the status page has a Next probe row') or diag($r->{body});
+my $when = utc($shown);
+ok(defined $when && $when > time + 3000, "about an hour from now: $shown")
+    or diag('now ' . time);
+is($when, next_probe('webbed.example'), 'the same time finger shows');
 
 my @bad = grep { /AddressSanitizer|runtime error|panic/ } split /\n/, $s->log_text;
 ok(!@bad, 'no sanitizer report or panic') or diag(join "\n", @bad);

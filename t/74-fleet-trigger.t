@@ -6,7 +6,9 @@
 # it); a finger trigger is passed too; a peer that is down is retried and
 # given up, after the customer's reply came; spoofed peer triggers (a
 # wrong secret with swaks, the peer login from an address not in peers, a
-# plain ETRN from a peer's address) release nothing and are logged.
+# plain ETRN from a peer's address) release nothing and are logged. The
+# operator's `sluice flush --all` on one host reaches the peers as
+# "ETRN #*" after the peer login, and goes no further.
 use strict;
 use warnings;
 
@@ -30,6 +32,11 @@ my @hosts = map {
 		peer_retry_delay => '1s', peer_timeout => '5s' })
 } 2 .. 4;
 my ($A, $B, $C) = @hosts;
+# Each host is its own domains' home: this test is of the triggers' passing
+# alone. With the hashed home, a host whose home was C relayed its held mail
+# there after C stopped, and the sink missed it (t/76 tests the home relay).
+$_->set_domains(map { my $h = $_; map { "$_ home=" . $h->addr . ':' . $h->port } @dom } $_)
+    for @hosts;
 for my $h (@hosts) {
 	$h->set_conf(peers => join ', ', map { $_->addr . ':' . $_->port }
 	    grep { $_ != $h } @hosts);
@@ -151,6 +158,8 @@ ok($A->wait_log(qr/\[127\.0\.0\.3\]: SASL CRAM-MD5 authentication failed: authen
 	my (undef, $t) = smtp_xact($c, 'ETRN spoof.example');
 	like($t, qr/^459 4\.7\.1 <spoof\.example>: ETRN not allowed: client not in etrn_from/,
 	    'plain ETRN from a peer address: 459');
+	(undef, $t) = smtp_xact($c, 'ETRN #*');
+	like($t, qr/^501 5\.5\.4 /, 'ETRN #* (a flush of all) without the peer login: 501');
 	smtp_xact($c, 'QUIT');
 	ok($A->wait_log(qr/trigger: domain=spoof\.example, source=etrn, client=127\.0\.0\.3, .*result=denied/),
 	    'A logs the denied trigger');
@@ -160,6 +169,26 @@ is($A->log_count($released), $before_ok, 'no spoofed trigger released mail on A'
 is(scalar(grep { ($_->{domain} // '') eq 'spoof.example' } $A->queue_list), 1,
     'A\'s spoof.example message is still held');
 is(scalar(sink_files($sinkdir)), 8, 'the sink got nothing more');
+
+# --- the operator's `sluice flush --all` on B goes to the peers once ---
+# A releases every domain it holds (the spoof.example message held
+# above), as its own flush --all would: its gate opens (where the mail
+# then goes, here or to the domain's home host, is t/76's), and A
+# passes the flush no further.
+my ($frc, $fout, $ferr) = $B->cli('flush', '--all');
+ok(defined $frc, 'sluice flush --all on B') or diag($fout . $ferr);
+ok($B->wait_log(qr/qmgr\[\d+\]: trigger: domain=ALL, source=cli, /), 'B logs its flush of all');
+ok($B->wait_log(qr/qmgr\[\d+\]: peer: domain=ALL, source=cli, passing to 2 peers/),
+    'B hands the flush of all to peer(8)');
+ok($B->wait_log(qr/peer\[\d+\]: peer: domain=#\*, peer=127\.0\.0\.2\[127\.0\.0\.2\]:\d+, source=cli, result=25[03] /),
+    'B passes it to A as ETRN #*');
+ok($A->wait_log(qr/trigger: domain=ALL, source=peer, client=127\.0\.0\.3, user=-, result=ok, pending=[1-9]\d*, domains=[1-9]/),
+    'A: a source=peer flush of all from B released its held mail')
+    or diag(join '', grep { /domain=ALL/ } split /^/m, $A->log_text);
+ok($A->wait_log(qr/gate: domain=spoof\.example, state=open, until=\d+, reason=peer/),
+    'A opens spoof.example\'s gate for the peer');
+# qmgr logs a pass right after the trigger line, in the same call.
+is($A->log_count(qr/qmgr\[\d+\]: peer: domain=ALL/), 0, 'A does not pass it on');
 
 sink_down($sink);
 $_->stop for ($A, $B);

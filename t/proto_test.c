@@ -146,6 +146,16 @@ test_round_trips(void)
 		ipc_rec_free(&rec);
 	}
 	{
+		struct proto_trigger a = { .all = true, .source = PROTO_SOURCE_CLI }, b;
+
+		rec = wire(proto_trigger_encode(&a));
+		ok(rec != NULL && strcmp(text(rec), "type=trigger source=cli all=1") == 0,
+		    "a flush of all (to the peers): got %s", rec != NULL ? text(rec) : "NULL");
+		ok(rec != NULL && proto_trigger_decode(rec, &b, "t") == 0 && b.all &&
+		    b.domain == NULL && b.group == NULL, "flush of all round trip");
+		ipc_rec_free(&rec);
+	}
+	{
 		struct proto_triggered a = { .status = PROTO_STATUS_DENIED, .pending = 7,
 			.domains = 2, .reason = "not the owner" }, b;
 
@@ -318,8 +328,8 @@ static const struct {
 	{ "type=queued\n", "queued record from peer1: missing field id" },
 	{ "type=queued\nid=X\nid=Y\n", "repeated field id" },
 	{ "type=trigger\ndomain=a\nsource=smtp\n", "trigger record from peer3: bad value of source" },
-	{ "type=trigger\nsource=etrn\n", "want one of domain and group" },
-	{ "type=trigger\ndomain=a\ngroup=g\nsource=etrn\n", "want one of domain and group" },
+	{ "type=trigger\nsource=etrn\n", "want one of domain, group and all" },
+	{ "type=trigger\ndomain=a\ngroup=g\nsource=etrn\n", "want one of domain, group and all" },
 	{ "type=trigger\ndomain=a\nsource=etrn\nsubdomains=yes\n", "bad value of subdomains" },
 	{ "type=triggered\nstatus=ok\npending=-1\ndomains=0\n", "bad value of pending" },
 	{ "type=triggered\nstatus=ok\npending=18446744073709551616\ndomains=0\n",
@@ -355,6 +365,8 @@ static const struct {
 	  "missing field in_flight" },
 	{ "type=domainstatus\nstatus=ok\ndomain=a\nwhen=1\n", "unknown field when" },
 	{ "type=probed\ndomain=a\n", "missing field next_probe" },
+	{ "type=trigger\ndomain=a\nsource=cli\nall=1\n", "want one of domain, group and all" },
+	{ "type=trigger\ngroup=g\nsource=cli\nall=1\n", "want one of domain, group and all" },
 };
 
 /* decode_as - decode rec as the record its type names; 0/-1 */

@@ -183,8 +183,10 @@ test_failing(void)
 
 /*
  * route=client: only the owner's login (web, or ETRN after AUTH) from an
- * IP address gives the domain an address; nothing else sets or moves it,
- * and the gate's close forgets it.
+ * IP address asks for a probe of that address (and forgets the old one);
+ * nothing else does. The route is set only by a probe's success, only
+ * while the gate is open; an anonymous trigger does not move it, and the
+ * gate's close forgets it.
  */
 static void
 test_client(void)
@@ -195,49 +197,52 @@ test_client(void)
 	    .route = { .mx = true } };
 	static const struct {
 		const char *source, *client, *user;
-		const char *want;	/* client_route afterwards, from none */
+		bool probe;	/* a probe of the client's address is asked for */
 	} cases[] = {
-		{ "web", "192.0.2.1", "alice", "[192.0.2.1]:2626" },
-		{ "etrn", "2001:db8::7", "alice", "[2001:db8::7]:2626" },
-		{ "etrn", "192.0.2.1", NULL, NULL },
-		{ "finger", "192.0.2.1", NULL, NULL },
-		{ "peer", "192.0.2.1", "alice", NULL },
-		{ "probe", NULL, NULL, NULL },
-		{ "cli", NULL, NULL, NULL },
-		{ "atrn", "192.0.2.1", "alice", NULL },
-		{ "web", "192.0.2.1", "bob", NULL },
-		{ "web", "not-an-address", "alice", NULL },
-		{ "web", NULL, "alice", NULL },
+		{ "web", "192.0.2.1", "alice", true },
+		{ "etrn", "2001:db8::7", "alice", true },
+		{ "etrn", "192.0.2.1", NULL, false },
+		{ "finger", "192.0.2.1", NULL, false },
+		{ "peer", "192.0.2.1", "alice", false },
+		{ "probe", NULL, NULL, false },
+		{ "cli", NULL, NULL, false },
+		{ "atrn", "192.0.2.1", "alice", false },
+		{ "web", "192.0.2.1", "bob", false },
+		{ "web", "not-an-address", "alice", false },
+		{ "web", NULL, "alice", false },
 	};
 	struct qmgr_domain dom = { .name = "site.example" };
 	enum proto_source src;
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *got;
+		bool got;
 
 		if (!proto_source_parse(cases[i].source, &src))
 			src = PROTO_SOURCE_N;
-		qmgr_gate_client(&dom, &d, src, cases[i].client, cases[i].user);
-		got = dom.client_route;
-		ok(got == NULL ? cases[i].want == NULL :
-		    cases[i].want != NULL && strcmp(got, cases[i].want) == 0,
-		    "source=%s client=%s user=%s: got %s, want %s", cases[i].source,
-		    cases[i].client ? cases[i].client : "-", cases[i].user ? cases[i].user : "-",
-		    got ? got : "none", cases[i].want ? cases[i].want : "none");
-		xfree(&dom.client_route);
+		got = qmgr_gate_client(&dom, &d, src, cases[i].client, cases[i].user);
+		ok(got == cases[i].probe && dom.client_route == NULL,
+		    "source=%s client=%s user=%s: probe %s, want %s; no route before it",
+		    cases[i].source, cases[i].client ? cases[i].client : "-",
+		    cases[i].user ? cases[i].user : "-", got ? "yes" : "no",
+		    cases[i].probe ? "yes" : "no");
 	}
-	/* Set by the login, kept through an anonymous trigger, gone with the gate. */
-	qmgr_gate_client(&dom, &d, PROTO_SOURCE_WEB, "192.0.2.1", "alice");
+	ok(!qmgr_gate_client_set(&dom, "[192.0.2.1]:2626", NOW) && dom.client_route == NULL,
+	    "a probe that ends after the gate closed sets no route");
+	/* Set by the probe, kept through an anonymous trigger, gone with a login or the gate. */
 	(void)qmgr_gate_mark_open(&dom, "web", 600, NOW);
-	qmgr_gate_client(&dom, &d, PROTO_SOURCE_ETRN, "198.51.100.9", NULL);
+	ok(qmgr_gate_client_set(&dom, "[192.0.2.1]:2626", NOW), "a probe's success sets the route");
+	(void)qmgr_gate_client(&dom, &d, PROTO_SOURCE_ETRN, "198.51.100.9", NULL);
 	ok(dom.client_route != NULL && strcmp(dom.client_route, "[192.0.2.1]:2626") == 0,
 	    "a plain ETRN during the lease does not move it: got %s",
 	    dom.client_route ? dom.client_route : "none");
+	ok(qmgr_gate_client(&dom, &d, PROTO_SOURCE_WEB, "198.51.100.9", "alice") &&
+	    dom.client_route == NULL, "a login from elsewhere forgets it until its own probe");
+	(void)qmgr_gate_client_set(&dom, "[198.51.100.9]:2626", NOW);
 	ok(qmgr_gate_mark_closed(&dom) && dom.client_route == NULL,
 	    "the gate's close forgets the address");
-	qmgr_gate_client(&dom, &fixed, PROTO_SOURCE_WEB, "192.0.2.1", "alice");
-	ok(dom.client_route == NULL, "a domain with a fixed route gets none");
+	ok(!qmgr_gate_client(&dom, &fixed, PROTO_SOURCE_WEB, "192.0.2.1", "alice") &&
+	    dom.client_route == NULL, "a domain with a fixed route gets none");
 	free(dom.opened_by);
 }
 

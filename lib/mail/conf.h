@@ -135,7 +135,7 @@ struct config {
 	char *web_tls_key_file;	/* web: HTTPS key */
 	long web_refresh;	/* web: status page refresh */
 	long web_login_limit;	/* web: logins per client per minute */
-	long probe_timeout;	/* prober: connect and banner */
+	long probe_timeout;	/* prober, and qmgr's route=client probe: connect and banner */
 	long smtpd_pregreet_wait;	/* silence before the 220; 0: none */
 	enum smtpd_bare_newline smtpd_forbid_bare_newline;
 	char *smtpd_forbidden_commands;	/* verbs that end the session (HTTP) */

@@ -123,6 +123,14 @@
  *		every host in peers (as ETRN after the peer login,
  *		mail/peer.h), retrying a peer that is down a few times.
  *		Triggers with source=peer or probe are never sent here.
+ *	type=trigger all=1 source=cli
+ *		the operator's `sluice flush --all`: passed once to every
+ *		peer as "ETRN #*" (PROTO_PEER_ETRN_ALL) after the peer
+ *		login. The receiving smtpd accepts "#*" only in a peer
+ *		login (501 otherwise) and asks its qmgr with
+ *		type=trigger all=1 source=peer, which flushes every domain
+ *		as its own operator's flush --all would and passes it no
+ *		further. qmgr refuses all=1 from any other source.
  *
  * Every field name and every word a field carries is named below
  * (PROTO_F_*, enum proto_status/source/gate/result with their tables in
@@ -324,5 +332,7 @@ int qmgr_notify_queued(const char *qdir, const char *id);
 #define PROTO_JOB_RCPT_MAX	400
 /* Domains one ATRN session may bind (type=hello bind=). */
 #define PROTO_BIND_MAX		64
+/* The ETRN argument of a flush of every domain, between peers only ('*' is in no group name). */
+#define PROTO_PEER_ETRN_ALL	"#*"
 
 #endif

@@ -137,6 +137,7 @@ static const struct proto_field trigger_f[] = {
 	F(proto_trigger, SOURCE, source, SOURCE, 0),
 	F(proto_trigger, CLIENT, client, STR, PROTO_OPT),
 	F(proto_trigger, USER, user, STR, PROTO_OPT),
+	F(proto_trigger, ALL, all, FLAG, PROTO_OPT),
 };
 DESC(trigger_d, PROTO_T_TRIGGER, trigger_f);
 
@@ -494,11 +495,13 @@ proto_trigger_decode(const struct ipc_rec *rec, struct proto_trigger *x, const c
 {
 	if (proto_trigger_decode_fields(rec, x, peer) < 0)
 		return -1;
-	if ((x->domain == NULL) != (x->group == NULL))
+	/* all=1 names every domain: then neither a domain nor a group. */
+	if (x->all ? x->domain == NULL && x->group == NULL :
+	    (x->domain == NULL) != (x->group == NULL))
 		return 0;
 	memset(x, 0, sizeof(*x));
 	return proto_bad(peer, PROTO_T_TRIGGER, "want one of",
-	    PROTO_F_DOMAIN " and " PROTO_F_GROUP);
+	    PROTO_F_DOMAIN ", " PROTO_F_GROUP " and " PROTO_F_ALL);
 }
 
 static const struct proto_desc reply_d = { "reply", reply_f,

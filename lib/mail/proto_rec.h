@@ -43,6 +43,7 @@ struct proto_trigger {
 	enum proto_source source;
 	const char *client;	/* optional */
 	const char *user;	/* optional */
+	bool all;		/* every domain: the operator's flush --all, passed to a peer */
 };
 
 /* type=triggered: the answer to a trigger */

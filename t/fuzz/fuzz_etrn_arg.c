@@ -13,6 +13,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/address.h"
+#include "mail/proto.h"
 /* the programs (their convenience libraries, STYLE rule 3) */
 #include "etrn/etrn.h"
 #include "smtpd/smtpd.h"
@@ -26,8 +27,9 @@ check_etrn(const char *arg)
 	const char *name;
 	enum smtpd_etrn_kind kind = smtpd_etrn_arg(arg, &name);
 
-	if (kind == SMTPD_ETRN_BAD) {
+	if (kind == SMTPD_ETRN_BAD || kind == SMTPD_ETRN_ALL) {
 		FUZZ_CHECK(name == NULL);
+		FUZZ_CHECK(kind != SMTPD_ETRN_ALL || strcmp(arg, PROTO_PEER_ETRN_ALL) == 0);
 		return;
 	}
 	FUZZ_CHECK(name != NULL && *name != '\0');
