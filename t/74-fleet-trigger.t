@@ -43,10 +43,6 @@ for my $h (@hosts) {
 }
 # B also answers finger, on 127.0.0.1 (FingerProbe's client dials that).
 $B->set_conf(finger_listen => "127.0.0.1:$fport", finger_timeout => '2s');
-# A is the domains' home host (qmgr_home.c): B and C relay their copies
-# there when a trigger opens their gates, and nothing is relayed to B or
-# C, so each one's count below is its own mail.
-$_->set_domains(map { "$_ home=" . $A->addr . ':' . $A->port } @dom) for @hosts;
 $_->start for @hosts;
 ok(finger_port_up($fport), 'B\'s fingerd listens');
 for my $h (@hosts) {
