@@ -5,7 +5,8 @@
 # first MX only. The first host releases and passes the trigger to its
 # peer; every message of both hosts reaches the site's MTA (smtp-sink),
 # and sluice-turn wait exits 0 only once all of them have arrived, so the
-# site's ip-up script may drop the link. The transcript (the site
+# site's ip-up script may drop the link. A web login at the first host
+# is passed the same way. The transcript (the site
 # program's lines, both hosts' trigger lines, the sink's count) is shown.
 use strict;
 use warnings;
@@ -16,8 +17,9 @@ use Test::More;
 use SluiceTest qw(run_bg slurp wait_for);
 use Smtpd2 qw(fetchmail_etrn);
 use TurnFleet;
+use WebTest qw(curl csrf_of);
 
-my $f = TurnFleet->start(peers => 1, lease => '60s');
+my $f = TurnFleet->start(peers => 1, lease => '60s', web => 1);
 my ($mx1, $mx2) = @$f{qw(mx1 mx2)};
 ok($f->queue($mx1, 'u@site.example', 3), 'mx1 holds 3 messages for site.example');
 ok($f->queue($mx2, 'u@site.example', 2), 'mx2 holds 2');
@@ -45,6 +47,24 @@ ok($mx2->wait_log(qr/trigger: domain=site\.example, source=peer, client=127\.0\.
     'mx2 was released by mx1\'s pass (source=peer)');
 is($mx1->log_count(qr/trigger: domain=site\.example, source=etrn/), 1,
     'the site signalled once: one ETRN trigger at mx1');
+
+# Another door: the customer's web login at mx1 releases owned.example
+# on both hosts (mx2 by the pass, source=peer).
+ok($f->queue($mx1, 'u@owned.example', 1) && $f->queue($mx2, 'u@owned.example', 1),
+    'one message for owned.example on each host');
+my $before = $f->sink_count;
+my $jar = $mx1->dir . '/cookies';
+my $base = 'http://' . $mx1->addr . ':' . $f->{web_port};
+my $page = curl($jar, "$base/");
+my $r = curl($jar, '--data-urlencode', 'user=demo', '--data-urlencode', 'password=demo',
+    '--data-urlencode', 'csrf=' . (csrf_of($page->{body}) // ''), "$base/login");
+is($r->{code}, '303', 'demo logs in to mx1\'s web page') or diag($r->{body} . $r->{err});
+ok($mx1->wait_log(qr/peer: domain=owned\.example, source=web, passing to 1 peers/),
+    'mx1 passes the web login\'s trigger');
+ok($mx2->wait_log(qr/trigger: domain=owned\.example, source=peer, client=127\.0\.0\.2/),
+    'mx2 releases owned.example by the pass');
+ok(wait_for(sub { $f->sink_count >= $before + 2 }, 60), 'both hosts\' messages reached the site')
+    or diag('sink has ' . ($f->sink_count - $before) . ' of 2 new');
 
 # The transcript for the record.
 diag("--- sluice-turn wait ---\n" . slurp($out));

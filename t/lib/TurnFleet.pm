@@ -4,7 +4,8 @@
 #	my $f = TurnFleet->start;
 #	TurnFleet->start(peers => 1): the two hosts are peers of each
 #	other (one shared secret), so a trigger at one is passed to the
-#	other (peer(8)); lease => '60s' instead of site.example's 2s
+#	other (peer(8)); lease => '60s' instead of site.example's 2s;
+#	web => 1: the web login door on both, one port ($f->{web_port})
 #	$f->{mx1}, $f->{mx2}	SluiceTest instances on 127.0.0.2 and
 #				127.0.0.3, both on one SMTP port
 #				($f->{smtp_port}) and one finger port
@@ -43,6 +44,7 @@ sub start {
 		finger_port => free_port(),
 		sink_port => free_port(),
 		sub_port => free_port(),
+		web_port => free_port(),
 	}, $class;
 	my @mx = ('MX 10 mx1.isp.test', 'MX 20 mx2.isp.test', 'MX 30 mx3.isp.test');
 	$self->{dns} = FakeDNS->start(
@@ -65,6 +67,7 @@ sub start {
 			smtp_listen => "$addr:$self->{smtp_port}",
 			finger_listen => "$addr:$self->{finger_port}",
 			submission_listen => "$addr:$self->{sub_port}",
+			($o{web} ? (web_listen => "$addr:$self->{web_port}") : ()),
 			trigger_min_interval => '0',
 		    }, domains => [
 			"site.example mode=hold route=[127.0.0.1]:$self->{sink_port} "
