@@ -132,6 +132,11 @@ $got{$_}++ for map { /^Message-ID:\s*(\S+)/mi ? $1 : '?' } @got;
 is_deeply(\%got, { map { $_ => 1 } keys %sent },
     'the one ATRN session delivered all six, each once');
 is(slurp("$sink->{dir}/connections"), 1, 'all on one connection');
+# The ATRN login is a customer's signal too: passed to the other host.
+ok($home->wait_log(qr/peer: domain=site\.example, source=atrn, passing to 1 peers/),
+    'the home passes the ATRN login to its peer');
+ok($other->wait_log(qr/trigger: domain=site\.example, source=peer, client=\Q$home->{addr}\E/),
+    'the other host gets it as source=peer');
 ok(wait_for(sub { !grep { /home\d/ } keys %{ ($home->message_ids)[0] } }, 20),
     "site.example's mail left the home's queue");
 
