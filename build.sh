@@ -15,6 +15,9 @@
 # Works as root or as an ordinary user (sudo is used for apt-get only).
 # As root the daemons run as the sluice user, which must reach this tree:
 # run stops early, saying what to do, when the clone is in a private home.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -10,6 +10,9 @@
  * Messages for the operator go to stderr as "sluice: what: why"; the
  * results a command was asked for go to the FILE it was given (stdout in
  * the program), so that scripts can separate the two.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H

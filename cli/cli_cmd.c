@@ -1,4 +1,9 @@
-/* cli_cmd - the command table of sluice, usage lines and shared helpers */
+/*
+ * cli_cmd - the command table of sluice, usage lines and shared helpers
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* cli_config - sluice config: print and check sluice.conf, as postconf does */
+/*
+ * cli_config - sluice config: print and check sluice.conf, as postconf does
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* cli_control - sluice start, stop, status and reload: the master process */
+/*
+ * cli_control - sluice start, stop, status and reload: the master process
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* cli_fleet - sluice queue summary --fleet: this host's queue and every peer's */
+/*
+ * cli_fleet - sluice queue summary --fleet: this host's queue and every peer's
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

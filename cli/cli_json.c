@@ -1,4 +1,9 @@
-/* cli_json - JSON strings for the machine-readable listings */
+/*
+ * cli_json - JSON strings for the machine-readable listings
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdbool.h>

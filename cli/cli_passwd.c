@@ -1,4 +1,9 @@
-/* cli_passwd - sluice passwd LOGIN [-f FILE]: write a customer's credentials */
+/*
+ * cli_passwd - sluice passwd LOGIN [-f FILE]: write a customer's credentials
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* cli_qfmt - queue reply records as mailq-like text and postqueue-like JSON */
+/*
+ * cli_qfmt - queue reply records as mailq-like text and postqueue-like JSON
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdbool.h>

@@ -1,4 +1,9 @@
-/* cli_queue - sluice queue: list, summary, show, delete, reindex */
+/*
+ * cli_queue - sluice queue: list, summary, show, delete, reindex
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,5 +1,8 @@
 # cli: the operator tool. Everything but main() is in a convenience
 # library, so that t/cli_test links the same code (STYLE.md rule 3).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 noinst_LIBRARIES += cli/libsluice_cli.a
 cli_libsluice_cli_a_SOURCES = \
 	cli/cli.h \

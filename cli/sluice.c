@@ -57,6 +57,9 @@
  * SEE ALSO
  *	sluice(8), sluice.conf(5), sluice-domains(5), master(8), qmgr(8),
  *	sysexits(3)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

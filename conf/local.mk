@@ -1,6 +1,9 @@
 # conf: the example configuration (what the quick start runs), installed
 # as examples under $(docdir)/examples; an operator copies them to
 # $(sysconfdir)/sluice.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 confexampledir = $(docdir)/examples
 dist_confexample_DATA = conf/sluice.conf conf/domains
 # The example passwd holds a (demo) CRAM-MD5 secret, as good as a

@@ -32,6 +32,9 @@
  *	RFC 7505 (null MX).
  * SEE ALSO
  *	qmgr(8), master(8), sluice.conf(5), sluice-domains(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* deliver.h - the delivery agent's state, shared by its modules */
+/*
+ * deliver.h - the delivery agent's state, shared by its modules
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #ifndef SLUICE_DELIVER_H
 #define SLUICE_DELIVER_H
 

@@ -1,4 +1,9 @@
-/* deliver_conn - sessions: per-domain limits and the idle-session cache */
+/*
+ * deliver_conn - sessions: per-domain limits and the idle-session cache
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdlib.h>

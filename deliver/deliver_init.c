@@ -1,4 +1,9 @@
-/* deliver_init - configuration, resolver, TLS contexts and signals */
+/*
+ * deliver_init - configuration, resolver, TLS contexts and signals
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

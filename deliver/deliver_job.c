@@ -1,4 +1,9 @@
-/* deliver_job - one job: route, session; the job itself is lib/mail/job.c */
+/*
+ * deliver_job - one job: route, session; the job itself is lib/mail/job.c
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,4 +1,9 @@
-/* deliver_qmgr - the connection to qmgr: hello, jobs in, results out */
+/*
+ * deliver_qmgr - the connection to qmgr: hello, jobs in, results out
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,4 +1,9 @@
-/* deliver_route - from a job's route to the addresses to try, in order */
+/*
+ * deliver_route - from a job's route to the addresses to try, in order
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,8 @@
 # deliver: the delivery agent (deliver(8)). Everything but main() is in
 # a convenience library that the tests link too.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += deliver/deliver
 noinst_LIBRARIES += deliver/libdeliver.a
 deliver_libdeliver_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)

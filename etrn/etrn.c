@@ -42,6 +42,9 @@
  * SEE ALSO
  *	master(8), qmgr(8), deliver(8), sluice.conf(5), sluice-domains(5),
  *	sluice-passwd(5), fetchmail(1)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

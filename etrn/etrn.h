@@ -18,6 +18,9 @@
  *	INIT --AUTH ok--> AUTHED --ATRN ok--> BINDING --first record--> TURNED
  *	  EHLO AUTH QUIT     ATRN QUIT          (input paused)          (we are
  *	  STARTTLS RSET NOOP                                             the client)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_ETRN_H
 #define SLUICE_ETRN_H

@@ -1,4 +1,9 @@
-/* etrn_atrn - ATRN: the domains, ownership, rate limit, mail waiting, bind */
+/*
+ * etrn_atrn - ATRN: the domains, ownership, rate limit, mail waiting, bind
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,4 +1,9 @@
-/* etrn_auth - AUTH for ODMR: CRAM-MD5, and PLAIN/LOGIN inside TLS */
+/*
+ * etrn_auth - AUTH for ODMR: CRAM-MD5, and PLAIN/LOGIN inside TLS
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -15,6 +15,9 @@
  * unrecognized command; RFC 3463 3.6 makes that X.5.2, and X.5.1 the
  * command out of sequence, ETRN_R_NOT_NOW). Only what is ODMR's own
  * (RFC 2645) is written out here.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_ETRN_REPLY_H
 #define SLUICE_ETRN_REPLY_H

@@ -1,4 +1,9 @@
-/* etrn_server - limits and refusals for the serving skeleton, TLS, reload */
+/*
+ * etrn_server - limits and refusals for the serving skeleton, TLS, reload
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* etrn_session - one ODMR customer: I/O, the verb table, replies, logging */
+/*
+ * etrn_session - one ODMR customer: I/O, the verb table, replies, logging
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

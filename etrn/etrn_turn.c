@@ -1,4 +1,9 @@
-/* etrn_turn - after ATRN: the SMTP client on the customer's connection */
+/*
+ * etrn_turn - after ATRN: the SMTP client on the customer's connection
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

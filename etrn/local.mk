@@ -1,6 +1,9 @@
 # etrn: the on-demand mail relay (ODMR, RFC 2645) server (etrn(8)).
 # Everything but main() is a convenience library, linked by the program
 # and by tests.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += etrn/etrn
 noinst_LIBRARIES += etrn/libetrn.a
 etrn_libetrn_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)

@@ -44,6 +44,9 @@
  *	RFC 1288 (finger).
  * SEE ALSO
  *	master(8), qmgr(8), prober(8), sluice.conf(5), sluice-domains(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

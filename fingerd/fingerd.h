@@ -14,6 +14,9 @@
  * logs it; the answer is the domain's queue status. "?DOMAIN" (or
  * "/W ?DOMAIN") only reports: no trigger, the same status, and the same
  * no-mail answer for a domain finger may not release.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_FINGERD_H
 #define SLUICE_FINGERD_H

@@ -1,4 +1,9 @@
-/* fingerd_query - the finger query grammar and the answer text, without I/O */
+/*
+ * fingerd_query - the finger query grammar and the answer text, without I/O
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
-/* fingerd_server - limits for the serving skeleton, query rates, reload */
+/*
+ * fingerd_server - limits for the serving skeleton, query rates, reload
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

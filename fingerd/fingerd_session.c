@@ -1,4 +1,9 @@
-/* fingerd_session - one finger client: the query line, qmgr, the answer */
+/*
+ * fingerd_session - one finger client: the query line, qmgr, the answer
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

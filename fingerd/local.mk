@@ -1,5 +1,8 @@
 # fingerd: the finger server (fingerd(8)). Everything but main() is a
 # convenience library, linked by the program and by its tests.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += fingerd/fingerd
 noinst_LIBRARIES += fingerd/libfingerd.a
 fingerd_libfingerd_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)

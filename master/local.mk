@@ -1,4 +1,7 @@
 # master: the supervisor (master(8))
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += master/master
 noinst_LIBRARIES += master/libmaster.a
 master_libmaster_a_SOURCES = master/master.h master/master_run.c master/master_service.c

@@ -42,6 +42,9 @@
  *	None.
  * SEE ALSO
  *	sluice(8), smtpd(8), qmgr(8), sluice.conf(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* master.h - the supervisor's state, shared by its modules */
+/*
+ * master.h - the supervisor's state, shared by its modules
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #ifndef SLUICE_MASTER_H
 #define SLUICE_MASTER_H
 

@@ -1,4 +1,9 @@
-/* master_run - configuration, queue lock, listeners and signals of master */
+/*
+ * master_run - configuration, queue lock, listeners and signals of master
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

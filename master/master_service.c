@@ -1,4 +1,9 @@
-/* master_service - the service table: start, supervise and stop children */
+/*
+ * master_service - the service table: start, supervise and stop children
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

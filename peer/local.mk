@@ -1,5 +1,8 @@
 # peer: passes customers' triggers to the other hosts of the fleet
 # (peer(8)). Everything but main() is a convenience library.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += peer/peer
 noinst_LIBRARIES += peer/libpeer.a
 peer_libpeer_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)

@@ -45,6 +45,9 @@
  *	(CRAM-MD5).
  * SEE ALSO
  *	master(8), qmgr(8), smtpd(8), sluice(8), sluice.conf(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

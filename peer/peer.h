@@ -4,6 +4,9 @@
  *	peer.c		main(): options, config, the loop
  *	peer_srv.c	QUEUE_DIR/private/peer: qmgr's triggers, one child
  *			per pass and peer, the tries and their log lines
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_PEER_PEER_H
 #define SLUICE_PEER_PEER_H

@@ -1,4 +1,9 @@
-/* peer_srv - qmgr's triggers in, one child per pass and peer, the tries */
+/*
+ * peer_srv - qmgr's triggers in, one child per pass and peer, the tries
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

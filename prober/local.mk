@@ -1,5 +1,8 @@
 # prober: the connectivity prober (prober(8)). Everything but main() is
 # a convenience library, linked by the program and by its tests.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += prober/prober
 noinst_LIBRARIES += prober/libprober.a
 prober_libprober_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)

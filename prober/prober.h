@@ -16,6 +16,9 @@
  * Each change of a schedule is told to qmgr (type=probed), which shows
  * it as the next probe. A domain whose gate is open, or that has no
  * mail, is not in the list and is not probed.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_PROBER_H
 #define SLUICE_PROBER_H

@@ -1,4 +1,9 @@
-/* prober_probe - one probe: the route's address, connect, the 220 banner, QUIT */
+/*
+ * prober_probe - one probe: the route's address, connect, the 220 banner, QUIT
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,9 @@
-/* prober_sched - which domains to probe and when; the trigger on success */
+/*
+ * prober_sched - which domains to probe and when; the trigger on success
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

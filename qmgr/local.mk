@@ -1,4 +1,7 @@
 # qmgr: the queue manager (qmgr(8))
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += qmgr/qmgr
 noinst_LIBRARIES += qmgr/libqmgr.a
 qmgr_libqmgr_a_SOURCES = qmgr/qmgr.h qmgr/qmgr_server.c qmgr/qmgr_sched.c \

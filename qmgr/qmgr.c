@@ -32,6 +32,9 @@
  *	None.
  * SEE ALSO
  *	master(8), smtpd(8), sluice(8), sluice.conf(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

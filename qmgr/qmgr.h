@@ -1,4 +1,9 @@
-/* qmgr.h - the queue manager's state, shared by its modules */
+/*
+ * qmgr.h - the queue manager's state, shared by its modules
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #ifndef SLUICE_QMGR_H
 #define SLUICE_QMGR_H
 

@@ -1,4 +1,9 @@
-/* qmgr_agent - the deliver processes and ATRN sessions: accept, read their records, drop */
+/*
+ * qmgr_agent - the deliver processes and ATRN sessions: accept, read their records, drop
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

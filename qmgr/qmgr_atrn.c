@@ -1,4 +1,9 @@
-/* qmgr_atrn - ATRN sessions: the deliver agents bound to their domains, whose gates they hold open */
+/*
+ * qmgr_atrn - ATRN sessions: the deliver agents bound to their domains, whose gates they hold open
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdlib.h>

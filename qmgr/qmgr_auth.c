@@ -12,6 +12,9 @@
  * sluice without root), and members of operator_group (its gid as primary
  * group, or listed in the group). Group membership is
  * looked up at each request, so a change to /etc/group needs no reload.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -9,6 +9,9 @@
  * The peer is whoever holds that address: its greeting is read into a
  * fixed buffer, any line not 220 fails the probe, and what we log of it
  * is cut short and made printable.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* qmgr_expire - lifetimes, bounces and delay notices */
+/*
+ * qmgr_expire - lifetimes, bounces and delay notices
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* qmgr_gate - the per-domain gate, and the one path every trigger takes */
+/*
+ * qmgr_gate - the per-domain gate, and the one path every trigger takes
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -18,6 +18,9 @@
  * until hopcount_limit returns it to the sender. Nothing here can see
  * that from one side; sluice.conf(5) says to compare the homes that
  * `sluice queue summary --json` shows on every host.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

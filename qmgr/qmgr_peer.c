@@ -1,4 +1,9 @@
-/* qmgr_peer - hand each accepted trigger to peer(8), once, for the fleet */
+/*
+ * qmgr_peer - hand each accepted trigger to peer(8), once, for the fleet
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* qmgr_request - requests from the doors: triggers, domain status, gate close, probe list */
+/*
+ * qmgr_request - requests from the doors: triggers, domain status, gate close, probe list
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

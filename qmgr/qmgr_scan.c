@@ -9,6 +9,9 @@
  *
  * The spool scan stats the 256 bucket directories and reads only those
  * whose time changed, so an idle queue costs 256 stat calls a tick.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* qmgr_sched - scheduling: per-domain job queues, dispatch, results (the agents' side is qmgr_agent.c) */
+/*
+ * qmgr_sched - scheduling: per-domain job queues, dispatch, results (the agents' side is qmgr_agent.c)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

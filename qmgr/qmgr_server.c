@@ -1,4 +1,9 @@
-/* qmgr_server - qmgr's sockets: commit notices from smtpd, requests from the CLI */
+/*
+ * qmgr_server - qmgr's sockets: commit notices from smtpd, requests from the CLI
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

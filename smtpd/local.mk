@@ -1,5 +1,8 @@
 # smtpd: the SMTP server (smtpd(8)). Everything but main() is a
 # convenience library, linked by the program and by tests.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += smtpd/smtpd
 noinst_LIBRARIES += smtpd/libsmtpd.a
 smtpd_libsmtpd_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)

@@ -11,6 +11,9 @@
  *	smtpd_etrn.c	ETRN: release a customer domain through qmgr
  *	smtpd_pregreet.c the greeting, and clients that talk before it
  *	smtpd_peer.c	the fleet: who may log in as a peer, XSUMMARY
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H

@@ -1,4 +1,9 @@
-/* smtpd_auth - AUTH on the submission port: SASL exchanges and failure delays */
+/*
+ * smtpd_auth - AUTH on the submission port: SASL exchanges and failure delays
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

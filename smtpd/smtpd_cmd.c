@@ -1,4 +1,9 @@
-/* smtpd_cmd - the verb table and the command handlers of smtpd */
+/*
+ * smtpd_cmd - the verb table and the command handlers of smtpd
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

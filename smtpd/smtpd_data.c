@@ -1,4 +1,9 @@
-/* smtpd_data - DATA: content into the queue file, and the end of data */
+/*
+ * smtpd_data - DATA: content into the queue file, and the end of data
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

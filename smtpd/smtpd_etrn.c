@@ -1,4 +1,9 @@
-/* smtpd_etrn - ETRN (RFC 1985): release a customer domain through qmgr */
+/*
+ * smtpd_etrn - ETRN (RFC 1985): release a customer domain through qmgr
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* smtpd_peer - the fleet on port 25: who may log in as a peer, XSUMMARY */
+/*
+ * smtpd_peer - the fleet on port 25: who may log in as a peer, XSUMMARY
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

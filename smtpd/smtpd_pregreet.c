@@ -6,6 +6,9 @@
  * save a round trip send EHLO (or the whole transaction) at once; a real
  * MTA never does. Only the MX port waits: the submission port serves
  * mail programs, which a pause would only slow.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

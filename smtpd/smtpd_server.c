@@ -1,4 +1,9 @@
-/* smtpd_server - the serving skeleton's callbacks, the TLS context */
+/*
+ * smtpd_server - the serving skeleton's callbacks, the TLS context
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

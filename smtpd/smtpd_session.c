@@ -1,4 +1,9 @@
-/* smtpd_session - one SMTP client: I/O, dispatch, replies, logging */
+/*
+ * smtpd_session - one SMTP client: I/O, dispatch, replies, logging
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

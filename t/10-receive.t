@@ -1,5 +1,8 @@
 # 10-receive: mail for a customer domain is queued; everything else is
 # refused at RCPT; STARTTLS works with the certificate sluice generates.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

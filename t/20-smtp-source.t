@@ -1,6 +1,9 @@
 # 20-smtp-source: Postfix's smtp-source sends 2000 messages over 10
 # parallel sessions; exactly 2000 are queued, each byte-identical to
 # what smtp-source sent, and the index lists all 2000.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # several times. Clients count which messages got a 250; after a restart
 # every one of them is in the queue and complete, no partial message is,
 # and the index agrees with msg/.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

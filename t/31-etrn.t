@@ -3,6 +3,9 @@
 # the queue is empty, 459 for a client outside etrn_from, 503 inside a
 # transaction and before EHLO, 500/501 for missing or bad arguments, the
 # per-session limit.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

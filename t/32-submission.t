@@ -4,6 +4,9 @@
 # AUTH, before STARTTLS and with a wrong password they are refused; the
 # SMTP port still refuses relaying from loopback unless
 # smtpd_relay_networks says otherwise; ETRN by an authenticated owner.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

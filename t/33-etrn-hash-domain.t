@@ -3,6 +3,9 @@
 # "ETRN #group" still releases a real group, and a #name that is neither
 # a group nor a domain of ours is 459. Mail is queued with swaks, the
 # ETRN sent by fetchmail in ETRN mode, the site is smtp-sink.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

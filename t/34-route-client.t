@@ -9,6 +9,9 @@
 # with none, the mail stays queued. The login's address is probed first
 # (a 220 greeting there, or no route): a login from 127.0.0.8, where
 # nothing listens, logs probe=failed and delivers nothing.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

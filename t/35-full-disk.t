@@ -4,6 +4,9 @@
 #
 # The queue lives on a small tmpfs, so this needs root (mount); CI runs
 # as root. As anyone else the test says why it cannot run.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

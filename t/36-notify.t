@@ -1,6 +1,9 @@
 # t/36-notify.t - a customer domain with notify=ADDRESS hears, every
 # notify_interval (a day by default), how many of its queued messages
 # will return to their senders within 24 hours; and nothing when none will.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

@@ -1,6 +1,9 @@
 # t/37-master.t - master: one master per queue, children without
 # privileges, a reload that keeps sessions and mail, a dead child
 # restarted with its reason logged, a clean stop.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

@@ -3,6 +3,9 @@
 # within a second or two. Each has its audit line, the mail goes out in
 # one flush (each message exactly once at the customer's server), and the
 # gate opens once (later triggers renew it).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use IO::Socket::INET;

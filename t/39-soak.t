@@ -5,6 +5,9 @@
 # refused arrived, nothing is left in the queue, every copy is the bytes
 # that were sent, and every duplicate follows a deliver kill closely.
 # bench/README explains the counts; the big run is reported there.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -1,6 +1,9 @@
 # 40-restart: the queue survives a restart; a lost index is rebuilt from
 # msg/ at start; the CLI works with and without qmgr; reload keeps
 # sessions and mail; `sluice start/status/stop` manage a daemon.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -7,6 +7,9 @@
 # file, the queue must then be empty for site.example and untouched for
 # the other domains, and mail that arrives during the session goes out
 # on it too.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

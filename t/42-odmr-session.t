@@ -3,6 +3,9 @@
 # failed logins, PLAIN inside STARTTLS and TLS on connect, and a turned
 # connection we play the customer's SMTP server on, including one we
 # drop in the middle (nothing may be lost).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -4,6 +4,9 @@
 # it carries an enhanced status code; a code is 3 digits of class 2-5,
 # and an enhanced code (RFC 3463) has the class of its reply code.
 # The handlers use only names: no literal reply in etrn/*.c.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

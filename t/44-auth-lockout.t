@@ -7,6 +7,9 @@
 # same address still gets in; once the lockout has run out the right
 # password works again. Every failure is logged in the shape fail2ban's
 # postfix-sasl filter matches.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

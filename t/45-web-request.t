@@ -5,6 +5,9 @@
 # to) gets 421; HTTP/1.1 without Host gets 400, HTTP/1.0 without it is
 # served. Clients: curl, and a scripted one for the bytes curl will not
 # send.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

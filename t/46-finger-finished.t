@@ -6,6 +6,9 @@
 # delivery is seen in flight), "In flight:" then "Delivery: finished
 # at ..." with "Delivered since the gate opened:" equal to the sink's count;
 # a site that refuses connections: "Delivery: failing: cannot reach ...".
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

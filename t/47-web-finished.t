@@ -5,6 +5,9 @@
 # delivered count equal to the sink's; a customer whose site refuses
 # connections sees "failing: cannot reach ADDR:PORT: connection refused,
 # HH:MM" where the green "open" would be.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -1,6 +1,9 @@
 # 50-bad-input: what no polite client sends. Each case gets the right
 # reply code, nothing bad is queued, and the server stays up (the same
 # smtpd process serves a normal client after every case).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

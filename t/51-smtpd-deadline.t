@@ -5,6 +5,9 @@
 # cut at smtpd_session_deadline; one that trickles message content is
 # cut at smtpd_data_deadline, and nothing is queued. An ordinary client
 # is still served.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -4,6 +4,9 @@
 # odmr_session_deadline before the turn; finger at finger_timeout from
 # connect. One address holds at most odmr_client_connection_limit ODMR
 # sessions. Well-behaved clients are still served.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 # hold their requests open cannot lock customers out: each address gets
 # only web_client_connection_limit of them, and a customer from another
 # address logs in with curl while they still hold.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

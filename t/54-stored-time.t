@@ -3,6 +3,9 @@
 # overflow anyone's time arithmetic: qmgr indexes it, fingerd answers
 # about its domain, and the CLI lists and sums it, all with sane output
 # and (under the sanitizer build) no UBSan "signed integer overflow".
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

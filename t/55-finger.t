@@ -3,6 +3,9 @@
 # The banner, refusal of forwarding, one answer shape for unknown, closed
 # and empty domains, release of held mail to the sink with the audit
 # line, limits (line length, timeout, sessions and queries per client).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -1,5 +1,8 @@
 # 56-finger-client: Debian's finger client against fingerd on port 79.
 # The client cannot take a port, so this runs only as root (to bind 79).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -4,6 +4,9 @@
 # but the prober's; stopping the sink closes the gate at the first failed
 # delivery. Domains without mail or with probe=no are never probed;
 # route=mx probes the best MX host that is not us (fake DNS on loopback).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 no warnings qw(exec);

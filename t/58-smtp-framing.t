@@ -4,6 +4,9 @@
 # before the 220 (smtpd_pregreet_wait) each get a 521 and the connection
 # is closed, with a log line; a non-ASCII address without SMTPUTF8 gets
 # 553 5.6.7 (swaks). Polite clients are served throughout.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

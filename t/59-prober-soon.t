@@ -5,6 +5,9 @@
 # on to the address that answers; probe_max bounds the back-off; finger
 # shows the next probe time, and so does the web status page (curl, after
 # the customer's login: its gate opened, failed and closed again).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 no warnings qw(exec);

@@ -2,6 +2,9 @@
 # t/data/config.expected, and its printout reads back the same;
 # `sluice config check` names FILE:LINE of each error and exits 78
 # (EX_CONFIG); master refuses a broken config.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

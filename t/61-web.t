@@ -3,6 +3,9 @@
 # the refresh and sees the counts; headless Chromium renders the login
 # and status pages. Wrong passwords, forms without the token, too many
 # logins, the lease that lapses when refreshes stop, and logout.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # web_tls_key_file; GnuTLS inside libmicrohttpd): curl verifies the
 # certificate, the session cookie is Secure, a login works, plain HTTP
 # on the HTTPS port gets no page, and headless Chromium renders it.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

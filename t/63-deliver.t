@@ -1,5 +1,8 @@
 # t/63-deliver.t - deliver against a fake qmgr, Postfix's smtp-sink as the
 # customer's server and a fake DNS server on loopback (FakeDNS.pm).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 no warnings qw(exec);

@@ -3,6 +3,9 @@
 # smtpd offers STARTTLS) and never in the clear (to a sink that offers no
 # STARTTLS: held, with the reason, nothing sent); tls=verify refuses a
 # certificate it cannot verify (the second sluice's self-signed one).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

@@ -5,6 +5,9 @@
 # replies by one; the message must stay queued with status=deferred and
 # a protocol error as the reason, its queue file in place, and the next
 # flush to an honest server must deliver every byte of it.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -9,6 +9,9 @@
 # the session must end with a protocol error, the message logged
 # status=deferred and still queued; a later ATRN to an honest site then
 # delivers it byte for byte.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 # at once); a relay domain in the same state bounces 5.4.6, as Postfix
 # does; and smtpd refuses a message with more Received: headers than
 # hopcount_limit (50) with 554 5.4.6 Too many hops.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 # status=deferred dsn=4.4.3, no DSN, until its lifetime ends (then the
 # usual expiry DSN). For a relay domain an NXDOMAIN still bounces (5.4.4)
 # but a malformed answer or SERVFAIL defers.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # Postfix log summariser, reports the messages sluice received. sluice
 # runs as a daemon here (`sluice start`), logging to log_file as on a host
 # without a syslog daemon.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

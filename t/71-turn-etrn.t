@@ -4,6 +4,9 @@
 # the held mail of both arrives at the site's smtp-sink. With one MX down,
 # its line says so, the other is still released, the retry series runs
 # and ends in exit 75, and the link commands ran around it.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

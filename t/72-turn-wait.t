@@ -9,6 +9,9 @@
 # fingerd takes two queries per host from a new sluice-turn ("?DOMAIN",
 # then the plain form), so each part queries from its own loopback
 # address (--bind).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -10,6 +10,9 @@
 # nothing released; a password never crosses in the clear (PLAIN only
 # inside TLS, even when a server offers it outside); a server that
 # speaks before our greeting after ATRN is a protocol error.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -9,6 +9,9 @@
 # plain ETRN from a peer's address) release nothing and are logged. The
 # operator's `sluice flush --all` on one host reaches the peers as
 # "ETRN #*" after the peer login, and goes no further.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

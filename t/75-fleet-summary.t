@@ -2,6 +2,9 @@
 # one host of a fleet of three: its own counts and gate per domain and
 # each peer's, fetched over the peer login (XSUMMARY), every row naming
 # its host; a peer that is down is shown unreachable, never as zero.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -9,6 +9,9 @@
 # other keeps its mail (deferred, logged) and relays it once the home is
 # back. A home= in the domains file wins over the hash, and a trigger at
 # the other host relays at once.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # real sluice: it logs in, turns the connection around and hands every
 # held message to the site's MTA; with the MTA down it releases nothing,
 # retries by its --retry series and exits 75 with the mail still held.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -8,6 +8,9 @@
 # site's ip-up script may drop the link. A web login at the first host
 # is passed the same way. The transcript (the site
 # program's lines, both hosts' trigger lines, the sink's count) is shown.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

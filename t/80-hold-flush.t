@@ -2,6 +2,9 @@
 # is up; `sluice flush` releases it and the server receives every
 # message byte for byte as sent (after sluice's Received: header); the
 # queue is then empty and a second flush finds nothing waiting.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

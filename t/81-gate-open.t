@@ -2,6 +2,9 @@
 # goes straight through; when the customer's server goes away the first
 # refused connection closes the gate and mail queues again. Nothing is
 # lost, nothing is duplicated, nothing bounces.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -6,6 +6,9 @@
 # mail arriving at sluice again:
 #   mx.example:   10 better.test (a sink), 20 mx.sluice.test, 30 worse.test (a sink)
 #   loop.example:  5 mx.sluice.test, 10 better.test, 20 worse.test
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 #
 # The senders' domain, sender.example, is routed (mode=backup) to a
 # second sink, so DSNs are received and parsed like any mail client would.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 # server accepted before the journal said so) and are reported, not
 # asserted. qmgr keeps open gates in private/gates, so the flush goes on
 # after its restart without a new trigger.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -5,6 +5,9 @@
 # stays up, logs one "index damaged ... rebuilt" line, keeps the old
 # index for a human, lists the messages, and a flush delivers them to the
 # customer's server byte for byte; `sluice queue reindex` exits 0.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # has the message. With msg/XX/ID.j full of garbage, three flushes to the
 # customer's server deliver at most one copy; message and journal end in
 # corrupt/ (kept for a human), and the log names the file and the reason.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -1,6 +1,9 @@
 # 87-orphan-journal: a journal whose message is gone (a crash between the
 # two unlinks of a removal) is removed by the start-up reconcile, with a
 # log line each; the journal of a queued message stays.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

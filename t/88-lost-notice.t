@@ -3,6 +3,9 @@
 # message is committed), smtpd logs a warning with the queue ID, and the
 # running qmgr finds the message in the spool by itself: it is listed and
 # a flush delivers it, with no restart of qmgr.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # 1,000 recipients of a held domain (a delivery job carries at most 400),
 # one ETRN: the customer's server receives all 1,000, in jobs of at most
 # 400, with no second trigger.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -4,6 +4,9 @@
 # exit 77 (EX_NOPERM), and every operator action is logged with its uid.
 # (As nobody, "sluice queue list" used to show every sender and
 # recipient, "queue delete" removed mail and "flush" released a domain.)
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use File::Copy qw(copy);

@@ -7,6 +7,9 @@
 # root:root 0644; sluice passwd as root then made it root:root 0640, the
 # daemons could not read it and every customer login failed, while config
 # check and start passed.)
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use File::Find qw(find);

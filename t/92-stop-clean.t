@@ -1,6 +1,9 @@
 # t/92-stop-clean.t - "sluice stop" with sessions open: every child exits
 # cleanly (smtpd used to abort with "free(): invalid pointer" on every
 # SIGTERM, freeing main()'s stack array of listeners: a core per stop).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

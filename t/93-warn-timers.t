@@ -3,6 +3,9 @@
 # before (it used to keep a 24-hour timer and its key for every message,
 # delivered or not, so memory grew with mail volume). And a message that
 # does wait past warn= still gets its delay notice.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

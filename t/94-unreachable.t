@@ -4,6 +4,9 @@
 # (every child used to fail with "Permission denied" and clients hung);
 # and a daemon that cannot be executed later stops master rather than
 # being restarted forever.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use File::Copy qw(copy);

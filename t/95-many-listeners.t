@@ -3,6 +3,9 @@
 # silently dropped the 65th and later: here fingerd gets 70 sockets (one
 # port on 70 loopback addresses) and every one of them answers, the
 # last as the first; smtpd gets 66 and "sluice status" sees them all.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

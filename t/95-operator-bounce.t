@@ -2,6 +2,9 @@
 # pending recipients to the sender: one notice (committed before the
 # journal says "bounced", lib/mail/qctl_index.c qctl_bounce), a bounced
 # log line per recipient, and the message leaves the queue.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

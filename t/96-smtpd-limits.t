@@ -3,6 +3,9 @@
 # per client address with its 421 naming the address, mynetworks exempt
 # from it, smtpd_connection_limit for all, each refusal logged with the
 # client, and a session's end freeing its slot.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -2,6 +2,9 @@
 # TLS-on-connect (odmrs) sessions of one address together, and a
 # refusal on odmrs is silent: its client expects a TLS handshake, not a
 # 421 in the clear, so the connection is just closed (and logged).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 

@@ -3,6 +3,9 @@
 # no qmgr answering, the CLI serves a request itself under the index lock;
 # a qmgr that takes that lock first (it was starting) is asked instead,
 # and a lock holder that never answers is named in the error.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use lib "$ENV{SLUICE_SRCDIR}/t/lib";

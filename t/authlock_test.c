@@ -1,4 +1,9 @@
-/* authlock_test - login and client lockout: counting, locking, clearing */
+/*
+ * authlock_test - login and client lockout: counting, locking, clearing
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
-/* cli_test - the sluice CLI: JSON and text formatting, usage errors, config check */
+/*
+ * cli_test - the sluice CLI: JSON and text formatting, usage errors, config check
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <fcntl.h>

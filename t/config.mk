@@ -1,5 +1,8 @@
 # t/config.mk: unit tests of the configuration layer (lib/mail/config.c,
 # domains.c, netlist.c).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/config_test t/domains_test
 TESTS += t/config_test t/domains_test
 t_config_test_SOURCES = t/config_test.c t/testutil.c t/testutil.h

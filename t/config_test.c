@@ -1,4 +1,9 @@
-/* config_test - sluice.conf: types, expansion, errors, printing, man page */
+/*
+ * config_test - sluice.conf: types, expansion, errors, printing, man page
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stddef.h>

@@ -1,5 +1,8 @@
 # t/deliver.mk: tests of the outbound side: lib/mail/dns.c,
 # lib/mail/smtp_client.c and the deliver program (with a fake qmgr).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/queue_inject
 t_queue_inject_SOURCES = t/queue_inject.c
 t_queue_inject_LDADD = $(SLUICE_LIBS)

@@ -1,4 +1,9 @@
-/* domains_test - the domains table, recipient lists, network lists and home hosts */
+/*
+ * domains_test - the domains table, recipient lists, network lists and home hosts
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,9 @@
 # t/doors.mk: integration tests of the limits at every door (issue 7):
 # deadlines per command, request and session against slow clients, the
 # per-client connection limits, and stored times that must not overflow.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 DOORS_TESTS = \
 	t/53-web-limits.t \
 	t/51-smtpd-deadline.t \

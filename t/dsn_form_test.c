@@ -1,5 +1,9 @@
 /* dsn_form_test - the form of notices: line lengths, the RET=FULL size cap,
- * 8-bit originals, the customer notice, and a parser we did not write */
+ * 8-bit originals, the customer notice, and a parser we did not write
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -1,4 +1,9 @@
-/* dsn_notice - what the DSN unit tests share (see dsn_notice.h) */
+/*
+ * dsn_notice - what the DSN unit tests share (see dsn_notice.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -9,6 +9,9 @@
  *		... part_body(&n, 1) ...
  *	notice_free(&n);
  *	return dsn_notice_done();
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_T_DSN_NOTICE_H
 #define SLUICE_T_DSN_NOTICE_H

@@ -1,4 +1,9 @@
-/* dsn_test - delivery status notifications: envelope, MIME structure, fields */
+/*
+ * dsn_test - delivery status notifications: envelope, MIME structure, fields
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -1,6 +1,9 @@
 /*
  * fingerprobe_test - the finger query grammar and answer text
  * (fingerd_query.c), and the prober's back-off (prober_backoff).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

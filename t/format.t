@@ -2,6 +2,9 @@
 # listed in .clang-format-files is exactly what clang-format makes of it
 # with the tree's .clang-format (--dry-run -Werror). Skipped when
 # clang-format is not installed (build.sh installs it).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

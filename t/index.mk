@@ -1,5 +1,8 @@
 # t/index.mk: unit tests of the queue index (lib/mail/qindex*.c): index_test
 # its records and walks, index_recover_test its recovery and damage checks.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/index_test t/index_recover_test
 TESTS += t/index_test t/index_recover_test
 t_index_test_SOURCES = t/index_test.c $(INDEX_ENTRY)

@@ -1,4 +1,9 @@
-/* index_entry - what the queue index tests share (see index_entry.h) */
+/*
+ * index_entry - what the queue index tests share (see index_entry.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* system */

@@ -2,6 +2,9 @@
  * index_entry.h - what the queue index tests (index_test,
  * index_recover_test) share: entries made from a number with every field
  * set, and a walk callback that counts and checks what a walk gives.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_T_INDEX_ENTRY_H
 #define SLUICE_T_INDEX_ENTRY_H

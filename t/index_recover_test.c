@@ -3,6 +3,9 @@
  * entries a writer killed with SIGKILL committed survive, a database file
  * of garbage fails the open and remove_env recovers, commits leave few log
  * files behind, and qindex_check finds damage without harm to the caller.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

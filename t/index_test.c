@@ -3,6 +3,9 @@
  * environment in a temporary directory: round trips, replace, delete,
  * walks by domain, expiry, message and all, walks whose callbacks change
  * the index, and bad records. Recovery is index_recover_test's.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
 # (t/lib/SluiceTest.pm), so they may run in parallel (make -j2 check).
 # They run through the TAP driver with t/lib on @INC (T_LOG_COMPILER).
 # The longest come first, so that -j2 keeps both cores busy to the end.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 INTEGRATION_TESTS = \
 	t/30-crash.t \
 	t/20-smtp-source.t \

@@ -1,4 +1,9 @@
-/* job_test - the delivery-job runner (lib/mail/job.c) without a network */
+/*
+ * job_test - the delivery-job runner (lib/mail/job.c) without a network
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -3,6 +3,9 @@
 # and no program includes another program's headers; and only the index
 # module (qindex.c and the files it is split into) includes <db.h>
 # (DESIGN.md: LMDB may replace Berkeley DB).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

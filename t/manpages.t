@@ -3,6 +3,9 @@
 # things where they can be compared: the options of the SYNOPSIS, the
 # queue sockets and files (private/..., public/...) it names, and for
 # master the services of its table (master_service.c).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 use strict;
 use warnings;
 use Test::More;

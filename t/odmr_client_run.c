@@ -8,6 +8,9 @@
  *	    [-d domain]...
  *	    [-t may|none|required|wrap] [-C ca_file] [-V] [-m mta_host]
  *	    [-P mta_port] [-L] [-H helo_name] [-T timeout] [-S max_size]
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

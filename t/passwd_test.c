@@ -1,4 +1,9 @@
-/* passwd_test - customer credentials: hashes, CRAM-MD5 secrets, the file */
+/*
+ * passwd_test - customer credentials: hashes, CRAM-MD5 secrets, the file
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

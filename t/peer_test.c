@@ -4,6 +4,9 @@
  * challenge and never the secret, every reply is matched to its command,
  * and each way a peer can answer or misbehave ends as the pass's retry
  * logic needs it (a reply, a temporary failure, a final one).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

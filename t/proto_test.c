@@ -2,6 +2,9 @@
  * proto_test - lib/mail/proto_rec: every record's round trip through the
  * wire, the word tables, and the records a decoder must refuse (with a
  * warning that names the record, the field and the peer).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,7 @@
 # t/qmgr.mk: unit tests of qmgr's modules, linked from qmgr/libqmgr.a.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/qmgr_gate_test
 TESTS += t/qmgr_gate_test
 t_qmgr_gate_test_SOURCES = t/qmgr_gate_test.c

@@ -4,6 +4,9 @@
  * directory (qmgr_domain_fill) and handed out by qmgr_dispatch_next, the
  * choosing half of qmgr_dispatch; the test assigns each job as
  * qmgr_dispatch does after the write, and asserts who got what.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

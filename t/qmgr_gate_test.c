@@ -1,4 +1,9 @@
-/* qmgr_gate_test - qmgr's gate and trigger policy, linked from libqmgr */
+/*
+ * qmgr_gate_test - qmgr's gate and trigger policy, linked from libqmgr
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdlib.h>

@@ -2,6 +2,9 @@
  * qmgr_test - unit tests of qmgr's policies, linked against qmgr/libqmgr.a:
  * the retry back-off, who may release a domain (qmgr_trigger_allowed),
  * and when a domain's gate counts as open.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,6 +1,10 @@
 /* queue_damage_test - the queue refuses damage: truncated, flipped and
  * spoiled files rejected and quarantined, aborts, limits, collisions, bad
- * IDs, and a full disk */
+ * IDs, and a full disk
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -1,4 +1,9 @@
-/* queue_files - what the queue unit tests share (see queue_files.h) */
+/*
+ * queue_files - what the queue unit tests share (see queue_files.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

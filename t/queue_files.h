@@ -3,6 +3,9 @@
  * queue_damage_test) share: a scratch queue, an envelope using every
  * field, a message committed with it, and files read, written and
  * counted below the queue directory.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_T_QUEUE_FILES_H
 #define SLUICE_T_QUEUE_FILES_H

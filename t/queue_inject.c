@@ -3,6 +3,9 @@
  * way smtpd does (queue_file_create/write/commit) and print its ID.
  *
  *	queue_inject QDIR SENDER RCPT... < content     (content: CRLF lines)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

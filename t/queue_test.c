@@ -1,5 +1,9 @@
 /* queue_test - queue IDs, the durable writer, the validating reader, journals;
- * damage and errors are queue_damage_test's */
+ * damage and errors are queue_damage_test's
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 /* System. */

@@ -2,6 +2,9 @@
 # gate, deliver, lifetimes and DSNs, crashes during a flush, MX routing.
 # Each starts its own sluice and Perl sinks (t/lib/Sink.pm) on free
 # loopback ports, so they run in parallel with the others.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 RELEASE_TESTS = \
 	t/84-crash-flush.t \
 	t/83-lifetime-dsn.t \

@@ -1,4 +1,9 @@
-/* route_test - the route= and tls= grammars (lib/mail/route.c) */
+/*
+ * route_test - the route= and tls= grammars (lib/mail/route.c)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
-/* sasl_test - PLAIN, LOGIN and CRAM-MD5 exchanges, base64, cancel */
+/*
+ * sasl_test - PLAIN, LOGIN and CRAM-MD5 exchanges, base64, cancel
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,7 @@
 # t/smtp.mk: unit test of the SMTP grammar and the reply catalogue.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/smtp_test
 TESTS += t/smtp_test
 t_smtp_test_SOURCES = t/smtp_test.c

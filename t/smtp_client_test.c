@@ -1,6 +1,9 @@
 /*
  * smtp_client_test - the SMTP client engine against a scripted server on
  * the other end of a socketpair, both driven by one event loop.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* smtp_test - command parsing, ESMTP parameters, xtext, reply catalogue */
+/*
+ * smtp_test - command parsing, ESMTP parameters, xtext, reply catalogue
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

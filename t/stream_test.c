@@ -3,6 +3,9 @@
  * case per table row: a peer trickles octets on a timer while the
  * stream's owner records the events it gets. Which events arrive is
  * asserted, never how long anything took.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -5,6 +5,9 @@
  *
  *	ok(strcmp(got, want) == 0, "parse %s: got %s, want %s", in, got, want);
  *	return tap_done();
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_TAP_H
 #define SLUICE_TAP_H

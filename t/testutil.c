@@ -1,4 +1,9 @@
-/* testutil - scaffolding shared by the C unit tests (see testutil.h) */
+/*
+ * testutil - scaffolding shared by the C unit tests (see testutil.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

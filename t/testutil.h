@@ -11,6 +11,9 @@
  *	...
  *	test_rmdir(dir);
  *	return tap_done();
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_TESTUTIL_H
 #define SLUICE_TESTUTIL_H

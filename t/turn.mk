@@ -1,4 +1,7 @@
 # t/turn.mk: sluice-turn(1), the site program, against two sluice MX hosts.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 TURN_TESTS = t/71-turn-etrn.t t/72-turn-wait.t t/77-turn-atrn.t t/78-fleet-roundtrip.t
 TESTS += $(TURN_TESTS)
 EXTRA_DIST += $(TURN_TESTS) t/lib/TurnFleet.pm t/lib/LyingMX.pm

@@ -1,4 +1,9 @@
-/* turn_test - sluice-turn's parsers of what an MX says: the finger status */
+/*
+ * turn_test - sluice-turn's parsers of what an MX says: the finger status
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,7 @@
 # t/unit.mk: unit tests of the lead's lib/ modules (ipc, htable, events, address).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 check_PROGRAMS += t/util_test
 TESTS += t/util_test
 t_util_test_SOURCES = t/util_test.c

@@ -1,4 +1,9 @@
-/* util_test - lib/util: ipc records, the hash table, the event loop; lib/mail/address */
+/*
+ * util_test - lib/util: ipc records, the hash table, the event loop; lib/mail/address
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 # turn: sluice-turn(1), the site's program (etrn, wait, check). Everything
 # but main() is in a convenience library that tests can link too.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 noinst_LIBRARIES += turn/libturn.a
 turn_libturn_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 turn_libturn_a_SOURCES = turn/turn.h turn/turn_conn.c turn/turn_mx.c \

@@ -34,6 +34,9 @@
  *
  * SEE ALSO
  *	sluice-turn(1), etrn(8), fingerd(8), fetchmail(1)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

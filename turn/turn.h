@@ -16,6 +16,9 @@
  *
  * Every MX is a peer we do not trust: its replies are bounded in length
  * and count, and its numbers in range, before anything is believed.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_TURN_H
 #define SLUICE_TURN_H

@@ -3,6 +3,9 @@
  * without a fixed address. The protocol is lib/mail/odmr_client; this
  * file maps the options onto it and adds what the other subcommands
  * have: the retry series, the link commands and the result lines.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* turn_conn - one blocking connection with a deadline on every step */
+/*
+ * turn_conn - one blocking connection with a deadline on every step
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

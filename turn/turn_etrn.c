@@ -1,4 +1,9 @@
-/* turn_etrn - ETRN (RFC 1985) to every MX, in a retry series, with the link */
+/*
+ * turn_etrn - ETRN (RFC 1985) to every MX, in a retry series, with the link
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

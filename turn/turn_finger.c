@@ -1,4 +1,9 @@
-/* turn_finger - the finger (RFC 1288) status of a domain at one MX */
+/*
+ * turn_finger - the finger (RFC 1288) status of a domain at one MX
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

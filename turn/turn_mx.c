@@ -1,4 +1,9 @@
-/* turn_mx - every MX host of the site's domains, without the site itself */
+/*
+ * turn_mx - every MX host of the site's domains, without the site itself
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

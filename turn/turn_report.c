@@ -1,4 +1,9 @@
-/* turn_report - sluice-turn's result lines, and its time grammar */
+/*
+ * turn_report - sluice-turn's result lines, and its time grammar
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,4 +1,9 @@
-/* turn_wait - follow the release by finger (wait), or decide to go online (check) */
+/*
+ * turn_wait - follow the release by finger (wait), or decide to go online (check)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

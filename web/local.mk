@@ -1,5 +1,8 @@
 # web: the login page that holds a site's gate open (web(8)), on
 # libmicrohttpd. Everything but main() is a convenience library.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 pkglibexec_PROGRAMS += web/web
 noinst_LIBRARIES += web/libweb.a
 web_libweb_a_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)

@@ -41,6 +41,9 @@
  *	RFC 8446 (TLS 1.3, through GnuTLS in libmicrohttpd).
  * SEE ALSO
  *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5), sluice-passwd(5)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

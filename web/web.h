@@ -16,6 +16,9 @@
  * table therefore needs no lock. Handlers call qmgr with a short
  * blocking request (qmgr answers from memory); a failed login is held
  * back by suspending the connection, never by sleeping.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_WEB_H
 #define SLUICE_WEB_H

@@ -1,4 +1,9 @@
-/* web_gate - what the pages ask of qmgr (trigger, status, close) and of passwd */
+/*
+ * web_gate - what the pages ask of qmgr (trigger, status, close) and of passwd
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

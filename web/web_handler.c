@@ -1,4 +1,9 @@
-/* web_handler - the pages: login form, login, status (lease renewal), logout */
+/*
+ * web_handler - the pages: login form, login, status (lease renewal), logout
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <netinet/in.h>

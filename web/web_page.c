@@ -1,4 +1,9 @@
-/* web_page - the HTML of the login, status and notice pages, and their CSS */
+/*
+ * web_page - the HTML of the login, status and notice pages, and their CSS
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -2,6 +2,9 @@
  * web_request - checks on a request's head before any page sees it:
  * framing that two HTTP parsers could read differently (request
  * smuggling, RFC 9112 6.1) and the Host it was meant for (web_hostnames).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

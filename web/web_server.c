@@ -1,4 +1,9 @@
-/* web_server - libmicrohttpd on our epoll loop; the headers of every reply */
+/*
+ * web_server - libmicrohttpd on our epoll loop; the headers of every reply
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

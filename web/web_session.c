@@ -1,4 +1,9 @@
-/* web_session - random tokens, the session table, the login rate limit */
+/*
+ * web_session - random tokens, the session table, the login rate limit
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

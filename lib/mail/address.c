@@ -1,4 +1,9 @@
-/* address - RFC 5321 mailbox, path and domain grammar */
+/*
+ * address - RFC 5321 mailbox, path and domain grammar
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

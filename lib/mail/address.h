@@ -10,6 +10,9 @@
  * Quoted local-parts are accepted (and kept quoted); address literals
  * ([1.2.3.4], [IPv6:...]) are accepted as domains. The stored form of an
  * address is "local@domain" without angle brackets; the null sender is "".
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_ADDRESS_H
 #define SLUICE_ADDRESS_H

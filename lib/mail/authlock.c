@@ -1,4 +1,9 @@
-/* authlock - login and client lockout after failed logins, shared by file */
+/*
+ * authlock - login and client lockout after failed logins, shared by file
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <dirent.h>

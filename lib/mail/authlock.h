@@ -30,6 +30,9 @@
  *
  * Stale files (no failure for auth_lockout_time, not locked) are removed
  * by authlock_fail() at most once per auth_lockout_time per process.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_AUTHLOCK_H
 #define SLUICE_MAIL_AUTHLOCK_H

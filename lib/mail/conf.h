@@ -20,6 +20,9 @@
  * config_load() then reads the domains table (domains.h) named by
  * domains_file. Errors are collected, not printed: the caller decides
  * whether they go to stderr (`sluice config check`) or to the log.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_CONF_H
 #define SLUICE_MAIL_CONF_H

@@ -1,4 +1,9 @@
-/* config - sluice.conf parameters: the table, the loader, the printer */
+/*
+ * config - sluice.conf parameters: the table, the loader, the printer
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

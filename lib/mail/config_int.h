@@ -3,6 +3,9 @@
  * config.c (the parameter table and the loader), config_value.c (the
  * grammar of values) and config_print.c (the printer). Not for use
  * outside them: everyone else has conf.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_CONFIG_INT_H
 #define SLUICE_CONFIG_INT_H

@@ -2,6 +2,9 @@
  * config_print - sluice.conf as text: the effective or default value of
  * every parameter, sorted by name, so that the printout reads back as is
  * (`sluice config`, `sluice config -d`), and one value by name.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

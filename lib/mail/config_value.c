@@ -3,6 +3,9 @@
  * sizes, numbers, booleans, host:port lists, choices), the error list a
  * load fills, and the computed defaults of myhostname and mydomain. The
  * parameter table and the loader that uses them are in config.c.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

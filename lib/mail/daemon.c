@@ -1,4 +1,9 @@
-/* daemon - shared start-up, listeners from master, reload and stop */
+/*
+ * daemon - shared start-up, listeners from master, reload and stop
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

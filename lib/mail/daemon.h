@@ -15,6 +15,9 @@
  * with master. daemon_run() turns SIGHUP into a configuration reload
  * (a broken file keeps the running configuration, with a warning) and
  * SIGTERM/SIGINT or master's death into a clean return.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_DAEMON_H
 #define SLUICE_DAEMON_H

@@ -1,4 +1,9 @@
-/* daemon_server - listeners, the accept loop, session limits and refusals */
+/*
+ * daemon_server - listeners, the accept loop, session limits and refusals
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -45,6 +45,9 @@
  * The table of listener services and the sluice.conf parameters that
  * configure them is here too: master binds from it and "sluice status"
  * probes from it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_DAEMON_SERVER_H
 #define SLUICE_DAEMON_SERVER_H

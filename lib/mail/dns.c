@@ -1,4 +1,9 @@
-/* dns - asynchronous MX and address lookups with c-ares on the event loop */
+/*
+ * dns - asynchronous MX and address lookups with c-ares on the event loop
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -26,6 +26,9 @@
  * order, RFC 5321 5.1). Address answers list IPv4 and IPv6 addresses in
  * the order c-ares sorts them (RFC 6724); /etc/hosts is consulted and
  * numeric addresses are answered without a query.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_DNS_H
 #define SLUICE_MAIL_DNS_H

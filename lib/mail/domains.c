@@ -1,4 +1,9 @@
-/* domains - the customer domain table and recipient lists */
+/*
+ * domains - the customer domain table and recipient lists
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

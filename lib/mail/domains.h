@@ -17,6 +17,9 @@
  * through a hash table, so a table of thousands of domains costs nothing
  * per RCPT. A table is immutable after loading: a reload builds a new
  * one.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_DOMAINS_H
 #define SLUICE_MAIL_DOMAINS_H

@@ -9,6 +9,9 @@
  * and for 8-bit octets (which need Content-Transfer-Encoding: 8bit).
  * The scan runs the same copy routine as the write, so what is checked
  * is exactly what is written.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

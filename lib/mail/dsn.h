@@ -25,6 +25,9 @@
  *
  * Every line ends in CRLF and none is longer than 998 octets, whatever the
  * original message held.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_DSN_H
 #define SLUICE_DSN_H

@@ -3,6 +3,9 @@
  * and delivery-status fields folded to RFC 5322's line lengths, cleaned
  * of control and 8-bit octets, dates, durations, RFC 3463 status codes
  * and the few words a status means (see dsn.c).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
  * parts, its file, and the entry points of dsn.h), dsn_field.c (the text
  * and fields it is made of) and dsn_out.c (where its octets go, and the
  * copy of the original). Not for use outside them.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_DSN_INT_H
 #define SLUICE_DSN_INT_H

@@ -2,6 +2,9 @@
  * dsn_out - where the octets of a notice go: the queue file, or a
  * scanner that looks for the MIME boundary and for 8-bit octets; and the
  * copy of the original message that both see (see dsn.c).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,4 +1,9 @@
-/* home - the home host of a customer domain in a fleet (rendezvous hashing) */
+/*
+ * home - the home host of a customer domain in a fleet (rendezvous hashing)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

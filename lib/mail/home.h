@@ -22,6 +22,9 @@
  * Adding a host moves only the domains it now wins; removing one moves
  * only its own. The function has no state and no randomness: every host
  * and every version computes the same answer from the same names.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_HOME_H
 #define SLUICE_MAIL_HOME_H

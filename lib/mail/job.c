@@ -1,4 +1,9 @@
-/* job - one delivery job of qmgr's, run by an agent; see job.h */
+/*
+ * job - one delivery job of qmgr's, run by an agent; see job.h
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

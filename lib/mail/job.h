@@ -31,6 +31,9 @@
  * cannot: why the others were deferred or bounced (qmgr's retry and
  * DSN), and counts. A lost or contradicting record can therefore never
  * lose a recipient or finish one twice.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_JOB_H
 #define SLUICE_JOB_H

@@ -1,5 +1,8 @@
 # lib/mail: mail knowledge, built on lib/util. Modules add their sources
 # from their own fragments (lib/mail/*.mk) with +=.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 noinst_LIBRARIES += lib/mail/libsluice_mail.a
 lib_mail_libsluice_mail_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 lib_mail_libsluice_mail_a_SOURCES = \

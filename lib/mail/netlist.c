@@ -1,4 +1,9 @@
-/* netlist - client network lists (mynetworks, etrn_from=) */
+/*
+ * netlist - client network lists (mynetworks, etrn_from=)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

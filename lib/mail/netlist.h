@@ -8,6 +8,9 @@
  *
  * An IPv4 entry also matches the same address as an IPv4-mapped IPv6
  * client (::ffff:10.1.2.3), since a dual-stack listener sees those.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_NETLIST_H
 #define SLUICE_MAIL_NETLIST_H

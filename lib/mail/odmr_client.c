@@ -1,4 +1,9 @@
-/* odmr_client - log in to an ODMR server, send ATRN, turn the connection */
+/*
+ * odmr_client - log in to an ODMR server, send ATRN, turn the connection
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

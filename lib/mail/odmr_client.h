@@ -59,6 +59,9 @@
  * certificate not verified); EX_NOHOST for an unknown host name;
  * EX_UNAVAILABLE for an ATRN refused with 5xx; EX_USAGE for bad options.
  * result->error says why, in a sentence.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_ODMR_CLIENT_H
 #define SLUICE_MAIL_ODMR_CLIENT_H

@@ -3,6 +3,9 @@
  * connection (odmr_client_io.c), the session, the failures and their exit
  * codes (odmr_client.c), the MTA client (odmr_client_mta.c) and the
  * turned-around server (odmr_client_turn.c).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_ODMR_CLIENT_INT_H
 #define SLUICE_MAIL_ODMR_CLIENT_INT_H

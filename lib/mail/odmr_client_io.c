@@ -1,4 +1,9 @@
-/* odmr_client_io - blocking lines and replies with deadlines, TLS or not */
+/*
+ * odmr_client_io - blocking lines and replies with deadlines, TLS or not
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

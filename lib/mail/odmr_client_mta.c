@@ -1,4 +1,9 @@
-/* odmr_client_mta - the site's own MTA, by SMTP or LMTP (RFC 2033) */
+/*
+ * odmr_client_mta - the site's own MTA, by SMTP or LMTP (RFC 2033)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdio.h>

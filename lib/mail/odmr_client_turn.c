@@ -1,4 +1,9 @@
-/* odmr_client_turn - after ATRN: the SMTP server the held mail comes to */
+/*
+ * odmr_client_turn - after ATRN: the SMTP server the held mail comes to
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,4 +1,9 @@
-/* passwd - customer credentials: crypt(3) hashes and CRAM-MD5 secrets */
+/*
+ * passwd - customer credentials: crypt(3) hashes and CRAM-MD5 secrets
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <crypt.h>

@@ -26,6 +26,9 @@
  * A table is immutable once loaded. passwd_reload() replaces it when the
  * file changed on disk (a program calls it before each login, and with
  * force on SIGHUP), so `sluice passwd` takes effect at once.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_PASSWD_H
 #define SLUICE_MAIL_PASSWD_H

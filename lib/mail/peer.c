@@ -1,4 +1,9 @@
-/* peer - the fleet's secret, its addresses, and the blocking peer client */
+/*
+ * peer - the fleet's secret, its addresses, and the blocking peer client
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

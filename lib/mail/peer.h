@@ -43,6 +43,9 @@
  * it (CRAM-MD5), but the ETRN and the summary (domain names and counts)
  * travel in the clear, and an attacker on the path could take over the
  * session after the login. Peers are expected on one operator's network.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_PEER_H
 #define SLUICE_MAIL_PEER_H

@@ -1,4 +1,9 @@
-/* proto - small clients of the qmgr protocol */
+/*
+ * proto - small clients of the qmgr protocol
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -136,6 +136,9 @@
  * (PROTO_F_*, enum proto_status/source/gate/result with their tables in
  * proto_rec.c); lib/mail/proto_rec.h encodes and decodes each record of
  * the qmgr trigger family and the agent protocol, refusing unknown fields.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_PROTO_H
 #define SLUICE_PROTO_H

@@ -1,6 +1,9 @@
 /*
  * proto_rec - the words of lib/mail/proto.h and each record's codec: one
  * table of fields per record, read by one encoder and one decoder.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

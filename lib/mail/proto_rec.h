@@ -17,6 +17,9 @@
  *
  * The job record (qmgr -> agent) repeats rcpt=/idx= pairs; its decode
  * allocates the two arrays, freed with proto_job_clear.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_PROTO_REC_H
 #define SLUICE_PROTO_REC_H

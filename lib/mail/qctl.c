@@ -2,6 +2,9 @@
  * qctl - queue control requests (list, summary, delete, reindex, status,
  * hold, release, bounce, requeue, flush), served on the open index by
  * whoever holds its lock: qmgr, or the CLI when no qmgr runs.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

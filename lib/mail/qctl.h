@@ -14,6 +14,9 @@
  * them itself on the index, after taking the index lock that proves no
  * qmgr holds it. Both go through qctl_handle(), so the answers are the
  * same either way.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QCTL_H
 #define SLUICE_QCTL_H

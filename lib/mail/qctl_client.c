@@ -2,6 +2,9 @@
  * qctl_client - the CLI's side of a queue control request: ask the
  * running qmgr over its control socket, or, when none runs (the index
  * lock proves it), serve the request here on the index.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

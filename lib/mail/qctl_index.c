@@ -12,6 +12,9 @@
  * And keeping the index in step with msg/: qmgr indexes each message
  * after every job, notice and request (qctl_index_message), and the
  * owner reconciles the whole index with msg/ when it opens it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

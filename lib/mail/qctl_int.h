@@ -2,6 +2,9 @@
  * qctl_int - what the request half of qctl (qctl.c) takes from the index
  * half (qctl_index.c): collecting entries and IDs in a walk. Not for use
  * outside them.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QCTL_INT_H
 #define SLUICE_QCTL_INT_H

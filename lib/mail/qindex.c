@@ -24,6 +24,9 @@
  * The ID and the domain are not repeated in the record: they are the key.
  * Decoding checks every length against what is left, and re-parses the
  * ID, the domain and every address with the wire grammar.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

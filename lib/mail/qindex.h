@@ -21,6 +21,9 @@
  * fails is reported as -1/EBADMSG and skipped by walks, with a warning,
  * and marks the index damaged (qindex_damaged): the spool wins, and the
  * owner sets the index aside and rebuilds it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QINDEX_H
 #define SLUICE_QINDEX_H

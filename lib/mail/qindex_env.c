@@ -1,6 +1,9 @@
 /*
  * qindex_env - the index's environment as files: set aside, remove, and
  * the check in a child process before an owner uses it (see qindex.h).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
  * record codec, open/close and single entries; qindex_env.c: the
  * environment as files and its check; qindex_walk.c: ranges and walks).
  * Not for use outside those three: everyone else has qindex.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QINDEX_INT_H
 #define SLUICE_QINDEX_INT_H

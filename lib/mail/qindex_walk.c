@@ -1,6 +1,9 @@
 /*
  * qindex_walk - ranges of the queue index: a message's entries, a
  * domain's, the expired ones, all of them (see qindex.h).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -4,6 +4,9 @@
  * The writer and reader of one message file live in queue_file.c, the
  * per-recipient journal in queue_journal.c. The state diagram of a message
  * is the header comment of queue.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

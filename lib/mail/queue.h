@@ -37,6 +37,9 @@
  *	5 (caller)		reply 250 with the queue ID
  *	6 queue_journal_append() per finished recipient, fsync'd
  *	7 queue_remove()	unlink ID and ID.j, fsync msg/XX
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H

@@ -6,6 +6,9 @@
  * CLIENT_ADDR, PROTOCOL and at least one RCPT must appear. Strings are
  * stored without a terminating NUL and may not contain one. A RCPT record
  * is "u8 notify | u8 has_orcpt | u16 addr length | addr | orcpt".
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -5,6 +5,9 @@
  * queue_file.c (the writer and the reader of one message) and
  * queue_journal.c (per-recipient journals). Everything else includes only
  * mail/queue.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_QUEUE_INT_H
 #define SLUICE_QUEUE_INT_H

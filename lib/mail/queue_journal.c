@@ -11,6 +11,9 @@
  * whose bytes never reached the disk; either can only be the last one,
  * so a torn last record is ignored (that recipient stays pending and is
  * tried again: at-least-once). Damage anywhere else is EBADMSG.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

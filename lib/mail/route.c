@@ -1,4 +1,9 @@
-/* route - the route= and tls= grammars of a customer domain */
+/*
+ * route - the route= and tls= grammars of a customer domain
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

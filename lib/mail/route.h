@@ -17,6 +17,9 @@
  * file, qmgr writes them into a job record (route_format, route_tls_name)
  * and deliver reads them back with the same parsers: whatever
  * `sluice config check` passes, deliver takes.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_ROUTE_H
 #define SLUICE_MAIL_ROUTE_H

@@ -1,4 +1,9 @@
-/* sasl - server-side SASL PLAIN, LOGIN and CRAM-MD5 exchanges */
+/*
+ * sasl - server-side SASL PLAIN, LOGIN and CRAM-MD5 exchanges
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdint.h>

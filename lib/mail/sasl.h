@@ -19,6 +19,9 @@
  * Credentials are checked with mail/passwd.h; the table is passed to
  * each call (not kept), so a reload between two steps is harmless.
  * Decoded secrets are wiped from memory before they are freed.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_SASL_H
 #define SLUICE_MAIL_SASL_H

@@ -1,5 +1,8 @@
 # lib/mail/smtp.mk: the SMTP grammar (commands, parameters, xtext), the
 # catalogue of server replies, customer credentials and server-side SASL.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 lib_mail_libsluice_mail_a_SOURCES += \
 	lib/mail/smtp_cmd.c lib/mail/smtp_cmd.h \
 	lib/mail/smtp_reply.h \

@@ -1,4 +1,9 @@
-/* smtp_client - the event-driven SMTP client engine */
+/*
+ * smtp_client - the event-driven SMTP client engine
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -54,6 +54,9 @@
  *
  * Events never reach the owner from inside one of these calls; the owner
  * may call smtp_client_free() from its callback.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_MAIL_SMTP_CLIENT_H
 #define SLUICE_MAIL_SMTP_CLIENT_H

@@ -2,6 +2,9 @@
  * smtp_client_conn - an SMTP client's life: connect (or adopt a turned
  * around stream), free, quit, and what its owner may ask of it (see
  * smtp_client.h).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

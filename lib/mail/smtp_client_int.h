@@ -4,6 +4,9 @@
  * transaction and its content), smtp_client_reply.c (reading replies and
  * acting on each) and smtp_client_conn.c (connect, adopt, free, the
  * owner's questions). Not for use outside them: see smtp_client.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_SMTP_CLIENT_INT_H
 #define SLUICE_SMTP_CLIENT_INT_H

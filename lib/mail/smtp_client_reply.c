@@ -2,6 +2,9 @@
  * smtp_client_reply - the SMTP client reads the server's replies: lines
  * into a reply, a reply into the result of the command it answers, and
  * the stream's events into the state machine (see smtp_client.h).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

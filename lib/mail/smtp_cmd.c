@@ -1,4 +1,9 @@
-/* smtp_cmd - SMTP command lines, MAIL/RCPT parameters, xtext */
+/*
+ * smtp_cmd - SMTP command lines, MAIL/RCPT parameters, xtext
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <ctype.h>

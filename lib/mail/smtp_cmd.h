@@ -26,6 +26,9 @@
  * Line ends: a command ends in CRLF (RFC 5321 2.3.8). smtp_line_bare_lf()
  * tells a line that ends in a bare LF, which a server refuses before it
  * looks at the verb (see smtpd_forbid_bare_newline in sluice.conf(5)).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_SMTP_CMD_H
 #define SLUICE_SMTP_CMD_H

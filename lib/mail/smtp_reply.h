@@ -11,6 +11,9 @@
  *
  * Add a reply: define it below and add its line to SMTP_REPLY_LIST (the
  * test fails on a define missing from the list).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_SMTP_REPLY_H
 #define SLUICE_SMTP_REPLY_H

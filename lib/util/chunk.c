@@ -1,4 +1,9 @@
-/* chunk - a writer's fixed buffer (see chunk.h) */
+/*
+ * chunk - a writer's fixed buffer (see chunk.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <string.h>

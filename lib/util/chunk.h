@@ -4,6 +4,9 @@
  * writer, the DSN writer's boundary scanner). Nothing is allocated.
  *
  *	return chunk_put(w->buf, sizeof(w->buf), &w->len, p, n, w_flush, w);
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_CHUNK_H
 #define SLUICE_CHUNK_H

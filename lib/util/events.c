@@ -1,4 +1,9 @@
-/* events - epoll event loop with a timer heap and signalfd */
+/*
+ * events - epoll event loop with a timer heap and signalfd
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -8,6 +8,9 @@
  * and timers (including their own) freely.
  *
  * Time is CLOCK_MONOTONIC milliseconds (ev_now()).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_EVENTS_H
 #define SLUICE_EVENTS_H

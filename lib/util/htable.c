@@ -1,4 +1,9 @@
-/* htable - string-keyed hash table with chained buckets */
+/*
+ * htable - string-keyed hash table with chained buckets
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdint.h>

@@ -5,6 +5,9 @@
  * are case-sensitive: callers lowercase domain names first. Chained
  * buckets, grown at load 1, so a table of N keys costs O(N) memory and
  * O(1) per operation.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_HTABLE_H
 #define SLUICE_HTABLE_H

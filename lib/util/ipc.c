@@ -1,4 +1,9 @@
-/* ipc - encode, decode, send and receive records between our processes */
+/*
+ * ipc - encode, decode, send and receive records between our processes
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

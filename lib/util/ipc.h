@@ -15,6 +15,9 @@
  * IPC_RECORD_MAX bytes encoded and IPC_FIELDS_MAX fields. Receivers
  * decode with ipc_rec_decode(), which rejects anything outside this
  * grammar, and then bound-check each field they use.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_IPC_H
 #define SLUICE_IPC_H

@@ -1,4 +1,7 @@
 # lib/util: the layer that knows nothing of mail.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 noinst_LIBRARIES += lib/util/libsluice_util.a
 lib_util_libsluice_util_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 lib_util_libsluice_util_a_SOURCES = \

@@ -1,4 +1,9 @@
-/* log - Postfix-shaped log lines to syslog, stderr or a file */
+/*
+ * log - Postfix-shaped log lines to syslog, stderr or a file
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -14,6 +14,9 @@
  * Destinations: syslog facility mail (default), stderr (foreground), or a
  * file opened in append mode (hosts without a syslog daemon). The file is
  * reopened on log_reopen() (SIGHUP) so logrotate can move it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H

@@ -1,4 +1,9 @@
-/* stream - non-blocking buffered byte streams over a socket, with TLS */
+/*
+ * stream - non-blocking buffered byte streams over a socket, with TLS
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -38,6 +38,9 @@
  *
  * Callbacks may call stream_free() on their own stream: the stream is then
  * released when the callback returns.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_STREAM_H
 #define SLUICE_STREAM_H

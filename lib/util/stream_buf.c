@@ -3,6 +3,9 @@
  * write, print, flush, pause; start TLS and describe it (see stream.h).
  * The engine that moves the octets (reads, writes, the handshake, the
  * deadlines) is stream.c.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
  * (the engine: reads, writes, the TLS handshake, deadlines, events) and
  * stream_buf.c (the owner's calls on the buffers). Not for use outside
  * them: see stream.h.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_STREAM_INT_H
 #define SLUICE_STREAM_INT_H

@@ -7,6 +7,9 @@
  * Signed overflow is undefined behaviour in C, so every sum or
  * difference that involves such a stored time goes through these
  * functions, which clamp to the range of time_t instead.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_TIMEMATH_H
 #define SLUICE_TIMEMATH_H

@@ -1,4 +1,9 @@
-/* tls - OpenSSL 3 contexts for sluice's servers and clients */
+/*
+ * tls - OpenSSL 3 contexts for sluice's servers and clients
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -8,6 +8,9 @@
  *
  * Errors are returned as text in a new string (*err_r) so the caller can
  * log them with its own context, or print them in a config check.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_TLS_H
 #define SLUICE_TLS_H

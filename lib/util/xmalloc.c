@@ -1,4 +1,9 @@
-/* xmalloc - allocation that cannot fail visibly */
+/*
+ * xmalloc - allocation that cannot fail visibly
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <stdarg.h>

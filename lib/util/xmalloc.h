@@ -5,6 +5,9 @@
  * and exits (EX_OSERR): callers never test for NULL. Sizes are checked for
  * multiplication overflow. Sizes that come from the network must be
  * bounded by the caller before they reach these functions.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_XMALLOC_H
 #define SLUICE_XMALLOC_H

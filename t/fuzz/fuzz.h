@@ -12,6 +12,9 @@
  * its input alone. A harness with nothing to set up defines none: the
  * default one in fuzz_util.c quiets the log (fuzz_quiet) under the
  * program's name. One that defines its own calls fuzz_quiet() first.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #ifndef SLUICE_FUZZ_H
 #define SLUICE_FUZZ_H

@@ -2,6 +2,9 @@
  * fuzz_address - the RFC 5321 path and mailbox grammar
  * (lib/mail/address.c). Input: what follows "MAIL FROM:" or "RCPT TO:",
  * or a stored address read back from a queue file or a record.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -5,6 +5,9 @@
  * again to the same effective values (config_print, as `sluice config`).
  * domains_file is whatever the input says; in the scratch directory
  * there is none, so the loader reads sluice.conf alone.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

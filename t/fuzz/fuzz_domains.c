@@ -3,6 +3,9 @@
  * route, time, TLS, netlist and recipients= grammars it uses. The input
  * is written as the domains file of a scratch configuration and loaded
  * as config_load() loads it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

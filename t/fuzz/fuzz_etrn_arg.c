@@ -2,6 +2,9 @@
  * fuzz_etrn_arg - the arguments of ETRN (smtpd, RFC 1985: "dom",
  * "@dom", "#group") and of ATRN (etrn, RFC 2645: "d1,d2,..."), through
  * the programs' convenience libraries. Input: the argument.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -1,6 +1,9 @@
 /*
  * fuzz_finger - fingerd's query line (RFC 1288) and the answer built
  * from it, through fingerd's convenience library. Input: the query line.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -2,6 +2,9 @@
  * fuzz_ipc - the IPC record grammar (lib/util/ipc.c): one datagram as a
  * receiver gets it from another sluice process. A record that decodes
  * must encode and decode again to the same fields.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

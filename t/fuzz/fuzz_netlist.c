@@ -1,6 +1,9 @@
 /*
  * fuzz_netlist - client network lists (lib/mail/netlist.c): mynetworks
  * and a domain's etrn_from=. Input: the list's text.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

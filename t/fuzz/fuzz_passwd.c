@@ -3,6 +3,9 @@
  * sluice-passwd(5)), and the CRAM-MD5 check against what it loaded.
  * The input is written as a passwd file and loaded. No crypt(3) runs: a
  * hash from the input could ask for any cost.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -3,6 +3,9 @@
  * or whoever answers at its address, sends back to our login, ETRN and
  * XSUMMARY. Input: the server's whole side of the session, written at
  * once into a socketpair.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

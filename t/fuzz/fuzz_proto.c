@@ -6,6 +6,9 @@
  * CLI's list and summary printers (qmgr -> sluice), through the programs'
  * convenience libraries.
  * Input: one encoded record (util/ipc.h grammar).
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -4,6 +4,9 @@
  * qmgr, deliver and the CLI read it, with queue_read_envelope() and
  * queue_open_content(). A file that fails is quarantined to corrupt/,
  * which is emptied again before the next input.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -2,6 +2,9 @@
  * fuzz_queue_journal - the per-recipient journal reader
  * (lib/mail/queue_journal.c). Input: one octet, the number of
  * recipients (1 to 64), then the bytes of msg/XX/ID.j in a scratch queue.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -7,6 +7,9 @@
  * lines separated by LF: the initial response if any, then one line per
  * challenge. The table holds logins with a fast MD5-crypt hash, so that
  * an input costs microseconds, not a yescrypt run.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

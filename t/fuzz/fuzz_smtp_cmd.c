@@ -2,6 +2,9 @@
  * fuzz_smtp_cmd - SMTP command lines (lib/mail/smtp_cmd.c): the verb and
  * argument split, MAIL and RCPT with their ESMTP parameters, xtext.
  * Input: one command line as a client sends it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

@@ -5,6 +5,9 @@
  * the session (banner, EHLO reply, replies to MAIL, RCPT, DATA and ".",
  * QUIT), then EOF. On READY it sends a message of two recipients, at most
  * twice, then QUITs.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

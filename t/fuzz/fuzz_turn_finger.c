@@ -2,6 +2,9 @@
  * fuzz_turn_finger - sluice-turn's parser of an MX's finger status answer
  * (turn/turn_finger.c), through turn's convenience library. Input: the
  * answer, as an MX (not trusted) would send it.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 

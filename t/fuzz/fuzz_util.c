@@ -1,4 +1,9 @@
-/* fuzz_util - helpers of the libFuzzer harnesses (t/fuzz/fuzz.h) */
+/*
+ * fuzz_util - helpers of the libFuzzer harnesses (t/fuzz/fuzz.h)
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -7,6 +7,9 @@
 # The harnesses are EXTRA_PROGRAMS: never built by `make` or `make check`.
 # Every object of a fuzz build is instrumented (SAN_CFLAGS, configure.ac);
 # only the harness link adds libFuzzer's main() (FUZZ_LDFLAGS).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 FUZZ_HARNESSES = \
 	t/fuzz/fuzz_smtp_cmd \
 	t/fuzz/fuzz_address \

@@ -22,6 +22,9 @@
 #				DATA, or the connection failed first): not taken
 #
 # TIME is the client's clock (Time::HiRes::time) in seconds.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package Crash;
 
 use strict;

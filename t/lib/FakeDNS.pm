@@ -16,6 +16,9 @@
 #					to itself (RFC 1035 4.1.4), a loop
 # The server answers UDP only (a small loop of our own over Net::DNS
 # packets), so that a malformed answer can be sent byte by byte.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package FakeDNS;
 
 use strict;

@@ -9,6 +9,9 @@
 #
 # Every other recipient gets "250 2.0.0 Ok" after the ".". Each message
 # the server received whole is kept as DIR/N.msg (dot-stuffing undone).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package FakeLmtp;
 
 use strict;

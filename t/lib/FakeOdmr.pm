@@ -18,6 +18,9 @@
 #                     (each of rcpts => [...]), DATA, the body => TEXT, ".",
 #                     QUIT; each reply it got is kept in DIR/replies
 # Every line received goes to DIR/transcript.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package FakeOdmr;
 
 use strict;

@@ -6,6 +6,9 @@
 #	my $sink = sink_start("$dir/sink", $port);
 #	my $answer = finger_query($fport, "site.example\r\n");
 #	sink_stop($sink);
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package FingerProbe;
 
 use strict;

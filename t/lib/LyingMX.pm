@@ -23,6 +23,9 @@
 #   finger_absurd  "Messages waiting: 99999999999"
 #   finger_other   the status of another domain
 #   finger_flood   20,000 bytes of status lines
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package LyingMX;
 
 use strict;

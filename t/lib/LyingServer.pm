@@ -23,6 +23,9 @@
 #   honest                no lie: an ordinary server
 # Every line received goes to DIR/transcript; a body that ended with "."
 # after a 354 is kept as DIR/body.PID.N (dot-stuffing undone).
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package LyingServer;
 
 use strict;

@@ -9,6 +9,9 @@
 # The sink is a small SMTP server of our own that stores every message
 # exactly as it arrived (dot-unstuffed, CRLF kept) in DIR/N.eml and its
 # envelope in DIR/N.env, so that a test can compare bytes.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package Odmr;
 
 use strict;

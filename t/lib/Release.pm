@@ -12,6 +12,9 @@
 # (Sink.pm), which records exactly the bytes swaks sends, then to sluice.
 # The oracle's copy is what the customer's server must receive after
 # sluice's own Received: header.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package Release;
 
 use strict;

@@ -21,6 +21,9 @@
 # answering, to slow a flush down).
 # Each connection is served by its own process, all in the sink's process
 # group, so stop() takes the listener and every session down at once.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package Sink;
 
 use strict;

@@ -9,6 +9,9 @@
 #	    text => "EHLO " . ('x' x 200) . "\r\n");
 #	drip_until_closed([$c], every => 0.5);
 #	ok($c->closed, 'the server hung up'); like($c->got, qr/^421 /m);
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package SlowClient;
 
 use strict;

@@ -12,6 +12,9 @@
 # master's stderr in master.log) and free ports. Every master started here
 # runs in its own process group, and an END block kills what is left,
 # so a test that dies leaves no process and no directory behind.
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package SluiceTest;
 
 use strict;

@@ -7,6 +7,9 @@
 #	my $pid = smtp_sink_start("$dir/sink", $port, '-f', 'RCPT');
 #	my @texts = smtp_sink_files("$dir/sink");
 #	smtp_sink_stop($pid);
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package SmtpSink;
 
 use strict;

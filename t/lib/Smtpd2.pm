@@ -5,6 +5,9 @@
 #
 #	use Smtpd2 qw(sink_up sink_down sink_files queue_mail fetchmail_etrn
 #	    add_login tls_session);
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package Smtpd2;
 
 use strict;

@@ -26,6 +26,9 @@
 #	$f->queue($s, $to, $n)	queue N messages for $to at instance $s
 #	$f->turn(@args)		run sluice-turn: (exit status, stdout, stderr)
 #	$f->sink_count		messages smtp-sink has stored
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package TurnFleet;
 
 use strict;

@@ -5,6 +5,9 @@
 #	my $r = curl($jar, "http://127.0.0.1:$port/");
 #	my $token = csrf_of($r->{body});
 #	my ($ok, $why) = chromium_shot($url, "$dir/login.png");
+#
+# Copyright (c) 2026 the sluice authors
+# SPDX-License-Identifier: MIT
 package WebTest;
 
 use strict;
