@@ -39,6 +39,9 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# t/format.t: the files .clang-format-files lists stay formatted
 	clang-format
+	# issue 10: the unit (systemd-analyze), logrotate, the package build
+	# (dpkg-buildpackage, lintian) and its install test
+	systemd logrotate strace debhelper dpkg-dev lintian fakeroot
 )
 
 say() { printf '== %s\n' "$*" >&2; }
