@@ -207,6 +207,8 @@ void qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a);
  */
 /* qmgr_gate_is_open - is dom's gate open at now (its lease not run out)? */
 bool qmgr_gate_is_open(const struct qmgr_domain *dom, time_t now);
+/* qmgr_gates_open - how many domains' gates are open now (type=status) */
+size_t qmgr_gates_open(const struct qmgr *q);
 /* qmgr_gate_joins - would a trigger at now join the flush under way (open, trigger_min_interval)? */
 bool qmgr_gate_joins(const struct qmgr *q, const struct qmgr_domain *dom, time_t now);
 /* qmgr_gate_lease - the lease of dom's gate: its domains entry's, else default_lease */

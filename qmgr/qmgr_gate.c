@@ -55,6 +55,25 @@ qmgr_gate_is_open(const struct qmgr_domain *dom, time_t now)
 	return dom->open_until > now;
 }
 
+static int
+qmgr_gate_count_open(const char *name, void *value, void *ctx)
+{
+	size_t *n = ctx;
+
+	if (qmgr_gate_is_open(value, time(NULL)))
+		(*n)++;
+	return 0;
+}
+
+size_t
+qmgr_gates_open(const struct qmgr *q)
+{
+	size_t n = 0;
+
+	(void)htable_walk(q->domains, qmgr_gate_count_open, &n);
+	return n;
+}
+
 bool
 qmgr_gate_joins(const struct qmgr *q, const struct qmgr_domain *dom, time_t now)
 {

@@ -201,6 +201,7 @@ qmgr_hook_status(void *ctx, struct ipc_rec *rec)
 	struct qmgr *q = ctx;
 
 	ipc_rec_addf(rec, PROTO_F_TIMERS, "%zu", ev_timer_count(q->loop));
+	ipc_rec_addf(rec, PROTO_F_GATES_OPEN, "%zu", qmgr_gates_open(q));
 }
 
 void

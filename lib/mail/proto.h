@@ -33,8 +33,12 @@
  *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
  *	type=status                -> type=status pid= queue_directory= entries=
- *	                              [timers=] (qmgr only: its pending timers, which
- *	                              must not grow with the mail it has handled)
+ *	                              messages= held= (messages with an entry on
+ *	                              operator hold, "sluice queue hold")
+ *	                              [timers= gates_open=] (qmgr only: its pending
+ *	                              timers, which must not grow with the mail it
+ *	                              has handled, and the domains whose gate is
+ *	                              open now; master(8) shows them to systemd)
  *	all replies end with:         type=end status=ok|error|denied [reason=TEXT]
  *	                              (denied: the caller may not make this request,
  *	                              qmgr's SO_PEERCRED check; reason says who may)
@@ -232,6 +236,8 @@ struct ipc_rec;
 #define PROTO_F_QUEUE_DIRECTORY	"queue_directory"
 #define PROTO_F_ENTRIES		"entries"
 #define PROTO_F_TIMERS		"timers"
+#define PROTO_F_HELD		"held"
+#define PROTO_F_GATES_OPEN	"gates_open"
 #define PROTO_F_IN_FLIGHT	"in_flight"
 #define PROTO_F_FINISHED	"finished"
 #define PROTO_F_FAILING		"failing"

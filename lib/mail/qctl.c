@@ -321,28 +321,49 @@ qctl_reindex(struct qctl_env *env, struct qctl_out *out)
 	return n;
 }
 
+/* What type=status counts: entries, and the messages behind them. */
+struct qctl_counts {
+	size_t entries;
+	size_t messages;	/* distinct IDs (the walk is in ID order) */
+	size_t held;		/* messages with an entry on operator hold */
+	char last[QUEUE_ID_LEN + 1];
+	bool last_held;
+};
+
 static int
 qctl_count(const struct qindex_entry *e, void *ctx)
 {
-	size_t *n = ctx;
+	struct qctl_counts *c = ctx;
 
-	(*n)++;
+	c->entries++;
+	/* Keys are "ID/domain": a message's entries come one after another. */
+	if (strcmp(c->last, e->id) != 0) {
+		c->messages++;
+		memcpy(c->last, e->id, sizeof(c->last));
+		c->last_held = false;
+	}
+	if ((e->flags & QINDEX_F_HOLD) != 0 && !c->last_held) {
+		c->held++;
+		c->last_held = true;
+	}
 	return 0;
 }
 
 static int
 qctl_status(struct qctl_env *env, struct qctl_out *out)
 {
+	struct qctl_counts c = { .entries = 0 };
 	struct ipc_rec *rec;
-	size_t n = 0;
 	int ret;
 
-	if (qindex_walk_all(env->qi, qctl_count, &n) < 0)
+	if (qindex_walk_all(env->qi, qctl_count, &c) < 0)
 		return -1;
 	rec = ipc_rec_new(PROTO_T_STATUS);
 	ipc_rec_addf(rec, PROTO_F_PID, "%ld", (long)getpid());
 	ipc_rec_add(rec, PROTO_F_QUEUE_DIRECTORY, env->qdir);
-	ipc_rec_addf(rec, PROTO_F_ENTRIES, "%zu", n);
+	ipc_rec_addf(rec, PROTO_F_ENTRIES, "%zu", c.entries);
+	ipc_rec_addf(rec, PROTO_F_MESSAGES, "%zu", c.messages);
+	ipc_rec_addf(rec, PROTO_F_HELD, "%zu", c.held);
 	if (env->hooks != NULL && env->hooks->status != NULL)
 		env->hooks->status(env->hooks->ctx, rec);
 	ret = out->emit(rec, out->ctx);
