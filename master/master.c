@@ -2,7 +2,7 @@
  * NAME
  *	master - the sluice process supervisor
  * SYNOPSIS
- *	master [-f] [-v] [-c config_dir]
+ *	master [-d] [-f] [-v] [-c config_dir]
  * DESCRIPTION
  *	master reads sluice.conf, takes the lock that says it owns the queue
  *	directory, binds every listening socket, and starts the other sluice
@@ -26,9 +26,17 @@
  *
  *	SIGHUP re-reads the configuration (an invalid one is refused with a
  *	warning and the old one kept) and passes the signal on: children
- *	reload without dropping sessions or queued mail. SIGTERM or SIGINT
- *	stop every child and then master itself.
+ *	reload without dropping sessions or queued mail. SIGUSR1 reopens
+ *	log_file (after logrotate moved it) in master and every child.
+ *	SIGTERM or SIGINT stop every child and then master itself.
  *
+ *	Under systemd (Type=notify, $NOTIFY_SOCKET) master says READY=1
+ *	once every listener is bound and qmgr answers, RELOADING=1 and
+ *	READY=1 around a reload, STOPPING=1, and a STATUS= line with the
+ *	queue's counts every master_status_interval (master_notify.c).
+ *
+ *	-d	stay in the foreground but log as configured (log_file or
+ *		syslog): for systemd and other supervisors.
  *	-f	stay in the foreground and log to stderr.
  *	-v	verbose logging.
  *	-c	the configuration directory (default $SLUICE_CONFIG_DIR or
@@ -63,7 +71,7 @@
 static _Noreturn void
 master_usage(void)
 {
-	fprintf(stderr, "usage: master [-f] [-v] [-c config_dir]\n");
+	fprintf(stderr, "usage: master [-d] [-f] [-v] [-c config_dir]\n");
 	exit(EX_USAGE);
 }
 
@@ -74,10 +82,13 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("master");
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfv")) != -1) {
 		switch (ch) {
 		case 'c':
 			master.config_dir = optarg;
+			break;
+		case 'd':
+			master.no_detach = true;
 			break;
 		case 'f':
 			master.foreground = true;
@@ -90,7 +101,7 @@ main(int argc, char **argv)
 			master_usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (master.no_detach && master.foreground))
 		master_usage();
 	if (master.config_dir == NULL)
 		master.config_dir = config_default_dir();

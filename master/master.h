@@ -44,9 +44,12 @@ struct master_service {
 	size_t nchild;
 };
 
+struct master_notify;
+
 struct master {
 	const char *config_dir;
-	bool foreground;
+	bool foreground;	/* -f: no fork, log to stderr */
+	bool no_detach;		/* -d: no fork, log as configured (systemd) */
 	bool verbose;
 	bool stopping;
 	struct config *cfg;
@@ -58,6 +61,7 @@ struct master {
 	gid_t gid;
 	bool drop_privileges;
 	int exit_code;		/* master's exit status after the loop */
+	struct master_notify *notify;	/* master_notify.c; NULL: no service manager */
 };
 
 /* master_config_load - load the config or exit EX_CONFIG with every error */
@@ -82,5 +86,18 @@ void master_services_signal(struct master *m, int sig);
 void master_services_reap(struct master *m);
 /* master_services_stop - SIGTERM every child, wait up to a few seconds, then SIGKILL */
 void master_services_stop(struct master *m);
+
+/*
+ * The service manager (master_notify.c; all no-ops without $NOTIFY_SOCKET).
+ * master_notify_start - ask qmgr for its status until it answers, then
+ * READY=1 and MAINPID=, then STATUS= every master_status_interval.
+ */
+void master_notify_start(struct master *m);
+/* master_notify_reloading - RELOADING=1, as a SIGHUP reload begins */
+void master_notify_reloading(struct master *m);
+/* master_notify_reloaded - READY=1 after it; refused: why the old config stays (NULL: it took) */
+void master_notify_reloaded(struct master *m, const char *refused);
+/* master_notify_stopping - STOPPING=1, and no more status requests */
+void master_notify_stopping(struct master *m);
 
 #endif

@@ -273,8 +273,23 @@ master_listeners_same(const struct master *m, const struct config *cfg)
 void
 master_start(struct master *m)
 {
+	sigset_t set;
 	int purged;
 
+	/*
+	 * Hold the signals master_run() watches from here on: one that
+	 * arrives while the children are being started (systemd's reload,
+	 * logrotate's SIGUSR1) waits for the loop instead of killing master
+	 * by its default action. master_child_exec() sets a child's mask.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		log_fatal("block signals: %s", strerror(errno));
 	master_identity(m);
 	master_log_owner(m);
 	if (queue_init_dirs(m->cfg->queue_directory) < 0)
@@ -283,7 +298,7 @@ master_start(struct master *m)
 		    strerror(errno), m->config_dir);
 	master_chown_queue(m);
 	master_check_reach(m);
-	if (!m->foreground)
+	if (!m->foreground && !m->no_detach)
 		master_daemonize();
 	master_lock(m);
 	/*
@@ -315,9 +330,12 @@ master_on_sighup(int signo, void *ctx)
 	struct config *cfg;
 
 	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION, m->config_dir);
+	master_notify_reloading(m);
 	if (master_config_try(m->config_dir, &cfg, false) < 0) {
 		log_warn("reload configuration from %s: errors above; keeping the running "
 		    "configuration", m->config_dir);
+		master_notify_reloaded(m, "reload refused: errors in the configuration (see the "
+		    "log), the previous one still runs");
 		return;
 	}
 	/*
@@ -333,6 +351,22 @@ master_on_sighup(int signo, void *ctx)
 	log_reopen();
 	master_log_owner(m);
 	master_services_signal(m, SIGHUP);
+	master_notify_reloaded(m, NULL);
+}
+
+/*
+ * master_on_sigusr1 - logrotate moved log_file: reopen ours, give the
+ * new file to mail_owner, then have every child reopen its own.
+ */
+static void
+master_on_sigusr1(int signo, void *ctx)
+{
+	struct master *m = ctx;
+
+	log_reopen();
+	master_log_owner(m);
+	log_info("reopen log_file on signal %d", signo);
+	master_services_signal(m, SIGUSR1);
 }
 
 static void
@@ -350,14 +384,18 @@ master_run(struct master *m)
 {
 	if (ev_signal_add(m->loop, SIGCHLD, master_on_sigchld, m) < 0 ||
 	    ev_signal_add(m->loop, SIGHUP, master_on_sighup, m) < 0 ||
+	    ev_signal_add(m->loop, SIGUSR1, master_on_sigusr1, m) < 0 ||
 	    ev_signal_add(m->loop, SIGTERM, master_on_sigterm, m) < 0 ||
 	    ev_signal_add(m->loop, SIGINT, master_on_sigterm, m) < 0)
 		log_fatal("set up signal handling: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	/* Children that died before the loop started are reaped now. */
 	master_services_reap(m);
+	if (!m->stopping)
+		master_notify_start(m);
 	if (!m->stopping && ev_run(m->loop) < 0)
 		log_fatal("event loop: %s", strerror(errno));
+	master_notify_stopping(m);
 	master_services_stop(m);
 	log_info("stopped");
 	return m->exit_code;

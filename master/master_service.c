@@ -143,7 +143,7 @@ master_child_exec(struct master *m, struct master_service *svc)
 	char *path = xasprintf("%s/%s", m->cfg->daemon_directory, svc->name);
 	char *names = xstrdup(""), *count;
 	char *argv[8];
-	sigset_t none;
+	sigset_t held;
 	int next = 3, argc = 0;
 	size_t i;
 
@@ -176,8 +176,18 @@ master_child_exec(struct master *m, struct master_service *svc)
 	count = xasprintf("%d", next - 3);
 	setenv("SLUICE_LISTEN_FDS", count, 1);
 	setenv("SLUICE_LISTEN_NAMES", names, 1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * SIGHUP and SIGUSR1 stay blocked across exec, pending if they come
+	 * early: the daemon's loop takes them over (daemon_run), so a reload
+	 * or a log rotation that reaches a child still starting is served
+	 * late instead of killing it. The rest starts unblocked.
+	 */
+	sigemptyset(&held);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGUSR1);
+	sigprocmask(SIG_SETMASK, &held, NULL);
+	/* Only master speaks to the service manager. */
+	unsetenv("NOTIFY_SOCKET");
 	signal(SIGPIPE, SIG_DFL);
 	/* A child must not outlive master: nothing would supervise it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);

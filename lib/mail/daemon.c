@@ -220,6 +220,14 @@ daemon_sighup(int signo, void *ctx)
 	log_info("reload configuration");
 }
 
+/* daemon_sigusr1 - master passes on logrotate's signal: reopen log_file */
+static void
+daemon_sigusr1(int signo, void *ctx)
+{
+	log_reopen();
+	log_info("reopen log_file on signal %d", signo);
+}
+
 static void
 daemon_sigterm(int signo, void *ctx)
 {
@@ -249,6 +257,7 @@ daemon_run(struct daemon *d, daemon_reload_fn *reload, void *ctx)
 	struct daemon_run_ctx rc = { .d = d, .reload = reload, .ctx = ctx, .parent = getppid() };
 
 	if (ev_signal_add(d->loop, SIGHUP, daemon_sighup, &rc) < 0 ||
+	    ev_signal_add(d->loop, SIGUSR1, daemon_sigusr1, &rc) < 0 ||
 	    ev_signal_add(d->loop, SIGTERM, daemon_sigterm, &rc) < 0 ||
 	    ev_signal_add(d->loop, SIGINT, daemon_sigterm, &rc) < 0)
 		log_fatal("watch signals: %s", strerror(errno));

@@ -13,8 +13,9 @@
  * says, ignores SIGPIPE, takes the listening sockets master passed on
  * fds 3.. (SLUICE_LISTEN_FDS, SLUICE_LISTEN_NAMES) and arranges to die
  * with master. daemon_run() turns SIGHUP into a configuration reload
- * (a broken file keeps the running configuration, with a warning) and
- * SIGTERM/SIGINT or master's death into a clean return.
+ * (a broken file keeps the running configuration, with a warning),
+ * SIGUSR1 into a reopened log_file (master passes on logrotate's
+ * signal), and SIGTERM/SIGINT or master's death into a clean return.
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

@@ -265,8 +265,11 @@ sub set_domains {
 
 # start - run master in the foreground (in its own process group) and
 # wait until the SMTP port greets with 220. Dies with the log on failure.
+# Options: args => [master's flags] (default ['-f']; ['-d'] logs as
+# configured, as under systemd), env => {NAME => value} for master,
+# nowait => 1 to return at once (the caller waits for what it tests).
 sub start {
-	my ($self) = @_;
+	my ($self, %o) = @_;
 	croak "already started" if $self->{pid};
 	my $master = "$BUILDDIR/master/master";
 	die "$master is not built\n" unless -x $master;
@@ -276,12 +279,14 @@ sub start {
 		open STDIN, '<', '/dev/null';
 		open STDOUT, '>>', $self->{log};
 		open STDERR, '>>', $self->{log};
-		exec $master, '-c', $self->{confdir}, '-f';
+		$ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
+		exec $master, '-c', $self->{confdir}, @{ $o{args} || ['-f'] };
 		print STDERR "exec $master: $!\n";
 		POSIX::_exit(127);
 	}
 	setpgid($pid, $pid);
 	$self->{pid} = $pid;
+	return $self if $o{nowait};
 	my $ok = wait_for(sub {
 		return 'dead' unless $self->alive;
 		my $c = IO::Socket::INET->new(PeerAddr => $self->{addr},
