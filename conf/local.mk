@@ -28,3 +28,23 @@ uninstall-local:
 # The file format pages (their text must name every parameter of
 # lib/mail/config.c: t/config_test checks).
 dist_man_MANS += man/sluice.conf.5 man/sluice-domains.5
+
+# The systemd unit and the logrotate file, with configure's paths: built
+# as conf/sluice.service and conf/sluice.logrotate in the build tree
+# (packaging installs them: the unit under the system unit directory, the
+# other as /etc/logrotate.d/sluice). Made by sed in make, not by
+# configure, so that make's $(libexecdir) etc. are fully expanded.
+SLUICE_CONF_SUBST = sed \
+	-e 's|%libexecdir%|$(libexecdir)|g' \
+	-e 's|%sysconfdir%|$(sysconfdir)|g' \
+	-e 's|%spooldir%|$(localstatedir)/spool/sluice|g' \
+	-e 's|%logdir%|$(localstatedir)/log/sluice|g'
+noinst_DATA = conf/sluice.service conf/sluice.logrotate
+EXTRA_DIST += conf/sluice.service.in conf/sluice.logrotate.in
+CLEANFILES += conf/sluice.service conf/sluice.logrotate
+conf/sluice.service: $(srcdir)/conf/sluice.service.in Makefile
+	@$(MKDIR_P) conf
+	$(AM_V_GEN)$(SLUICE_CONF_SUBST) $(srcdir)/conf/sluice.service.in > $@.tmp && mv $@.tmp $@
+conf/sluice.logrotate: $(srcdir)/conf/sluice.logrotate.in Makefile
+	@$(MKDIR_P) conf
+	$(AM_V_GEN)$(SLUICE_CONF_SUBST) $(srcdir)/conf/sluice.logrotate.in > $@.tmp && mv $@.tmp $@
