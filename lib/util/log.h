@@ -13,7 +13,8 @@
  *
  * Destinations: syslog facility mail (default), stderr (foreground), or a
  * file opened in append mode (hosts without a syslog daemon). The file is
- * reopened on log_reopen() (SIGHUP) so logrotate can move it.
+ * reopened on log_reopen() (SIGHUP, and SIGUSR1 from logrotate) so
+ * logrotate can move it.
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
