@@ -115,7 +115,7 @@ etrn_domains_parse(struct etrn_session *s, const char *arg)
 static void
 etrn_atrn_refuse(struct etrn_session *s, const char *reply, const char *why)
 {
-	log_info("reject: ATRN from %s[%s]: %s; user=%s", s->name, s->addr, why,
+	log_warn("refuse ATRN from %s[%s]: %s; user=%s", s->name, s->addr, why,
 	    s->user);
 	etrn_reply(s, "%s", reply);
 	etrn_domains_clear(s);

@@ -274,7 +274,7 @@ static void
 fingerd_query(struct fingerd_session *s, const char *line, size_t len)
 {
 	if (!fingerd_client_query(s->srv, s->addr)) {
-		log_info("reject: query from %s: too many queries", s->addr);
+		log_warn("refuse query from %s: too many queries", s->addr);
 		fingerd_say(s, FINGERD_T_RATE);
 		return;
 	}
@@ -284,7 +284,7 @@ fingerd_query(struct fingerd_session *s, const char *line, size_t len)
 		fingerd_say(s, FINGERD_T_BANNER);
 		return;
 	case FINGER_Q_FORWARD:
-		log_info("reject: query from %s: forwarding denied", s->addr);
+		log_warn("refuse query from %s: forwarding denied", s->addr);
 		fingerd_say(s, FINGERD_T_FORWARD);
 		return;
 	case FINGER_Q_BAD:
@@ -333,7 +333,7 @@ fingerd_session_event(struct stream *st, unsigned events, void *ctx)
 	if (s->phase == FINGER_P_QUERY && (events & STREAM_EV_READ)) {
 		r = stream_read_line(st, FINGERD_LINE_MAX, &line, &len);
 		if (r < 0) {
-			log_info("reject: query from %s: line too long", s->addr);
+			log_warn("refuse query from %s: line too long", s->addr);
 			fingerd_say(s, FINGERD_T_TOO_LONG);
 		} else if (r > 0) {
 			fingerd_query(s, line, len);

@@ -54,6 +54,7 @@ master_config_load(struct master *m)
 	if (master_config_try(m->config_dir, &m->cfg, true) < 0)
 		log_fatal_code(EX_CONFIG, "load configuration from %s: errors above; "
 		    "run \"sluice config check\"", m->config_dir);
+	(void)log_set_syslog(m->cfg->syslog_name, m->cfg->syslog_facility);
 	if (!m->foreground && m->cfg->log_file[0] != '\0' &&
 	    log_set_dest(LOG_DEST_FILE, m->cfg->log_file) < 0)
 		log_fatal_code(EX_CANTCREAT, "open log_file %s: %s", m->cfg->log_file,
@@ -348,6 +349,7 @@ master_on_sighup(int signo, void *ctx)
 		log_warn("reload: listener addresses changed; they take effect after a restart");
 	config_free(&m->cfg);
 	m->cfg = cfg;
+	(void)log_set_syslog(cfg->syslog_name, cfg->syslog_facility);
 	log_reopen();
 	master_log_owner(m);
 	master_services_signal(m, SIGHUP);

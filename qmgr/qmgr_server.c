@@ -204,6 +204,21 @@ qmgr_hook_status(void *ctx, struct ipc_rec *rec)
 	ipc_rec_addf(rec, PROTO_F_GATES_OPEN, "%zu", qmgr_gates_open(q));
 }
 
+/*
+ * qmgr_hook_entered - a message entered the index: Postfix's qmgr line,
+ * whose sender and size pflogsumm counts (smtpd's "client=" line
+ * counts it as received). A rebuilt index logs its messages again, as
+ * Postfix's qmgr does each time a message enters its active queue;
+ * pflogsumm counts each queue ID once.
+ */
+static void
+qmgr_hook_entered(void *ctx, const struct envelope *msg)
+{
+	(void)ctx;
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", msg->id,
+	    msg->sender, (unsigned long long)msg->content_size, msg->nrcpt);
+}
+
 void
 qmgr_init(struct qmgr *q)
 {
@@ -225,6 +240,10 @@ qmgr_init(struct qmgr *q)
 	 * caller's SO_PEERCRED, so a refusal comes with its reason.
 	 */
 	q->public_fd = qmgr_listen(q, PROTO_QMGR_PUBLIC, 0666);
+	/* Mail committed while no qmgr ran enters the index here: log it too. */
+	q->hooks.entered = qmgr_hook_entered;
+	q->hooks.ctx = q;
+	q->env.hooks = &q->hooks;
 	n = qctl_reconcile(&q->env);
 	if (n < 0)
 		log_warn("reconcile the index with %s/msg: errors above", q->cfg->queue_directory);

@@ -110,6 +110,8 @@ struct smtpd_session {
 	bool after_long;		/* the line before was over-long */
 	bool in_header;			/* still in the message's header */
 	unsigned long hops;		/* Received: headers seen so far */
+	char *msgid;			/* the first Message-ID: value, unfolded, or NULL */
+	bool in_msgid;			/* the header line before was (part of) it */
 	uint64_t data_size;
 
 	char last_reply[512];		/* for reject log lines */

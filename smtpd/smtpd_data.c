@@ -24,6 +24,9 @@
 /* smtpd */
 #include "smtpd/smtpd.h"
 
+/* The longest Message-ID: value logged (a header line's limit, RFC 5322 2.1.1). */
+#define SMTPD_MSGID_MAX		998
+
 /* Any of these refuses the message at its end; none is worth writing on. */
 #define SMTPD_DATA_REFUSE	(SMTPD_DATA_BARE_LF | SMTPD_DATA_BARE_CR | \
     SMTPD_DATA_NUL | SMTPD_DATA_LONG_LINE | SMTPD_DATA_TOO_BIG | \
@@ -102,13 +105,44 @@ smtpd_data_begin(struct smtpd_session *s)
 	return 0;
 }
 
+/* smtpd_msgid_add - append len bytes of the Message-ID: value, up to the cap */
+static void
+smtpd_msgid_add(struct smtpd_session *s, const char *text, size_t len)
+{
+	size_t have = strlen(s->msgid);
+	char *tmp;
+
+	if (len > SMTPD_MSGID_MAX - have)
+		len = SMTPD_MSGID_MAX - have;
+	if (len == 0)
+		return;
+	tmp = xasprintf("%s%.*s", s->msgid, (int)len, text);
+	free(s->msgid);
+	s->msgid = tmp;
+}
+
+/* smtpd_msgid_log - "ID: message-id=<...>", or message-id=<> without one */
+static void
+smtpd_msgid_log(const struct smtpd_session *s)
+{
+	const char *v = s->msgid != NULL ? s->msgid : "";
+	size_t len;
+
+	v += strspn(v, " \t");
+	for (len = strlen(v); len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'); len--)
+		;
+	if (len == 0)
+		log_info("%s: message-id=<>", s->env->id);
+	else
+		log_info("%s: message-id=%.*s", s->env->id, (int)len, v);
+}
+
 /* smtpd_data_end - the final "." arrived: commit, tell qmgr, then 250 */
 static void
 smtpd_data_end(struct smtpd_session *s)
 {
 	struct envelope *env = s->env;
 	unsigned f = s->data_flags;
-	uint64_t size = s->data_size;
 	int e;
 
 	s->in_data = false;
@@ -148,40 +182,56 @@ smtpd_data_end(struct smtpd_session *s)
 		return;
 	}
 	/*
+	 * Postfix's cleanup line, before qmgr can log the message's from=
+	 * line (qmgr owns that one: pflogsumm counts senders and bytes from
+	 * it, and only once).
+	 */
+	smtpd_msgid_log(s);
+	/*
 	 * The message is committed whatever happens here, so the client still
 	 * gets 250; qmgr's periodic scan of msg/ finds what it was not told.
 	 */
 	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
 		log_warn("%s: notify qmgr: %s; the message waits for qmgr's scan of the spool",
 		    env->id, strerror(errno));
-	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", env->id,
-	    env->sender, (unsigned long long)size, env->nrcpt);
 	smtpd_reply(s, SMTP_R_QUEUED, env->id);
 	smtpd_reset(s);
 }
 
 /*
  * smtpd_data_header - one line of the message's header: count the
- * Received: lines (the hop count, as Postfix's hopcount_limit) until the
- * empty line, or a line that is neither a field nor its continuation,
- * ends the header.
+ * Received: lines (the hop count, as Postfix's hopcount_limit) and keep
+ * the first Message-ID: value, unfolded, for the log, until the empty
+ * line, or a line that is neither a field nor its continuation, ends the
+ * header.
  */
 static void
 smtpd_data_header(struct smtpd_session *s, const char *line, size_t len)
 {
-	static const char name[] = "received";
-	size_t n = strcspn(line, ": \t\r\n");
+	static const char name[] = "received", msgid[] = "message-id";
+	size_t n = strcspn(line, ": \t\r\n"), colon = n;
 
-	if (len > 0 && (line[0] == ' ' || line[0] == '\t'))
+	/* Unfolding (RFC 5322 2.2.3) is the removal of the CRLF alone. */
+	if (len > 0 && (line[0] == ' ' || line[0] == '\t')) {
+		if (s->in_msgid)
+			smtpd_msgid_add(s, line, len);
 		return;
+	}
+	s->in_msgid = false;
 	if (len == 0 || n == 0 || n >= len || line[n] != ':') {
 		/* Obsolete syntax allows blanks before the colon (RFC 5322 4.5). */
-		size_t k = n + strspn(line + n, " \t");
+		colon = n + strspn(line + n, " \t");
 
-		if (len == 0 || n == 0 || k >= len || line[k] != ':') {
+		if (len == 0 || n == 0 || colon >= len || line[colon] != ':') {
 			s->in_header = false;
 			return;
 		}
+	}
+	if (n == sizeof(msgid) - 1 && strncasecmp(line, msgid, n) == 0 &&
+	    s->msgid == NULL) {
+		s->msgid = xstrdup("");
+		s->in_msgid = true;
+		smtpd_msgid_add(s, line + colon + 1, len - colon - 1);
 	}
 	if (n == sizeof(name) - 1 && strncasecmp(line, name, n) == 0 &&
 	    ++s->hops > (unsigned long)s->srv->cfg->hopcount_limit &&

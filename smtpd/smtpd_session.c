@@ -148,6 +148,7 @@ smtpd_session_free(struct smtpd_session **sp)
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
 	envelope_free(&s->env);
+	free(s->msgid);
 	ev_timer_cancel(s->srv->loop, &s->tarpit);
 	ev_timer_cancel(s->srv->loop, &s->auth_delay);
 	ev_timer_cancel(s->srv->loop, &s->pregreet);
@@ -214,6 +215,8 @@ smtpd_reset(struct smtpd_session *s)
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
 	envelope_free(&s->env);
+	xfree(&s->msgid);
+	s->in_msgid = false;
 	s->rcpt_refused = false;
 	s->in_data = false;
 	s->state = s->helo != NULL ? SMTP_ST_HELO : SMTP_ST_CONNECT;

@@ -127,8 +127,8 @@ ok(wait_for(sub { $s->log_text =~ /SASL PLAIN authentication failed: login locke
 my $r = web_login($s->dir, 'demo', 'demo-secret');
 is($r->{code}, '403', 'web: the right password is refused');
 like($r->{body}, qr/Wrong customer name or password/, 'web: with the page of a wrong password');
-ok(wait_for(sub { $s->log_text =~ /reject login: user=demo, client=127\.0\.0\.1: login locked out/ }, 20),
-    'web: logged as "reject login: ... login locked out"');
+ok(wait_for(sub { $s->log_text =~ /web\[\d+\]: warning: refuse login: user=demo, client=127\.0\.0\.1: login locked out/ }, 20),
+    'web: logged as "refuse login: ... login locked out"');
 is(odmr_login($o->{port}, 'other', 'other-secret'), 235,
     'another login from the same address gets in');
 # The lockout runs out: poll with the right password until it works.

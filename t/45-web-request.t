@@ -43,8 +43,8 @@ $r = curl($jar, '-H', 'Host: evil.example', "$base/");
 is($r->{code}, '421', 'Host: evil.example: 421 Misdirected Request');
 unlike($r->{body}, qr/<form/, 'and no login form');
 like(header($r, 'Connection') // '', qr/close/i, 'and the connection is closed');
-ok(logged(qr/reject request: client=127\.0\.0\.1: Host "evil\.example" is not served here/),
-    'logged: reject request ... Host "evil.example"');
+ok(logged(qr/web\[\d+\]: warning: refuse request: client=127\.0\.0\.1: Host "evil\.example" is not served here/),
+    'logged: warning: refuse request ... Host "evil.example"');
 $r = curl($jar, '-H', 'Host: 127.0.0.2', "$base/");
 is($r->{code}, '421', 'another address literal: 421');
 $r = curl($jar, '-H', 'Host:', "$base/");
@@ -57,8 +57,8 @@ $r = curl($jar, '-H', 'Transfer-Encoding: chunked', '-H', 'Content-Length: 5',
     '--data', 'user=demo', "$base/login");
 is($r->{code}, '400', 'curl --data with Transfer-Encoding: chunked and Content-Length: 400');
 like(header($r, 'Connection') // '', qr/close/i, 'and Connection: close');
-ok(logged(qr/reject request: client=127\.0\.0\.1: both Transfer-Encoding and Content-Length/),
-    'logged: reject request ... both Transfer-Encoding and Content-Length');
+ok(logged(qr/web\[\d+\]: warning: refuse request: client=127\.0\.0\.1: both Transfer-Encoding and Content-Length/),
+    'logged: warning: refuse request ... both Transfer-Encoding and Content-Length');
 
 # A smuggler's bytes: what a proxy that trusts Content-Length would pass
 # as one request, with a second request after the chunked body's end.

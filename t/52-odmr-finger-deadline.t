@@ -58,7 +58,7 @@ is(scalar(grep { defined $_->[1] && $_->[1] == 220 } @held), 3,
 my ($x, $xcode, $xtext) = smtp_connect($oport, local => '127.0.0.13');
 is($xcode, 421, 'ODMR: a fourth from that address gets 421') or diag($xtext);
 like($xtext // '', qr/^421 4\.7\.0 /, 'with 4.7.0');
-ok(wait_log($s, qr/etrn\[\d+\]: reject: connect from localhost\[127\.0\.0\.13\]: too many connections from this address/),
+ok(wait_log($s, qr/etrn\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.13\]: too many connections from this address/),
     'etrn logs the refusal');
 my ($y, $ycode) = smtp_connect($oport, local => '127.0.0.14');
 is($ycode, 220, 'ODMR: another address is still greeted');

@@ -60,7 +60,7 @@ for my $q ("a\@b", "a\@b\@c", "/W user\@host", "\@site.example") {
 	is(finger_query($fport, "$q\r\n"), "Finger forwarding service denied.\r\n",
 	    "forwarding query '$q' refused");
 }
-ok(log_count($s, qr/fingerd\[\d+\]: reject: query from 127\.0\.0\.1: forwarding denied/) >= 4,
+ok(log_count($s, qr/fingerd\[\d+\]: warning: refuse query from 127\.0\.0\.1: forwarding denied/) >= 4,
     'forwarding refusals are logged');
 is(finger_query($fport, "no such thing\r\n", '127.0.0.2'), "Not a domain name.\r\n",
     'garbage query: not a domain name');

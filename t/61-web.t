@@ -253,7 +253,7 @@ for (1 .. 10) {
 }
 ok($got429, 'login attempts over web_login_limit a minute: 429');
 is(header($r, 'Retry-After'), '60', 'with Retry-After');
-like($s->log_text, qr/reject login: client=127\.0\.0\.1: more than 8 attempts a minute/,
+like($s->log_text, qr/web\[\d+\]: warning: refuse login: client=127\.0\.0\.1: more than 8 attempts a minute/,
     'rate limit logged');
 
 kill 'HUP', $s->child_pid('web');

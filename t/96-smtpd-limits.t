@@ -36,7 +36,7 @@ my ($code, $text) = greeted('127.0.0.3');
 is($code, 421, 'third from that address: 421');
 like($text, qr/^421 4\.7\.0 Error: too many connections from 127\.0\.0\.3\r?$/m,
     'naming the address') or diag($text);
-ok(wait_log($s, qr/smtpd\[\d+\]: reject: connect from localhost\[127\.0\.0\.3\]: too many connections from this address/),
+ok(wait_log($s, qr/smtpd\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.3\]: too many connections from this address/),
     'the refusal is logged with the client') or diag($s->log_text);
 is((greeted('127.0.0.4'))[0], 220, 'another address is still served');
 is((greeted('127.0.0.5'))[0], 220, "mynetworks: first");
@@ -48,7 +48,7 @@ is((greeted('127.0.0.5'))[0], 220, "mynetworks: third, past the per-client limit
 is($code, 421, 'a seventh session: 421');
 like($text, qr/^421 4\.7\.0 Error: too many connections\r?$/m,
     'too many connections') or diag($text);
-ok(wait_log($s, qr/smtpd\[\d+\]: reject: connect from localhost\[127\.0\.0\.6\]: too many connections$/m),
+ok(wait_log($s, qr/smtpd\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.6\]: too many connections$/m),
     'logged as such') or diag($s->log_text);
 
 # A session that ends gives its slot back, counted per address too.

@@ -42,7 +42,7 @@ if ($raw) {
 	alarm 0;
 }
 is($got, '', 'and closed without a word in the clear');
-ok(wait_log($s, qr/etrn\[\d+\]: reject: connect from localhost\[127\.0\.0\.21\]: too many connections from this address/),
+ok(wait_log($s, qr/etrn\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.21\]: too many connections from this address/),
     'the refusal is logged') or diag($s->log_text);
 
 # A third, on odmr: the 421.

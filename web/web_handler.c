@@ -249,7 +249,7 @@ web_csrf_ok(const struct web_req *req, const struct web_session *ss)
 static int
 web_forbidden(struct web_req *req, const char *what)
 {
-	log_info("reject %s: client=%s: missing or wrong form token", what,
+	log_warn("refuse %s: client=%s: missing or wrong form token", what,
 	    req->client);
 	return web_send_notice(req, 403, "Form expired",
 	    "This form has expired or did not come from this site. "
@@ -318,7 +318,7 @@ web_post_login(struct web_req *req, const char *url)
 	    time(NULL))) {
 		struct web_reply r = { .status = 429, .retry = true };
 
-		log_info("reject login: client=%s: more than %ld attempts a minute",
+		log_warn("refuse login: client=%s: more than %ld attempts a minute",
 		    req->client, w->cfg->web_login_limit);
 		r.body = web_page_notice("Too many attempts",
 		    "Too many logins from your address; wait a minute and try again.",
@@ -335,12 +335,12 @@ web_post_login(struct web_req *req, const char *url)
 	/* The right password, but too many wrong ones came before: the
 	 * same page as a wrong one, the reason in the log only. */
 	if (ok == 1 && authlock_locked(w->cfg, user, req->client, &why)) {
-		log_info("reject login: user=%s, client=%s: %s", user,
+		log_warn("refuse login: user=%s, client=%s: %s", user,
 		    req->client, why);
 		return web_login_delay(req);
 	}
 	if (ok == 0) {
-		log_info("reject login: user=%s, client=%s: wrong name or password",
+		log_warn("refuse login: user=%s, client=%s: wrong name or password",
 		    passwd_login_ok(user) ? user : "(bad)", req->client);
 		authlock_fail(w->cfg, user, req->client);
 		return web_login_delay(req);
@@ -348,7 +348,7 @@ web_post_login(struct web_req *req, const char *url)
 	authlock_success(w->cfg, user);
 	n = web_gate_owned(w->cfg, user, *domain != '\0' ? domain : NULL, &owned);
 	if (*domain != '\0' && n == 0) {
-		log_info("reject login: user=%s, client=%s: does not own %s", user,
+		log_warn("refuse login: user=%s, client=%s: does not own %s", user,
 		    req->client, domain);
 		return web_login_form(req, ss, domain,
 		    "That domain is not registered to this customer name.", 403);

@@ -134,7 +134,7 @@ web_request_refused(struct web *w, struct MHD_Connection *conn,
 	    MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL &&
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH) != NULL) {
-		log_warn("reject request: client=%s: both Transfer-Encoding and "
+		log_warn("refuse request: client=%s: both Transfer-Encoding and "
 		    "Content-Length", client);
 		*ret_r = web_refuse(w, conn, 400,
 		    "Transfer-Encoding and Content-Length together.");
@@ -148,7 +148,7 @@ web_request_refused(struct web *w, struct MHD_Connection *conn,
 	if (host == NULL) {
 		if (strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
 			return false;
-		log_warn("reject request: client=%s: no Host header", client);
+		log_warn("refuse request: client=%s: no Host header", client);
 		*ret_r = web_refuse(w, conn, 400, "The request names no Host.");
 		return true;
 	}
@@ -161,7 +161,7 @@ web_request_refused(struct web *w, struct MHD_Connection *conn,
 	    (web_host_listed(w->cfg->web_hostnames, name) ||
 	    web_host_is_local(conn, name)))
 		return false;
-	log_warn("reject request: client=%s: Host \"%.100s\" is not served here "
+	log_warn("refuse request: client=%s: Host \"%.100s\" is not served here "
 	    "(web_hostnames)", client, host);
 	*ret_r = web_refuse(w, conn, 421, "This site is not served here.");
 	return true;

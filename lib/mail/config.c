@@ -155,6 +155,7 @@ const struct param params[] = {
 	{ "peer_retry_delay", PT_TIME, "5s", F(peer_retry_delay), .min = 1 },
 	{ "peer_timeout", PT_TIME, "10s", F(peer_timeout), .min = 1 },
 	{ "master_status_interval", PT_TIME, "30s", F(master_status_interval), .min = 1 },
+	{ "syslog_name", PT_STRING, LOG_SYSLOG_NAME_DEFAULT, F(syslog_name) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
@@ -404,6 +405,14 @@ param_store(struct loader *ld, struct config *cfg, size_t i, const char *text)
 		    (*text == '[' || !address_domain_ok(text, strlen(text)))) {
 			loader_error(ld, i, text, "bad value; use a domain name "
 			    "such as example.net");
+			return -1;
+		}
+		/* Postfix's syslog_name: what pflogsumm --syslog-name matches. */
+		if (p->offset == offsetof(struct config, syslog_name) &&
+		    !log_syslog_name_ok(text)) {
+			loader_error(ld, i, text, "bad value; use 1 to 32 letters, "
+			    "digits, \".\", \"_\", \"-\" or \"/\", such as "
+			    LOG_SYSLOG_NAME_DEFAULT);
 			return -1;
 		}
 		*(char **)field = xstrdup(text);

@@ -61,10 +61,12 @@ daemon_load(const char *dir, struct config **cfg_r, const char *what)
 	return ret;
 }
 
-/* daemon_log_dest - foreground: stderr; else log_file, or syslog */
+/* daemon_log_dest - syslog_name; foreground: stderr; else log_file, or syslog */
 static void
 daemon_log_dest(const struct daemon *d)
 {
+	/* The loader checked both: this cannot fail. */
+	(void)log_set_syslog(d->cfg->syslog_name, d->cfg->syslog_facility);
 	if (d->foreground)
 		(void)log_set_dest(LOG_DEST_STDERR, NULL);
 	else if (d->cfg->log_file[0] == '\0')

@@ -109,7 +109,7 @@ daemon_server_refuse(struct daemon_server *srv, int fd,
 		(void)send(fd, line, n + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	(void)close(fd);
-	log_info("reject: connect from %s[%s]: %s", peer->name, peer->addr,
+	log_warn("refuse connection from %s[%s]: %s", peer->name, peer->addr,
 	    daemon_limit_why[limit]);
 }
 

@@ -48,6 +48,11 @@ struct qctl_hooks {
 	void (*gate)(void *ctx, const char *domain, char *buf, size_t len);
 	/* status - add the running qmgr's own counters to the type=status reply */
 	void (*status)(void *ctx, struct ipc_rec *rec);
+	/*
+	 * entered - message msg entered the index (it had no entries there):
+	 * qmgr logs its "from=<S>, size=N, nrcpt=N (queue active)" line
+	 */
+	void (*entered)(void *ctx, const struct envelope *msg);
 	void *ctx;
 };
 

@@ -319,6 +319,9 @@ qctl_index_envelope(struct qctl_env *env, const struct envelope *msg)
 		if (qindex_put(env->qi, ents[i]) < 0)
 			goto out;
 	}
+	/* Nothing was indexed before: the message arrives in the queue now. */
+	if (old.n == 0 && env->hooks != NULL && env->hooks->entered != NULL)
+		env->hooks->entered(env->hooks->ctx, msg);
 	ret = 0;
 out:
 	for (i = 0; i < nents; i++)

@@ -20,7 +20,9 @@
 #include "util/log.h"
 
 static char log_name[64] = "sluice";
-static char log_tag[80] = "sluice";
+static char log_tag[LOG_SYSLOG_NAME_MAX + 1 + 64] = "sluice";
+static char log_syslog_name[LOG_SYSLOG_NAME_MAX + 1] = LOG_SYSLOG_NAME_DEFAULT;
+static int log_facility = LOG_MAIL;
 static char log_host[256];
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static char *log_path;
@@ -33,7 +35,7 @@ log_init(const char *progname)
 	char *dot;
 
 	snprintf(log_name, sizeof(log_name), "%s", progname);
-	snprintf(log_tag, sizeof(log_tag), "sluice/%s", progname);
+	snprintf(log_tag, sizeof(log_tag), "%s/%s", log_syslog_name, progname);
 	if (gethostname(log_host, sizeof(log_host) - 1) != 0)
 		snprintf(log_host, sizeof(log_host), "localhost");
 	log_host[sizeof(log_host) - 1] = '\0';
@@ -41,7 +43,55 @@ log_init(const char *progname)
 	if ((dot = strchr(log_host, '.')) != NULL)
 		*dot = '\0';
 	if (log_dest == LOG_DEST_SYSLOG)
-		openlog(log_tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(log_tag, LOG_PID | LOG_NDELAY, log_facility);
+}
+
+/* The facilities sluice.conf's syslog_facility may name. */
+static const struct {
+	const char *name;
+	int facility;
+} log_facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+bool
+log_syslog_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* What pflogsumm's --syslog-name and a syslog ident both take. */
+	return len > 0 && len <= LOG_SYSLOG_NAME_MAX &&
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-/") == len;
+}
+
+int
+log_set_syslog(const char *name, const char *facility)
+{
+	int fac = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(log_facilities) / sizeof(log_facilities[0]); i++)
+		if (strcmp(facility, log_facilities[i].name) == 0)
+			fac = log_facilities[i].facility;
+	if (!log_syslog_name_ok(name) || fac < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (strcmp(name, log_syslog_name) == 0 && fac == log_facility)
+		return 0;
+	snprintf(log_syslog_name, sizeof(log_syslog_name), "%s", name);
+	snprintf(log_tag, sizeof(log_tag), "%s/%s", log_syslog_name, log_name);
+	log_facility = fac;
+	/* openlog() keeps the ident and the facility: open it again with the new ones. */
+	if (log_dest == LOG_DEST_SYSLOG) {
+		closelog();
+		openlog(log_tag, LOG_PID | LOG_NDELAY, log_facility);
+	}
+	return 0;
 }
 
 const char *
@@ -67,7 +117,7 @@ log_set_dest(enum log_dest dest, const char *path)
 	free(log_path);
 	log_path = path != NULL ? strdup(path) : NULL;
 	if (dest == LOG_DEST_SYSLOG && log_dest != LOG_DEST_SYSLOG)
-		openlog(log_tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(log_tag, LOG_PID | LOG_NDELAY, log_facility);
 	log_dest = dest;
 	return 0;
 }

@@ -8,6 +8,8 @@
  *
  * Lines have Postfix's shape, so existing log tools (pflogsumm, qshape's
  * friends) read them:  "Mon DD HH:MM:SS host sluice/smtpd[PID]: text".
+ * "sluice" is the syslog name (sluice.conf's syslog_name), as Postfix's
+ * syslog_name: pflogsumm --syslog-name=sluice reads these lines.
  * Messages are lowercase "<verb> <object>: <reason>", with the queue ID
  * first where there is one ("4A1B...: client=...").
  *
@@ -25,6 +27,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+/* The syslog name before "/program": at most this long, and its default. */
+#define LOG_SYSLOG_NAME_MAX	32
+#define LOG_SYSLOG_NAME_DEFAULT	"sluice"
+
 enum log_dest {
 	LOG_DEST_SYSLOG,
 	LOG_DEST_STDERR,
@@ -33,6 +39,14 @@ enum log_dest {
 
 /* log_init - name the program ("smtpd" logs as "sluice/smtpd") */
 void log_init(const char *progname);
+/*
+ * log_set_syslog - the syslog name ("mx2" logs as "mx2/smtpd") and the
+ * facility ("mail", "daemon", "user", "local0".."local7"); 0, or -1
+ * (EINVAL) when either is not one log_syslog_name_ok() or that list allows.
+ */
+int log_set_syslog(const char *name, const char *facility);
+/* log_syslog_name_ok - 1 to 32 of A-Z a-z 0-9 . _ - / ? */
+bool log_syslog_name_ok(const char *name);
 /* log_set_dest - choose where lines go; path only for LOG_DEST_FILE; 0/-1 */
 int log_set_dest(enum log_dest dest, const char *path);
 /* log_reopen - reopen a log file (after rotation); no-op otherwise */
