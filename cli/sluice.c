@@ -70,9 +70,18 @@
 #include <unistd.h>
 
 /* lib/util */
+#include "util/cmdline.h"
 #include "util/log.h"
 /* this program */
 #include "cli/cli.h"
+
+/* cli_help - every usage line, for --help */
+static void
+cli_help(FILE *fp, const void *ctx)
+{
+	(void)ctx;
+	(void)cli_usage(fp, NULL);
+}
 
 int
 main(int argc, char **argv)
@@ -80,6 +89,7 @@ main(int argc, char **argv)
 	struct cli cli = { .out = stdout };
 	int ch, ret;
 
+	cmdline_std(argc, argv, "sluice", cli_help, NULL);
 	log_init("sluice");
 	log_set_dest(LOG_DEST_STDERR, NULL);
 	/* "+": options end at the command; its own options are its business. */

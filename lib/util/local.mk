@@ -11,4 +11,5 @@ lib_util_libsluice_util_a_SOURCES = \
 	lib/util/ipc.c lib/util/ipc.h \
 	lib/util/htable.c lib/util/htable.h \
 	lib/util/timemath.h \
-	lib/util/chunk.c lib/util/chunk.h
+	lib/util/chunk.c lib/util/chunk.h \
+	lib/util/cmdline.c lib/util/cmdline.h
