@@ -88,7 +88,7 @@ cli_lock_held(int fd)
  * proves nothing (it survives a crash); the flock() master keeps on it
  * does. 1 running (*pid_r set), 0 not, -1 error (errno).
  */
-static int
+int
 cli_master(const struct config *cfg, pid_t *pid_r)
 {
 	char *path = xasprintf("%s/pid/master.pid", cfg->queue_directory);

@@ -7,7 +7,9 @@ noinst_LIBRARIES += cli/libsluice_cli.a
 cli_libsluice_cli_a_SOURCES = \
 	cli/cli.h \
 	cli/cli_cmd.c \
+	cli/cli_check.c \
 	cli/cli_config.c \
+	cli/cli_confedit.c \
 	cli/cli_control.c \
 	cli/cli_json.c \
 	cli/cli_passwd.c \
