@@ -159,6 +159,8 @@ cli_secret_check(struct cli *cli, const char *param, const char *path, bool stri
 /* One run of the checks: who the daemons run as, and what was found. */
 struct cli_check {
 	struct cli *cli;
+	const char *file;	/* the sluice.conf read for line numbers */
+	const char *shown;	/* its name in messages */
 	const char *tag;	/* "" or "warning: " */
 	bool as_owner;		/* uid/gid are mail_owner's, and we may try as them */
 	uid_t uid;
@@ -171,21 +173,20 @@ struct cli_check {
  * sluice.conf, "name = value (the default)" otherwise; a new string
  */
 static char *
-cli_where(const struct cli *cli, const char *name, const char *value)
+cli_where(const struct cli_check *ck, const char *name, const char *value)
 {
-	const char *dir = cli->config_dir != NULL ? cli->config_dir : config_default_dir();
-	unsigned int line = cli_conf_find(cli->config_dir, name, NULL);
+	unsigned int line = cli_conf_find(ck->file, name, NULL);
 
 	if (line == 0)
 		return xasprintf("%s = %s (the default)", name, value);
-	return xasprintf("%s/sluice.conf:%u: %s = %s", dir, line, name, value);
+	return xasprintf("%s:%u: %s = %s", ck->shown, line, name, value);
 }
 
 /* cli_problem - print one problem: where, what is wrong */
 static void __attribute__((format(printf, 4, 5)))
 cli_problem(struct cli_check *ck, const char *name, const char *value, const char *fmt, ...)
 {
-	char *where = cli_where(ck->cli, name, value), *what;
+	char *where = cli_where(ck, name, value), *what;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -372,15 +373,23 @@ cli_check_tls_pair(struct cli_check *ck, const char *cparam, const char *cert,
 	SSL_CTX_free(ctx);
 }
 
-/*
- * cli_config_check_files - what loading the config cannot see: 0, or
- * EX_CONFIG when strict and something is wrong (all printed)
- */
 int
 cli_config_check_files(struct cli *cli, bool strict)
 {
+	char *path = xasprintf("%s/sluice.conf", cli->config_dir != NULL ? cli->config_dir :
+	    config_default_dir());
+	int ret = cli_config_check_file(cli, strict, path, path);
+
+	free(path);
+	return ret;
+}
+
+int
+cli_config_check_file(struct cli *cli, bool strict, const char *file, const char *shown)
+{
 	const struct config *cfg = cli->cfg;
-	struct cli_check ck = { .cli = cli, .tag = strict ? "" : "warning: " };
+	struct cli_check ck = { .cli = cli, .file = file, .shown = shown,
+	    .tag = strict ? "" : "warning: " };
 	const char *group = cfg->operator_group;
 
 	cli_check_owner(&ck);

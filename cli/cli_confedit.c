@@ -81,10 +81,8 @@ cli_conf_is(const char *line, const char *name)
 }
 
 unsigned int
-cli_conf_find(const char *config_dir, const char *name, char **value_r)
+cli_conf_find(const char *path, const char *name, char **value_r)
 {
-	char *path = xasprintf("%s/sluice.conf", config_dir != NULL ? config_dir :
-	    config_default_dir());
 	char *buf = NULL, *value = NULL, *tmp;
 	unsigned int lineno = 0, found = 0;
 	bool mine = false;
@@ -92,10 +90,10 @@ cli_conf_find(const char *config_dir, const char *name, char **value_r)
 	ssize_t n;
 	FILE *fp;
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		free(path);
+	if (value_r != NULL)
+		*value_r = NULL;
+	if ((fp = fopen(path, "re")) == NULL)
 		return 0;
-	}
 	while ((n = getline(&buf, &cap, fp)) != -1) {
 		lineno++;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -122,7 +120,6 @@ cli_conf_find(const char *config_dir, const char *name, char **value_r)
 	}
 	fclose(fp);
 	free(buf);
-	free(path);
 	if (value != NULL)
 		for (tmp = value + strlen(value); tmp > value && isspace((unsigned char)tmp[-1]);)
 			*--tmp = '\0';
@@ -311,7 +308,7 @@ cli_edit_check(struct cli *cli, const char *dir, const char *tmp, const char *pa
 		return EX_CONFIG;
 	old = cli->cfg;
 	cli->cfg = cfg;
-	ret = cli_config_check_files(cli, true);
+	ret = cli_config_check_file(cli, true, tmp, path);
 	cli->cfg = old;
 	config_free(&cfg);
 	return ret;

@@ -15,6 +15,8 @@
 
 /* lib/mail */
 #include "mail/conf.h"
+/* lib/util */
+#include "util/xmalloc.h"
 /* this program */
 #include "cli/cli.h"
 
@@ -46,6 +48,28 @@ cli_config_names(struct cli *cli, int argc, char **argv)
 	return EX_OK;
 }
 
+char *
+cli_config_default(const char *name)
+{
+	char *text = NULL, *line, *nl, *value = NULL;
+	size_t len = 0, nlen = strlen(name);
+	FILE *fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	config_print(fp, NULL, CONFIG_PRINT_DEFAULTS);
+	fclose(fp);
+	for (line = text; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (value == NULL && strncmp(line, name, nlen) == 0 &&
+		    strncmp(line + nlen, " =", 2) == 0)
+			value = xstrdup(line + nlen + 2 + (line[nlen + 2] == ' '));
+	}
+	free(text);
+	return value;
+}
+
 /*
  * cli_config_defaults - config -d [NAME...]: the defaults from the
  * parameter table (no file is read), all or those named
@@ -53,9 +77,7 @@ cli_config_names(struct cli *cli, int argc, char **argv)
 static int
 cli_config_defaults(struct cli *cli, int argc, char **argv)
 {
-	char *text = NULL, *line, *save = NULL;
-	size_t len = 0, nlen;
-	FILE *fp;
+	char *value;
 	int i;
 
 	for (i = 0; i < argc; i++)
@@ -67,25 +89,15 @@ cli_config_defaults(struct cli *cli, int argc, char **argv)
 		config_print(cli->out, NULL, CONFIG_PRINT_DEFAULTS);
 		return EX_OK;
 	}
-	if ((fp = open_memstream(&text, &len)) == NULL) {
-		cli_err("config -d: %s", strerror(errno));
-		return EX_OSERR;
-	}
-	config_print(fp, NULL, CONFIG_PRINT_DEFAULTS);
-	fclose(fp);
 	/* In the order asked, as config NAME... prints. */
 	for (i = 0; i < argc; i++) {
-		nlen = strlen(argv[i]);
-		for (line = text; line != NULL && *line != '\0'; line = save) {
-			save = strchr(line, '\n');
-			if (save != NULL)
-				save++;
-			if (strncmp(line, argv[i], nlen) == 0 && strncmp(line + nlen, " =", 2) == 0)
-				fwrite(line, 1, save != NULL ? (size_t)(save - line) : strlen(line),
-				    cli->out);
+		if ((value = cli_config_default(argv[i])) == NULL) {
+			cli_err("config -d %s: %s", argv[i], strerror(errno));
+			return EX_OSERR;
 		}
+		fprintf(cli->out, "%s = %s\n", argv[i], value);
+		free(value);
 	}
-	free(text);
 	return EX_OK;
 }
 
