@@ -131,7 +131,7 @@ cli_cmd_config(struct cli *cli, int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "-n") == 0) {
 		if (argc != 2)
-			return cli_usage(stderr, "config -n");
+			return cli_usage(stderr, "config");
 		if ((ret = cli_config_need(cli)) != 0)
 			return ret;
 		config_print(cli->out, cli->cfg, CONFIG_PRINT_NONDEFAULT);
