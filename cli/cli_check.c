@@ -340,6 +340,11 @@ cli_check_tls_pair(struct cli_check *ck, const char *cparam, const char *cert,
 		    cert[0] == '\0' ? cparam : kparam, cert[0] == '\0' ? "certificate" : "key");
 		return;
 	}
+	if (access(cert, F_OK) < 0) {
+		cli_problem(ck, cparam, cert, "%s. Fix: point %s at the certificate, in PEM",
+		    strerror(errno), cparam);
+		return;
+	}
 	if ((err = cli_open_as(cert, ck->uid, ck->gid, R_OK)) != 0) {
 		cli_problem(ck, cparam, cert, "the daemons (uid %ld, gid %ld) cannot read it: "
 		    "%s. Fix: chmod 0644 %s, and let them reach it", (long)ck->uid,

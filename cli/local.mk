@@ -27,3 +27,7 @@ check_PROGRAMS += t/cli_test
 TESTS += t/cli_test
 t_cli_test_SOURCES = t/cli_test.c t/tap.h
 t_cli_test_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)
+
+# The CLI's config commands and every program's --help/--version.
+TESTS += t/79-config-cli.t
+EXTRA_DIST += t/79-config-cli.t
