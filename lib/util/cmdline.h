@@ -27,8 +27,8 @@
 typedef void cmdline_usage_fn(FILE *fp, const void *ctx);
 
 /* cmdline_std - handle --help and --version (exit 0), or return */
-void cmdline_std(int argc, char **argv, const char *prog, cmdline_usage_fn *usage,
-    const void *ctx);
+void cmdline_std(int argc, char **argv, const char *prog,
+    cmdline_usage_fn *usage, const void *ctx);
 
 /* cmdline_version - "PROG (sluice) VERSION" and a newline to fp */
 void cmdline_version(FILE *fp, const char *prog);
