@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -35,6 +36,8 @@
 
 /* lib/mail */
 #include "mail/conf.h"
+#include "mail/domains.h"
+#include "mail/route.h"
 /* lib/util */
 #include "util/xmalloc.h"
 /* this program */
@@ -323,6 +326,53 @@ cli_check_queue(struct cli_check *ck)
 	free(parent);
 }
 
+/* cli_addr_here - is the numeric address host one that means this machine? */
+static bool
+cli_addr_here(const char *host)
+{
+	struct in_addr a4;
+
+	if (strcmp(host, "::1") == 0 || strcmp(host, "::") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 &&
+	    ((ntohl(a4.s_addr) >> 24) == 127 || a4.s_addr == 0);
+}
+
+/*
+ * cli_check_route - a static route to our own smtp_listen: deliver would
+ * hold every message of the domain as a loop ("loops back to myself")
+ */
+static int
+cli_check_route(const struct domain *d, void *ctx)
+{
+	struct cli_check *ck = ctx;
+	const struct hostport_list *l = &ck->cli->cfg->smtp_listen;
+	char port[16];
+	size_t i;
+
+	if (d->route.mx || d->route.client || d->route.host == NULL)
+		return 0;
+	snprintf(port, sizeof(port), "%u", d->route.port);
+	for (i = 0; i < l->n; i++) {
+		const char *lh = l->v[i].host;
+
+		if (strcmp(l->v[i].port, port) != 0)
+			continue;
+		if (strcmp(lh, d->route.host) != 0 && !((lh[0] == '\0' ||
+		    strcmp(lh, "0.0.0.0") == 0 || strcmp(lh, "::") == 0) &&
+		    cli_addr_here(d->route.host)))
+			continue;
+		cli_err("%s%s:%u: route=[%s]:%u: that is this host's own smtp_listen "
+		    "%s:%s, so deliver would hold every message of %s as a loop. Fix: "
+		    "route it to the customer's server, or route=mx", ck->tag, d->file,
+		    d->line, d->route.host, d->route.port, lh[0] != '\0' ? lh : "*",
+		    l->v[i].port, d->name);
+		ck->problems++;
+		break;
+	}
+	return 0;
+}
+
 /* cli_check_tls_pair - a certificate and its key: set together, readable, PEM, matching */
 static void
 cli_check_tls_pair(struct cli_check *ck, const char *cparam, const char *cert,
@@ -404,6 +454,7 @@ cli_config_check_file(struct cli *cli, bool strict, const char *file, const char
 		    "group or to nothing", group);
 	cli_check_programs(&ck);
 	cli_check_queue(&ck);
+	(void)domain_table_walk(cfg->domains, cli_check_route, &ck);
 	ck.problems += cli_secret_check(cli, "passwd_file", cfg->passwd_file, strict);
 	ck.problems += cli_secret_check(cli, "peer_secret_file", cfg->peer_secret_file, strict);
 	cli_check_tls_pair(&ck, "smtpd_tls_cert_file", cfg->smtpd_tls_cert_file,

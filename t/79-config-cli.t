@@ -149,6 +149,20 @@ SKIP: {
 	    qr/mail_owner sluice \(uid \d+\) cannot reach \Q$locked\E: Permission denied/);
 }
 
+# A static route to our own listener: deliver would hold its mail as a loop.
+{
+	my $dom = $s->confdir . '/domains';
+	my $good = slurp($dom);
+	my $port = $s->port;
+	spew($dom, "${good}loop.example mode=hold route=[127.0.0.1]:$port\n");
+	my $line = () = slurp($dom) =~ /\n/g;
+	($rc, $out, $err) = $s->cli('config', 'check');
+	is($rc, 78, 'a route to our own smtp_listen: config check exits 78');
+	like($err, qr/\Q$dom\E:$line: route=\[127\.0\.0\.1\]:$port: that is this host's own smtp_listen .*Fix: /,
+	    '... naming the domains line, the route and the fix') or diag($err);
+	spew($dom, $good);
+}
+
 # TLS certificates and keys
 my $openssl = grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 SKIP: {
