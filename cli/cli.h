@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "util/ipc.h"
@@ -68,8 +69,30 @@ int cli_request(struct cli *cli, const char *what, const struct ipc_rec *req,
  * strict); the number of problems. A missing file is none.
  */
 int cli_secret_check(struct cli *cli, const char *param, const char *path, bool strict);
-/* cli_config_check_files - every secrets file and operator_group; EX_CONFIG if strict and any problem */
+/*
+ * cli_config_check_files - what loading the configuration cannot see
+ * (cli_check.c): mail_owner, daemon_directory, queue_directory, secrets,
+ * certificates, operator_group; EX_CONFIG if strict and any problem
+ */
 int cli_config_check_files(struct cli *cli, bool strict);
+/* cli_config_check_file - the same, of cli->cfg loaded from file (its name in messages: shown) */
+int cli_config_check_file(struct cli *cli, bool strict, const char *file, const char *shown);
+/*
+ * cli_config_edit - config -e NAME=VALUE... (remove false) or -X NAME...
+ * (remove true): edit sluice.conf safely (cli_confedit.c); an EX_* code
+ */
+int cli_config_edit(struct cli *cli, int argc, char **argv, bool remove);
+/*
+ * cli_conf_find - the line of the sluice.conf at path that sets name
+ * last, or 0; its value (continuations joined) in a new *value_r (NULL
+ * when not set) unless value_r is NULL. Reads the file as text only, so
+ * it works on a file the loader rejects.
+ */
+unsigned int cli_conf_find(const char *path, const char *name, char **value_r);
+/* cli_config_default - the default text of parameter name (config -d), new string; NULL: no memory */
+char *cli_config_default(const char *name);
+/* cli_master - is a master running for cfg's queue? 1 (*pid_r set), 0, -1 (errno) */
+int cli_master(const struct config *cfg, pid_t *pid_r);
 /* cli_clear - release what the commands loaded */
 void cli_clear(struct cli *cli);
 

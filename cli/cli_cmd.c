@@ -59,8 +59,10 @@ static const char *const cli_usage_lines[] = {
 	"queue bounce ID... | --domain DOMAIN | --all",
 	"queue requeue ID... | --domain DOMAIN | --all",
 	"flush DOMAIN | --all",
-	"config [NAME...]",
-	"config -d",
+	"config [-n | NAME...]",
+	"config -d [NAME...]",
+	"config -e NAME=VALUE...",
+	"config -X NAME...",
 	"config check",
 	"passwd LOGIN [-f FILE]",
 };

@@ -88,7 +88,7 @@ cli_lock_held(int fd)
  * proves nothing (it survives a crash); the flock() master keeps on it
  * does. 1 running (*pid_r set), 0 not, -1 error (errno).
  */
-static int
+int
 cli_master(const struct config *cfg, pid_t *pid_r)
 {
 	char *path = xasprintf("%s/pid/master.pid", cfg->queue_directory);
@@ -404,6 +404,49 @@ cli_status_rec(const struct ipc_rec *rec, void *ctx)
 	return 0;
 }
 
+/*
+ * cli_status_broken - status when sluice.conf does not load: the errors
+ * as warnings, then whether a master runs, found from queue_directory as
+ * the file sets it (read as text) or its default. A running master keeps
+ * the configuration it loaded last, and a broken file on disk must not
+ * hide it. 0 running, CLI_EX_STATE not, EX_UNAVAILABLE when unknown.
+ */
+static int
+cli_status_broken(struct cli *cli, const struct config_errors *errs)
+{
+	const char *dir = cli->config_dir != NULL ? cli->config_dir : config_default_dir();
+	char *path = xasprintf("%s/sluice.conf", dir), *qdir = NULL;
+	struct config guess = { 0 };
+	pid_t pid;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < errs->n; i++)
+		cli_err("warning: %s", errs->msg[i]);
+	cli_err("warning: the configuration in %s does not load; sluice reload and "
+	    "sluice start would fail. Fix it: see sluice config check", dir);
+	if (cli_conf_find(path, "queue_directory", &qdir) == 0 || qdir == NULL)
+		qdir = cli_config_default("queue_directory");
+	free(path);
+	if (qdir == NULL || strchr(qdir, '$') != NULL) {
+		cli_err("status: cannot tell where the queue is: queue_directory = %s; "
+		    "fix sluice.conf first", qdir != NULL ? qdir : "?");
+		free(qdir);
+		return EX_UNAVAILABLE;
+	}
+	guess.queue_directory = qdir;
+	ret = cli_master(&guess, &pid);
+	if (ret == 1)
+		fprintf(cli->out, "sluice: running, master pid %ld, with the configuration "
+		    "it loaded before sluice.conf broke\n", (long)pid);
+	else if (ret == 0)
+		fprintf(cli->out, "sluice: not running\n");
+	else
+		cli_err("status: read %s/pid/master.pid: %s", qdir, strerror(errno));
+	free(qdir);
+	return ret == 1 ? 0 : ret == 0 ? CLI_EX_STATE : EX_UNAVAILABLE;
+}
+
 /* cli_cmd_status - status: master, listeners, qmgr; exit 0 only when running */
 int
 cli_cmd_status(struct cli *cli, int argc, char **argv)
@@ -419,6 +462,16 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(stderr, "status");
+	if (cli->cfg == NULL) {
+		struct config_errors errs = { 0 };
+
+		ret = config_load(cli->config_dir, &cli->cfg, &errs);
+		if (ret < 0)
+			ret = cli_status_broken(cli, &errs);
+		config_errors_clear(&errs);
+		if (cli->cfg == NULL)
+			return ret;
+	}
 	if ((ret = cli_running(cli, "status", &pid)) == CLI_EX_STATE)
 		fprintf(cli->out, "sluice: not running\n");
 	if (ret != 0)

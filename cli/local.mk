@@ -7,7 +7,9 @@ noinst_LIBRARIES += cli/libsluice_cli.a
 cli_libsluice_cli_a_SOURCES = \
 	cli/cli.h \
 	cli/cli_cmd.c \
+	cli/cli_check.c \
 	cli/cli_config.c \
+	cli/cli_confedit.c \
 	cli/cli_control.c \
 	cli/cli_json.c \
 	cli/cli_passwd.c \
@@ -25,3 +27,7 @@ check_PROGRAMS += t/cli_test
 TESTS += t/cli_test
 t_cli_test_SOURCES = t/cli_test.c t/tap.h
 t_cli_test_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)
+
+# The CLI's config commands and every program's --help/--version.
+TESTS += t/79-config-cli.t
+EXTRA_DIST += t/79-config-cli.t

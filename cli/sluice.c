@@ -9,7 +9,10 @@
  *	sluice [-c CONFIG_DIR] [-v] queue show ID
  *	sluice [-c CONFIG_DIR] [-v] queue delete ID... | --domain DOMAIN
  *	sluice [-c CONFIG_DIR] [-v] queue reindex
- *	sluice [-c CONFIG_DIR] [-v] config [-d | check | NAME...]
+ *	sluice [-c CONFIG_DIR] [-v] config [-n | NAME...]
+ *	sluice [-c CONFIG_DIR] [-v] config -d [NAME...] | check
+ *	sluice [-c CONFIG_DIR] [-v] config -e NAME=VALUE... | -X NAME...
+ *	sluice --help | --version
  *
  * DESCRIPTION
  *	sluice starts, stops and inspects the relay, and lets an operator
@@ -29,9 +32,12 @@
  *	queue show reads the queue file itself: the files are the truth.
  *	--json prints one JSON object per line, like postqueue -j.
  *
- *	config prints the parameters set in sluice.conf (config -d: every
- *	default; with names: those parameters); config check loads
- *	everything and prints each error as FILE:LINE.
+ *	config prints every parameter's effective value (-n: those set in
+ *	sluice.conf; -d: the defaults; with names: those parameters);
+ *	config -e and -X edit sluice.conf safely (cli_confedit.c); config
+ *	check loads everything, checks what start needs (cli_check.c) and
+ *	prints each error as FILE:LINE. status works with a broken file.
+ *	--help and --version are answered before anything is read.
  *
  *	Exit codes follow sysexits(3): EX_USAGE for bad usage, EX_CONFIG for
  *	a broken configuration, EX_NOINPUT for an unknown queue ID,
@@ -70,9 +76,18 @@
 #include <unistd.h>
 
 /* lib/util */
+#include "util/cmdline.h"
 #include "util/log.h"
 /* this program */
 #include "cli/cli.h"
+
+/* cli_help - every usage line, for --help */
+static void
+cli_help(FILE *fp, const void *ctx)
+{
+	(void)ctx;
+	(void)cli_usage(fp, NULL);
+}
 
 int
 main(int argc, char **argv)
@@ -80,6 +95,7 @@ main(int argc, char **argv)
 	struct cli cli = { .out = stdout };
 	int ch, ret;
 
+	cmdline_std(argc, argv, "sluice", cli_help, NULL);
 	log_init("sluice");
 	log_set_dest(LOG_DEST_STDERR, NULL);
 	/* "+": options end at the command; its own options are its business. */

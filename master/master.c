@@ -63,6 +63,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "util/cmdline.h"
 #include "util/events.h"
 #include "util/log.h"
 #include "mail/conf.h"
@@ -81,6 +82,7 @@ main(int argc, char **argv)
 	struct master master = { 0 };
 	int ch;
 
+	cmdline_std(argc, argv, "master", cmdline_usage_line, "master [-f] [-v] [-c config_dir]");
 	log_init("master");
 	while ((ch = getopt(argc, argv, "c:dfv")) != -1) {
 		switch (ch) {

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 /* lib/util */
+#include "util/cmdline.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 /* lib/mail */
@@ -343,6 +344,16 @@ static const struct turn_cmd {
 	    "[--mta-port N] [--lmtp] DOMAIN...   ODMR (RFC 2645)" },
 };
 
+static void turn_usage(FILE *fp);
+
+/* turn_help - turn_usage as a cmdline_usage_fn */
+static void
+turn_help(FILE *fp, const void *ctx)
+{
+	(void)ctx;
+	turn_usage(fp);
+}
+
 /* turn_usage - the synopsis to stderr (stdout for --help) */
 static void
 turn_usage(FILE *fp)
@@ -391,6 +402,7 @@ main(int argc, char **argv)
 	size_t i, n;
 	int ch, r;
 
+	cmdline_std(argc, argv, "sluice-turn", turn_help, NULL);
 	log_init("turn");
 	/*
 	 * A peer that closes while we write must be an error to handle,
@@ -411,7 +423,7 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (ch == K_VERSION) {
-			printf("sluice-turn %s\n", PACKAGE_VERSION);
+			cmdline_version(stdout, "sluice-turn");
 			return 0;
 		}
 		if (ch == '?') {

@@ -204,6 +204,14 @@ enum config_print_mode {
 int config_load(const char *config_dir, struct config **cfg_r,
     struct config_errors *errs);
 
+/*
+ * config_load_from - config_load() reading file instead of
+ * config_dir/sluice.conf (an edited copy, before it replaces the file);
+ * messages name shown instead of file.
+ */
+int config_load_from(const char *config_dir, const char *file, const char *shown,
+    struct config **cfg_r, struct config_errors *errs);
+
 /* config_free - free a config and set *cfgp to NULL */
 void config_free(struct config **cfgp);
 

@@ -721,10 +721,26 @@ int
 config_load(const char *config_dir, struct config **cfg_r,
     struct config_errors *errs)
 {
+	char *path;
+	int rc;
+
+	if (config_dir == NULL)
+		config_dir = config_default_dir();
+	path = xasprintf("%s/%s", config_dir, CONFIG_FILE_NAME);
+	rc = config_load_from(config_dir, path, path, cfg_r, errs);
+	free(path);
+	return rc;
+}
+
+/* config_load_from - config_load() of another file (an edit being checked) */
+int
+config_load_from(const char *config_dir, const char *file, const char *shown,
+    struct config **cfg_r, struct config_errors *errs)
+{
 	struct config_errors local = { 0 };
 	struct loader ld;
 	struct config *cfg;
-	char *path;
+	const char *path = shown;
 	FILE *fp;
 	size_t before;
 	int rc = 0;
@@ -733,16 +749,12 @@ config_load(const char *config_dir, struct config **cfg_r,
 	if (errs == NULL)
 		errs = &local;
 	before = errs->n;
-	if (config_dir == NULL)
-		config_dir = config_default_dir();
 	memset(&ld, 0, sizeof(ld));
 	ld.errs = errs;
 	ld.config_dir = config_dir;
-	path = xasprintf("%s/%s", config_dir, CONFIG_FILE_NAME);
 	ld.file = path;
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = fopen(file, "r")) == NULL) {
 		config_errors_add(errs, "%s: open: %s", path, strerror(errno));
-		free(path);
 		if (errs == &local) {
 			config_log_errors(&local);
 			config_errors_clear(&local);
@@ -766,7 +778,6 @@ config_load(const char *config_dir, struct config **cfg_r,
 	if (cfg->domains == NULL)
 		cfg->domains = domain_table_new();
 	loader_clear(&ld);
-	free(path);
 
 	if (errs->n > before) {
 		config_free(&cfg);

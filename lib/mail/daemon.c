@@ -18,6 +18,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "util/cmdline.h"
 #include "util/events.h"
 #include "util/tls.h"
 #include "util/log.h"
@@ -36,11 +37,21 @@ struct daemon_run_ctx {
 	pid_t parent;
 };
 
-static _Noreturn void
-daemon_usage(const char *name, const char *usage)
+/* daemon_help - the usage line of every daemon (ctx: the program's struct daemon) */
+static void
+daemon_help(FILE *fp, const void *ctx)
 {
-	fprintf(stderr, "usage: %s [-f] [-v] [-c config_dir]%s%s\n", name,
-	    usage != NULL && usage[0] != '\0' ? " " : "", usage != NULL ? usage : "");
+	const struct daemon *d = ctx;
+
+	fprintf(fp, "usage: %s [-f] [-v] [-c config_dir]%s%s\n", d->name,
+	    d->usage != NULL && d->usage[0] != '\0' ? " " : "",
+	    d->usage != NULL ? d->usage : "");
+}
+
+static _Noreturn void
+daemon_usage(const struct daemon *d)
+{
+	daemon_help(stderr, d);
 	exit(EX_USAGE);
 }
 
@@ -115,6 +126,8 @@ daemon_init(struct daemon *d, const char *name, int argc, char **argv,
 
 	memset(d, 0, sizeof(*d));
 	d->name = name;
+	d->usage = usage;
+	cmdline_std(argc, argv, name, daemon_help, d);
 	log_init(name);
 	while ((ch = getopt(argc, argv, optstring)) != -1) {
 		switch (ch) {
@@ -129,12 +142,12 @@ daemon_init(struct daemon *d, const char *name, int argc, char **argv,
 			break;
 		default:
 			if (ch == '?' || opt == NULL || opt(ch, optarg, opt_ctx) < 0)
-				daemon_usage(name, usage);
+				daemon_usage(d);
 		}
 	}
 	free(optstring);
 	if (optind != argc)
-		daemon_usage(name, usage);
+		daemon_usage(d);
 	if (d->foreground)
 		(void)log_set_dest(LOG_DEST_STDERR, NULL);
 	if (daemon_load(d->config_dir, &d->cfg, "load configuration") < 0)

@@ -7,7 +7,8 @@
  *	srv = fingerd_server_new(&d);	(takes over d.cfg and the listeners)
  *	(void)daemon_run(&d, fingerd_reload, srv);
  *
- * daemon_init() parses -c config_dir, -f (foreground: log to stderr) and
+ * daemon_init() answers --help and --version (util/cmdline.h) before
+ * anything else, then parses -c config_dir, -f (foreground: log to stderr) and
  * -v plus the program's own options, loads sluice.conf (exit EX_CONFIG
  * with every error on failure), sends the log where the configuration
  * says, ignores SIGPIPE, takes the listening sockets master passed on
@@ -39,6 +40,7 @@ struct daemon_listener {
 
 struct daemon {
 	const char *name;
+	const char *usage;	/* the program's own options, for its usage line */
 	const char *config_dir;	/* -c, or NULL: the default */
 	bool foreground;	/* -f */
 	struct config *cfg;	/* loaded by daemon_init; the program takes it over */

@@ -12,4 +12,5 @@ lib_util_libsluice_util_a_SOURCES = \
 	lib/util/htable.c lib/util/htable.h \
 	lib/util/timemath.h \
 	lib/util/chunk.c lib/util/chunk.h \
-	lib/util/sdnotify.c lib/util/sdnotify.h
+	lib/util/sdnotify.c lib/util/sdnotify.h \
+	lib/util/cmdline.c lib/util/cmdline.h
