@@ -1050,7 +1050,8 @@ cli_queue_act(struct cli *cli, int argc, char **argv)
 		    q.count == 1 ? "" : "s");
 		if (!filtered)
 			ret = cli_q_missing(&q, ret);
-		if (ret == EX_OK && bad != 0)
+		/* A bad line of input says more than a message already gone. */
+		if ((ret == EX_OK || ret == EX_NOINPUT) && bad != 0)
 			ret = bad;
 	}
 out:

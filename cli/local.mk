@@ -25,3 +25,8 @@ check_PROGRAMS += t/cli_test
 TESTS += t/cli_test
 t_cli_test_SOURCES = t/cli_test.c t/tap.h
 t_cli_test_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)
+
+# The operator's queue commands against a real sluice (issue 10): filters,
+# count, delete --all and -, show's parts, message counts, the JSON.
+TESTS += t/69-queue-cli.t
+EXTRA_DIST += t/69-queue-cli.t
