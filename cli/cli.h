@@ -118,14 +118,55 @@ void cli_json_key(FILE *fp, const char *name, bool first);
  */
 /* cli_put_text - write s with control characters shown as '?' */
 void cli_put_text(FILE *fp, const char *s);
+/* The gate of a domain as qmgr reported it (lib/mail/qctl.h). */
+struct cli_gate {
+	char state[16];		/* held, open, backup, relay; "" unknown */
+	unsigned long long until;	/* an open gate's lease end; 0 none */
+	char opened_by[16];	/* the trigger that opened it; "" none */
+	char reason[96];	/* "ATRN session", "probing"...; "" none */
+};
+
+/* One destination domain of a queued message: a type=entry record. */
+struct cli_qdom {
+	char domain[256];
+	unsigned long long next_try, expiry, attempts;
+	char *error;		/* the last delivery error, or NULL */
+	char **rcpt;		/* its pending recipients */
+	size_t nrcpt;
+	struct cli_gate gate;
+};
+
+/* One queued message: its type=entry records (one per domain) together. */
+struct cli_qmsg {
+	char id[QUEUE_ID_LEN + 1];	/* "" while empty */
+	char *sender;
+	unsigned long long size, arrival;
+	bool hold;
+	struct cli_qdom *dom;
+	size_t ndom;
+};
+
+/*
+ * cli_qmsg_add - add a type=entry record to m: 0 added, 1 it belongs to
+ * another message (m is whole: show it, clear it, add again), -1 malformed.
+ */
+int cli_qmsg_add(struct cli_qmsg *m, const struct ipc_rec *rec);
+/* cli_qmsg_clear - release what m holds and make it empty */
+void cli_qmsg_clear(struct cli_qmsg *m);
 /* cli_list_header - mailq's column header */
 void cli_list_header(FILE *fp);
-/* cli_list_text - one type=entry record as a mailq block; adds its size to *bytes */
-int cli_list_text(FILE *fp, const struct ipc_rec *rec, unsigned long long *bytes);
+/* cli_list_text - one message as a mailq block */
+void cli_list_text(FILE *fp, const struct cli_qmsg *m);
 /* cli_list_footer - "-- N Kbytes in M Requests." or "Mail queue is empty" */
-void cli_list_footer(FILE *fp, unsigned long long bytes, unsigned long long entries);
-/* cli_list_json - one type=entry record as one line of JSON, naming host */
-int cli_list_json(FILE *fp, const struct ipc_rec *rec, const char *host);
+void cli_list_footer(FILE *fp, unsigned long long bytes, unsigned long long messages);
+/* cli_list_json - one message as one line of JSON, naming host */
+void cli_list_json(FILE *fp, const struct cli_qmsg *m, const char *host);
+/* cli_gate_parse - the gate fields of a type=entry or type=domain record; 0/-1 */
+int cli_gate_parse(const struct ipc_rec *rec, struct cli_gate *g);
+/* cli_gate_text - the gate for people: "held", "open until 12:00:00 (etrn)" */
+void cli_gate_text(char *buf, size_t size, const struct cli_gate *g);
+/* cli_gate_json - the gate as a JSON object (sluice(8), JSON OUTPUT) */
+void cli_gate_json(FILE *fp, const struct cli_gate *g);
 
 /* The qshape age buckets (minutes), as the b* fields of type=domain. */
 #define CLI_NBUCKETS 10
@@ -135,11 +176,11 @@ struct cli_summary_row {
 	unsigned long long messages, bytes;
 	unsigned long long oldest;	/* arrival time of the oldest, 0: none */
 	unsigned long long bucket[CLI_NBUCKETS];
-	char gate[64];			/* "held", "open until 12:00:00 (etrn)"...; "" for TOTAL */
+	struct cli_gate gate;		/* state "" for TOTAL */
 	char home[300];			/* a held domain's home host, "host:port"; "" if none */
 };
 
-/* cli_summary_parse - read a type=domain record into row; 0/-1 */
+/* cli_summary_parse - read a type=domain (or type=total, as TOTAL) record into row; 0/-1 */
 int cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row);
 /* cli_summary_add - add row's counts into total (the TOTAL row) */
 void cli_summary_add(struct cli_summary_row *total, const struct cli_summary_row *row);

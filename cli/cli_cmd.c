@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +50,16 @@ static const char *const cli_usage_lines[] = {
 	"stop",
 	"status",
 	"reload",
-	"queue list [--domain DOMAIN] [--json]",
+	"queue list [--domain DOMAIN] [FILTER...] [--json]",
+	"queue count [--domain DOMAIN] [FILTER...]",
 	"queue summary [--json] [--fleet]",
-	"queue show ID",
-	"queue delete ID... | --domain DOMAIN",
+	"queue show ID [--envelope] [--header] [--body]",
+	"queue delete ID... | - | --all | --domain DOMAIN [FILTER...] | FILTER...",
 	"queue reindex",
-	"queue hold ID... | --domain DOMAIN | --all",
-	"queue release ID... | --domain DOMAIN | --all",
-	"queue bounce ID... | --domain DOMAIN | --all",
-	"queue requeue ID... | --domain DOMAIN | --all",
+	"queue hold ID... | - | --domain DOMAIN | --all",
+	"queue release ID... | - | --domain DOMAIN | --all",
+	"queue bounce ID... | - | --domain DOMAIN | --all",
+	"queue requeue ID... | - | --domain DOMAIN | --all",
 	"flush DOMAIN | --all",
 	"config [-n | NAME...]",
 	"config -d [NAME...]",
@@ -72,6 +74,7 @@ int
 cli_usage(FILE *fp, const char *what)
 {
 	const char *lead = "usage:";
+	bool filter = false;
 	size_t i, len = what != NULL ? strlen(what) : 0;
 
 	fflush(stdout);
@@ -87,7 +90,12 @@ cli_usage(FILE *fp, const char *what)
 			continue;
 		fprintf(fp, "%s sluice [-c CONFIG_DIR] [-v] %s\n", lead, line);
 		lead = "      ";
+		filter = filter || strstr(line, "FILTER") != NULL;
 	}
+	if (filter)
+		fputs("       FILTER: --sender ADDR|@DOMAIN|<>  --recipient ADDR|@DOMAIN\n"
+		    "               --older-than AGE  --younger-than AGE  (AGE: 30m, 2h, 3d)\n",
+		    fp);
 	return EX_USAGE;
 }
 

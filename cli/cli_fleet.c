@@ -61,6 +61,9 @@ cli_fleet_emit(const struct ipc_rec *rec, void *ctx)
 			    why != NULL ? why : "qmgr refused the summary");
 		return 0;
 	}
+	/* The whole queue's line: the fleet listing shows domains only. */
+	if (strcmp(ipc_rec_type(rec), PROTO_T_TOTAL) == 0)
+		return 0;
 	if (cli_summary_parse(rec, &row) < 0)
 		h->malformed++;
 	else
@@ -78,7 +81,7 @@ cli_fleet_name_ok(const char *s, size_t n)
 
 /*
  * cli_fleet_line - one "250-" line of a peer's XSUMMARY: "name=value"
- * words, gate= last and taking the rest of the line (mail/peer.h). It is
+ * words, reason= last and taking the rest of the line (mail/peer.h). It is
  * read as the type=domain record it came from, through the parser the
  * local summary uses, so a peer's answer is checked as our qmgr's is.
  */
@@ -105,7 +108,7 @@ cli_fleet_line(const char *line, void *ctx)
 		}
 		memcpy(name, p, (size_t)(eq - p));
 		name[eq - p] = '\0';
-		end = strcmp(name, PROTO_F_GATE) == 0 ? eq + strlen(eq) : eq + strcspn(eq, " ");
+		end = strcmp(name, PROTO_F_REASON) == 0 ? eq + strlen(eq) : eq + strcspn(eq, " ");
 		if ((size_t)(end - eq - 1) > IPC_VALUE_MAX) {
 			bad = true;
 			break;

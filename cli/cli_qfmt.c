@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,6 +20,7 @@
 #include "mail/queue.h"
 /* lib/util */
 #include "util/ipc.h"
+#include "util/xmalloc.h"
 /* this program */
 #include "cli/cli.h"
 
@@ -46,47 +48,158 @@ cli_put_text(FILE *fp, const char *s)
 		putc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
 }
 
-/* cli_entry - the fields of a type=entry record, checked */
-struct cli_entry {
-	const char *id, *domain, *sender, *error;
-	unsigned long long size, arrival, next_try, expiry, attempts, flags;
-};
-
-/* cli_entry_parse - bound-check a type=entry record; 0/-1 */
-static int
-cli_entry_parse(const struct ipc_rec *rec, struct cli_entry *e)
+/* cli_json_num - write ,"name":N */
+static void
+cli_json_num(FILE *fp, const char *name, unsigned long long n)
 {
+	cli_json_key(fp, name, false);
+	fprintf(fp, "%llu", n);
+}
+
+/* cli_gate_parse - the gate fields of a record; 0/-1 */
+int
+cli_gate_parse(const struct ipc_rec *rec, struct cli_gate *g)
+{
+	const char *state = ipc_rec_get(rec, PROTO_F_GATE);
+	const char *by = ipc_rec_get(rec, PROTO_F_OPENED_BY);
+	const char *reason = ipc_rec_get(rec, PROTO_F_REASON);
+	enum proto_gate st;
+	enum proto_source src;
+
+	memset(g, 0, sizeof(*g));
+	/* An older qmgr sends no gate with its entries: unknown, not malformed. */
+	if (state == NULL)
+		return 0;
+	if (!proto_gate_parse(state, &st) ||
+	    (by != NULL && !proto_source_parse(by, &src)) ||
+	    (reason != NULL && strlen(reason) >= sizeof(g->reason)))
+		return -1;
+	snprintf(g->state, sizeof(g->state), "%s", proto_gate_name(st));
+	if (by != NULL)
+		snprintf(g->opened_by, sizeof(g->opened_by), "%s", proto_source_name(src));
+	if (reason != NULL)
+		snprintf(g->reason, sizeof(g->reason), "%s", reason);
+	(void)ipc_rec_get_num(rec, PROTO_F_OPEN_UNTIL, INT64_MAX, &g->until);
+	return 0;
+}
+
+/* cli_gate_text - "held", "open until 12:00:00 (etrn)", "held (probing)" */
+void
+cli_gate_text(char *buf, size_t size, const struct cli_gate *g)
+{
+	char when[32] = "";
+	struct tm tm;
+	time_t t = (time_t)g->until;
+
+	if (g->state[0] == '\0') {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (g->until > 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), " until %H:%M:%S", &tm);
+	snprintf(buf, size, "%s%s%s%s%s", g->state, when,
+	    g->reason[0] != '\0' || g->opened_by[0] != '\0' ? " (" : "",
+	    g->reason[0] != '\0' ? g->reason : g->opened_by,
+	    g->reason[0] != '\0' || g->opened_by[0] != '\0' ? ")" : "");
+}
+
+/* cli_gate_json - {"state":..,"until":N|null,"reason":"..","opened_by":..|null} */
+void
+cli_gate_json(FILE *fp, const struct cli_gate *g)
+{
+	putc('{', fp);
+	cli_json_key(fp, "state", true);
+	if (g->state[0] != '\0')
+		cli_json_string(fp, g->state);
+	else
+		fputs("null", fp);
+	cli_json_key(fp, "until", false);
+	if (g->until > 0)
+		fprintf(fp, "%llu", g->until);
+	else
+		fputs("null", fp);
+	cli_json_key(fp, "reason", false);
+	cli_json_string(fp, g->reason);
+	cli_json_key(fp, "opened_by", false);
+	if (g->opened_by[0] != '\0')
+		cli_json_string(fp, g->opened_by);
+	else
+		fputs("null", fp);
+	putc('}', fp);
+}
+
+/* cli_qmsg_clear - release what m holds and make it empty */
+void
+cli_qmsg_clear(struct cli_qmsg *m)
+{
+	size_t i, k;
+
+	for (i = 0; i < m->ndom; i++) {
+		for (k = 0; k < m->dom[i].nrcpt; k++)
+			free(m->dom[i].rcpt[k]);
+		free(m->dom[i].rcpt);
+		free(m->dom[i].error);
+	}
+	free(m->dom);
+	free(m->sender);
+	memset(m, 0, sizeof(*m));
+}
+
+/* cli_qmsg_add - bound-check a type=entry record and add it to m; 0, 1, -1 */
+int
+cli_qmsg_add(struct cli_qmsg *m, const struct ipc_rec *rec)
+{
+	const char *id = ipc_rec_get(rec, PROTO_F_ID), *domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
+	const char *sender = ipc_rec_get(rec, PROTO_F_SENDER), *error = ipc_rec_get(rec, PROTO_F_ERROR);
+	unsigned long long size, arrival, flags = 0;
+	struct cli_qdom d = { 0 };
 	size_t i;
 
-	memset(e, 0, sizeof(*e));
-	if (strcmp(ipc_rec_type(rec), "entry") != 0)
-		return -1;
-	e->id = ipc_rec_get(rec, PROTO_F_ID);
-	e->domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
-	e->sender = ipc_rec_get(rec, PROTO_F_SENDER);
-	e->error = ipc_rec_get(rec, PROTO_F_ERROR);
-	if (e->id == NULL || !queue_id_ok(e->id) || e->domain == NULL ||
-	    !address_domain_ok(e->domain, strlen(e->domain)) ||
-	    e->sender == NULL || !address_stored_ok(e->sender, true))
+	if (strcmp(ipc_rec_type(rec), PROTO_T_ENTRY) != 0 || id == NULL || !queue_id_ok(id) ||
+	    domain == NULL || strlen(domain) >= sizeof(d.domain) ||
+	    !address_domain_ok(domain, strlen(domain)) ||
+	    sender == NULL || !address_stored_ok(sender, true))
 		return -1;
 	/*
 	 * Times take any non-negative time_t: a stored arrival may be absurd
 	 * (a corrupt file, INT64_MAX) and its entry must still be listed.
 	 */
-	if (ipc_rec_get_num(rec, PROTO_F_SIZE, CLI_NUM_MAX, &e->size) < 0 ||
-	    ipc_rec_get_num(rec, PROTO_F_ARRIVAL, INT64_MAX, &e->arrival) < 0)
+	if (ipc_rec_get_num(rec, PROTO_F_SIZE, CLI_NUM_MAX, &size) < 0 ||
+	    ipc_rec_get_num(rec, PROTO_F_ARRIVAL, INT64_MAX, &arrival) < 0)
 		return -1;
-	/* Scheduling fields are informative; absent means "none yet". */
-	(void)ipc_rec_get_num(rec, PROTO_F_NEXT_TRY, INT64_MAX, &e->next_try);
-	(void)ipc_rec_get_num(rec, PROTO_F_EXPIRY, INT64_MAX, &e->expiry);
-	(void)ipc_rec_get_num(rec, PROTO_F_ATTEMPTS, CLI_NUM_MAX, &e->attempts);
-	(void)ipc_rec_get_num(rec, PROTO_F_FLAGS, CLI_NUM_MAX, &e->flags);
 	for (i = 0; i < rec->n; i++)
-		if (strcmp(rec->f[i].name, "rcpt") == 0 &&
+		if (strcmp(rec->f[i].name, PROTO_F_RCPT) == 0 &&
 		    !address_mailbox_ok(rec->f[i].value))
 			return -1;
-	if (e->error != NULL && e->error[0] == '\0')
-		e->error = NULL;
+	if (cli_gate_parse(rec, &d.gate) < 0)
+		return -1;
+	if (m->id[0] != '\0' && strcmp(m->id, id) != 0)
+		return 1;
+	/* Scheduling fields are informative; absent means "none yet". */
+	(void)ipc_rec_get_num(rec, PROTO_F_NEXT_TRY, INT64_MAX, &d.next_try);
+	(void)ipc_rec_get_num(rec, PROTO_F_EXPIRY, INT64_MAX, &d.expiry);
+	(void)ipc_rec_get_num(rec, PROTO_F_ATTEMPTS, CLI_NUM_MAX, &d.attempts);
+	(void)ipc_rec_get_num(rec, PROTO_F_FLAGS, CLI_NUM_MAX, &flags);
+	if (m->id[0] == '\0') {
+		snprintf(m->id, sizeof(m->id), "%s", id);
+		m->sender = xstrdup(sender);
+		m->size = size;
+		m->arrival = arrival;
+	}
+	/* The hold marker is the message's: any entry that says so. */
+	if ((flags & QINDEX_F_HOLD) != 0)
+		m->hold = true;
+	snprintf(d.domain, sizeof(d.domain), "%s", domain);
+	if (error != NULL && error[0] != '\0')
+		d.error = xstrdup(error);
+	for (i = 0; i < rec->n; i++) {
+		if (strcmp(rec->f[i].name, PROTO_F_RCPT) != 0)
+			continue;
+		d.rcpt = xreallocarray(d.rcpt, d.nrcpt + 1, sizeof(*d.rcpt));
+		d.rcpt[d.nrcpt++] = xstrdup(rec->f[i].value);
+	}
+	m->dom = xreallocarray(m->dom, m->ndom + 1, sizeof(*m->dom));
+	m->dom[m->ndom++] = d;
 	return 0;
 }
 
@@ -98,134 +211,147 @@ cli_list_header(FILE *fp)
 	    "----Arrival Time----", "-Sender/Recipient-------");
 }
 
-/* cli_list_text - one type=entry record as a mailq block */
-int
-cli_list_text(FILE *fp, const struct ipc_rec *rec, unsigned long long *bytes)
+/* cli_list_text - one message as a mailq block: each domain's reason, then its recipients */
+void
+cli_list_text(FILE *fp, const struct cli_qmsg *m)
 {
-	struct cli_entry e;
 	char date[32];
-	time_t t;
+	time_t t = (time_t)m->arrival;
 	struct tm tm;
-	size_t i;
+	size_t i, k;
 
-	if (cli_entry_parse(rec, &e) < 0)
-		return -1;
-	t = (time_t)e.arrival;
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S", &tm) == 0)
-		snprintf(date, sizeof(date), "%llu", e.arrival);
+		snprintf(date, sizeof(date), "%llu", m->arrival);
 	/* As in mailq, "!" after the ID marks mail on hold. */
-	fprintf(fp, "%-20s%c %8llu %-20s ", e.id,
-	    (e.flags & QINDEX_F_HOLD) != 0 ? '!' : ' ', e.size, date);
-	cli_put_text(fp, e.sender[0] != '\0' ? e.sender : "MAILER-DAEMON");
+	fprintf(fp, "%-20s%c %8llu %-20s ", m->id, m->hold ? '!' : ' ', m->size, date);
+	cli_put_text(fp, m->sender[0] != '\0' ? m->sender : "MAILER-DAEMON");
 	putc('\n', fp);
-	if (e.error != NULL) {
-		fprintf(fp, "%*s(", CLI_LIST_INDENT, "");
-		cli_put_text(fp, e.error);
-		fputs(")\n", fp);
-	}
-	for (i = 0; i < rec->n; i++) {
-		if (strcmp(rec->f[i].name, "rcpt") != 0)
-			continue;
-		fprintf(fp, "%*s", CLI_LIST_INDENT, "");
-		cli_put_text(fp, rec->f[i].value);
-		putc('\n', fp);
+	for (i = 0; i < m->ndom; i++) {
+		if (m->dom[i].error != NULL) {
+			fprintf(fp, "%*s(", CLI_LIST_INDENT, "");
+			cli_put_text(fp, m->dom[i].error);
+			fputs(")\n", fp);
+		}
+		for (k = 0; k < m->dom[i].nrcpt; k++) {
+			fprintf(fp, "%*s", CLI_LIST_INDENT, "");
+			cli_put_text(fp, m->dom[i].rcpt[k]);
+			putc('\n', fp);
+		}
 	}
 	putc('\n', fp);
-	if (bytes != NULL)
-		*bytes += e.size;
-	return 0;
 }
 
 /* cli_list_footer - "-- N Kbytes in M Requests." or "Mail queue is empty" */
 void
-cli_list_footer(FILE *fp, unsigned long long bytes, unsigned long long entries)
+cli_list_footer(FILE *fp, unsigned long long bytes, unsigned long long messages)
 {
-	if (entries == 0) {
+	if (messages == 0) {
 		fputs("Mail queue is empty\n", fp);
 		return;
 	}
 	fprintf(fp, "-- %llu Kbytes in %llu Request%s.\n", (bytes + 1023) / 1024,
-	    entries, entries == 1 ? "" : "s");
+	    messages, messages == 1 ? "" : "s");
 }
 
-/* cli_json_num - write ,"name":N */
+/* cli_rcpt_json - the recipients of d as {"address","delay_reason"} objects */
 static void
-cli_json_num(FILE *fp, const char *name, unsigned long long n)
+cli_rcpt_json(FILE *fp, const struct cli_qdom *d, bool first)
 {
-	cli_json_key(fp, name, false);
-	fprintf(fp, "%llu", n);
-}
+	size_t k;
 
-/* cli_list_json - one type=entry record as one line of JSON */
-int
-cli_list_json(FILE *fp, const struct ipc_rec *rec, const char *host)
-{
-	struct cli_entry e;
-	bool first = true;
-	size_t i;
-
-	if (cli_entry_parse(rec, &e) < 0)
-		return -1;
-	putc('{', fp);
-	cli_json_key(fp, "queue_id", true);
-	cli_json_string(fp, e.id);
-	cli_json_key(fp, "host", false);
-	cli_json_string(fp, host);
-	cli_json_num(fp, "arrival_time", e.arrival);
-	cli_json_num(fp, "message_size", e.size);
-	cli_json_key(fp, "sender", false);
-	cli_json_string(fp, e.sender);
-	cli_json_key(fp, "domain", false);
-	cli_json_string(fp, e.domain);
-	cli_json_num(fp, "next_try", e.next_try);
-	cli_json_num(fp, "expiry", e.expiry);
-	cli_json_num(fp, "attempts", e.attempts);
-	cli_json_key(fp, "hold", false);
-	fputs((e.flags & QINDEX_F_HOLD) != 0 ? "true" : "false", fp);
-	cli_json_key(fp, "recipients", false);
-	putc('[', fp);
-	for (i = 0; i < rec->n; i++) {
-		if (strcmp(rec->f[i].name, "rcpt") != 0)
-			continue;
-		if (!first)
+	for (k = 0; k < d->nrcpt; k++) {
+		if (!first || k > 0)
 			putc(',', fp);
-		first = false;
 		putc('{', fp);
 		cli_json_key(fp, "address", true);
-		cli_json_string(fp, rec->f[i].value);
+		cli_json_string(fp, d->rcpt[k]);
 		cli_json_key(fp, "delay_reason", false);
-		cli_json_string(fp, e.error != NULL ? e.error : "");
+		cli_json_string(fp, d->error != NULL ? d->error : "");
+		putc('}', fp);
+	}
+}
+
+/*
+ * cli_list_json - one message as one line of JSON: postqueue -j's
+ * members (queue_id, arrival_time, message_size, sender, recipients),
+ * then its destination domains, each with its schedule and its gate.
+ */
+void
+cli_list_json(FILE *fp, const struct cli_qmsg *m, const char *host)
+{
+	size_t i;
+	bool first = true;
+
+	putc('{', fp);
+	cli_json_key(fp, "queue_id", true);
+	cli_json_string(fp, m->id);
+	cli_json_key(fp, "host", false);
+	cli_json_string(fp, host);
+	cli_json_num(fp, "arrival_time", m->arrival);
+	cli_json_num(fp, "message_size", m->size);
+	cli_json_key(fp, "sender", false);
+	cli_json_string(fp, m->sender);
+	cli_json_key(fp, "hold", false);
+	fputs(m->hold ? "true" : "false", fp);
+	cli_json_key(fp, "recipients", false);
+	putc('[', fp);
+	for (i = 0; i < m->ndom; i++) {
+		cli_rcpt_json(fp, &m->dom[i], first);
+		first = first && m->dom[i].nrcpt == 0;
+	}
+	putc(']', fp);
+	cli_json_key(fp, "domains", false);
+	putc('[', fp);
+	for (i = 0; i < m->ndom; i++) {
+		const struct cli_qdom *d = &m->dom[i];
+
+		if (i > 0)
+			putc(',', fp);
+		putc('{', fp);
+		cli_json_key(fp, "domain", true);
+		cli_json_string(fp, d->domain);
+		cli_json_num(fp, "next_try", d->next_try);
+		cli_json_num(fp, "expiry", d->expiry);
+		cli_json_num(fp, "attempts", d->attempts);
+		cli_json_key(fp, "delay_reason", false);
+		cli_json_string(fp, d->error != NULL ? d->error : "");
+		cli_json_key(fp, "recipients", false);
+		putc('[', fp);
+		cli_rcpt_json(fp, d, true);
+		putc(']', fp);
+		cli_json_key(fp, "gate", false);
+		cli_gate_json(fp, &d->gate);
 		putc('}', fp);
 	}
 	fputs("]}\n", fp);
-	return 0;
 }
 
-/* cli_summary_parse - read a type=domain record into row; 0/-1 */
+/* cli_summary_parse - read a type=domain (or type=total, as TOTAL) record into row; 0/-1 */
 int
 cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 {
 	const char *domain = ipc_rec_get(rec, PROTO_F_DOMAIN);
-	const char *gate = ipc_rec_get(rec, PROTO_F_GATE);
 	const char *home = ipc_rec_get(rec, PROTO_F_HOME);
+	bool total = strcmp(ipc_rec_type(rec), PROTO_T_TOTAL) == 0;
 	size_t i;
 
 	memset(row, 0, sizeof(*row));
-	if (strcmp(ipc_rec_type(rec), "domain") != 0 || domain == NULL ||
-	    strlen(domain) >= sizeof(row->domain) ||
-	    !address_domain_ok(domain, strlen(domain)))
-		return -1;
-	snprintf(row->domain, sizeof(row->domain), "%s", domain);
+	if (total) {
+		snprintf(row->domain, sizeof(row->domain), "TOTAL");
+	} else {
+		if (strcmp(ipc_rec_type(rec), PROTO_T_DOMAIN) != 0 || domain == NULL ||
+		    strlen(domain) >= sizeof(row->domain) ||
+		    !address_domain_ok(domain, strlen(domain)))
+			return -1;
+		snprintf(row->domain, sizeof(row->domain), "%s", domain);
+		if (cli_gate_parse(rec, &row->gate) < 0)
+			return -1;
+	}
 	if (ipc_rec_get_num(rec, PROTO_F_MESSAGES, CLI_NUM_MAX, &row->messages) < 0 ||
 	    ipc_rec_get_num(rec, PROTO_F_BYTES, CLI_NUM_MAX, &row->bytes) < 0)
 		return -1;
 	(void)ipc_rec_get_num(rec, PROTO_F_OLDEST, INT64_MAX, &row->oldest);
-	/* The gate is short printable text ("open until 12:00:00 (etrn)"); "-" if absent. */
-	if (gate == NULL || gate[0] == '\0' || strlen(gate) >= sizeof(row->gate) ||
-	    strspn(gate, "abcdefghijklmnopqrstuvwxyz0123456789 :,()-") != strlen(gate))
-		gate = "-";
-	snprintf(row->gate, sizeof(row->gate), "%s", gate);
 	/* The home host: a host:port as home.h writes one, else none. */
 	if (home != NULL && strlen(home) < sizeof(row->home) &&
 	    strspn(home, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]_") == strlen(home))
@@ -286,9 +412,11 @@ cli_age(char *buf, size_t size, unsigned long long oldest, time_t now)
 void
 cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now)
 {
-	char age[32];
+	char age[32], gate[200] = "";
 	size_t i;
 
+	if (row->gate.state[0] != '\0')
+		cli_gate_text(gate, sizeof(gate), &row->gate);
 	/* A long domain keeps its own line so the columns stay aligned. */
 	fprintf(fp, "%30s", row->domain);
 	if (strlen(row->domain) > 30)
@@ -297,8 +425,9 @@ cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now)
 	for (i = 0; i < CLI_NBUCKETS; i++)
 		fprintf(fp, " %5llu", row->bucket[i]);
 	cli_age(age, sizeof(age), row->oldest, now);
-	fprintf(fp, " %12llu %8s%s%s\n", row->bytes, age, row->gate[0] != '\0' ? " " : "",
-	    row->gate);
+	fprintf(fp, " %12llu %8s%s", row->bytes, age, gate[0] != '\0' ? " " : "");
+	cli_put_text(fp, gate);
+	putc('\n', fp);
 }
 
 /* cli_summary_json - one row as one line of JSON */
@@ -321,7 +450,7 @@ cli_summary_json_fields(FILE *fp, const struct cli_summary_row *row)
 	cli_json_num(fp, "bytes", row->bytes);
 	cli_json_num(fp, "oldest", row->oldest);
 	cli_json_key(fp, "gate", false);
-	cli_json_string(fp, row->gate);
+	cli_gate_json(fp, &row->gate);
 	if (row->home[0] != '\0') {
 		cli_json_key(fp, "home", false);
 		cli_json_string(fp, row->home);

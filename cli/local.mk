@@ -31,3 +31,7 @@ t_cli_test_LDADD = cli/libsluice_cli.a $(SLUICE_LIBS)
 # The CLI's config commands and every program's --help/--version.
 TESTS += t/79-config-cli.t
 EXTRA_DIST += t/79-config-cli.t
+# The operator's queue commands against a real sluice (issue 10): filters,
+# count, delete --all and -, show's parts, message counts, the JSON.
+TESTS += t/69-queue-cli.t
+EXTRA_DIST += t/69-queue-cli.t

@@ -4,10 +4,12 @@
  *
  * SYNOPSIS
  *	sluice [-c CONFIG_DIR] [-v] start [-f] | stop | status | reload
- *	sluice [-c CONFIG_DIR] [-v] queue list [--domain DOMAIN] [--json]
+ *	sluice [-c CONFIG_DIR] [-v] queue list [--domain DOMAIN] [FILTER...] [--json]
+ *	sluice [-c CONFIG_DIR] [-v] queue count [--domain DOMAIN] [FILTER...]
  *	sluice [-c CONFIG_DIR] [-v] queue summary [--json]
- *	sluice [-c CONFIG_DIR] [-v] queue show ID
- *	sluice [-c CONFIG_DIR] [-v] queue delete ID... | --domain DOMAIN
+ *	sluice [-c CONFIG_DIR] [-v] queue show ID [--envelope] [--header] [--body]
+ *	sluice [-c CONFIG_DIR] [-v] queue delete ID... | - | --all |
+ *	    [--domain DOMAIN] [FILTER...]
  *	sluice [-c CONFIG_DIR] [-v] queue reindex
  *	sluice [-c CONFIG_DIR] [-v] config [-n | NAME...]
  *	sluice [-c CONFIG_DIR] [-v] config -d [NAME...] | check
@@ -30,7 +32,9 @@
  *	over $queue_directory/public/qmgr; when no qmgr runs, the same
  *	request is served in this process on the index (lib/mail/qctl.h).
  *	queue show reads the queue file itself: the files are the truth.
- *	--json prints one JSON object per line, like postqueue -j.
+ *	--json prints one JSON object per line, like postqueue -j: one per
+ *	message, its domains and their gates (as fields) inside. FILTER is
+ *	--sender, --recipient, --older-than or --younger-than (exiqgrep).
  *
  *	config prints every parameter's effective value (-n: those set in
  *	sluice.conf; -d: the defaults; with names: those parameters);

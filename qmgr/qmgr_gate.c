@@ -511,6 +511,7 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 	const char *source, *client, *user, *group, *name, *why = NULL;
 	enum proto_status status = PROTO_STATUS_OK;
 	struct qmgr_pick pick = { 0 };
+	const char **names = NULL;
 	char *lower = NULL, *what;
 	size_t pending = 0, released = 0, i;
 	time_t now = time(NULL);
@@ -577,16 +578,18 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			goto out;
 		}
 	}
+	names = xcalloc(pick.n, sizeof(*names));
+	for (i = 0; i < pick.n; i++)
+		names[i] = pick.d[i]->name;
+	/* Messages, not (message, domain) entries: one for two domains counts once. */
+	if (qctl_count_messages(q->env.qi, names, pick.n, &pending) < 0) {
+		status = PROTO_STATUS_ERROR;
+		why = "queue index unavailable";
+		goto out;
+	}
 	for (i = 0; i < pick.n; i++) {
 		struct qmgr_domain *dom = qmgr_domain_get(q, pick.d[i]->name);
-		size_t n = 0;
 
-		if (qindex_count_domain(q->env.qi, dom->name, &n) < 0) {
-			status = PROTO_STATUS_ERROR;
-			why = "queue index unavailable";
-			goto out;
-		}
-		pending += n;
 		/*
 		 * route=client's address is probed first: the jobs go to it
 		 * only after an SMTP server there said 220.
@@ -614,6 +617,7 @@ out:
 	qmgr_trigger_log(what, source, client, user, proto_status_name(status), pending,
 	    released, why);
 	free(what);
+	free(names);
 	free(pick.d);
 	free(lower);
 	return qmgr_triggered(status, pending, released, why);
@@ -630,6 +634,7 @@ qmgr_hook_changed(void *ctx, const char *id)
 struct qmgr_flush_all {
 	struct qmgr *q;
 	enum proto_source source;
+	const char **names;	/* the domains released, for the count */
 	size_t domains, pending;
 };
 
@@ -657,8 +662,8 @@ qmgr_flush_one(const char *key, void *value, void *ctx)
 
 	if (qindex_count_domain(fa->q->env.qi, dom->name, &n) < 0 || n == 0)
 		return 0;
-	fa->domains++;
-	fa->pending += n;
+	fa->names = xreallocarray(fa->names, fa->domains + 1, sizeof(*fa->names));
+	fa->names[fa->domains++] = dom->name;
 	if (qmgr_domain_is_held_mode(fa->q, dom->name)) {
 		qmgr_gate_open(fa->q, dom, proto_source_name(fa->source),
 		    qmgr_gate_lease(fa->q, dom));
@@ -683,6 +688,9 @@ qmgr_flush_all(struct qmgr *q, const struct proto_trigger *t)
 	enum proto_status status;
 
 	htable_walk(q->domains, qmgr_flush_one, &fa);
+	/* Messages, not (message, domain) entries: one for two domains counts once. */
+	(void)qctl_count_messages(q->env.qi, fa.names, fa.domains, &fa.pending);
+	free(fa.names);
 	qmgr_dispatch(q);
 	status = fa.pending > 0 ? PROTO_STATUS_OK : PROTO_STATUS_NONE;
 	qmgr_trigger_log("ALL", proto_source_name(t->source), t->client, t->user,
@@ -707,8 +715,12 @@ qmgr_hook_flush(void *ctx, const char *domain)
 	return reply;
 }
 
+/*
+ * qmgr_hook_gate - the gate of domain as fields (qctl.h): the CLI shows
+ * them as text and as JSON, so nothing here is a sentence to parse.
+ */
 static void
-qmgr_hook_gate(void *ctx, const char *domain, char *buf, size_t len)
+qmgr_hook_gate(void *ctx, const char *domain, struct qctl_gate *g)
 {
 	struct qmgr *q = ctx;
 	struct qmgr_domain *dom = htable_get(q->domains, domain);
@@ -716,25 +728,31 @@ qmgr_hook_gate(void *ctx, const char *domain, char *buf, size_t len)
 	struct tm tm;
 	char when[32];
 
+	g->state = d == NULL ? PROTO_GATE_RELAY : d->mode == DOMAIN_MODE_HOLD ?
+	    PROTO_GATE_HELD : PROTO_GATE_BACKUP;
 	if (dom != NULL && htable_get(q->bound, domain) != NULL) {
-		snprintf(buf, len, "open (ATRN session)");
+		g->state = PROTO_GATE_OPEN;
+		snprintf(g->opened_by, sizeof(g->opened_by), "%s",
+		    proto_source_name(PROTO_SOURCE_ATRN));
+		snprintf(g->reason, sizeof(g->reason), "ATRN session");
 	} else if (dom != NULL && qmgr_gate_is_open(dom, time(NULL))) {
-		localtime_r(&dom->open_until, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		snprintf(buf, len, "open until %s (%s)", when, dom->opened_by ? dom->opened_by : "?");
+		g->state = PROTO_GATE_OPEN;
+		g->until = (long long)dom->open_until;
+		snprintf(g->opened_by, sizeof(g->opened_by), "%s",
+		    dom->opened_by != NULL ? dom->opened_by : "");
 	} else if (d != NULL && d->mode == DOMAIN_MODE_HOLD && dom != NULL &&
 	    dom->opened_by != NULL && dom->last_trigger != 0) {
 		localtime_r(&dom->last_trigger, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		snprintf(buf, len, "held, last open %s (%s)", when, dom->opened_by);
+		snprintf(g->reason, sizeof(g->reason), "last open %s (%s)", when,
+		    dom->opened_by);
 	} else if (d != NULL && d->mode == DOMAIN_MODE_HOLD) {
-		snprintf(buf, len, "%s", d->probe > 0 ? "held (probing)" : "held");
+		if (d->probe > 0)
+			snprintf(g->reason, sizeof(g->reason), "probing");
 	} else if (dom != NULL && dom->retry_timer != NULL) {
 		localtime_r(&dom->retry_at, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		snprintf(buf, len, "%s, retry at %s", d != NULL ? "backup" : "relay", when);
-	} else {
-		snprintf(buf, len, "%s", d != NULL ? "backup" : "relay");
+		snprintf(g->reason, sizeof(g->reason), "retry at %s", when);
 	}
 }
 

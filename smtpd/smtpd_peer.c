@@ -110,8 +110,13 @@ smtpd_summary_rec(const struct ipc_rec *rec, void *ctx)
 	smtpd_summary_field(line, sizeof(line), PROTO_F_OLDEST, ipc_rec_get(rec, PROTO_F_OLDEST));
 	for (i = 0; i < PROTO_NBUCKETS; i++)
 		smtpd_summary_field(line, sizeof(line), buckets[i], ipc_rec_get(rec, buckets[i]));
-	/* The gate is text with spaces ("open until 12:00:00 (etrn)"): last. */
 	smtpd_summary_field(line, sizeof(line), PROTO_F_GATE, ipc_rec_get(rec, PROTO_F_GATE));
+	smtpd_summary_field(line, sizeof(line), PROTO_F_OPEN_UNTIL,
+	    ipc_rec_get(rec, PROTO_F_OPEN_UNTIL));
+	smtpd_summary_field(line, sizeof(line), PROTO_F_OPENED_BY,
+	    ipc_rec_get(rec, PROTO_F_OPENED_BY));
+	/* The gate's reason is text with spaces ("last open 12:00:00 (etrn)"): last. */
+	smtpd_summary_field(line, sizeof(line), PROTO_F_REASON, ipc_rec_get(rec, PROTO_F_REASON));
 	smtpd_reply(sum->s, SMTP_R_PEER_SUMMARY_LINE, line);
 	sum->n++;
 	return 0;

@@ -45,17 +45,24 @@ my @e = $s->queue_list;
 is(scalar @e, 1, 'queue list --json has one entry') or diag(explain \@e);
 my $e = $e[0] // {};
 is($e->{queue_id}, $id, 'entry queue_id');
-is($e->{domain}, 'site.example', 'entry domain');
+is(scalar @{ $e->{domains} || [] }, 1, 'entry: one destination domain');
+my $d = ($e->{domains} || [])->[0] // {};
+is($d->{domain}, 'site.example', 'entry domain');
+is_deeply([map { $_->{address} } @{ $d->{recipients} || [] }],
+    ['user@site.example'], 'entry domain recipients');
+is($d->{gate}{state}, 'held', 'entry domain gate state held');
 is($e->{sender}, 'sender@client.sluice.test', 'entry sender');
 is_deeply([map { $_->{address} } @{ $e->{recipients} || [] }],
     ['user@site.example'], 'entry recipients');
-for my $k (qw(queue_id host arrival_time message_size sender domain
-    next_try expiry attempts hold recipients)) {
+for my $k (qw(queue_id host arrival_time message_size sender hold recipients domains)) {
 	ok(exists $e->{$k}, "entry has field $k");
+}
+for my $k (qw(domain next_try expiry attempts delay_reason recipients gate)) {
+	ok(exists $d->{$k}, "entry domain has field $k");
 }
 is($e->{message_size}, length $qf->{content}, 'message_size is the content size')
     if $qf->{content} ne '';
-ok(($e->{expiry} // 0) > ($e->{arrival_time} // 0), 'expiry is after arrival');
+ok(($d->{expiry} // 0) > ($e->{arrival_time} // 0), 'expiry is after arrival');
 
 my ($src, $sout, $serr) = $s->cli('queue', 'show', $id);
 is($src, 0, 'sluice queue show ID exits 0') or diag($serr);

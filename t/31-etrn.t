@@ -17,6 +17,9 @@ use SluiceTest qw(free_port wait_for smtp_connect smtp_xact);
 use Smtpd2 qw(sink_up sink_down sink_files sink_content queue_mail fetchmail_etrn
     log_lines);
 
+# has_domain MESSAGE, DOMAIN - has a message of queue list --json mail for DOMAIN?
+sub has_domain { my ($m, $d) = @_; return grep { $_->{domain} eq $d } @{ $m->{domains} || [] } }
+
 my $sink_port = free_port();
 my $route = "route=[127.0.0.1]:$sink_port";
 my $s = SluiceTest->new(conf => { trigger_min_interval => '0' },
@@ -38,7 +41,7 @@ my $sink = sink_up($sinkdir, $sink_port);
 # queued_for DOMAIN - recipients of DOMAIN still in the queue.
 sub queued_for {
 	my ($d) = @_;
-	return scalar grep { ($_->{domain} // '') eq $d } $s->queue_list;
+	return scalar grep { has_domain($_, $d) } $s->queue_list;
 }
 
 # held_again DOMAIN - wait until DOMAIN's lease ran out and its gate closed.

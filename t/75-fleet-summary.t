@@ -67,7 +67,14 @@ is($rows{"mx2.sluice.test site.example"}{messages}, 2, 'JSON: A site.example mes
 is($rows{"$bname site.example"}{messages}, 3, 'JSON: B site.example messages=3');
 is($rows{"$bname other.example"}{messages}, 1, 'JSON: B other.example messages=1');
 is($rows{"$cname other.example"}{messages}, 4, 'JSON: C other.example messages=4');
-is($rows{"$cname other.example"}{gate}, 'held', 'JSON: C other.example gate=held');
+# The gate is an object of fields, from a peer (XSUMMARY) as from this host.
+is(ref $rows{"$cname other.example"}{gate}, 'HASH', 'JSON: C other.example gate is an object');
+is($rows{"$cname other.example"}{gate}{state}, 'held', 'JSON: C other.example gate state=held');
+ok(exists $rows{"$cname other.example"}{gate}{until} &&
+    !defined $rows{"$cname other.example"}{gate}{until}, 'JSON: C held gate: until null');
+ok(exists $rows{"$cname other.example"}{gate}{opened_by} &&
+    !defined $rows{"$cname other.example"}{gate}{opened_by}, 'JSON: C held gate: opened_by null');
+is($rows{"mx2.sluice.test site.example"}{gate}{state}, 'held', 'JSON: A site.example gate state=held');
 ok($rows{"$bname site.example"}{bytes} > 0, 'JSON: bytes given');
 
 # --- a peer down: unreachable, not zero ---

@@ -25,7 +25,9 @@
  *		is authorised by the login (not by etrn_from) and is never
  *		passed on again: no storms, no loops.
  *	C: XSUMMARY
- *	S: 250-domain=D messages=N bytes=N gate=held|backup|relay
+ *	S: 250-domain=D messages=N bytes=N ... gate=held|open|backup|relay
+ *	        [open_until=EPOCH] [opened_by=SOURCE] [reason=TEXT]
+ *	                               (reason last: it may hold spaces)
  *	S: 250-...                     (one line per domain with mail queued)
  *	S: 250 2.0.0 N domains
  *		`sluice queue summary --fleet`: the peer's queue, as its

@@ -13,22 +13,34 @@
  * replies until type=end:
  *	type=list [domain=D]       -> type=entry id= domain= sender= size= arrival=
  *	                              next_try= expiry= attempts= flags= nrcpt=
- *	                              rcpt= (repeated) error=
+ *	                              rcpt= (repeated) error= GATE
+ *	                              (one per message and destination domain, in
+ *	                              queue ID order: a message's entries follow
+ *	                              each other)
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
  *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
- *	                              b1280p= gate=held|backup|relay [home=HOST:PORT]
- *	                              (the domain's mode: held, backup, or relay
- *	                              for mail to no domain of the table)
+ *	                              b1280p= GATE [home=HOST:PORT]
  *	                              (qshape age buckets: b5 counts entries younger
  *	                              than 5 minutes, b10 those of 5 to 10, ...,
  *	                              b1280p those of 1280 minutes and older)
- *	type=delete id=ID (repeated) | domain=D
+ *	                           -> type=total messages= bytes= oldest= b5= ... b1280p=
+ *	                              (last: the whole queue, a message for two
+ *	                              domains counted once)
+ *	    GATE is gate=held|open|backup|relay [open_until=EPOCH]
+ *	         [opened_by=SOURCE] [reason=TEXT]: the state (without a
+ *	         running qmgr, the domain's mode; relay for mail to no domain
+ *	         of the table), when an open gate's lease ends, which trigger
+ *	         opened it, and a short reason ("ATRN session", "probing")
+ *	type=delete id=ID (repeated) | domain=D [id=ID (repeated)] | all=1
  *	                           -> type=deleted id=ID (per message removed, or
- *	                              whose recipients in D were removed)
+ *	                              whose recipients in D were removed; with
+ *	                              domain= and id=, only those messages)
  *	                              type=missing id=ID (no such message)
  *	type=hold|release|bounce|requeue id=ID (repeated) | domain=D | all=1
  *	                           -> type=acted id=ID (per message acted on)
  *	                              type=missing id=ID (no such message)
+ *	                              type=skipped id=ID reason=TEXT (hold: already
+ *	                              on hold; release: not on hold)
  *	type=flush domain=D | all=1
  *	                           -> type=triggered (as for triggers, below)
  *	type=reindex               -> type=reindexed messages=N
@@ -188,6 +200,8 @@ struct ipc_rec;
 #define PROTO_T_BUSY		"busy"
 #define PROTO_T_IDLE		"idle"
 #define PROTO_T_MISSING		"missing"
+#define PROTO_T_SKIPPED		"skipped"
+#define PROTO_T_TOTAL		"total"
 #define PROTO_T_PROBED		"probed"
 
 /* Field names (Postfix's MAIL_ATTR_*): every name= any record carries. */
@@ -275,7 +289,7 @@ enum proto_source {
 	PROTO_SOURCE_N
 };
 
-/* The words of gate=: domainstatus says held|open, summary held|backup|relay. */
+/* The words of gate=: domainstatus says held|open, summary and list any. */
 enum proto_gate {
 	PROTO_GATE_HELD,
 	PROTO_GATE_OPEN,

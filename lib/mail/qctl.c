@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "mail/queue.h"
 
 struct qctl_out {
+	const struct qctl_env *env;
 	qctl_emit_fn *emit;
 	void *ctx;
 	int failed;
@@ -63,6 +65,7 @@ qctl_emit_entry(const struct qindex_entry *e, void *ctx)
 		ipc_rec_add(rec, PROTO_F_RCPT, e->rcpt[i]);
 	if (e->last_error != NULL)
 		ipc_rec_add(rec, PROTO_F_ERROR, e->last_error);
+	qctl_gate_add(out->env, e->domain, rec);
 	ret = out->emit(rec, out->ctx);
 	ipc_rec_free(&rec);
 	out->count++;
@@ -71,6 +74,67 @@ qctl_emit_entry(const struct qindex_entry *e, void *ctx)
 		return -1;
 	}
 	return 0;
+}
+
+/* qctl_gate_add - see qctl.h */
+void
+qctl_gate_add(const struct qctl_env *env, const char *domain, struct ipc_rec *rec)
+{
+	const struct domain *d = domain_find(env->cfg->domains, domain);
+	struct qctl_gate g = { .state = d == NULL ? PROTO_GATE_RELAY :
+	    d->mode == DOMAIN_MODE_HOLD ? PROTO_GATE_HELD : PROTO_GATE_BACKUP };
+
+	if (env->hooks != NULL && env->hooks->gate != NULL)
+		env->hooks->gate(env->hooks->ctx, domain, &g);
+	ipc_rec_add(rec, PROTO_F_GATE, proto_gate_name(g.state));
+	if (g.until > 0)
+		ipc_rec_addf(rec, PROTO_F_OPEN_UNTIL, "%lld", g.until);
+	if (g.opened_by[0] != '\0')
+		ipc_rec_add(rec, PROTO_F_OPENED_BY, g.opened_by);
+	if (g.reason[0] != '\0')
+		ipc_rec_add(rec, PROTO_F_REASON, g.reason);
+}
+
+/* qctl_id_cmp - qsort/bsearch over an array of ID strings */
+static int
+qctl_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+qctl_collect_entry_ids(const struct qindex_entry *e, void *ctx)
+{
+	struct qctl_scan *s = ctx;
+
+	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
+	s->ids[s->nids++] = xstrdup(e->id);
+	return 0;
+}
+
+/* qctl_count_messages - see qctl.h */
+int
+qctl_count_messages(struct qindex *qi, const char *const *domains, size_t n,
+    size_t *count_r)
+{
+	struct qctl_scan s = { 0 };
+	size_t i, distinct = 0;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++)
+		if (qindex_walk_domain(qi, domains[i], qctl_collect_entry_ids, &s) < 0)
+			ret = -1;
+	if (s.nids > 0)
+		qsort(s.ids, s.nids, sizeof(*s.ids), qctl_id_cmp);
+	for (i = 0; i < s.nids; i++) {
+		if (i == 0 || strcmp(s.ids[i], s.ids[i - 1]) != 0)
+			distinct++;
+	}
+	for (i = 0; i < s.nids; i++)
+		free(s.ids[i]);
+	free(s.ids);
+	*count_r = distinct;
+	return ret;
 }
 
 /* qshape's age columns, in minutes. */
@@ -91,7 +155,40 @@ struct qctl_sum {
 	struct qctl_dom *d;
 	size_t n;
 	time_t now;
+	struct qctl_dom total;	/* the whole queue, each message once */
+	char last_id[QUEUE_ID_LEN + 1];
 };
+
+/* qctl_dom_add - count one message of size bytes arrived at arrival into d */
+static void
+qctl_dom_add(struct qctl_dom *d, const struct qindex_entry *e, time_t now)
+{
+	long long age_min;
+	size_t b;
+
+	if (d->messages == 0 || e->arrival < d->oldest)
+		d->oldest = e->arrival;
+	d->messages++;
+	d->bytes += e->size;
+	age_min = (long long)time_sub_sat(now, e->arrival) / 60;
+	for (b = 0; b < QCTL_NBUCKETS - 1; b++)
+		if (age_min < qctl_buckets[b])
+			break;
+	d->bucket[b]++;
+}
+
+/* qctl_dom_fields - the counts of d as the fields of a summary record */
+static void
+qctl_dom_fields(const struct qctl_dom *d, struct ipc_rec *rec)
+{
+	size_t b;
+
+	ipc_rec_addf(rec, PROTO_F_MESSAGES, "%llu", d->messages);
+	ipc_rec_addf(rec, PROTO_F_BYTES, "%llu", d->bytes);
+	ipc_rec_addf(rec, PROTO_F_OLDEST, "%lld", d->oldest);
+	for (b = 0; b < QCTL_NBUCKETS; b++)
+		ipc_rec_addf(rec, qctl_bucket_field[b], "%llu", d->bucket[b]);
+}
 
 static int
 qctl_dom_cmp(const void *a, const void *b)
@@ -104,9 +201,12 @@ qctl_sum_entry(const struct qindex_entry *e, void *ctx)
 {
 	struct qctl_sum *s = ctx;
 	struct qctl_dom key = { .domain = e->domain }, *d;
-	long long age_min;
-	size_t b;
 
+	/* Entries come in key order, a message's together: its first counts in TOTAL. */
+	if (strcmp(s->last_id, e->id) != 0) {
+		qctl_dom_add(&s->total, e, s->now);
+		snprintf(s->last_id, sizeof(s->last_id), "%s", e->id);
+	}
 	d = s->n ? bsearch(&key, s->d, s->n, sizeof(*s->d), qctl_dom_cmp) : NULL;
 	if (d == NULL) {
 		s->d = xreallocarray(s->d, s->n + 1, sizeof(*s->d));
@@ -117,15 +217,7 @@ qctl_sum_entry(const struct qindex_entry *e, void *ctx)
 		qsort(s->d, s->n, sizeof(*s->d), qctl_dom_cmp);
 		d = bsearch(&key, s->d, s->n, sizeof(*s->d), qctl_dom_cmp);
 	}
-	d->messages++;
-	d->bytes += e->size;
-	if (e->arrival < d->oldest)
-		d->oldest = e->arrival;
-	age_min = (long long)time_sub_sat(s->now, e->arrival) / 60;
-	for (b = 0; b < QCTL_NBUCKETS - 1; b++)
-		if (age_min < qctl_buckets[b])
-			break;
-	d->bucket[b]++;
+	qctl_dom_add(d, e, s->now);
 	return 0;
 }
 
@@ -149,7 +241,8 @@ static int
 qctl_summary(struct qctl_env *env, struct qctl_out *out)
 {
 	struct qctl_sum s = { .now = time(NULL) };
-	size_t i, b;
+	struct ipc_rec *total;
+	size_t i;
 	int ret = 0;
 
 	if (qindex_walk_all(env->qi, qctl_sum_entry, &s) < 0)
@@ -161,21 +254,8 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 		const struct domain *d = domain_find(env->cfg->domains, s.d[i].domain);
 
 		ipc_rec_add(rec, PROTO_F_DOMAIN, s.d[i].domain);
-		ipc_rec_addf(rec, PROTO_F_MESSAGES, "%llu", s.d[i].messages);
-		ipc_rec_addf(rec, PROTO_F_BYTES, "%llu", s.d[i].bytes);
-		ipc_rec_addf(rec, PROTO_F_OLDEST, "%lld", s.d[i].oldest);
-		for (b = 0; b < QCTL_NBUCKETS; b++)
-			ipc_rec_addf(rec, qctl_bucket_field[b], "%llu", s.d[i].bucket[b]);
-		if (env->hooks != NULL && env->hooks->gate != NULL) {
-			char gate[128];
-
-			env->hooks->gate(env->hooks->ctx, s.d[i].domain, gate, sizeof(gate));
-			ipc_rec_add(rec, PROTO_F_GATE, gate);
-		} else {
-			ipc_rec_add(rec, PROTO_F_GATE, proto_gate_name(d == NULL ?
-			    PROTO_GATE_RELAY : d->mode == DOMAIN_MODE_HOLD ?
-			    PROTO_GATE_HELD : PROTO_GATE_BACKUP));
-		}
+		qctl_dom_fields(&s.d[i], rec);
+		qctl_gate_add(env, s.d[i].domain, rec);
 		/* A held customer domain's home host in a fleet (home.h). */
 		if (d != NULL && d->mode == DOMAIN_MODE_HOLD) {
 			char *home = home_of(env->cfg, d->name);
@@ -189,6 +269,11 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 		free(s.d[i].domain);
 	}
 	free(s.d);
+	total = ipc_rec_new(PROTO_T_TOTAL);
+	qctl_dom_fields(&s.total, total);
+	if (ret == 0 && out->emit(total, out->ctx) < 0)
+		ret = -1;
+	ipc_rec_free(&total);
 	return ret;
 }
 
@@ -231,13 +316,34 @@ qctl_delete_domain_rcpts(struct qctl_env *env, const char *id, const char *domai
 	return ret;
 }
 
-static int
-qctl_collect_entry_ids(const struct qindex_entry *e, void *ctx)
+/* qctl_req_has_id - does req name id in one of its id= fields? */
+static bool
+qctl_req_has_id(const struct ipc_rec *req, const char *id)
 {
-	struct qctl_scan *s = ctx;
+	size_t i;
 
-	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
-	s->ids[s->nids++] = xstrdup(e->id);
+	for (i = 1; i < req->n; i++)
+		if (strcmp(req->f[i].name, PROTO_F_ID) == 0 && strcmp(req->f[i].value, id) == 0)
+			return true;
+	return false;
+}
+
+/* qctl_delete_one - remove message id, file and entries; 0, 1 not there, -1 */
+static int
+qctl_delete_one(struct qctl_env *env, const char *id)
+{
+	char *path = queue_path(env->qdir, id, false);
+	struct stat sb;
+
+	if (stat(path, &sb) < 0) {
+		free(path);
+		qindex_del_message(env->qi, id);
+		return 1;
+	}
+	free(path);
+	if (queue_remove(env->qdir, id) < 0 || qindex_del_message(env->qi, id) < 0)
+		return -1;
+	log_info("%s: removed by uid=%ld", id, env->uid);
 	return 0;
 }
 
@@ -246,8 +352,32 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
     const char **why_r)
 {
 	const char *domain = ipc_rec_get(req, PROTO_F_DOMAIN);
+	const char *all = ipc_rec_get(req, PROTO_F_ALL);
+	bool some = ipc_rec_get(req, PROTO_F_ID) != NULL;
 	size_t i;
+	int ret = 0;
 
+	if (domain == NULL && all != NULL && strcmp(all, "1") == 0) {
+		struct qctl_scan s = { .env = env };
+
+		if (qindex_walk_all(env->qi, qctl_collect_ids, &s) < 0) {
+			*why_r = "index walk failed";
+			ret = -1;
+		}
+		for (i = 0; i < s.nids; i++) {
+			int one = ret == 0 ? qctl_delete_one(env, s.ids[i]) : 1;
+
+			if (one < 0) {
+				*why_r = "remove failed; see the log";
+				ret = -1;
+			} else if (one == 0) {
+				qctl_deleted(out, PROTO_T_DELETED, s.ids[i]);
+			}
+			free(s.ids[i]);
+		}
+		free(s.ids);
+		return ret;
+	}
 	if (domain != NULL) {
 		struct qctl_scan s = { .env = env };
 		char *lower;
@@ -263,7 +393,9 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 			return -1;
 		}
 		for (i = 0; i < s.nids; i++) {
-			if (qctl_delete_domain_rcpts(env, s.ids[i], lower) == 0 &&
+			/* With id= fields too, only those messages (the CLI's filters chose them). */
+			if ((!some || qctl_req_has_id(req, s.ids[i])) &&
+			    qctl_delete_domain_rcpts(env, s.ids[i], lower) == 0 &&
 			    qctl_index_message(env, s.ids[i]) == 0) {
 				log_info("%s: removed by uid=%ld (recipients of %s)", s.ids[i],
 				    env->uid, lower);
@@ -277,28 +409,18 @@ qctl_delete(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *ou
 	}
 	for (i = 1; i < req->n; i++) {
 		const char *id = req->f[i].value;
-		char *path;
-		struct stat sb;
+		int one;
 
 		if (strcmp(req->f[i].name, PROTO_F_ID) != 0)
 			continue;
-		if (!queue_id_ok(id)) {
+		if (!queue_id_ok(id) || (one = qctl_delete_one(env, id)) == 1) {
 			qctl_deleted(out, PROTO_T_MISSING, id);
 			continue;
 		}
-		path = queue_path(env->qdir, id, false);
-		if (stat(path, &sb) < 0) {
-			free(path);
-			qindex_del_message(env->qi, id);
-			qctl_deleted(out, PROTO_T_MISSING, id);
-			continue;
-		}
-		free(path);
-		if (queue_remove(env->qdir, id) < 0 || qindex_del_message(env->qi, id) < 0) {
+		if (one < 0) {
 			*why_r = "remove failed; see the log";
 			return -1;
 		}
-		log_info("%s: removed by uid=%ld", id, env->uid);
 		qctl_deleted(out, PROTO_T_DELETED, id);
 	}
 	return 0;
@@ -491,6 +613,21 @@ qctl_act_one(struct qctl_env *env, const char *type, const char *id, const char 
 	return 0;
 }
 
+/*
+ * qctl_act_skip - why request type leaves message id as it is, or NULL:
+ * hold of a held message and release of one not held change nothing, and
+ * counting them would tell the operator of releases that never happened.
+ */
+static const char *
+qctl_act_skip(const struct qctl_env *env, const char *type, const char *id)
+{
+	if (strcmp(type, PROTO_T_HOLD) == 0 && queue_hold_get(env->qdir, id))
+		return "already on hold";
+	if (strcmp(type, PROTO_T_RELEASE) == 0 && !queue_hold_get(env->qdir, id))
+		return "not on hold";
+	return NULL;
+}
+
 static int
 qctl_collect_all_ids(const struct qindex_entry *e, void *ctx)
 {
@@ -534,7 +671,17 @@ qctl_act(struct qctl_env *env, const struct ipc_rec *req, struct qctl_out *out,
 		}
 	}
 	for (i = 0; i < s.nids; i++) {
-		if (ret == 0 && qctl_act_one(env, type, s.ids[i], lower) == 0)
+		const char *skip = qctl_act_skip(env, type, s.ids[i]);
+
+		if (ret == 0 && skip != NULL) {
+			struct ipc_rec *rec = ipc_rec_new(PROTO_T_SKIPPED);
+
+			ipc_rec_add(rec, PROTO_F_ID, s.ids[i]);
+			ipc_rec_add(rec, PROTO_F_REASON, skip);
+			if (out->emit(rec, out->ctx) < 0)
+				ret = -1;
+			ipc_rec_free(&rec);
+		} else if (ret == 0 && qctl_act_one(env, type, s.ids[i], lower) == 0)
 			qctl_deleted(out, PROTO_T_ACTED, s.ids[i]);
 		else if (ret == 0)
 			*why_r = "failed for a message; see the log";
@@ -636,7 +783,7 @@ static const struct {
 int
 qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx)
 {
-	struct qctl_out out = { .emit = emit, .ctx = ctx };
+	struct qctl_out out = { .env = env, .emit = emit, .ctx = ctx };
 	const char *type = ipc_rec_type(req), *why = NULL;
 	struct ipc_rec *end;
 	size_t i;

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 
 #include "util/ipc.h"
+#include "mail/proto.h"
 #include "mail/queue.h"
 
 struct qindex;
@@ -31,6 +32,20 @@ struct config;
 struct envelope;
 struct dsn_params;
 struct dsn_rcpt;
+
+/*
+ * The gate of a domain as fields, for programs (the CLI's JSON) as well as
+ * people: state, until when an open gate stays open (0: no lease end, as
+ * for an ATRN session, or not open), which trigger opened it ("" when not
+ * open), and a short reason ("ATRN session", "probing", "retry at
+ * 12:00:00"; "" when there is nothing to add).
+ */
+struct qctl_gate {
+	enum proto_gate state;
+	long long until;
+	char opened_by[16];
+	char reason[96];
+};
 
 /* qctl_emit_fn - deliver one reply record; 0 to go on, -1 to abort */
 typedef int qctl_emit_fn(const struct ipc_rec *rec, void *ctx);
@@ -44,8 +59,8 @@ struct qctl_hooks {
 	void (*changed)(void *ctx, const char *id);
 	/* flush - release domain (NULL: every domain with mail) as a trigger from the CLI */
 	struct ipc_rec *(*flush)(void *ctx, const char *domain);
-	/* gate - the gate of domain as text ("held", "open until 12:00:00 (etrn)") */
-	void (*gate)(void *ctx, const char *domain, char *buf, size_t len);
+	/* gate - the gate of domain, as fields */
+	void (*gate)(void *ctx, const char *domain, struct qctl_gate *g);
 	/* status - add the running qmgr's own counters to the type=status reply */
 	void (*status)(void *ctx, struct ipc_rec *rec);
 	/*
@@ -72,6 +87,19 @@ struct qctl_env {
  * -1 when emit failed.
  */
 int qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit, void *ctx);
+
+/*
+ * qctl_gate_add - add the gate of domain to rec: gate=STATE open_until=EPOCH
+ * opened_by=SOURCE reason=TEXT (the last three only when set). Without a
+ * running qmgr (no gate hook) the state is the domain's mode.
+ */
+void qctl_gate_add(const struct qctl_env *env, const char *domain, struct ipc_rec *rec);
+/*
+ * qctl_count_messages - how many messages have mail for any of the n
+ * domains: a message for two of them counts once. 0/-1.
+ */
+int qctl_count_messages(struct qindex *qi, const char *const *domains, size_t n,
+    size_t *count_r);
 
 /* The CLI's side (qctl_client.c). */
 

@@ -156,14 +156,19 @@ static void
 check_cli(const struct ipc_rec *rec)
 {
 	struct cli_summary_row row;
-	unsigned long long bytes = 0;
+	struct cli_qmsg m = { 0 };
 
-	(void)cli_list_text(devnull, rec, &bytes);
-	(void)cli_list_json(devnull, rec, "mx.example");
+	/* A record the reader takes is one the listings can show. */
+	if (cli_qmsg_add(&m, rec) == 0) {
+		FUZZ_CHECK(m.ndom == 1 && m.sender != NULL);
+		cli_list_text(devnull, &m);
+		cli_list_json(devnull, &m, "mx.example");
+	}
+	cli_qmsg_clear(&m);
 	memset(&row, 0, sizeof(row));
 	if (cli_summary_parse(rec, &row) == 0)
 		FUZZ_CHECK(memchr(row.domain, '\0', sizeof(row.domain)) != NULL &&
-		    memchr(row.gate, '\0', sizeof(row.gate)) != NULL);
+		    memchr(row.gate.reason, '\0', sizeof(row.gate.reason)) != NULL);
 }
 
 int
