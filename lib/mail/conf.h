@@ -165,6 +165,7 @@ struct config {
 	long peer_retry_limit;	/* tries of one pass to a peer that fails */
 	long peer_retry_delay;	/* pause after the first failed try, doubling */
 	long peer_timeout;	/* one try, connect to the last reply */
+	char *web_title;	/* web: the service's name in the page title and heading */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

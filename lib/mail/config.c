@@ -154,6 +154,7 @@ const struct param params[] = {
 	{ "peer_retry_limit", PT_INT, "4", F(peer_retry_limit), .min = 1, .max = 20 },
 	{ "peer_retry_delay", PT_TIME, "5s", F(peer_retry_delay), .min = 1 },
 	{ "peer_timeout", PT_TIME, "10s", F(peer_timeout), .min = 1 },
+	{ "web_title", PT_STRING, "Dynamic Mail Server Service", F(web_title) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
