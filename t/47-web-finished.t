@@ -3,8 +3,9 @@
 # the page shows the deliveries in flight (Postfix's smtp-sink as the
 # site, stopped until one is seen), then "finished at ..." with the
 # delivered count equal to the sink's; a customer whose site refuses
-# connections sees "failing: cannot reach ADDR:PORT: connection refused,
-# HH:MM" where the green "open" would be.
+# connections sees "Delivery to your site is failing", the reason ("cannot
+# reach ADDR:PORT: connection refused") and the time where the green
+# "open" would be.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -106,7 +107,7 @@ like($c->{progress} // '', qr/^finished at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
     'finished at a UTC time');
 my $count = scalar(sink_messages("$dir/sink"));
 is($count, 3, 'the sink has the three messages');
-is($c->{delivered}, $count, 'delivered since the gate opened: the sink\'s count');
+is($c->{delivered}, $count, 'delivered this session: the sink\'s count');
 is($c->{pending}, 0, 'nothing waiting');
 is($c->{inflight}, 0, 'nothing in flight');
 sink_stop($sink);
@@ -120,8 +121,11 @@ ok($s->wait_log(qr/gate: domain=dead\.example, state=held, reason=connection fai
     'the refused connection closed the gate');
 ($c, $page) = refresh_until($jar2, 'dead.example', sub { ($_[0]{gate_class} // '') eq 'failing' });
 ok($c, 'the page shows the gate failing, not open');
-like($c->{gate} // '', qr/^failing: cannot reach 127\.0\.0\.1:$dead: connection refused, \d\d:\d\d$/,
-    'failing: cannot reach 127.0.0.1:PORT: connection refused, HH:MM');
+is($c->{gate}, 'Delivery to your site is failing', 'Delivery to your site is failing');
+like($page // '', qr/<dd class="reason">cannot reach 127\.0\.0\.1:$dead: connection refused<\/dd>/,
+    'the reason: cannot reach 127.0.0.1:PORT: connection refused');
+like($page // '', qr/<dd class="attempt">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/dd>/,
+    'the time of the last attempt');
 is($c->{progress}, undef, 'and no progress row repeats it');
 is($c->{pending}, 1, 'the message still waits');
 spew("$art/web-failing.html", $page // '');

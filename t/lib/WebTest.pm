@@ -5,6 +5,7 @@
 #	my $r = curl($jar, "http://127.0.0.1:$port/");
 #	my $token = csrf_of($r->{body});
 #	my ($ok, $why) = chromium_shot($url, "$dir/login.png");
+#	my $dom = chromium_dom($url);
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -20,7 +21,7 @@ use SluiceTest qw(tool run_cmd slurp);
 use Test::More;
 
 our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir
-    web_stopped_ok customer_passwd);
+    web_stopped_ok customer_passwd chromium_dom);
 
 # curl JAR, ARGS - one request with curl, the cookie jar read and
 # written: {code, headers, body, err}. code is the HTTP status ("000"
@@ -74,6 +75,23 @@ sub chromium_shot {
 	remove_tree($profile);
 	return (0, "chromium exit $rc: $err") unless -s $file;
 	return (1, '');
+}
+
+# chromium_dom URL - the DOM headless Chromium built from URL, as its
+# --dump-dom writes it back out (text escaped the browser's way), or
+# undef (the reason as a diagnostic).
+sub chromium_dom {
+	my ($url) = @_;
+	my $bin = eval { tool('chromium') } or do { diag($@); return undef };
+	my $profile = tempdir('sluice-chromium-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my ($rc, $out, $err) = run_cmd([$bin, '--headless', '--no-sandbox',
+	    '--disable-gpu', '--disable-quic', '--no-first-run',
+	    '--disable-background-networking', '--disable-component-update',
+	    '--disable-sync', "--user-data-dir=$profile", '--dump-dom', $url],
+	    timeout => 120);
+	remove_tree($profile);
+	diag("chromium exit $rc: $err") if $rc != 0;
+	return $rc == 0 ? $out : undef;
 }
 
 # png_ok FILE - (width, height) of a well-formed PNG file, or ().
