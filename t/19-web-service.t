@@ -36,7 +36,12 @@ my $s = SluiceTest->new(
 	trigger_client_limit => 1000,
 	web_title => $title,
     },
-    domains => ["site.example mode=hold route=[127.0.0.1]:$sinkport lease=5m probe=no owner=demo"]);
+    domains => ['placeholder']);
+# backup.example: a classic secondary MX's domain, whose retries qmgr
+# schedules itself, so the page can say when the next one is.
+$s->set_domains(
+	"site.example mode=hold route=[127.0.0.1]:$sinkport lease=5m probe=no owner=demo",
+	"backup.example mode=backup route=[127.0.0.1]:\@DEAD\@ probe=no owner=demo");
 ok(customer_passwd($s, 'demo', 'demo-secret'), 'sluice passwd demo');
 my $t0 = time;
 $s->start;
@@ -65,10 +70,12 @@ sub login {
 	    "$base/login");
 }
 
-# card HTML - a hash of site.example's card: the dd rows by class
+# card HTML [, DOMAIN] - a hash of the domain's card (site.example's by
+# default): the dd rows by class
 sub card {
-	my ($html) = @_;
-	my ($c) = ($html // '') =~ /<h2>site\.example<\/h2>(.*?)<\/section>/s or return {};
+	my ($html, $dom) = @_;
+	$dom //= 'site.example';
+	my ($c) = ($html // '') =~ /<h2>\Q$dom\E<\/h2>(.*?)<\/section>/s or return {};
 	my %v;
 	@v{qw(gate_class gate)} = $c =~ /<dd class="gate (\w+)">([^<]*)</;
 	while ($c =~ /<dd class="(\w+)">([^<]*)</g) {
@@ -77,15 +84,16 @@ sub card {
 	return \%v;
 }
 
-# refresh_until JAR, CODE - fetch /status as the browser's refresh does
-# until CODE(card); (card, page), or () when it never came.
+# refresh_until JAR, CODE [, DOMAIN] - fetch /status as the browser's
+# refresh does until CODE(card of DOMAIN); (card, page), or () when it
+# never came.
 sub refresh_until {
-	my ($jar, $code) = @_;
+	my ($jar, $code, $dom) = @_;
 	my $deadline = time + 30 * $SluiceTest::SLOW;
 	my $r;
 	while (time < $deadline) {
 		$r = curl($jar, "$base/status");
-		my $c = card($r->{body});
+		my $c = card($r->{body}, $dom);
 		return ($c, $r->{body}) if $code->($c);
 		sleep 1.2;
 	}
@@ -118,7 +126,9 @@ for (1 .. 2) {
 	my ($rc, $out) = $s->swaks('--to', 'user@site.example');
 	is($rc, 0, 'a message for site.example queued') or diag($out);
 }
-ok(wait_for(sub { scalar($s->queue_list_ids) == 2 }, 20), 'two messages queued');
+my ($rc, $out) = $s->swaks('--to', 'user@backup.example');
+is($rc, 0, 'a message for backup.example queued') or diag($out);
+ok(wait_for(sub { scalar($s->queue_list_ids) == 3 }, 20), 'three messages queued');
 my $jar = "$dir/a-cookies";
 $r = login($jar);
 is($r->{code}, '303', 'demo logs in (session A)');
@@ -144,6 +154,15 @@ like($dom // '', qr/<dd class="reason">cannot reach 127\.0\.0\.1:$sinkport: conn
     'and the reason');
 title_ok($dom, 'status page');
 
+# A backup domain is retried on qmgr's schedule: the page says when.
+($c) = refresh_until($jar, sub { defined $_[0]{retry} }, 'backup.example');
+ok($c, 'backup.example: failing with a next try');
+is($c->{gate}, 'Delivery to your site is failing', 'backup.example: in words');
+my $dead = $s->dead_port;
+is($c->{reason}, "cannot reach 127.0.0.1:$dead: connection refused", 'backup.example: the reason');
+ok((utc_epoch($c->{retry}) // 0) > (utc_epoch($c->{attempt}) // time),
+    "the next try ($c->{retry}) comes after the last attempt ($c->{attempt})");
+
 # --- the site comes up: delivered, counted -----------------------------------
 my $sink = smtp_sink_start("$dir/sink", $sinkport);
 ($c) = refresh_until($jar, sub { ($_[0]{pending} // -1) == 0 && ($_[0]{inflight} // -1) == 0 });
@@ -158,7 +177,7 @@ my $jar2 = "$dir/b-cookies";
 is(login($jar2)->{code}, '303', 'demo logs in again in another browser (session B)');
 ($c) = refresh_until($jar2, sub { defined $_[0]{delivered} });
 is($c->{delivered}, 0, 'session B: nothing delivered yet in it');
-my ($rc, $out) = $s->swaks('--to', 'user@site.example');
+($rc, $out) = $s->swaks('--to', 'user@site.example');
 is($rc, 0, 'one more message queued') or diag($out);
 ok(wait_for(sub { scalar(smtp_sink_files("$dir/sink")) == 3 }, 20), 'the site has it');
 ($c) = refresh_until($jar2, sub { ($_[0]{delivered} // 0) == 1 });
