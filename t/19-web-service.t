@@ -16,10 +16,11 @@ use warnings;
 
 use IO::Socket::INET;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 
 use SluiceTest qw(tool free_port wait_for run_cmd spew);
-use WebTest qw(curl header csrf_of chromium_dom customer_passwd web_stopped_ok);
+use WebTest qw(curl header csrf_of chromium_dom customer_passwd web_stopped_ok
+    web_login status_until);
 use SmtpSink qw(smtp_sink_start smtp_sink_stop smtp_sink_files);
 
 my $title = q{Acme <Mail> & "Co"};
@@ -61,46 +62,6 @@ sub title_ok {
 	unlike($dom // '', qr/<mail>/i, "$what: no <mail> element made of it");
 }
 
-# login JAR - log demo in with a fresh session; the response
-sub login {
-	my ($jar) = @_;
-	my $r = curl($jar, "$base/");
-	return curl($jar, '--data-urlencode', 'user=demo', '--data-urlencode',
-	    'password=demo-secret', '--data-urlencode', 'csrf=' . (csrf_of($r->{body}) // ''),
-	    "$base/login");
-}
-
-# card HTML [, DOMAIN] - a hash of the domain's card (site.example's by
-# default): the dd rows by class
-sub card {
-	my ($html, $dom) = @_;
-	$dom //= 'site.example';
-	my ($c) = ($html // '') =~ /<h2>\Q$dom\E<\/h2>(.*?)<\/section>/s or return {};
-	my %v;
-	@v{qw(gate_class gate)} = $c =~ /<dd class="gate (\w+)">([^<]*)</;
-	while ($c =~ /<dd class="(\w+)">([^<]*)</g) {
-		$v{$1} = $2;
-	}
-	return \%v;
-}
-
-# refresh_until JAR, CODE [, DOMAIN] - fetch /status as the browser's
-# refresh does until CODE(card of DOMAIN); (card, page), or () when it
-# never came.
-sub refresh_until {
-	my ($jar, $code, $dom) = @_;
-	my $deadline = time + 30 * $SluiceTest::SLOW;
-	my $r;
-	while (time < $deadline) {
-		$r = curl($jar, "$base/status");
-		my $c = card($r->{body}, $dom);
-		return ($c, $r->{body}) if $code->($c);
-		sleep 1.2;
-	}
-	diag($r->{body} // 'no page');
-	return ();
-}
-
 # utc_epoch TEXT - "YYYY-MM-DD HH:MM:SS UTC" as epoch seconds, or undef
 sub utc_epoch {
 	my ($t) = @_;
@@ -130,12 +91,12 @@ my ($rc, $out) = $s->swaks('--to', 'user@backup.example');
 is($rc, 0, 'a message for backup.example queued') or diag($out);
 ok(wait_for(sub { scalar($s->queue_list_ids) == 3 }, 20), 'three messages queued');
 my $jar = "$dir/a-cookies";
-$r = login($jar);
+$r = web_login($base, $jar, 'demo', 'demo-secret');
 is($r->{code}, '303', 'demo logs in (session A)');
 is(header($r, 'Strict-Transport-Security'), undef, 'no HSTS over plain HTTP (login redirect)');
 ok($s->wait_log(qr/gate: domain=site\.example, state=held, reason=connection failed/),
     'the refused connection closed the gate');
-my ($c, $page) = refresh_until($jar, sub { ($_[0]{gate_class} // '') eq 'failing' });
+my ($c, $page) = status_until($base, $jar, 'site.example', sub { ($_[0]{gate_class} // '') eq 'failing' });
 ok($c, 'the page shows delivery failing, not open');
 is($c->{gate}, 'Delivery to your site is failing', 'in words');
 is($c->{reason}, "cannot reach 127.0.0.1:$sinkport: connection refused", 'the reason');
@@ -155,7 +116,7 @@ like($dom // '', qr/<dd class="reason">cannot reach 127\.0\.0\.1:$sinkport: conn
 title_ok($dom, 'status page');
 
 # A backup domain is retried on qmgr's schedule: the page says when.
-($c) = refresh_until($jar, sub { defined $_[0]{retry} }, 'backup.example');
+($c) = status_until($base, $jar, 'backup.example', sub { defined $_[0]{retry} });
 ok($c, 'backup.example: failing with a next try');
 is($c->{gate}, 'Delivery to your site is failing', 'backup.example: in words');
 my $dead = $s->dead_port;
@@ -165,7 +126,7 @@ ok((utc_epoch($c->{retry}) // 0) > (utc_epoch($c->{attempt}) // time),
 
 # --- the site comes up: delivered, counted -----------------------------------
 my $sink = smtp_sink_start("$dir/sink", $sinkport);
-($c) = refresh_until($jar, sub { ($_[0]{pending} // -1) == 0 && ($_[0]{inflight} // -1) == 0 });
+($c) = status_until($base, $jar, 'site.example', sub { ($_[0]{pending} // -1) == 0 && ($_[0]{inflight} // -1) == 0 });
 ok($c, 'once the site is up the mail goes');
 is($c->{gate_class}, 'open', 'the gate is shown open again');
 is($c->{reason}, undef, 'no failure shown');
@@ -174,25 +135,25 @@ is($c->{delivered}, 2, 'delivered this session: 2');
 
 # --- a second session counts only its own -------------------------------------
 my $jar2 = "$dir/b-cookies";
-is(login($jar2)->{code}, '303', 'demo logs in again in another browser (session B)');
-($c) = refresh_until($jar2, sub { defined $_[0]{delivered} });
+is(web_login($base, $jar2, 'demo', 'demo-secret')->{code}, '303', 'demo logs in again in another browser (session B)');
+($c) = status_until($base, $jar2, 'site.example', sub { defined $_[0]{delivered} });
 is($c->{delivered}, 0, 'session B: nothing delivered yet in it');
 ($rc, $out) = $s->swaks('--to', 'user@site.example');
 is($rc, 0, 'one more message queued') or diag($out);
 ok(wait_for(sub { scalar(smtp_sink_files("$dir/sink")) == 3 }, 20), 'the site has it');
-($c) = refresh_until($jar2, sub { ($_[0]{delivered} // 0) == 1 });
+($c) = status_until($base, $jar2, 'site.example', sub { ($_[0]{delivered} // 0) == 1 });
 ok($c, 'session B counts the one delivered in it');
-($c) = refresh_until($jar, sub { ($_[0]{delivered} // 0) == 3 });
+($c) = status_until($base, $jar, 'site.example', sub { ($_[0]{delivered} // 0) == 3 });
 ok($c, 'session A counts all three of its session');
 
 # Logged out and in again: a new session starts at 0.
 $r = curl($jar2, "$base/status");
 $r = curl($jar2, '--data-urlencode', 'csrf=' . (csrf_of($r->{body}) // ''), "$base/logout");
 is($r->{code}, '200', 'session B logs out');
-is(login($jar2)->{code}, '303', 'and in again (session C)');
-($c) = refresh_until($jar2, sub { defined $_[0]{delivered} });
+is(web_login($base, $jar2, 'demo', 'demo-secret')->{code}, '303', 'and in again (session C)');
+($c) = status_until($base, $jar2, 'site.example', sub { defined $_[0]{delivered} });
 is($c->{delivered}, 0, 'session C starts at 0');
-($c) = refresh_until($jar, sub { defined $_[0]{delivered} });
+($c) = status_until($base, $jar, 'site.example', sub { defined $_[0]{delivered} });
 is($c->{delivered}, 3, 'session A still counts 3');
 
 # --- the site answers 450 to every recipient: failing too --------------------
@@ -201,7 +162,7 @@ $sink = smtp_sink_start("$dir/sink450", $sinkport, '-r', 'RCPT');
 ($rc, $out) = $s->swaks('--to', 'user@site.example');
 is($rc, 0, 'a message the site will defer') or diag($out);
 ok($s->wait_log(qr/to=<user\@site\.example>.*status=deferred/), 'deliver: deferred');
-($c) = refresh_until($jar, sub { ($_[0]{gate_class} // '') eq 'failing' });
+($c) = status_until($base, $jar, 'site.example', sub { ($_[0]{gate_class} // '') eq 'failing' });
 ok($c, 'a 450 to every recipient is shown failing');
 like($c->{reason} // '', qr/^cannot deliver: .*\b450\b/, "with the site's reply ($c->{reason})");
 ok(defined utc_epoch($c->{attempt}), 'and the time of the attempt');
