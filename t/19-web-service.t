@@ -6,7 +6,8 @@
 # green "open"; once the site (Postfix's smtp-sink) is up the mail goes
 # and the page counts it; "delivered this session" counts only what the
 # session saw, across two logins; a site that answers 450 to every
-# recipient is failing too; HSTS is sent over HTTPS on every response
+# recipient is failing too; a new web_title shows after `sluice reload`;
+# HSTS is sent over HTTPS on every response
 # and never over plain HTTP.
 #
 # Copyright (c) 2026 the sluice authors
@@ -173,6 +174,17 @@ for my $path ('/status', '/nowhere', '/favicon.ico') {
 	$r = curl($jar, "$base$path");
 	is(header($r, 'Strict-Transport-Security'), undef, "no HSTS over plain HTTP ($path)");
 }
+
+# --- a new web_title takes effect on `sluice reload` ---------------------------
+my $reloads = $s->log_count(qr/web\[\d+\]: reload configuration/);
+$s->set_conf(web_title => 'Example Networks mail');
+($rc, $out, my $err) = $s->cli('reload');
+is($rc, 0, 'sluice reload') or diag($err);
+ok(wait_for(sub { $s->log_count(qr/web\[\d+\]: reload configuration/) > $reloads }, 20),
+    'web reloads its configuration');
+$dom = chromium_dom("$base/");
+like($dom // '', qr/<title>Log in - Example Networks mail<\/title>/, 'Chromium: the new title');
+like($dom // '', qr/<h1>Example Networks mail<\/h1>/, 'Chromium: the new heading');
 web_stopped_ok($s);
 
 # --- HTTPS: HSTS on every response ---------------------------------------------
@@ -181,7 +193,7 @@ my $t = SluiceTest->new(
     conf => { web_listen => "127.0.0.1:$tport" },
     domains => ['site.example mode=hold route=[127.0.0.1]:9 lease=1m probe=no owner=demo']);
 my $etc = $t->confdir;
-($rc, $out, my $err) = run_cmd([tool('openssl'), 'req', '-x509', '-newkey', 'ec',
+($rc, $out, $err) = run_cmd([tool('openssl'), 'req', '-x509', '-newkey', 'ec',
     '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
     '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
     '-keyout', "$etc/web-key.pem", '-out', "$etc/web-cert.pem"]);
