@@ -7,8 +7,7 @@
 # and the page counts it; "delivered this session" counts only what the
 # session saw, across two logins; a site that answers 450 to every
 # recipient is failing too; a new web_title shows after `sluice reload`;
-# HSTS is sent over HTTPS on every response
-# and never over plain HTTP.
+# HSTS is sent over HTTPS on every response and never over plain HTTP.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
