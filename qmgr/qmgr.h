@@ -79,9 +79,10 @@ struct qmgr_domain {
 	unsigned fails;		/* connection failures in a row */
 	unsigned active;	/* jobs at a deliver process */
 	unsigned long delivered; /* recipients sent since the gate last opened */
+	uint64_t sent;		/* recipients sent since we started: web sessions count from it */
 	/* What domainstatus reports besides the index (qmgr_request.c writes these). */
 	time_t finished;	/* the open gate's last job ended with nothing left; 0 */
-	char *failing;		/* "cannot reach ADDR:PORT: why", until a delivery; NULL */
+	char *failing;		/* the last attempt's failure, until a delivery; NULL */
 	time_t failing_at;
 	time_t next_probe;	/* the prober's next look (type=probed); 0 */
 	uint64_t arrivals;	/* messages indexed for the domain since we started */
@@ -280,12 +281,13 @@ void qmgr_hooks_init(struct qmgr *q);
 /* qmgr_request - serve one request on fd; 1 served, 0 not a request type, -1 failed */
 int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
 /*
- * qmgr_domain_result - a job of dom ended at now: conn_error (NULL: the
- * site answered) sets or clears dom->failing; with the gate open and no
+ * qmgr_domain_result - a job of dom ended at now: failure (deliver's
+ * conn_error, or the reply that deferred every recipient; NULL: something
+ * was delivered) sets or clears dom->failing; with the gate open and no
  * job queued, at a deliver process or in the index, dom->finished = now.
  * Call after the job is forgotten and the next ones are dispatched.
  */
-void qmgr_domain_result(struct qmgr *q, struct qmgr_domain *dom, const char *conn_error,
+void qmgr_domain_result(struct qmgr *q, struct qmgr_domain *dom, const char *failure,
     time_t now);
 /* qmgr_failing_text - "cannot reach ADDR:PORT: why" from deliver's conn_error, printable, bounded */
 char *qmgr_failing_text(const char *conn_error);

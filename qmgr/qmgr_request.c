@@ -131,6 +131,9 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 		a.next_probe = dom != NULL && !open && pending > 0 && d->probe > 0 &&
 		    dom->next_probe > now - QMGR_PROBED_STALE ? qmgr_epoch(dom->next_probe) : 0;
 		a.route = open ? dom->client_route : NULL;
+		a.sent = dom != NULL ? dom->sent : 0;
+		a.next_try = dom != NULL && dom->retry_timer != NULL ?
+		    qmgr_epoch(dom->retry_at) : 0;
 	}
 	rec = proto_domainstatus_encode(&a);
 	free(name);
@@ -271,7 +274,8 @@ qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd)
  * qmgr_failing_text - deliver's conn_error as the customer reads it:
  * "connect to NAME[ADDR]:PORT: Connection refused" (lib/mail/smtp_client)
  * becomes "cannot reach ADDR:PORT: connection refused"; any other text
- * (a 421 greeting, a TLS failure) becomes "cannot deliver: TEXT". Octets
+ * (a 421 greeting, a TLS failure, the 4xx reply that deferred every
+ * recipient) becomes "cannot deliver: TEXT". Octets
  * outside printable ASCII become '?': the text ends up in a finger
  * answer and a web page.
  */
@@ -313,14 +317,14 @@ qmgr_failing_text(const char *conn_error)
 }
 
 void
-qmgr_domain_result(struct qmgr *q, struct qmgr_domain *dom, const char *conn_error,
+qmgr_domain_result(struct qmgr *q, struct qmgr_domain *dom, const char *failure,
     time_t now)
 {
 	size_t pending = 1;
 
-	if (conn_error != NULL) {
+	if (failure != NULL) {
 		free(dom->failing);
-		dom->failing = qmgr_failing_text(conn_error);
+		dom->failing = qmgr_failing_text(failure);
 		dom->failing_at = now;
 		return;
 	}

@@ -455,7 +455,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	struct qmgr_agent *agent;
 	size_t nbounced = 0, ndeferred = 0, nsent = 0, i;
 	const char *first_error = NULL;
-	char num[32], id[sizeof(j->id)];
+	char num[32], id[sizeof(j->id)], *failure = NULL;
 	time_t now = time(NULL);
 	bool held = qmgr_domain_is_held_mode(q, dom->name), more;
 
@@ -478,6 +478,16 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		}
 	}
 	dom->delivered += nsent;
+	dom->sent += nsent;
+	/*
+	 * The site answered but took nothing (a 4xx to every recipient, to
+	 * MAIL or to the dot): as much a failing delivery for the customer
+	 * as a refused connection, so it is what the web page shows too.
+	 */
+	if (conn_error != NULL)
+		failure = xstrdup(conn_error);
+	else if (nsent == 0 && ndeferred > 0)
+		failure = xstrdup(first_error);
 	if (j->home != NULL)
 		qmgr_home_done(j, conn_error, nsent, nbounced, ndeferred);
 	/*
@@ -546,7 +556,8 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	qmgr_ready_push(q, dom);
 	qmgr_agent_ready_bound(q, agent);
 	qmgr_dispatch(q);
-	qmgr_domain_result(q, dom, conn_error, now);
+	qmgr_domain_result(q, dom, failure, now);
+	free(failure);
 	if (agent != NULL)
 		qmgr_agent_check_idle(q, agent);
 }

@@ -190,7 +190,8 @@ test_round_trips(void)
 			.gate = PROTO_GATE_OPEN, .open_until = 1700000600,
 			.opened_by = "web", .delivered = 5, .in_flight = 2,
 			.finished = 1700000300, .failing = "cannot reach 192.0.2.7:25: connection refused",
-			.failing_at = 1700000200, .next_probe = 1700000900 }, b;
+			.failing_at = 1700000200, .next_probe = 1700000900,
+			.sent = 41, .next_try = 1700000700 }, b;
 
 		rec = wire(proto_domainstatus_encode(&a));
 		ok(rec != NULL && proto_domainstatus_decode(rec, &b, "t") == 0 &&
@@ -200,7 +201,8 @@ test_round_trips(void)
 		    b.open_until == a.open_until && same(a.opened_by, b.opened_by) &&
 		    b.delivered == 5 && b.in_flight == 2 && b.finished == a.finished &&
 		    same(a.failing, b.failing) && b.failing_at == a.failing_at &&
-		    b.next_probe == a.next_probe, "domainstatus round trip");
+		    b.next_probe == a.next_probe && b.sent == 41 &&
+		    b.next_try == a.next_try, "domainstatus round trip");
 		ipc_rec_free(&rec);
 	}
 	{

@@ -77,6 +77,11 @@ struct web_session {
 	char csrf[WEB_TOKEN_HEX + 1];	/* the hidden field of every form */
 	char *user;			/* customer login, or NULL */
 	char **domains;			/* the domains this login released */
+	/*
+	 * qmgr's sent= count of each domain when the login began: the page
+	 * shows what was delivered since, in this session only.
+	 */
+	unsigned long long *sent_base;
 	size_t ndomains;
 	time_t created;
 	time_t last_seen;
@@ -95,6 +100,11 @@ struct web *web_server_new(struct ev_loop *loop, const char *confdir,
 void web_server_free(struct web **wp);
 /* web_server_kick - let libmicrohttpd run now (after a resume) */
 void web_server_kick(struct web *w);
+/*
+ * web_conn_is_tls - did conn's request come over TLS? (HSTS is sent
+ * exactly then.)
+ */
+bool web_conn_is_tls(const struct web *w, struct MHD_Connection *conn);
 /* web_conn_addr - conn's client address as every door logs it (IPv4-mapped as IPv4) */
 void web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size);
 
@@ -121,11 +131,13 @@ struct web_session *web_session_find(struct web_sessions *s, const char *id,
     time_t now, long idle);
 /*
  * web_session_login - log *sp in as user: a new session id (no fixation),
- * a new CSRF token, the domains it released (copied). 0, or -1 (no
- * randomness: *sp is dropped).
+ * a new CSRF token, the domains it released and qmgr's sent= count of
+ * each as the login began (both copied). 0, or -1 (no randomness: *sp
+ * is dropped).
  */
 int web_session_login(struct web_sessions *s, struct web_session **sp,
-    const char *user, char *const *domains, size_t ndomains, time_t now);
+    const char *user, char *const *domains, const unsigned long long *sent,
+    size_t ndomains, time_t now);
 /* web_session_drop - remove and free *sp, set it to NULL */
 void web_session_drop(struct web_sessions *s, struct web_session **sp);
 /* web_sessions_expire - drop sessions idle for longer than idle seconds */
@@ -148,6 +160,8 @@ struct web_domain_view {
 	bool known;			/* qmgr answered */
 	unsigned long long pending;	/* messages waiting */
 	unsigned long long delivered;	/* recipients sent since the gate opened */
+	unsigned long long sent;	/* recipients sent since qmgr started */
+	unsigned long long session;	/* recipients sent in this login session */
 	time_t oldest;			/* arrival of the oldest message, or 0 */
 	time_t next_expiry;		/* when the next one bounces, or 0 */
 	bool open;			/* the gate */
@@ -158,22 +172,27 @@ struct web_domain_view {
 	char failing[256];		/* the last connection failure, "" none */
 	time_t failing_at;
 	time_t next_probe;		/* 0 none */
+	time_t next_try;		/* qmgr's own retry; 0 none */
 	char route[80];			/* route=client: "[addr]:port" mail goes to now, or "" */
 };
 
-/* web_page.c: each page is a new NUL-terminated string; *len_r its length */
+/*
+ * web_page.c: each page is a new NUL-terminated string; *len_r its
+ * length. service is the name of the service (web_title), escaped here.
+ */
 
 /* web_page_csp_new - the Content-Security-Policy value (hash of the CSS) */
 char *web_page_csp_new(void);
 /* web_page_login - the login form; domain and notice may be NULL */
-char *web_page_login(const char *csrf, const char *domain, const char *notice,
-    size_t *len_r);
+char *web_page_login(const char *service, const char *csrf, const char *domain,
+    const char *notice, size_t *len_r);
 /* web_page_status - the page that refreshes itself and keeps the gate open */
-char *web_page_status(const char *user, const char *csrf, long refresh,
-    time_t now, const struct web_domain_view *v, size_t n, size_t *len_r);
-/* web_page_notice - a short page: logged out, errors */
-char *web_page_notice(const char *title, const char *text, bool home_link,
+char *web_page_status(const char *service, const char *user, const char *csrf,
+    long refresh, time_t now, const struct web_domain_view *v, size_t n,
     size_t *len_r);
+/* web_page_notice - a short page: logged out, errors */
+char *web_page_notice(const char *service, const char *title, const char *text,
+    bool home_link, size_t *len_r);
 /* web_page_duration - "12s", "4m 10s", "2h 5m", "3d 4h" */
 void web_page_duration(long secs, char *buf, size_t size);
 

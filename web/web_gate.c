@@ -148,6 +148,8 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 		v->finished = web_gate_time(st.finished);
 		v->failing_at = web_gate_time(st.failing_at);
 		v->next_probe = web_gate_time(st.next_probe);
+		v->next_try = web_gate_time(st.next_try);
+		v->sent = st.sent;
 		/* The page escapes it; made printable too, as finger does. */
 		snprintf(v->failing, sizeof(v->failing), "%s", st.failing != NULL ? st.failing : "");
 		for (size_t i = 0; v->failing[i] != '\0'; i++)

@@ -152,7 +152,8 @@ web_send_notice(struct web_req *req, unsigned int status, const char *title,
     const char *text)
 {
 	size_t len;
-	char *body = web_page_notice(title, text, status != 404, &len);
+	char *body = web_page_notice(req->w->cfg->web_title, title, text,
+	    status != 404, &len);
 
 	return web_send_page(req, status, body, len, NULL);
 }
@@ -163,8 +164,8 @@ web_redirect(struct web_req *req, const char *path, const char *cookie)
 {
 	struct web_reply r = { .status = 303, .location = path, .cookie = cookie };
 
-	r.body = web_page_notice("Moved", "Continue to the next page.", false,
-	    &r.len);
+	r.body = web_page_notice(req->w->cfg->web_title, "Moved",
+	    "Continue to the next page.", false, &r.len);
 	return web_reply_send(req->w, req->conn, &r);
 }
 
@@ -184,7 +185,8 @@ web_login_form(struct web_req *req, struct web_session *ss, const char *domain,
 			    "Too many visitors right now; try again in a minute.");
 		cookie = web_cookie(req->w, ss->id);
 	}
-	body = web_page_login(ss->csrf, domain, notice, &len);
+	body = web_page_login(req->w->cfg->web_title, ss->csrf, domain, notice,
+	    &len);
 	ret = web_send_page(req, status, body, len, cookie);
 	free(cookie);
 	return ret;
@@ -296,6 +298,7 @@ web_post_login(struct web_req *req, const char *url)
 	const char *user = web_form(req, WEB_F_USER);
 	const char *domain = web_form(req, WEB_F_DOMAIN);
 	char dom[WEB_DOMAIN_MAX + 1], *cookie, **owned = NULL, *path;
+	unsigned long long *sent;
 	enum proto_status status;
 	const char *why;
 	size_t n, i;
@@ -320,7 +323,7 @@ web_post_login(struct web_req *req, const char *url)
 
 		log_warn("refuse login: client=%s: more than %ld attempts a minute",
 		    req->client, w->cfg->web_login_limit);
-		r.body = web_page_notice("Too many attempts",
+		r.body = web_page_notice(w->cfg->web_title, "Too many attempts",
 		    "Too many logins from your address; wait a minute and try again.",
 		    true, &r.len);
 		return web_reply_send(w, req->conn, &r);
@@ -353,9 +356,22 @@ web_post_login(struct web_req *req, const char *url)
 		return web_login_form(req, ss, domain,
 		    "That domain is not registered to this customer name.", 403);
 	}
+	/*
+	 * "Delivered this session" counts from qmgr's sent= count as it is
+	 * now, read before the trigger lets anything through.
+	 */
+	sent = xcalloc(n + 1, sizeof(*sent));
+	for (i = 0; i < n; i++) {
+		struct web_domain_view v = { .name = owned[i] };
+
+		if (web_gate_status(w, &v) == 0)
+			sent[i] = v.sent;
+	}
 	for (i = 0; i < n; i++)
 		(void)web_gate_trigger(w, owned[i], user, req->client, &status);
-	if (web_session_login(w->sessions, &ss, user, owned, n, time(NULL)) < 0) {
+	ok = web_session_login(w->sessions, &ss, user, owned, sent, n, time(NULL));
+	free(sent);
+	if (ok < 0) {
 		web_gate_list_free(&owned, n);
 		return web_send_notice(req, 503, "Try again later",
 		    "No session could be made right now.");
@@ -410,10 +426,18 @@ web_get_status(struct web_req *req, const char *url)
 		    &status[i]);
 		v[i].name = ss->domains[i];
 		v[i].notice = web_trigger_notice(status[i]);
-		(void)web_gate_status(w, &v[i]);
+		if (web_gate_status(w, &v[i]) < 0)
+			continue;
+		/*
+		 * A count below the session's start: qmgr restarted and
+		 * counts afresh, so this session counts from 0 from now on.
+		 */
+		if (v[i].sent < ss->sent_base[i])
+			ss->sent_base[i] = 0;
+		v[i].session = v[i].sent - ss->sent_base[i];
 	}
-	body = web_page_status(ss->user, ss->csrf, w->cfg->web_refresh, time(NULL),
-	    v, ss->ndomains, &len);
+	body = web_page_status(w->cfg->web_title, ss->user, ss->csrf,
+	    w->cfg->web_refresh, time(NULL), v, ss->ndomains, &len);
 	ret = web_send_page(req, 200, body, len, NULL);
 	free(status);
 	free(v);
@@ -439,7 +463,7 @@ web_post_logout(struct web_req *req, const char *url)
 	    ss->ndomains);
 	web_session_drop(w->sessions, &ss);
 	cookie = web_cookie(w, "");
-	body = web_page_notice("Logged out",
+	body = web_page_notice(w->cfg->web_title, "Logged out",
 	    "Your mail is held again until you next log in.", true, &len);
 	ret = web_send_page(req, 200, body, len, cookie);
 	free(cookie);
@@ -486,8 +510,8 @@ web_dispatch(struct web_req *req, const char *url, const char *method)
 	if (!method_known) {
 		struct web_reply r = { .status = 405, .allow = "GET, HEAD, POST" };
 
-		r.body = web_page_notice("Not allowed", "This method is not served here.",
-		    false, &r.len);
+		r.body = web_page_notice(req->w->cfg->web_title, "Not allowed",
+		    "This method is not served here.", false, &r.len);
 		return web_reply_send(req->w, req->conn, &r);
 	}
 	return web_not_found(req, url);

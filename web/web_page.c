@@ -120,7 +120,8 @@ web_page_duration(long secs, char *buf, size_t size)
 
 /* web_page_open - a memory stream with the head of a page written */
 static FILE *
-web_page_open(char **buf_r, size_t *len_r, const char *title, long refresh)
+web_page_open(char **buf_r, size_t *len_r, const char *service,
+    const char *title, long refresh)
 {
 	FILE *fp = open_memstream(buf_r, len_r);
 
@@ -132,11 +133,15 @@ web_page_open(char **buf_r, size_t *len_r, const char *title, long refresh)
 	    fp);
 	if (refresh > 0)
 		fprintf(fp, "<meta http-equiv=\"refresh\" content=\"%ld\">\n", refresh);
+	/* The service's name is the operator's text (web_title): escaped too. */
 	fputs("<title>", fp);
 	web_html(fp, title);
-	fprintf(fp, " - Dynamic Mail Server Service</title>\n<style>%s</style>\n"
-	    "</head>\n<body>\n<header><h1>Dynamic Mail Server Service</h1></header>\n"
-	    "<main>\n", web_css);
+	fputs(" - ", fp);
+	web_html(fp, service);
+	fprintf(fp, "</title>\n<style>%s</style>\n</head>\n<body>\n<header><h1>",
+	    web_css);
+	web_html(fp, service);
+	fputs("</h1></header>\n<main>\n", fp);
 	return fp;
 }
 
@@ -160,13 +165,15 @@ web_page_csrf(FILE *fp, const char *csrf)
 }
 
 char *
-web_page_login(const char *csrf, const char *domain, const char *notice,
-    size_t *len_r)
+web_page_login(const char *service, const char *csrf, const char *domain,
+    const char *notice, size_t *len_r)
 {
 	char *buf = NULL;
-	FILE *fp = web_page_open(&buf, len_r, "Log in", 0);
+	FILE *fp = web_page_open(&buf, len_r, service, "Log in", 0);
 
-	fputs("<p>Log in to receive the mail held for your site", fp);
+	fputs("<p>Log in to <span class=\"service\">", fp);
+	web_html(fp, service);
+	fputs("</span> to receive the mail held for your site", fp);
 	if (domain != NULL) {
 		fputs(" <strong>", fp);
 		web_html(fp, domain);
@@ -218,12 +225,20 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 	fputs("<dl>\n<dt>Delivery</dt>", fp);
 	/*
 	 * Failing is said where "open" would be, never a green gate to a
-	 * dead site; the progress row would only repeat it.
+	 * dead site, with the reason, the time of the attempt and of the
+	 * next one when qmgr knows it; the progress row would only repeat it.
 	 */
 	if (strncmp(progress, PROTO_D_FAILING, strlen(PROTO_D_FAILING)) == 0) {
-		fputs("<dd class=\"gate failing\">", fp);
-		web_html(fp, progress);
-		fputs("</dd>\n", fp);
+		fputs("<dd class=\"gate failing\">Delivery to your site is failing</dd>\n"
+		    "<dt>Reason</dt><dd class=\"reason\">", fp);
+		web_html(fp, v->failing);
+		proto_utc(v->failing_at, false, t, sizeof(t));
+		fprintf(fp, "</dd>\n<dt>Last attempt</dt><dd class=\"attempt\">%s</dd>\n",
+		    t);
+		if (v->next_try > now) {
+			proto_utc(v->next_try, false, t, sizeof(t));
+			fprintf(fp, "<dt>Next try</dt><dd class=\"retry\">%s</dd>\n", t);
+		}
 	} else {
 		if (v->open) {
 			web_page_duration((long)(v->open_until - now), t, sizeof(t));
@@ -242,8 +257,8 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 	}
 	fprintf(fp, "<dt>Messages waiting</dt><dd class=\"pending\">%llu</dd>\n"
 	    "<dt>In flight</dt><dd class=\"inflight\">%llu</dd>\n"
-	    "<dt>Delivered since the gate opened</dt><dd class=\"delivered\">%llu</dd>\n",
-	    v->pending, v->in_flight, v->delivered);
+	    "<dt>Delivered this session</dt><dd class=\"delivered\">%llu</dd>\n",
+	    v->pending, v->in_flight, v->session);
 	if (v->next_probe != 0) {
 		proto_utc(v->next_probe, false, t, sizeof(t));
 		fprintf(fp, "<dt>Next probe</dt><dd class=\"probe\">%s</dd>\n", t);
@@ -272,12 +287,13 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 }
 
 char *
-web_page_status(const char *user, const char *csrf, long refresh, time_t now,
-    const struct web_domain_view *v, size_t n, size_t *len_r)
+web_page_status(const char *service, const char *user, const char *csrf,
+    long refresh, time_t now, const struct web_domain_view *v, size_t n,
+    size_t *len_r)
 {
 	char *buf = NULL, t[64], stamp[64];
 	struct tm tm;
-	FILE *fp = web_page_open(&buf, len_r, "Your mail", refresh);
+	FILE *fp = web_page_open(&buf, len_r, service, "Your mail", refresh);
 	size_t i;
 
 	fputs("<p>Logged in as <strong>", fp);
@@ -302,11 +318,11 @@ web_page_status(const char *user, const char *csrf, long refresh, time_t now,
 }
 
 char *
-web_page_notice(const char *title, const char *text, bool home_link,
-    size_t *len_r)
+web_page_notice(const char *service, const char *title, const char *text,
+    bool home_link, size_t *len_r)
 {
 	char *buf = NULL;
-	FILE *fp = web_page_open(&buf, len_r, title, 0);
+	FILE *fp = web_page_open(&buf, len_r, service, title, 0);
 
 	fputs("<section class=\"card\">\n<h2>", fp);
 	web_html(fp, title);

@@ -113,7 +113,8 @@ web_refuse(struct web *w, struct MHD_Connection *conn, unsigned int status,
 {
 	struct web_reply r = { .status = status, .close = true };
 
-	r.body = web_page_notice("Bad request", text, false, &r.len);
+	r.body = web_page_notice(w->cfg->web_title, "Bad request", text, false,
+	    &r.len);
 	return web_reply_send(w, conn, &r);
 }
 

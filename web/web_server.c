@@ -147,6 +147,14 @@ web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size)
 	snprintf(buf, size, "%s", peer.addr);
 }
 
+bool
+web_conn_is_tls(const struct web *w, struct MHD_Connection *conn)
+{
+	/* One listener, either all HTTPS or all plain HTTP. */
+	(void)conn;
+	return w->tls;
+}
+
 /*
  * web_deadline_fire - cut every connection whose request is past its
  * deadline. libmicrohttpd owns the socket, so it is shut down, not
@@ -246,6 +254,9 @@ web_reply_send(const struct web *w, struct MHD_Connection *conn,
 	    MHD_add_response_header(resp, "Cache-Control", "no-store") != MHD_YES ||
 	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
 	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    /* HSTS over TLS only: a plain HTTP answer could be anyone's. */
+	    (web_conn_is_tls(w, conn) && MHD_add_response_header(resp,
+	    "Strict-Transport-Security", "max-age=31536000") != MHD_YES) ||
 	    (r->location != NULL &&
 	    MHD_add_response_header(resp, "Location", r->location) != MHD_YES) ||
 	    (r->cookie != NULL &&

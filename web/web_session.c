@@ -121,6 +121,7 @@ web_session_free(struct web_session **sp)
 	for (i = 0; i < ss->ndomains; i++)
 		free(ss->domains[i]);
 	free(ss->domains);
+	free(ss->sent_base);
 	free(ss->user);
 	/* The tokens are secrets: do not leave them in freed memory. */
 	explicit_bzero(ss, sizeof(*ss));
@@ -207,7 +208,8 @@ web_session_find(struct web_sessions *s, const char *id, time_t now, long idle)
 
 int
 web_session_login(struct web_sessions *s, struct web_session **sp,
-    const char *user, char *const *domains, size_t ndomains, time_t now)
+    const char *user, char *const *domains, const unsigned long long *sent,
+    size_t ndomains, time_t now)
 {
 	struct web_session *ss = *sp;
 	size_t i;
@@ -223,9 +225,17 @@ web_session_login(struct web_sessions *s, struct web_session **sp,
 	}
 	free(ss->user);
 	ss->user = xstrdup(user);
+	/* A second login in the same browser replaces the first one's list. */
+	for (i = 0; i < ss->ndomains; i++)
+		free(ss->domains[i]);
+	free(ss->domains);
+	free(ss->sent_base);
 	ss->domains = xreallocarray(NULL, ndomains + 1, sizeof(*ss->domains));
-	for (i = 0; i < ndomains; i++)
+	ss->sent_base = xreallocarray(NULL, ndomains + 1, sizeof(*ss->sent_base));
+	for (i = 0; i < ndomains; i++) {
 		ss->domains[i] = xstrdup(domains[i]);
+		ss->sent_base[i] = sent[i];
+	}
 	ss->ndomains = ndomains;
 	ss->created = ss->last_seen = now;
 	htable_put(s->by_id, ss->id, ss);

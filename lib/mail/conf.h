@@ -167,6 +167,7 @@ struct config {
 	long peer_timeout;	/* one try, connect to the last reply */
 	long master_status_interval;	/* how often master tells systemd STATUS= */
 	char *syslog_name;	/* log lines say "syslog_name/smtpd[PID]:" (util/log.h) */
+	char *web_title;	/* web: the service's name in the page title and heading */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

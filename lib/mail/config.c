@@ -156,6 +156,7 @@ const struct param params[] = {
 	{ "peer_timeout", PT_TIME, "10s", F(peer_timeout), .min = 1 },
 	{ "master_status_interval", PT_TIME, "30s", F(master_status_interval), .min = 1 },
 	{ "syslog_name", PT_STRING, LOG_SYSLOG_NAME_DEFAULT, F(syslog_name) },
+	{ "web_title", PT_STRING, "Dynamic Mail Server Service", F(web_title) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

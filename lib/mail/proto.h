@@ -91,6 +91,7 @@
  *	             open_until=EPOCH|0 opened_by=SOURCE|"" delivered=N
  *	             in_flight=N finished=EPOCH|0 failing_at=EPOCH|0
  *	             next_probe=EPOCH|0 [failing=TEXT]
+ *	             sent=N next_try=EPOCH|0
  *	             [route=[ADDR]:PORT] (route=client: where the lease's
  *	             authenticated trigger points the mail now)
  *	   or type=domainstatus status=unknown domain=D, or status=error
@@ -99,8 +100,12 @@
  *		deliver process; finished: when the last job of the open
  *		gate ended with nothing left, 0 while mail waits or is in
  *		flight; failing: the domain's last connection failure,
- *		"cannot reach ADDR:PORT: why", at failing_at, cleared by a
- *		delivery; next_probe: when the prober looks next). With
+ *		"cannot reach ADDR:PORT: why" or "cannot deliver: REPLY"
+ *		when the site deferred every recipient, at failing_at, cleared by a
+ *		delivery; next_probe: when the prober looks next; sent:
+ *		recipients sent since qmgr started, never reset, so that a
+ *		web session counts its own from where it began; next_try:
+ *		when qmgr retries the domain by itself, 0 none). With
  *		policy=1 a domain that SOURCE (from client) may not release
  *		is answered status=unknown, as a domain not in the table:
  *		fingerd's report-only query shows no more than a trigger.
@@ -224,6 +229,7 @@ struct ipc_rec;
 #define PROTO_F_OPEN_UNTIL	"open_until"
 #define PROTO_F_OPENED_BY	"opened_by"
 #define PROTO_F_DELIVERED	"delivered"
+#define PROTO_F_SENT		"sent"
 #define PROTO_F_SLOTS		"slots"
 #define PROTO_F_BIND		"bind"
 #define PROTO_F_JOB		"job"

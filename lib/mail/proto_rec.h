@@ -79,10 +79,12 @@ struct proto_domainstatus {
 	uint64_t delivered;
 	uint64_t in_flight;	/* jobs at a deliver process */
 	uint64_t finished;	/* epoch: the open gate's last job ended, nothing left; 0 */
-	const char *failing;	/* optional: the last connection failure */
+	const char *failing;	/* optional: the last failed attempt (connection, or all deferred) */
 	uint64_t failing_at;	/* epoch of failing; 0 */
 	uint64_t next_probe;	/* epoch of the prober's next look; 0 none */
 	const char *route;	/* route=client: "[addr]:port" of the lease, or NULL */
+	uint64_t sent;		/* recipients sent since qmgr started (never reset) */
+	uint64_t next_try;	/* epoch of qmgr's own next try of the domain; 0 none */
 };
 
 /* type=gateclose */

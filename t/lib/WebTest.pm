@@ -5,6 +5,7 @@
 #	my $r = curl($jar, "http://127.0.0.1:$port/");
 #	my $token = csrf_of($r->{body});
 #	my ($ok, $why) = chromium_shot($url, "$dir/login.png");
+#	my $dom = chromium_dom($url);
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -18,9 +19,11 @@ use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use SluiceTest qw(tool run_cmd slurp);
 use Test::More;
+use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(curl header csrf_of chromium_shot png_ok artifact_dir
-    web_stopped_ok customer_passwd);
+    web_stopped_ok customer_passwd chromium_dom web_login status_card
+    status_until);
 
 # curl JAR, ARGS - one request with curl, the cookie jar read and
 # written: {code, headers, body, err}. code is the HTTP status ("000"
@@ -52,6 +55,49 @@ sub csrf_of {
 	return $html =~ /name="csrf" value="([0-9a-f]{64})"/ ? $1 : undef;
 }
 
+# web_login BASE, JAR, USER, PASSWORD - log in as a browser does, with a
+# fresh form (and its CSRF token) from BASE/; the login's response.
+sub web_login {
+	my ($base, $jar, $user, $password) = @_;
+	my $r = curl($jar, "$base/");
+	return curl($jar, '--data-urlencode', "user=$user", '--data-urlencode',
+	    "password=$password", '--data-urlencode',
+	    'csrf=' . (csrf_of($r->{body}) // ''), "$base/login");
+}
+
+# status_card HTML, DOMAIN - the domain's card on the status page as a
+# hash: gate_class and gate (the Delivery row's class and text), and
+# every other row by its class (pending, inflight, delivered, progress,
+# reason, attempt, retry, ...); {} when the page has no such card.
+sub status_card {
+	my ($html, $dom) = @_;
+	my ($c) = ($html // '') =~ /<h2>\Q$dom\E<\/h2>(.*?)<\/section>/s or return {};
+	my %v;
+	@v{qw(gate_class gate)} = $c =~ /<dd class="gate (\w+)">([^<]*)</;
+	while ($c =~ /<dd class="(\w+)">([^<]*)</g) {
+		$v{$1} = $2;
+	}
+	return \%v;
+}
+
+# status_until BASE, JAR, DOMAIN, CODE - fetch BASE/status as the page's
+# refresh does (every 1.2s, past a trigger_min_interval of 1s) until
+# CODE(status_card of DOMAIN) is true: (card, page), or () when it never
+# came (the last page as a diagnostic).
+sub status_until {
+	my ($base, $jar, $dom, $code) = @_;
+	my $deadline = time + 30 * $SluiceTest::SLOW;
+	my $r;
+	while (time < $deadline) {
+		$r = curl($jar, "$base/status");
+		my $c = status_card($r->{body}, $dom);
+		return ($c, $r->{body}) if $code->($c);
+		sleep 1.2;
+	}
+	diag($r->{body} // 'no page');
+	return ();
+}
+
 # artifact_dir - where screenshots are kept: the build tree, not the source.
 sub artifact_dir {
 	my $d = "$ENV{SLUICE_BUILDDIR}/t/artifacts";
@@ -74,6 +120,23 @@ sub chromium_shot {
 	remove_tree($profile);
 	return (0, "chromium exit $rc: $err") unless -s $file;
 	return (1, '');
+}
+
+# chromium_dom URL - the DOM headless Chromium built from URL, as its
+# --dump-dom writes it back out (text escaped the browser's way), or
+# undef (the reason as a diagnostic).
+sub chromium_dom {
+	my ($url) = @_;
+	my $bin = eval { tool('chromium') } or do { diag($@); return undef };
+	my $profile = tempdir('sluice-chromium-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my ($rc, $out, $err) = run_cmd([$bin, '--headless', '--no-sandbox',
+	    '--disable-gpu', '--disable-quic', '--no-first-run',
+	    '--disable-background-networking', '--disable-component-update',
+	    '--disable-sync', "--user-data-dir=$profile", '--dump-dom', $url],
+	    timeout => 120);
+	remove_tree($profile);
+	diag("chromium exit $rc: $err") if $rc != 0;
+	return $rc == 0 ? $out : undef;
 }
 
 # png_ok FILE - (width, height) of a well-formed PNG file, or ().
