@@ -1,5 +1,6 @@
 # web: the login page that holds a site's gate open (web(8)), on
-# libmicrohttpd. Everything but main() is a convenience library.
+# libmicrohttpd, HTTPS in our own OpenSSL code (web_tls.c). Everything
+# but main() is a convenience library.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -8,8 +9,8 @@ noinst_LIBRARIES += web/libweb.a
 web_libweb_a_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_libweb_a_SOURCES = web/web.h \
 	web/web_server.c web/web_handler.c web/web_session.c \
-	web/web_page.c web/web_gate.c web/web_request.c
-web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS)
+	web/web_page.c web/web_gate.c web/web_request.c web/web_tls.c
+web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_web_SOURCES = web/web.c
 web_web_LDADD = web/libweb.a $(SLUICE_LIBS) $(MHD_LIBS)
 dist_man_MANS += man/web.8
