@@ -43,18 +43,38 @@
 /* How often idle sessions are swept out, in ms. */
 #define WEB_SWEEP_MS		60000
 
+/*
+ * Under HTTPS libmicrohttpd's connections are AF_UNIX sockets that it
+ * takes for TCP (it judges by the client's address, which is the real
+ * one): setting TCP_NODELAY and TCP_CORK there fails, and with it the
+ * "push" that uncorks. Nothing is held back on a socketpair, and our
+ * TLS socket has TCP_NODELAY, so these are debug lines, not warnings.
+ */
+static const char *const web_mhd_unix_noise[] = {
+	"Setting TCP_NODELAY option",
+	"Setting TCP_CORK option",
+	"Failed to push the data from buffers to the network",
+};
+
 /* web_mhd_log - libmicrohttpd's error messages, into our log */
 static void
 web_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	const struct web *w = cls;
 	char buf[512];
-	size_t len;
+	size_t len, i;
 
-	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	len = strlen(buf);
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
+	for (i = 0; w->tls && i < sizeof(web_mhd_unix_noise) /
+	    sizeof(web_mhd_unix_noise[0]); i++)
+		if (strncmp(buf, web_mhd_unix_noise[i],
+		    strlen(web_mhd_unix_noise[i])) == 0) {
+			log_debug("libmicrohttpd: %s", buf);
+			return;
+		}
 	log_warn("libmicrohttpd: %s", buf);
 }
 
