@@ -210,6 +210,7 @@ ok(rename("$etc/new-key.pem", "$etc/web-key.pem") &&
     rename("$etc/new-cert.pem", "$etc/web-cert.pem"), 'installed over the first');
 ($rc, my $out, my $err) = $s->cli('reload');
 is($rc, 0, 'sluice reload') or diag($err);
+unlike($err, qr/web keeps/, 'and says nothing of the certificate');
 ok($s->wait_log(qr/web\[\d+\]: reloaded TLS certificate \Q$etc\E\/web-cert\.pem \(subject CN=127\.0\.0\.1, serial 2002, notAfter /),
     'web logs the certificate it reloaded');
 ($serial) = s_client($wport);
@@ -238,6 +239,8 @@ give_web("$etc/web-cert.pem");
 my $n = $s->log_count(qr/web\[\d+\]: reload configuration/);
 ($rc, $out, $err) = $s->cli('reload');
 is($rc, 0, 'sluice reload with a broken certificate file') or diag($err);
+like($err, qr/^sluice: warning: reload: web keeps the TLS certificate it has: load certificate \Q$etc\E\/web-cert\.pem: /m,
+    'sluice reload says web keeps its certificate, naming the file');
 ok($s->wait_log(qr/web\[\d+\]: reload configuration/, 30, $n + 1), 'web reloaded');
 ok($s->wait_log(qr/web\[\d+\]: warning: reload TLS certificate \Q$etc\E\/web-cert\.pem: load certificate \Q$etc\E\/web-cert\.pem: .*; new connections still get the certificate loaded before \(subject CN=127\.0\.0\.1, serial 2002, /),
     'web warns, naming the file, and keeps the certificate it had');
