@@ -27,7 +27,8 @@
  *	web talks HTTP to anyone who reaches web_listen, through
  *	libmicrohttpd, and HTTPS when web_tls_cert_file and web_tls_key_file
  *	are set: TLS is ours (OpenSSL, web_tls.c), libmicrohttpd sees
- *	plaintext over a socketpair and its GnuTLS is never used. Sessions are 256-bit random cookies (HttpOnly,
+ *	plaintext over a socketpair and its GnuTLS is never used.
+ *	Sessions are 256-bit random cookies (HttpOnly,
  *	SameSite=Strict, Secure under HTTPS) in a server-side table with
  *	idle expiry; the session id changes at login. Every form carries a
  *	per-session CSRF token, and a POST without it gets 403. Logins are
