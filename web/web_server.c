@@ -40,6 +40,14 @@
  * timeout, which any octet resets; web_request_deadline bounds a slow one).
  */
 #define WEB_CONN_TIMEOUT	30
+/*
+ * Under HTTPS web_tls.c counts connections against web_connection_limit
+ * and web_client_connection_limit when it accepts them (and follows a
+ * reload). libmicrohttpd's own counts, fixed at start and a moment late
+ * when a client vanishes, must never refuse one of them: no limit per
+ * address, and a total no configuration reaches.
+ */
+#define WEB_MHD_TLS_CONN_MAX	1000000u
 /* How often idle sessions are swept out, in ms. */
 #define WEB_SWEEP_MS		60000
 
@@ -442,8 +450,9 @@ web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	    MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, w,
 	    MHD_OPTION_NOTIFY_COMPLETED, web_mhd_completed, w,
 	    MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, w,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)w->cfg->web_connection_limit,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, w->tls ? WEB_MHD_TLS_CONN_MAX :
+	    (unsigned int)w->cfg->web_connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->tls ? 0u :
 	    (unsigned int)w->cfg->web_client_connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
 	    w->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
