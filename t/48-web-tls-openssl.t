@@ -7,6 +7,7 @@
 #     web_request_deadline, and others are served meanwhile;
 #   - web_client_connection_limit and web_connection_limit hold for
 #     TLS connections, and a slot freed serves the next client;
+#   - pipelined answers larger than every buffer come through whole;
 #   - sluice reload with a new certificate: new connections get it
 #     (openssl s_client sees the new serial), an open one goes on;
 #   - sluice reload with a broken certificate file: the old one is
@@ -202,6 +203,30 @@ ok(wait_for(sub {
 my $kept = $held[1];
 close $_ for grep { defined && $_ != $kept } @held;
 @held = ();
+
+# Backpressure: 600 pipelined requests on one connection whose client
+# reads nothing until all are sent, so the answers (over a megabyte)
+# fill every buffer on the way and the pump pauses and resumes. Every
+# answer must come through whole and in order. (The pause only lets the
+# buffers fill; the result does not depend on it.)
+my $pipe = tls_hold($wport, '127.0.0.13', "$etc/web-cert.pem");
+ok($pipe, 'a connection for pipelined requests');
+my $nreq = 600;
+print $pipe map({ "GET /site.example HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" } 1 .. $nreq - 1),
+    "GET /site.example HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+sleep 1;
+my $all = '';
+while (1) {
+	my $n = sysread($pipe, my $b, 65536);
+	last unless $n;
+	$all .= $b;
+}
+close $pipe;
+my $answers = () = $all =~ /^HTTP\/1\.1 200 /mg;
+my $pages = () = $all =~ /<\/html>/g;
+is($answers, $nreq, "all $nreq pipelined requests answered 200");
+is($pages, $nreq, 'each with its whole page');
+cmp_ok(length $all, '>', 1024 * 1024, 'more than a megabyte came through');
 
 # A new certificate: sluice reload, and new connections get it.
 ok(make_cert($etc, 'new', '2002'), 'second certificate made (serial 2002)');
