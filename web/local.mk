@@ -1,6 +1,5 @@
 # web: the login page that holds a site's gate open (web(8)), on
-# libmicrohttpd, HTTPS in our own OpenSSL code (web_tls.c). Everything
-# but main() is a convenience library.
+# libmicrohttpd. Everything but main() is a convenience library.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
