@@ -4,7 +4,8 @@
 #     logs, web calls OpenSSL's handshake and no GnuTLS function;
 #   - plain HTTP and garbage sent to the HTTPS port are closed cleanly;
 #   - a client that never finishes its handshake is cut at
-#     web_request_deadline, and others are served meanwhile;
+#     web_request_deadline, and others are served meanwhile; after the
+#     handshake, an unfinished request is cut at it as over plain HTTP;
 #   - web_client_connection_limit and web_connection_limit hold for
 #     TLS connections, and a slot freed serves the next client;
 #   - pipelined answers larger than every buffer come through whole;
@@ -168,6 +169,16 @@ drip_until_closed([$slow], every => 0.5);
 ok($slow->closed && !$slow->finished, 'the trickling handshake is cut before it ends');
 ok($s->wait_log(qr/web\[\d+\]: timeout after TLS handshake from localhost\[127\.0\.0\.9\]: TLS handshake deadline 3s exceeded/),
     'web logs the handshake deadline');
+
+# --- after the handshake, libmicrohttpd's request deadline still holds ---
+my $half = tls_hold($wport, '127.0.0.14', "$etc/web-cert.pem");
+ok($half, 'a TLS connection that sends half a request');
+print $half "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+ok(wait_for(sub { my $n = sysread($half, my $b, 4096); defined $n && $n == 0 }, 30),
+    'it is closed at web_request_deadline');
+ok($s->wait_log(qr/web\[\d+\]: timeout after request from 127\.0\.0\.14: deadline 3s exceeded/),
+    'web logs the request deadline with the client\'s real address');
+close $half;
 web_stopped_ok($s);
 
 # --- limits, reload ---
