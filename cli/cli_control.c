@@ -32,6 +32,7 @@
 #include "mail/qctl.h"
 /* lib/util */
 #include "util/ipc.h"
+#include "util/tls.h"
 #include "util/xmalloc.h"
 /* this program */
 #include "cli/cli.h"
@@ -311,6 +312,34 @@ cli_cmd_stop(struct cli *cli, int argc, char **argv)
 	return EX_TEMPFAIL;
 }
 
+/*
+ * cli_reload_web_tls - will web take its certificate at this reload? It
+ * loads web_tls_cert_file and web_tls_key_file as web does; a pair that
+ * does not load is not taken (web keeps the one it has and logs it), so
+ * the operator hears it here too. (We read the files as ourselves; web
+ * reads them as mail_owner, which "sluice config check" covers.)
+ */
+static void
+cli_reload_web_tls(const struct config *cfg)
+{
+	char *err = NULL;
+	SSL_CTX *ctx;
+
+	if (cfg->web_listen.n == 0 || cfg->web_tls_cert_file[0] == '\0' ||
+	    cfg->web_tls_key_file[0] == '\0')
+		return;
+	ctx = tls_server_ctx_new(cfg->web_tls_cert_file, cfg->web_tls_key_file,
+	    &err);
+	if (ctx == NULL) {
+		cli_err("warning: reload: web keeps the TLS certificate it has: %s; "
+		    "fix web_tls_cert_file or web_tls_key_file and reload again",
+		    err);
+		free(err);
+		return;
+	}
+	tls_ctx_free(&ctx);
+}
+
 /* cli_cmd_reload - reload: check the config, then SIGHUP to master */
 int
 cli_cmd_reload(struct cli *cli, int argc, char **argv)
@@ -328,6 +357,7 @@ cli_cmd_reload(struct cli *cli, int argc, char **argv)
 	if ((ret = cli_signal(cli, "reload", SIGHUP, &pid)) != 0)
 		return ret;
 	fprintf(cli->out, "sluice: reloading, master pid %ld\n", (long)pid);
+	cli_reload_web_tls(cli->cfg);
 	return EX_OK;
 }
 

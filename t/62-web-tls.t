@@ -1,5 +1,5 @@
 # t/62-web-tls.t - the web login page over HTTPS (web_tls_cert_file,
-# web_tls_key_file; GnuTLS inside libmicrohttpd): curl verifies the
+# web_tls_key_file; our OpenSSL code, see t/48): curl verifies the
 # certificate, the session cookie is Secure, a login works, plain HTTP
 # on the HTTPS port gets no page, and headless Chromium renders it.
 #

@@ -2,7 +2,8 @@
  * stream_test - the deadlines of util/stream.h over a socketpair, one
  * case per table row: a peer trickles octets on a timer while the
  * stream's owner records the events it gets. Which events arrive is
- * asserted, never how long anything took.
+ * asserted, never how long anything took. And stream_read, the raw
+ * read of a relay.
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
@@ -96,12 +97,61 @@ stop(void *ctx)
 	ev_stop(r->loop);
 }
 
+/* raw_owner - stop the loop at the first input or end */
+static void
+raw_owner(struct stream *st, unsigned events, void *ctx)
+{
+	struct ev_loop *loop = ctx;
+
+	(void)st;
+	if (events & (STREAM_EV_READ | STREAM_EV_EOF | STREAM_EV_ERROR))
+		ev_stop(loop);
+}
+
+/*
+ * raw_read_test - stream_read hands out octets as they came, NULs and
+ * all, no more than asked, and leaves the rest for the next call.
+ */
+static void
+raw_read_test(void)
+{
+	static const char sent[] = "GET /\0x\r\nrest";
+	struct ev_loop *loop = ev_loop_new();
+	char buf[8] = { 0 };
+	struct stream *st;
+	size_t n;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+		perror("socketpair");
+		return;
+	}
+	st = stream_new(loop, sv[0], raw_owner, loop);
+	ok(write(sv[1], sent, sizeof(sent) - 1) == (ssize_t)sizeof(sent) - 1,
+	    "raw: peer wrote %zu octets", sizeof(sent) - 1);
+	(void)ev_run(loop);
+	ok(stream_buffered(st) == sizeof(sent) - 1, "raw: got %zu buffered, "
+	    "want %zu", stream_buffered(st), sizeof(sent) - 1);
+	n = stream_read(st, buf, 6);
+	ok(n == 6 && memcmp(buf, sent, 6) == 0, "raw: first 6 octets with "
+	    "the NUL (got %zu)", n);
+	n = stream_read(st, buf, sizeof(buf));
+	ok(n == 7 && memcmp(buf, sent + 6, 7) == 0, "raw: the other 7, asked "
+	    "for 8 (got %zu)", n);
+	ok(stream_read(st, buf, sizeof(buf)) == 0 && stream_buffered(st) == 0,
+	    "raw: nothing left");
+	stream_free(&st);
+	(void)close(sv[1]);
+	ev_loop_free(&loop);
+}
+
 int
 main(void)
 {
 	size_t i;
 
 	log_init("stream_test");
+	raw_read_test();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct deadline_case *c = &cases[i];
 		struct run r = { .c = c };

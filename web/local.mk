@@ -8,8 +8,8 @@ noinst_LIBRARIES += web/libweb.a
 web_libweb_a_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_libweb_a_SOURCES = web/web.h \
 	web/web_server.c web/web_handler.c web/web_session.c \
-	web/web_page.c web/web_gate.c web/web_request.c
-web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS)
+	web/web_page.c web/web_gate.c web/web_request.c web/web_tls.c
+web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_web_SOURCES = web/web.c
 web_web_LDADD = web/libweb.a $(SLUICE_LIBS) $(MHD_LIBS)
 dist_man_MANS += man/web.8
@@ -20,3 +20,6 @@ EXTRA_DIST += $(WEB_TESTS) t/lib/WebTest.pm
 # The finished signal on the page (issue 9).
 TESTS += t/47-web-finished.t
 EXTRA_DIST += t/47-web-finished.t
+# HTTPS in our own OpenSSL code, certificate reload (issue 10).
+TESTS += t/48-web-tls-openssl.t
+EXTRA_DIST += t/48-web-tls-openssl.t

@@ -20,12 +20,15 @@
  *	(SLUICE_LISTEN_FDS, SLUICE_LISTEN_NAMES). -f logs to stderr;
  *	otherwise log_file, or syslog. -v adds debug lines.
  *
- *	SIGHUP re-reads the configuration (a changed certificate needs a
- *	restart); SIGTERM stops. web exits when master does.
+ *	SIGHUP re-reads the configuration and the certificate and key
+ *	(a broken one is not taken: the old one stays, with a warning);
+ *	SIGTERM stops. web exits when master does.
  * SECURITY
  *	web talks HTTP to anyone who reaches web_listen, through
  *	libmicrohttpd, and HTTPS when web_tls_cert_file and web_tls_key_file
- *	are set. Sessions are 256-bit random cookies (HttpOnly,
+ *	are set: TLS is ours (OpenSSL, web_tls.c), libmicrohttpd sees
+ *	plaintext over a socketpair and its GnuTLS is never used.
+ *	Sessions are 256-bit random cookies (HttpOnly,
  *	SameSite=Strict, Secure under HTTPS) in a server-side table with
  *	idle expiry; the session id changes at login. Every form carries a
  *	per-session CSRF token, and a POST without it gets 403. Logins are
@@ -38,7 +41,7 @@
  *	line of each release are qmgr's.
  * STANDARDS
  *	RFC 9110 (HTTP semantics), RFC 6265 (cookies),
- *	RFC 8446 (TLS 1.3, through GnuTLS in libmicrohttpd).
+ *	RFC 8446 (TLS 1.3, OpenSSL).
  * SEE ALSO
  *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5), sluice-passwd(5)
  *
@@ -55,6 +58,8 @@
 #include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 /* lib/util */
 #include "util/events.h"
@@ -77,6 +82,7 @@ web_reload(struct config *cfg, void *ctx)
 	config_free(&w->cfg);
 	w->cfg = cfg;
 	(void)passwd_reload(&w->passwd, cfg->passwd_file, true);
+	web_tls_reload(w);
 }
 
 int
@@ -88,12 +94,11 @@ main(int argc, char **argv)
 	daemon_init(&d, "web", argc, argv, "", NULL, NULL, "");
 	if (d.nlisten == 0)
 		log_fatal_code(EX_USAGE, "no listening socket: web is started by master");
-	/* master passes one socket per web_listen address; MHD serves one. */
-	if (d.nlisten > 1)
-		log_warn("serve the first of %zu web_listen addresses only", d.nlisten);
-	w = web_server_new(d.loop, d.config_dir, d.cfg, d.listen[0].fd);
-	log_info("daemon started -- %s, refresh %lds", w->tls ? "HTTPS" : "plain HTTP",
-	    w->cfg->web_refresh);
+	w = web_server_new(d.loop, d.config_dir, d.cfg, &d);
+	/* Which TLS serves the page, in the words of the library that does. */
+	log_info("daemon started -- %s%s%s, refresh %lds", w->tls ? "HTTPS (" :
+	    "plain HTTP", w->tls ? OpenSSL_version(OPENSSL_VERSION) : "",
+	    w->tls ? ")" : "", w->cfg->web_refresh);
 	(void)daemon_run(&d, web_reload, w);
 	web_server_free(&w);
 	daemon_clear(&d);

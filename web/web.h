@@ -4,6 +4,8 @@
  * Modules:
  *	web_server.c	libmicrohttpd on our epoll loop, the request table,
  *			the headers every response carries
+ *	web_tls.c	HTTPS: our listeners, the OpenSSL handshake, and a
+ *			socketpair pump into libmicrohttpd; certificate reload
  *	web_handler.c	the pages: login form, login, status, logout
  *	web_session.c	random tokens, the server-side session table, the
  *			per-client login rate limit
@@ -13,7 +15,11 @@
  * One process, one thread, one epoll loop: libmicrohttpd runs in its
  * "external epoll" mode, so its epoll descriptor is one more watch in
  * our loop and every handler runs in the loop's thread. The session
- * table therefore needs no lock. Handlers call qmgr with a short
+ * table therefore needs no lock. Under HTTPS libmicrohttpd has no
+ * listener and no TLS: web_tls.c terminates TLS with OpenSSL (as smtpd
+ * and etrn do) and adds each connection to it as plaintext from the
+ * client's address, so one TLS stack serves every door. Handlers call
+ * qmgr with a short
  * blocking request (qmgr answers from memory); a failed login is held
  * back by suspending the connection, never by sleeping.
  *
@@ -25,17 +31,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "mail/proto.h"
 
 struct config;
+struct daemon;
+struct daemon_server;
 struct ev_loop;
+struct ssl_ctx_st;
 struct ev_timer;
 struct htable;
 struct MHD_Daemon;
 struct web_req;
 struct web_conn;
+struct web_conn_local;
 struct passwd_table;
 
 /* Random tokens (session cookie, CSRF): 32 bytes from getrandom, in hex. */
@@ -52,18 +63,19 @@ struct web {
 	struct ev_loop *loop;
 	const char *confdir;
 	struct config *cfg;
-	int listen_fd;			/* from master, fd 3 */
+	int listen_fd;			/* plain HTTP: from master, fd 3; else -1 */
 	struct MHD_Daemon *mhd;
 	int mhd_epfd;			/* libmicrohttpd's epoll fd, watched by us */
 	struct ev_timer *mhd_timer;	/* when libmicrohttpd wants to run */
 	struct ev_timer *sweep_timer;	/* session expiry */
-	bool tls;			/* HTTPS: cookies get Secure */
+	bool tls;			/* HTTPS (every connection): cookies get Secure */
 	bool stopping;
 	struct web_sessions *sessions;
 	struct htable *login_rate;	/* client address -> struct web_rate */
 	char *csp;			/* Content-Security-Policy header value */
-	char *tls_cert;			/* PEM text; libmicrohttpd borrows it */
-	char *tls_key;
+	struct ssl_ctx_st *ssl_ctx;	/* HTTPS: for new connections (reload swaps it) */
+	struct daemon_server *tls_srv;	/* HTTPS: our listeners and connections */
+	struct web_conn_local *adding;	/* during web_server_add only */
 	struct web_req *suspended;	/* requests held back after a failed login */
 	struct passwd_table *passwd;	/* reloaded when the file changes */
 	/* Open connections, oldest request first, for web_request_deadline. */
@@ -91,11 +103,13 @@ struct web_session {
 struct MHD_Connection;
 
 /*
- * web_server_new - start libmicrohttpd on listen_fd inside loop. TLS
- * when cfg names a certificate and key. Fatal when it cannot start.
+ * web_server_new - start libmicrohttpd inside loop: on d's first
+ * listener for plain HTTP, or behind web_tls.c on every listener of d
+ * (taken over) when cfg names a certificate and key. Fatal when it
+ * cannot start.
  */
 struct web *web_server_new(struct ev_loop *loop, const char *confdir,
-    struct config *cfg, int listen_fd);
+    struct config *cfg, struct daemon *d);
 /* web_server_free - stop libmicrohttpd, close the listener, free *wp */
 void web_server_free(struct web **wp);
 /* web_server_kick - let libmicrohttpd run now (after a resume) */
@@ -107,6 +121,42 @@ void web_server_kick(struct web *w);
 bool web_conn_is_tls(const struct web *w, struct MHD_Connection *conn);
 /* web_conn_addr - conn's client address as every door logs it (IPv4-mapped as IPv4) */
 void web_conn_addr(struct MHD_Connection *conn, char *buf, size_t size);
+/*
+ * web_conn_local - the address conn's client connected to (ours), also
+ * under HTTPS where libmicrohttpd's socket is one end of a socketpair;
+ * false when unknown.
+ */
+bool web_conn_local(struct MHD_Connection *conn, struct sockaddr_storage *ss_r,
+    socklen_t *len_r);
+/*
+ * web_server_add - give libmicrohttpd fd (one end of a socketpair: it
+ * owns and closes it, even on failure) as a plaintext connection from
+ * peer that came to local. 0, or -1 (logged).
+ */
+int web_server_add(struct web *w, int fd, const struct sockaddr_storage *peer,
+    socklen_t peer_len, const struct sockaddr_storage *local,
+    socklen_t local_len);
+
+/* web_tls.c */
+
+/*
+ * web_tls_configured - does cfg ask for HTTPS (web_tls_cert_file and
+ * web_tls_key_file)? Exits EX_CONFIG when only one of them is set.
+ */
+bool web_tls_configured(const struct config *cfg);
+/*
+ * web_tls_start - load the certificate (exits EX_CONFIG, naming the file,
+ * when it cannot) and serve TLS on every listener of d (taken over).
+ */
+void web_tls_start(struct web *w, struct daemon *d);
+/*
+ * web_tls_reload - after SIGHUP (w->cfg is the new configuration): load
+ * the certificate and key again for new connections, and log it; one
+ * that fails keeps the old one, with a warning naming the file.
+ */
+void web_tls_reload(struct web *w);
+/* web_tls_stop - close our listeners and TLS connections, free the context */
+void web_tls_stop(struct web *w);
 
 /* web_session.c */
 

@@ -78,15 +78,13 @@ web_host_listed(const char *list, const char *name)
 static bool
 web_host_is_local(struct MHD_Connection *conn, const char *name)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	socklen_t len;
 	unsigned char want[16], *got;
 	size_t glen;
 
-	if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss,
-	    &len) < 0)
+	/* Under HTTPS libmicrohttpd's socket is a socketpair: ask web_server. */
+	if (!web_conn_local(conn, &ss, &len))
 		return false;
 	if (ss.ss_family == AF_INET) {
 		got = (unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr;

@@ -1,6 +1,10 @@
 /*
  * web_server - libmicrohttpd on our epoll loop; the headers of every reply
  *
+ * Plain HTTP: libmicrohttpd accepts on the first web_listen socket. HTTPS:
+ * web_tls.c accepts and does TLS, and hands libmicrohttpd plaintext
+ * connections (web_server_add); libmicrohttpd's own TLS is never used.
+ *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
  */
@@ -25,6 +29,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/conf.h"
+#include "mail/daemon.h"
 #include "mail/daemon_server.h"
 #include "mail/passwd.h"
 /* web */
@@ -35,23 +40,49 @@
  * timeout, which any octet resets; web_request_deadline bounds a slow one).
  */
 #define WEB_CONN_TIMEOUT	30
-/* The largest certificate or key file we read. */
-#define WEB_PEM_MAX		(1024 * 1024)
+/*
+ * Under HTTPS web_tls.c counts connections against web_connection_limit
+ * and web_client_connection_limit when it accepts them (and follows a
+ * reload). libmicrohttpd's own counts, fixed at start and a moment late
+ * when a client vanishes, must never refuse one of them: no limit per
+ * address, and a total no configuration reaches.
+ */
+#define WEB_MHD_TLS_CONN_MAX	1000000u
 /* How often idle sessions are swept out, in ms. */
 #define WEB_SWEEP_MS		60000
+
+/*
+ * Under HTTPS libmicrohttpd's connections are AF_UNIX sockets that it
+ * takes for TCP (it judges by the client's address, which is the real
+ * one): setting TCP_NODELAY and TCP_CORK there fails, and with it the
+ * "push" that uncorks. Nothing is held back on a socketpair, and our
+ * TLS socket has TCP_NODELAY, so these are debug lines, not warnings.
+ */
+static const char *const web_mhd_unix_noise[] = {
+	"Setting TCP_NODELAY option",
+	"Setting TCP_CORK option",
+	"Failed to push the data from buffers to the network",
+};
 
 /* web_mhd_log - libmicrohttpd's error messages, into our log */
 static void
 web_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	const struct web *w = cls;
 	char buf[512];
-	size_t len;
+	size_t len, i;
 
-	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	len = strlen(buf);
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
+	for (i = 0; w->tls && i < sizeof(web_mhd_unix_noise) /
+	    sizeof(web_mhd_unix_noise[0]); i++)
+		if (strncmp(buf, web_mhd_unix_noise[i],
+		    strlen(web_mhd_unix_noise[i])) == 0) {
+			log_debug("libmicrohttpd: %s", buf);
+			return;
+		}
 	log_warn("libmicrohttpd: %s", buf);
 }
 
@@ -77,6 +108,15 @@ struct web_conn {
 	struct web_conn *prev, *next;	/* in w->conn_head, by start */
 	uint64_t start;			/* ev_now() when the request began */
 	bool linked;			/* still watched (not cut) */
+	bool tls;			/* from web_tls.c, over a socketpair */
+	struct sockaddr_storage local;	/* then: the address the client came to */
+	socklen_t local_len;
+};
+
+/* What web_server_add tells the connection libmicrohttpd announces. */
+struct web_conn_local {
+	const struct sockaddr_storage *ss;
+	socklen_t len;
 };
 
 static void web_deadline_fire(void *ctx);
@@ -201,6 +241,14 @@ web_mhd_connection(void *cls, struct MHD_Connection *conn,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		c = xcalloc(1, sizeof(*c));
 		c->conn = conn;
+		/* libmicrohttpd announces it inside MHD_add_connection. */
+		if (w->adding != NULL) {
+			c->tls = true;
+			c->local_len = w->adding->len;
+			if (c->local_len > 0)
+				memcpy(&c->local, w->adding->ss, c->local_len);
+			w->adding = NULL;
+		}
 		*socket_context = c;
 		web_conn_append(w, c);
 	} else if (c != NULL) {
@@ -327,77 +375,78 @@ web_sweep(void *ctx)
 	w->sweep_timer = ev_timer_add(w->loop, WEB_SWEEP_MS, web_sweep, w);
 }
 
-/* web_read_pem - a certificate or key file as a string; NULL (logged) */
-static char *
-web_read_pem(const char *path)
+int
+web_server_add(struct web *w, int fd, const struct sockaddr_storage *peer,
+    socklen_t peer_len, const struct sockaddr_storage *local,
+    socklen_t local_len)
 {
-	FILE *fp = fopen(path, "re");
-	char *buf;
-	size_t n;
+	struct web_conn_local l = { .ss = local, .len = local_len };
+	enum MHD_Result r;
 
-	if (fp == NULL) {
-		log_warn("open %s: %s", path, strerror(errno));
-		return NULL;
+	w->adding = &l;
+	r = MHD_add_connection(w->mhd, fd, (const struct sockaddr *)peer, peer_len);
+	w->adding = NULL;
+	if (r != MHD_YES) {
+		/* Over libmicrohttpd's limits, which are ours too: logged by it. */
+		log_warn("hand connection to libmicrohttpd: %s", strerror(errno));
+		return -1;
 	}
-	buf = xmalloc(WEB_PEM_MAX + 1);
-	n = fread(buf, 1, WEB_PEM_MAX + 1, fp);
-	if (ferror(fp) || n > WEB_PEM_MAX) {
-		log_warn("read %s: %s", path, ferror(fp) ? strerror(errno) :
-		    "larger than 1 MB");
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	return buf;
+	web_mhd_run(w);
+	return 0;
 }
 
-/* web_tls_load - read web_tls_cert_file and web_tls_key_file; 0, or -1 */
-static int
-web_tls_load(struct web *w)
+bool
+web_conn_local(struct MHD_Connection *conn, struct sockaddr_storage *ss_r,
+    socklen_t *len_r)
 {
-	const struct config *cfg = w->cfg;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct web_conn *c = ci != NULL ? ci->socket_context : NULL;
 
-	if (cfg->web_tls_cert_file[0] == '\0' && cfg->web_tls_key_file[0] == '\0')
-		return 0;
-	if (cfg->web_tls_cert_file[0] == '\0' || cfg->web_tls_key_file[0] == '\0')
-		log_fatal("set up HTTPS: web_tls_cert_file and web_tls_key_file "
-		    "go together");
-	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
-		log_fatal("set up HTTPS: this libmicrohttpd was built without TLS");
-	w->tls_cert = web_read_pem(cfg->web_tls_cert_file);
-	w->tls_key = web_read_pem(cfg->web_tls_key_file);
-	if (w->tls_cert == NULL || w->tls_key == NULL)
-		log_fatal("set up HTTPS: cannot read the certificate or key");
-	w->tls = true;
-	return 0;
+	if (c != NULL && c->tls) {
+		if (c->local_len == 0)
+			return false;
+		memcpy(ss_r, &c->local, c->local_len);
+		*len_r = c->local_len;
+		return true;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	*len_r = sizeof(*ss_r);
+	return ci != NULL && getsockname(ci->connect_fd, (struct sockaddr *)ss_r,
+	    len_r) == 0;
 }
 
 struct web *
 web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
-    int listen_fd)
+    struct daemon *d)
 {
 	struct web *w = xcalloc(1, sizeof(*w));
 	const union MHD_DaemonInfo *info;
 	unsigned int flags;
-	int fl;
+	int fl, listen_fd = d->listen[0].fd;
 
 	w->loop = loop;
 	w->confdir = confdir;
 	w->cfg = cfg;
-	w->listen_fd = listen_fd;
+	w->listen_fd = -1;
 	w->mhd_epfd = -1;
 	w->sessions = web_sessions_new();
 	w->login_rate = htable_new();
 	w->csp = web_page_csp_new();
-	(void)web_tls_load(w);
+	w->tls = web_tls_configured(cfg);
 	(void)passwd_reload(&w->passwd, cfg->passwd_file, true);
 
-	fl = fcntl(listen_fd, F_GETFL);
-	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		log_fatal("set listening socket %d non-blocking: %s", listen_fd,
-		    strerror(errno));
+	if (!w->tls) {
+		/* master passes one socket per web_listen address; MHD serves one. */
+		if (d->nlisten > 1)
+			log_warn("serve the first of %zu web_listen addresses only",
+			    d->nlisten);
+		w->listen_fd = listen_fd;
+		fl = fcntl(listen_fd, F_GETFL);
+		if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			log_fatal("set listening socket %d non-blocking: %s",
+			    listen_fd, strerror(errno));
+	}
 	/*
 	 * External epoll: libmicrohttpd keeps its sockets in an epoll set of
 	 * its own and gives us that one descriptor, which our loop watches;
@@ -405,23 +454,23 @@ web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	 * resume let a failed login wait without holding up anyone else.
 	 */
 	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* HTTPS: no listener and no TLS of its own, only our connections. */
 	if (w->tls)
-		flags |= MHD_USE_TLS;
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, web_mhd_access, w,
 	    MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, w,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, web_mhd_completed, w,
 	    MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, w,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)w->cfg->web_connection_limit,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, w->tls ? WEB_MHD_TLS_CONN_MAX :
+	    (unsigned int)w->cfg->web_connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->tls ? 0u :
 	    (unsigned int)w->cfg->web_client_connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
-	    w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, w->tls_key,
+	    w->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_END);
 	if (w->mhd == NULL)
-		log_fatal("start libmicrohttpd on socket %d: failed (see above)",
-		    listen_fd);
+		log_fatal("start libmicrohttpd%s: failed (see above)",
+		    w->tls ? "" : " on the web listener");
 	info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0)
 		log_fatal("start libmicrohttpd: no epoll descriptor");
@@ -429,6 +478,8 @@ web_server_new(struct ev_loop *loop, const char *confdir, struct config *cfg,
 	if (ev_io_add(loop, w->mhd_epfd, EV_READ, web_mhd_ready, w) < 0)
 		log_fatal("watch libmicrohttpd: %s", strerror(errno));
 	w->sweep_timer = ev_timer_add(loop, WEB_SWEEP_MS, web_sweep, w);
+	if (w->tls)
+		web_tls_start(w, d);
 	web_mhd_run(w);
 	return w;
 }
@@ -440,6 +491,8 @@ web_server_free(struct web **wp)
 
 	if (w == NULL)
 		return;
+	/* Our TLS connections first: they close their ends of MHD's sockets. */
+	web_tls_stop(w);
 	if (w->mhd != NULL) {
 		web_resume_all(w);
 		ev_io_del(w->loop, w->mhd_epfd);
@@ -453,10 +506,6 @@ web_server_free(struct web **wp)
 	web_rate_free(&w->login_rate);
 	passwd_table_free(&w->passwd);
 	free(w->csp);
-	if (w->tls_key != NULL)
-		explicit_bzero(w->tls_key, strlen(w->tls_key));
-	free(w->tls_key);
-	free(w->tls_cert);
 	config_free(&w->cfg);
 	free(w);
 	*wp = NULL;

@@ -107,6 +107,12 @@ int stream_read_line(struct stream *st, size_t max, const char **line_r,
  * ending exactly (SMTP DATA) judge the line it never saw.
  */
 bool stream_discarded_crlf(const struct stream *st);
+/*
+ * stream_read - take up to size buffered input octets into buf, as they
+ * came (no lines: for a caller that relays bytes); how many it took, 0
+ * when nothing is buffered.
+ */
+size_t stream_read(struct stream *st, void *buf, size_t size);
 /* stream_buffered - input octets buffered and not yet taken */
 size_t stream_buffered(const struct stream *st);
 /* stream_discard_input - drop buffered input; returns how many octets */

@@ -85,6 +85,27 @@ stream_read_line(struct stream *st, size_t max, const char **line_r,
 	return ret;
 }
 
+size_t
+stream_read(struct stream *st, void *buf, size_t size)
+{
+	size_t n = stream_buffered(st);
+
+	if (n > size)
+		n = size;
+	if (n > 0) {
+		memcpy(buf, st->rbuf + st->rpos, n);
+		st->rpos += n;
+	}
+	/* As stream_read_line: an empty buffer is released. */
+	if (st->rbuf != NULL && st->rpos == st->rlen) {
+		xfree(&st->rbuf);
+		st->rpos = st->rlen = 0;
+	}
+	if (st->busy == 0)
+		stream_update(st);
+	return n;
+}
+
 bool
 stream_discarded_crlf(const struct stream *st)
 {

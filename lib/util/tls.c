@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -123,6 +125,51 @@ tls_client_ctx_new(bool verify, char **err_r)
 	} else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	return ctx;
+}
+
+/* tls_name_text - a name on one line, RFC 2253 ("CN=mx.example,O=ISP") */
+static void
+tls_name_text(const X509_NAME *name, char *buf, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n = 0;
+
+	snprintf(buf, size, "?");
+	/* UTF-8 is kept as it is; control characters are escaped. */
+	if (b != NULL && X509_NAME_print_ex(b, name, 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0)
+		n = BIO_get_mem_data(b, &p);
+	if (n > 0)
+		snprintf(buf, size, "%.*s", n > INT32_MAX ? INT32_MAX : (int)n, p);
+	BIO_free(b);
+}
+
+void
+tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t size)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	char subject[256], serial[80] = "?", until[32] = "?";
+	BIGNUM *bn;
+	char *hex;
+	struct tm tm;
+
+	if (x == NULL) {
+		snprintf(buf, size, "no certificate");
+		return;
+	}
+	tls_name_text(X509_get_subject_name(x), subject, sizeof(subject));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (bn != NULL && (hex = BN_bn2hex(bn)) != NULL) {
+		snprintf(serial, sizeof(serial), "%s", hex);
+		OPENSSL_free(hex);
+	}
+	BN_free(bn);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		(void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	ERR_clear_error();
+	snprintf(buf, size, "subject %s, serial %s, notAfter %s", subject, serial,
+	    until);
 }
 
 void

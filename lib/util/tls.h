@@ -16,6 +16,7 @@
 #define SLUICE_TLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <openssl/ssl.h>
 
@@ -34,6 +35,14 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file,
  * NULL on failure with *err_r.
  */
 SSL_CTX *tls_client_ctx_new(bool verify, char **err_r);
+
+/*
+ * tls_ctx_describe - the certificate ctx serves, for a log line, into
+ * buf: "subject CN=mx.example, serial 0A1B..., notAfter 2027-01-31
+ * 12:00:00 UTC" (the serial in hex as "openssl x509 -serial" prints it);
+ * "no certificate" when it has none.
+ */
+void tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t size);
 
 /* tls_ctx_free - drop our reference to *ctxp and set it to NULL */
 void tls_ctx_free(SSL_CTX **ctxp);
