@@ -8,3 +8,5 @@ EXTRA_DIST += debian/changelog debian/control debian/copyright \
 	debian/rules debian/source/format debian/postinst debian/postrm \
 	debian/sluice.dirs debian/etc/sluice.conf debian/etc/passwd \
 	debian/local.mk
+TESTS += t/99-deb-install.t
+EXTRA_DIST += t/99-deb-install.t
