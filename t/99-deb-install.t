@@ -101,6 +101,12 @@ sub install_and_run {
 	spew("$R/etc/shadow", "root:*:19000:0:99999:7:::\n");
 	spew("$R/etc/gshadow", "root:*::\nadm:*::\n");
 	chmod 0640, "$R/etc/shadow", "$R/etc/gshadow";
+	# Services are not started in a root that is not running: the
+	# standard policy-rc.d answer (101, action forbidden) to
+	# deb-systemd-invoke, which looks under DPKG_ROOT.
+	run_cmd(['mkdir', '-p', "$R/usr/sbin"]);
+	spew("$R/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n");
+	chmod 0755, "$R/usr/sbin/policy-rc.d";
 	my $dpkg = ['dpkg', "--root=$R", '--force-script-chrootless', '--force-depends'];
 	($rc, $out, $err) = run_cmd([@$dpkg, '-i', $deb], timeout => 120);
 	is($rc, 0, 'dpkg --root installs the package, maintainer scripts and all')
