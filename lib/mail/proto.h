@@ -115,7 +115,7 @@
  *		nothing is left for the bound domains (no queued job, none
  *		at the session); sent again after new jobs were sent and done.
  *
- * qmgr -> peer(8), on QUEUE_DIR/private/peer (no reply; best effort,
+ * qmgr -> peer(8sluice), on QUEUE_DIR/private/peer (no reply; best effort,
  * never blocking qmgr):
  *	type=trigger domain=D|group=G [subdomains=1]
  *	             source=etrn|finger|web|atrn|cli
