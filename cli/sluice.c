@@ -65,7 +65,7 @@
  *	RFC 8259 (JSON output).
  *
  * SEE ALSO
- *	sluice(8), sluice.conf(5), sluice-domains(5), master(8), qmgr(8),
+ *	sluice(8), sluice.conf(5), sluice-domains(5), master(8sluice), qmgr(8sluice),
  *	sysexits(3)
  *
  * Copyright (c) 2026 the sluice authors

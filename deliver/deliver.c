@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	deliver [-f] [-v] [-c config_dir] [-D dns_servers] [-P mx_port]
  * DESCRIPTION
- *	deliver sends queued mail on with SMTP. It connects to qmgr(8) at
+ *	deliver sends queued mail on with SMTP. It connects to qmgr(8sluice) at
  *	QUEUE_DIR/private/deliver, says how many jobs it runs at once, and
  *	then takes jobs: "deliver message ID to these recipients of domain
  *	D by this route". For each job it resolves the route (a static
@@ -23,7 +23,7 @@
  *	of MX deliveries, for tests.
  * SECURITY
  *	deliver runs as mail_owner without capabilities, started by
- *	master(8); it listens on no socket. Everything it reads -- job
+ *	master(8sluice); it listens on no socket. Everything it reads -- job
  *	records, queue files, DNS answers, SMTP replies -- is length-checked
  *	and parsed with the same grammar as network input.
  * STANDARDS
@@ -31,7 +31,7 @@
  *	(STARTTLS), RFC 3461 (DSN), RFC 3463 (enhanced status codes),
  *	RFC 7505 (null MX).
  * SEE ALSO
- *	qmgr(8), master(8), sluice.conf(5), sluice-domains(5)
+ *	qmgr(8sluice), master(8sluice), sluice.conf(5), sluice-domains(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

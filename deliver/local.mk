@@ -1,4 +1,4 @@
-# deliver: the delivery agent (deliver(8)). Everything but main() is in
+# deliver: the delivery agent (deliver(8sluice)). Everything but main() is in
 # a convenience library that the tests link too.
 #
 # Copyright (c) 2026 the sluice authors
@@ -12,4 +12,4 @@ deliver_libdeliver_a_SOURCES = deliver/deliver.h deliver/deliver_init.c \
 deliver_deliver_SOURCES = deliver/deliver.c
 deliver_deliver_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 deliver_deliver_LDADD = deliver/libdeliver.a $(SLUICE_LIBS)
-dist_man_MANS += man/deliver.8
+dist_man_MANS += man/deliver.8sluice

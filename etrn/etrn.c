@@ -10,14 +10,14 @@
  *	authenticates with AUTH (CRAM-MD5; PLAIN and LOGIN only inside
  *	TLS) and sends ATRN with the domains it wants, or none for every
  *	domain whose owner= is its login. etrn checks ownership, its rate
- *	limit and that mail waits, registers with qmgr(8) as a delivery
+ *	limit and that mail waits, registers with qmgr(8sluice) as a delivery
  *	agent bound to those domains (which opens their gates for as long
  *	as the session lasts), answers 250 and turns the connection
  *	around: it waits for the customer's 220 and delivers every queued
- *	message of the domains with the SMTP client engine deliver(8)
+ *	message of the domains with the SMTP client engine deliver(8sluice)
  *	uses, including mail that arrives meanwhile, then QUIT.
  *
- *	master(8) starts it with its listening sockets on descriptors 3,
+ *	master(8sluice) starts it with its listening sockets on descriptors 3,
  *	4, ...: SLUICE_LISTEN_FDS says how many and SLUICE_LISTEN_NAMES
  *	which service each is ("odmr" or "odmrs"). -f logs to stderr;
  *	otherwise log_file, or syslog. -v adds the dialogue.
@@ -40,7 +40,7 @@
  *	RFC 4616 (PLAIN), RFC 3207 (STARTTLS), RFC 5321 (SMTP), RFC 2034
  *	(enhanced status codes).
  * SEE ALSO
- *	master(8), qmgr(8), deliver(8), sluice.conf(5), sluice-domains(5),
+ *	master(8sluice), qmgr(8sluice), deliver(8sluice), sluice.conf(5), sluice-domains(5),
  *	sluice-passwd(5), fetchmail(1)
  *
  * Copyright (c) 2026 the sluice authors

@@ -1,4 +1,4 @@
-# etrn: the on-demand mail relay (ODMR, RFC 2645) server (etrn(8)).
+# etrn: the on-demand mail relay (ODMR, RFC 2645) server (etrn(8sluice)).
 # Everything but main() is a convenience library, linked by the program
 # and by tests.
 #
@@ -13,7 +13,7 @@ etrn_libetrn_a_SOURCES = etrn/etrn.h etrn/etrn_reply.h \
 etrn_etrn_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 etrn_etrn_SOURCES = etrn/etrn.c
 etrn_etrn_LDADD = etrn/libetrn.a $(SLUICE_LIBS)
-dist_man_MANS += man/etrn.8
+dist_man_MANS += man/etrn.8sluice
 # Its integration tests: fetchmail in ODMR mode, and raw sessions.
 ODMR_TESTS = t/41-odmr-fetchmail.t t/42-odmr-session.t t/43-odmr-replies.t
 TESTS += $(ODMR_TESTS)

@@ -8,7 +8,7 @@
  *	customer site that it is online: "finger DOMAIN@mx" releases the
  *	mail held for DOMAIN, if the domain has finger=yes, and answers
  *	how many messages wait, how old the oldest is, and whether
- *	delivery started. The release goes through qmgr(8), the one
+ *	delivery started. The release goes through qmgr(8sluice), the one
  *	trigger path of every door: qmgr authorises it, rate-limits it per
  *	domain and per client, opens the gate and logs the audit line.
  *	Mail only ever goes to the domain's configured route.
@@ -29,7 +29,7 @@
  *	has finger_timeout for its query line of at most 512 octets; one
  *	address may hold 5 sessions at once and send 20 queries a minute.
  *
- *	master(8) starts it with the finger_listen sockets on descriptors
+ *	master(8sluice) starts it with the finger_listen sockets on descriptors
  *	3, 4, ... (SLUICE_LISTEN_FDS counts them). For testing without
  *	master, -l binds host:port itself. -f logs to stderr; -v adds
  *	debug lines. SIGHUP re-reads the configuration; SIGTERM stops;
@@ -43,7 +43,7 @@
  * STANDARDS
  *	RFC 1288 (finger).
  * SEE ALSO
- *	master(8), qmgr(8), prober(8), sluice.conf(5), sluice-domains(5)
+ *	master(8sluice), qmgr(8sluice), prober(8sluice), sluice.conf(5), sluice-domains(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

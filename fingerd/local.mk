@@ -1,4 +1,4 @@
-# fingerd: the finger server (fingerd(8)). Everything but main() is a
+# fingerd: the finger server (fingerd(8sluice)). Everything but main() is a
 # convenience library, linked by the program and by its tests.
 #
 # Copyright (c) 2026 the sluice authors
@@ -12,7 +12,7 @@ fingerd_libfingerd_a_SOURCES = fingerd/fingerd.h \
 fingerd_fingerd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 fingerd_fingerd_SOURCES = fingerd/fingerd.c
 fingerd_fingerd_LDADD = fingerd/libfingerd.a $(SLUICE_LIBS)
-dist_man_MANS += man/fingerd.8
+dist_man_MANS += man/fingerd.8sluice
 # Integration tests (t/lib/FingerProbe.pm holds their helpers).
 TESTS += t/55-finger.t t/56-finger-client.t
 EXTRA_DIST += t/55-finger.t t/56-finger-client.t t/lib/FingerProbe.pm

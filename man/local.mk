@@ -3,4 +3,4 @@
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
-dist_man_MANS += man/master.8 man/qmgr.8
+dist_man_MANS += man/master.8sluice man/qmgr.8sluice

@@ -1,4 +1,4 @@
-# master: the supervisor (master(8))
+# master: the supervisor (master(8sluice))
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT

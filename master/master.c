@@ -49,7 +49,7 @@
  * STANDARDS
  *	None.
  * SEE ALSO
- *	sluice(8), smtpd(8), qmgr(8), sluice.conf(5)
+ *	sluice(8), smtpd(8sluice), qmgr(8sluice), sluice.conf(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

@@ -1,5 +1,5 @@
 # peer: passes customers' triggers to the other hosts of the fleet
-# (peer(8)). Everything but main() is a convenience library.
+# (peer(8sluice)). Everything but main() is a convenience library.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -10,7 +10,7 @@ peer_libpeer_a_SOURCES = peer/peer.h peer/peer_srv.c
 peer_peer_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 peer_peer_SOURCES = peer/peer.c
 peer_peer_LDADD = peer/libpeer.a $(SLUICE_LIBS)
-dist_man_MANS += man/peer.8
+dist_man_MANS += man/peer.8sluice
 # Integration tests of the fleet (Perl, real clients).
 TESTS += t/74-fleet-trigger.t t/75-fleet-summary.t
 EXTRA_DIST += t/74-fleet-trigger.t t/75-fleet-summary.t

@@ -6,13 +6,13 @@
  * DESCRIPTION
  *	When several sluice hosts serve one customer as its backup MXes
  *	(peers in sluice.conf), the customer should have to signal only
- *	one of them. qmgr(8) hands peer every trigger it accepted from a
+ *	one of them. qmgr(8sluice) hands peer every trigger it accepted from a
  *	customer (ETRN, finger, web login, ATRN login, `sluice queue
  *	flush DOMAIN`) on QUEUE_DIR/private/peer; peer passes it once to
  *	every host in peers: it connects to the peer's SMTP listener,
  *	logs in as the reserved peer login with CRAM-MD5 keyed by the
  *	secret in peer_secret_file, sends ETRN and QUIT. The peer's
- *	smtpd(8) hands that ETRN to its qmgr with source=peer, which is
+ *	smtpd(8sluice) hands that ETRN to its qmgr with source=peer, which is
  *	never passed on again: a trigger crosses the fleet once, with no
  *	storms and no loops.
  *
@@ -30,7 +30,7 @@
  *	    try=1/4, next=5s
  *	peer: domain=..., result=gave up after 4 tries (connect: ...)
  *
- *	master(8) runs one peer when peers is set. -f logs to stderr; -v
+ *	master(8sluice) runs one peer when peers is set. -f logs to stderr; -v
  *	adds debug lines. SIGHUP re-reads the configuration; SIGTERM stops
  *	(passes under way stop with it).
  * SECURITY
@@ -44,7 +44,7 @@
  *	RFC 5321 (SMTP), RFC 1985 (ETRN), RFC 4954 (AUTH), RFC 2195
  *	(CRAM-MD5).
  * SEE ALSO
- *	master(8), qmgr(8), smtpd(8), sluice(8), sluice.conf(5)
+ *	master(8sluice), qmgr(8sluice), smtpd(8sluice), sluice(8), sluice.conf(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

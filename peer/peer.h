@@ -1,5 +1,5 @@
 /*
- * peer.h - what peer(8)'s modules share.
+ * peer.h - what peer(8sluice)'s modules share.
  *
  *	peer.c		main(): options, config, the loop
  *	peer_srv.c	QUEUE_DIR/private/peer: qmgr's triggers, one child

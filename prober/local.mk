@@ -1,4 +1,4 @@
-# prober: the connectivity prober (prober(8)). Everything but main() is
+# prober: the connectivity prober (prober(8sluice)). Everything but main() is
 # a convenience library, linked by the program and by its tests.
 #
 # Copyright (c) 2026 the sluice authors
@@ -11,7 +11,7 @@ prober_libprober_a_SOURCES = prober/prober.h \
 prober_prober_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CARES_CFLAGS)
 prober_prober_SOURCES = prober/prober.c
 prober_prober_LDADD = prober/libprober.a $(SLUICE_LIBS)
-dist_man_MANS += man/prober.8
+dist_man_MANS += man/prober.8sluice
 # Integration test (helpers in t/lib/FingerProbe.pm, DNS in t/lib/FakeDNS.pm).
 TESTS += t/57-prober.t
 EXTRA_DIST += t/57-prober.t

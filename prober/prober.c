@@ -5,7 +5,7 @@
  *	prober [-f] [-v] [-c config_dir]
  * DESCRIPTION
  *	prober finds out by itself when a part-time customer site has come
- *	online. Every few seconds it asks qmgr(8) which held domains have
+ *	online. Every few seconds it asks qmgr(8sluice) which held domains have
  *	mail waiting, a closed gate and probe= set in the domains table.
  *	For each it connects to the domain's route (route=[host]:port, or
  *	for route=mx every address of every MX host above this one, on
@@ -22,7 +22,7 @@
  *	"probe: domain=D, state=reachable|unreachable, next=Ns, ...",
  *	never one per probe.
  *
- *	master(8) always runs one prober. -f logs to stderr; -v adds a
+ *	master(8sluice) always runs one prober. -f logs to stderr; -v adds a
  *	debug line per probe. SIGHUP re-reads the configuration; SIGTERM
  *	stops; prober exits when master does.
  * SECURITY
@@ -33,7 +33,7 @@
  * STANDARDS
  *	RFC 5321 (SMTP: the 220 greeting, QUIT), RFC 7505 (null MX).
  * SEE ALSO
- *	master(8), qmgr(8), deliver(8), fingerd(8), sluice.conf(5),
+ *	master(8sluice), qmgr(8sluice), deliver(8sluice), fingerd(8sluice), sluice.conf(5),
  *	sluice-domains(5)
  *
  * Copyright (c) 2026 the sluice authors

@@ -1,4 +1,4 @@
-# qmgr: the queue manager (qmgr(8))
+# qmgr: the queue manager (qmgr(8sluice))
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT

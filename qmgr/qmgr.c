@@ -25,13 +25,13 @@
  *
  *	SIGHUP re-reads the configuration; SIGTERM closes the index cleanly.
  * SECURITY
- *	qmgr runs as mail_owner without capabilities, started by master(8).
+ *	qmgr runs as mail_owner without capabilities, started by master(8sluice).
  *	It trusts nothing it reads: queue files, journals, index records
  *	and IPC records all pass the same grammar checks as network input.
  * STANDARDS
  *	None.
  * SEE ALSO
- *	master(8), smtpd(8), sluice(8), sluice.conf(5)
+ *	master(8sluice), smtpd(8sluice), sluice(8), sluice.conf(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

@@ -341,7 +341,7 @@ void qmgr_home_done(const struct qmgr_job *j, const char *conn_error, size_t nse
 /* qmgr_peer.c */
 struct proto_trigger;
 /*
- * qmgr_peer_pass - hand an accepted trigger to peer(8) for every host in
+ * qmgr_peer_pass - hand an accepted trigger to peer(8sluice) for every host in
  * peers, when its source is a customer's signal (never source=peer or
  * probe); never blocks, logs the hand-over
  */

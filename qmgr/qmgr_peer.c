@@ -1,5 +1,5 @@
 /*
- * qmgr_peer - hand each accepted trigger to peer(8), once, for the fleet
+ * qmgr_peer - hand each accepted trigger to peer(8sluice), once, for the fleet
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
@@ -51,7 +51,7 @@ qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t)
 	what = t->all ? xstrdup("ALL") : t->group != NULL ? xasprintf("#%s", t->group) :
 	    xasprintf("%s%s", t->subdomains ? "@" : "", t->domain);
 	/*
-	 * Never blocking: peer(8) does the SMTP and the retries. When it is
+	 * Never blocking: peer(8sluice) does the SMTP and the retries. When it is
 	 * not running the pass is lost, with this warning; the customer's
 	 * own host has released its mail all the same.
 	 */
@@ -63,7 +63,7 @@ qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t)
 		rc = ipc_send(fd, rec);
 	if (rc < 0)
 		log_warn("peer: domain=%s, source=%s, result=not passed (%s: %s; is "
-		    "peer(8) running?)", what, proto_source_name(t->source), path,
+		    "peer(8sluice) running?)", what, proto_source_name(t->source), path,
 		    strerror(errno));
 	else
 		log_info("peer: domain=%s, source=%s, passing to %zu peers", what,

@@ -1,4 +1,4 @@
-# smtpd: the SMTP server (smtpd(8)). Everything but main() is a
+# smtpd: the SMTP server (smtpd(8sluice)). Everything but main() is a
 # convenience library, linked by the program and by tests.
 #
 # Copyright (c) 2026 the sluice authors
@@ -15,7 +15,7 @@ smtpd_libsmtpd_a_SOURCES += smtpd/smtpd_peer.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 smtpd_smtpd_SOURCES = smtpd/smtpd.c
 smtpd_smtpd_LDADD = smtpd/libsmtpd.a $(SLUICE_LIBS)
-dist_man_MANS += man/smtpd.8
+dist_man_MANS += man/smtpd.8sluice
 dist_man_MANS += man/sluice-passwd.5
 
 # Unit tests of customer credentials and SASL (lib/mail/passwd, sasl).

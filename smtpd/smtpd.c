@@ -15,14 +15,14 @@
  *	a customer domain (ETRN dom), a domain and its subdomains (ETRN
  *	@dom) or a group (ETRN #name); qmgr decides who may, and how often.
  *
- *	master(8) starts it with the listening sockets open on descriptors
+ *	master(8sluice) starts it with the listening sockets open on descriptors
  *	3, 4, ...: SLUICE_LISTEN_FDS says how many, SLUICE_LISTEN_NAMES
  *	names their services. For testing without master, -l binds
  *	host:port itself, and -s a submission port. -f logs to stderr; otherwise log_file, or syslog.
  *	-v adds debug lines (the SMTP dialogue).
  *
  *	Each message is written to incoming/, fsync'd, renamed into msg/,
- *	the directory fsync'd, qmgr(8) told, and only then is 250 sent.
+ *	the directory fsync'd, qmgr(8sluice) told, and only then is 250 sent.
  *	RCPT is accepted only for domains in the domains table (and, with
  *	recipients=, only for listed users): smtpd never relays.
  *
@@ -43,7 +43,7 @@
  *	RFC 3463 (enhanced status codes), RFC 3848 (protocol names),
  *	RFC 6152 (8BITMIME).
  * SEE ALSO
- *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5),
+ *	master(8sluice), qmgr(8sluice), sluice.conf(5), sluice-domains(5),
  *	sluice-passwd(5)
  *
  * Copyright (c) 2026 the sluice authors

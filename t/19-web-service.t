@@ -1,4 +1,4 @@
-# t/19-web-service.t - the customer's web page as a service (web(8)),
+# t/19-web-service.t - the customer's web page as a service (web(8sluice)),
 # driven by curl and read by headless Chromium: web_title names the
 # service in the title, the heading and the login text, escaped; while
 # the site refuses connections the page says "Delivery to your site is

@@ -1,4 +1,4 @@
-# t/47-web-finished.t - the "finished" signal on the web page (web(8)),
+# t/47-web-finished.t - the "finished" signal on the web page (web(8sluice)),
 # with curl and headless Chromium as t/61-web.t runs them: after the login
 # the page shows the deliveries in flight (Postfix's smtp-sink as the
 # site, stopped until one is seen), then "finished at ..." with the

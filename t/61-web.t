@@ -1,4 +1,4 @@
-# t/61-web.t - the web login page (web(8)) with real clients: curl logs
+# t/61-web.t - the web login page (web(8sluice)) with real clients: curl logs
 # in with a cookie jar and the CSRF token scraped from the form, follows
 # the refresh and sees the counts; headless Chromium renders the login
 # and status pages. Wrong passwords, forms without the token, too many

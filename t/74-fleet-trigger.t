@@ -52,7 +52,7 @@ $B->set_conf(finger_listen => "127.0.0.1:$fport", finger_timeout => '2s');
 $_->start for @hosts;
 ok(finger_port_up($fport), 'B\'s fingerd listens');
 for my $h (@hosts) {
-	ok(wait_for(sub { $h->child_pid('peer') }, 20), $h->addr . ': master runs peer(8)');
+	ok(wait_for(sub { $h->child_pid('peer') }, 20), $h->addr . ': master runs peer(8sluice)');
 }
 my $sinkdir = $A->dir . '/sink';
 my $sink = sink_up($sinkdir, $sink_port);
@@ -68,7 +68,7 @@ like($out, qr/253 2\.0\.0 OK, 2 pending messages for node site\.example started/
 ok(wait_for(sub { sink_files($sinkdir) >= 6 }, 60), 'the sink got all 6 messages (2+3+1)')
     or diag('sink has ' . scalar(sink_files($sinkdir)));
 ok($A->wait_log(qr/qmgr\[\d+\]: peer: domain=site\.example, source=etrn, passing to 2 peers/),
-    'A\'s qmgr hands the trigger to peer(8)');
+    'A\'s qmgr hands the trigger to peer(8sluice)');
 for my $p ([$B, 3], [$C, 1]) {
 	my ($h, $n) = @$p;
 	my $a = quotemeta($h->addr);
@@ -181,7 +181,7 @@ my ($frc, $fout, $ferr) = $B->cli('flush', '--all');
 ok(defined $frc, 'sluice flush --all on B') or diag($fout . $ferr);
 ok($B->wait_log(qr/qmgr\[\d+\]: trigger: domain=ALL, source=cli, /), 'B logs its flush of all');
 ok($B->wait_log(qr/qmgr\[\d+\]: peer: domain=ALL, source=cli, passing to 2 peers/),
-    'B hands the flush of all to peer(8)');
+    'B hands the flush of all to peer(8sluice)');
 ok($B->wait_log(qr/peer\[\d+\]: peer: domain=#\*, peer=127\.0\.0\.2\[127\.0\.0\.2\]:\d+, source=cli, result=25[03] /),
     'B passes it to A as ETRN #*');
 ok($A->wait_log(qr/trigger: domain=ALL, source=peer, client=127\.0\.0\.3, user=-, result=ok, pending=[1-9]\d*, domains=[1-9]/),

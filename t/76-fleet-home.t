@@ -36,7 +36,7 @@ sub domains {
 
 my %h;
 for my $addr ('127.0.0.2', '127.0.0.3') {
-	# The fleet's shared secret (peer(8)): config check wants it with peers.
+	# The fleet's shared secret (peer(8sluice)): config check wants it with peers.
 	$h{$addr} = SluiceTest->new(addr => $addr, domains => [domains()],
 	    files => { peer_secret => "fleet-home-secret-0123456789\n" }, conf => {
 		odmr_listen => "$addr:" . free_port(),

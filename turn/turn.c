@@ -33,7 +33,7 @@
  *	RFC 3207 (STARTTLS), RFC 4954 and RFC 4616 (AUTH PLAIN).
  *
  * SEE ALSO
- *	sluice-turn(1), etrn(8), fingerd(8), fetchmail(1)
+ *	sluice-turn(1), etrn(8sluice), fingerd(8sluice), fetchmail(1)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

@@ -37,7 +37,7 @@
 #define TURN_LINE_MAX		1024
 /* The longest line of a finger answer we believe. */
 #define TURN_FINGER_LINE_MAX	512
-/* How a fingerd that does not know "?DOMAIN" answers it (fingerd(8)). */
+/* How a fingerd that does not know "?DOMAIN" answers it (fingerd(8sluice)). */
 #define TURN_FINGER_NOT_DOMAIN	"Not a domain name."
 /* The most lines of one SMTP reply, and of one finger answer. */
 #define TURN_REPLY_LINES_MAX	64

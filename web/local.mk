@@ -1,4 +1,4 @@
-# web: the login page that holds a site's gate open (web(8)), on
+# web: the login page that holds a site's gate open (web(8sluice)), on
 # libmicrohttpd. Everything but main() is a convenience library.
 #
 # Copyright (c) 2026 the sluice authors
@@ -12,7 +12,7 @@ web_libweb_a_SOURCES = web/web.h \
 web_web_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 web_web_SOURCES = web/web.c
 web_web_LDADD = web/libweb.a $(SLUICE_LIBS) $(MHD_LIBS)
-dist_man_MANS += man/web.8
+dist_man_MANS += man/web.8sluice
 # Integration tests: curl and headless Chromium against a real sluice.
 WEB_TESTS = t/61-web.t t/62-web-tls.t t/19-web-service.t
 TESTS += $(WEB_TESTS)

@@ -16,7 +16,7 @@
  *	it renews the lease. Closing the page lets the lease run out, and
  *	qmgr holds the mail again. Logging out closes the gate at once.
  *
- *	master(8) starts it with the web listening socket on descriptor 3
+ *	master(8sluice) starts it with the web listening socket on descriptor 3
  *	(SLUICE_LISTEN_FDS, SLUICE_LISTEN_NAMES). -f logs to stderr;
  *	otherwise log_file, or syslog. -v adds debug lines.
  *
@@ -43,7 +43,7 @@
  *	RFC 9110 (HTTP semantics), RFC 6265 (cookies),
  *	RFC 8446 (TLS 1.3, OpenSSL).
  * SEE ALSO
- *	master(8), qmgr(8), sluice.conf(5), sluice-domains(5), sluice-passwd(5)
+ *	master(8sluice), qmgr(8sluice), sluice.conf(5), sluice-domains(5), sluice-passwd(5)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT

@@ -1,5 +1,5 @@
 /*
- * web - the login page that holds a customer's gate open (web(8)).
+ * web - the login page that holds a customer's gate open (web(8sluice)).
  *
  * Modules:
  *	web_server.c	libmicrohttpd on our epoll loop, the request table,

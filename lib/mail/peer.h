@@ -109,7 +109,7 @@ const char *peer_source(const struct hostport_list *smtp_listen);
  * secret, command, QUIT; the whole of it within timeout_ms. fn (may be
  * NULL) sees every line of the command's reply. 0 when the command got
  * a reply (its code in r->code, any class), -1 otherwise (r->text says
- * why). Meant for processes that may block: the CLI, peer(8)'s children.
+ * why). Meant for processes that may block: the CLI, peer(8sluice)'s children.
  */
 int peer_call(const struct hostport *hp, const char *source, const char *helo,
     const char *secret, const char *command, int timeout_ms, peer_line_fn *fn,

@@ -50,7 +50,7 @@
  *	                              [timers= gates_open=] (qmgr only: its pending
  *	                              timers, which must not grow with the mail it
  *	                              has handled, and the domains whose gate is
- *	                              open now; master(8) shows them to systemd)
+ *	                              open now; master(8sluice) shows them to systemd)
  *	all replies end with:         type=end status=ok|error|denied [reason=TEXT]
  *	                              (denied: the caller may not make this request,
  *	                              qmgr's SO_PEERCRED check; reason says who may)
@@ -136,7 +136,7 @@
  *		nothing is left for the bound domains (no queued job, none
  *		at the session); sent again after new jobs were sent and done.
  *
- * qmgr -> peer(8), on QUEUE_DIR/private/peer (no reply; best effort,
+ * qmgr -> peer(8sluice), on QUEUE_DIR/private/peer (no reply; best effort,
  * never blocking qmgr):
  *	type=trigger domain=D|group=G [subdomains=1]
  *	             source=etrn|finger|web|atrn|cli

@@ -172,8 +172,10 @@ sub run_bg {
 	return $pid;
 }
 
-# new(conf => {name => value}, domains => [lines], files => {name => text})
-# Writes the config; undef in conf removes a default setting. In domain
+# new(conf => {name => value}, domains => [lines], files => {name => text},
+#     master => PATH)
+# Writes the config; master is the program start runs (default the build
+# tree's; t/99 runs the one a package installed). undef in conf removes a default setting. In domain
 # lines @DEAD@ stands for a local port that refuses connections (the
 # default table is "site.example mode=hold route=[127.0.0.1]:@DEAD@
 # probe=no": mail stays queued).
@@ -193,6 +195,7 @@ sub new {
 		addr => $o{addr} || '127.0.0.1',
 		port => free_port(),
 		pid => undef,
+		master => $o{master} || "$BUILDDIR/master/master",
 	}, $class;
 	# A port bound but never listening: a customer route that refuses
 	# every connection, so that held mail stays put even when another
@@ -271,7 +274,7 @@ sub set_domains {
 sub start {
 	my ($self, %o) = @_;
 	croak "already started" if $self->{pid};
-	my $master = "$BUILDDIR/master/master";
+	my $master = $self->{master};
 	die "$master is not built\n" unless -x $master;
 	my $pid = fork // die "fork: $!\n";
 	if ($pid == 0) {

@@ -4,7 +4,7 @@
 #	my $f = TurnFleet->start;
 #	TurnFleet->start(peers => 1): the two hosts are peers of each
 #	other (one shared secret), so a trigger at one is passed to the
-#	other (peer(8)); lease => '60s' instead of site.example's 2s;
+#	other (peer(8sluice)); lease => '60s' instead of site.example's 2s;
 #	web => 1: the web login door on both, one port ($f->{web_port})
 #	$f->{mx1}, $f->{mx2}	SluiceTest instances on 127.0.0.2 and
 #				127.0.0.3, both on one SMTP port

@@ -1,4 +1,4 @@
-# WebTest - real browsers against sluice's web(8) page: curl with a
+# WebTest - real browsers against sluice's web(8sluice) page: curl with a
 # cookie jar, and headless Chromium for screenshots.
 #
 #	use WebTest qw(curl header csrf_of chromium_shot png_ok);
