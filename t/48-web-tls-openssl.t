@@ -191,13 +191,13 @@ is(scalar(grep { defined } @held), 3, '3 TLS connections from 127.0.0.10')
     or diag($SSL_ERROR);
 my $over = tls_hold($wport, '127.0.0.10', $ca);
 ok(!defined $over, 'a 4th from the same address is refused');
-ok($s->wait_log(qr/web\[\d+\]: reject: connect from localhost\[127\.0\.0\.10\]: too many connections from this address/),
+ok($s->wait_log(qr/web\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.10\]: too many connections from this address/),
     'web logs the per-address limit');
 push @held, map { tls_hold($wport, '127.0.0.11', $ca) } 1 .. 3;
 is(scalar(grep { defined } @held), 6, '3 more from 127.0.0.11: 6, the limit');
 $over = tls_hold($wport, '127.0.0.12', $ca);
 ok(!defined $over, 'a 7th connection is refused');
-ok($s->wait_log(qr/web\[\d+\]: reject: connect from localhost\[127\.0\.0\.12\]: too many connections$/m),
+ok($s->wait_log(qr/web\[\d+\]: warning: refuse connection from localhost\[127\.0\.0\.12\]: too many connections$/m),
     'web logs the connection limit');
 # The held connections are real HTTPS: each one still gets a page.
 my $h = $held[0];

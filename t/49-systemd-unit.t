@@ -47,7 +47,7 @@ SKIP: {
 	for my $sec (5, 8) {
 		mkdir "$dir/man";
 		mkdir "$dir/man/man$sec";
-		symlink $_, "$dir/man/man$sec/" . ($_ =~ s{.*/}{}r) for glob "$src/man/*.$sec";
+		symlink $_, "$dir/man/man$sec/" . ($_ =~ s{.*/}{}r) for glob "$src/man/*.$sec $src/man/*.${sec}sluice";
 	}
 	my ($rc, $out, $err) = run_cmd([$sa, 'verify', "$dir/sluice.service"],
 	    env => { MANPATH => "$dir/man" }, timeout => 60);

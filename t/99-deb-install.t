@@ -161,13 +161,10 @@ sub install_and_run {
 	ok($conf{$_}, "$_ is a conffile") for qw(/etc/sluice/sluice.conf /etc/sluice/domains
 	    /etc/sluice/passwd);
 
-	# The unit and the logrotate file come with the systemd work.
-	{
-		local $TODO = 'the unit and logrotate file arrive with h-svc (conf/sluice.service, conf/sluice.logrotate)';
-		ok(-f "$R/lib/systemd/system/sluice.service", '/lib/systemd/system/sluice.service is installed');
-		ok(-f "$R/etc/logrotate.d/sluice", '/etc/logrotate.d/sluice is installed');
-		ok($conf{'/etc/logrotate.d/sluice'}, '/etc/logrotate.d/sluice is a conffile');
-	}
+	# The unit and the logrotate file (conf/sluice.service.in, conf/sluice.logrotate.in).
+	ok(-f "$R/lib/systemd/system/sluice.service", '/lib/systemd/system/sluice.service is installed');
+	ok(-f "$R/etc/logrotate.d/sluice", '/etc/logrotate.d/sluice is installed');
+	ok($conf{'/etc/logrotate.d/sluice'}, '/etc/logrotate.d/sluice is a conffile');
 
 	# master from the package, its children found in the root's
 	# daemon_directory, on a queue and ports of its own, with a
@@ -192,10 +189,7 @@ sub install_and_run {
 		}
 		return $got =~ /^READY=1$/m;
 	}, 10 * $SluiceTest::SLOW);
-	{
-		local $TODO = 'sd_notify arrives with h-svc (master_notify.c)';
-		like($got, qr/^READY=1$/m, 'READY=1 arrives on NOTIFY_SOCKET');
-	}
+	like($got, qr/^READY=1$/m, 'READY=1 arrives on NOTIFY_SOCKET');
 	is($s->stop, 0, 'the installed master stops cleanly');
 
 	# Purge: the queue and the logs go, the user stays (files it owns
