@@ -41,7 +41,7 @@ PACKAGES=(
 	clang-format
 	# issue 10: the unit (systemd-analyze), logrotate, the package build
 	# (dpkg-buildpackage, lintian) and its install test
-	systemd logrotate strace debhelper dpkg-dev lintian fakeroot
+	systemd logrotate strace debhelper dpkg-dev lintian fakeroot build-essential
 )
 
 say() { printf '== %s\n' "$*" >&2; }
