@@ -173,6 +173,13 @@ quota_file_set(struct quota_file *f, const char *name, const struct quota_usage 
 	*v = *u;
 }
 
+void
+quota_file_clear(struct quota_file *f)
+{
+	htable_free_values(&f->usage, free);
+	f->usage = htable_new();
+}
+
 bool
 quota_file_get(const struct quota_file *f, const char *name, struct quota_usage *u_r)
 {

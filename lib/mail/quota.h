@@ -110,6 +110,8 @@ struct quota_file *quota_file_new(void);
 void quota_file_free(struct quota_file **fp);
 /* quota_file_set - the usage of domain name (lowercase) */
 void quota_file_set(struct quota_file *f, const char *name, const struct quota_usage *u);
+/* quota_file_clear - forget every domain's usage (the indexed IDs stay) */
+void quota_file_clear(struct quota_file *f);
 /* quota_file_get - the usage of name: true, or false if the file has none */
 bool quota_file_get(const struct quota_file *f, const char *name, struct quota_usage *u_r);
 /* quota_file_indexed - qmgr indexed message id (kept among the last QUOTA_RECENT_MAX) */
