@@ -43,7 +43,7 @@
 #include "qmgr/qmgr.h"
 
 /* How often every capped domain is counted again (ms). */
-#define QMGR_QUOTA_REFRESH_MS	2000
+#define QMGR_QUOTA_REFRESH_MS 2000
 
 struct qmgr_quota_sum {
 	struct quota_usage u;
@@ -69,7 +69,8 @@ qmgr_quota_save_one(const char *key, void *value, void *ctx)
 	return 0;
 }
 
-/* qmgr_quota_notified_save - write private/quota-notified (fsync'd: it stops a second notice) */
+/* qmgr_quota_notified_save - write private/quota-notified (fsync'd: it stops a
+ * second notice) */
 static int
 qmgr_quota_notified_save(struct qmgr *q)
 {
@@ -78,7 +79,8 @@ qmgr_quota_notified_save(struct qmgr *q)
 	FILE *fp = NULL;
 	int fd, ret = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		log_warn("write %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -104,7 +106,8 @@ out:
 	return ret;
 }
 
-/* qmgr_quota_notified_load - read private/quota-notified; a bad line is logged and skipped */
+/* qmgr_quota_notified_load - read private/quota-notified; a bad line is logged
+ * and skipped */
 static void
 qmgr_quota_notified_load(struct qmgr *q)
 {
@@ -127,8 +130,11 @@ qmgr_quota_notified_load(struct qmgr *q)
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		if (sscanf(line, "%511s %511s", name, word) != 2 ||
-		    !address_domain_ok(name, strlen(name)) || !quota_level_parse(word, &l)) {
-			log_warn("%s, line %u: not \"DOMAIN near|full\"; ignored", path, lineno);
+		    !address_domain_ok(name, strlen(name)) ||
+		    !quota_level_parse(word, &l)) {
+			log_warn(
+			    "%s, line %u: not \"DOMAIN near|full\"; ignored",
+			    path, lineno);
 			continue;
 		}
 		v = htable_get(q->quota_notified, name);
@@ -146,7 +152,7 @@ qmgr_quota_notified_load(struct qmgr *q)
 int
 qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r)
 {
-	struct qmgr_quota_sum s = { { 0, 0 } };
+	struct qmgr_quota_sum s = {{0, 0}};
 
 	if (qindex_walk_domain(q->env.qi, name, qmgr_quota_sum_one, &s) < 0)
 		return -1;
@@ -156,7 +162,8 @@ qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r)
 
 /* qmgr_quota_notify - send d the notice its usage u calls for, once */
 static void
-qmgr_quota_notify(struct qmgr *q, const struct domain *d, const struct quota_usage *u)
+qmgr_quota_notify(
+    struct qmgr *q, const struct domain *d, const struct quota_usage *u)
 {
 	enum quota_level *v = htable_get(q->quota_notified, d->name), was, send;
 	struct dsn_params p;
@@ -174,9 +181,10 @@ qmgr_quota_notify(struct qmgr *q, const struct domain *d, const struct quota_usa
 	if (*v == was)
 		return;
 	if (send == QUOTA_LEVEL_NONE) {
-		log_info("quota: domain=%s, messages=%llu, bytes=%llu, notice re-armed (%s)",
-		    d->name, (unsigned long long)u->messages, (unsigned long long)u->bytes,
-		    quota_level_name(*v));
+		log_info("quota: domain=%s, messages=%llu, bytes=%llu, notice "
+		         "re-armed (%s)",
+		    d->name, (unsigned long long)u->messages,
+		    (unsigned long long)u->bytes, quota_level_name(*v));
 		(void)qmgr_quota_notified_save(q);
 		return;
 	}
@@ -189,20 +197,24 @@ qmgr_quota_notify(struct qmgr *q, const struct domain *d, const struct quota_usa
 		return;
 	}
 	qmgr_dsn_params(q, &p, d->lifetime);
-	if (dsn_create_quota(q->env.qdir, d->name, d->notify, send == QUOTA_LEVEL_FULL,
-	    u->messages, d->max_messages, u->bytes, d->max_bytes, &p, nid) < 0) {
-		log_warn("quota: domain=%s, to=<%s>: write notice: %s", d->name, d->notify,
-		    strerror(errno));
+	if (dsn_create_quota(q->env.qdir, d->name, d->notify,
+	        send == QUOTA_LEVEL_FULL, u->messages, d->max_messages,
+	        u->bytes, d->max_bytes, &p, nid) < 0) {
+		log_warn("quota: domain=%s, to=<%s>: write notice: %s", d->name,
+		    d->notify, strerror(errno));
 		return;
 	}
-	log_info("quota: domain=%s, to=<%s>, level=%s, messages=%llu, max_messages=%ld, "
-	    "bytes=%llu, max_bytes=%ld, notice=%s", d->name, d->notify,
-	    quota_level_name(send), (unsigned long long)u->messages, d->max_messages,
+	log_info("quota: domain=%s, to=<%s>, level=%s, messages=%llu, "
+	         "max_messages=%ld, "
+	         "bytes=%llu, max_bytes=%ld, notice=%s",
+	    d->name, d->notify, quota_level_name(send),
+	    (unsigned long long)u->messages, d->max_messages,
 	    (unsigned long long)u->bytes, d->max_bytes, nid);
 	qmgr_notice_queued(q, nid);
 }
 
-/* qmgr_quota_count - count capped domain d again; whether its figures changed */
+/* qmgr_quota_count - count capped domain d again; whether its figures changed
+ */
 static bool
 qmgr_quota_count(struct qmgr *q, const struct domain *d)
 {
@@ -224,7 +236,8 @@ static void
 qmgr_quota_write(struct qmgr *q)
 {
 	if (quota_file_write(q->env.qdir, q->quota, getpid(), time(NULL)) < 0)
-		log_warn("write %s/%s: %s; smtpd applies no caps until it is written",
+		log_warn("write %s/%s: %s; smtpd applies no caps until it is "
+		         "written",
 		    q->env.qdir, QUOTA_FILE, strerror(errno));
 }
 
@@ -243,11 +256,12 @@ qmgr_quota_all_one(const struct domain *d, void *ctx)
 	return 0;
 }
 
-/* qmgr_quota_refresh - count every capped domain; write the file when anything changed */
+/* qmgr_quota_refresh - count every capped domain; write the file when anything
+ * changed */
 static void
 qmgr_quota_refresh(struct qmgr *q, bool force)
 {
-	struct qmgr_quota_all a = { .q = q, .changed = force };
+	struct qmgr_quota_all a = {.q = q, .changed = force};
 
 	if (force)
 		quota_file_clear(q->quota);
@@ -278,7 +292,8 @@ qmgr_quota_init(struct qmgr *q)
 void
 qmgr_quota_reload(struct qmgr *q)
 {
-	/* Caps may have come or gone: the file names exactly the capped domains. */
+	/* Caps may have come or gone: the file names exactly the capped
+	 * domains. */
 	if (q->quota != NULL)
 		qmgr_quota_refresh(q, true);
 }
@@ -304,7 +319,7 @@ qmgr_quota_msg_one(const struct qindex_entry *e, void *ctx)
 void
 qmgr_quota_arrival(struct qmgr *q, const char *id)
 {
-	struct qmgr_quota_msg m = { .q = q };
+	struct qmgr_quota_msg m = {.q = q};
 
 	if (q->quota == NULL)
 		return;

@@ -40,7 +40,7 @@
 #include "smtpd/smtpd.h"
 
 /* How long a committed message counts locally when qmgr never names it. */
-#define SMTPD_QUOTA_PENDING_MAX	60
+#define SMTPD_QUOTA_PENDING_MAX 60
 
 /* A message this process committed for a capped domain, not yet in the file. */
 struct smtpd_quota_pending {
@@ -52,22 +52,25 @@ struct smtpd_quota_pending {
 };
 
 struct smtpd_quota {
-	struct quota_file *file;	/* NULL: none read (qmgr not running) */
+	struct quota_file *file; /* NULL: none read (qmgr not running) */
 	struct timespec mtime;
 	ino_t ino;
-	bool down_logged;		/* "qmgr not running" said once */
-	struct htable *open;		/* domain -> struct quota_usage of open transactions */
+	bool down_logged; /* "qmgr not running" said once */
+	struct htable
+	    *open; /* domain -> struct quota_usage of open transactions */
 	struct smtpd_quota_pending *pending;
 };
 
-/* smtpd_quota_prune - forget committed messages the file counts now, or too old */
+/* smtpd_quota_prune - forget committed messages the file counts now, or too old
+ */
 static void
 smtpd_quota_prune(struct smtpd_quota *qs, time_t now)
 {
 	struct smtpd_quota_pending **pp = &qs->pending, *p;
 
 	while ((p = *pp) != NULL) {
-		if ((qs->file != NULL && quota_file_has_indexed(qs->file, p->id)) ||
+		if ((qs->file != NULL &&
+		        quota_file_has_indexed(qs->file, p->id)) ||
 		    now - p->at > SMTPD_QUOTA_PENDING_MAX) {
 			*pp = p->next;
 			free(p->domain);
@@ -85,7 +88,8 @@ static bool
 smtpd_quota_fresh(struct smtpd *srv)
 {
 	struct smtpd_quota *qs = srv->quota;
-	char *path = xasprintf("%s/%s", srv->cfg->queue_directory, QUOTA_FILE), *err = NULL;
+	char *path = xasprintf("%s/%s", srv->cfg->queue_directory, QUOTA_FILE),
+	     *err = NULL;
 	struct quota_file *f = NULL;
 	const char *down = NULL;
 	struct stat sb;
@@ -93,9 +97,11 @@ smtpd_quota_fresh(struct smtpd *srv)
 
 	if (stat(path, &sb) < 0) {
 		quota_file_free(&qs->file);
-		down = errno == ENOENT ? "qmgr is not running" : strerror(errno);
+		down =
+		    errno == ENOENT ? "qmgr is not running" : strerror(errno);
 	} else if (qs->file == NULL || sb.st_ino != qs->ino ||
-	    sb.st_mtim.tv_sec != qs->mtime.tv_sec || sb.st_mtim.tv_nsec != qs->mtime.tv_nsec) {
+	           sb.st_mtim.tv_sec != qs->mtime.tv_sec ||
+	           sb.st_mtim.tv_nsec != qs->mtime.tv_nsec) {
 		r = quota_file_read(srv->cfg->queue_directory, &f, &err);
 		if (r == 1) {
 			quota_file_free(&qs->file);
@@ -103,22 +109,24 @@ smtpd_quota_fresh(struct smtpd *srv)
 			qs->ino = sb.st_ino;
 			qs->mtime = sb.st_mtim;
 		} else if (r < 0) {
-			log_warn("read %s: %s", path, err != NULL ? err : strerror(errno));
+			log_warn("read %s: %s", path,
+			    err != NULL ? err : strerror(errno));
 			down = "its figures are unreadable";
 		}
 		free(err);
 	}
 	/* A file left behind by a qmgr that died: no figures to trust. */
-	if (down == NULL && qs->file != NULL && kill(quota_file_pid(qs->file), 0) < 0 &&
-	    errno == ESRCH) {
+	if (down == NULL && qs->file != NULL &&
+	    kill(quota_file_pid(qs->file), 0) < 0 && errno == ESRCH) {
 		down = "qmgr is not running";
 		quota_file_free(&qs->file);
 	}
 	if (down == NULL && qs->file == NULL)
 		down = "qmgr has not counted yet";
 	if (down != NULL && !qs->down_logged)
-		log_warn("per-domain caps (max_messages, max_bytes) not applied: %s (%s)", down,
-		    path);
+		log_warn("per-domain caps (max_messages, max_bytes) not "
+		         "applied: %s (%s)",
+		    down, path);
 	qs->down_logged = down != NULL;
 	free(path);
 	smtpd_quota_prune(qs, time(NULL));
@@ -127,7 +135,8 @@ smtpd_quota_fresh(struct smtpd *srv)
 
 /* smtpd_quota_usage - what d holds as far as this process knows */
 static void
-smtpd_quota_usage(const struct smtpd_quota *qs, const char *name, struct quota_usage *u)
+smtpd_quota_usage(
+    const struct smtpd_quota *qs, const char *name, struct quota_usage *u)
 {
 	const struct quota_usage *o = htable_get(qs->open, name);
 	const struct smtpd_quota_pending *p;
@@ -158,7 +167,8 @@ smtpd_quota_has(const struct smtpd_session *s, const char *name)
 }
 
 int
-smtpd_quota_rcpt(struct smtpd_session *s, const struct domain *d, const char *rcpt)
+smtpd_quota_rcpt(
+    struct smtpd_session *s, const struct domain *d, const char *rcpt)
 {
 	struct smtpd_quota *qs = s->srv->quota;
 	struct quota_usage u, *o;
@@ -166,7 +176,8 @@ smtpd_quota_rcpt(struct smtpd_session *s, const struct domain *d, const char *rc
 	char why[256];
 
 	/* One message per domain: a second recipient there adds nothing. */
-	if (!quota_capped(d) || smtpd_quota_has(s, d->name) || !smtpd_quota_fresh(s->srv))
+	if (!quota_capped(d) || smtpd_quota_has(s, d->name) ||
+	    !smtpd_quota_fresh(s->srv))
 		return 0;
 	smtpd_quota_usage(qs, d->name, &u);
 	v = quota_check(d, &u, s->mail_size);
@@ -181,7 +192,8 @@ smtpd_quota_rcpt(struct smtpd_session *s, const struct domain *d, const char *rc
 	}
 	o->messages++;
 	o->bytes += s->mail_size;
-	s->quota_doms = xreallocarray(s->quota_doms, s->quota_ndoms + 1, sizeof(*s->quota_doms));
+	s->quota_doms = xreallocarray(
+	    s->quota_doms, s->quota_ndoms + 1, sizeof(*s->quota_doms));
 	s->quota_doms[s->quota_ndoms++] = xstrdup(d->name);
 	return 0;
 }
@@ -202,7 +214,8 @@ smtpd_quota_data_end(struct smtpd_session *s, uint64_t size)
 		if (!quota_capped(d))
 			continue;
 		smtpd_quota_usage(qs, d->name, &u);
-		/* Without this transaction's own share, and its message counted at RCPT. */
+		/* Without this transaction's own share, and its message counted
+		 * at RCPT. */
 		u.messages = 0;
 		u.bytes -= u.bytes >= s->mail_size ? s->mail_size : u.bytes;
 		if (quota_check(d, &u, size) == QUOTA_BYTES) {
@@ -242,9 +255,11 @@ smtpd_quota_release(struct smtpd_session *s)
 		o = htable_get(s->srv->quota->open, s->quota_doms[i]);
 		if (o != NULL) {
 			o->messages -= o->messages > 0 ? 1 : 0;
-			o->bytes -= o->bytes >= s->mail_size ? s->mail_size : o->bytes;
+			o->bytes -=
+			    o->bytes >= s->mail_size ? s->mail_size : o->bytes;
 			if (o->messages == 0)
-				free(htable_del(s->srv->quota->open, s->quota_doms[i]));
+				free(htable_del(
+				    s->srv->quota->open, s->quota_doms[i]));
 		}
 		free(s->quota_doms[i]);
 	}

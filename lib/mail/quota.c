@@ -25,14 +25,14 @@
 #include "mail/quota.h"
 
 /* The largest file read back: the domains and the recent IDs, with room. */
-#define QUOTA_FILE_MAX	(16 * 1024 * 1024)
+#define QUOTA_FILE_MAX (16 * 1024 * 1024)
 
 struct quota_file {
 	pid_t pid;
 	time_t written;
-	struct htable *usage;		/* domain -> struct quota_usage */
+	struct htable *usage; /* domain -> struct quota_usage */
 	char recent[QUOTA_RECENT_MAX][QUEUE_ID_LEN + 1];
-	size_t nrecent, next;		/* a ring: next is the oldest when full */
+	size_t nrecent, next; /* a ring: next is the oldest when full */
 };
 
 bool
@@ -50,21 +50,21 @@ quota_check(const struct domain *d, const struct quota_usage *u, uint64_t size)
 		return QUOTA_MESSAGES;
 	/* Subtraction, not addition: a SIZE= near 2^64 must not wrap. */
 	if (d->max_bytes > 0 && (u->bytes >= (uint64_t)d->max_bytes ||
-	    size > (uint64_t)d->max_bytes - u->bytes))
+	                            size > (uint64_t)d->max_bytes - u->bytes))
 		return QUOTA_BYTES;
 	return QUOTA_OK;
 }
 
 void
-quota_reason(const struct domain *d, const struct quota_usage *u, enum quota_verdict v,
-    char *buf, size_t size)
+quota_reason(const struct domain *d, const struct quota_usage *u,
+    enum quota_verdict v, char *buf, size_t size)
 {
 	if (v == QUOTA_BYTES)
-		snprintf(buf, size, "%s holds %" PRIu64 " bytes (limit %ld)", d->name,
-		    u->bytes, d->max_bytes);
+		snprintf(buf, size, "%s holds %" PRIu64 " bytes (limit %ld)",
+		    d->name, u->bytes, d->max_bytes);
 	else
-		snprintf(buf, size, "%s holds %" PRIu64 " messages (limit %ld)", d->name,
-		    u->messages, d->max_messages);
+		snprintf(buf, size, "%s holds %" PRIu64 " messages (limit %ld)",
+		    d->name, u->messages, d->max_messages);
 }
 
 /* quota_pct - is have at least pct percent of cap (cap > 0)? */
@@ -79,8 +79,9 @@ quota_pct(uint64_t have, long cap, unsigned pct)
 static bool
 quota_at_pct(const struct domain *d, const struct quota_usage *u, unsigned pct)
 {
-	return (d->max_messages > 0 && quota_pct(u->messages, d->max_messages, pct)) ||
-	    (d->max_bytes > 0 && quota_pct(u->bytes, d->max_bytes, pct));
+	return (d->max_messages > 0 &&
+	           quota_pct(u->messages, d->max_messages, pct)) ||
+	       (d->max_bytes > 0 && quota_pct(u->bytes, d->max_bytes, pct));
 }
 
 enum quota_level
@@ -122,7 +123,27 @@ quota_notify_step(const struct domain *d, const struct quota_usage *u,
 	return QUOTA_LEVEL_NONE;
 }
 
-static const char *const quota_level_names[] = { "none", "near", "full" };
+void
+quota_text(uint64_t messages, uint64_t max_messages, uint64_t bytes,
+    uint64_t max_bytes, char *buf, size_t size)
+{
+	char m[64], b[64];
+
+	if (max_messages > 0)
+		snprintf(m, sizeof(m), "%" PRIu64 " of %" PRIu64 " messages",
+		    messages, max_messages);
+	else
+		snprintf(m, sizeof(m), "%" PRIu64 " message%s", messages,
+		    messages == 1 ? "" : "s");
+	if (max_bytes > 0)
+		snprintf(b, sizeof(b), "%" PRIu64 " of %" PRIu64 " bytes",
+		    bytes, max_bytes);
+	else
+		snprintf(b, sizeof(b), "%" PRIu64 " bytes", bytes);
+	snprintf(buf, size, "%s, %s", m, b);
+}
+
+static const char *const quota_level_names[] = {"none", "near", "full"};
 
 const char *
 quota_level_name(enum quota_level l)
@@ -162,7 +183,8 @@ quota_file_free(struct quota_file **fp)
 }
 
 void
-quota_file_set(struct quota_file *f, const char *name, const struct quota_usage *u)
+quota_file_set(
+    struct quota_file *f, const char *name, const struct quota_usage *u)
 {
 	struct quota_usage *v = htable_get(f->usage, name);
 
@@ -181,7 +203,8 @@ quota_file_clear(struct quota_file *f)
 }
 
 bool
-quota_file_get(const struct quota_file *f, const char *name, struct quota_usage *u_r)
+quota_file_get(
+    const struct quota_file *f, const char *name, struct quota_usage *u_r)
 {
 	const struct quota_usage *v = htable_get(f->usage, name);
 
@@ -229,12 +252,14 @@ quota_write_one(const char *key, void *value, void *ctx)
 	const struct quota_usage *u = value;
 	struct quota_out *o = ctx;
 
-	fprintf(o->fp, "domain %s %" PRIu64 " %" PRIu64 "\n", key, u->messages, u->bytes);
+	fprintf(o->fp, "domain %s %" PRIu64 " %" PRIu64 "\n", key, u->messages,
+	    u->bytes);
 	return 0;
 }
 
 int
-quota_file_write(const char *qdir, const struct quota_file *f, pid_t pid, time_t now)
+quota_file_write(
+    const char *qdir, const struct quota_file *f, pid_t pid, time_t now)
 {
 	char *path = xasprintf("%s/%s", qdir, QUOTA_FILE);
 	char *tmp = xasprintf("%s.tmp", path);
@@ -243,7 +268,8 @@ quota_file_write(const char *qdir, const struct quota_file *f, pid_t pid, time_t
 	int fd, ret = -1, saved;
 
 	/* O_NOFOLLOW: private/ is ours, and nothing we write follows a link. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || (o.fp = fdopen(fd, "w")) == NULL) {
 		saved = errno;
 		if (fd >= 0)
@@ -254,7 +280,9 @@ quota_file_write(const char *qdir, const struct quota_file *f, pid_t pid, time_t
 	htable_walk(f->usage, quota_write_one, &o);
 	/* Oldest first, so that a reader's ring keeps the newest. */
 	for (i = 0; i < f->nrecent; i++) {
-		k = f->nrecent < QUOTA_RECENT_MAX ? i : (f->next + i) % QUOTA_RECENT_MAX;
+		k = f->nrecent < QUOTA_RECENT_MAX
+		        ? i
+		        : (f->next + i) % QUOTA_RECENT_MAX;
 		fprintf(o.fp, "indexed %s\n", f->recent[k]);
 	}
 	/*
@@ -289,7 +317,8 @@ quota_u64(const char *s, uint64_t *v_r)
 	if (*s == '\0' || strlen(s) > 20)
 		return false;
 	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+		if (*s < '0' || *s > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
 			return false;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
@@ -297,7 +326,8 @@ quota_u64(const char *s, uint64_t *v_r)
 	return true;
 }
 
-/* quota_parse_line - one line (NUL-terminated, no newline) into f; NULL or why */
+/* quota_parse_line - one line (NUL-terminated, no newline) into f; NULL or why
+ */
 static const char *
 quota_parse_line(struct quota_file *f, char *line, bool first)
 {
@@ -307,13 +337,14 @@ quota_parse_line(struct quota_file *f, char *line, bool first)
 	uint64_t v, t;
 
 	for (char *tok = strtok_r(line, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save)) {
+	     tok = strtok_r(NULL, " ", &save)) {
 		if (n == 4)
 			return "too many fields";
 		w[n++] = tok;
 	}
 	if (first != (n > 0 && strcmp(w[0], "qmgr") == 0))
-		return first ? "the first line is not \"qmgr PID EPOCH\"" : "a second qmgr line";
+		return first ? "the first line is not \"qmgr PID EPOCH\""
+		             : "a second qmgr line";
 	if (first) {
 		if (n != 3 || !quota_u64(w[1], &v) || v == 0 || v > INT32_MAX ||
 		    !quota_u64(w[2], &t) || t > INT64_MAX)
@@ -339,7 +370,8 @@ quota_parse_line(struct quota_file *f, char *line, bool first)
 }
 
 int
-quota_file_parse(const char *text, size_t len, struct quota_file **f_r, char **err_r)
+quota_file_parse(
+    const char *text, size_t len, struct quota_file **f_r, char **err_r)
 {
 	struct quota_file *f = quota_file_new();
 	unsigned lineno = 0;
@@ -356,7 +388,8 @@ quota_file_parse(const char *text, size_t len, struct quota_file **f_r, char **e
 		lineno++;
 		if (nl == NULL) {
 			why = "last line not ended";
-		} else if (n >= QUOTA_LINE_MAX || memchr(text + off, '\0', n) != NULL) {
+		} else if (n >= QUOTA_LINE_MAX ||
+		           memchr(text + off, '\0', n) != NULL) {
 			why = "line too long or with a NUL";
 		} else {
 			line = xstrndup(text + off, n);

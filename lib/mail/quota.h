@@ -97,6 +97,13 @@ enum quota_level quota_level(const struct domain *d, const struct quota_usage *u
 enum quota_level quota_notify_step(const struct domain *d, const struct quota_usage *u,
     enum quota_level *notified);
 
+/*
+ * quota_text - "N of M messages, X of Y bytes" for a customer (finger,
+ * the web page); a figure without a cap is "N messages" or "X bytes"
+ */
+void quota_text(uint64_t messages, uint64_t max_messages, uint64_t bytes, uint64_t max_bytes,
+    char *buf, size_t size);
+
 /* quota_level_name - "none", "near" or "full"; quota_level_parse its inverse */
 const char *quota_level_name(enum quota_level l);
 bool quota_level_parse(const char *word, enum quota_level *l_r);
