@@ -16,14 +16,16 @@ use Test::More;
 use FingerProbe qw(finger_query);
 use JSON::PP;
 use Sink;
-use SluiceTest qw(tool run_cmd slurp wait_for free_port);
+use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact);
 use WebTest qw(customer_passwd web_login status_until);
 
 my $pflogsumm = tool('pflogsumm');
 my $finger_port = free_port();
 my $web_port = free_port();
 my $s = SluiceTest->new(domains => ['placeholder'],
-    conf => { finger_listen => "127.0.0.1:$finger_port", web_listen => "127.0.0.1:$web_port" });
+    conf => { finger_listen => "127.0.0.1:$finger_port", web_listen => "127.0.0.1:$web_port",
+	# A qmgr killed at the end stays down for the rest of the test.
+	master_restart_delay => '120s' });
 my $sink = Sink->start(dir => $s->dir . '/sink');
 my $notices = Sink->start(dir => $s->dir . '/notices');
 my $route = '[127.0.0.1]:' . $sink->port;
@@ -104,6 +106,19 @@ ok($s->wait_log(qr/: reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 452 
     'logged as a reject at END-OF-MESSAGE');
 is(scalar $s->queue_list_ids('--domain', 'bytes.example'), 1, 'bytes.example still holds one message');
 
+# With SIZE= the byte cap answers at RCPT already.
+my ($c, $code, $text) = smtp_connect($s);
+smtp_xact($c, 'EHLO client.sluice.test') if $c;
+($code) = $c ? smtp_xact($c, 'MAIL FROM:<sender@origin.test> SIZE=2000') : ();
+is($code, 250, 'MAIL FROM with SIZE=2000');
+($code, $text) = $c ? smtp_xact($c, 'RCPT TO:<b3@bytes.example>') : ();
+is($code, 452, 'a RCPT for bytes.example that the declared size would overfill gets 452');
+like($text // '', qr/^452 4\.2\.2 <b3\@bytes\.example>: Mailbox full: bytes\.example holds \d+ bytes \(limit 3072\)/,
+    'with the bytes held and the limit');
+($code) = $c ? smtp_xact($c, 'RCPT TO:<v2@other.example>') : ();
+is($code, 250, 'the same transaction may go on for a domain with room');
+smtp_xact($c, 'QUIT') if $c;
+
 # --- the figures ------------------------------------------------------------
 
 my ($src, $sout) = $s->cli('queue', 'summary');
@@ -160,6 +175,15 @@ is($prc, 0, 'pflogsumm exits 0') or diag($perr);
 my $rejects = $s->log_count(qr/: reject: /);
 like($pout, qr/^\s*\Q$rejects\E\s+rejected\b/m, "pflogsumm counts the $rejects rejects")
     or diag($pout);
+
+# --- qmgr down: no refusal on quota grounds ---------------------------------
+
+my $qmgr = $s->child_pid('qmgr');
+ok($qmgr && kill('KILL', $qmgr), 'qmgr killed (master restarts it only in 120s)');
+($rc, $out) = send_to('b4@bytes.example', '--body', $body);
+is($rc, 0, 'without qmgr, mail past a cap is accepted: it waits on disk and qmgr counts it later');
+ok($s->wait_log(qr/smtpd\[\d+\]: warning: per-domain caps \(max_messages, max_bytes\) not applied: qmgr is not running/),
+    'smtpd logs that the caps are not applied');
 
 $s->stop;
 $sink->stop;
