@@ -43,7 +43,7 @@
 #include "qmgr/qmgr.h"
 
 /* How often every capped domain is counted again (ms). */
-#define QMGR_QUOTA_REFRESH_MS 2000
+#define QMGR_QUOTA_REFRESH_MS 10000
 
 struct qmgr_quota_sum {
 	struct quota_usage u;
