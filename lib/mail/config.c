@@ -157,6 +157,14 @@ const struct param params[] = {
 	{ "master_status_interval", PT_TIME, "30s", F(master_status_interval), .min = 1 },
 	{ "syslog_name", PT_STRING, LOG_SYSLOG_NAME_DEFAULT, F(syslog_name) },
 	{ "web_title", PT_STRING, "Dynamic Mail Server Service", F(web_title) },
+	{ "pop3_listen", PT_HOSTPORTS, "", F(pop3_listen) },
+	{ "pop3s_listen", PT_HOSTPORTS, "", F(pop3s_listen) },
+	{ "default_pop3", PT_BOOL, "no", F(default_pop3) },
+	{ "pop3_timeout", PT_TIME, "600s", F(pop3_timeout), .min = 1 },
+	{ "pop3_command_deadline", PT_TIME, "300s", F(pop3_command_deadline), .min = 1 },
+	{ "pop3_session_deadline", PT_TIME, "1h", F(pop3_session_deadline), .min = 1 },
+	{ "pop3_client_connection_limit", PT_INT, "10", F(pop3_client_connection_limit), .min = 1 },
+	{ "pop3_plaintext_loopback", PT_BOOL, "yes", F(pop3_plaintext_loopback) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -430,6 +430,13 @@ key_home(struct dload *dl, const struct domain_key *k, const char *val)
 	return -1;
 }
 
+/* key_pop3 - pop3=yes|no */
+static int
+key_pop3(struct dload *dl, const struct domain_key *k, const char *val)
+{
+	return key_hinted(dl, k, val, config_parse_bool(val, &dl->d->pop3, &dl->hint));
+}
+
 #define DOMAIN_FIELD(f)	offsetof(struct domain, f)
 
 static const struct domain_key domain_keys[] = {
@@ -447,6 +454,7 @@ static const struct domain_key domain_keys[] = {
 	{ .name = "owner", .parse = key_word, .field = DOMAIN_FIELD(owner) },
 	{ .name = "notify", .parse = key_notify },
 	{ .name = "home", .parse = key_home },
+	{ .name = "pop3", .parse = key_pop3 },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -498,6 +506,7 @@ domain_parse_line(struct dload *dl, char *line)
 	d->warn = dl->cfg->delay_warning_time;
 	d->probe = dl->cfg->default_probe_interval;
 	d->tls = ROUTE_TLS_MAY;
+	d->pop3 = dl->cfg->default_pop3;
 	d->file = dl->file;
 	d->line = dl->line;
 

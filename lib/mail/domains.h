@@ -9,7 +9,8 @@
  * lifetime=TIME, warn=TIME, etrn_from=NET,NET, finger=yes|no,
  * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
  * owner=CUSTOMER, notify=ADDRESS, home=HOST:PORT (home.h: this host or one
- * of peers, as the peers list writes it). Keys not given take sluice.conf's
+ * of peers, as the peers list writes it), pop3=yes|no (its owner may
+ * collect its held mail by POP3; default_pop3). Keys not given take sluice.conf's
  * defaults (default_domain_mode, default_lease, maximal_queue_lifetime,
  * delay_warning_time, default_probe_interval).
  *
@@ -60,6 +61,7 @@ struct domain {
 	char *home;		/* home=: a fleet name (home.h), or NULL: hashed */
 	const char *file;	/* domains file and line it came from */
 	unsigned int line;
+	bool pop3;		/* pop3=: its owner collects it by POP3 */
 };
 
 /*
