@@ -13,3 +13,8 @@ pop3_pop3_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 pop3_pop3_SOURCES = pop3/pop3.c
 pop3_pop3_LDADD = pop3/libpop3.a $(SLUICE_LIBS)
 dist_man_MANS += man/pop3.8sluice
+# Its integration tests: fetchmail in multidrop mode, poplib, bad input,
+# and a POP3 session against the other doors.
+POP3_TESTS = t/25-pop3-fetchmail.t
+TESTS += $(POP3_TESTS)
+EXTRA_DIST += $(POP3_TESTS) t/lib/Pop3.pm
