@@ -63,12 +63,13 @@ struct sasl;
 #define POP3_ST_AUTH		0x1u	/* AUTHORIZATION */
 #define POP3_ST_TRANS		0x2u	/* TRANSACTION */
 
-/* A parsed command line (pop3_cmd_parse). */
+/* A parsed command line (pop3_cmd_parse): copies, never into the input. */
 struct pop3_cmd {
 	char verb[5];			/* upper case, 3 or 4 letters */
-	char *arg[2];			/* into the caller's copy of the line, or NULL */
-	size_t narg;
-	const char *rest;		/* everything after the verb and one space */
+	char *arg[2];			/* into args, or NULL */
+	size_t narg;			/* 3: more than two, or one too long */
+	char args[POP3_LINE_MAX + 1];	/* the arguments, each NUL-terminated */
+	char rest[POP3_LINE_MAX + 1];	/* everything after the verb and one space */
 };
 
 struct pop3 {
@@ -149,12 +150,13 @@ void pop3_close(struct pop3_session *s);
 /* pop3_resume - run buffered commands from a timer; s may be gone after */
 void pop3_resume(struct pop3_session *s);
 /*
- * pop3_cmd_parse - one command line (no CRLF; buf is modified): a verb
- * of 3 or 4 letters, then arguments separated by single spaces, each at
- * most POP3_ARG_MAX octets of 0x21-0x7E (rest keeps the raw remainder
- * for AUTH). 0, or -1 for a malformed line (empty, NUL, bad verb).
+ * pop3_cmd_parse - one command line (no CRLF, at most POP3_LINE_MAX
+ * octets): a verb of 3 or 4 letters, then arguments separated by single
+ * spaces, each at most POP3_ARG_MAX octets of 0x21-0x7E (rest keeps the
+ * raw remainder, for PASS and AUTH). 0, or -1 for a malformed line
+ * (empty, too long, NUL, control octets, bad verb).
  */
-int pop3_cmd_parse(char *buf, size_t len, struct pop3_cmd *cmd);
+int pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *cmd);
 /* pop3_tls_allowed_plain - may this session send a password in the clear? */
 bool pop3_plain_allowed(const struct pop3_session *s);
 

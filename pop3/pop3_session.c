@@ -146,53 +146,45 @@ pop3_plain_allowed(const struct pop3_session *s)
 
 /* pop3_cmd_parse - see pop3.h */
 int
-pop3_cmd_parse(char *buf, size_t len, struct pop3_cmd *cmd)
+pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *cmd)
 {
-	size_t i, n;
+	size_t i, n, start;
 	char *p;
 
 	memset(cmd, 0, sizeof(*cmd));
-	if (memchr(buf, '\0', len) != NULL)
+	if (len > POP3_LINE_MAX || memchr(line, '\0', len) != NULL)
 		return -1;
-	for (n = 0; n < len && buf[n] != ' '; n++)
-		if (!isalpha((unsigned char)buf[n]))
+	for (n = 0; n < len && line[n] != ' '; n++)
+		if (!isalpha((unsigned char)line[n]))
 			return -1;
 	if (n < 3 || n > 4)
 		return -1;
 	for (i = 0; i < n; i++)
-		cmd->verb[i] = (char)toupper((unsigned char)buf[i]);
-	cmd->verb[n] = '\0';
-	if (n == len) {
-		cmd->rest = "";
+		cmd->verb[i] = (char)toupper((unsigned char)line[i]);
+	if (n == len)
 		return 0;
-	}
 	/* One space after the verb, then the arguments as RFC 1939 writes them. */
-	buf[len] = '\0';
-	cmd->rest = buf + n + 1;
-	p = buf + n + 1;
-	while (*p != '\0') {
-		char *start = p;
+	memcpy(cmd->rest, line + n + 1, len - n - 1);
+	memcpy(cmd->args, line + n + 1, len - n - 1);
+	for (p = cmd->args, start = 0, i = 0; ; i++) {
+		unsigned char c = (unsigned char)p[i];
 
-		while (*p != '\0' && *p != ' ') {
-			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+		if (c != ' ' && c != '\0') {
+			if (c < 0x21 || c > 0x7e)
 				return -1;
-			p++;
+			continue;
 		}
-		if (p == start || cmd->narg >= 2 || (size_t)(p - start) > POP3_ARG_MAX) {
-			/* AUTH's initial response is longer: the caller reads rest. */
+		if (i == start || cmd->narg >= 2 || i - start > POP3_ARG_MAX) {
+			/* Empty, a third, or too long: only PASS and AUTH read rest. */
 			cmd->narg = 3;
 			return 0;
 		}
-		cmd->arg[cmd->narg++] = start;
-		if (*p == ' ') {
-			*p++ = '\0';
-			if (*p == '\0') {
-				cmd->narg = 3;
-				return 0;
-			}
-		}
+		cmd->arg[cmd->narg++] = p + start;
+		p[i] = '\0';
+		if (c == '\0')
+			return 0;
+		start = i + 1;
 	}
-	return 0;
 }
 
 /* pop3_capa - CAPA (RFC 2449): in both states */
@@ -333,18 +325,14 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 		free(copy);
 		return;
 	}
-	copy = xmalloc(len + 1);
-	memcpy(copy, line, len);
-	copy[len] = '\0';
-	if (pop3_cmd_parse(copy, len, &cmd) < 0) {
+	if (pop3_cmd_parse(line, len, &cmd) < 0) {
 		s->ds.last_cmd = "UNKNOWN";
 		pop3_abuse(s, POP3_R_BAD_LINE);
-		free(copy);
 		return;
 	}
-	log_debug("%s[%s]: < %s", s->name, s->addr,
+	log_debug("%s[%s]: < %s%s", s->name, s->addr, cmd.verb,
 	    strcmp(cmd.verb, "PASS") == 0 || strcmp(cmd.verb, "AUTH") == 0 ?
-	    cmd.verb : line);
+	    " ..." : "");
 	for (v = pop3_verbs; v->name != NULL; v++)
 		if (strcmp(v->name, cmd.verb) == 0)
 			break;
@@ -357,7 +345,6 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 		pop3_reply(s, POP3_R_SYNTAX, v->usage);
 	else
 		v->run(s, &cmd);
-	free(copy);
 }
 
 /* pop3_input - write what a RETR left, then run every whole command line */
