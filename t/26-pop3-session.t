@@ -20,6 +20,9 @@ my $o = pop3_instance(pop3s => 1);
 my $s = $o->{s};
 my $port = $o->{pop3_port};
 $s->start;
+my ($src, $sout) = $s->cli('status');
+like($sout, qr/^pop3_listen: 127\.0\.0\.1:\Q$port\E listening$/m, 'sluice status lists the pop3 listener');
+like($sout, qr/^pop3s_listen: 127\.0\.0\.1:\Q$o->{pop3s_port}\E listening$/m, 'and the pop3s one');
 
 # The client: a Python script run with poplib; ARGV after the port are its own.
 my $prelude = <<'PY';
