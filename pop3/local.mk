@@ -19,3 +19,9 @@ POP3_TESTS = t/25-pop3-fetchmail.t t/26-pop3-session.t t/27-pop3-bad-input.t \
 	t/28-pop3-doors.t
 TESTS += $(POP3_TESTS)
 EXTRA_DIST += $(POP3_TESTS) t/lib/Pop3.pm
+# The command parser, as a unit (its fuzz harness is t/fuzz/fuzz_pop3_cmd).
+check_PROGRAMS += t/pop3_test
+TESTS += t/pop3_test
+t_pop3_test_SOURCES = t/pop3_test.c
+t_pop3_test_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+t_pop3_test_LDADD = pop3/libpop3.a $(SLUICE_LIBS)

@@ -75,7 +75,8 @@ main(int argc, char **argv)
 
 	daemon_init(&d, "pop3", argc, argv, "", NULL, NULL, "");
 	if (d.nlisten == 0)
-		log_fatal_code(EX_USAGE, "no listening socket: start pop3 from master");
+		log_fatal_code(
+		    EX_USAGE, "no listening socket: start pop3 from master");
 	srv = pop3_server_new(&d);
 	n = daemon_server_listeners(srv->serve);
 	log_info("daemon started -- %s, %zu listening socket%s",

@@ -67,7 +67,7 @@ struct sasl;
 struct pop3_cmd {
 	char verb[5];			/* upper case, 3 or 4 letters */
 	char *arg[2];			/* into args, or NULL */
-	size_t narg;			/* 3: more than two, or one too long */
+	size_t narg;			/* 3: none of arg is valid (empty, a third, too long) */
 	char args[POP3_LINE_MAX + 1];	/* the arguments, each NUL-terminated */
 	char rest[POP3_LINE_MAX + 1];	/* everything after the verb and one space */
 };

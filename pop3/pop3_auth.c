@@ -26,7 +26,7 @@
 #include "pop3/pop3_reply.h"
 
 /* The longest pause a failed login costs, however many came before. */
-#define POP3_AUTH_DELAY_MAX_MS	60000
+#define POP3_AUTH_DELAY_MAX_MS 60000
 
 /* pop3_passwd_reload - reread passwd_file; keep the old logins on errors */
 void
@@ -37,11 +37,12 @@ pop3_passwd_reload(struct pop3 *srv)
 		    srv->cfg->passwd_file);
 }
 
-/* pop3_auth_mechs - CRAM-MD5 always; PLAIN and LOGIN where passwords may travel */
+/* pop3_auth_mechs - CRAM-MD5 always; PLAIN, LOGIN where passwords may go */
 void
 pop3_auth_mechs(const struct pop3_session *s, char *buf, size_t size)
 {
-	snprintf(buf, size, "%sCRAM-MD5", pop3_plain_allowed(s) ? "PLAIN LOGIN " : "");
+	snprintf(buf, size, "%sCRAM-MD5",
+	    pop3_plain_allowed(s) ? "PLAIN LOGIN " : "");
 }
 
 /* pop3_auth_reset - forget an exchange in progress and its pause */
@@ -63,7 +64,8 @@ pop3_auth_pause_over(void *ctx)
 	s->auth_pause = NULL;
 	pop3_reply(s, POP3_R_AUTH_FAILED);
 	if (limit > 0 && s->auth_failures >= (unsigned long)limit) {
-		log_warn("too many failed logins from %s[%s]: %u; disconnecting",
+		log_warn(
+		    "too many failed logins from %s[%s]: %u; disconnecting",
 		    s->name, s->addr, s->auth_failures);
 		pop3_reply(s, POP3_R_AUTH_TOO_MANY);
 		pop3_close(s);
@@ -90,10 +92,11 @@ pop3_auth_failed(struct pop3_session *s, const char *user, const char *why)
 		delay *= 2;
 	if (delay > POP3_AUTH_DELAY_MAX_MS)
 		delay = POP3_AUTH_DELAY_MAX_MS;
-	s->auth_pause = ev_timer_add(s->srv->loop, delay, pop3_auth_pause_over, s);
+	s->auth_pause =
+	    ev_timer_add(s->srv->loop, delay, pop3_auth_pause_over, s);
 }
 
-/* pop3_auth_done - the right credentials for user: lockout check, then the maildrop */
+/* pop3_auth_done - right credentials: lockout check, then the maildrop */
 static void
 pop3_auth_done(struct pop3_session *s, const char *user, const char *mech)
 {
@@ -107,8 +110,8 @@ pop3_auth_done(struct pop3_session *s, const char *user, const char *mech)
 	authlock_success(s->srv->cfg, user);
 	free(s->user);
 	s->user = xstrdup(user);
-	log_info("client=%s[%s], sasl_method=%s, sasl_username=%s", s->name, s->addr,
-	    mech, user);
+	log_info("client=%s[%s], sasl_method=%s, sasl_username=%s", s->name,
+	    s->addr, mech, user);
 	pop3_drop_open(s, mech);
 }
 
@@ -125,7 +128,7 @@ pop3_user_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	pop3_reply(s, POP3_R_USER_OK);
 }
 
-/* pop3_pass_cmd - PASS string (the rest of the line: a password may hold spaces) */
+/* pop3_pass_cmd - PASS string (the whole rest: a password may hold spaces) */
 void
 pop3_pass_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
@@ -140,8 +143,10 @@ pop3_pass_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	(void)passwd_reload(&s->srv->passwd, s->srv->cfg->passwd_file, false);
 	s->mech = xstrdup("USER");
 	if (*pass == '\0' || strlen(pass) > PASSWD_PASSWORD_MAX ||
-	    !passwd_login_ok(user) || !passwd_verify(s->srv->passwd, user, pass)) {
-		authlock_fail(s->srv->cfg, passwd_login_ok(user) ? user : NULL, s->addr);
+	    !passwd_login_ok(user) ||
+	    !passwd_verify(s->srv->passwd, user, pass)) {
+		authlock_fail(
+		    s->srv->cfg, passwd_login_ok(user) ? user : NULL, s->addr);
 		pop3_auth_failed(s, user, "authentication failure");
 	} else
 		pop3_auth_done(s, user, "USER");
@@ -157,18 +162,21 @@ pop3_auth_status(struct pop3_session *s, enum sasl_status st, char *challenge)
 
 	switch (st) {
 	case SASL_CONTINUE:
-		pop3_reply(s, POP3_R_AUTH_CHALLENGE, challenge != NULL ? challenge : "");
+		pop3_reply(s, POP3_R_AUTH_CHALLENGE,
+		    challenge != NULL ? challenge : "");
 		free(challenge);
 		return;
 	case SASL_DONE:
-		user = xstrdup(sasl_user(s->sasl) != NULL ? sasl_user(s->sasl) : "");
+		user = xstrdup(
+		    sasl_user(s->sasl) != NULL ? sasl_user(s->sasl) : "");
 		sasl_free(&s->sasl);
 		pop3_auth_done(s, user, s->mech);
 		free(user);
 		break;
 	case SASL_FAIL:
 		authlock_fail(s->srv->cfg, sasl_user(s->sasl), s->addr);
-		pop3_auth_failed(s, sasl_user(s->sasl), "authentication failure");
+		pop3_auth_failed(
+		    s, sasl_user(s->sasl), "authentication failure");
 		break;
 	case SASL_CANCEL:
 		pop3_reply(s, POP3_R_AUTH_CANCELLED);
@@ -194,7 +202,8 @@ pop3_auth_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	size_t n = strcspn(arg, " ");
 
 	if (n == 0) {
-		/* AUTH alone lists the mechanisms (RFC 5034 says CAPA; clients still ask). */
+		/* AUTH alone lists the mechanisms (RFC 5034 says CAPA; clients
+		 * still ask). */
 		pop3_auth_mechs(s, mechs, sizeof(mechs));
 		pop3_reply(s, POP3_R_OK);
 		for (p = strtok(mechs, " "); p != NULL; p = strtok(NULL, " "))
@@ -220,8 +229,8 @@ pop3_auth_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	/* RFC 5034 4: "=" is an empty initial response. */
 	(void)passwd_reload(&s->srv->passwd, cfg->passwd_file, false);
 	s->mech = xstrdup(sasl_mech_name(mech));
-	st = sasl_start(mech, initial, cfg->myhostname, s->srv->passwd, &s->sasl,
-	    &challenge);
+	st = sasl_start(mech, initial, cfg->myhostname, s->srv->passwd,
+	    &s->sasl, &challenge);
 	pop3_auth_status(s, st, challenge);
 }
 

@@ -53,21 +53,22 @@
 #include "pop3/pop3_reply.h"
 
 /* Octets of content read at once for RETR and TOP. */
-#define POP3_CHUNK		16384
+#define POP3_CHUNK 16384
 
 /* pop3_prefix - the headers put before the message (new string) */
 static char *
 pop3_prefix(const struct pop3_msg *m)
 {
-	return xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\nX-Original-To: %s\r\n",
+	return xasprintf(
+	    "Return-Path: <%s>\r\nDelivered-To: %s\r\nX-Original-To: %s\r\n",
 	    m->sender, m->rcpt, m->rcpt);
 }
 
-/* pop3_qmgr_wait - the next record from qmgr on the bind, within the timeout; 0/-1 */
+/* pop3_qmgr_wait - the next record from qmgr on the bind, in time; 0/-1 */
 static int
 pop3_qmgr_wait(struct pop3_session *s, struct ipc_rec **rec_r)
 {
-	struct pollfd pfd = { .fd = s->qmgr_fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = s->qmgr_fd, .events = POLLIN};
 	int n;
 
 	/*
@@ -89,7 +90,7 @@ pop3_qmgr_wait(struct pop3_session *s, struct ipc_rec **rec_r)
 	}
 }
 
-/* pop3_qmgr_read - qmgr said something on the bind outside a request: it is gone */
+/* pop3_qmgr_read - the bind is readable outside a request: qmgr is gone */
 static void
 pop3_qmgr_read(int fd, unsigned events, void *ctx)
 {
@@ -102,7 +103,8 @@ pop3_qmgr_read(int fd, unsigned events, void *ctx)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	ipc_rec_free(&rec);
-	log_warn("maildrop of %s: qmgr closed the bind; this session deletes nothing",
+	log_warn("maildrop of %s: qmgr closed the bind; this session deletes "
+	         "nothing",
 	    s->user != NULL ? s->user : "");
 	ev_io_del(s->srv->loop, s->qmgr_fd);
 	(void)close(s->qmgr_fd);
@@ -118,7 +120,8 @@ pop3_owned(const struct domain *d, void *ctx)
 
 	if (d->owner != NULL && d->pop3 && strcmp(d->owner, s->user) == 0 &&
 	    s->ndomains < PROTO_BIND_MAX) {
-		s->domains = xreallocarray(s->domains, s->ndomains + 1, sizeof(*s->domains));
+		s->domains = xreallocarray(
+		    s->domains, s->ndomains + 1, sizeof(*s->domains));
 		s->domains[s->ndomains++] = xstrdup(d->name);
 	}
 	return 0;
@@ -131,7 +134,8 @@ pop3_owned(const struct domain *d, void *ctx)
 static int
 pop3_bind(struct pop3_session *s, char *why, size_t size)
 {
-	char *path = xasprintf("%s/%s", s->srv->cfg->queue_directory, PROTO_DELIVER_PRIVATE);
+	char *path = xasprintf(
+	    "%s/%s", s->srv->cfg->queue_directory, PROTO_DELIVER_PRIVATE);
 	char list[PROTO_BIND_MAX * 256] = "";
 	struct ipc_rec *hello, *rec = NULL;
 	size_t i;
@@ -149,18 +153,19 @@ pop3_bind(struct pop3_session *s, char *why, size_t size)
 			strncat(list, ",", sizeof(list) - strlen(list) - 1);
 		strncat(list, s->domains[i], sizeof(list) - strlen(list) - 1);
 	}
-	hello = proto_hello_encode(&(struct proto_hello){ .slots = 1, .bind = list,
-	    .user = s->user, .maildrop = true });
+	hello = proto_hello_encode(&(struct proto_hello){
+	    .slots = 1, .bind = list, .user = s->user, .maildrop = true});
 	r = ipc_send_wait(s->qmgr_fd, hello, POP3_QMGR_TIMEOUT_MS);
 	ipc_rec_free(&hello);
 	if (r < 0 || pop3_qmgr_wait(s, &rec) < 0) {
-		log_warn("bind maildrop of %s: qmgr did not answer: %s", s->user,
-		    strerror(errno));
+		log_warn("bind maildrop of %s: qmgr did not answer: %s",
+		    s->user, strerror(errno));
 		return -1;
 	}
 	if (strcmp(ipc_rec_type(rec), PROTO_T_IDLE) == 0) {
 		ipc_rec_free(&rec);
-		if (ev_io_add(s->srv->loop, s->qmgr_fd, EV_READ, pop3_qmgr_read, s) < 0)
+		if (ev_io_add(s->srv->loop, s->qmgr_fd, EV_READ, pop3_qmgr_read,
+		        s) < 0)
 			return -1;
 		return 0;
 	}
@@ -178,8 +183,8 @@ pop3_bind(struct pop3_session *s, char *why, size_t size)
 		ipc_rec_free(&rec);
 		return 1;
 	}
-	log_warn("bind maildrop of %s: unexpected record type=%s from qmgr", s->user,
-	    ipc_rec_type(rec));
+	log_warn("bind maildrop of %s: unexpected record type=%s from qmgr",
+	    s->user, ipc_rec_type(rec));
 	ipc_rec_free(&rec);
 	return -1;
 }
@@ -197,7 +202,8 @@ pop3_list_one(const struct ipc_rec *rec, void *ctx)
 	struct pop3_ids *ids = ctx;
 	const char *id = ipc_rec_get(rec, PROTO_F_ID);
 
-	if (strcmp(ipc_rec_type(rec), PROTO_T_ENTRY) != 0 || id == NULL || !queue_id_ok(id))
+	if (strcmp(ipc_rec_type(rec), PROTO_T_ENTRY) != 0 || id == NULL ||
+	    !queue_id_ok(id))
 		return -1;
 	if (ids->n >= POP3_MSGS_MAX)
 		return 0;
@@ -230,7 +236,7 @@ pop3_is_ours(const struct pop3_session *s, const char *rcpt)
 static void
 pop3_add_message(struct pop3_session *s, const char *id)
 {
-	struct queue_msg qm = { .fd = -1 };
+	struct queue_msg qm = {.fd = -1};
 	enum journal_status *st;
 	size_t i;
 
@@ -239,14 +245,18 @@ pop3_add_message(struct pop3_session *s, const char *id)
 	    queue_open(s->srv->cfg->queue_directory, id, &qm) < 0)
 		return;
 	st = xcalloc(qm.env->nrcpt ? qm.env->nrcpt : 1, sizeof(*st));
-	if (queue_journal_read(s->srv->cfg->queue_directory, id, qm.env->nrcpt, st) == 0)
-		for (i = 0; i < qm.env->nrcpt && s->nmsgs < POP3_MSGS_MAX; i++) {
+	if (queue_journal_read(
+	        s->srv->cfg->queue_directory, id, qm.env->nrcpt, st) == 0)
+		for (i = 0; i < qm.env->nrcpt && s->nmsgs < POP3_MSGS_MAX;
+		     i++) {
 			struct pop3_msg *m;
 			char *prefix;
 
-			if (st[i] != JOURNAL_PENDING || !pop3_is_ours(s, qm.env->rcpt[i].addr))
+			if (st[i] != JOURNAL_PENDING ||
+			    !pop3_is_ours(s, qm.env->rcpt[i].addr))
 				continue;
-			s->msgs = xreallocarray(s->msgs, s->nmsgs + 1, sizeof(*s->msgs));
+			s->msgs = xreallocarray(
+			    s->msgs, s->nmsgs + 1, sizeof(*s->msgs));
 			m = &s->msgs[s->nmsgs++];
 			memset(m, 0, sizeof(*m));
 			snprintf(m->id, sizeof(m->id), "%s", id);
@@ -261,11 +271,11 @@ pop3_add_message(struct pop3_session *s, const char *id)
 	queue_msg_clear(&qm);
 }
 
-/* pop3_snapshot - the maildrop: every pending recipient of the bound domains; 0/-1 */
+/* pop3_snapshot - every pending recipient of the bound domains; 0/-1 */
 static int
 pop3_snapshot(struct pop3_session *s)
 {
-	struct pop3_ids ids = { 0 };
+	struct pop3_ids ids = {0};
 	size_t i;
 	int r = 0;
 
@@ -273,13 +283,13 @@ pop3_snapshot(struct pop3_session *s)
 		struct ipc_rec *req = ipc_rec_new(PROTO_T_LIST);
 
 		ipc_rec_add(req, PROTO_F_DOMAIN, s->domains[i]);
-		r = qmgr_call_public(s->srv->cfg->queue_directory, req, POP3_QMGR_TIMEOUT_MS,
-		    pop3_list_one, &ids);
+		r = qmgr_call_public(s->srv->cfg->queue_directory, req,
+		    POP3_QMGR_TIMEOUT_MS, pop3_list_one, &ids);
 		ipc_rec_free(&req);
 	}
 	if (r < 0)
-		log_warn("list maildrop of %s: qmgr did not answer: %s", s->user,
-		    strerror(errno));
+		log_warn("list maildrop of %s: qmgr did not answer: %s",
+		    s->user, strerror(errno));
 	/* Queue IDs begin with the time: sorted, they are in arrival order. */
 	qsort(ids.id, ids.n, sizeof(*ids.id), pop3_id_cmp);
 	for (i = 0; i < ids.n; i++) {
@@ -316,7 +326,8 @@ pop3_drop_open(struct pop3_session *s, const char *mech)
 
 	(void)domain_table_walk(s->srv->cfg->domains, pop3_owned, s);
 	if (s->ndomains == 0) {
-		log_info("refuse maildrop of user=%s from %s[%s]: no domain with pop3=yes",
+		log_info("refuse maildrop of user=%s from %s[%s]: no domain "
+		         "with pop3=yes",
 		    s->user, s->name, s->addr);
 		pop3_reply(s, POP3_R_NO_DOMAINS, s->user);
 		pop3_drop_close(s);
@@ -327,8 +338,8 @@ pop3_drop_open(struct pop3_session *s, const char *mech)
 		r = -1;
 	if (r != 0) {
 		if (r > 0) {
-			log_info("refuse maildrop of user=%s from %s[%s]: %s", s->user,
-			    s->name, s->addr, why);
+			log_info("refuse maildrop of user=%s from %s[%s]: %s",
+			    s->user, s->name, s->addr, why);
 			pop3_reply(s, POP3_R_IN_USE, s->user, why);
 		} else
 			pop3_reply(s, POP3_R_UNAVAILABLE);
@@ -337,8 +348,10 @@ pop3_drop_open(struct pop3_session *s, const char *mech)
 	}
 	s->state = POP3_ST_TRANS;
 	(void)pop3_totals(s, &octets);
-	log_info("maildrop of user=%s from %s[%s]: method=%s, domains=%zu, messages=%zu, "
-	    "size=%llu", s->user, s->name, s->addr, mech, s->ndomains, s->nmsgs, octets);
+	log_info("maildrop of user=%s from %s[%s]: method=%s, domains=%zu, "
+	         "messages=%zu, "
+	         "size=%llu",
+	    s->user, s->name, s->addr, mech, s->ndomains, s->nmsgs, octets);
 	pop3_reply(s, POP3_R_MAILDROP, s->user, s->nmsgs, octets);
 }
 
@@ -425,7 +438,8 @@ pop3_list_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	pop3_reply(s, POP3_R_LIST_HEAD, n, octets);
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
-			pop3_reply(s, "%zu %llu", i + 1, (unsigned long long)s->msgs[i].size);
+			pop3_reply(s, "%zu %llu", i + 1,
+			    (unsigned long long)s->msgs[i].size);
 	pop3_reply(s, ".");
 }
 
@@ -438,14 +452,15 @@ pop3_uidl_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 
 	if (cmd->narg == 1) {
 		if ((k = pop3_msg_arg(s, cmd->arg[0])) >= 0)
-			pop3_reply(s, POP3_R_UIDL_ONE, (size_t)k + 1, s->msgs[k].id,
-			    s->msgs[k].idx);
+			pop3_reply(s, POP3_R_UIDL_ONE, (size_t)k + 1,
+			    s->msgs[k].id, s->msgs[k].idx);
 		return;
 	}
 	pop3_reply(s, POP3_R_UIDL_HEAD);
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
-			pop3_reply(s, "%zu %s-%zu", i + 1, s->msgs[i].id, s->msgs[i].idx);
+			pop3_reply(s, "%zu %s-%zu", i + 1, s->msgs[i].id,
+			    s->msgs[i].idx);
 	pop3_reply(s, ".");
 }
 
@@ -458,7 +473,7 @@ static void
 pop3_send(struct pop3_session *s, long k, long lines)
 {
 	struct pop3_msg *m = &s->msgs[k];
-	struct queue_msg qm = { .fd = -1 };
+	struct queue_msg qm = {.fd = -1};
 	char *prefix;
 
 	if (queue_open(s->srv->cfg->queue_directory, m->id, &qm) < 0) {
@@ -472,8 +487,10 @@ pop3_send(struct pop3_session *s, long k, long lines)
 	prefix = pop3_prefix(m);
 	stream_write(s->st, prefix, strlen(prefix));
 	free(prefix);
-	s->out = (struct pop3_out){ .fd = qm.fd, .left = qm.content_len,
-	    .body_lines = lines, .bol = true };
+	s->out = (struct pop3_out){.fd = qm.fd,
+	    .left = qm.content_len,
+	    .body_lines = lines,
+	    .bol = true};
 	/* The descriptor is ours now; the envelope is not needed. */
 	qm.fd = -1;
 	queue_msg_clear(&qm);
@@ -491,7 +508,7 @@ pop3_out_end(struct pop3_session *s)
 	s->out.fd = -1;
 }
 
-/* pop3_out_pump - see pop3.h: dot-stuffed (RFC 1939 section 3), TOP's lines counted */
+/* pop3_out_pump - see pop3.h: dot-stuffed (RFC 1939 3), TOP's lines counted */
 bool
 pop3_out_pump(struct pop3_session *s)
 {
@@ -508,8 +525,10 @@ pop3_out_pump(struct pop3_session *s)
 		n = o->left < sizeof(buf) ? (size_t)o->left : sizeof(buf);
 		r = read(o->fd, buf, n);
 		if (r <= 0) {
-			/* A file cut short under us: end the message; the client sees the size differ. */
-			log_warn("read queue file for %s[%s]: %s", s->name, s->addr,
+			/* A file cut short under us: end the message; the
+			 * client sees the size differ. */
+			log_warn("read queue file for %s[%s]: %s", s->name,
+			    s->addr,
 			    r < 0 ? strerror(errno) : "unexpected end");
 			o->left = 0;
 			continue;
@@ -530,7 +549,8 @@ pop3_out_pump(struct pop3_session *s)
 					o->line_len++;
 				continue;
 			}
-			/* An empty line ends the headers; TOP counts the body's lines after it. */
+			/* An empty line ends the headers; TOP counts the body's
+			 * lines after it. */
 			if (!o->in_body && o->line_len == 0)
 				o->in_body = true;
 			else if (o->in_body && o->body_lines > 0)
@@ -599,7 +619,7 @@ pop3_rset_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 	pop3_reply(s, POP3_R_RSET, n, octets);
 }
 
-/* pop3_collect - type=collect for message k; 0 journalled (or gone already), -1 not */
+/* pop3_collect - type=collect for message k: 0 journalled, 1 gone, -1 not */
 static int
 pop3_collect(struct pop3_session *s, size_t k)
 {
@@ -608,12 +628,14 @@ pop3_collect(struct pop3_session *s, size_t k)
 	struct proto_reply pr;
 	int r;
 
-	req = proto_collect_encode(&(struct proto_collect){ .id = m->id, .idx = m->idx });
+	req = proto_collect_encode(
+	    &(struct proto_collect){.id = m->id, .idx = m->idx});
 	r = ipc_send_wait(s->qmgr_fd, req, POP3_QMGR_TIMEOUT_MS);
 	ipc_rec_free(&req);
 	if (r < 0 || pop3_qmgr_wait(s, &rep) < 0) {
-		log_warn("%s: collect <%s> for user=%s: qmgr did not answer: %s", m->id,
-		    m->rcpt, s->user, strerror(errno));
+		log_warn(
+		    "%s: collect <%s> for user=%s: qmgr did not answer: %s",
+		    m->id, m->rcpt, s->user, strerror(errno));
 		return -1;
 	}
 	r = proto_reply_decode(rep, PROTO_T_COLLECTED, &pr, "qmgr");
@@ -622,9 +644,11 @@ pop3_collect(struct pop3_session *s, size_t k)
 		return 0;
 	}
 	log_warn("%s: collect <%s> for user=%s: %s", m->id, m->rcpt, s->user,
-	    r < 0 ? "bad reply from qmgr" : pr.reason != NULL ? pr.reason :
-	    proto_status_name(pr.status));
-	/* A recipient finished meanwhile (expired, deleted) is not an error of ours. */
+	    r < 0               ? "bad reply from qmgr"
+	    : pr.reason != NULL ? pr.reason
+	                        : proto_status_name(pr.status));
+	/* A recipient finished meanwhile (expired, deleted) is not an error of
+	 * ours. */
 	r = r == 0 && pr.status == PROTO_STATUS_UNKNOWN ? 1 : -1;
 	ipc_rec_free(&rep);
 	return r;
@@ -655,10 +679,13 @@ pop3_update(struct pop3_session *s)
 			nfail++;
 	}
 	if (nfail > 0) {
-		log_warn("maildrop of user=%s: %u of %u deleted messages not collected%s",
-		    s->user, nfail, ndel, s->qmgr_lost ? ": qmgr restarted during the session" : "");
+		log_warn("maildrop of user=%s: %u of %u deleted messages not "
+		         "collected%s",
+		    s->user, nfail, ndel,
+		    s->qmgr_lost ? ": qmgr restarted during the session" : "");
 		pop3_reply(s, POP3_R_UPDATE_FAILED, nfail, ndel);
 	} else
-		pop3_reply(s, POP3_R_BYE_DELETED, s->srv->cfg->myhostname, s->ncollected);
+		pop3_reply(s, POP3_R_BYE_DELETED, s->srv->cfg->myhostname,
+		    s->ncollected);
 	pop3_close(s);
 }

@@ -31,10 +31,12 @@
 
 /* pop3_limits - POP3_SESSION_MAX, and pop3_client_connection_limit */
 static void
-pop3_limits(void *ctx, const struct daemon_peer *peer, struct daemon_limits *lim_r)
+pop3_limits(
+    void *ctx, const struct daemon_peer *peer, struct daemon_limits *lim_r)
 {
 	lim_r->sessions = POP3_SESSION_MAX;
-	lim_r->per_client = (size_t)((struct pop3 *)ctx)->cfg->pop3_client_connection_limit;
+	lim_r->per_client =
+	    (size_t)((struct pop3 *)ctx)->cfg->pop3_client_connection_limit;
 }
 
 /* pop3_refusal - the -ERR of a connection over a limit (not on pop3s) */
@@ -50,7 +52,8 @@ static void
 pop3_serve(void *ctx, int fd, const struct daemon_peer *peer,
     const struct daemon_listener *l)
 {
-	pop3_session_new(ctx, fd, peer, strcmp(l->service, DAEMON_SVC_POP3S) == 0);
+	pop3_session_new(
+	    ctx, fd, peer, strcmp(l->service, DAEMON_SVC_POP3S) == 0);
 }
 
 /* pop3_serve_free - a session still live at shutdown */
@@ -81,14 +84,14 @@ pop3_deadline_why(void *owner, unsigned events, char *buf, size_t size)
 
 /* Connections taken from one listener per wakeup, to stay fair to sessions. */
 static const struct daemon_serve_ops pop3_serve_ops = {
-	.accept_batch = 32,
-	.tls_on_connect = DAEMON_SVC_POP3S,
-	.limits = pop3_limits,
-	.refusal = pop3_refusal,
-	.session = pop3_serve,
-	.session_free = pop3_serve_free,
-	.timeout_reply = pop3_timeout_reply,
-	.deadline_why = pop3_deadline_why,
+    .accept_batch = 32,
+    .tls_on_connect = DAEMON_SVC_POP3S,
+    .limits = pop3_limits,
+    .refusal = pop3_refusal,
+    .session = pop3_serve,
+    .session_free = pop3_serve_free,
+    .timeout_reply = pop3_timeout_reply,
+    .deadline_why = pop3_deadline_why,
 };
 
 /*
@@ -115,9 +118,10 @@ pop3_server_new(struct daemon *d)
 	pop3_tls_setup(srv);
 	pop3_passwd_reload(srv);
 	for (i = 0; i < d->nlisten; i++)
-		if (daemon_listener_is(d, i, DAEMON_SVC_POP3S) && srv->tls == NULL)
+		if (daemon_listener_is(d, i, DAEMON_SVC_POP3S) &&
+		    srv->tls == NULL)
 			log_warn("pop3s listener without a TLS context: its "
-			    "connections will be closed");
+			         "connections will be closed");
 	srv->serve = daemon_server_new(d, &pop3_serve_ops, srv);
 	return srv;
 }

@@ -26,18 +26,19 @@
 
 static void pop3_session_event(struct stream *st, unsigned events, void *ctx);
 
-/* pop3_timeout_ms - the idle limit between commands (RFC 1939: 10 minutes at least) */
+/* pop3_timeout_ms - the idle limit between commands (RFC 1939: >= 10 min) */
 static uint64_t
 pop3_timeout_ms(const struct pop3_session *s)
 {
 	return (uint64_t)s->srv->cfg->pop3_timeout * 1000u;
 }
 
-/* pop3_arm - a command line has pop3_command_deadline, the session pop3_session_deadline */
+/* pop3_arm - the command line and the session deadlines */
 static void
 pop3_arm(struct pop3_session *s)
 {
-	stream_set_line_deadline(s->st, (uint64_t)s->srv->cfg->pop3_command_deadline * 1000u);
+	stream_set_line_deadline(
+	    s->st, (uint64_t)s->srv->cfg->pop3_command_deadline * 1000u);
 	stream_set_deadline(s->st, s->session_end);
 }
 
@@ -52,7 +53,8 @@ pop3_greet(struct pop3_session *s)
 
 /* pop3_session_new - serve an accepted connection (pop3s: handshake first) */
 void
-pop3_session_new(struct pop3 *srv, int fd, const struct daemon_peer *peer, bool tls_wrap)
+pop3_session_new(
+    struct pop3 *srv, int fd, const struct daemon_peer *peer, bool tls_wrap)
 {
 	struct pop3_session *s = xcalloc(1, sizeof(*s));
 
@@ -63,22 +65,24 @@ pop3_session_new(struct pop3 *srv, int fd, const struct daemon_peer *peer, bool 
 	s->ds.last_cmd = "CONNECT";
 	snprintf(s->addr, sizeof(s->addr), "%s", peer->addr);
 	s->name = peer->name;
-	s->st = daemon_session_begin(srv->serve, &s->ds, s, fd, pop3_session_event,
-	    s->name, s->addr);
+	s->st = daemon_session_begin(
+	    srv->serve, &s->ds, s, fd, pop3_session_event, s->name, s->addr);
 	if (s->st == NULL) {
 		free(s);
 		return;
 	}
 	log_info("connect from %s[%s]%s", s->name, s->addr,
 	    tls_wrap ? " (TLS on connect)" : "");
-	s->session_end = ev_now() + (uint64_t)srv->cfg->pop3_session_deadline * 1000u;
+	s->session_end =
+	    ev_now() + (uint64_t)srv->cfg->pop3_session_deadline * 1000u;
 	pop3_arm(s);
 	if (!tls_wrap) {
 		pop3_greet(s);
 		return;
 	}
 	if (srv->tls == NULL) {
-		log_warn("close connection from %s[%s]: no TLS context for pop3s",
+		log_warn(
+		    "close connection from %s[%s]: no TLS context for pop3s",
 		    s->name, s->addr);
 		pop3_session_free(&s);
 		return;
@@ -97,9 +101,9 @@ pop3_session_free(struct pop3_session **sp)
 	if (s == NULL)
 		return;
 	*sp = NULL;
-	log_info("disconnect from %s[%s]%s%s commands=%u collected=%u", s->name, s->addr,
-	    s->user != NULL ? " user=" : "", s->user != NULL ? s->user : "",
-	    s->ncmd, s->ncollected);
+	log_info("disconnect from %s[%s]%s%s commands=%u collected=%u", s->name,
+	    s->addr, s->user != NULL ? " user=" : "",
+	    s->user != NULL ? s->user : "", s->ncmd, s->ncollected);
 	/* Closing the bind frees the domains in qmgr: nothing was deleted. */
 	pop3_drop_close(s);
 	pop3_auth_reset(s);
@@ -134,14 +138,15 @@ pop3_close(struct pop3_session *s)
 	daemon_session_close(&s->ds);
 }
 
-/* pop3_plain_allowed - TLS, or loopback where pop3_plaintext_loopback says so */
+/* pop3_plain_allowed - TLS, or loopback if pop3_plaintext_loopback says so */
 bool
 pop3_plain_allowed(const struct pop3_session *s)
 {
 	if (stream_tls_active(s->st))
 		return true;
 	return s->srv->cfg->pop3_plaintext_loopback &&
-	    (strncmp(s->addr, "127.", 4) == 0 || strcmp(s->addr, "::1") == 0);
+	       (strncmp(s->addr, "127.", 4) == 0 ||
+	           strcmp(s->addr, "::1") == 0);
 }
 
 /* pop3_cmd_parse - see pop3.h */
@@ -163,10 +168,11 @@ pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *cmd)
 		cmd->verb[i] = (char)toupper((unsigned char)line[i]);
 	if (n == len)
 		return 0;
-	/* One space after the verb, then the arguments as RFC 1939 writes them. */
+	/* One space after the verb, then the arguments as RFC 1939 writes them.
+	 */
 	memcpy(cmd->rest, line + n + 1, len - n - 1);
 	memcpy(cmd->args, line + n + 1, len - n - 1);
-	for (p = cmd->args, start = 0, i = 0; ; i++) {
+	for (p = cmd->args, start = 0, i = 0;; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c != ' ' && c != '\0') {
@@ -175,7 +181,8 @@ pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *cmd)
 			continue;
 		}
 		if (i == start || cmd->narg >= 2 || i - start > POP3_ARG_MAX) {
-			/* Empty, a third, or too long: only PASS and AUTH read rest. */
+			/* Empty, a third, or too long: only PASS and AUTH read
+			 * rest. */
 			cmd->narg = 3;
 			return 0;
 		}
@@ -270,21 +277,22 @@ struct pop3_verb {
 };
 
 static const struct pop3_verb pop3_verbs[] = {
-	{ "CAPA", POP3_ST_AUTH | POP3_ST_TRANS, 0, 0, pop3_capa, "CAPA" },
-	{ "STLS", POP3_ST_AUTH, 0, 0, pop3_stls, "STLS" },
-	{ "USER", POP3_ST_AUTH, 1, 1, pop3_user_cmd, "USER name" },
-	{ "PASS", POP3_ST_AUTH, 0, 3, pop3_pass_cmd, "PASS string" },
-	{ "AUTH", POP3_ST_AUTH, 0, 3, pop3_auth_cmd, "AUTH mechanism [initial-response]" },
-	{ "QUIT", POP3_ST_AUTH | POP3_ST_TRANS, 0, 0, pop3_quit, "QUIT" },
-	{ "NOOP", POP3_ST_TRANS, 0, 0, pop3_noop, "NOOP" },
-	{ "STAT", POP3_ST_TRANS, 0, 0, pop3_stat_cmd, "STAT" },
-	{ "LIST", POP3_ST_TRANS, 0, 1, pop3_list_cmd, "LIST [msg]" },
-	{ "UIDL", POP3_ST_TRANS, 0, 1, pop3_uidl_cmd, "UIDL [msg]" },
-	{ "RETR", POP3_ST_TRANS, 1, 1, pop3_retr_cmd, "RETR msg" },
-	{ "TOP", POP3_ST_TRANS, 2, 2, pop3_top_cmd, "TOP msg n" },
-	{ "DELE", POP3_ST_TRANS, 1, 1, pop3_dele_cmd, "DELE msg" },
-	{ "RSET", POP3_ST_TRANS, 0, 0, pop3_rset_cmd, "RSET" },
-	{ NULL, 0, 0, 0, NULL, NULL },
+    {"CAPA", POP3_ST_AUTH | POP3_ST_TRANS, 0, 0, pop3_capa, "CAPA"},
+    {"STLS", POP3_ST_AUTH, 0, 0, pop3_stls, "STLS"},
+    {"USER", POP3_ST_AUTH, 1, 1, pop3_user_cmd, "USER name"},
+    {"PASS", POP3_ST_AUTH, 0, 3, pop3_pass_cmd, "PASS string"},
+    {"AUTH", POP3_ST_AUTH, 0, 3, pop3_auth_cmd,
+        "AUTH mechanism [initial-response]"},
+    {"QUIT", POP3_ST_AUTH | POP3_ST_TRANS, 0, 0, pop3_quit, "QUIT"},
+    {"NOOP", POP3_ST_TRANS, 0, 0, pop3_noop, "NOOP"},
+    {"STAT", POP3_ST_TRANS, 0, 0, pop3_stat_cmd, "STAT"},
+    {"LIST", POP3_ST_TRANS, 0, 1, pop3_list_cmd, "LIST [msg]"},
+    {"UIDL", POP3_ST_TRANS, 0, 1, pop3_uidl_cmd, "UIDL [msg]"},
+    {"RETR", POP3_ST_TRANS, 1, 1, pop3_retr_cmd, "RETR msg"},
+    {"TOP", POP3_ST_TRANS, 2, 2, pop3_top_cmd, "TOP msg n"},
+    {"DELE", POP3_ST_TRANS, 1, 1, pop3_dele_cmd, "DELE msg"},
+    {"RSET", POP3_ST_TRANS, 0, 0, pop3_rset_cmd, "RSET"},
+    {NULL, 0, 0, 0, NULL, NULL},
 };
 
 /* pop3_abuse - one more bad line: past POP3_ABUSE_MAX the session ends */
@@ -331,8 +339,9 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 		return;
 	}
 	log_debug("%s[%s]: < %s%s", s->name, s->addr, cmd.verb,
-	    strcmp(cmd.verb, "PASS") == 0 || strcmp(cmd.verb, "AUTH") == 0 ?
-	    " ..." : "");
+	    strcmp(cmd.verb, "PASS") == 0 || strcmp(cmd.verb, "AUTH") == 0
+	        ? " ..."
+	        : "");
 	for (v = pop3_verbs; v->name != NULL; v++)
 		if (strcmp(v->name, cmd.verb) == 0)
 			break;
@@ -363,8 +372,9 @@ pop3_input(struct pop3_session *s)
 			if (stream_pending(s->st) > POP3_OUTPUT_MAX)
 				break;
 		}
-		r = stream_read_line(s->st, s->sasl != NULL ? SASL_LINE_MAX : POP3_LINE_MAX,
-		    &line, &len);
+		r = stream_read_line(s->st,
+		    s->sasl != NULL ? SASL_LINE_MAX : POP3_LINE_MAX, &line,
+		    &len);
 		if (r == 0)
 			break;
 		pop3_cmd_line(s, r, line, len);

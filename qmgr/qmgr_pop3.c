@@ -41,8 +41,8 @@
 static int
 qmgr_pop3_refuse(struct qmgr_agent *a, const char *domain, const char *why)
 {
-	struct ipc_rec *rec = proto_busy_encode(&(struct proto_busy){
-	    .domain = domain, .reason = why });
+	struct ipc_rec *rec = proto_busy_encode(
+	    &(struct proto_busy){.domain = domain, .reason = why});
 
 	(void)ipc_send(a->fd, rec);
 	ipc_rec_free(&rec);
@@ -51,7 +51,8 @@ qmgr_pop3_refuse(struct qmgr_agent *a, const char *domain, const char *why)
 
 /* qmgr_pop3_bind - see qmgr.h */
 int
-qmgr_pop3_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user)
+qmgr_pop3_bind(
+    struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user)
 {
 	char *copy = xstrdup(list), *save = NULL, *name;
 	struct ipc_rec *rec;
@@ -59,12 +60,15 @@ qmgr_pop3_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const cha
 
 	a->maildrop = true;
 	a->user = xstrdup(user);
-	for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save)) {
 		const struct domain *d = domain_find(q->cfg->domains, name);
-		struct qmgr_domain *dom = d != NULL ? htable_get(q->domains, d->name) : NULL;
+		struct qmgr_domain *dom =
+		    d != NULL ? htable_get(q->domains, d->name) : NULL;
 		const char *why = NULL;
 
-		if (d == NULL || d->owner == NULL || strcmp(d->owner, user) != 0)
+		if (d == NULL || d->owner == NULL ||
+		    strcmp(d->owner, user) != 0)
 			why = "not the owner of this domain";
 		else if (!d->pop3)
 			why = "POP3 collection is off for this domain";
@@ -75,12 +79,14 @@ qmgr_pop3_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const cha
 		else if (a->nbind >= PROTO_BIND_MAX)
 			why = "too many domains";
 		if (why != NULL) {
-			log_info("refuse POP3 maildrop of %s for user=%s: %s", name, user, why);
+			log_info("refuse POP3 maildrop of %s for user=%s: %s",
+			    name, user, why);
 			(void)qmgr_pop3_refuse(a, name, why);
 			free(copy);
 			return -1;
 		}
-		a->bind = xreallocarray(a->bind, a->nbind + 1, sizeof(*a->bind));
+		a->bind =
+		    xreallocarray(a->bind, a->nbind + 1, sizeof(*a->bind));
 		a->bind[a->nbind++] = xstrdup(d->name);
 	}
 	free(copy);
@@ -88,14 +94,16 @@ qmgr_pop3_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const cha
 		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
 
 		htable_put(q->bound, dom->name, a);
-		/* Jobs queued for an open gate wait for the session's end, refilled then. */
+		/* Jobs queued for an open gate wait for the session's end,
+		 * refilled then. */
 		qmgr_domain_drop_queued(q, dom);
 		log_info("%s: POP3 maildrop open for user=%s", dom->name, user);
 	}
 	a->idle_sent = true;
 	rec = proto_idle_encode();
 	if (ipc_send(a->fd, rec) < 0)
-		log_warn("answer POP3 session of %s: %s", user, strerror(errno));
+		log_warn(
+		    "answer POP3 session of %s: %s", user, strerror(errno));
 	ipc_rec_free(&rec);
 	return 0;
 }
@@ -113,7 +121,8 @@ qmgr_pop3_unbind(struct qmgr *q, struct qmgr_agent *a)
 			htable_del(q->bound, a->bind[i]);
 		log_info("%s: POP3 maildrop closed for user=%s", a->bind[i],
 		    a->user != NULL ? a->user : "");
-		/* A trigger during the session opened the gate: its mail goes now. */
+		/* A trigger during the session opened the gate: its mail goes
+		 * now. */
 		if (dom != NULL) {
 			qmgr_domain_drop_queued(q, dom);
 			qmgr_domain_fill(q, dom);
@@ -125,12 +134,12 @@ qmgr_pop3_unbind(struct qmgr *q, struct qmgr_agent *a)
 	a->nbind = 0;
 }
 
-/* qmgr_pop3_answer - type=collected status= [reason=]; 0, or -1 if it could not go */
+/* qmgr_pop3_answer - type=collected status= [reason=]; 0/-1 */
 static int
 qmgr_pop3_answer(struct qmgr_agent *a, enum proto_status st, const char *why)
 {
 	struct ipc_rec *rec = proto_reply_encode(PROTO_T_COLLECTED,
-	    &(struct proto_reply){ .status = st, .reason = why });
+	    &(struct proto_reply){.status = st, .reason = why});
 	int r = ipc_send(a->fd, rec);
 
 	ipc_rec_free(&rec);
@@ -161,14 +170,16 @@ qmgr_pop3_log(const struct envelope *msg, size_t idx, const char *user)
 	gettimeofday(&tv, NULL);
 	delay = (double)tv.tv_sec + tv.tv_usec / 1e6 - (double)msg->arrival;
 	job_delay_format(delay > 0 ? delay : 0, s0, sizeof(s0));
-	log_info("%s: to=<%s>, relay=pop3, delay=%s, delays=%s/0/0/0, dsn=2.0.0, "
-	    "status=sent (collected by POP3 user %s)", msg->id, msg->rcpt[idx].addr, s0,
-	    s0, user);
+	log_info(
+	    "%s: to=<%s>, relay=pop3, delay=%s, delays=%s/0/0/0, dsn=2.0.0, "
+	    "status=sent (collected by POP3 user %s)",
+	    msg->id, msg->rcpt[idx].addr, s0, s0, user);
 }
 
 /* qmgr_pop3_collect - see qmgr.h */
 int
-qmgr_pop3_collect(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
+qmgr_pop3_collect(
+    struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 {
 	struct proto_collect c;
 	struct envelope *msg = NULL;
@@ -178,15 +189,18 @@ qmgr_pop3_collect(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *re
 	enum proto_status status = PROTO_STATUS_OK;
 	int r;
 
-	if (!a->maildrop || proto_collect_decode(rec, &c, "pop3") < 0 || !queue_id_ok(c.id))
+	if (!a->maildrop || proto_collect_decode(rec, &c, "pop3") < 0 ||
+	    !queue_id_ok(c.id))
 		return -1;
 	if (queue_read_envelope(q->env.qdir, c.id, &msg) < 0) {
 		status = PROTO_STATUS_UNKNOWN;
 		why = "no such message";
 		goto answer;
 	}
-	if (c.idx >= msg->nrcpt || !qmgr_pop3_bound(q, a, msg->rcpt[c.idx].addr, &dom)) {
-		/* Not a recipient of this session's domains: the session lies. */
+	if (c.idx >= msg->nrcpt ||
+	    !qmgr_pop3_bound(q, a, msg->rcpt[c.idx].addr, &dom)) {
+		/* Not a recipient of this session's domains: the session lies.
+		 */
 		envelope_free(&msg);
 		return -1;
 	}
@@ -194,11 +208,14 @@ qmgr_pop3_collect(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *re
 	if (queue_journal_read(q->env.qdir, c.id, msg->nrcpt, st) < 0) {
 		status = PROTO_STATUS_ERROR;
 		why = "journal unreadable";
-	} else if (st[c.idx] != JOURNAL_PENDING || queue_hold_get(q->env.qdir, c.id)) {
+	} else if (st[c.idx] != JOURNAL_PENDING ||
+	           queue_hold_get(q->env.qdir, c.id)) {
 		status = PROTO_STATUS_UNKNOWN;
-		why = st[c.idx] != JOURNAL_PENDING ? "recipient already finished" :
-		    "message on hold";
-	} else if (queue_journal_append(q->env.qdir, c.id, (size_t)c.idx, JOURNAL_DONE) < 0) {
+		why = st[c.idx] != JOURNAL_PENDING
+		          ? "recipient already finished"
+		          : "message on hold";
+	} else if (queue_journal_append(
+	               q->env.qdir, c.id, (size_t)c.idx, JOURNAL_DONE) < 0) {
 		log_warn("%s: journal POP3 collection of <%s>: %s", c.id,
 		    msg->rcpt[c.idx].addr, strerror(errno));
 		status = PROTO_STATUS_ERROR;
@@ -209,13 +226,16 @@ qmgr_pop3_collect(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *re
 		dom->sent++;
 		/* The journal says who is done: the index follows it. */
 		if (qctl_index_envelope(&q->env, msg) < 0)
-			log_warn("%s: update index after POP3 collection: failed", c.id);
+			log_warn(
+			    "%s: update index after POP3 collection: failed",
+			    c.id);
 	}
 	free(st);
 answer:
 	envelope_free(&msg);
 	r = qmgr_pop3_answer(a, status, why);
 	if (r < 0)
-		log_warn("answer POP3 session of %s: %s", a->user, strerror(errno));
+		log_warn(
+		    "answer POP3 session of %s: %s", a->user, strerror(errno));
 	return 0;
 }
