@@ -96,5 +96,26 @@ like(pop3_cmd($c, 'PASS demo'), qr/^\+OK maildrop of demo has 1 messages/, 'the 
 pop3_cmd($c, 'DELE 1');
 like(pop3_cmd($c, 'QUIT'), qr/^\+OK .*\(1 messages collected\)/, 'and collects it');
 ok(wait_for(sub { $s->log_text =~ /\Q$late\E: to=<bob\@more\.example>, relay=pop3, .*status=sent/ }, 10), 'logged once as collected');
+
+# --- pop3 itself dies during a session: qmgr frees the domains ------------
+my $late2 = queue_msg($s, 'bob@more.example', "Subject: crash\r\n\r\nfor bob\r\n");
+($c) = pop3_connect($o->{pop3_port});
+pop3_cmd($c, 'USER demo');
+like(pop3_cmd($c, 'PASS demo'), qr/^\+OK maildrop of demo has 1 messages/, 'a session holds more.example again');
+pop3_cmd($c, 'DELE 1');
+my $closed = () = $s->log_text =~ /more\.example: POP3 maildrop closed/g;
+my $pop3 = $s->child_pid('pop3');
+ok($pop3 && kill('KILL', $pop3), 'pop3 killed mid-session');
+ok(wait_for(sub { (() = $s->log_text =~ /more\.example: POP3 maildrop closed/g) > $closed }, 20),
+    'qmgr sees the bind close and frees the domains');
+ok(wait_for(sub { my $p = $s->child_pid('pop3'); $p && $p != $pop3 }, 30), 'master restarted pop3');
+ok(wait_for(sub {
+	my ($c3) = pop3_connect($o->{pop3_port}) or return 0;
+	pop3_cmd($c3, 'USER demo');
+	my $r = pop3_cmd($c3, 'PASS demo') // '';
+	pop3_cmd($c3, 'QUIT');
+	$r =~ /^\+OK maildrop of demo has 1 messages/;
+}, 30), 'the next login has the message: the DELE before the crash deleted nothing');
+unlike($s->log_text, qr/\Q$late2\E: to=/, 'and nobody delivered it');
 sink_stop($sink);
 done_testing;
