@@ -369,7 +369,6 @@ static const struct {
 	  "bad value of status" },
 	{ "type=done\n", "done record from peer16: missing field job" },
 	{ "type=hello\nslots=1\nbind=a\nbindings=b\n", "unknown field bindings" },
-	{ "type=collect\nid=0123456789ABCDEF0123\n", "missing field idx" },
 	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\ntls=may\n",
 	  "bad pair rcpt and idx" },
 	{ "type=job\njob=1\nid=X\ndomain=a\nsender=\nsize=1\nroute=mx\ntls=may\n"
@@ -390,6 +389,7 @@ static const struct {
 	{ "type=probed\ndomain=a\n", "missing field next_probe" },
 	{ "type=trigger\ndomain=a\nsource=cli\nall=1\n", "want one of domain, group and all" },
 	{ "type=trigger\ngroup=g\nsource=cli\nall=1\n", "want one of domain, group and all" },
+	{ "type=collect\nid=0123456789ABCDEF0123\n", "missing field idx" },
 };
 
 /* decode_as - decode rec as the record its type names; 0/-1 */
