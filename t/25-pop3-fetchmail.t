@@ -5,7 +5,8 @@
 # for a domain of another customer: alice gets two, bob one, each with
 # the bytes sent; qmgr logs relay=pop3 status=sent per recipient; the
 # customer's domain is empty afterwards (the other customer's message
-# stays), and a second fetchmail run finds nothing.
+# stays), pflogsumm counts three deliveries, and a second fetchmail run
+# finds nothing.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -103,6 +104,14 @@ like($log->(), qr/\Q$alice\E: to=<alice\@site\.example>, relay=pop3, delay=[\d.]
     'the log line has the shape pflogsumm reads');
 ok(wait_for(sub { my @ids = $s->queue_list_ids; @ids == 1 && $ids[0] eq $other }, 10),
     "only acme's message is left in the queue");
+
+# pflogsumm counts the collections as deliveries (sluice.conf(5): --syslog-name).
+my ($prc, $sum, $perr) = SluiceTest::run_cmd([tool('pflogsumm'), '--syslog-name=sluice', $s->logfile]);
+is($prc, 0, 'pflogsumm reads the log') or diag($perr);
+like($sum, qr/^\s*3\s+received$/m, 'pflogsumm: 3 received');
+like($sum, qr/^\s*3\s+delivered$/m, 'pflogsumm: 3 delivered (one per recipient collected)');
+like($sum, qr/^\s*3\s+\d+\s+0\s+.*\ssite\.example$/m, 'pflogsumm: site.example had the 3 deliveries, no deferral');
+like($sum, qr/^\s*2\s+alice\@site\.example\n\s*1\s+bob\@site\.example$/m, 'pflogsumm: alice 2, bob 1');
 
 ($st, $fout) = run_fetchmail();
 is($st, 1, 'a second fetchmail run exits 1: no mail') or diag($fout);
