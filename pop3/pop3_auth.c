@@ -25,9 +25,6 @@
 #include "pop3/pop3.h"
 #include "pop3/pop3_reply.h"
 
-/* The longest pause a failed login costs, however many came before. */
-#define POP3_AUTH_DELAY_MAX_MS 60000
-
 /* pop3_passwd_reload - reread passwd_file; keep the old logins on errors */
 void
 pop3_passwd_reload(struct pop3 *srv)
@@ -75,25 +72,19 @@ pop3_auth_pause_over(void *ctx)
 
 /*
  * pop3_auth_failed - count a failed login and answer it only after
- * auth_failure_delay, doubled for each failure before (as etrn does);
+ * authlock_delay_ms() (auth_failure_delay, doubling, as at every door);
  * the log line has Postfix's shape, which fail2ban reads.
  */
 static void
 pop3_auth_failed(struct pop3_session *s, const char *user, const char *why)
 {
-	uint64_t delay = (uint64_t)s->srv->cfg->auth_failure_delay * 1000u;
-	unsigned i;
-
 	s->auth_failures++;
 	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s",
 	    s->name, s->addr, s->mech != NULL ? s->mech : "USER", why,
 	    user != NULL ? user : "");
-	for (i = 1; i < s->auth_failures && delay < POP3_AUTH_DELAY_MAX_MS; i++)
-		delay *= 2;
-	if (delay > POP3_AUTH_DELAY_MAX_MS)
-		delay = POP3_AUTH_DELAY_MAX_MS;
-	s->auth_pause =
-	    ev_timer_add(s->srv->loop, delay, pop3_auth_pause_over, s);
+	s->auth_pause = ev_timer_add(s->srv->loop,
+	    authlock_delay_ms(s->srv->cfg, s->auth_failures),
+	    pop3_auth_pause_over, s);
 }
 
 /* pop3_auth_done - right credentials: lockout check, then the maildrop */
