@@ -49,6 +49,9 @@ like($m[0] // '', qr/Subject: nopop/, 'and it is not the one the POP3 session ho
 like($s->log_text, qr/\Q$held\E/, 'sanity: the held message is in the log');
 unlike($s->log_text, qr/\Q$held\E: to=<alice\@site\.example>, relay=(?!pop3)/, 'site.example delivered by nobody');
 
+($rc, $out) = $s->cli('queue', 'summary');
+like($out, qr/site\.example.*POP3 session/, 'queue summary: site.example held by the POP3 session') or diag($out);
+
 my ($c2, $g2) = pop3_connect($o->{pop3_port});
 pop3_cmd($c2, 'USER demo');
 like(pop3_cmd($c2, 'PASS demo'), qr/^-ERR \[IN-USE\] the maildrop of demo is in use: site\.example: busy/,
