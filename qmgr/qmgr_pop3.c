@@ -117,15 +117,16 @@ qmgr_pop3_unbind(struct qmgr *q, struct qmgr_agent *a)
 	for (i = 0; i < a->nbind; i++) {
 		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
 
-		if (htable_get(q->bound, a->bind[i]) == a)
+		/* A bind refused half-way never held the earlier domains. */
+		if (htable_get(q->bound, a->bind[i]) == a) {
 			htable_del(q->bound, a->bind[i]);
-		log_info("%s: POP3 maildrop closed for user=%s", a->bind[i],
-		    a->user != NULL ? a->user : "");
-		/* A trigger during the session opened the gate: its mail goes
-		 * now. */
-		if (dom != NULL) {
-			qmgr_domain_drop_queued(q, dom);
-			qmgr_domain_fill(q, dom);
+			log_info("%s: POP3 maildrop closed for user=%s",
+			    a->bind[i], a->user != NULL ? a->user : "");
+			/* A trigger opened the gate meanwhile: it goes. */
+			if (dom != NULL) {
+				qmgr_domain_drop_queued(q, dom);
+				qmgr_domain_fill(q, dom);
+			}
 		}
 		free(a->bind[i]);
 	}
