@@ -246,6 +246,8 @@ static const struct {
 	{ "fingerd", offsetof(struct config, finger_listen) },
 	{ "web", offsetof(struct config, web_listen) },
 	{ "peer", offsetof(struct config, peers) },
+	{ "pop3", offsetof(struct config, pop3_listen) },
+	{ "pop3", offsetof(struct config, pop3s_listen) },
 };
 
 /* cli_check_programs - every program master would run is there and executable */

@@ -24,9 +24,6 @@
 #include "etrn/etrn.h"
 #include "etrn/etrn_reply.h"
 
-/* The longest pause a failed login costs, however many came before. */
-#define ETRN_AUTH_DELAY_MAX_MS	60000
-
 /* etrn_passwd_reload - reread passwd_file; keep the old logins on errors */
 void
 etrn_passwd_reload(struct etrn *srv)
@@ -89,18 +86,12 @@ etrn_auth_pause_over(void *ctx)
 static void
 etrn_auth_failed(struct etrn_session *s, const char *user, const char *why)
 {
-	uint64_t delay = (uint64_t)s->srv->cfg->auth_failure_delay * 1000u;
-	unsigned i;
-
 	s->auth_failures++;
 	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s",
 	    s->name, s->addr, s->mech != NULL ? s->mech : "?", why,
 	    user != NULL ? user : "");
-	for (i = 1; i < s->auth_failures && delay < ETRN_AUTH_DELAY_MAX_MS; i++)
-		delay *= 2;
-	if (delay > ETRN_AUTH_DELAY_MAX_MS)
-		delay = ETRN_AUTH_DELAY_MAX_MS;
-	s->auth_pause = ev_timer_add(s->srv->loop, delay, etrn_auth_pause_over, s);
+	s->auth_pause = ev_timer_add(s->srv->loop,
+	    authlock_delay_ms(s->srv->cfg, s->auth_failures), etrn_auth_pause_over, s);
 }
 
 /* etrn_auth_status - act on what sasl_start()/sasl_step() said */

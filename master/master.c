@@ -19,6 +19,7 @@
  *	prober	one.
  *	web	one, on web_listen, when set.
  *	peer	one, when peers is set (the fleet).
+ *	pop3	one, on pop3_listen and pop3s_listen, when either is set.
  *
  *	A child that dies is logged with the
  *	reason and restarted after master_restart_delay, doubling up to

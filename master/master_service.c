@@ -74,6 +74,12 @@ master_web_count(const struct config *cfg)
 }
 
 static long
+master_pop3_count(const struct config *cfg)
+{
+	return cfg->pop3_listen.n + cfg->pop3s_listen.n > 0 ? 1 : 0;
+}
+
+static long
 master_peer_count(const struct config *cfg)
 {
 	return cfg->peers.n > 0 ? 1 : 0;
@@ -94,6 +100,8 @@ static struct master_service master_services[] = {
 	{ .name = "prober", .listen_services = "", .count = master_one },
 	{ .name = "web", .listen_services = DAEMON_SVC_WEB, .count = master_web_count },
 	{ .name = "peer", .listen_services = "", .count = master_peer_count },
+	{ .name = "pop3", .listen_services = DAEMON_SVC_POP3 "," DAEMON_SVC_POP3S,
+	    .count = master_pop3_count },
 };
 #define MASTER_NSERVICES (sizeof(master_services) / sizeof(master_services[0]))
 

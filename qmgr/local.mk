@@ -13,6 +13,7 @@ qmgr_libqmgr_a_SOURCES += qmgr/qmgr_home.c qmgr/qmgr_agent.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_peer.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_client_probe.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_quota.c
+qmgr_libqmgr_a_SOURCES += qmgr/qmgr_pop3.c
 qmgr_qmgr_SOURCES = qmgr/qmgr.c
 qmgr_qmgr_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)
 

@@ -17,7 +17,9 @@
  *	the sluice CLI asks for queue listings, summaries, deletions, holds,
  *	bounces, flushes, reindexing and status; and QUEUE_DIR/private/deliver,
  *	where deliver processes (and etrn's ATRN sessions, bound to their
- *	domains) take delivery jobs and report each recipient.
+ *	domains) take delivery jobs and report each recipient, and pop3's
+ *	sessions hold their maildrop's domains and report what was collected
+ *	(qmgr journals it).
  *
  *	A held domain's mail waits behind its gate until a trigger opens it
  *	for a lease; the open gates are saved in QUEUE_DIR/private/gates, so

@@ -103,6 +103,8 @@ struct qmgr_agent {
 	char **bind;		/* ATRN: the domains this session serves alone */
 	size_t nbind;
 	bool idle_sent;		/* told it that its domains have nothing left */
+	bool maildrop;		/* a POP3 session: binds, never takes a job (qmgr_pop3.c) */
+	char *user;		/* its login, for the log of what it collects */
 	struct qmgr_agent *next;
 };
 
@@ -205,6 +207,18 @@ void qmgr_agent_accept(int lfd, unsigned events, void *ctx);
 int qmgr_agent_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user);
 /* qmgr_agent_unbind - ATRN session a ended: its gates close, its domains are free */
 void qmgr_agent_unbind(struct qmgr *q, struct qmgr_agent *a);
+
+/* qmgr_pop3.c: POP3 sessions, maildrop agents bound to their domains */
+/*
+ * qmgr_pop3_bind - POP3 session a (user) takes the domains of list: no
+ * gate opens, no job goes to anyone while it lasts. Answers type=idle;
+ * 0, or -1 (type=busy sent) to drop it.
+ */
+int qmgr_pop3_bind(struct qmgr *q, struct qmgr_agent *a, const char *list, const char *user);
+/* qmgr_pop3_unbind - POP3 session a ended: its domains are free, their jobs may go */
+void qmgr_pop3_unbind(struct qmgr *q, struct qmgr_agent *a);
+/* qmgr_pop3_collect - type=collect: journal one collected recipient; 0, or -1 to drop a */
+int qmgr_pop3_collect(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec);
 
 /*
  * qmgr_gate.c: the gate of a domain, with one owner. These functions

@@ -64,6 +64,9 @@ qmgr_agent_hello(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec
 	    h.slots > QMGR_AGENT_SLOTS_MAX || a->slots != 0)
 		return -1;
 	a->slots = (unsigned)h.slots;
+	if (h.maildrop)
+		return h.bind != NULL && h.user != NULL ?
+		    qmgr_pop3_bind(q, a, h.bind, h.user) : -1;
 	if (h.bind != NULL)
 		return qmgr_agent_bind(q, a, h.bind, h.user);
 	qmgr_ready_all(q);
@@ -127,6 +130,7 @@ static const struct {
 	{ PROTO_T_HELLO, qmgr_agent_hello },
 	{ PROTO_T_RCPT, qmgr_agent_rcpt },
 	{ PROTO_T_DONE, qmgr_agent_done },
+	{ PROTO_T_COLLECT, qmgr_pop3_collect },
 };
 
 /* qmgr_agent_record - one record from a deliver process; 0, or -1 to drop it */
@@ -178,8 +182,11 @@ qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
 			break;
 		}
 	htable_walk(q->jobs, qmgr_agent_orphan, &o);
-	atrn = a->nbind > 0;
-	qmgr_agent_unbind(q, a);
+	atrn = a->nbind > 0 && !a->maildrop;
+	if (a->maildrop)
+		qmgr_pop3_unbind(q, a);
+	else
+		qmgr_agent_unbind(q, a);
 	for (i = 0; i < o.n; i++) {
 		struct qmgr_job *j = o.job[i];
 		struct qmgr_domain *dom = j->dom;
@@ -199,6 +206,7 @@ qmgr_agent_drop(struct qmgr *q, struct qmgr_agent *a)
 		qmgr_domain_fill(q, dom);
 	}
 	free(o.job);
+	free(a->user);
 	free(a);
 	if (!atrn || o.n > 0)
 		log_warn("%s went away; %zu job%s queued again", atrn ? "ATRN session" :

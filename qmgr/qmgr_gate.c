@@ -730,7 +730,10 @@ qmgr_hook_gate(void *ctx, const char *domain, struct qctl_gate *g)
 
 	g->state = d == NULL ? PROTO_GATE_RELAY : d->mode == DOMAIN_MODE_HOLD ?
 	    PROTO_GATE_HELD : PROTO_GATE_BACKUP;
-	if (dom != NULL && htable_get(q->bound, domain) != NULL) {
+	if (dom != NULL && htable_get(q->bound, domain) != NULL &&
+	    ((struct qmgr_agent *)htable_get(q->bound, domain))->maildrop) {
+		snprintf(g->reason, sizeof(g->reason), "POP3 session");
+	} else if (dom != NULL && htable_get(q->bound, domain) != NULL) {
 		g->state = PROTO_GATE_OPEN;
 		snprintf(g->opened_by, sizeof(g->opened_by), "%s",
 		    proto_source_name(PROTO_SOURCE_ATRN));

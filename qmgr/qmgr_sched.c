@@ -326,7 +326,8 @@ qmgr_job_assign(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j)
 
 /*
  * qmgr_agent_pick - who takes dom's next job: the ATRN session bound to
- * dom, if any (and nobody else); otherwise the ordinary deliver process
+ * dom, if any (and nobody else; nobody at all while a POP3 session holds
+ * it); otherwise the ordinary deliver process
  * with the most free slots.
  */
 static struct qmgr_agent *
@@ -334,8 +335,9 @@ qmgr_agent_pick(struct qmgr *q, const struct qmgr_domain *dom)
 {
 	struct qmgr_agent *a, *best = NULL;
 
+	/* A POP3 session holds its domains: their jobs wait until it ends. */
 	if ((a = htable_get(q->bound, dom->name)) != NULL)
-		return a->busy < a->slots ? a : NULL;
+		return !a->maildrop && a->busy < a->slots ? a : NULL;
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a->nbind == 0 && a->busy < a->slots &&
 		    (best == NULL || best->slots - best->busy < a->slots - a->busy))

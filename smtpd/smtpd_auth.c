@@ -26,7 +26,6 @@
 #include "smtpd/smtpd.h"
 
 /* The longest pause after a failed login, however many came before. */
-#define SMTPD_AUTH_DELAY_MAX_MS	(60 * 1000)
 
 bool
 smtpd_auth_offered(const struct smtpd_session *s)
@@ -87,10 +86,6 @@ smtpd_auth_delay_fire(void *ctx)
 static void
 smtpd_auth_failed(struct smtpd_session *s, const char *user, const char *why)
 {
-	unsigned long long ms = (unsigned long long)s->srv->cfg->auth_failure_delay *
-	    1000u;
-	unsigned i;
-
 	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s",
 	    s->name, s->addr, sasl_mech_name(sasl_mech(s->sasl)), why,
 	    user != NULL ? user : "");
@@ -100,11 +95,8 @@ smtpd_auth_failed(struct smtpd_session *s, const char *user, const char *why)
 	 * passwords costs more the longer it goes on; the client's further
 	 * commands wait unread meanwhile.
 	 */
-	for (i = 1; i < s->auth_failures && ms < SMTPD_AUTH_DELAY_MAX_MS; i++)
-		ms *= 2;
-	if (ms > SMTPD_AUTH_DELAY_MAX_MS)
-		ms = SMTPD_AUTH_DELAY_MAX_MS;
-	s->auth_delay = ev_timer_add(s->srv->loop, ms, smtpd_auth_delay_fire, s);
+	s->auth_delay = ev_timer_add(s->srv->loop,
+	    authlock_delay_ms(s->srv->cfg, s->auth_failures), smtpd_auth_delay_fire, s);
 }
 
 /* smtpd_auth_result - act on where an exchange stands */

@@ -117,6 +117,21 @@ main(void)
 	expect(&cfg, "nolimit", "192.0.2.4", "not locked",
 	    "with both limits 0 nothing is ever locked");
 
+	/* The pause before the answer to a failed login, at every door. */
+	cfg.auth_failure_delay = 2;
+	{
+		static const struct { unsigned failures; uint64_t ms; } d[] = {
+			{ 1, 2000 }, { 2, 4000 }, { 3, 8000 }, { 5, 32000 },
+			{ 6, AUTHLOCK_DELAY_MAX_MS }, { 1000, AUTHLOCK_DELAY_MAX_MS },
+		};
+
+		for (i = 0; i < (int)(sizeof(d) / sizeof(d[0])); i++)
+			ok(authlock_delay_ms(&cfg, d[i].failures) == d[i].ms,
+			    "delay after failure %u: got %llu ms, want %llu", d[i].failures,
+			    (unsigned long long)authlock_delay_ms(&cfg, d[i].failures),
+			    (unsigned long long)d[i].ms);
+	}
+
 	test_rmdir(tmpl);
 	free(priv);
 	return tap_done();

@@ -11,7 +11,7 @@ use warnings;
 use Test::More;
 
 my $src = $ENV{SLUICE_SRCDIR} || '.';
-my @programs = qw(master smtpd qmgr deliver etrn fingerd prober web peer);
+my @programs = qw(master smtpd qmgr deliver etrn fingerd prober web peer pop3);
 
 sub slurp {
 	my ($f) = @_;

@@ -301,6 +301,23 @@ test_round_trips(void)
 		ipc_rec_free(&rec);
 	}
 	{
+		struct proto_hello a = { .slots = 1, .bind = "site.example", .user = "demo",
+			.maildrop = true }, b;
+
+		rec = wire(proto_hello_encode(&a));
+		ok(rec != NULL && proto_hello_decode(rec, &b, "t") == 0 && b.maildrop &&
+		    same(a.bind, b.bind) && same(a.user, b.user), "hello maildrop=1 round trip");
+		ipc_rec_free(&rec);
+	}
+	{
+		struct proto_collect a = { .id = "0123456789ABCDEF0123", .idx = 7 }, b;
+
+		rec = wire(proto_collect_encode(&a));
+		ok(rec != NULL && proto_collect_decode(rec, &b, "t") == 0 && b.idx == 7 &&
+		    same(a.id, b.id), "collect round trip");
+		ipc_rec_free(&rec);
+	}
+	{
 		struct proto_job_rcpt r[] = { { "a@site.example", 0 }, { "b@site.example", 3 } };
 		struct proto_job a = { .job = 5, .id = "0123456789ABCDEF0123",
 			.domain = "site.example", .sender = "", .size = 1234,
@@ -372,6 +389,7 @@ static const struct {
 	{ "type=probed\ndomain=a\n", "missing field next_probe" },
 	{ "type=trigger\ndomain=a\nsource=cli\nall=1\n", "want one of domain, group and all" },
 	{ "type=trigger\ngroup=g\nsource=cli\nall=1\n", "want one of domain, group and all" },
+	{ "type=collect\nid=0123456789ABCDEF0123\n", "missing field idx" },
 };
 
 /* decode_as - decode rec as the record its type names; 0/-1 */
@@ -390,6 +408,7 @@ decode_as(const struct ipc_rec *rec, const char *peer, bool as_queued)
 		struct proto_done done;
 		struct proto_hello hello;
 		struct proto_job job;
+		struct proto_collect collect;
 	} x;
 	int ret = -2;
 
@@ -411,6 +430,8 @@ decode_as(const struct ipc_rec *rec, const char *peer, bool as_queued)
 		ret = proto_done_decode(rec, &x.done, peer);
 	else if (strcmp(type, PROTO_T_HELLO) == 0)
 		ret = proto_hello_decode(rec, &x.hello, peer);
+	else if (strcmp(type, PROTO_T_COLLECT) == 0)
+		ret = proto_collect_decode(rec, &x.collect, peer);
 	else if (strcmp(type, PROTO_T_JOB) == 0) {
 		ret = proto_job_decode(rec, &x.job, peer);
 		proto_job_clear(&x.job);

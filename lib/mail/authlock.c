@@ -263,3 +263,14 @@ authlock_success(const struct config *cfg, const char *login)
 		log_warn("remove %s: %s", path, strerror(errno));
 	free(path);
 }
+
+uint64_t
+authlock_delay_ms(const struct config *cfg, unsigned failures)
+{
+	uint64_t ms = (uint64_t)cfg->auth_failure_delay * 1000u;
+	unsigned i;
+
+	for (i = 1; i < failures && ms < AUTHLOCK_DELAY_MAX_MS; i++)
+		ms *= 2;
+	return ms < AUTHLOCK_DELAY_MAX_MS ? ms : AUTHLOCK_DELAY_MAX_MS;
+}

@@ -38,6 +38,7 @@
 #define SLUICE_MAIL_AUTHLOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct config;
 
@@ -55,5 +56,17 @@ void authlock_fail(const struct config *cfg, const char *login,
 
 /* authlock_success - login logged in: forget its failures */
 void authlock_success(const struct config *cfg, const char *login);
+
+/* The longest pause a failed login costs, however many came before. */
+#define AUTHLOCK_DELAY_MAX_MS	60000
+
+/*
+ * authlock_delay_ms - how long a session waits before it answers its
+ * failures-th failed login (1 = the first): auth_failure_delay, doubled
+ * for each failure before, at most AUTHLOCK_DELAY_MAX_MS. Guessing
+ * passwords costs the guesser more the longer it goes on; every door
+ * waits on a timer, never in a process.
+ */
+uint64_t authlock_delay_ms(const struct config *cfg, unsigned failures);
 
 #endif

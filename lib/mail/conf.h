@@ -170,6 +170,15 @@ struct config {
 	char *web_title;	/* web: the service's name in the page title and heading */
 	long default_max_messages;	/* domains' max_messages (quota.h); 0 none */
 	long default_max_bytes;	/* domains' max_bytes; 0 none */
+	/* The POP3 maildrop door (pop3(8sluice)). */
+	struct hostport_list pop3_listen;	/* POP3, STLS offered with a certificate */
+	struct hostport_list pop3s_listen;	/* POP3 with TLS on connect */
+	bool default_pop3;	/* pop3= of a domain that does not say */
+	long pop3_timeout;	/* POP3: idle between commands */
+	long pop3_command_deadline;	/* POP3: a command line */
+	long pop3_session_deadline;	/* POP3: a whole connection */
+	long pop3_client_connection_limit; /* POP3: sessions per client address */
+	bool pop3_plaintext_loopback;	/* POP3: USER/PASS, PLAIN, LOGIN without TLS from loopback */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

@@ -160,6 +160,14 @@ const struct param params[] = {
 	/* Per-domain caps (quota.h): "none", or at least one. */
 	{ "default_max_messages", PT_INT, "none", F(default_max_messages), .min = 1, .none = true },
 	{ "default_max_bytes", PT_SIZE, "none", F(default_max_bytes), .min = 1, .none = true },
+	{ "pop3_listen", PT_HOSTPORTS, "", F(pop3_listen) },
+	{ "pop3s_listen", PT_HOSTPORTS, "", F(pop3s_listen) },
+	{ "default_pop3", PT_BOOL, "no", F(default_pop3) },
+	{ "pop3_timeout", PT_TIME, "600s", F(pop3_timeout), .min = 1 },
+	{ "pop3_command_deadline", PT_TIME, "300s", F(pop3_command_deadline), .min = 1 },
+	{ "pop3_session_deadline", PT_TIME, "1h", F(pop3_session_deadline), .min = 1 },
+	{ "pop3_client_connection_limit", PT_INT, "10", F(pop3_client_connection_limit), .min = 1 },
+	{ "pop3_plaintext_loopback", PT_BOOL, "yes", F(pop3_plaintext_loopback) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -49,6 +49,8 @@ const struct daemon_listen_param daemon_listen_params[] = {
 	{ DAEMON_SVC_ODMRS, "odmrs_listen", offsetof(struct config, odmrs_listen) },
 	{ DAEMON_SVC_FINGER, "finger_listen", offsetof(struct config, finger_listen) },
 	{ DAEMON_SVC_WEB, "web_listen", offsetof(struct config, web_listen) },
+	{ DAEMON_SVC_POP3, "pop3_listen", offsetof(struct config, pop3_listen) },
+	{ DAEMON_SVC_POP3S, "pop3s_listen", offsetof(struct config, pop3s_listen) },
 };
 _Static_assert(sizeof(daemon_listen_params) / sizeof(daemon_listen_params[0]) ==
     DAEMON_NLISTEN_PARAMS, "DAEMON_NLISTEN_PARAMS counts daemon_listen_params");

@@ -181,6 +181,8 @@ void daemon_peer_set(struct daemon_peer *p, const struct sockaddr_storage *ss,
 #define DAEMON_SVC_ODMRS	"odmrs"		/* TLS from the first byte */
 #define DAEMON_SVC_FINGER	"finger"
 #define DAEMON_SVC_WEB		"web"
+#define DAEMON_SVC_POP3		"pop3"
+#define DAEMON_SVC_POP3S	"pop3s"		/* TLS from the first byte */
 
 /* One listener service and the sluice.conf parameter that configures it. */
 struct daemon_listen_param {
@@ -191,7 +193,7 @@ struct daemon_listen_param {
 
 /* Every listener service, in the order master binds them. */
 extern const struct daemon_listen_param daemon_listen_params[];
-#define DAEMON_NLISTEN_PARAMS	6
+#define DAEMON_NLISTEN_PARAMS	8
 
 /* daemon_listen_list - cfg's addresses of the service of row p */
 const struct hostport_list *daemon_listen_list(const struct config *cfg,

@@ -455,6 +455,13 @@ key_cap(struct dload *dl, const struct domain_key *k, const char *val)
 	return 0;
 }
 
+/* key_pop3 - pop3=yes|no */
+static int
+key_pop3(struct dload *dl, const struct domain_key *k, const char *val)
+{
+	return key_hinted(dl, k, val, config_parse_bool(val, &dl->d->pop3, &dl->hint));
+}
+
 #define DOMAIN_FIELD(f)	offsetof(struct domain, f)
 
 static const struct domain_key domain_keys[] = {
@@ -474,6 +481,7 @@ static const struct domain_key domain_keys[] = {
 	{ .name = "home", .parse = key_home },
 	{ .name = "max_messages", .parse = key_cap, .field = DOMAIN_FIELD(max_messages) },
 	{ .name = "max_bytes", .parse = key_cap, .field = DOMAIN_FIELD(max_bytes) },
+	{ .name = "pop3", .parse = key_pop3 },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -527,6 +535,7 @@ domain_parse_line(struct dload *dl, char *line)
 	d->tls = ROUTE_TLS_MAY;
 	d->max_messages = dl->cfg->default_max_messages;
 	d->max_bytes = dl->cfg->default_max_bytes;
+	d->pop3 = dl->cfg->default_pop3;
 	d->file = dl->file;
 	d->line = dl->line;
 

@@ -10,10 +10,11 @@
  * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
  * owner=CUSTOMER, notify=ADDRESS, home=HOST:PORT (home.h: this host or one
  * of peers, as the peers list writes it), max_messages=N|none,
- * max_bytes=SIZE|none (quota.h). Keys not given take sluice.conf's
- * defaults (default_domain_mode, default_lease, maximal_queue_lifetime,
+ * max_bytes=SIZE|none (quota.h), pop3=yes|no (its owner may collect its
+ * held mail by POP3). Keys not given take sluice.conf's defaults
+ * (default_domain_mode, default_lease, maximal_queue_lifetime,
  * delay_warning_time, default_probe_interval, default_max_messages,
- * default_max_bytes).
+ * default_max_bytes, default_pop3).
  *
  * Names are case-insensitive and stored lowercase; lookups are O(1)
  * through a hash table, so a table of thousands of domains costs nothing
@@ -64,6 +65,7 @@ struct domain {
 	long max_bytes;		/* held bytes at most; 0 = no cap */
 	const char *file;	/* domains file and line it came from */
 	unsigned int line;
+	bool pop3;		/* pop3=: its owner collects it by POP3 */
 };
 
 /*

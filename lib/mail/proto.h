@@ -140,6 +140,26 @@
  *		nothing is left for the bound domains (no queued job, none
  *		at the session); sent again after new jobs were sent and done.
  *
+ * POP3 (pop3/) sessions register as maildrop agents bound to domains:
+ *	pop3:    type=hello slots=1 bind=D1,D2,... user=LOGIN maildrop=1
+ *		qmgr binds those domains to this connection without opening
+ *		their gates: while it lasts no job of theirs goes to any
+ *		agent (ETRN, finger, web, prober and flush open the gate,
+ *		and the jobs wait), an ATRN or a second POP3 login gets
+ *		type=busy. A domain with a job at a deliver process is busy
+ *		too. The answer is type=idle (bound), or type=busy domain=D
+ *		reason=TEXT and the connection is closed. When it closes,
+ *		the domains are free and their jobs go out if a gate is open.
+ *	pop3:    type=collect id=ID idx=I
+ *		recipient I of message ID, of a bound domain, was collected
+ *		(DELE, then QUIT): qmgr appends JOURNAL_DONE to ID.j
+ *		(fsync'd), logs "ID: to=<r>, relay=pop3, ..., status=sent",
+ *		and rewrites the index from the journal.
+ *	-> type=collected status=ok|unknown|error [reason=TEXT]
+ *		ok: journalled now; unknown: no such message or recipient
+ *		pending (expired, deleted by the operator); error: not
+ *		journalled, the mail stays.
+ *
  * qmgr -> peer(8sluice), on QUEUE_DIR/private/peer (no reply; best effort,
  * never blocking qmgr):
  *	type=trigger domain=D|group=G [subdomains=1]
@@ -212,6 +232,8 @@ struct ipc_rec;
 #define PROTO_T_SKIPPED		"skipped"
 #define PROTO_T_TOTAL		"total"
 #define PROTO_T_PROBED		"probed"
+#define PROTO_T_COLLECT		"collect"
+#define PROTO_T_COLLECTED	"collected"
 
 /* Field names (Postfix's MAIL_ATTR_*): every name= any record carries. */
 #define PROTO_F_TYPE		"type"
@@ -272,6 +294,7 @@ struct ipc_rec;
 #define PROTO_F_HOME		"home"	/* summary: a held domain's home host (home.h) */
 #define PROTO_F_MAX_MESSAGES	"max_messages"	/* summary, domainstatus: a cap (quota.h) */
 #define PROTO_F_MAX_BYTES	"max_bytes"
+#define PROTO_F_MAILDROP	"maildrop"	/* hello: a POP3 session's bind */
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\

@@ -216,6 +216,7 @@ static const struct proto_field hello_f[] = {
 	F(proto_hello, SLOTS, slots, NUM, 0),
 	F(proto_hello, BIND, bind, STR, PROTO_OPT),
 	F(proto_hello, USER, user, STR, PROTO_OPT),
+	F(proto_hello, MAILDROP, maildrop, FLAG, PROTO_OPT),
 };
 DESC(hello_d, PROTO_T_HELLO, hello_f);
 
@@ -240,6 +241,12 @@ static const struct proto_field done_f[] = {
 	F(proto_done, CONN_ERROR, conn_error, STR, PROTO_OPT),
 };
 DESC(done_d, PROTO_T_DONE, done_f);
+
+static const struct proto_field collect_f[] = {
+	F(proto_collect, ID, id, STR, 0),
+	F(proto_collect, IDX, idx, NUM, 0),
+};
+DESC(collect_d, PROTO_T_COLLECT, collect_f);
 
 /* The job's scalar fields; its rcpt=/idx= pairs are read by proto_job_decode. */
 static const struct proto_field job_f[] = {
@@ -474,6 +481,7 @@ PROTO_CODEC(hello)
 PROTO_CODEC(busy)
 PROTO_CODEC(rcpt)
 PROTO_CODEC(done)
+PROTO_CODEC(collect)
 #undef PROTO_CODEC
 
 /* Records whose table says all there is to check. */
@@ -495,6 +503,7 @@ PROTO_PLAIN(hello)
 PROTO_PLAIN(busy)
 PROTO_PLAIN(rcpt)
 PROTO_PLAIN(done)
+PROTO_PLAIN(collect)
 #undef PROTO_PLAIN
 
 int

@@ -121,6 +121,7 @@ struct proto_hello {
 	uint64_t slots;
 	const char *bind;	/* optional: ATRN's comma-separated domains */
 	const char *user;	/* optional, with bind */
+	bool maildrop;		/* optional: a POP3 session's bind (no gate, no jobs) */
 };
 
 /* type=busy: a bind refused */
@@ -143,6 +144,12 @@ struct proto_rcpt {
 struct proto_done {
 	uint64_t job;
 	const char *conn_error;	/* optional */
+};
+
+/* type=collect: pop3 -> qmgr, one recipient collected */
+struct proto_collect {
+	const char *id;
+	uint64_t idx;
 };
 
 /* type=job: qmgr -> agent */
@@ -180,6 +187,7 @@ PROTO_REC(busy);
 PROTO_REC(rcpt);
 PROTO_REC(done);
 PROTO_REC(job);
+PROTO_REC(collect);
 #undef PROTO_REC
 
 /* proto_reply_encode/decode - type (gateclosed or end) with status, reason */

@@ -26,7 +26,8 @@ FUZZ_HARNESSES = \
 	t/fuzz/fuzz_passwd \
 	t/fuzz/fuzz_netlist \
 	t/fuzz/fuzz_turn_finger \
-	t/fuzz/fuzz_quota_file
+	t/fuzz/fuzz_quota_file \
+	t/fuzz/fuzz_pop3_cmd
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
 FUZZ_COMMON = t/fuzz/fuzz.h t/fuzz/fuzz_util.c
@@ -111,3 +112,7 @@ t_fuzz_fuzz_quota_file_SOURCES = t/fuzz/fuzz_quota_file.c $(FUZZ_COMMON)
 t_fuzz_fuzz_quota_file_CPPFLAGS = $(FUZZ_CPPFLAGS)
 t_fuzz_fuzz_quota_file_LDFLAGS = $(FUZZ_LINK)
 t_fuzz_fuzz_quota_file_LDADD = $(SLUICE_LIBS)
+t_fuzz_fuzz_pop3_cmd_SOURCES = t/fuzz/fuzz_pop3_cmd.c $(FUZZ_COMMON)
+t_fuzz_fuzz_pop3_cmd_CPPFLAGS = $(FUZZ_CPPFLAGS)
+t_fuzz_fuzz_pop3_cmd_LDFLAGS = $(FUZZ_LINK)
+t_fuzz_fuzz_pop3_cmd_LDADD = pop3/libpop3.a $(SLUICE_LIBS)
