@@ -104,6 +104,8 @@ int cli_cmd_reload(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
 int cli_cmd_flush(struct cli *cli, int argc, char **argv);
 int cli_cmd_config(struct cli *cli, int argc, char **argv);
+/* cli_dns.c: sluice check DOMAIN, the DNS setup check */
+int cli_cmd_check(struct cli *cli, int argc, char **argv);
 
 /* cli_json.c: JSON text without a library. */
 /* cli_json_string - write s as a JSON string; invalid UTF-8 becomes U+FFFD */

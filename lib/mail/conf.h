@@ -168,6 +168,7 @@ struct config {
 	long master_status_interval;	/* how often master tells systemd STATUS= */
 	char *syslog_name;	/* log lines say "syslog_name/smtpd[PID]:" (util/log.h) */
 	char *web_title;	/* web: the service's name in the page title and heading */
+	bool dns_check;		/* DNS setup check of every domain at config check, start, reload */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

@@ -157,6 +157,7 @@ const struct param params[] = {
 	{ "master_status_interval", PT_TIME, "30s", F(master_status_interval), .min = 1 },
 	{ "syslog_name", PT_STRING, LOG_SYSLOG_NAME_DEFAULT, F(syslog_name) },
 	{ "web_title", PT_STRING, "Dynamic Mail Server Service", F(web_title) },
+	{ "dns_check", PT_BOOL, "yes", F(dns_check) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -4,3 +4,4 @@
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/selfaddr.c lib/mail/selfaddr.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/dnscheck.c lib/mail/dnscheck.h
