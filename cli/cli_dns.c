@@ -33,6 +33,7 @@
 #include "mail/conf.h"
 #include "mail/dns.h"
 #include "mail/dnscheck.h"
+#include "mail/domains.h"
 #include "mail/selfaddr.h"
 /* this program */
 #include "cli/cli.h"
@@ -45,6 +46,9 @@
 /* The connections to the site, all together, and each at most. */
 #define CLI_REACH_DEADLINE_MS	10000
 #define CLI_REACH_TRY_MS	5000
+/* config check: domains checked at once, and the time for all of them. */
+#define CLI_ALL_PARALLEL	16
+#define CLI_ALL_DEADLINE_MS	60000
 
 /* What the loop of one check waits for. */
 struct cli_dns_wait {
@@ -385,4 +389,90 @@ cli_cmd_check(struct cli *cli, int argc, char **argv)
 	self_addrs_clear(&self);
 	free(domain);
 	return ret;
+}
+
+/* What config check's loop waits for. */
+struct cli_dns_all {
+	struct ev_loop *loop;
+	size_t problems;
+	bool done;
+};
+
+/* cli_dns_all_each - print one domain's problems as warnings */
+static void
+cli_dns_all_each(const struct dnscheck_result *res, void *ctx)
+{
+	struct cli_dns_all *a = ctx;
+	size_t i;
+
+	/* "DNS check skipped" says it once, for every domain. */
+	if (res->no_server)
+		return;
+	for (i = 0; i < res->n; i++) {
+		if (res->v[i].verdict != DNSCHECK_WARNING &&
+		    res->v[i].verdict != DNSCHECK_ERROR)
+			continue;
+		fflush(stdout);
+		fprintf(stderr, "sluice: warning: dns check: %s: ", res->domain);
+		cli_put_text(stderr, res->v[i].text);
+		fputc('\n', stderr);
+		a->problems++;
+	}
+}
+
+/* cli_dns_all_done - every domain is checked, or DNS is down */
+static void
+cli_dns_all_done(size_t checked, size_t total, const char *skipped, void *ctx)
+{
+	struct cli_dns_all *a = ctx;
+
+	if (skipped != NULL)
+		cli_err("warning: DNS check skipped: %s; %zu of %zu domains "
+		    "checked (dns_servers, /etc/resolv.conf)", skipped, checked,
+		    total);
+	a->done = true;
+	ev_stop(a->loop);
+}
+
+/* cli_dns_all_deadline - config check does not wait for ever */
+static void
+cli_dns_all_deadline(void *ctx)
+{
+	struct cli_dns_all *a = ctx;
+
+	ev_stop(a->loop);
+}
+
+void
+cli_dns_check_all(struct cli *cli)
+{
+	struct cli_dns_all a = { 0 };
+	struct self_addrs self = { 0 };
+	struct dnscheck_batch *b;
+	struct ev_timer *deadline;
+	struct dns *dns;
+
+	if (domain_count(cli->cfg->domains) == 0)
+		return;
+	a.loop = ev_loop_new();
+	if ((dns = cli_dns_resolver(a.loop, cli->cfg,
+	    "warning: DNS check skipped")) == NULL) {
+		ev_loop_free(&a.loop);
+		return;
+	}
+	(void)self_addrs_refresh(&self);
+	b = dnscheck_batch_start(a.loop, dns, cli->cfg, &self, CLI_ALL_PARALLEL,
+	    0, cli_dns_all_each, cli_dns_all_done, &a);
+	deadline = ev_timer_add(a.loop, CLI_ALL_DEADLINE_MS, cli_dns_all_deadline, &a);
+	(void)ev_run(a.loop);
+	ev_timer_cancel(a.loop, &deadline);
+	if (!a.done) {
+		cli_err("warning: DNS check stopped after %d s, before every domain "
+		    "was checked; qmgr checks them all at start and reload",
+		    CLI_ALL_DEADLINE_MS / 1000);
+		dnscheck_batch_cancel(&b);
+	}
+	dns_free(&dns);
+	ev_loop_free(&a.loop);
+	self_addrs_clear(&self);
 }

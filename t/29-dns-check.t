@@ -202,4 +202,31 @@ like($out, qr/^ok: fleet peer mx-b\.sluice\.test is listed as mx-b\.sluice\.test
 like($out, qr/^warning: fleet peer mx-b\.sluice\.test is not an MX host of good\.example/m,
     'warning: the fleet peer missing');
 
+
+# 10. config check: the same checks (no connection) as warnings, exit 0.
+$s->set_conf(dns_check => 'yes');
+($rc, $out, $err) = $s->cli('config', 'check');
+is($rc, 0, 'config check with DNS problems: exit 0') or diag($err);
+like($err, qr/^sluice: warning: dns check: loop\.example: this host is the best MX of loop\.example/m,
+    'config check: warning for loop.example');
+like($err, qr/^sluice: warning: dns check: missing\.example: this host is not an MX host/m,
+    'config check: warning for missing.example');
+like($err, qr/^sluice: warning: dns check: nx\.example: nx\.example does not exist \(NXDOMAIN\)/m,
+    'config check: warning for nx.example');
+like($err, qr/^sluice: warning: dns check: badptr\.example: reverse DNS of 127\.0\.0\.6/m,
+    'config check: warning for badptr.example');
+unlike($err, qr/dns check: (?:good|routed|down)\.example/,
+    'config check: nothing for the good setups, and no connection to down.test');
+unlike($err, qr/DNS check skipped/, 'config check: DNS was not skipped');
+
+# With no DNS server answering: said once, still exit 0.
+my $deadport = free_port();
+$s->set_conf(dns_servers => "127.0.0.1:$deadport");
+($rc, $out, $err) = $s->cli('config', 'check');
+is($rc, 0, 'config check with DNS down: exit 0') or diag($err);
+my @skipped = $err =~ /^sluice: warning: DNS check skipped: no DNS server answered/mg;
+is(scalar(@skipped), 1, 'config check: "DNS check skipped" said once') or diag($err);
+unlike($err, qr/dns check: \S+: /, 'config check: no per-domain warning when DNS is down');
+$s->set_conf(dns_servers => '127.0.0.1:' . $dns->port);
+
 done_testing();

@@ -241,6 +241,7 @@ dc_mx_answer(enum dns_status st, const struct dns_mx_list *mx, const char *why,
 	c->mxq = NULL;
 	c->res->mx_status = st;
 	snprintf(c->mxwhy, sizeof(c->mxwhy), "%s", why);
+	snprintf(c->res->mx_why, sizeof(c->res->mx_why), "%s", why);
 	if (st == DNS_TEMPFAIL && dns_why_no_server(why))
 		c->res->no_server = true;
 	if (st == DNS_OK) {

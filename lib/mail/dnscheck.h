@@ -86,6 +86,7 @@ struct dnscheck_result {
 	char *domain;
 	enum dns_status mx_status;	/* of the MX lookup */
 	bool no_server;		/* no DNS server answered the MX lookup */
+	char mx_why[96];	/* why the MX lookup failed; "" if it did not */
 	bool customer;		/* the domain is in the domains file */
 	struct dnscheck_finding *v;
 	size_t n;
@@ -117,5 +118,28 @@ void dnscheck_result_free(struct dnscheck_result **resp);
 enum dnscheck_verdict dnscheck_worst(const struct dnscheck_result *res);
 /* dnscheck_verdict_name - "ok", "info", "warning", "error" */
 const char *dnscheck_verdict_name(enum dnscheck_verdict v);
+
+/*
+ * A batch: every domain of cfg's domains table, checked a few at a time
+ * (parallel at once, a new one at most every interval_ms), for config
+ * check and for qmgr at start and reload. each sees every result (valid
+ * during the call). When a check finds that no DNS server answers, the
+ * others are cancelled: done gets skipped, the reason; otherwise NULL.
+ * After done returns the batch is gone. done and each may not free dns.
+ */
+struct ev_loop;
+struct dnscheck_batch;
+
+typedef void dnscheck_each_fn(const struct dnscheck_result *res, void *ctx);
+typedef void dnscheck_batch_done_fn(size_t checked, size_t total,
+    const char *skipped, void *ctx);
+
+/* dnscheck_batch_start - check every domain of cfg (borrowed until done) */
+struct dnscheck_batch *dnscheck_batch_start(struct ev_loop *loop,
+    struct dns *dns, const struct config *cfg, const struct self_addrs *self,
+    size_t parallel, unsigned interval_ms, dnscheck_each_fn *each,
+    dnscheck_batch_done_fn *done, void *ctx);
+/* dnscheck_batch_cancel - stop it (done never runs); NULLs *bp */
+void dnscheck_batch_cancel(struct dnscheck_batch **bp);
 
 #endif

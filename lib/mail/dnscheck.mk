@@ -5,3 +5,4 @@
 # SPDX-License-Identifier: MIT
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/selfaddr.c lib/mail/selfaddr.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/dnscheck.c lib/mail/dnscheck.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/dnscheck_batch.c
