@@ -16,6 +16,9 @@
 #include "mail/qctl.h"
 
 struct config;
+struct dns;
+struct dnscheck_batch;
+struct self_addrs;
 struct domain;
 struct envelope;
 struct ev_loop;
@@ -129,6 +132,11 @@ struct qmgr {
 	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
 	time_t warn_at;			/* when it fires */
 	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
+	/* The DNS setup check of every domain at start and reload (qmgr_dnscheck.c). */
+	struct dns *dnscheck_dns;
+	struct dnscheck_batch *dnscheck;
+	struct self_addrs *dnscheck_self;
+	size_t dnscheck_problems;
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -346,5 +354,15 @@ struct proto_trigger;
  * probe); never blocks, logs the hand-over
  */
 void qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t);
+
+/* qmgr_dnscheck.c */
+/*
+ * qmgr_dnscheck_start - (re)start the DNS setup check of every domain of
+ * q->cfg in the background, a few at a time, logging its problems as
+ * warnings; nothing when dns_check = no. Never blocks, never fails.
+ */
+void qmgr_dnscheck_start(struct qmgr *q);
+/* qmgr_dnscheck_stop - cancel it (before q->cfg goes) */
+void qmgr_dnscheck_stop(struct qmgr *q);
 
 #endif

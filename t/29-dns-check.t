@@ -229,4 +229,32 @@ is(scalar(@skipped), 1, 'config check: "DNS check skipped" said once') or diag($
 unlike($err, qr/dns check: \S+: /, 'config check: no per-domain warning when DNS is down');
 $s->set_conf(dns_servers => '127.0.0.1:' . $dns->port);
 
+# 11. qmgr at start: the same warnings in the log, in the background.
+$s->start;
+ok($s->wait_log(qr{qmgr\[\d+\]: warning: dns check: loop\.example: this host is the best MX of loop\.example \(preference 5\)}),
+    'qmgr at start: warning: dns check: loop.example');
+ok($s->wait_log(qr{qmgr\[\d+\]: dns check: 10 domains checked, \d+ problems}),
+    'qmgr at start: every domain checked');
+is($s->log_count(qr/dns check: (?:good|routed|down)\.example/), 0,
+    'qmgr: nothing logged for the good setups');
+
+# 12. Reload with DNS down: said once, the reload goes through, and mail
+# is still taken.
+$s->set_conf(dns_servers => "127.0.0.1:$deadport");
+($rc, $out, $err) = $s->cli('reload');
+is($rc, 0, 'reload with DNS down: exit 0') or diag($out . $err);
+ok($s->wait_log(qr{qmgr\[\d+\]: warning: DNS check skipped: no DNS server answered the MX lookup of \S+ \(.*\); \d+ of 10 domains checked; it runs again at the next reload}),
+    'qmgr after reload: warning: DNS check skipped, with the reason');
+is($s->log_count(qr/DNS check skipped/), 1, 'said once');
+($rc, $out) = $s->swaks('--to', 'user@good.example', '--from', 'a@sender.example');
+is($rc, 0, 'swaks after the reload: exit 0') or diag($out);
+like($out, qr/<- +250 2\.0\.0 .*queued as [0-9A-F]{20}/, 'the message gets 250 after the reload');
+($rc, $out) = $s->cli('status');
+is($rc, 0, 'sluice status: running') or diag($out);
+my @bad = grep { /AddressSanitizer|runtime error|panic|fatal/ } split /\n/, $s->log_text;
+ok(!@bad, 'no sanitizer report, panic or fatal') or diag(join "\n", @bad);
+$s->stop;
+$site->stop;
+$dns->stop;
+
 done_testing();
