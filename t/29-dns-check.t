@@ -45,7 +45,10 @@ my %zone = (
 	'mx3.sluice.test' => ['A 127.0.0.8'],
 	'mx-b.sluice.test' => ['A 127.0.0.7'],
 	'elsewhere.test' => ['A 127.0.0.99'],
+	'v6.example' => ['MX 10 site.test', 'MX 20 mx6.sluice.test'],
+	'mx6.sluice.test' => ['AAAA ::1'],
 	'5.0.0.127.in-addr.arpa' => ['PTR mx.sluice.test'],
+	'1.' . join('.', ('0') x 31) . '.ip6.arpa' => ['PTR mx6.sluice.test'],	# ::1
 	'6.0.0.127.in-addr.arpa' => ['PTR elsewhere.test'],
 );
 my $dns = FakeDNS->start(%zone);
@@ -186,9 +189,10 @@ like($out, qr/check DOMAIN \[--json\] \[--no-connect\]/, 'check --help: the usag
 
 # 9. A fleet: peer mx-b.sluice.test at another preference, then at ours.
 my $f = SluiceTest->new(domains => ['fleet.example mode=hold probe=no',
-    'fleetok.example mode=hold probe=no'],
+    'fleetok.example mode=hold probe=no', 'v6.example mode=hold probe=no'],
     files => { peer_secret => "a secret the fleet shares\n" });
-$f->set_conf(smtp_listen => '127.0.0.1:' . $f->port . " 127.0.0.5:$mxport",
+# (Never started: [::1] is only named, so the test needs no IPv6.)
+$f->set_conf(smtp_listen => '127.0.0.1:' . $f->port . " 127.0.0.5:$mxport [::1]:$mxport",
     dns_servers => '127.0.0.1:' . $dns->port, smtp_mx_port => $mxport,
     peers => "mx-b.sluice.test:$mxport");
 ($rc, $out, $err) = $f->cli('check', 'fleet.example', '--no-connect');
@@ -202,6 +206,13 @@ like($out, qr/^ok: fleet peer mx-b\.sluice\.test is listed as mx-b\.sluice\.test
 like($out, qr/^warning: fleet peer mx-b\.sluice\.test is not an MX host of good\.example/m,
     'warning: the fleet peer missing');
 
+
+# An IPv6 address of ours: listed by it, and its reverse DNS (ip6.arpa).
+($rc, $out) = $f->cli('check', 'v6.example', '--no-connect');
+like($out, qr/^ok: this host is listed as mx6\.sluice\.test, preference 20$/m,
+    'listed by its IPv6 address');
+like($out, qr/^ok: reverse DNS of ::1 is mx6\.sluice\.test, which resolves back to it$/m,
+    'reverse DNS of an IPv6 address (ip6.arpa)');
 
 # 10. config check: the same checks (no connection) as warnings, exit 0.
 $s->set_conf(dns_check => 'yes');
