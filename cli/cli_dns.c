@@ -338,12 +338,17 @@ cli_cmd_check(struct cli *cli, int argc, char **argv)
 			cli_err("check: unexpected argument %s", argv[i]);
 			free(domain);
 			return cli_usage(stderr, "check");
-		} else if (argv[i][0] == '[' ||
-		    !address_domain_ok(argv[i], strlen(argv[i]))) {
-			cli_err("check: %s: not a domain name", argv[i]);
-			return cli_usage(stderr, "check");
 		} else {
-			domain = xstrdup(argv[i]);
+			/* "site.example." as a zone file writes it is the same name. */
+			size_t len = strlen(argv[i]);
+
+			if (len > 1 && argv[i][len - 1] == '.')
+				len--;
+			if (argv[i][0] == '[' || !address_domain_ok(argv[i], len)) {
+				cli_err("check: %s: not a domain name", argv[i]);
+				return cli_usage(stderr, "check");
+			}
+			domain = xstrndup(argv[i], len);
 			for (p = domain; *p != '\0'; p++)
 				*p = (char)tolower((unsigned char)*p);
 		}
@@ -374,6 +379,17 @@ cli_cmd_check(struct cli *cli, int argc, char **argv)
 		    "server reachable (dns_servers, /etc/resolv.conf)?", domain,
 		    CLI_DNS_DEADLINE_MS / 1000);
 		ret = EX_TEMPFAIL;
+		if (json) {
+			/* A script still gets its one object. */
+			struct dnscheck_result *res = xcalloc(1, sizeof(*res));
+
+			res->domain = xstrdup(domain);
+			dnscheck_add(res, DNSCHECK_ERROR, DNSCHECK_MX, NULL, NULL,
+			    "DNS gave no complete answer in %d s",
+			    CLI_DNS_DEADLINE_MS / 1000);
+			cli_dns_json(cli->out, res, ret);
+			dnscheck_result_free(&res);
+		}
 	} else {
 		if (connect)
 			cli_reach(w.res);
