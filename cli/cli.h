@@ -186,6 +186,7 @@ struct cli_summary_row {
 	unsigned long long bucket[CLI_NBUCKETS];
 	struct cli_gate gate;		/* state "" for TOTAL */
 	char home[300];			/* a held domain's home host, "host:port"; "" if none */
+	unsigned long long max_messages, max_bytes; /* the domain's caps (quota.h); 0 none */
 };
 
 /* cli_summary_parse - read a type=domain (or type=total, as TOTAL) record into row; 0/-1 */

@@ -150,6 +150,18 @@ cli_passwd_group(struct cli *cli)
 }
 
 /*
+ * cli_passwd_keep_warn - the new file could not get the old one's owner,
+ * group or mode: say so and what to run, then write it anyway (the
+ * password change is what was asked; config check reports the result).
+ */
+static void
+cli_passwd_keep_warn(const char *path, const char *what, int err)
+{
+	cli_err("passwd: warning: could not set the %s of %s: %s; check it with "
+	    "\"ls -l %s\" and \"sluice config check\"", what, path, strerror(err), path);
+}
+
+/*
  * cli_passwd_write - path with login's line replaced by entry (or added),
  * through a temporary file renamed over it, so that a reader sees the old
  * file or the new one, never half of one. *replaced_r says which. 0/-1.
@@ -188,13 +200,15 @@ cli_passwd_write(const char *path, const char *login, const char *entry,
 	 * still wrong with the result.
 	 */
 	if (in != NULL && fstat(fileno(in), &st) == 0) {
-		if (geteuid() == 0)
-			(void)fchown(fd, st.st_uid, st.st_gid);
-		(void)fchmod(fd, st.st_mode & 07777);
+		if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+			cli_passwd_keep_warn(path, "owner", errno);
+		if (fchmod(fd, st.st_mode & 07777) < 0)
+			cli_passwd_keep_warn(path, "mode", errno);
 	} else {
-		if (group != (gid_t)-1)
-			(void)fchown(fd, 0, group);
-		(void)fchmod(fd, 0640);
+		if (group != (gid_t)-1 && fchown(fd, 0, group) < 0)
+			cli_passwd_keep_warn(path, "group", errno);
+		if (fchmod(fd, 0640) < 0)
+			cli_passwd_keep_warn(path, "mode", errno);
 	}
 	while (in != NULL && (line = cli_passwd_line(in)) != NULL) {
 		if (cli_passwd_login_of(line, login)) {

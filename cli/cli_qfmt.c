@@ -360,6 +360,12 @@ cli_summary_parse(const struct ipc_rec *rec, struct cli_summary_row *row)
 		if (ipc_rec_get_num(rec, cli_bucket_field[i], CLI_NUM_MAX,
 		    &row->bucket[i]) < 0)
 			return -1;
+	/* The caps are optional: absent (or from an older peer) is none. */
+	if ((ipc_rec_get(rec, PROTO_F_MAX_MESSAGES) != NULL &&
+	    ipc_rec_get_num(rec, PROTO_F_MAX_MESSAGES, CLI_NUM_MAX, &row->max_messages) < 0) ||
+	    (ipc_rec_get(rec, PROTO_F_MAX_BYTES) != NULL &&
+	    ipc_rec_get_num(rec, PROTO_F_MAX_BYTES, CLI_NUM_MAX, &row->max_bytes) < 0))
+		return -1;
 	return 0;
 }
 
@@ -427,6 +433,15 @@ cli_summary_text(FILE *fp, const struct cli_summary_row *row, time_t now)
 	cli_age(age, sizeof(age), row->oldest, now);
 	fprintf(fp, " %12llu %8s%s", row->bytes, age, gate[0] != '\0' ? " " : "");
 	cli_put_text(fp, gate);
+	/* A capped domain: what it holds against its caps, after the gate. */
+	if (row->max_messages > 0 || row->max_bytes > 0) {
+		fputs(" quota:", fp);
+		if (row->max_messages > 0)
+			fprintf(fp, " %llu/%llu messages%s", row->messages, row->max_messages,
+			    row->max_bytes > 0 ? "," : "");
+		if (row->max_bytes > 0)
+			fprintf(fp, " %llu/%llu bytes", row->bytes, row->max_bytes);
+	}
 	putc('\n', fp);
 }
 
@@ -455,6 +470,10 @@ cli_summary_json_fields(FILE *fp, const struct cli_summary_row *row)
 		cli_json_key(fp, "home", false);
 		cli_json_string(fp, row->home);
 	}
+	if (row->max_messages > 0)
+		cli_json_num(fp, "max_messages", row->max_messages);
+	if (row->max_bytes > 0)
+		cli_json_num(fp, "max_bytes", row->max_bytes);
 	cli_json_key(fp, "age_buckets", false);
 	putc('{', fp);
 	for (i = 0; i < CLI_NBUCKETS; i++) {

@@ -123,6 +123,7 @@ struct finger_status {
 	char failing[256];		/* the last connection failure, "" none */
 	time_t failing_at;
 	time_t next_probe;		/* 0 none */
+	unsigned long long max_messages, max_bytes; /* the domain's caps (quota.h); 0 none */
 };
 
 /* Where a session is in its exchange with qmgr. */

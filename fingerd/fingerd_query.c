@@ -17,6 +17,7 @@
 /* lib/mail */
 #include "mail/address.h"
 #include "mail/proto_rec.h"
+#include "mail/quota.h"
 /* fingerd */
 #include "fingerd/fingerd.h"
 
@@ -125,7 +126,7 @@ char *
 fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 {
 	char age[32], oldest[40] = "-", expiry[40] = "-", *text, *more;
-	char delivery[sizeof(fs->failing) + 64], probe[80] = "";
+	char delivery[sizeof(fs->failing) + 64], probe[80] = "", quota[160] = "";
 
 	if (fs->oldest != 0) {
 		fingerd_age(fs->oldest, now, age, sizeof(age));
@@ -136,10 +137,18 @@ fingerd_answer(const struct finger_status *fs, bool verbose, time_t now)
 		proto_utc(fs->next_probe, false, age, sizeof(age));
 		snprintf(probe, sizeof(probe), "Next probe: %s\r\n", age);
 	}
+	/* A capped domain: how full it is (max_messages=, max_bytes=). */
+	if (fs->max_messages > 0 || fs->max_bytes > 0) {
+		char qt[128];
+
+		quota_text(fs->pending, fs->max_messages, fs->bytes, fs->max_bytes, qt,
+		    sizeof(qt));
+		snprintf(quota, sizeof(quota), "Space used: %s\r\n", qt);
+	}
 	text = xasprintf("Domain: %s\r\nMessages waiting: %llu\r\nOldest: %s\r\n"
 	    "Status: %s\r\nIn flight: %llu\r\nDelivered since the gate opened: %llu\r\n"
-	    "Delivery: %s\r\n%s", fs->domain, fs->pending, oldest, fs->state,
-	    fs->in_flight, fs->delivered, delivery, probe);
+	    "Delivery: %s\r\n%s%s", fs->domain, fs->pending, oldest, fs->state,
+	    fs->in_flight, fs->delivered, delivery, probe, quota);
 	if (!verbose)
 		return text;
 	/* "/W": the size too, and when the first message will bounce. */

@@ -208,6 +208,8 @@ fingerd_status_more(struct finger_status *fs, const struct proto_domainstatus *s
 	fs->finished = st->finished <= INT32_MAX * 4ULL ? (time_t)st->finished : 0;
 	fs->failing_at = st->failing_at <= INT32_MAX * 4ULL ? (time_t)st->failing_at : 0;
 	fs->next_probe = st->next_probe <= INT32_MAX * 4ULL ? (time_t)st->next_probe : 0;
+	fs->max_messages = st->max_messages;
+	fs->max_bytes = st->max_bytes;
 	snprintf(fs->failing, sizeof(fs->failing), "%s", st->failing != NULL ? st->failing : "");
 	for (i = 0; fs->failing[i] != '\0'; i++)
 		if ((unsigned char)fs->failing[i] < 0x20 || (unsigned char)fs->failing[i] > 0x7e)

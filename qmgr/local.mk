@@ -12,6 +12,7 @@ qmgr_libqmgr_a_SOURCES = qmgr/qmgr.h qmgr/qmgr_server.c qmgr/qmgr_sched.c \
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_home.c qmgr/qmgr_agent.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_peer.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_client_probe.c
+qmgr_libqmgr_a_SOURCES += qmgr/qmgr_quota.c
 # The DNS setup check at start and reload (issue 11).
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_dnscheck.c
 qmgr_qmgr_SOURCES = qmgr/qmgr.c

@@ -23,6 +23,11 @@
  *	for a lease; the open gates are saved in QUEUE_DIR/private/gates, so
  *	that a restarted qmgr finishes a release it started.
  *
+ *	The messages and bytes of each domain with a cap (max_messages=,
+ *	max_bytes=) go to QUEUE_DIR/private/quota for smtpd; the notices
+ *	sent to notify= at 80% and when full are remembered in
+ *	QUEUE_DIR/private/quota-notified.
+ *
  *	SIGHUP re-reads the configuration; SIGTERM closes the index cleanly.
  * SECURITY
  *	qmgr runs as mail_owner without capabilities, started by master(8sluice).

@@ -27,6 +27,9 @@ struct htable;
 struct ipc_rec;
 struct qindex_entry;
 struct queue_scan_state;
+struct quota_file;
+struct quota_usage;
+struct dsn_params;
 
 /*
  * One recipient of a job, and what deliver said about it. status is
@@ -132,6 +135,8 @@ struct qmgr {
 	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
 	time_t warn_at;			/* when it fires */
 	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
+	struct quota_file *quota;	/* capped domains' figures (qmgr_quota.c) */
+	struct htable *quota_notified;	/* domain -> enum quota_level notice sent */
 	/* The DNS setup check of every domain at start and reload (qmgr_dnscheck.c). */
 	struct dns *dnscheck_dns;
 	struct dnscheck_batch *dnscheck;
@@ -355,6 +360,25 @@ struct proto_trigger;
  */
 void qmgr_peer_pass(struct qmgr *q, const struct proto_trigger *t);
 
+/* qmgr_expire.c, for the quota notices */
+/* qmgr_dsn_params - the notice parameters of a domain with that lifetime */
+void qmgr_dsn_params(const struct qmgr *q, struct dsn_params *p, long lifetime);
+/* qmgr_notice_queued - index a notice we just wrote and schedule it */
+void qmgr_notice_queued(struct qmgr *q, const char *id);
+
+/* qmgr_quota.c: capped domains (max_messages=, max_bytes=, mail/quota.h) */
+/* qmgr_quota_init - load the notices sent, count every capped domain, write private/quota */
+void qmgr_quota_init(struct qmgr *q);
+/* qmgr_quota_reload - the caps may have changed: count and write again */
+void qmgr_quota_reload(struct qmgr *q);
+/* qmgr_quota_arrival - message id was indexed: count its capped domains, name it in the file */
+void qmgr_quota_arrival(struct qmgr *q, const char *id);
+/* qmgr_quota_changed - mail of domain left the queue: count it again if capped */
+void qmgr_quota_changed(struct qmgr *q, const char *domain);
+/* qmgr_quota_usage - what the index holds for domain name; 0/-1 */
+int qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r);
+/* qmgr_quota_shutdown - remove private/quota (no qmgr: no caps), free */
+void qmgr_quota_shutdown(struct qmgr *q);
 /* qmgr_dnscheck.c */
 /*
  * qmgr_dnscheck_start - (re)start the DNS setup check of every domain of

@@ -34,7 +34,7 @@
 /* A notify= report counts the mail that will bounce within this many seconds. */
 #define QMGR_NOTIFY_HORIZON 86400
 
-static void
+void
 qmgr_dsn_params(const struct qmgr *q, struct dsn_params *p, long lifetime)
 {
 	memset(p, 0, sizeof(*p));
@@ -44,7 +44,7 @@ qmgr_dsn_params(const struct qmgr *q, struct dsn_params *p, long lifetime)
 }
 
 /* qmgr_notice_queued - index a notice we just wrote and schedule it */
-static void
+void
 qmgr_notice_queued(struct qmgr *q, const char *id)
 {
 	if (qctl_index_message(&q->env, id) < 0)

@@ -134,6 +134,8 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 		a.sent = dom != NULL ? dom->sent : 0;
 		a.next_try = dom != NULL && dom->retry_timer != NULL ?
 		    qmgr_epoch(dom->retry_at) : 0;
+		a.max_messages = d->max_messages > 0 ? (uint64_t)d->max_messages : 0;
+		a.max_bytes = d->max_bytes > 0 ? (uint64_t)d->max_bytes : 0;
 	}
 	rec = proto_domainstatus_encode(&a);
 	free(name);

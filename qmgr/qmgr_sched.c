@@ -255,6 +255,7 @@ qmgr_message_new(struct qmgr *q, const char *id)
 {
 	if (qindex_walk_message(q->env.qi, id, qmgr_new_one, q) < 0)
 		log_warn("%s: schedule: index walk failed", id);
+	qmgr_quota_arrival(q, id);
 	qmgr_dispatch(q);
 }
 
@@ -557,6 +558,8 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 	qmgr_agent_ready_bound(q, agent);
 	qmgr_dispatch(q);
 	qmgr_domain_result(q, dom, failure, now);
+	if (nsent > 0 || nbounced > 0)
+		qmgr_quota_changed(q, dom->name);
 	free(failure);
 	if (agent != NULL)
 		qmgr_agent_check_idle(q, agent);

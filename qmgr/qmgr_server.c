@@ -45,6 +45,7 @@ qmgr_reload(struct config *cfg, void *ctx)
 	q->env.cfg = cfg;
 	q->env.qdir = cfg->queue_directory;
 	qmgr_warn_reload(q);
+	qmgr_quota_reload(q);
 	qmgr_dnscheck_start(q);
 }
 
@@ -258,6 +259,7 @@ qmgr_init(struct qmgr *q)
 	qmgr_hooks_init(q);
 	qmgr_scan_init(q);
 	qmgr_home_init(q);
+	qmgr_quota_init(q);
 	qmgr_dnscheck_start(q);
 	q->hooks.status = qmgr_hook_status;
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
@@ -268,6 +270,7 @@ qmgr_init(struct qmgr *q)
 void
 qmgr_shutdown(struct qmgr *q)
 {
+	qmgr_quota_shutdown(q);
 	qmgr_dnscheck_stop(q);
 	qindex_close(&q->env.qi);
 	close(q->lock_fd);

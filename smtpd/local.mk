@@ -12,6 +12,7 @@ smtpd_libsmtpd_a_SOURCES = smtpd/smtpd.h \
 	smtpd/smtpd_auth.c smtpd/smtpd_etrn.c \
 	smtpd/smtpd_pregreet.c
 smtpd_libsmtpd_a_SOURCES += smtpd/smtpd_peer.c
+smtpd_libsmtpd_a_SOURCES += smtpd/smtpd_quota.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 smtpd_smtpd_SOURCES = smtpd/smtpd.c
 smtpd_smtpd_LDADD = smtpd/libsmtpd.a $(SLUICE_LIBS)

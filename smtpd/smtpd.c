@@ -24,7 +24,9 @@
  *	Each message is written to incoming/, fsync'd, renamed into msg/,
  *	the directory fsync'd, qmgr(8sluice) told, and only then is 250 sent.
  *	RCPT is accepted only for domains in the domains table (and, with
- *	recipients=, only for listed users): smtpd never relays.
+ *	recipients=, only for listed users): smtpd never relays. A domain
+ *	past its max_messages= or max_bytes= gets 452 4.2.2, by the figures
+ *	qmgr writes to QUEUE_DIR/private/quota (smtpd_quota.c).
  *
  *	SIGHUP re-reads the configuration (keeping the old one if the new
  *	one has errors) without dropping sessions; SIGTERM closes the

@@ -54,6 +54,7 @@ struct smtpd {
 	/* The fleet (mail/peer.h); both NULL when peers is empty or broken. */
 	struct netlist *peer_nets;	/* addresses that may log in as a peer */
 	struct passwd_table *peer_pw;	/* the one peer login, CRAM-MD5 only */
+	struct smtpd_quota *quota;	/* capped domains' figures (smtpd_quota.c) */
 };
 
 /* Why DATA content is refused at its end (bits, all noted while reading). */
@@ -100,6 +101,9 @@ struct smtpd_session {
 	/* The mail transaction. */
 	struct envelope *env;
 	bool rcpt_refused;		/* some RCPT got a 4xx/5xx */
+	uint64_t mail_size;		/* MAIL FROM's SIZE=, or 0 */
+	char **quota_doms;		/* capped domains the transaction counts against */
+	size_t quota_ndoms;
 
 	/* DATA in progress. */
 	bool in_data;
@@ -219,5 +223,23 @@ int smtpd_data_begin(struct smtpd_session *s);
 /* smtpd_data_line - one line of content (r as from stream_read_line) */
 void smtpd_data_line(struct smtpd_session *s, int r, const char *line,
     size_t len);
+
+/* smtpd_quota.c: max_messages= and max_bytes= (mail/quota.h) */
+struct domain;
+/* smtpd_quota_setup, smtpd_quota_clear - the server's quota state */
+void smtpd_quota_setup(struct smtpd *srv);
+void smtpd_quota_clear(struct smtpd *srv);
+/*
+ * smtpd_quota_rcpt - may rcpt of d be accepted under d's caps (with the
+ * declared SIZE)? 0, counting the transaction against d, or -1 with the
+ * 452 sent (the caller logs the reject)
+ */
+int smtpd_quota_rcpt(struct smtpd_session *s, const struct domain *d, const char *rcpt);
+/* smtpd_quota_data_end - does the message of size bytes fit every max_bytes? 0, or -1 with the 452 sent */
+int smtpd_quota_data_end(struct smtpd_session *s, uint64_t size);
+/* smtpd_quota_committed - message id of size bytes was queued: count it until qmgr does */
+void smtpd_quota_committed(struct smtpd_session *s, const char *id, uint64_t size);
+/* smtpd_quota_release - the transaction ended: it no longer counts as open */
+void smtpd_quota_release(struct smtpd_session *s);
 
 #endif

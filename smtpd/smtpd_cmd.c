@@ -174,6 +174,7 @@ smtpd_mail(struct smtpd_session *s, const char *arg)
 	env->client_name = xstrdup(s->name);
 	env->client_addr = xstrdup(s->addr);
 	env->helo = xstrdup(s->helo);
+	s->mail_size = m.size_given ? m.size : 0;
 	smtp_mail_args_clear(&m);
 	envelope_free(&s->env);
 	s->env = env;
@@ -218,6 +219,9 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, SMTP_R_USER_UNKNOWN, r.addr);
 		goto refused;
 	}
+	/* Past a cap: this recipient alone is refused, said in its own reply. */
+	if (smtpd_quota_rcpt(s, d, r.addr) < 0)
+		goto refused;
 	envelope_add_rcpt(s->env, r.addr, r.orcpt, r.notify);
 	s->state = SMTP_ST_RCPT;
 	smtpd_reply(s, SMTP_R_RCPT_OK);

@@ -171,6 +171,16 @@ smtpd_data_end(struct smtpd_session *s)
 		return;
 	}
 	/*
+	 * max_bytes with the real size: the whole message is refused, since
+	 * after DATA one reply speaks for every recipient.
+	 */
+	if (smtpd_quota_data_end(s, s->data_size) < 0) {
+		smtpd_reject_log(s, "END-OF-MESSAGE",
+		    env->nrcpt > 0 ? env->rcpt[0].addr : NULL);
+		smtpd_reset(s);
+		return;
+	}
+	/*
 	 * The order of DESIGN.md: commit (fsync, rename, fsync dir), then tell
 	 * qmgr, then 250. A failed commit leaves nothing and gets no 250.
 	 */
@@ -187,6 +197,7 @@ smtpd_data_end(struct smtpd_session *s)
 	 * it, and only once).
 	 */
 	smtpd_msgid_log(s);
+	smtpd_quota_committed(s, env->id, s->data_size);
 	/*
 	 * The message is committed whatever happens here, so the client still
 	 * gets 250; qmgr's periodic scan of msg/ finds what it was not told.

@@ -104,6 +104,7 @@ smtpd_server_new(struct daemon *d)
 	smtpd_tls_setup(srv);
 	(void)passwd_reload(&srv->pw, srv->cfg->passwd_file, true);
 	smtpd_peer_setup(srv);
+	smtpd_quota_setup(srv);
 	srv->serve = daemon_server_new(d, &smtpd_serve_ops, srv);
 	return srv;
 }
@@ -116,6 +117,7 @@ smtpd_server_free(struct smtpd **srvp)
 	if (srv == NULL)
 		return;
 	daemon_server_free(&srv->serve);
+	smtpd_quota_clear(srv);
 	passwd_table_free(&srv->pw);
 	smtpd_peer_clear(srv);
 	tls_ctx_free(&srv->tls);

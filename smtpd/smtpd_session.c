@@ -148,6 +148,7 @@ smtpd_session_free(struct smtpd_session **sp)
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
 	envelope_free(&s->env);
+	smtpd_quota_release(s);
 	free(s->msgid);
 	ev_timer_cancel(s->srv->loop, &s->tarpit);
 	ev_timer_cancel(s->srv->loop, &s->auth_delay);
@@ -215,6 +216,8 @@ smtpd_reset(struct smtpd_session *s)
 	if (s->qf != NULL)
 		queue_file_abort(&s->qf);
 	envelope_free(&s->env);
+	smtpd_quota_release(s);
+	s->mail_size = 0;
 	xfree(&s->msgid);
 	s->in_msgid = false;
 	s->rcpt_refused = false;

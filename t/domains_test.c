@@ -303,7 +303,44 @@ static const struct {
 	{ "a.example\n# x\nA.EXAMPLE\n", "domains:3: domain \"a.example\" is already listed at line 1; merge the two lines" },
 	{ "a.example recipients=nosuch\n", "domains:1: recipients=" },
 	{ "a.example recipients=badrcpts\n", "/badrcpts:2: bad recipient \"a@\"; use local@domain or a local part" },
+	/* Per-domain caps (quota.h). */
+	{ "a.example max_messages=0\n", "domains:1: max_messages=0: a cap of 0 would refuse all mail; use a number of 1 or more, or none" },
+	{ "a.example max_messages=1k\n", "max_messages=1k: bad value; use a number of 1 or more, or none" },
+	{ "a.example max_bytes=lots\n", "max_bytes=lots: bad value; use a size of 1 or more (with k, M or G), or none" },
+	{ "a.example max_bytes=-1\n", "max_bytes=-1: bad value" },
 };
+
+/* max_messages= and max_bytes=: their own, sluice.conf's defaults, or none. */
+static void
+test_caps(void)
+{
+	struct config *cfg;
+	const struct domain *d;
+	char *err;
+
+	cfg = load_domains("default_max_messages = 100\ndefault_max_bytes = 10M\n",
+	    "a.example\nb.example max_messages=5 max_bytes=3k\n"
+	    "c.example max_messages=none max_bytes=NONE\n", &err);
+	ok(cfg != NULL, "caps load: got \"%s\"", err ? err : "");
+	free(err);
+	d = cfg ? domain_find(cfg->domains, "a.example") : NULL;
+	ok(d && d->max_messages == 100 && d->max_bytes == 10485760,
+	    "a.example takes the defaults: got %ld %ld", d ? d->max_messages : -1,
+	    d ? d->max_bytes : -1);
+	d = cfg ? domain_find(cfg->domains, "b.example") : NULL;
+	ok(d && d->max_messages == 5 && d->max_bytes == 3072,
+	    "b.example its own: got %ld %ld", d ? d->max_messages : -1, d ? d->max_bytes : -1);
+	d = cfg ? domain_find(cfg->domains, "c.example") : NULL;
+	ok(d && d->max_messages == 0 && d->max_bytes == 0,
+	    "c.example none: got %ld %ld", d ? d->max_messages : -1, d ? d->max_bytes : -1);
+	config_free(&cfg);
+	cfg = load_domains("", "a.example\n", &err);
+	d = cfg ? domain_find(cfg->domains, "a.example") : NULL;
+	ok(d && d->max_messages == 0 && d->max_bytes == 0,
+	    "no cap by default: got %ld %ld", d ? d->max_messages : -1, d ? d->max_bytes : -1);
+	free(err);
+	config_free(&cfg);
+}
 
 static void
 test_bad(void)
@@ -524,6 +561,7 @@ main(void)
 	test_keys();
 	test_walk();
 	test_bad();
+	test_caps();
 	test_many();
 	test_home_weight();
 	test_home_agree();

@@ -224,6 +224,8 @@ struct web_domain_view {
 	time_t next_probe;		/* 0 none */
 	time_t next_try;		/* qmgr's own retry; 0 none */
 	char route[80];			/* route=client: "[addr]:port" mail goes to now, or "" */
+	unsigned long long bytes;	/* bytes waiting */
+	unsigned long long max_messages, max_bytes; /* the domain's caps (quota.h); 0 none */
 };
 
 /*

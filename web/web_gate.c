@@ -150,6 +150,9 @@ web_gate_status(const struct web *w, struct web_domain_view *v)
 		v->next_probe = web_gate_time(st.next_probe);
 		v->next_try = web_gate_time(st.next_try);
 		v->sent = st.sent;
+		v->bytes = st.bytes;
+		v->max_messages = st.max_messages;
+		v->max_bytes = st.max_bytes;
 		/* The page escapes it; made printable too, as finger does. */
 		snprintf(v->failing, sizeof(v->failing), "%s", st.failing != NULL ? st.failing : "");
 		for (size_t i = 0; v->failing[i] != '\0'; i++)

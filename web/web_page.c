@@ -19,6 +19,7 @@
 /* lib/mail */
 #include "mail/passwd.h"
 #include "mail/proto_rec.h"
+#include "mail/quota.h"
 /* web */
 #include "web/web.h"
 
@@ -259,6 +260,15 @@ web_page_domain(FILE *fp, const struct web_domain_view *v, time_t now)
 	    "<dt>In flight</dt><dd class=\"inflight\">%llu</dd>\n"
 	    "<dt>Delivered this session</dt><dd class=\"delivered\">%llu</dd>\n",
 	    v->pending, v->in_flight, v->session);
+	/* A capped domain: how full it is (max_messages=, max_bytes=). */
+	if (v->max_messages > 0 || v->max_bytes > 0) {
+		char qt[128];
+
+		quota_text(v->pending, v->max_messages, v->bytes, v->max_bytes, qt, sizeof(qt));
+		fputs("<dt>Space used</dt><dd class=\"quota\">", fp);
+		web_html(fp, qt);
+		fputs("</dd>\n", fp);
+	}
 	if (v->next_probe != 0) {
 		proto_utc(v->next_probe, false, t, sizeof(t));
 		fprintf(fp, "<dt>Next probe</dt><dd class=\"probe\">%s</dd>\n", t);

@@ -168,6 +168,8 @@ struct config {
 	long master_status_interval;	/* how often master tells systemd STATUS= */
 	char *syslog_name;	/* log lines say "syslog_name/smtpd[PID]:" (util/log.h) */
 	char *web_title;	/* web: the service's name in the page title and heading */
+	long default_max_messages;	/* domains' max_messages (quota.h); 0 none */
+	long default_max_bytes;	/* domains' max_bytes; 0 none */
 	bool dns_check;		/* DNS setup check of every domain at config check, start, reload */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
@@ -264,6 +266,8 @@ void config_errors_clear(struct config_errors *errs);
 int config_parse_time(const char *s, long *secs_r, const char **hint_r);
 /* config_parse_size - "1024", "10k", "10M", "1G" (powers of 1024) */
 int config_parse_size(const char *s, long *bytes_r, const char **hint_r);
+/* config_parse_int - a plain whole number */
+int config_parse_int(const char *s, long *val_r, const char **hint_r);
 /* config_parse_bool - "yes" / "no" */
 int config_parse_bool(const char *s, bool *b_r, const char **hint_r);
 /* config_parse_hostports - "127.0.0.1:25, [::1]:25 *:587"; frees nothing */

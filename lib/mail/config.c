@@ -157,6 +157,9 @@ const struct param params[] = {
 	{ "master_status_interval", PT_TIME, "30s", F(master_status_interval), .min = 1 },
 	{ "syslog_name", PT_STRING, LOG_SYSLOG_NAME_DEFAULT, F(syslog_name) },
 	{ "web_title", PT_STRING, "Dynamic Mail Server Service", F(web_title) },
+	/* Per-domain caps (quota.h): "none", or at least one. */
+	{ "default_max_messages", PT_INT, "none", F(default_max_messages), .min = 1, .none = true },
+	{ "default_max_bytes", PT_SIZE, "none", F(default_max_bytes), .min = 1, .none = true },
 	{ "dns_check", PT_BOOL, "yes", F(dns_check) },
 };
 
@@ -436,10 +439,16 @@ param_store(struct loader *ld, struct config *cfg, size_t i, const char *text)
 	case PT_INT:
 	case PT_SIZE:
 	case PT_TIME:
+		if (p->none && strcasecmp(text, "none") == 0) {
+			*(long *)field = 0;
+			return 0;
+		}
 		if ((p->type == PT_INT ? config_parse_int(text, &v, &hint) :
 		    p->type == PT_SIZE ? config_parse_size(text, &v, &hint) :
 		    config_parse_time(text, &v, &hint)) < 0) {
-			loader_error(ld, i, text, hint);
+			what = xasprintf("%s%s", hint, p->none ? ", or none" : "");
+			loader_error(ld, i, text, what);
+			free(what);
 			return -1;
 		}
 		if (v < p->min || (p->max > 0 && v > p->max)) {

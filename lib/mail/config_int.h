@@ -10,6 +10,7 @@
 #ifndef SLUICE_CONFIG_INT_H
 #define SLUICE_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum param_type {
@@ -41,6 +42,7 @@ struct param {
 	long max;		/* PT_INT: largest allowed; 0: no limit */
 	const char *choices;	/* PT_WORD, PT_ENUM: words, space-separated */
 	enum param_dyn dyn;
+	bool none;		/* PT_INT, PT_SIZE: "none" is allowed, stored as 0 */
 };
 
 /* The one table of parameters (config.c) and its length. */
@@ -62,7 +64,5 @@ char *choice_name(const char *choices, int idx);
 char *default_hostname(void);
 /* domain_of - a host name minus its first label ("localdomain" if none) */
 char *domain_of(const char *host);
-/* config_parse_int - a plain whole number */
-int config_parse_int(const char *s, long *val_r, const char **hint_r);
 
 #endif

@@ -430,6 +430,31 @@ key_home(struct dload *dl, const struct domain_key *k, const char *val)
 	return -1;
 }
 
+/* key_cap - max_messages=N|none, max_bytes=SIZE|none into its field */
+static int
+key_cap(struct dload *dl, const struct domain_key *k, const char *val)
+{
+	long *field = (long *)((char *)dl->d + k->field);
+	bool size = strcmp(k->name, "max_bytes") == 0;
+	const char *hint;
+	long v = 0;
+	int rc;
+
+	if (strcasecmp(val, "none") == 0) {
+		*field = 0;
+		return 0;
+	}
+	rc = size ? config_parse_size(val, &v, &hint) : config_parse_int(val, &v, &hint);
+	if (rc < 0 || v < 1) {
+		dload_error(dl, "%s=%s: %s; use %s, or none", k->name, val,
+		    rc < 0 ? "bad value" : "a cap of 0 would refuse all mail",
+		    size ? "a size of 1 or more (with k, M or G)" : "a number of 1 or more");
+		return -1;
+	}
+	*field = v;
+	return 0;
+}
+
 #define DOMAIN_FIELD(f)	offsetof(struct domain, f)
 
 static const struct domain_key domain_keys[] = {
@@ -447,6 +472,8 @@ static const struct domain_key domain_keys[] = {
 	{ .name = "owner", .parse = key_word, .field = DOMAIN_FIELD(owner) },
 	{ .name = "notify", .parse = key_notify },
 	{ .name = "home", .parse = key_home },
+	{ .name = "max_messages", .parse = key_cap, .field = DOMAIN_FIELD(max_messages) },
+	{ .name = "max_bytes", .parse = key_cap, .field = DOMAIN_FIELD(max_bytes) },
 };
 
 #define NKEYS (sizeof(domain_keys) / sizeof(domain_keys[0]))
@@ -498,6 +525,8 @@ domain_parse_line(struct dload *dl, char *line)
 	d->warn = dl->cfg->delay_warning_time;
 	d->probe = dl->cfg->default_probe_interval;
 	d->tls = ROUTE_TLS_MAY;
+	d->max_messages = dl->cfg->default_max_messages;
+	d->max_bytes = dl->cfg->default_max_bytes;
 	d->file = dl->file;
 	d->line = dl->line;
 

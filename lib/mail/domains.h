@@ -9,9 +9,11 @@
  * lifetime=TIME, warn=TIME, etrn_from=NET,NET, finger=yes|no,
  * probe=TIME|no, tls=may|encrypt|verify (route.h), recipients=FILE, group=NAME,
  * owner=CUSTOMER, notify=ADDRESS, home=HOST:PORT (home.h: this host or one
- * of peers, as the peers list writes it). Keys not given take sluice.conf's
+ * of peers, as the peers list writes it), max_messages=N|none,
+ * max_bytes=SIZE|none (quota.h). Keys not given take sluice.conf's
  * defaults (default_domain_mode, default_lease, maximal_queue_lifetime,
- * delay_warning_time, default_probe_interval).
+ * delay_warning_time, default_probe_interval, default_max_messages,
+ * default_max_bytes).
  *
  * Names are case-insensitive and stored lowercase; lookups are O(1)
  * through a hash table, so a table of thousands of domains costs nothing
@@ -58,6 +60,8 @@ struct domain {
 	struct rcpt_set *recipients; /* NULL = any recipient */
 	char *recipients_file;	/* as resolved, for printing; or NULL */
 	char *home;		/* home=: a fleet name (home.h), or NULL: hashed */
+	long max_messages;	/* held messages at most (quota.h); 0 = no cap */
+	long max_bytes;		/* held bytes at most; 0 = no cap */
 	const char *file;	/* domains file and line it came from */
 	unsigned int line;
 };

@@ -508,13 +508,36 @@ out:
 	return rc;
 }
 
+/*
+ * dsn_create_text - a plain notice from the postmaster to a customer's
+ * notify= address: subject and one paragraph (wrapped). 0 with id_r, -1.
+ */
+static int
+dsn_create_text(const char *qdir, const char *to, const char *subject,
+    const char *line, const struct dsn_params *p, char id_r[QUEUE_ID_LEN + 1])
+{
+	struct dsn_notice dn = { .fd = -1 };
+	int rc, saved;
+
+	dn.p = p;
+	dn.now = p->now != 0 ? p->now : time(NULL);
+	dn.from = dsn_from(p);
+	dn.subject = subject;
+	dsn_wrap(&dn.text, "", line, "");
+	rc = dsn_commit(qdir, &dn, to, id_r);
+	saved = errno;
+	free(dn.from);
+	free(dn.text.data);
+	errno = saved;
+	return rc;
+}
+
 /* dsn_create_notify - the daily customer notice; see dsn.h */
 int
 dsn_create_notify(const char *qdir, const char *domain, const char *to,
     size_t nexpiring, size_t nqueued, const struct dsn_params *p,
     char id_r[QUEUE_ID_LEN + 1])
 {
-	struct dsn_notice dn = { .fd = -1 };
 	char *subject, *line;
 	int rc, saved;
 
@@ -525,12 +548,8 @@ dsn_create_notify(const char *qdir, const char *domain, const char *to,
 	}
 	if (nexpiring == 0)
 		return 1;
-	dn.p = p;
-	dn.now = p->now != 0 ? p->now : time(NULL);
-	dn.from = dsn_from(p);
 	subject = xasprintf("%zu message%s for %s will be returned within 24 hours",
 	    nexpiring, nexpiring == 1 ? "" : "s", domain);
-	dn.subject = subject;
 	line = xasprintf("This is the mail system at %s, which holds mail for "
 	    "%s while your site is offline. It now holds %zu message%s for "
 	    "%s. %zu of them will be returned to their senders as "
@@ -538,18 +557,66 @@ dsn_create_notify(const char *qdir, const char *domain, const char *to,
 	    "collects them before then (ETRN, ATRN, finger or the web page).",
 	    p->reporting_mta, domain, nqueued, nqueued == 1 ? "" : "s",
 	    domain, nexpiring);
-	dsn_wrap(&dn.text, "", line, "");
-	free(line);
-	rc = dsn_commit(qdir, &dn, to, id_r);
+	rc = dsn_create_text(qdir, to, subject, line, p, id_r);
 	saved = errno;
 	if (rc == 0)
 		log_info("%s: expiry notice for %s to <%s>: %zu of %zu messages",
 		    id_r, domain, to, nexpiring, nqueued);
 	else
 		log_warn("create expiry notice for %s: %s", domain, strerror(saved));
-	free(dn.from);
 	free(subject);
-	free(dn.text.data);
+	free(line);
+	errno = saved;
+	return rc;
+}
+
+/* dsn_cap - "N of LIMIT" or "N (no limit)" into buf */
+static void
+dsn_cap(char *buf, size_t size, unsigned long long have, long cap)
+{
+	if (cap > 0)
+		snprintf(buf, size, "%llu of at most %ld", have, cap);
+	else
+		snprintf(buf, size, "%llu (no limit)", have);
+}
+
+/* dsn_create_quota - a domain passed 80% of a cap, or is full; see dsn.h */
+int
+dsn_create_quota(const char *qdir, const char *domain, const char *to, bool full,
+    unsigned long long messages, long max_messages, unsigned long long bytes,
+    long max_bytes, const struct dsn_params *p, char id_r[QUEUE_ID_LEN + 1])
+{
+	char *subject, *line, m[64], b[64];
+	int rc, saved;
+
+	if (qdir == NULL || domain == NULL || to == NULL || p == NULL ||
+	    p->reporting_mta == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	dsn_cap(m, sizeof(m), messages, max_messages);
+	dsn_cap(b, sizeof(b), bytes, max_bytes);
+	subject = full ? xasprintf("Mail for %s is refused: its space is full", domain) :
+	    xasprintf("Mail for %s has filled 80%% of its space", domain);
+	line = xasprintf("This is the mail system at %s, which holds mail for "
+	    "%s while your site is offline. It now holds %s messages and %s "
+	    "bytes for %s. %s Collect the mail (ETRN, ATRN, finger or the web "
+	    "page) to make room; you hear from us again only when it fills "
+	    "up after that.", p->reporting_mta, domain, m, b, domain,
+	    full ? "New mail for the domain is refused with a temporary error "
+	    "(452 4.2.2) until there is room again; the senders' servers keep "
+	    "trying for some days." :
+	    "When it is full, new mail for the domain is refused with a "
+	    "temporary error until there is room again.");
+	rc = dsn_create_text(qdir, to, subject, line, p, id_r);
+	saved = errno;
+	if (rc == 0)
+		log_info("%s: quota notice (%s) for %s to <%s>: %s messages, %s bytes",
+		    id_r, full ? "full" : "near", domain, to, m, b);
+	else
+		log_warn("create quota notice for %s: %s", domain, strerror(saved));
+	free(subject);
+	free(line);
 	errno = saved;
 	return rc;
 }

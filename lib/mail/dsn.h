@@ -108,4 +108,15 @@ int dsn_create_notify(const char *qdir, const char *domain, const char *to,
     size_t nexpiring, size_t nqueued, const struct dsn_params *p,
     char id_r[QUEUE_ID_LEN + 1]);
 
+/*
+ * dsn_create_quota - the notice to a customer's notify= address that
+ * domain has passed 80% of a cap (full false) or is full (quota.h): what
+ * it holds against max_messages and max_bytes (0: no cap). A plain text
+ * message from the postmaster with the null envelope sender. 0 with
+ * id_r, -1 with errno.
+ */
+int dsn_create_quota(const char *qdir, const char *domain, const char *to, bool full,
+    unsigned long long messages, long max_messages, unsigned long long bytes,
+    long max_bytes, const struct dsn_params *p, char id_r[QUEUE_ID_LEN + 1]);
+
 #endif

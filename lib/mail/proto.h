@@ -20,6 +20,8 @@
  *	type=summary               -> type=domain domain= messages= bytes= oldest=
  *	                              b5= b10= b20= b40= b80= b160= b320= b640= b1280=
  *	                              b1280p= GATE [home=HOST:PORT]
+ *	                              [max_messages=N] [max_bytes=N] (the
+ *	                              domain's caps, mail/quota.h)
  *	                              (qshape age buckets: b5 counts entries younger
  *	                              than 5 minutes, b10 those of 5 to 10, ...,
  *	                              b1280p those of 1280 minutes and older)
@@ -91,7 +93,7 @@
  *	             open_until=EPOCH|0 opened_by=SOURCE|"" delivered=N
  *	             in_flight=N finished=EPOCH|0 failing_at=EPOCH|0
  *	             next_probe=EPOCH|0 [failing=TEXT]
- *	             sent=N next_try=EPOCH|0
+ *	             sent=N next_try=EPOCH|0 max_messages=N|0 max_bytes=N|0
  *	             [route=[ADDR]:PORT] (route=client: where the lease's
  *	             authenticated trigger points the mail now)
  *	   or type=domainstatus status=unknown domain=D, or status=error
@@ -105,7 +107,9 @@
  *		delivery; next_probe: when the prober looks next; sent:
  *		recipients sent since qmgr started, never reset, so that a
  *		web session counts its own from where it began; next_try:
- *		when qmgr retries the domain by itself, 0 none). With
+ *		when qmgr retries the domain by itself, 0 none;
+ *		max_messages, max_bytes: the domain's caps, 0 none,
+ *		against pending and bytes, mail/quota.h). With
  *		policy=1 a domain that SOURCE (from client) may not release
  *		is answered status=unknown, as a domain not in the table:
  *		fingerd's report-only query shows no more than a trigger.
@@ -266,6 +270,8 @@ struct ipc_rec;
 #define PROTO_F_POLICY		"policy"
 #define PROTO_F_ARRIVALS	"arrivals"
 #define PROTO_F_HOME		"home"	/* summary: a held domain's home host (home.h) */
+#define PROTO_F_MAX_MESSAGES	"max_messages"	/* summary, domainstatus: a cap (quota.h) */
+#define PROTO_F_MAX_BYTES	"max_bytes"
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\

@@ -179,6 +179,8 @@ static const struct proto_field domainstatus_f[] = {
 	F(proto_domainstatus, ROUTE, route, STR, PROTO_OPT),
 	F(proto_domainstatus, SENT, sent, NUM, PROTO_IF_OK),
 	F(proto_domainstatus, NEXT_TRY, next_try, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, MAX_MESSAGES, max_messages, NUM, PROTO_IF_OK),
+	F(proto_domainstatus, MAX_BYTES, max_bytes, NUM, PROTO_IF_OK),
 };
 static const struct proto_desc domainstatus_d = { PROTO_T_DOMAINSTATUS,
 	domainstatus_f, sizeof(domainstatus_f) / sizeof(domainstatus_f[0]),

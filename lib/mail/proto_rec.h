@@ -85,6 +85,8 @@ struct proto_domainstatus {
 	const char *route;	/* route=client: "[addr]:port" of the lease, or NULL */
 	uint64_t sent;		/* recipients sent since qmgr started (never reset) */
 	uint64_t next_try;	/* epoch of qmgr's own next try of the domain; 0 none */
+	uint64_t max_messages;	/* the domain's caps (quota.h); 0 none */
+	uint64_t max_bytes;
 };
 
 /* type=gateclose */

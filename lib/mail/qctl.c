@@ -263,6 +263,11 @@ qctl_summary(struct qctl_env *env, struct qctl_out *out)
 			ipc_rec_add(rec, PROTO_F_HOME, home);
 			free(home);
 		}
+		/* A capped domain's limits (quota.h), beside its figures. */
+		if (d != NULL && d->max_messages > 0)
+			ipc_rec_addf(rec, PROTO_F_MAX_MESSAGES, "%ld", d->max_messages);
+		if (d != NULL && d->max_bytes > 0)
+			ipc_rec_addf(rec, PROTO_F_MAX_BYTES, "%ld", d->max_bytes);
 		if (ret == 0 && out->emit(rec, out->ctx) < 0)
 			ret = -1;
 		ipc_rec_free(&rec);

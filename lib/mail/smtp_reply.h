@@ -76,6 +76,9 @@
 #define SMTP_R_NUL_DATA		"550 5.6.0 Error: NUL character in message content"
 #define SMTP_R_DATA_LINE_TOO_LONG "552 5.6.0 Error: message line longer than %ld octets"
 #define SMTP_R_TOO_MANY_HOPS	"554 5.4.6 Too many hops"
+/* Per-domain caps (mail/quota.h): "DOM holds N messages (limit N)". */
+#define SMTP_R_QUOTA_RCPT	"452 4.2.2 <%s>: Mailbox full: %s"
+#define SMTP_R_QUOTA_DATA	"452 4.2.2 Mailbox full: %s; message not accepted for any recipient"
 
 /* AUTH (RFC 4954) and the submission port. */
 #define SMTP_R_AUTH_CHALLENGE	"334 %s"
@@ -195,6 +198,8 @@
 	X(SMTP_R_PEER_NEED_LOGIN, 1) \
 	X(SMTP_R_PEER_SUMMARY_LINE, 0) \
 	X(SMTP_R_PEER_SUMMARY_END, 1) \
-	X(SMTP_R_PEER_SUMMARY_FAILED, 1)
+	X(SMTP_R_PEER_SUMMARY_FAILED, 1) \
+	X(SMTP_R_QUOTA_RCPT, 1) \
+	X(SMTP_R_QUOTA_DATA, 1)
 
 #endif

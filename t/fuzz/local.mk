@@ -25,7 +25,8 @@ FUZZ_HARNESSES = \
 	t/fuzz/fuzz_domains \
 	t/fuzz/fuzz_passwd \
 	t/fuzz/fuzz_netlist \
-	t/fuzz/fuzz_turn_finger
+	t/fuzz/fuzz_turn_finger \
+	t/fuzz/fuzz_quota_file
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
 FUZZ_COMMON = t/fuzz/fuzz.h t/fuzz/fuzz_util.c
@@ -106,3 +107,7 @@ t_fuzz_fuzz_peer_SOURCES = t/fuzz/fuzz_peer.c $(FUZZ_COMMON)
 t_fuzz_fuzz_peer_CPPFLAGS = $(FUZZ_CPPFLAGS)
 t_fuzz_fuzz_peer_LDFLAGS = $(FUZZ_LINK)
 t_fuzz_fuzz_peer_LDADD = $(SLUICE_LIBS)
+t_fuzz_fuzz_quota_file_SOURCES = t/fuzz/fuzz_quota_file.c $(FUZZ_COMMON)
+t_fuzz_fuzz_quota_file_CPPFLAGS = $(FUZZ_CPPFLAGS)
+t_fuzz_fuzz_quota_file_LDFLAGS = $(FUZZ_LINK)
+t_fuzz_fuzz_quota_file_LDADD = $(SLUICE_LIBS)
