@@ -104,6 +104,14 @@ int cli_cmd_reload(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
 int cli_cmd_flush(struct cli *cli, int argc, char **argv);
 int cli_cmd_config(struct cli *cli, int argc, char **argv);
+/* cli_dns.c: sluice check DOMAIN, the DNS setup check */
+int cli_cmd_check(struct cli *cli, int argc, char **argv);
+/*
+ * cli_dns_check_all - config check's DNS part: the setup of every domain
+ * of cli->cfg, its problems printed as warnings (never an error: the
+ * exit code is not changed)
+ */
+void cli_dns_check_all(struct cli *cli);
 
 /* cli_json.c: JSON text without a library. */
 /* cli_json_string - write s as a JSON string; invalid UTF-8 becomes U+FFFD */

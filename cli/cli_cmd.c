@@ -42,6 +42,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "flush", cli_cmd_flush },
 	{ "config", cli_cmd_config },
 	{ "passwd", cli_cmd_passwd },
+	{ "check", cli_cmd_check },
 };
 
 /* Every usage line; cli_usage() selects them by their leading words. */
@@ -67,6 +68,7 @@ static const char *const cli_usage_lines[] = {
 	"config -X NAME...",
 	"config check",
 	"passwd LOGIN [-f FILE]",
+	"check DOMAIN [--json] [--no-connect]",
 };
 
 /* cli_usage - print the usage lines that start with what (NULL: all) */

@@ -127,7 +127,10 @@ cli_cmd_config(struct cli *cli, int argc, char **argv)
 			return cli_usage(stderr, "config check");
 		if ((ret = cli_config_load(cli, true)) != 0)
 			return ret;
-		return cli_config_check_files(cli, true);
+		if ((ret = cli_config_check_files(cli, true)) == 0 &&
+		    cli->cfg->dns_check)
+			cli_dns_check_all(cli);
+		return ret;
 	}
 	if (argc >= 2 && strcmp(argv[1], "-n") == 0) {
 		if (argc != 2)

@@ -16,6 +16,8 @@ cli_libsluice_cli_a_SOURCES = \
 	cli/cli_qfmt.c \
 	cli/cli_queue.c
 cli_libsluice_cli_a_SOURCES += cli/cli_fleet.c
+# sluice check DOMAIN: the DNS setup check (issue 11).
+cli_libsluice_cli_a_SOURCES += cli/cli_dns.c
 
 sbin_PROGRAMS += cli/sluice
 cli_sluice_SOURCES = cli/sluice.c
@@ -35,3 +37,7 @@ EXTRA_DIST += t/79-config-cli.t
 # count, delete --all and -, show's parts, message counts, the JSON.
 TESTS += t/69-queue-cli.t
 EXTRA_DIST += t/69-queue-cli.t
+# sluice check DOMAIN against a fake DNS, and the same checks at config
+# check and in qmgr at start and reload (issue 11).
+TESTS += t/29-dns-check.t
+EXTRA_DIST += t/29-dns-check.t

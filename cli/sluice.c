@@ -14,6 +14,7 @@
  *	sluice [-c CONFIG_DIR] [-v] config [-n | NAME...]
  *	sluice [-c CONFIG_DIR] [-v] config -d [NAME...] | check
  *	sluice [-c CONFIG_DIR] [-v] config -e NAME=VALUE... | -X NAME...
+ *	sluice [-c CONFIG_DIR] [-v] check DOMAIN [--json] [--no-connect]
  *	sluice --help | --version
  *
  * DESCRIPTION
@@ -43,6 +44,11 @@
  *	prints each error as FILE:LINE. status works with a broken file.
  *	--help and --version are answered before anything is read.
  *
+ *	check looks up a customer domain's MX set and says whether this host
+ *	is listed, below the site's own MX, with its fleet peers, with a
+ *	matching reverse DNS, and whether the site answers now (cli_dns.c,
+ *	lib/mail/dnscheck.h).
+ *
  *	Exit codes follow sysexits(3): EX_USAGE for bad usage, EX_CONFIG for
  *	a broken configuration, EX_NOINPUT for an unknown queue ID,
  *	EX_UNAVAILABLE when neither qmgr nor the index answers, EX_TEMPFAIL
@@ -61,7 +67,7 @@
  *	characters are never written to the terminal.
  *
  * STANDARDS
- *	RFC 5321 (addresses shown), RFC 3461 (DSN fields in queue show),
+ *	RFC 5321 (addresses shown; 5.1, MX hosts), RFC 7505 (null MX), RFC 3461 (DSN fields in queue show),
  *	RFC 8259 (JSON output).
  *
  * SEE ALSO

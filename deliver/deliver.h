@@ -18,6 +18,7 @@
 #include "mail/job.h"
 #include "mail/queue.h"
 #include "mail/route.h"
+#include "mail/selfaddr.h"
 #include "mail/smtp_client.h"
 
 struct config;
@@ -119,9 +120,8 @@ struct deliver {
 	size_t njobs;
 	struct deliver_session *sessions;
 
-	/* Our own addresses (getifaddrs) and SMTP listening ports. */
-	struct sockaddr_storage *local;
-	size_t nlocal;
+	/* Our own interface addresses (getifaddrs), for selfaddr.h. */
+	struct self_addrs local;
 };
 
 /* deliver_init.c */

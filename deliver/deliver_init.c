@@ -116,6 +116,6 @@ deliver_shutdown(struct deliver *d)
 	dns_free(&d->dns);
 	tls_ctx_free(&d->tls_ctx);
 	tls_ctx_free(&d->tls_verify_ctx);
-	xfree(&d->local);
+	self_addrs_clear(&d->local);
 	config_free(&d->cfg);
 }

@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,161 +19,15 @@
 #include "mail/conf.h"
 #include "mail/dns.h"
 #include "mail/domains.h"
+#include "mail/selfaddr.h"
 #include "deliver/deliver.h"
 
 void
 deliver_local_refresh(struct deliver *d)
 {
-	struct ifaddrs *ifa, *p;
-
-	free(d->local);
-	d->local = NULL;
-	d->nlocal = 0;
-	if (getifaddrs(&ifa) < 0) {
+	if (self_addrs_refresh(&d->local) < 0)
 		log_warn("list interface addresses: %m; only myhostname detects "
 		    "MX loops");
-		return;
-	}
-	for (p = ifa; p != NULL; p = p->ifa_next) {
-		if (p->ifa_addr == NULL || (p->ifa_addr->sa_family != AF_INET &&
-		    p->ifa_addr->sa_family != AF_INET6))
-			continue;
-		d->local = xreallocarray(d->local, d->nlocal + 1, sizeof(*d->local));
-		memset(&d->local[d->nlocal], 0, sizeof(*d->local));
-		memcpy(&d->local[d->nlocal], p->ifa_addr,
-		    p->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
-		    sizeof(struct sockaddr_in6));
-		d->nlocal++;
-	}
-	freeifaddrs(ifa);
-}
-
-/* deliver_same_addr - same IP address (ports ignored)? */
-static bool
-deliver_same_addr(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0;
-}
-
-/*
- * deliver_addr_norm - sa, or its IPv4 form in *buf when it is an
- * IPv4-mapped IPv6 address (::ffff:a.b.c.d reaches a.b.c.d, so it must
- * compare equal to it)
- */
-static const struct sockaddr *
-deliver_addr_norm(const struct sockaddr *sa, struct sockaddr_storage *buf)
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)buf;
-
-	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return sa;
-	memset(buf, 0, sizeof(*buf));
-	s4->sin_family = AF_INET;
-	memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	return (const struct sockaddr *)buf;
-}
-
-/* deliver_addr_this_host - 0.0.0.0/8 or "::": this host (RFC 1122 3.2.1.3)? */
-static bool
-deliver_addr_this_host(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr.s_addr) >> 24) == 0;
-	return IN6_IS_ADDR_UNSPECIFIED(
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
-}
-
-/* deliver_addr_loopback - 127.0.0.0/8 or ::1? */
-static bool
-deliver_addr_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
-}
-
-/* What our SMTP listeners on one port take (deliver_listener). */
-#define LISTEN_PORT	0x1u	/* some listener has this port */
-#define LISTEN_ANY	0x2u	/* one listens on every address (wildcard) */
-#define LISTEN_ADDR	0x4u	/* one listens on exactly the address asked */
-
-/* deliver_listener - LISTEN_* bits for our smtp_listen entries on port and sa */
-static unsigned
-deliver_listener(const struct deliver *d, unsigned port, const struct sockaddr *sa)
-{
-	unsigned bits = 0;
-	size_t i;
-
-	for (i = 0; i < d->cfg->smtp_listen.n; i++) {
-		const struct hostport *hp = &d->cfg->smtp_listen.v[i];
-		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST,
-		    .ai_socktype = SOCK_STREAM }, *res;
-		struct servent *se;
-		char *end;
-		unsigned long n = strtoul(hp->port, &end, 10);
-
-		if (*end != '\0' || end == hp->port)
-			n = (se = getservbyname(hp->port, "tcp")) != NULL ?
-			    ntohs((uint16_t)se->s_port) : 0;
-		if (n != port)
-			continue;
-		bits |= LISTEN_PORT;
-		if (hp->host[0] == '\0') {
-			bits |= LISTEN_ANY;
-			continue;
-		}
-		/* A listener named by host name is known by its interface address. */
-		if (getaddrinfo(hp->host, NULL, &hints, &res) != 0)
-			continue;
-		if (deliver_addr_this_host(res->ai_addr))
-			bits |= LISTEN_ANY;
-		else if (deliver_same_addr(res->ai_addr, sa))
-			bits |= LISTEN_ADDR;
-		freeaddrinfo(res);
-	}
-	return bits;
-}
-
-/*
- * deliver_addr_is_us - would a connection to sa:port reach our own SMTP
- * service? On a port we listen on: one of our listening addresses, an
- * address of one of our interfaces, or, when we listen on every address,
- * any loopback address. For MX hosts (mx) also 0.0.0.0/8 and "::" on any
- * port: they mean this host, never a mail server of the Internet. On a
- * port we do not listen on, another MTA of this machine (a test sink, a
- * content filter) is a legitimate next hop for a static route, and for
- * an MX host (then smtp_mx_port is not ours) too.
- */
-static bool
-deliver_addr_is_us(const struct deliver *d, const struct sockaddr *sa0,
-    unsigned port, bool mx)
-{
-	struct sockaddr_storage buf;
-	const struct sockaddr *sa = deliver_addr_norm(sa0, &buf);
-	unsigned l = deliver_listener(d, port, sa);
-	size_t i;
-
-	if (deliver_addr_this_host(sa))
-		return mx || l != 0;
-	if (l == 0)
-		return false;
-	if (l & LISTEN_ADDR)
-		return true;
-	for (i = 0; i < d->nlocal; i++)
-		if (deliver_same_addr(sa, (const struct sockaddr *)&d->local[i]))
-			return true;
-	return (l & LISTEN_ANY) && deliver_addr_loopback(sa);
 }
 
 void
@@ -329,7 +182,7 @@ deliver_host_answer(enum dns_status st, const struct dns_addr_list *addrs,
 		h->addrs.n = addrs->n;
 		memcpy(h->addrs.v, addrs->v, addrs->n * sizeof(*h->addrs.v));
 		for (i = 0; i < addrs->n; i++)
-			if (deliver_addr_is_us(job->d,
+			if (self_addr_is_us(job->d->cfg, &job->d->local,
 			    (const struct sockaddr *)&addrs->v[i].sa, port,
 			    job->route.mx))
 				h->self = true;

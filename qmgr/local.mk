@@ -14,6 +14,8 @@ qmgr_libqmgr_a_SOURCES += qmgr/qmgr_peer.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_client_probe.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_quota.c
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_pop3.c
+# The DNS setup check at start and reload (issue 11).
+qmgr_libqmgr_a_SOURCES += qmgr/qmgr_dnscheck.c
 qmgr_qmgr_SOURCES = qmgr/qmgr.c
 qmgr_qmgr_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)
 

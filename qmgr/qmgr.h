@@ -16,6 +16,9 @@
 #include "mail/qctl.h"
 
 struct config;
+struct dns;
+struct dnscheck_batch;
+struct self_addrs;
 struct domain;
 struct envelope;
 struct ev_loop;
@@ -136,6 +139,11 @@ struct qmgr {
 	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
 	struct quota_file *quota;	/* capped domains' figures (qmgr_quota.c) */
 	struct htable *quota_notified;	/* domain -> enum quota_level notice sent */
+	/* The DNS setup check of every domain at start and reload (qmgr_dnscheck.c). */
+	struct dns *dnscheck_dns;
+	struct dnscheck_batch *dnscheck;
+	struct self_addrs *dnscheck_self;
+	size_t dnscheck_problems;
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -385,5 +393,14 @@ void qmgr_quota_changed(struct qmgr *q, const char *domain);
 int qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r);
 /* qmgr_quota_shutdown - remove private/quota (no qmgr: no caps), free */
 void qmgr_quota_shutdown(struct qmgr *q);
+/* qmgr_dnscheck.c */
+/*
+ * qmgr_dnscheck_start - (re)start the DNS setup check of every domain of
+ * q->cfg in the background, a few at a time, logging its problems as
+ * warnings; nothing when dns_check = no. Never blocks, never fails.
+ */
+void qmgr_dnscheck_start(struct qmgr *q);
+/* qmgr_dnscheck_stop - cancel it (before q->cfg goes) */
+void qmgr_dnscheck_stop(struct qmgr *q);
 
 #endif

@@ -39,12 +39,14 @@ qmgr_reload(struct config *cfg, void *ctx)
 	struct qmgr *q = ctx;
 
 	/* Everything looks the domains up afresh: no pointer into the old config survives. */
+	qmgr_dnscheck_stop(q);
 	config_free(&q->cfg);
 	q->cfg = cfg;
 	q->env.cfg = cfg;
 	q->env.qdir = cfg->queue_directory;
 	qmgr_warn_reload(q);
 	qmgr_quota_reload(q);
+	qmgr_dnscheck_start(q);
 }
 
 /* A connection from smtpd: any number of "queued" records, then EOF. */
@@ -258,6 +260,7 @@ qmgr_init(struct qmgr *q)
 	qmgr_scan_init(q);
 	qmgr_home_init(q);
 	qmgr_quota_init(q);
+	qmgr_dnscheck_start(q);
 	q->hooks.status = qmgr_hook_status;
 	if (ev_io_add(q->loop, q->private_fd, EV_READ, qmgr_private_accept, q) < 0 ||
 	    ev_io_add(q->loop, q->public_fd, EV_READ, qmgr_public_accept, q) < 0)
@@ -268,6 +271,7 @@ void
 qmgr_shutdown(struct qmgr *q)
 {
 	qmgr_quota_shutdown(q);
+	qmgr_dnscheck_stop(q);
 	qindex_close(&q->env.qi);
 	close(q->lock_fd);
 	config_free(&q->cfg);

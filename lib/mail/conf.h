@@ -179,6 +179,7 @@ struct config {
 	long pop3_session_deadline;	/* POP3: a whole connection */
 	long pop3_client_connection_limit; /* POP3: sessions per client address */
 	bool pop3_plaintext_loopback;	/* POP3: USER/PASS, PLAIN, LOGIN without TLS from loopback */
+	bool dns_check;		/* DNS setup check of every domain at config check, start, reload */
 
 	/* The customer domains, from domains_file. Never NULL after a load. */
 	struct domain_table *domains;

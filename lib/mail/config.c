@@ -168,6 +168,7 @@ const struct param params[] = {
 	{ "pop3_session_deadline", PT_TIME, "1h", F(pop3_session_deadline), .min = 1 },
 	{ "pop3_client_connection_limit", PT_INT, "10", F(pop3_client_connection_limit), .min = 1 },
 	{ "pop3_plaintext_loopback", PT_BOOL, "yes", F(pop3_plaintext_loopback) },
+	{ "dns_check", PT_BOOL, "yes", F(dns_check) },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -10,6 +10,7 @@
 #include <arpa/nameser.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct dns {
 	size_t nsocks, socks_cap;
 	struct ev_timer *timer;
 	struct dns_query *queries;	/* every live query, for dns_free() */
+	int flags;		/* ARES_FLAG_* of the channel */
 };
 
 struct dns_query {
@@ -50,6 +52,7 @@ struct dns_query {
 	struct dns_query *prev, *next;
 	dns_mx_fn *mx_fn;
 	dns_addr_fn *addr_fn;
+	dns_name_fn *name_fn;
 	void *ctx;
 	bool in_call;		/* inside the ares_* call that started it */
 	bool answered;		/* c-ares is done with it */
@@ -59,6 +62,7 @@ struct dns_query {
 	char why[96];
 	struct dns_mx_list mx;
 	struct dns_addr_list addrs;
+	struct dns_name_list names;
 };
 
 static void dns_timer_arm(struct dns *dns);
@@ -68,6 +72,14 @@ bool
 dns_status_permanent(enum dns_status st)
 {
 	return st == DNS_NXDOMAIN || st == DNS_NODATA || st == DNS_NULLMX;
+}
+
+/* dns_why_no_server - is why c-ares' text for "no server answered"? */
+bool
+dns_why_no_server(const char *why)
+{
+	return strcmp(why, ares_strerror(ARES_ETIMEOUT)) == 0 ||
+	    strcmp(why, ares_strerror(ARES_ECONNREFUSED)) == 0;
 }
 
 /* dns_status_name - a short keyword for logs and tests */
@@ -273,8 +285,9 @@ dns_new(struct ev_loop *loop, const struct hostport_list *servers,
 	return dns;
 }
 
-void
-dns_set_timeout(struct dns *dns, int ms, int tries)
+/* dns_reinit - a new channel with these options and the same servers */
+static void
+dns_reinit(struct dns *dns, int ms, int tries, int flags)
 {
 	struct ares_addr_port_node *list = NULL;
 	struct ares_options opts;
@@ -285,7 +298,7 @@ dns_set_timeout(struct dns *dns, int ms, int tries)
 	 * one takes over with the same servers; hence "only while idle".
 	 */
 	if (dns->queries != NULL)
-		log_panic("dns_set_timeout: lookups in progress");
+		log_panic("dns_reinit: lookups in progress");
 	if (ares_get_servers_ports(dns->channel, &list) != ARES_SUCCESS)
 		return;
 	memset(&opts, 0, sizeof(opts));
@@ -293,15 +306,34 @@ dns_set_timeout(struct dns *dns, int ms, int tries)
 	opts.sock_state_cb_data = dns;
 	opts.timeout = ms;
 	opts.tries = tries;
+	opts.flags = flags;
 	if (ares_init_options(&ch, &opts, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) == ARES_SUCCESS) {
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS) == ARES_SUCCESS) {
 		if (ares_set_servers_ports(ch, list) == ARES_SUCCESS) {
 			ares_destroy(dns->channel);
 			dns->channel = ch;
+			dns->flags = flags;
 		} else
 			ares_destroy(ch);
 	}
 	ares_free_data(list);
+}
+
+void
+dns_set_timeout(struct dns *dns, int ms, int tries)
+{
+	dns_reinit(dns, ms, tries, dns->flags);
+}
+
+void
+dns_report_servfail(struct dns *dns, int ms, int tries)
+{
+	/*
+	 * By default c-ares 1.18 takes a SERVFAIL or REFUSED answer for a
+	 * server that failed, tries again, and in the end says "Could not
+	 * contact DNS servers": the same as when none answers at all.
+	 */
+	dns_reinit(dns, ms, tries, dns->flags | ARES_FLAG_NOCHECKRESP);
 }
 
 /* dns_query_free - take q out of the list of live queries and free it */
@@ -321,6 +353,9 @@ dns_query_free(struct dns_query *q)
 		free(q->mx.v[i].host);
 	free(q->mx.v);
 	free(q->addrs.v);
+	for (i = 0; i < q->names.n; i++)
+		free(q->names.v[i]);
+	free(q->names.v);
 	free(q);
 }
 
@@ -332,6 +367,9 @@ dns_query_deliver(struct dns_query *q)
 		if (q->mx_fn != NULL)
 			q->mx_fn(q->status, q->status == DNS_OK ? &q->mx : NULL,
 			    q->why, q->ctx);
+		else if (q->name_fn != NULL)
+			q->name_fn(q->status, q->status == DNS_OK ? &q->names :
+			    NULL, q->why, q->ctx);
 		else
 			q->addr_fn(q->status, q->status == DNS_OK ? &q->addrs :
 			    NULL, q->why, q->ctx);
@@ -505,6 +543,61 @@ dns_addr_answer(void *arg, int status, int timeouts,
 	dns_query_answered(q, st, status, NULL);
 }
 
+/* dns_name_add - keep a name of a PTR answer (at most DNS_RECORDS_MAX) */
+static void
+dns_name_add(struct dns_query *q, const char *name)
+{
+	if (q->names.n == DNS_RECORDS_MAX || name == NULL)
+		return;
+	if (q->names.n == 0)
+		q->names.v = xcalloc(DNS_RECORDS_MAX, sizeof(*q->names.v));
+	q->names.v[q->names.n++] = dns_host_copy(name);
+}
+
+/* dns_ptr_answer - the c-ares callback of a PTR query */
+static void
+dns_ptr_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct dns_query *q = arg;
+	struct hostent *he = NULL;
+	enum dns_status st;
+	size_t i;
+
+	(void)timeouts;
+	if (status == ARES_EDESTRUCTION) {
+		dns_query_free(q);
+		return;
+	}
+	st = dns_status_of(status);
+	if (st == DNS_OK) {
+		/* The address is only copied into the hostent: any will do. */
+		struct in_addr any = { 0 };
+
+		status = ares_parse_ptr_reply(abuf, alen, &any, sizeof(any),
+		    AF_INET, &he);
+		if (status != ARES_SUCCESS && status != ARES_ENODATA) {
+			dns_query_answered(q, DNS_TEMPFAIL, status,
+			    "malformed DNS answer");
+			return;
+		}
+		st = dns_status_of(status);
+	}
+	if (st == DNS_OK && he != NULL) {
+		/* c-ares puts the first PTR name in h_name, the others in h_aliases. */
+		dns_name_add(q, he->h_name);
+		for (i = 0; he->h_aliases != NULL && he->h_aliases[i] != NULL; i++)
+			dns_name_add(q, he->h_aliases[i]);
+	}
+	if (he != NULL)
+		ares_free_hostent(he);
+	if (st == DNS_OK && q->names.n == 0) {
+		st = DNS_NODATA;
+		status = ARES_ENODATA;
+	}
+	dns_query_answered(q, st, status, NULL);
+}
+
 /* dns_query_new - a live query of dns */
 static struct dns_query *
 dns_query_new(struct dns *dns, void *ctx)
@@ -551,6 +644,51 @@ dns_lookup_addr(struct dns *dns, const char *host, dns_addr_fn *fn, void *ctx)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	ares_getaddrinfo(dns->channel, host, NULL, &hints, dns_addr_answer, q);
+	return dns_query_started(q);
+}
+
+/* dns_ptr_name - the reverse DNS name of sa (RFC 1035 3.5, RFC 3596 2.5) */
+static char *
+dns_ptr_name(const struct sockaddr *sa)
+{
+	const unsigned char *b;
+	char *name, *next;
+	int i;
+
+	if (sa->sa_family == AF_INET) {
+		b = (const unsigned char *)&((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr;
+		return xasprintf("%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+	}
+	b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	name = xstrdup("");
+	for (i = 15; i >= 0; i--) {
+		next = xasprintf("%s%x.%x.", name, b[i] & 0xf, b[i] >> 4);
+		free(name);
+		name = next;
+	}
+	next = xasprintf("%sip6.arpa", name);
+	free(name);
+	return next;
+}
+
+struct dns_query *
+dns_lookup_ptr(struct dns *dns, const struct sockaddr *sa, dns_name_fn *fn,
+    void *ctx)
+{
+	struct dns_query *q = dns_query_new(dns, ctx);
+	char *name;
+
+	q->name_fn = fn;
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
+		/* No reverse name exists: answered on the next turn, as always. */
+		dns_query_answered(q, DNS_NXDOMAIN, ARES_ENOTFOUND,
+		    "not an IP address");
+		return dns_query_started(q);
+	}
+	name = dns_ptr_name(sa);
+	ares_query(dns->channel, name, ns_c_in, ns_t_ptr, dns_ptr_answer, q);
+	free(name);
 	return dns_query_started(q);
 }
 

@@ -70,6 +70,12 @@ struct dns_addr_list {
 	struct dns_addr *v;
 };
 
+/* Names from a PTR answer: lowercase, without the trailing dot. */
+struct dns_name_list {
+	size_t n;
+	char **v;
+};
+
 /*
  * The callbacks get the status, the records (NULL unless DNS_OK; valid
  * only during the call) and a short text for logs ("Domain not found",
@@ -78,6 +84,8 @@ struct dns_addr_list {
 typedef void dns_mx_fn(enum dns_status st, const struct dns_mx_list *mx,
     const char *why, void *ctx);
 typedef void dns_addr_fn(enum dns_status st, const struct dns_addr_list *addrs,
+    const char *why, void *ctx);
+typedef void dns_name_fn(enum dns_status st, const struct dns_name_list *names,
     const char *why, void *ctx);
 
 /*
@@ -94,6 +102,14 @@ struct dns *dns_new(struct ev_loop *loop, const struct hostport_list *servers,
 void dns_free(struct dns **dnsp);
 /* dns_set_timeout - per-try timeout (ms) and tries; only with no lookup pending */
 void dns_set_timeout(struct dns *dns, int ms, int tries);
+/*
+ * dns_report_servfail - dns_set_timeout(), and from now on a SERVFAIL or
+ * REFUSED answer ends the lookup at once (DNS_TEMPFAIL, with its own
+ * text), instead of counting as a server that did not answer: for the
+ * setup check (dnscheck.h), which must tell "this name's servers fail"
+ * from "no DNS server answers" (dns_why_no_server).
+ */
+void dns_report_servfail(struct dns *dns, int ms, int tries);
 
 /*
  * dns_lookup_mx - look up the MX records of domain. The returned handle
@@ -105,11 +121,23 @@ struct dns_query *dns_lookup_mx(struct dns *dns, const char *domain,
 /* dns_lookup_addr - look up the A and AAAA records of host (or parse it) */
 struct dns_query *dns_lookup_addr(struct dns *dns, const char *host,
     dns_addr_fn *fn, void *ctx);
+/*
+ * dns_lookup_ptr - look up the PTR records of an IPv4 or IPv6 address
+ * (reverse DNS: the in-addr.arpa or ip6.arpa name), from DNS only
+ */
+struct dns_query *dns_lookup_ptr(struct dns *dns, const struct sockaddr *sa,
+    dns_name_fn *fn, void *ctx);
 /* dns_query_cancel - the callback of *qp will not run; sets *qp to NULL */
 void dns_query_cancel(struct dns_query **qp);
 
 /* dns_status_permanent - does st mean that retrying cannot help? */
 bool dns_status_permanent(enum dns_status st);
+/*
+ * dns_why_no_server - does the text of a DNS_TEMPFAIL say that no server
+ * answered at all (timeout, refused), rather than that one answered with
+ * a failure for this name (SERVFAIL)? Then every other lookup fails too.
+ */
+bool dns_why_no_server(const char *why);
 /* dns_status_name - "ok", "nxdomain", "nodata", "nullmx", "tempfail" */
 const char *dns_status_name(enum dns_status st);
 /* dns_addr_format - numeric text of an address ("127.0.0.1", "::1") in buf */

@@ -14,6 +14,10 @@
 #	'x.example' => 'POINTERLOOP'	a malformed answer: one record whose
 #					data name is a compression pointer
 #					to itself (RFC 1035 4.1.4), a loop
+#	'x.example' => 'TIMEOUT'	no answer at all (a server that is down
+#					for this name: the client times out)
+# Reverse DNS is a zone like any other:
+#	'5.0.0.127.in-addr.arpa' => ['PTR mx.sluice.test']
 # The server answers UDP only (a small loop of our own over Net::DNS
 # packets), so that a malformed answer can be sent byte by byte.
 #
@@ -81,6 +85,7 @@ sub _serve {
 		my ($question) = $q->question or next;
 		my ($rcode, $ans, $auth, $add, $flags) = $handler->($question->qname,
 		    $question->qclass, $question->qtype);
+		next if $rcode eq 'TIMEOUT';
 		my $out;
 		if ($rcode eq 'POINTERLOOP') {
 			$out = _pointer_loop($q, $question);

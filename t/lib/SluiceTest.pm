@@ -212,6 +212,9 @@ sub new {
 		# Tests open many SMTP sessions one after another; the second
 		# every greeting would wait costs minutes. t/58 tests the wait.
 		smtpd_pregreet_wait => 0,
+		# No test asks the host's DNS: t/29 turns the DNS setup
+		# check on, against its own server.
+		dns_check => 'no',
 		%{ $o{conf} || {} },
 	};
 	$self->{domains} = $o{domains}
