@@ -112,6 +112,15 @@ int qindex_has_message(struct qindex *qi, const char *id);
 typedef int qindex_walk_fn(const struct qindex_entry *e, void *ctx);
 /* qindex_walk_domain - the domain's entries, O(its entries) */
 int qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_domain_after - the domain's entries in queue ID order,
+ * starting after message after (NULL or "": from the first), for a page
+ * of a list: it costs what fn reads before it returns 1, not the
+ * domain's whole mail. An after that is no longer queued is a position
+ * all the same (the walk starts at the next ID).
+ */
+int qindex_walk_domain_after(struct qindex *qi, const char *domain, const char *after,
+    qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_expiry - entries with expiry <= before, oldest first */
 int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_all - every entry in key order (CLI listing, reconcile) */

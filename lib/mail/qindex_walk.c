@@ -307,6 +307,39 @@ qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, vo
 	return qwalk_run(qi, &w, fn, ctx);
 }
 
+/*
+ * qindex_walk_domain_after - the duplicates of domain from just past
+ * "AFTER/domain": a walk resumed at a saved position (by_domain's
+ * duplicates sort by primary key, which starts with the queue ID).
+ */
+int
+qindex_walk_domain_after(struct qindex *qi, const char *domain, const char *after,
+    qindex_walk_fn *fn, void *ctx)
+{
+	char low[ADDRESS_DOMAIN_MAX + 1];
+	struct qwalk w = { .kind = QWALK_DUPS, .db = qi->by_domain };
+	int n;
+
+	if (after == NULL || *after == '\0')
+		return qindex_walk_domain(qi, domain, fn, ctx);
+	if (qindex_lower(domain, low) < 0 || !queue_id_ok(after)) {
+		errno = EINVAL;
+		return -1;
+	}
+	w.start = low;
+	w.start_len = strlen(low);
+	memcpy(w.skey, low, w.start_len);
+	w.skey_len = w.start_len;
+	n = snprintf(w.pkey, sizeof(w.pkey), "%s/%s", after, low);
+	if (n < 0 || (size_t)n >= sizeof(w.pkey)) {
+		errno = EINVAL;
+		return -1;
+	}
+	w.pkey_len = (size_t)n;
+	w.started = true;
+	return qwalk_run(qi, &w, fn, ctx);
+}
+
 /* qindex_walk_expiry - by_expiry from its first key while the key <= before */
 int
 qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx)
