@@ -74,7 +74,8 @@ qmgr_held_owned(const struct qmgr *q, const char *domain, const char *user)
 {
 	const struct domain *d;
 
-	if (domain == NULL || user == NULL || !address_domain_ok(domain, strlen(domain)))
+	if (domain == NULL || user == NULL ||
+	    !address_domain_ok(domain, strlen(domain)))
 		return NULL;
 	d = domain_find(q->cfg->domains, domain);
 	if (d == NULL || d->owner == NULL || strcmp(d->owner, user) != 0)
@@ -86,12 +87,13 @@ qmgr_held_owned(const struct qmgr *q, const char *domain, const char *user)
 static void
 qmgr_held_subject(const struct qmgr *q, const char *id, char *buf, size_t size)
 {
-	struct queue_msg m = { .fd = -1 };
+	struct queue_msg m = {.fd = -1};
 
 	buf[0] = '\0';
 	if (queue_open(q->cfg->queue_directory, id, &m) < 0)
 		return;
-	if (header_subject_read(m.fd, m.content_off, m.content_len, buf, size) < 0) {
+	if (header_subject_read(m.fd, m.content_off, m.content_len, buf, size) <
+	    0) {
 		log_warn("%s: read the subject: %s", id, strerror(errno));
 		buf[0] = '\0';
 	}
@@ -103,8 +105,8 @@ int
 qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 {
 	struct proto_heldlist r;
-	struct proto_reply end = { .status = PROTO_STATUS_OK };
-	struct qmgr_held_page p = { 0 };
+	struct proto_reply end = {.status = PROTO_STATUS_OK};
+	struct qmgr_held_page p = {0};
 	struct ipc_rec *rec;
 	char *name = NULL, subject[HEADER_SUBJECT_RAW_MAX + 1];
 	size_t i;
@@ -114,14 +116,16 @@ qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 		end.status = PROTO_STATUS_ERROR;
 		end.reason = "malformed request";
 	} else if ((name = qmgr_held_owned(q, r.domain, r.user)) == NULL) {
-		log_warn("refuse held mail list: user=%s, domain=%s: not its owner", r.user,
-		    r.domain);
+		log_warn(
+		    "refuse held mail list: user=%s, domain=%s: not its owner",
+		    r.user, r.domain);
 		end.status = PROTO_STATUS_DENIED;
 		end.reason = "not a domain of this customer";
 	} else {
 		p.limit = (size_t)r.limit;
 		p.row = xcalloc(p.limit, sizeof(*p.row));
-		if (qindex_walk_domain_after(q->env.qi, name, r.after, qmgr_held_one, &p) < 0) {
+		if (qindex_walk_domain_after(
+		        q->env.qi, name, r.after, qmgr_held_one, &p) < 0) {
 			end.status = PROTO_STATUS_ERROR;
 			end.reason = "index walk failed";
 		}
@@ -131,12 +135,17 @@ qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 
 		if (ret == 0 && end.status == PROTO_STATUS_OK) {
 			qmgr_held_subject(q, row->id, subject, sizeof(subject));
-			rec = proto_held_encode(&(struct proto_held){ .id = row->id,
-			    .domain = name, .sender = row->sender, .size = row->size,
-			    .arrival = row->arrival > 0 ? (uint64_t)row->arrival : 0,
-			    .expiry = row->expiry > 0 ? (uint64_t)row->expiry : 0,
+			rec = proto_held_encode(&(struct proto_held){
+			    .id = row->id,
+			    .domain = name,
+			    .sender = row->sender,
+			    .size = row->size,
+			    .arrival =
+			        row->arrival > 0 ? (uint64_t)row->arrival : 0,
+			    .expiry =
+			        row->expiry > 0 ? (uint64_t)row->expiry : 0,
 			    .nrcpt = row->nrcpt,
-			    .subject = subject[0] != '\0' ? subject : NULL });
+			    .subject = subject[0] != '\0' ? subject : NULL});
 			ret = qmgr_reply(fd, &rec);
 		}
 		free(row->sender);
@@ -154,7 +163,7 @@ int
 qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd)
 {
 	struct proto_heldact a;
-	struct proto_reply r = { .status = PROTO_STATUS_OK };
+	struct proto_reply r = {.status = PROTO_STATUS_OK};
 	struct ipc_rec *rec;
 	char *name = NULL;
 
@@ -162,12 +171,13 @@ qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd)
 		r.status = PROTO_STATUS_ERROR;
 		r.reason = "malformed request";
 	} else if ((name = qmgr_held_owned(q, a.domain, a.user)) == NULL) {
-		log_warn("%s: refuse %s: user=%s, domain=%s: not its owner", a.id, a.action,
-		    a.user, a.domain);
+		log_warn("%s: refuse %s: user=%s, domain=%s: not its owner",
+		    a.id, a.action, a.user, a.domain);
 		r.status = PROTO_STATUS_DENIED;
 		r.reason = "not a domain of this customer";
 	} else {
-		switch (qctl_customer_act(&q->env, a.id, name, a.action, a.user, a.client)) {
+		switch (qctl_customer_act(
+		    &q->env, a.id, name, a.action, a.user, a.client)) {
 		case 1:
 			break;
 		case 0:
@@ -176,7 +186,8 @@ qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd)
 			break;
 		default:
 			r.status = PROTO_STATUS_ERROR;
-			r.reason = "the queue could not be changed; see the log";
+			r.reason =
+			    "the queue could not be changed; see the log";
 		}
 	}
 	free(name);

@@ -82,25 +82,28 @@ web_held_row_clear(struct web_held_row *r)
 }
 
 int
-web_held_page(const struct web *w, const struct web_session *ss, const char *after,
-    size_t page, struct web_held_list *l)
+web_held_page(const struct web *w, const struct web_session *ss,
+    const char *after, size_t page, struct web_held_list *l)
 {
-	struct web_held_acc a = { 0 };
+	struct web_held_acc a = {0};
 	size_t i, out = 0;
 	int ret = 0;
 
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < ss->ndomains && ret == 0; i++) {
-		struct ipc_rec *req = proto_heldlist_encode(&(struct proto_heldlist){
-		    .domain = ss->domains[i], .user = ss->user,
-		    .after = after != NULL && *after != '\0' ? after : NULL,
-		    .limit = page + 1 });
+		struct ipc_rec *req = proto_heldlist_encode(
+		    &(struct proto_heldlist){.domain = ss->domains[i],
+		        .user = ss->user,
+		        .after = after != NULL && *after != '\0' ? after : NULL,
+		        .limit = page + 1});
 
 		a.domain = ss->domains[i];
-		if (qmgr_call_multi(w->cfg->queue_directory, req, WEB_QMGR_TIMEOUT_MS,
-		    web_held_rec, &a) < 0) {
-			log_warn("list held mail of %s: %s", ss->domains[i], a.bad ?
-			    "bad reply from qmgr" : errno != 0 ? strerror(errno) : "refused by qmgr");
+		if (qmgr_call_multi(w->cfg->queue_directory, req,
+		        WEB_QMGR_TIMEOUT_MS, web_held_rec, &a) < 0) {
+			log_warn("list held mail of %s: %s", ss->domains[i],
+			    a.bad        ? "bad reply from qmgr"
+			    : errno != 0 ? strerror(errno)
+			                 : "refused by qmgr");
 			ret = -1;
 		}
 		ipc_rec_free(&req);
@@ -110,8 +113,8 @@ web_held_page(const struct web *w, const struct web_session *ss, const char *aft
 	/* One row per message: its domains of this customer joined. */
 	for (i = 0; i < a.n; i++) {
 		if (out > 0 && strcmp(a.rows[out - 1].id, a.rows[i].id) == 0) {
-			char *both = xasprintf("%s, %s", a.rows[out - 1].domains,
-			    a.rows[i].domains);
+			char *both = xasprintf("%s, %s",
+			    a.rows[out - 1].domains, a.rows[i].domains);
 
 			free(a.rows[out - 1].domains);
 			a.rows[out - 1].domains = both;
@@ -153,10 +156,15 @@ web_held_act(const struct web *w, const char *id, const char *domain,
 	struct proto_reply r;
 
 	*status_r = PROTO_STATUS_N;
-	req = proto_heldact_encode(&(struct proto_heldact){ .id = id, .domain = domain,
-	    .user = user, .client = client, .action = action });
-	if (qmgr_call(w->cfg->queue_directory, req, WEB_QMGR_TIMEOUT_MS, &reply) < 0) {
-		log_warn("%s: send %s request to qmgr: %s", id, action, strerror(errno));
+	req = proto_heldact_encode(&(struct proto_heldact){.id = id,
+	    .domain = domain,
+	    .user = user,
+	    .client = client,
+	    .action = action});
+	if (qmgr_call(w->cfg->queue_directory, req, WEB_QMGR_TIMEOUT_MS,
+	        &reply) < 0) {
+		log_warn("%s: send %s request to qmgr: %s", id, action,
+		    strerror(errno));
 		ipc_rec_free(&req);
 		return -1;
 	}

@@ -41,8 +41,10 @@ web_page_action(FILE *fp, const char *csrf, const char *path, const char *id,
 {
 	fprintf(fp, "<form method=\"post\" action=\"%s\">\n", path);
 	web_page_csrf(fp, csrf);
-	fprintf(fp, "<input type=\"hidden\" name=\"id\" value=\"%s\">"
-	    "<button type=\"submit\" class=\"%s\">%s</button></form>\n", id, cls, label);
+	fprintf(fp,
+	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
+	    "<button type=\"submit\" class=\"%s\">%s</button></form>\n",
+	    id, cls, label);
 }
 
 /* web_page_held_row - one message */
@@ -53,11 +55,14 @@ web_page_held_row(FILE *fp, const struct web_held_view *v,
 	char subject[WEB_SUBJECT_MAX * 4 + 4], t[64];
 
 	/* The ID is 20 hex digits (queue_id_ok): safe in an attribute. */
-	fprintf(fp, "<tr class=\"msg\" id=\"m-%s\">\n<td class=\"from\">", r->id);
-	web_html(fp, r->sender[0] != '\0' ? r->sender : "<> (a delivery notice)");
+	fprintf(
+	    fp, "<tr class=\"msg\" id=\"m-%s\">\n<td class=\"from\">", r->id);
+	web_html(
+	    fp, r->sender[0] != '\0' ? r->sender : "<> (a delivery notice)");
 	fputs("</td>\n<td class=\"subject\">", fp);
 	if (r->subject != NULL) {
-		header_display(r->subject, WEB_SUBJECT_MAX, subject, sizeof(subject));
+		header_display(
+		    r->subject, WEB_SUBJECT_MAX, subject, sizeof(subject));
 		web_html(fp, subject);
 	} else
 		fputs("<em>(no subject)</em>", fp);
@@ -74,7 +79,8 @@ web_page_held_row(FILE *fp, const struct web_held_view *v,
 		fputs("due now", fp);
 	fputs("</td>\n<td class=\"actions\">\n", fp);
 	web_page_action(fp, v->csrf, "/mail/delete", r->id, "Delete", "danger");
-	web_page_action(fp, v->csrf, "/mail/return", r->id, "Return to sender", "plain");
+	web_page_action(
+	    fp, v->csrf, "/mail/return", r->id, "Return to sender", "plain");
 	fputs("</td>\n</tr>\n", fp);
 }
 
@@ -85,13 +91,15 @@ web_page_release(FILE *fp, const struct web_held_view *v)
 	size_t i;
 
 	fputs("<section class=\"card\">\n<h2>Release</h2>\n<p>Deliver the mail "
-	    "held for a domain to your site now.</p>\n", fp);
+	      "held for a domain to your site now.</p>\n",
+	    fp);
 	for (i = 0; i < v->ndomains; i++) {
 		fputs("<form method=\"post\" action=\"/mail/release\">\n", fp);
 		web_page_csrf(fp, v->csrf);
 		fputs("<input type=\"hidden\" name=\"domain\" value=\"", fp);
 		web_html(fp, v->domains[i]);
-		fputs("\"><button type=\"submit\" class=\"plain\">Release ", fp);
+		fputs(
+		    "\"><button type=\"submit\" class=\"plain\">Release ", fp);
 		web_html(fp, v->domains[i]);
 		fputs("</button></form>\n", fp);
 	}
@@ -99,7 +107,9 @@ web_page_release(FILE *fp, const struct web_held_view *v)
 		fputs("<form method=\"post\" action=\"/mail/release\">\n", fp);
 		web_page_csrf(fp, v->csrf);
 		fputs("<input type=\"hidden\" name=\"all\" value=\"1\">"
-		    "<button type=\"submit\">Release all my domains</button></form>\n", fp);
+		      "<button type=\"submit\">Release all my "
+		      "domains</button></form>\n",
+		    fp);
 	}
 	fputs("</section>\n", fp);
 }
@@ -122,18 +132,24 @@ web_page_held(const char *service, const struct web_held_view *v, time_t now,
 		fputs("</p>\n", fp);
 	}
 	if (v->failed)
-		fputs("<p class=\"note err\">Part of the list could not be read; "
-		    "reload the page to try again.</p>\n", fp);
+		fputs(
+		    "<p class=\"note err\">Part of the list could not be read; "
+		    "reload the page to try again.</p>\n",
+		    fp);
 	if (v->ndomains > 0)
 		web_page_release(fp, v);
 	fputs("<section class=\"card wide\">\n<h2>Held messages</h2>\n", fp);
 	if (l->n == 0) {
-		fprintf(fp, "<p class=\"empty\">%s</p>\n", v->after != NULL ?
-		    "No more messages." : "No mail is held for your domains.");
+		fprintf(fp, "<p class=\"empty\">%s</p>\n",
+		    v->after != NULL ? "No more messages."
+		                     : "No mail is held for your domains.");
 	} else {
-		fputs("<div class=\"scroll\"><table class=\"held\">\n<thead><tr>"
+		fputs(
+		    "<div class=\"scroll\"><table class=\"held\">\n<thead><tr>"
 		    "<th>From</th><th>Subject</th><th>Domain</th><th>Size</th>"
-		    "<th>Age</th><th>Returned</th><th></th></tr></thead>\n<tbody>\n", fp);
+		    "<th>Age</th><th>Returned</th><th></th></tr></"
+		    "thead>\n<tbody>\n",
+		    fp);
 		for (i = 0; i < l->n; i++)
 			web_page_held_row(fp, v, &l->rows[i], now);
 		fputs("</tbody>\n</table></div>\n", fp);
@@ -142,7 +158,8 @@ web_page_held(const char *service, const struct web_held_view *v, time_t now,
 	if (v->after != NULL)
 		fputs("<a class=\"first\" href=\"/mail\">First page</a> ", fp);
 	if (l->more)
-		fprintf(fp, "<a class=\"next\" href=\"/mail?after=%s\">Next page</a>",
+		fprintf(fp,
+		    "<a class=\"next\" href=\"/mail?after=%s\">Next page</a>",
 		    l->rows[l->n - 1].id);
 	fputs("</nav>\n</section>\n", fp);
 	return web_page_close(fp, &buf, len_r);
