@@ -124,8 +124,11 @@ qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 	} else {
 		p.limit = (size_t)r.limit;
 		p.row = xcalloc(p.limit, sizeof(*p.row));
-		if (qindex_walk_domain_after(
-		        q->env.qi, name, r.after, qmgr_held_one, &p) < 0) {
+		if ((r.before != NULL
+		            ? qindex_walk_domain_before(q->env.qi, name,
+		                  r.before, p.limit, qmgr_held_one, &p)
+		            : qindex_walk_domain_after(q->env.qi, name, r.after,
+		                  qmgr_held_one, &p)) < 0) {
 			end.status = PROTO_STATUS_ERROR;
 			end.reason = "index walk failed";
 		}

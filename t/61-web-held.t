@@ -14,7 +14,7 @@
 #    sender (a sink) and logs it; release of one domain, then of all,
 #    delivers to the site (a sink); each action logged with the login;
 #  - 2,000 messages page 50 at a time with a queue-ID cursor, every
-#    message once, in order.
+#    message once, in order; previous-page links go back the same way.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -287,6 +287,17 @@ $r = curl($bulk_jar, "$base/mail?after=$next");
 my @p2 = rows($r->{body});
 is_deeply(\@p2, [@bulk[50 .. 99]], 'page 2: the next 50');
 like($r->{body}, qr/<a class="first" href="\/mail">/, 'page 2 links back to the first');
+my ($prev) = $r->{body} =~ /<a class="prev" href="\/mail\?before=([0-9A-F]{20})">/;
+is($prev, $bulk[50], 'and to the page before its first row');
+$r = curl($bulk_jar, "$base/mail?before=$prev");
+is_deeply([rows($r->{body})], [@bulk[0 .. 49]], 'the previous page of page 2 is page 1');
+unlike($r->{body}, qr/class="prev"/, 'with nothing before it');
+my $id49 = $bulk[49];
+like($r->{body}, qr/<a class="next" href="\/mail\?after=$id49">/, 'and its next link');
+$r = curl($bulk_jar, "$base/mail?before=$bulk[1000]");
+is_deeply([rows($r->{body})], [@bulk[950 .. 999]], 'a page before a late ID: the 50 before it');
+my $id950 = $bulk[950];
+like($r->{body}, qr/<a class="prev" href="\/mail\?before=$id950">/, 'with its own previous link');
 my (%seen, $pages, $after);
 my $dup = 0;
 for ($pages = 0; $pages < 100; $pages++) {

@@ -199,6 +199,53 @@ test_pages(struct qindex *qi)
 	ok(rc == 0 && p.n > 0 && strcmp(p.id[0], gone) > 0,
 	    "page after an ID not queued: got %zu, first %s after %s", p.n,
 	    p.n > 0 ? p.id[0] : "-", gone);
+	/* Backwards: the page before the last ID holds the ones just before it. */
+	{
+		char all[PER_DOMAIN][QUEUE_ID_LEN + 1];
+		size_t k;
+
+		p = (struct page){ .n = 0 };
+		after[0] = '\0';
+		total = 0;
+		/* Every ID of b.example in order, a page at a time. */
+		do {
+			p = (struct page){ .n = 0 };
+			rc = qindex_walk_domain_after(qi, "b.example", after, page_fn, &p);
+			for (k = 0; k < p.n && k < PAGE && total < PER_DOMAIN; k++)
+				memcpy(all[total++], p.id[k], QUEUE_ID_LEN + 1);
+			if (p.n > 0)
+				memcpy(after, p.id[(p.n > PAGE ? PAGE : p.n) - 1], sizeof(after));
+		} while (rc == 0 && p.n > PAGE);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[PER_DOMAIN - 1], PAGE,
+		    page_fn, &p);
+		for (k = 0, disorder = 0; k < p.n; k++)
+			if (strcmp(p.id[k], all[PER_DOMAIN - 2 - k]) != 0)
+				disorder++;
+		ok(rc == 0 && p.n == PAGE && disorder == 0,
+		    "page before the last: got %zu, %zu not the ones just before, want %d",
+		    p.n, disorder, PAGE);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[3], PAGE, page_fn, &p);
+		ok(rc == 0 && p.n == 3 && strcmp(p.id[0], all[2]) == 0 &&
+		    strcmp(p.id[2], all[0]) == 0,
+		    "page before the fourth: got %zu, want the first three, nearest first", p.n);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[0], PAGE, page_fn, &p);
+		ok(rc == 0 && p.n == 0, "page before the first: got %zu, want 0", p.n);
+		/* Past every ID of the domain: the last ones, nearest first. */
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", "FFFFFFFFFFFFFFFFFFFF", 2,
+		    page_fn, &p);
+		ok(rc == 0 && p.n == 2 && strcmp(p.id[0], all[PER_DOMAIN - 1]) == 0 &&
+		    strcmp(p.id[1], all[PER_DOMAIN - 2]) == 0,
+		    "page before an ID past all: got %zu, want the last two", p.n);
+		/* The last domain of the index (no next key). */
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, domains[NDOMAINS - 1],
+		    "FFFFFFFFFFFFFFFFFFFF", 1, page_fn, &p);
+		ok(rc == 0 && p.n == 1, "page before, last domain of the index: got %zu", p.n);
+	}
 	p = (struct page){ .n = 0 };
 	rc = qindex_walk_domain_after(qi, "b.example", "not-an-id", page_fn, &p);
 	ok(rc == -1 && p.n == 0, "page after a bad ID: refused, got %d", rc);

@@ -299,16 +299,18 @@ struct web_held_list {
 	struct web_held_row *rows;
 	size_t n;
 	bool more;			/* a next page exists (after rows[n - 1]) */
+	bool prev;			/* a page before exists (before rows[0]) */
 };
 
 /*
  * web_held_page - the page of at most page messages of ss's domains
- * after queue ID after (NULL or "": the first page), in queue ID order,
- * into *l (free with web_held_list_clear). 0, or -1 when a domain's list
- * could not be read (logged; l holds the rest).
+ * after queue ID after (NULL or "": the first page), or the page before
+ * queue ID before (NULL: none), in queue ID order, into *l (free with
+ * web_held_list_clear). 0, or -1 when a domain's list could not be read
+ * (logged; l holds the rest).
  */
 int web_held_page(const struct web *w, const struct web_session *ss, const char *after,
-    size_t page, struct web_held_list *l);
+    const char *before, size_t page, struct web_held_list *l);
 void web_held_list_clear(struct web_held_list *l);
 /*
  * web_held_act - ask qmgr to act (PROTO_ACTION_*) on message id's
@@ -329,6 +331,7 @@ struct web_held_view {
 	size_t ndomains;
 	const struct web_held_list *list;
 	const char *after;		/* this page's cursor, or NULL (first page) */
+	const char *before;		/* or this one (a previous page), or NULL */
 	const char *done;		/* the notice of the last action, or NULL */
 	bool failed;			/* the list could not be read in full */
 };

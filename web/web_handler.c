@@ -518,7 +518,10 @@ static const struct {
 	{ "refused", "That domain may not be released from here now." },
 };
 
-/* web_get_mail - GET /mail[?after=ID][&done=CODE]: the list of held mail */
+/*
+ * web_get_mail - GET /mail[?after=ID|before=ID][&done=CODE]: the list of
+ * held mail, a page after or before a queue-ID cursor
+ */
 static int
 web_get_mail(struct web_req *req, const char *url)
 {
@@ -526,6 +529,8 @@ web_get_mail(struct web_req *req, const char *url)
 	struct web_session *ss = web_session_of(req);
 	const char *after = MHD_lookup_connection_value(req->conn,
 	    MHD_GET_ARGUMENT_KIND, "after");
+	const char *before = MHD_lookup_connection_value(req->conn,
+	    MHD_GET_ARGUMENT_KIND, "before");
 	const char *done = MHD_lookup_connection_value(req->conn,
 	    MHD_GET_ARGUMENT_KIND, "done");
 	struct web_held_list l;
@@ -539,16 +544,19 @@ web_get_mail(struct web_req *req, const char *url)
 		return web_redirect(req, "/", NULL);
 	if (after != NULL && *after == '\0')
 		after = NULL;
-	if (after != NULL && !queue_id_ok(after))
+	if (before != NULL && *before == '\0')
+		before = NULL;
+	if ((after != NULL && !queue_id_ok(after)) ||
+	    (before != NULL && (!queue_id_ok(before) || after != NULL)))
 		return web_send_notice(req, 400, "Bad request",
 		    "That is not a page of your list.");
 	v = (struct web_held_view){ .user = ss->user, .csrf = ss->csrf,
 	    .domains = ss->domains, .ndomains = ss->ndomains, .list = &l,
-	    .after = after };
+	    .after = after, .before = before };
 	for (i = 0; done != NULL && i < sizeof(web_held_done) / sizeof(web_held_done[0]); i++)
 		if (strcmp(done, web_held_done[i].code) == 0)
 			v.done = web_held_done[i].text;
-	v.failed = web_held_page(w, ss, after, WEB_HELD_PAGE, &l) < 0;
+	v.failed = web_held_page(w, ss, after, before, WEB_HELD_PAGE, &l) < 0;
 	body = web_page_held(w->cfg->web_title, &v, time(NULL), &len);
 	web_held_list_clear(&l);
 	ret = web_send_page(req, 200, body, len, NULL);

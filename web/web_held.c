@@ -72,6 +72,13 @@ web_held_cmp(const void *a, const void *b)
 	    ((const struct web_held_row *)b)->id);
 }
 
+/* web_held_cmp_desc - rows by queue ID, the last first (a page before) */
+static int
+web_held_cmp_desc(const void *a, const void *b)
+{
+	return web_held_cmp(b, a);
+}
+
 static void
 web_held_row_clear(struct web_held_row *r)
 {
@@ -83,7 +90,7 @@ web_held_row_clear(struct web_held_row *r)
 
 int
 web_held_page(const struct web *w, const struct web_session *ss,
-    const char *after, size_t page, struct web_held_list *l)
+    const char *after, const char *before, size_t page, struct web_held_list *l)
 {
 	struct web_held_acc a = {0};
 	size_t i, out = 0;
@@ -95,6 +102,7 @@ web_held_page(const struct web *w, const struct web_session *ss,
 		    &(struct proto_heldlist){.domain = ss->domains[i],
 		        .user = ss->user,
 		        .after = after != NULL && *after != '\0' ? after : NULL,
+		        .before = before,
 		        .limit = page + 1});
 
 		a.domain = ss->domains[i];
@@ -109,7 +117,8 @@ web_held_page(const struct web *w, const struct web_session *ss,
 		ipc_rec_free(&req);
 	}
 	if (a.n > 0)
-		qsort(a.rows, a.n, sizeof(*a.rows), web_held_cmp);
+		qsort(a.rows, a.n, sizeof(*a.rows),
+		    before != NULL ? web_held_cmp_desc : web_held_cmp);
 	/* One row per message: its domains of this customer joined. */
 	for (i = 0; i < a.n; i++) {
 		if (out > 0 && strcmp(a.rows[out - 1].id, a.rows[i].id) == 0) {
@@ -128,11 +137,24 @@ web_held_page(const struct web *w, const struct web_session *ss,
 		}
 		out++;
 	}
-	l->more = out > page;
 	for (i = page; i < out; i++)
 		web_held_row_clear(&a.rows[i]);
 	l->rows = a.rows;
 	l->n = out > page ? page : out;
+	if (before != NULL) {
+		/* The page before, nearest first: shown in queue ID order. */
+		for (i = 0; i < l->n / 2; i++) {
+			struct web_held_row t = l->rows[i];
+
+			l->rows[i] = l->rows[l->n - 1 - i];
+			l->rows[l->n - 1 - i] = t;
+		}
+		l->prev = out > page;
+		l->more = true;
+	} else {
+		l->prev = after != NULL && *after != '\0';
+		l->more = out > page;
+	}
 	return ret;
 }
 

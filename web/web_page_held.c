@@ -141,8 +141,9 @@ web_page_held(const char *service, const struct web_held_view *v, time_t now,
 	fputs("<section class=\"card wide\">\n<h2>Held messages</h2>\n", fp);
 	if (l->n == 0) {
 		fprintf(fp, "<p class=\"empty\">%s</p>\n",
-		    v->after != NULL ? "No more messages."
-		                     : "No mail is held for your domains.");
+		    v->after != NULL || v->before != NULL
+		        ? "No more messages."
+		        : "No mail is held for your domains.");
 	} else {
 		fputs(
 		    "<div class=\"scroll\"><table class=\"held\">\n<thead><tr>"
@@ -155,9 +156,14 @@ web_page_held(const char *service, const struct web_held_view *v, time_t now,
 		fputs("</tbody>\n</table></div>\n", fp);
 	}
 	fputs("<nav class=\"pages\">", fp);
-	if (v->after != NULL)
+	if (v->after != NULL || v->before != NULL)
 		fputs("<a class=\"first\" href=\"/mail\">First page</a> ", fp);
-	if (l->more)
+	if (l->prev && l->n > 0)
+		fprintf(fp,
+		    "<a class=\"prev\" href=\"/mail?before=%s\">Previous "
+		    "page</a> ",
+		    l->rows[0].id);
+	if (l->more && l->n > 0)
 		fprintf(fp,
 		    "<a class=\"next\" href=\"/mail?after=%s\">Next page</a>",
 		    l->rows[l->n - 1].id);

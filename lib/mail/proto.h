@@ -156,12 +156,13 @@
  * web -> qmgr, on QUEUE_DIR/private/qmgr: a logged-in customer's own
  * held mail (web(8sluice)). qmgr checks that user is the owner= of
  * domain in the domains table, whatever the web says:
- *	type=heldlist domain=D user=LOGIN [after=ID] limit=N
+ *	type=heldlist domain=D user=LOGIN [after=ID | before=ID] limit=N
  *	-> type=held id=ID domain=D sender=S size=BYTES arrival=EPOCH
  *	             expiry=EPOCH nrcpt=N [subject=RAW]
  *	   (at most N <= PROTO_HELD_PAGE_MAX, in queue ID order, starting
- *	   after ID: one page of D's mail from the by_domain index, and
- *	   the Subject from the first bytes of each queue file only),
+ *	   after ID; with before=, the N before ID, nearest first: one page
+ *	   of D's mail from the by_domain index, and the Subject from the
+ *	   first bytes of each queue file only),
  *	   then type=end status=ok|denied|unknown|error [reason=TEXT]
  *	type=heldact id=ID domain=D user=LOGIN client=ADDR action=delete|bounce
  *	-> type=heldacted status=ok|unknown|denied|error [reason=TEXT]
@@ -292,6 +293,7 @@ struct ipc_rec;
 #define PROTO_F_HOME		"home"	/* summary: a held domain's home host (home.h) */
 #define PROTO_F_AFTER		"after"	/* heldlist: the page starts after this queue ID */
 #define PROTO_F_LIMIT		"limit"	/* heldlist: at most this many held= records */
+#define PROTO_F_BEFORE		"before"	/* heldlist: the page before this queue ID */
 #define PROTO_F_SUBJECT		"subject"	/* held: the raw Subject (mail/header.h) */
 #define PROTO_F_ACTION		"action"	/* heldact: PROTO_ACTION_* */
 /* summary's qshape age buckets, youngest first (see type=summary above) */

@@ -245,6 +245,7 @@ static const struct proto_field heldlist_f[] = {
 	F(proto_heldlist, USER, user, STR, 0),
 	F(proto_heldlist, AFTER, after, STR, PROTO_OPT),
 	F(proto_heldlist, LIMIT, limit, NUM, 0),
+	F(proto_heldlist, BEFORE, before, STR, PROTO_OPT),
 };
 DESC(heldlist_d, PROTO_T_HELDLIST, heldlist_f);
 
@@ -692,6 +693,11 @@ proto_heldlist_decode(const struct ipc_rec *rec, struct proto_heldlist *x,
 	if (x->after != NULL && *x->after != '\0' && !queue_id_ok(x->after)) {
 		memset(x, 0, sizeof(*x));
 		return proto_bad(peer, PROTO_T_HELDLIST, "not a queue ID", PROTO_F_AFTER);
+	}
+	if (x->before != NULL && (!queue_id_ok(x->before) || x->after != NULL)) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDLIST, "not a queue ID, or with after",
+		    PROTO_F_BEFORE);
 	}
 	return 0;
 }

@@ -166,6 +166,7 @@ struct proto_heldlist {
 	const char *domain;
 	const char *user;
 	const char *after;	/* optional: a queue ID */
+	const char *before;	/* optional: a queue ID (not with after) */
 	uint64_t limit;		/* 1..PROTO_HELD_PAGE_MAX */
 };
 

@@ -121,6 +121,15 @@ int qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn
  */
 int qindex_walk_domain_after(struct qindex *qi, const char *domain, const char *after,
     qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_domain_before - the page before: at most max of the
+ * domain's entries with a queue ID before message before, nearest
+ * first (descending), read under one cursor and then passed to fn
+ * (which may stop with 1). O(max); max is bounded by QINDEX_PAGE_MAX.
+ */
+#define QINDEX_PAGE_MAX		256
+int qindex_walk_domain_before(struct qindex *qi, const char *domain,
+    const char *before, size_t max, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_expiry - entries with expiry <= before, oldest first */
 int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_all - every entry in key order (CLI listing, reconcile) */
