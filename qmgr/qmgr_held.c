@@ -14,9 +14,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 /* lib/util */
 #include "util/ipc.h"
@@ -100,6 +104,19 @@ qmgr_held_subject(const struct qmgr *q, const char *id, char *buf, size_t size)
 	queue_msg_clear(&m);
 }
 
+/* qmgr_held_blocking - make fd's sends blocking with a timeout, or not again */
+static void
+qmgr_held_blocking(const struct qmgr *q, int fd, bool on)
+{
+	struct timeval tv = {.tv_sec = on ? q->cfg->qmgr_client_timeout : 0};
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return;
+	(void)fcntl(fd, F_SETFL, on ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 /* qmgr_heldlist - type=heldlist: one page of a customer domain's held mail */
 int
 qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
@@ -133,6 +150,14 @@ qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 			end.reason = "index walk failed";
 		}
 	}
+	/*
+	 * A page is up to PROTO_HELD_PAGE_MAX records of up to a few KB:
+	 * more than a socket buffer may hold. Sent blocking, with a timeout,
+	 * as the CLI's replies are (the web reads them as they come), so
+	 * that a full buffer waits instead of failing, and a stuck reader
+	 * costs qmgr at most qmgr_client_timeout.
+	 */
+	qmgr_held_blocking(q, fd, true);
 	for (i = 0; i < p.n; i++) {
 		struct qmgr_held_row *row = &p.row[i];
 
@@ -155,10 +180,12 @@ qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd)
 	}
 	free(p.row);
 	free(name);
-	if (ret < 0)
-		return -1;
-	rec = proto_reply_encode(PROTO_T_END, &end);
-	return qmgr_reply(fd, &rec);
+	if (ret == 0) {
+		rec = proto_reply_encode(PROTO_T_END, &end);
+		ret = qmgr_reply(fd, &rec);
+	}
+	qmgr_held_blocking(q, fd, false);
+	return ret;
 }
 
 /* qmgr_heldact - type=heldact: a customer deletes or returns one message */

@@ -88,7 +88,8 @@ my $m_other = mail('alice@sender.example', 'c@other.example', 'only other');
 my $m_del = mail('alice@sender.example', 'd@site.example', 'delete me');
 my $m_ret = mail('bob@sender.example', 'r@site.example', 'return me');
 my $m_s2 = mail('alice@sender.example', 'x@site2.example', 'second domain');
-ok(wait_for(sub { scalar($s->queue_files) == $NBULK + 7 }, 30), 'all messages queued');
+my $m_long = mail('alice@sender.example', 'l@site.example', 'long ' . ('x' x 300));
+ok(wait_for(sub { scalar($s->queue_files) == $NBULK + 8 }, 30), 'all messages queued');
 
 # rows HTML - the queue IDs of the list's rows, in page order
 sub rows {
@@ -133,8 +134,9 @@ like($r->{body}, qr/<a href="\/mail">/, 'the status page links to the list');
 $r = curl($jar, "$base/mail");
 is($r->{code}, '200', 'GET /mail: 200');
 my $page = $r->{body};
-is_deeply([rows($page)], [sort($m_script, $m_enc, $m_shared, $m_del, $m_ret, $m_s2)],
-    "the list shows demo's six messages in queue ID order, not other's only one");
+is_deeply([rows($page)], [sort($m_script, $m_enc, $m_shared, $m_del, $m_ret, $m_s2, $m_long)],
+    "the list shows demo's seven messages in queue ID order, not other's only one");
+is(row($page, $m_long)->{subject}, 'long ' . ('x' x 75) . '...', 'a long Subject is cut at 80 characters');
 my $c = row($page, $m_script);
 is($c->{subject}, '&lt;script&gt;alert(1)&lt;/script&gt; &amp; more', 'the Subject is escaped');
 unlike($page, qr/<script/i, 'no script element on the page');
@@ -160,7 +162,7 @@ like($dom // '', qr/<td class="subject">\x{e9}t\x{e9} report<\/td>|<td class="su
     'Chromium shows the decoded Subject');
 like($dom // '', qr/<td class="from">bob\@sender\.example<\/td>/, 'and the senders');
 my @domrows = ($dom // '') =~ /<tr class="msg" id="m-([0-9A-F]{20})">/g;
-is(scalar(@domrows), 6, 'Chromium sees six rows');
+is(scalar(@domrows), 7, 'Chromium sees seven rows');
 
 # --- CSRF, origin, method: refused, and nothing changes --------------------
 my $other_jar = "$dir/other-cookies";
@@ -249,8 +251,8 @@ my $site = Sink->start(dir => "$dir/site", port => $siteport);
 $r = post($jar, '/mail/release', { domain => 'site.example', csrf => $csrf });
 is($r->{code}, '303', 'release site.example: 303');
 is(header($r, 'Location'), '/mail?done=released', 'with a notice');
-ok(wait_for(sub { scalar(grep { $_ ne $m_s2 } map { received_of($_) } $site->messages) >= 2 }, 30),
-    'site.example\'s two messages reach the site');
+ok(wait_for(sub { scalar(grep { $_ ne $m_s2 } map { received_of($_) } $site->messages) >= 3 }, 30),
+    'site.example\'s three messages reach the site');
 ok($s->wait_log(qr/\Q$m_enc\E: removed/) && $s->wait_log(qr/\Q$m_script\E: removed/),
     'and leave the queue');
 # The release of site.example is over: site2.example's mail was not part of it.
