@@ -49,12 +49,26 @@ static const char web_css[] =
     "border-radius:.3rem}"
     ".err{background:#fde3e3;border-color:#e5a3a3}"
     "footer{color:#5c6373;font-size:.85rem;text-align:center}"
-    /* The list of held mail (web_page_held.c). */
-    ".wide{max-width:none}.scroll{overflow-x:auto}"
-    "table.held{width:100%;border-collapse:collapse;font-size:.9rem}"
-    ".held th,.held td{padding:.35rem;border-bottom:1px solid #d6dae2;"
+    /*
+     * The list of held mail (web_page_held.c): a table on a wide screen
+     * (main widens where :has is known; elsewhere the table scrolls),
+     * one block per message on a phone.
+     */
+    "main:has(.wide){max-width:64rem}.scroll{overflow-x:auto}"
+    "table.heldmail{width:100%;border-collapse:collapse;font-size:.9rem}"
+    ".heldmail th,.heldmail td{padding:.35rem;border-bottom:1px solid #d6dae2;"
     "text-align:left;vertical-align:top}"
-    ".held .subject{word-break:break-word}"
+    ".heldmail .subject{overflow-wrap:anywhere}"
+    ".heldmail td.size,.heldmail td.age,.heldmail td.expiry,.heldmail td.actions"
+    "{white-space:nowrap}"
+    ".heldmail td.actions form{display:inline-block}"
+    "@media (max-width:40rem){.heldmail thead{display:none}"
+    ".heldmail tr{display:block;padding:.5rem 0;border-bottom:1px solid #d6dae2}"
+    ".heldmail td{display:inline;border:0;padding:0 .5rem 0 0}"
+    ".heldmail td.from,.heldmail td.subject,.heldmail td.actions{display:block}"
+    ".heldmail td.from{font-weight:600}"
+    ".heldmail td.age::before{content:'age '}"
+    ".heldmail td.expiry::before{content:'returned '}}"
     "form{margin:0}td.actions button,button.plain{width:auto;margin:.2rem .3rem 0 0;"
     "padding:.4rem .7rem;font-size:.9rem}"
     "button.danger{background:#b3261e;width:auto;margin:.2rem .3rem 0 0;"
