@@ -146,7 +146,8 @@ web_page_held(const char *service, const struct web_held_view *v, time_t now,
 		        : "No mail is held for your domains.");
 	} else {
 		fputs(
-		    "<div class=\"scroll\"><table class=\"heldmail\">\n<thead><tr>"
+		    "<div class=\"scroll\"><table "
+		    "class=\"heldmail\">\n<thead><tr>"
 		    "<th>From</th><th>Subject</th><th>Domain</th><th>Size</th>"
 		    "<th>Age</th><th>Returned</th><th></th></tr></"
 		    "thead>\n<tbody>\n",
