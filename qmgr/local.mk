@@ -24,3 +24,6 @@ check_PROGRAMS += t/qmgr_test
 TESTS += t/qmgr_test
 t_qmgr_test_SOURCES = t/qmgr_test.c
 t_qmgr_test_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)
+
+# issue 11: the customer's own held mail (web)
+qmgr_libqmgr_a_SOURCES += qmgr/qmgr_held.c

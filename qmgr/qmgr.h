@@ -316,8 +316,16 @@ int qmgr_request(struct qmgr *q, const struct ipc_rec *req, int fd);
  */
 void qmgr_domain_result(struct qmgr *q, struct qmgr_domain *dom, const char *failure,
     time_t now);
+/* qmgr_reply - send *recp on fd and free it; 0, or -1 (logged) */
+int qmgr_reply(int fd, struct ipc_rec **recp);
 /* qmgr_failing_text - "cannot reach ADDR:PORT: why" from deliver's conn_error, printable, bounded */
 char *qmgr_failing_text(const char *conn_error);
+
+/* qmgr_held.c: a customer's own held mail (the web page) */
+/* qmgr_heldlist - type=heldlist: a page of a domain's mail, owner checked; 0/-1 */
+int qmgr_heldlist(struct qmgr *q, const struct ipc_rec *req, int fd);
+/* qmgr_heldact - type=heldact: delete or return one message's recipients in a domain; 0/-1 */
+int qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd);
 
 /* qmgr_auth.c */
 /*

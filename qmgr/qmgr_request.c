@@ -31,7 +31,7 @@
 /* The longest failing= text kept (the web page and finger show it). */
 #define QMGR_FAILING_MAX	200
 
-static int
+int
 qmgr_reply(int fd, struct ipc_rec **recp)
 {
 	int ret = ipc_send(fd, *recp);
@@ -259,6 +259,8 @@ static const struct {
 	{ PROTO_T_GATECLOSE, qmgr_gateclose },
 	{ PROTO_T_PROBELIST, qmgr_probelist },
 	{ PROTO_T_PROBED, qmgr_probed },
+	{ PROTO_T_HELDLIST, qmgr_heldlist },
+	{ PROTO_T_HELDACT, qmgr_heldact },
 };
 
 int

@@ -144,6 +144,116 @@ test_round_trip(struct qindex *qi)
 	ok(rc == -1, "get with bad id: got %d, want -1", rc);
 }
 
+/* page_fn - collect up to PAGE IDs of a page walk, then stop */
+#define PAGE 30
+struct page {
+	char id[PAGE + 1][QUEUE_ID_LEN + 1];
+	size_t n;
+};
+
+static int
+page_fn(const struct qindex_entry *e, void *ctx)
+{
+	struct page *p = ctx;
+
+	memcpy(p->id[p->n++], e->id, QUEUE_ID_LEN + 1);
+	return p->n == PAGE + 1 ? 1 : 0;
+}
+
+/*
+ * test_pages - a domain's mail page by page after a cursor: every entry
+ * once, in ID order, the last page short; a cursor that is gone still
+ * places the walk.
+ */
+static void
+test_pages(struct qindex *qi)
+{
+	struct page p;
+	char after[QUEUE_ID_LEN + 1] = "", gone[QUEUE_ID_LEN + 1];
+	size_t pages = 0, total = 0, disorder = 0, i;
+	int rc = 0;
+
+	do {
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_after(qi, "b.example", after, page_fn, &p);
+		for (i = 0; i < p.n && i < PAGE; i++) {
+			if ((total > 0 || i > 0) &&
+			    strcmp(i > 0 ? p.id[i - 1] : after, p.id[i]) >= 0)
+				disorder++;
+		}
+		total += p.n > PAGE ? PAGE : p.n;
+		pages++;
+		if (p.n > 0)
+			memcpy(after, p.id[(p.n > PAGE ? PAGE : p.n) - 1], sizeof(after));
+	} while (rc == 0 && p.n > PAGE && pages < 100);
+	ok(rc == 0 && total == PER_DOMAIN && disorder == 0 &&
+	    pages == (PER_DOMAIN + PAGE - 1) / PAGE,
+	    "pages of b.example: got %zu entries in %zu pages (%zu out of order), "
+	    "want %d in %d", total, pages, disorder, PER_DOMAIN,
+	    (PER_DOMAIN + PAGE - 1) / PAGE);
+	/* After an ID between two queued ones: the page starts at the next. */
+	test_id(100 + 9, gone);
+	gone[QUEUE_ID_LEN - 1] = gone[QUEUE_ID_LEN - 1] == '0' ? '1' : '0';
+	p = (struct page){ .n = 0 };
+	rc = qindex_walk_domain_after(qi, "b.example", gone, page_fn, &p);
+	ok(rc == 0 && p.n > 0 && strcmp(p.id[0], gone) > 0,
+	    "page after an ID not queued: got %zu, first %s after %s", p.n,
+	    p.n > 0 ? p.id[0] : "-", gone);
+	/* Backwards: the page before the last ID holds the ones just before it. */
+	{
+		char all[PER_DOMAIN][QUEUE_ID_LEN + 1];
+		size_t k;
+
+		p = (struct page){ .n = 0 };
+		after[0] = '\0';
+		total = 0;
+		/* Every ID of b.example in order, a page at a time. */
+		do {
+			p = (struct page){ .n = 0 };
+			rc = qindex_walk_domain_after(qi, "b.example", after, page_fn, &p);
+			for (k = 0; k < p.n && k < PAGE && total < PER_DOMAIN; k++)
+				memcpy(all[total++], p.id[k], QUEUE_ID_LEN + 1);
+			if (p.n > 0)
+				memcpy(after, p.id[(p.n > PAGE ? PAGE : p.n) - 1], sizeof(after));
+		} while (rc == 0 && p.n > PAGE);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[PER_DOMAIN - 1], PAGE,
+		    page_fn, &p);
+		for (k = 0, disorder = 0; k < p.n; k++)
+			if (strcmp(p.id[k], all[PER_DOMAIN - 2 - k]) != 0)
+				disorder++;
+		ok(rc == 0 && p.n == PAGE && disorder == 0,
+		    "page before the last: got %zu, %zu not the ones just before, want %d",
+		    p.n, disorder, PAGE);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[3], PAGE, page_fn, &p);
+		ok(rc == 0 && p.n == 3 && strcmp(p.id[0], all[2]) == 0 &&
+		    strcmp(p.id[2], all[0]) == 0,
+		    "page before the fourth: got %zu, want the first three, nearest first", p.n);
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", all[0], PAGE, page_fn, &p);
+		ok(rc == 0 && p.n == 0, "page before the first: got %zu, want 0", p.n);
+		/* Past every ID of the domain: the last ones, nearest first. */
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, "b.example", "FFFFFFFFFFFFFFFFFFFF", 2,
+		    page_fn, &p);
+		ok(rc == 0 && p.n == 2 && strcmp(p.id[0], all[PER_DOMAIN - 1]) == 0 &&
+		    strcmp(p.id[1], all[PER_DOMAIN - 2]) == 0,
+		    "page before an ID past all: got %zu, want the last two", p.n);
+		/* The last domain of the index (no next key). */
+		p = (struct page){ .n = 0 };
+		rc = qindex_walk_domain_before(qi, domains[NDOMAINS - 1],
+		    "FFFFFFFFFFFFFFFFFFFF", 1, page_fn, &p);
+		ok(rc == 0 && p.n == 1, "page before, last domain of the index: got %zu", p.n);
+	}
+	p = (struct page){ .n = 0 };
+	rc = qindex_walk_domain_after(qi, "b.example", "not-an-id", page_fn, &p);
+	ok(rc == -1 && p.n == 0, "page after a bad ID: refused, got %d", rc);
+	p = (struct page){ .n = 0 };
+	rc = qindex_walk_domain_after(qi, "none.example", NULL, page_fn, &p);
+	ok(rc == 0 && p.n == 0, "page of an unknown domain: got %zu", p.n);
+}
+
 /* test_walks - domain, expiry, all, message walks over 3 domains */
 static void
 test_walks(struct qindex *qi)
@@ -179,6 +289,7 @@ test_walks(struct qindex *qi)
 		    cnt == PER_DOMAIN, "count %s: got %zu, want %d", domains[d],
 		    cnt, PER_DOMAIN);
 	}
+	test_pages(qi);
 	s = (struct seen){ .domain = "c.example" };
 	rc = qindex_walk_domain(qi, "C.EXAMPLE", seen_fn, &s);
 	ok(rc == 0 &&

@@ -463,6 +463,94 @@ test_refused(void)
 	}
 }
 
+/* test_held - the customer's list and actions (issue 11): round trips, refusals */
+static void
+test_held(void)
+{
+	static const char id[] = "0123456789ABCDEF0123";
+	struct ipc_rec *rec;
+
+	{
+		struct proto_heldlist a = { .domain = "site.example", .user = "demo",
+			.after = id, .limit = 51 }, b;
+
+		rec = wire(proto_heldlist_encode(&a));
+		ok(rec != NULL && proto_heldlist_decode(rec, &b, "t") == 0 &&
+		    same(a.domain, b.domain) && same(a.user, b.user) &&
+		    same(a.after, b.after) && b.before == NULL && b.limit == 51,
+		    "heldlist round trip");
+		ipc_rec_free(&rec);
+		a = (struct proto_heldlist){ .domain = "site.example", .user = "demo",
+			.before = id, .limit = 1 };
+		rec = wire(proto_heldlist_encode(&a));
+		ok(rec != NULL && proto_heldlist_decode(rec, &b, "t") == 0 &&
+		    same(a.before, b.before) && b.after == NULL,
+		    "heldlist before= round trip");
+		ipc_rec_free(&rec);
+	}
+	{
+		struct proto_held a = { .id = id, .domain = "site.example",
+			.sender = "", .size = 512, .arrival = 1700000000,
+			.expiry = 1700432000, .nrcpt = 2, .subject = "=?utf-8?q?x?= <b>" }, b;
+
+		rec = wire(proto_held_encode(&a));
+		ok(rec != NULL && proto_held_decode(rec, &b, "t") == 0 && same(a.id, b.id) &&
+		    same(a.sender, b.sender) && b.size == 512 && b.arrival == a.arrival &&
+		    b.expiry == a.expiry && b.nrcpt == 2 && same(a.subject, b.subject),
+		    "held round trip");
+		ipc_rec_free(&rec);
+	}
+	{
+		struct proto_heldact a = { .id = id, .domain = "site.example",
+			.user = "demo", .client = "192.0.2.1",
+			.action = PROTO_ACTION_BOUNCE }, b;
+
+		rec = wire(proto_heldact_encode(&a));
+		ok(rec != NULL && proto_heldact_decode(rec, &b, "t") == 0 && same(a.id, b.id) &&
+		    same(a.action, b.action) && same(a.client, b.client),
+		    "heldact round trip");
+		ipc_rec_free(&rec);
+	}
+	/* Refused: a limit of 0 or past the page, a bad cursor, both cursors, a bad action or ID. */
+	{
+		static const struct {
+			struct proto_heldlist l;
+			const char *why;
+		} refused[] = {
+			{ { "site.example", "demo", NULL, NULL, 0 }, "limit 0" },
+			{ { "site.example", "demo", NULL, NULL, PROTO_HELD_PAGE_MAX + 1 },
+			    "limit past the page" },
+			{ { "site.example", "demo", "../x", NULL, 5 }, "after not an ID" },
+			{ { "site.example", "demo", NULL, "x", 5 }, "before not an ID" },
+			{ { "site.example", "demo", id, id, 5 }, "after and before" },
+		};
+		struct proto_heldlist b;
+		size_t i;
+
+		for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			rec = wire(proto_heldlist_encode(&refused[i].l));
+			ok(rec != NULL && proto_heldlist_decode(rec, &b, "t") == -1 &&
+			    b.domain == NULL, "heldlist refused: %s", refused[i].why);
+			ipc_rec_free(&rec);
+		}
+	}
+	{
+		struct proto_heldact a = { .id = id, .domain = "site.example",
+			.user = "demo", .action = "purge" }, b;
+
+		rec = wire(proto_heldact_encode(&a));
+		ok(rec != NULL && proto_heldact_decode(rec, &b, "t") == -1 && b.id == NULL,
+		    "heldact refused: unknown action");
+		ipc_rec_free(&rec);
+		a.action = PROTO_ACTION_DELETE;
+		a.id = "not-an-id";
+		rec = wire(proto_heldact_encode(&a));
+		ok(rec != NULL && proto_heldact_decode(rec, &b, "t") == -1,
+		    "heldact refused: not a queue ID");
+		ipc_rec_free(&rec);
+	}
+}
+
 int
 main(void)
 {
@@ -477,6 +565,7 @@ main(void)
 	test_words();
 	test_round_trips();
 	test_refused();
+	test_held();
 	unlink(logpath);
 	return tap_done();
 }

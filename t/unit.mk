@@ -21,3 +21,9 @@ t_proto_test_LDADD = $(SLUICE_LIBS)
 # Each program's man-page header and man/PROG.8 agree (options, sockets, services).
 TESTS += t/manpages.t
 EXTRA_DIST += t/manpages.t
+
+# lib/mail/header: the Subject the customer's list of held mail shows (issue 11).
+check_PROGRAMS += t/header_test
+TESTS += t/header_test
+t_header_test_SOURCES = t/header_test.c
+t_header_test_LDADD = $(SLUICE_LIBS)

@@ -23,3 +23,7 @@ EXTRA_DIST += t/47-web-finished.t
 # HTTPS in our own OpenSSL code, certificate reload (issue 10).
 TESTS += t/48-web-tls-openssl.t
 EXTRA_DIST += t/48-web-tls-openssl.t
+# The customer's list of held mail and its actions (issue 11).
+web_libweb_a_SOURCES += web/web_held.c web/web_page_held.c
+TESTS += t/61-web-held.t
+EXTRA_DIST += t/61-web-held.t

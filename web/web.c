@@ -15,6 +15,10 @@
  *	itself every web_refresh seconds and each reload is a trigger again:
  *	it renews the lease. Closing the page lets the lease run out, and
  *	qmgr holds the mail again. Logging out closes the gate at once.
+ *	/mail lists the customer's own held mail, 50 a page after or
+ *	before a queue-ID cursor (qmgr's type=heldlist), and offers to
+ *	release a domain or all of them, and to delete a message or return
+ *	it to its sender (type=heldact: only the customer's recipients).
  *
  *	master(8sluice) starts it with the web listening socket on descriptor 3
  *	(SLUICE_LISTEN_FDS, SLUICE_LISTEN_NAMES). -f logs to stderr;
@@ -31,7 +35,8 @@
  *	Sessions are 256-bit random cookies (HttpOnly,
  *	SameSite=Strict, Secure under HTTPS) in a server-side table with
  *	idle expiry; the session id changes at login. Every form carries a
- *	per-session CSRF token, and a POST without it gets 403. Logins are
+ *	per-session CSRF token, and a POST without it gets 403; the actions
+ *	on held mail also refuse a foreign Origin or Referer. Logins are
  *	limited per client address (web_login_limit a minute, then 429) and
  *	a failed one is answered only after auth_failure_delay. Pages carry
  *	no script; a strict Content-Security-Policy allows only their own

@@ -31,10 +31,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "mail/proto.h"
+#include "mail/queue.h"
 
 struct config;
 struct daemon;
@@ -276,6 +278,80 @@ int web_gate_status(const struct web *w, struct web_domain_view *v);
 /* web_gate_close - close domain's gate now (logout); 0/-1 */
 int web_gate_close(const struct web *w, const char *domain, const char *user,
     const char *client);
+
+/* web_held.c: the customer's list of held mail (issue 11) */
+
+/* Rows on one page of the list. */
+#define WEB_HELD_PAGE		50
+/* The most characters of a Subject shown. */
+#define WEB_SUBJECT_MAX		80
+
+/* One held message as the list shows it. */
+struct web_held_row {
+	char id[QUEUE_ID_LEN + 1];
+	char *domains;			/* its domains of this customer, ", " between */
+	char *sender;			/* "" for the null sender */
+	char *subject;			/* raw (mail/header.h), or NULL */
+	unsigned long long size;
+	time_t arrival, expiry;
+	unsigned long long nrcpt;	/* its recipients in those domains */
+};
+
+struct web_held_list {
+	struct web_held_row *rows;
+	size_t n;
+	bool more;			/* a next page exists (after rows[n - 1]) */
+	bool prev;			/* a page before exists (before rows[0]) */
+};
+
+/*
+ * web_held_page - the page of at most page messages of ss's domains
+ * after queue ID after (NULL or "": the first page), or the page before
+ * queue ID before (NULL: none), in queue ID order, into *l (free with
+ * web_held_list_clear). 0, or -1 when a domain's list could not be read
+ * (logged; l holds the rest).
+ */
+int web_held_page(const struct web *w, const struct web_session *ss, const char *after,
+    const char *before, size_t page, struct web_held_list *l);
+void web_held_list_clear(struct web_held_list *l);
+/*
+ * web_held_act - ask qmgr to act (PROTO_ACTION_*) on message id's
+ * recipients in domain for user: qmgr's answer in *status_r (ok,
+ * unknown: none there, denied, error). 0 answered, -1 not (logged).
+ */
+int web_held_act(const struct web *w, const char *id, const char *domain,
+    const char *action, const char *user, const char *client,
+    enum proto_status *status_r);
+
+/* web_page_held.c */
+
+/* What the list page says after an action (POST/redirect/GET), by its code. */
+struct web_held_view {
+	const char *user;
+	const char *csrf;
+	char *const *domains;		/* the session's */
+	size_t ndomains;
+	const struct web_held_list *list;
+	const char *after;		/* this page's cursor, or NULL (first page) */
+	const char *before;		/* or this one (a previous page), or NULL */
+	const char *done;		/* the notice of the last action, or NULL */
+	bool failed;			/* the list could not be read in full */
+};
+
+/* web_page_held - the list of held mail with its forms */
+char *web_page_held(const char *service, const struct web_held_view *v, time_t now,
+    size_t *len_r);
+
+/* web_page.c, for the pages of other files */
+/* web_html - write s with the five HTML metacharacters escaped */
+void web_html(FILE *fp, const char *s);
+/* web_page_open - a memory stream with the head of a page written */
+FILE *web_page_open(char **buf_r, size_t *len_r, const char *service,
+    const char *title, long refresh);
+/* web_page_close - finish the page; the text is in *buf_r, *len_r */
+char *web_page_close(FILE *fp, char **buf_r, size_t *len_r);
+/* web_page_csrf - the hidden field every form carries */
+void web_page_csrf(FILE *fp, const char *csrf);
 
 /* web_server.c: one response, with the headers every page carries */
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -24,6 +25,8 @@
 #include "mail/authlock.h"
 #include "mail/conf.h"
 #include "mail/passwd.h"
+#include "mail/proto_rec.h"
+#include "mail/queue.h"
 /* web */
 #include "web/web.h"
 
@@ -35,6 +38,8 @@ enum web_field {
 	WEB_F_PASSWORD,
 	WEB_F_CSRF,
 	WEB_F_DOMAIN,
+	WEB_F_ID,
+	WEB_F_ALL,
 	WEB_F_N,
 };
 
@@ -46,6 +51,8 @@ static const struct {
 	[WEB_F_PASSWORD] = { "password", PASSWD_PASSWORD_MAX },
 	[WEB_F_CSRF] = { "csrf", WEB_TOKEN_HEX },
 	[WEB_F_DOMAIN] = { "domain", WEB_DOMAIN_MAX },
+	[WEB_F_ID] = { "id", QUEUE_ID_LEN },
+	[WEB_F_ALL] = { "all", 1 },
 };
 
 /* One request from its first header to its completion. */
@@ -258,6 +265,61 @@ web_forbidden(struct web_req *req, const char *what)
 	    "Open the login page again.");
 }
 
+/*
+ * web_same_origin - does the request's Origin (or, without one, its
+ * Referer) name this site, as its Host says? A request with neither
+ * passes: the CSRF token decides alone (some browsers and proxies send
+ * neither). Origin "null" (a sandboxed frame, a file) never matches.
+ */
+static bool
+web_same_origin(const struct web_req *req)
+{
+	const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	const char *src = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+	    "Origin");
+	size_t len;
+
+	if (src == NULL)
+		src = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_REFERER);
+	if (src == NULL)
+		return true;
+	if (host == NULL)
+		return false;
+	if (strncasecmp(src, "https://", 8) == 0)
+		src += 8;
+	else if (strncasecmp(src, "http://", 7) == 0)
+		src += 7;
+	else
+		return false;
+	len = strcspn(src, "/?#");
+	return len == strlen(host) && strncasecmp(src, host, len) == 0;
+}
+
+/*
+ * web_customer_form - the session of a form that may act on the
+ * customer's mail: logged in, the session's own CSRF token, and from
+ * this site. NULL when refused (logged).
+ */
+static struct web_session *
+web_customer_form(struct web_req *req, const char *what)
+{
+	struct web_session *ss = web_session_of(req);
+
+	if (ss == NULL || ss->user == NULL || !web_csrf_ok(req, ss)) {
+		log_warn("refuse %s: client=%s: missing or wrong form token", what,
+		    req->client);
+		return NULL;
+	}
+	if (!web_same_origin(req)) {
+		log_warn("refuse %s: user=%s, client=%s: the form came from another site",
+		    what, ss->user, req->client);
+		return NULL;
+	}
+	return ss;
+}
+
 /* web_req_resume - the failed-login pause is over: answer the request */
 static void
 web_req_resume(void *ctx)
@@ -444,6 +506,156 @@ web_get_status(struct web_req *req, const char *url)
 	return ret;
 }
 
+/* The notices of the list page after an action, by the code of its redirect. */
+static const struct {
+	const char *code;
+	const char *text;
+} web_held_done[] = {
+	{ "deleted", "The message was deleted." },
+	{ "returned", "The message is being returned to its sender." },
+	{ "released", "Your mail is being delivered to your site now." },
+	{ "busy", "Released a moment ago already: delivery goes on." },
+	{ "refused", "That domain may not be released from here now." },
+};
+
+/*
+ * web_get_mail - GET /mail[?after=ID|before=ID][&done=CODE]: the list of
+ * held mail, a page after or before a queue-ID cursor
+ */
+static int
+web_get_mail(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	struct web_session *ss = web_session_of(req);
+	const char *after = MHD_lookup_connection_value(req->conn,
+	    MHD_GET_ARGUMENT_KIND, "after");
+	const char *before = MHD_lookup_connection_value(req->conn,
+	    MHD_GET_ARGUMENT_KIND, "before");
+	const char *done = MHD_lookup_connection_value(req->conn,
+	    MHD_GET_ARGUMENT_KIND, "done");
+	struct web_held_list l;
+	struct web_held_view v;
+	char *body;
+	size_t len, i;
+	int ret;
+
+	(void)url;
+	if (ss == NULL || ss->user == NULL)
+		return web_redirect(req, "/", NULL);
+	if (after != NULL && *after == '\0')
+		after = NULL;
+	if (before != NULL && *before == '\0')
+		before = NULL;
+	if ((after != NULL && !queue_id_ok(after)) ||
+	    (before != NULL && (!queue_id_ok(before) || after != NULL)))
+		return web_send_notice(req, 400, "Bad request",
+		    "That is not a page of your list.");
+	v = (struct web_held_view){ .user = ss->user, .csrf = ss->csrf,
+	    .domains = ss->domains, .ndomains = ss->ndomains, .list = &l,
+	    .after = after, .before = before };
+	for (i = 0; done != NULL && i < sizeof(web_held_done) / sizeof(web_held_done[0]); i++)
+		if (strcmp(done, web_held_done[i].code) == 0)
+			v.done = web_held_done[i].text;
+	v.failed = web_held_page(w, ss, after, before, WEB_HELD_PAGE, &l) < 0;
+	body = web_page_held(w->cfg->web_title, &v, time(NULL), &len);
+	web_held_list_clear(&l);
+	ret = web_send_page(req, 200, body, len, NULL);
+	return ret;
+}
+
+/*
+ * web_post_held - POST /mail/delete and /mail/return: the customer's
+ * recipients of one message, in each of the session's domains; qmgr
+ * checks the owner again and touches no other recipient.
+ */
+static int
+web_post_held(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	bool del = strcmp(url, "/mail/delete") == 0;
+	const char *action = del ? PROTO_ACTION_DELETE : PROTO_ACTION_BOUNCE;
+	const char *verb = del ? "deleted" : "returned to the sender";
+	struct web_session *ss = web_customer_form(req, action);
+	const char *id = web_form(req, WEB_F_ID);
+	enum proto_status st;
+	size_t i, acted = 0, failed = 0;
+
+	if (ss == NULL)
+		return web_send_notice(req, 403, "Form expired",
+		    "This form has expired or did not come from this site. "
+		    "Open the page again.");
+	for (i = 0; queue_id_ok(id) && i < ss->ndomains; i++) {
+		if (web_held_act(w, id, ss->domains[i], action, ss->user, req->client,
+		    &st) < 0 || st == PROTO_STATUS_ERROR) {
+			failed++;
+		} else if (st == PROTO_STATUS_OK) {
+			acted++;
+			log_info("%s: %s by customer %s from [%s] (domain %s)", id, verb,
+			    ss->user, req->client, ss->domains[i]);
+		}
+	}
+	if (acted > 0)
+		return web_redirect(req, del ? "/mail?done=deleted" : "/mail?done=returned",
+		    NULL);
+	if (failed > 0)
+		return web_send_notice(req, 503, "Try again later",
+		    "Your queue could not be changed right now.");
+	log_warn("refuse %s: user=%s, client=%s, id=%s: no such message for this "
+	    "customer", action, ss->user, req->client, queue_id_ok(id) ? id : "(bad)");
+	return web_send_notice(req, 404, "Not found",
+	    "There is no such message among your held mail.");
+}
+
+/* web_post_release - POST /mail/release: one of the session's domains, or all */
+static int
+web_post_release(struct web_req *req, const char *url)
+{
+	struct web *w = req->w;
+	struct web_session *ss = web_customer_form(req, "release");
+	const char *domain = web_form(req, WEB_F_DOMAIN);
+	bool all = strcmp(web_form(req, WEB_F_ALL), "1") == 0;
+	enum proto_status st = PROTO_STATUS_N, worst = PROTO_STATUS_OK;
+	size_t i, n = 0;
+
+	(void)url;
+	if (ss == NULL)
+		return web_send_notice(req, 403, "Form expired",
+		    "This form has expired or did not come from this site. "
+		    "Open the page again.");
+	for (i = 0; i < ss->ndomains; i++) {
+		if (!all && strcasecmp(domain, ss->domains[i]) != 0)
+			continue;
+		n++;
+		(void)web_gate_trigger(w, ss->domains[i], ss->user, req->client, &st);
+		log_info("release: user=%s, client=%s, domain=%s: %s", ss->user,
+		    req->client, ss->domains[i], st < PROTO_STATUS_N ?
+		    proto_status_name(st) : "no answer");
+		if (st != PROTO_STATUS_OK && st != PROTO_STATUS_NONE)
+			worst = st;
+	}
+	if (n == 0) {
+		log_warn("refuse release: user=%s, client=%s, domain=%s: not a domain "
+		    "of this session", ss->user, req->client,
+		    *domain != '\0' ? domain : "(none)");
+		return web_send_notice(req, 403, "Not your domain",
+		    "That domain is not one of this login's.");
+	}
+	if (worst == PROTO_STATUS_N || worst == PROTO_STATUS_ERROR)
+		return web_send_notice(req, 503, "Try again later",
+		    "Your mail could not be released right now.");
+	return web_redirect(req, worst == PROTO_STATUS_BUSY ? "/mail?done=busy" :
+	    worst == PROTO_STATUS_OK ? "/mail?done=released" : "/mail?done=refused",
+	    NULL);
+}
+
+/* web_get_mail_elsewhere - GET of an action's address: the list, nothing done */
+static int
+web_get_mail_elsewhere(struct web_req *req, const char *url)
+{
+	(void)url;
+	return web_redirect(req, "/mail", NULL);
+}
+
 /* web_post_logout - POST /logout: close the gates now, end the session */
 static int
 web_post_logout(struct web_req *req, const char *url)
@@ -485,9 +697,16 @@ static const struct web_route {
 	{ "GET", "/logout", web_get_elsewhere },
 	{ "GET", "/favicon.ico", web_not_found },
 	{ "GET", "/robots.txt", web_not_found },
+	{ "GET", "/mail", web_get_mail },
+	{ "GET", "/mail/delete", web_get_mail_elsewhere },
+	{ "GET", "/mail/return", web_get_mail_elsewhere },
+	{ "GET", "/mail/release", web_get_mail_elsewhere },
 	{ "GET", NULL, web_get_login },
 	{ "POST", "/login", web_post_login },
 	{ "POST", "/logout", web_post_logout },
+	{ "POST", "/mail/delete", web_post_held },
+	{ "POST", "/mail/return", web_post_held },
+	{ "POST", "/mail/release", web_post_release },
 };
 
 /* web_dispatch - the whole request is in: run its route */

@@ -49,7 +49,33 @@ static const char web_css[] =
     ".note{background:#fff6d5;border:1px solid #e6d185;padding:.6rem;"
     "border-radius:.3rem}"
     ".err{background:#fde3e3;border-color:#e5a3a3}"
-    "footer{color:#5c6373;font-size:.85rem;text-align:center}";
+    "footer{color:#5c6373;font-size:.85rem;text-align:center}"
+    /*
+     * The list of held mail (web_page_held.c): a table on a wide screen
+     * (main widens where :has is known; elsewhere the table scrolls),
+     * one block per message on a phone.
+     */
+    "main:has(.wide){max-width:64rem}.scroll{overflow-x:auto}"
+    "table.heldmail{width:100%;border-collapse:collapse;font-size:.9rem}"
+    ".heldmail th,.heldmail td{padding:.35rem;border-bottom:1px solid #d6dae2;"
+    "text-align:left;vertical-align:top}"
+    ".heldmail .subject{overflow-wrap:anywhere}"
+    ".heldmail td.size,.heldmail td.age,.heldmail td.expiry,.heldmail td.actions"
+    "{white-space:nowrap}"
+    ".heldmail td.actions form{display:inline-block}"
+    "@media (max-width:40rem){.heldmail thead{display:none}"
+    ".heldmail tr{display:block;padding:.5rem 0;border-bottom:1px solid #d6dae2}"
+    ".heldmail td{display:inline;border:0;padding:0 .5rem 0 0}"
+    ".heldmail td.from,.heldmail td.subject,.heldmail td.actions{display:block}"
+    ".heldmail td.from{font-weight:600}"
+    ".heldmail td.age::before{content:'age '}"
+    ".heldmail td.expiry::before{content:'returned '}}"
+    "form{margin:0}td.actions button,button.plain{width:auto;margin:.2rem .3rem 0 0;"
+    "padding:.4rem .7rem;font-size:.9rem}"
+    "button.danger{background:#b3261e;width:auto;margin:.2rem .3rem 0 0;"
+    "padding:.4rem .7rem;font-size:.9rem}"
+    ".done{background:#e3f4e8;border-color:#9fd3ae}"
+    ".pages a{margin-right:1rem}";
 
 char *
 web_page_csp_new(void)
@@ -72,7 +98,7 @@ web_page_csp_new(void)
 }
 
 /* web_html - write s with the five HTML metacharacters escaped */
-static void
+void
 web_html(FILE *fp, const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -120,7 +146,7 @@ web_page_duration(long secs, char *buf, size_t size)
 }
 
 /* web_page_open - a memory stream with the head of a page written */
-static FILE *
+FILE *
 web_page_open(char **buf_r, size_t *len_r, const char *service,
     const char *title, long refresh)
 {
@@ -147,7 +173,7 @@ web_page_open(char **buf_r, size_t *len_r, const char *service,
 }
 
 /* web_page_close - finish the page; the text is in *buf_r, *len_r */
-static char *
+char *
 web_page_close(FILE *fp, char **buf_r, size_t *len_r)
 {
 	fputs("</main>\n</body>\n</html>\n", fp);
@@ -157,7 +183,7 @@ web_page_close(FILE *fp, char **buf_r, size_t *len_r)
 }
 
 /* web_page_csrf - the hidden field every form carries */
-static void
+void
 web_page_csrf(FILE *fp, const char *csrf)
 {
 	fputs("<input type=\"hidden\" name=\"csrf\" value=\"", fp);
@@ -317,6 +343,8 @@ web_page_status(const char *service, const char *user, const char *csrf,
 		    "name.</p>\n", fp);
 	for (i = 0; i < n; i++)
 		web_page_domain(fp, &v[i], now);
+	fputs("<p class=\"heldlink\"><a href=\"/mail\">See your held mail: "
+	    "release, delete or return messages</a></p>\n", fp);
 	fputs("<form method=\"post\" action=\"/logout\">\n", fp);
 	web_page_csrf(fp, csrf);
 	fputs("<button type=\"submit\">Log out and hold my mail</button>\n</form>\n",

@@ -14,3 +14,4 @@ lib_mail_libsluice_mail_a_SOURCES += lib/mail/qctl_client.c lib/mail/qctl_int.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/authlock.c lib/mail/authlock.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/daemon_server.c lib/mail/daemon_server.h
 lib_mail_libsluice_mail_a_SOURCES += lib/mail/quota.c lib/mail/quota.h
+lib_mail_libsluice_mail_a_SOURCES += lib/mail/header.c lib/mail/header.h

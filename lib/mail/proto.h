@@ -177,6 +177,26 @@
  *		as its own operator's flush --all would and passes it no
  *		further. qmgr refuses all=1 from any other source.
  *
+ * web -> qmgr, on QUEUE_DIR/private/qmgr: a logged-in customer's own
+ * held mail (web(8sluice)). qmgr checks that user is the owner= of
+ * domain in the domains table, whatever the web says:
+ *	type=heldlist domain=D user=LOGIN [after=ID | before=ID] limit=N
+ *	-> type=held id=ID domain=D sender=S size=BYTES arrival=EPOCH
+ *	             expiry=EPOCH nrcpt=N [subject=RAW]
+ *	   (at most N <= PROTO_HELD_PAGE_MAX, in queue ID order, starting
+ *	   after ID; with before=, the N before ID, nearest first: one page
+ *	   of D's mail from the by_domain index, and the Subject from the
+ *	   first bytes of each queue file only),
+ *	   then type=end status=ok|denied|unknown|error [reason=TEXT]
+ *	type=heldact id=ID domain=D user=LOGIN client=ADDR action=delete|bounce
+ *	-> type=heldacted status=ok|unknown|denied|error [reason=TEXT]
+ *		delete (journalled as deleted) or return to the sender (a
+ *		DSN, as `sluice queue bounce`) the recipients of message ID
+ *		in D, and only those: the message's other recipients are
+ *		left as they are. status=unknown: no recipient of ID in D
+ *		is pending. Logged by qmgr as the operator's actions are,
+ *		naming the customer.
+ *
  * Every field name and every word a field carries is named below
  * (PROTO_F_*, enum proto_status/source/gate/result with their tables in
  * proto_rec.c); lib/mail/proto_rec.h encodes and decodes each record of
@@ -234,6 +254,11 @@ struct ipc_rec;
 #define PROTO_T_PROBED		"probed"
 #define PROTO_T_COLLECT		"collect"
 #define PROTO_T_COLLECTED	"collected"
+/* web -> qmgr: the customer's list of held mail, and its actions (issue 11) */
+#define PROTO_T_HELDLIST	"heldlist"
+#define PROTO_T_HELD		"held"
+#define PROTO_T_HELDACT		"heldact"
+#define PROTO_T_HELDACTED	"heldacted"
 
 /* Field names (Postfix's MAIL_ATTR_*): every name= any record carries. */
 #define PROTO_F_TYPE		"type"
@@ -295,6 +320,11 @@ struct ipc_rec;
 #define PROTO_F_MAX_MESSAGES	"max_messages"	/* summary, domainstatus: a cap (quota.h) */
 #define PROTO_F_MAX_BYTES	"max_bytes"
 #define PROTO_F_MAILDROP	"maildrop"	/* hello: a POP3 session's bind */
+#define PROTO_F_AFTER		"after"	/* heldlist: the page starts after this queue ID */
+#define PROTO_F_LIMIT		"limit"	/* heldlist: at most this many held= records */
+#define PROTO_F_BEFORE		"before"	/* heldlist: the page before this queue ID */
+#define PROTO_F_SUBJECT		"subject"	/* held: the raw Subject (mail/header.h) */
+#define PROTO_F_ACTION		"action"	/* heldact: PROTO_ACTION_* */
 /* summary's qshape age buckets, youngest first (see type=summary above) */
 #define PROTO_NBUCKETS		10
 #define PROTO_F_BUCKETS	\
@@ -388,6 +418,11 @@ int qmgr_notify_queued(const char *qdir, const char *id);
  * fields a recipient must fit IPC_FIELDS_MAX with the job's others.
  */
 #define PROTO_JOB_RCPT_MAX	400
+/* The most held= records one heldlist answers (a page, and one to see past it). */
+#define PROTO_HELD_PAGE_MAX	101
+/* The words of heldact's action=. */
+#define PROTO_ACTION_DELETE	"delete"
+#define PROTO_ACTION_BOUNCE	"bounce"
 /* Domains one ATRN session may bind (type=hello bind=). */
 #define PROTO_BIND_MAX		64
 /* The ETRN argument of a flush of every domain, between peers only ('*' is in no group name). */

@@ -19,6 +19,7 @@
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/proto_rec.h"
+#include "mail/queue.h"
 
 static const char *const proto_status_words[PROTO_STATUS_N] = {
 	[PROTO_STATUS_OK] = "ok",
@@ -247,6 +248,35 @@ static const struct proto_field collect_f[] = {
 	F(proto_collect, IDX, idx, NUM, 0),
 };
 DESC(collect_d, PROTO_T_COLLECT, collect_f);
+static const struct proto_field heldlist_f[] = {
+	F(proto_heldlist, DOMAIN, domain, STR, 0),
+	F(proto_heldlist, USER, user, STR, 0),
+	F(proto_heldlist, AFTER, after, STR, PROTO_OPT),
+	F(proto_heldlist, LIMIT, limit, NUM, 0),
+	F(proto_heldlist, BEFORE, before, STR, PROTO_OPT),
+};
+DESC(heldlist_d, PROTO_T_HELDLIST, heldlist_f);
+
+static const struct proto_field held_f[] = {
+	F(proto_held, ID, id, STR, 0),
+	F(proto_held, DOMAIN, domain, STR, 0),
+	F(proto_held, SENDER, sender, STR, 0),
+	F(proto_held, SIZE, size, NUM, 0),
+	F(proto_held, ARRIVAL, arrival, NUM, 0),
+	F(proto_held, EXPIRY, expiry, NUM, 0),
+	F(proto_held, NRCPT, nrcpt, NUM, 0),
+	F(proto_held, SUBJECT, subject, STR, PROTO_OPT),
+};
+DESC(held_d, PROTO_T_HELD, held_f);
+
+static const struct proto_field heldact_f[] = {
+	F(proto_heldact, ID, id, STR, 0),
+	F(proto_heldact, DOMAIN, domain, STR, 0),
+	F(proto_heldact, USER, user, STR, 0),
+	F(proto_heldact, CLIENT, client, STR, PROTO_OPT),
+	F(proto_heldact, ACTION, action, STR, 0),
+};
+DESC(heldact_d, PROTO_T_HELDACT, heldact_f);
 
 /* The job's scalar fields; its rcpt=/idx= pairs are read by proto_job_decode. */
 static const struct proto_field job_f[] = {
@@ -482,6 +512,9 @@ PROTO_CODEC(busy)
 PROTO_CODEC(rcpt)
 PROTO_CODEC(done)
 PROTO_CODEC(collect)
+PROTO_CODEC(heldlist)
+PROTO_CODEC(held)
+PROTO_CODEC(heldact)
 #undef PROTO_CODEC
 
 /* Records whose table says all there is to check. */
@@ -504,6 +537,7 @@ PROTO_PLAIN(busy)
 PROTO_PLAIN(rcpt)
 PROTO_PLAIN(done)
 PROTO_PLAIN(collect)
+PROTO_PLAIN(held)
 #undef PROTO_PLAIN
 
 int
@@ -653,4 +687,45 @@ proto_delivery_text(const struct proto_delivery *d, time_t now, char *buf, size_
 		proto_utc(d->finished != 0 ? d->finished : now, false, when, sizeof(when));
 		snprintf(buf, size, "%s %s", PROTO_D_FINISHED, when);
 	}
+}
+
+/* Records with checks beyond their table: a queue ID, a bound, a word. */
+int
+proto_heldlist_decode(const struct ipc_rec *rec, struct proto_heldlist *x,
+    const char *peer)
+{
+	if (proto_heldlist_decode_fields(rec, x, peer) < 0)
+		return -1;
+	if (x->limit == 0 || x->limit > PROTO_HELD_PAGE_MAX) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDLIST, "limit out of range", PROTO_F_LIMIT);
+	}
+	if (x->after != NULL && *x->after != '\0' && !queue_id_ok(x->after)) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDLIST, "not a queue ID", PROTO_F_AFTER);
+	}
+	if (x->before != NULL && (!queue_id_ok(x->before) || x->after != NULL)) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDLIST, "not a queue ID, or with after",
+		    PROTO_F_BEFORE);
+	}
+	return 0;
+}
+
+int
+proto_heldact_decode(const struct ipc_rec *rec, struct proto_heldact *x,
+    const char *peer)
+{
+	if (proto_heldact_decode_fields(rec, x, peer) < 0)
+		return -1;
+	if (!queue_id_ok(x->id)) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDACT, "not a queue ID", PROTO_F_ID);
+	}
+	if (strcmp(x->action, PROTO_ACTION_DELETE) != 0 &&
+	    strcmp(x->action, PROTO_ACTION_BOUNCE) != 0) {
+		memset(x, 0, sizeof(*x));
+		return proto_bad(peer, PROTO_T_HELDACT, "unknown action", PROTO_F_ACTION);
+	}
+	return 0;
 }

@@ -170,6 +170,36 @@ struct proto_job {
 	struct proto_job_rcpt *rcpt;
 };
 
+/* type=heldlist: web -> qmgr, a page of a customer's held mail */
+struct proto_heldlist {
+	const char *domain;
+	const char *user;
+	const char *after;	/* optional: a queue ID */
+	const char *before;	/* optional: a queue ID (not with after) */
+	uint64_t limit;		/* 1..PROTO_HELD_PAGE_MAX */
+};
+
+/* type=held: one message of that page */
+struct proto_held {
+	const char *id;
+	const char *domain;
+	const char *sender;	/* "" for the null sender */
+	uint64_t size;
+	uint64_t arrival;	/* epoch */
+	uint64_t expiry;	/* epoch: when it goes back to the sender */
+	uint64_t nrcpt;		/* its pending recipients in domain */
+	const char *subject;	/* optional: raw, as header_subject() found it */
+};
+
+/* type=heldact: web -> qmgr, a customer's action on one message */
+struct proto_heldact {
+	const char *id;
+	const char *domain;
+	const char *user;
+	const char *client;	/* optional */
+	const char *action;	/* PROTO_ACTION_DELETE or PROTO_ACTION_BOUNCE */
+};
+
 #define PROTO_REC(name) \
 	struct ipc_rec *proto_##name##_encode(const struct proto_##name *x); \
 	int proto_##name##_decode(const struct ipc_rec *rec, struct proto_##name *x, \
@@ -188,6 +218,9 @@ PROTO_REC(rcpt);
 PROTO_REC(done);
 PROTO_REC(job);
 PROTO_REC(collect);
+PROTO_REC(heldlist);
+PROTO_REC(held);
+PROTO_REC(heldact);
 #undef PROTO_REC
 
 /* proto_reply_encode/decode - type (gateclosed or end) with status, reason */

@@ -501,10 +501,12 @@ qctl_status(struct qctl_env *env, struct qctl_out *out)
 /*
  * qctl_bounce_message - return id's pending recipients (of domain, or
  * all) to the sender now (qctl_bounce: a notice first, then the
- * journal), then index what is left of it. 0/-1.
+ * journal), then index what is left of it; by says who returned them
+ * ("the postmaster"), in the notice and the log. 0/-1.
  */
 static int
-qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
+qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain,
+    const char *by)
 {
 	struct envelope *msg = NULL;
 	enum journal_status *st = NULL;
@@ -512,6 +514,7 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 	size_t *idx = NULL, n = 0, i;
 	bool *done = NULL;
 	struct dsn_params p = { .reporting_mta = env->cfg->myhostname };
+	char *diagnostic = xasprintf("x-sluice; returned to the sender by %s", by);
 	int ret = -1;
 
 	if (queue_read_envelope(env->qdir, id, &msg) < 0)
@@ -534,7 +537,7 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 		dr[n].notify = msg->rcpt[i].notify;
 		dr[n].action = DSN_ACTION_FAILED;
 		dr[n].status = "5.0.0";
-		dr[n].diagnostic = "x-sluice; returned to the sender by the postmaster";
+		dr[n].diagnostic = diagnostic;
 		idx[n++] = i;
 	}
 	if (n == 0) {
@@ -550,12 +553,13 @@ qctl_bounce_message(struct qctl_env *env, const char *id, const char *domain)
 			continue;
 		}
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=5.0.0, status=bounced "
-		    "(returned to the sender by the postmaster)", id, dr[i].addr,
-		    (long long)time_sub_sat(time(NULL), msg->arrival));
+		    "(returned to the sender by %s)", id, dr[i].addr,
+		    (long long)time_sub_sat(time(NULL), msg->arrival), by);
 	}
 	if (qctl_index_message(env, id) < 0)
 		ret = -1;
 out:
+	free(diagnostic);
 	free(done);
 	free(idx);
 	free(dr);
@@ -604,7 +608,7 @@ qctl_act_one(struct qctl_env *env, const char *type, const char *id, const char 
 			return -1;
 		log_info("%s: released from hold by uid=%ld", id, env->uid);
 	} else if (strcmp(type, PROTO_T_BOUNCE) == 0) {
-		if (qctl_bounce_message(env, id, domain) < 0)
+		if (qctl_bounce_message(env, id, domain, "the postmaster") < 0)
 			return -1;
 		log_info("%s: returned to the sender by uid=%ld", id, env->uid);
 		return 0;
@@ -811,4 +815,39 @@ qctl_handle(struct qctl_env *env, const struct ipc_rec *req, qctl_emit_fn *emit,
 	ret = emit(end, ctx);
 	ipc_rec_free(&end);
 	return ret;
+}
+
+/* qctl_customer_act - see qctl.h */
+int
+qctl_customer_act(struct qctl_env *env, const char *id, const char *domain,
+    const char *action, const char *user, const char *client)
+{
+	struct qindex_entry *e = NULL;
+	int found;
+
+	if (!queue_id_ok(id) || !address_domain_ok(domain, strlen(domain))) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* An entry of (id, domain) is what says it has pending recipients there. */
+	if ((found = qindex_get(env->qi, id, domain, &e)) <= 0)
+		return found;
+	qindex_entry_free(&e);
+	if (strcmp(action, PROTO_ACTION_DELETE) == 0) {
+		if (qctl_delete_domain_rcpts(env, id, domain) < 0 ||
+		    qctl_index_message(env, id) < 0)
+			return -1;
+		log_info("%s: removed by customer %s from [%s] (recipients of %s)", id,
+		    user, client != NULL ? client : "?", domain);
+		return 1;
+	}
+	if (strcmp(action, PROTO_ACTION_BOUNCE) == 0) {
+		if (qctl_bounce_message(env, id, domain, "the recipient") < 0)
+			return -1;
+		log_info("%s: returned to the sender by customer %s from [%s] "
+		    "(recipients of %s)", id, user, client != NULL ? client : "?", domain);
+		return 1;
+	}
+	errno = EINVAL;
+	return -1;
 }

@@ -101,6 +101,18 @@ void qctl_gate_add(const struct qctl_env *env, const char *domain, struct ipc_re
 int qctl_count_messages(struct qindex *qi, const char *const *domains, size_t n,
     size_t *count_r);
 
+/*
+ * qctl_customer_act - a customer's action from the web page on message
+ * id (proto.h type=heldact): PROTO_ACTION_DELETE journals its pending
+ * recipients in domain as deleted, PROTO_ACTION_BOUNCE returns them to
+ * the sender with a DSN; its recipients in other domains are left as
+ * they are. Logged as the operator's actions are, naming user and
+ * client. The caller has checked that user owns domain. 1 done, 0 no
+ * recipient of id in domain is pending, -1 error (logged).
+ */
+int qctl_customer_act(struct qctl_env *env, const char *id, const char *domain,
+    const char *action, const char *user, const char *client);
+
 /* The CLI's side (qctl_client.c). */
 
 /*

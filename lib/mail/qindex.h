@@ -112,6 +112,24 @@ int qindex_has_message(struct qindex *qi, const char *id);
 typedef int qindex_walk_fn(const struct qindex_entry *e, void *ctx);
 /* qindex_walk_domain - the domain's entries, O(its entries) */
 int qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_domain_after - the domain's entries in queue ID order,
+ * starting after message after (NULL or "": from the first), for a page
+ * of a list: it costs what fn reads before it returns 1, not the
+ * domain's whole mail. An after that is no longer queued is a position
+ * all the same (the walk starts at the next ID).
+ */
+int qindex_walk_domain_after(struct qindex *qi, const char *domain, const char *after,
+    qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_domain_before - the page before: at most max of the
+ * domain's entries with a queue ID before message before, nearest
+ * first (descending), read under one cursor and then passed to fn
+ * (which may stop with 1). O(max); max is bounded by QINDEX_PAGE_MAX.
+ */
+#define QINDEX_PAGE_MAX		256
+int qindex_walk_domain_before(struct qindex *qi, const char *domain,
+    const char *before, size_t max, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_expiry - entries with expiry <= before, oldest first */
 int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_all - every entry in key order (CLI listing, reconcile) */

@@ -307,6 +307,116 @@ qindex_walk_domain(struct qindex *qi, const char *domain, qindex_walk_fn *fn, vo
 	return qwalk_run(qi, &w, fn, ctx);
 }
 
+/*
+ * qindex_walk_domain_after - the duplicates of domain from just past
+ * "AFTER/domain": a walk resumed at a saved position (by_domain's
+ * duplicates sort by primary key, which starts with the queue ID).
+ */
+int
+qindex_walk_domain_after(struct qindex *qi, const char *domain, const char *after,
+    qindex_walk_fn *fn, void *ctx)
+{
+	char low[ADDRESS_DOMAIN_MAX + 1];
+	struct qwalk w = { .kind = QWALK_DUPS, .db = qi->by_domain };
+	int n;
+
+	if (after == NULL || *after == '\0')
+		return qindex_walk_domain(qi, domain, fn, ctx);
+	if (qindex_lower(domain, low) < 0 || !queue_id_ok(after)) {
+		errno = EINVAL;
+		return -1;
+	}
+	w.start = low;
+	w.start_len = strlen(low);
+	memcpy(w.skey, low, w.start_len);
+	w.skey_len = w.start_len;
+	n = snprintf(w.pkey, sizeof(w.pkey), "%s/%s", after, low);
+	if (n < 0 || (size_t)n >= sizeof(w.pkey)) {
+		errno = EINVAL;
+		return -1;
+	}
+	w.pkey_len = (size_t)n;
+	w.started = true;
+	return qwalk_run(qi, &w, fn, ctx);
+}
+
+/*
+ * qindex_last_dup - position dbc on the last duplicate of key k (which
+ * exists): the first record of the next key, one back; or the last
+ * record of the database when k is the last key.
+ */
+static int
+qindex_last_dup(DBC *dbc, DBT *sk, DBT *pk, DBT *d)
+{
+	int ret = dbc->pget(dbc, sk, pk, d, DB_NEXT_NODUP);
+
+	if (ret == 0)
+		return dbc->pget(dbc, sk, pk, d, DB_PREV);
+	if (ret == DB_NOTFOUND)
+		return dbc->pget(dbc, sk, pk, d, DB_LAST);
+	return ret;
+}
+
+/* qindex_walk_domain_before - see qindex.h */
+int
+qindex_walk_domain_before(struct qindex *qi, const char *domain, const char *before,
+    size_t max, qindex_walk_fn *fn, void *ctx)
+{
+	char low[ADDRESS_DOMAIN_MAX + 1], pkey[QINDEX_KEY_MAX + 1];
+	struct qindex_entry **e;
+	size_t n = 0, bad = 0, i, len;
+	DBC *dbc;
+	DBT sk, pk, d;
+	int ret, rc = 0;
+
+	if (qindex_lower(domain, low) < 0 || !queue_id_ok(before) || max > QINDEX_PAGE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = strlen(low);
+	snprintf(pkey, sizeof(pkey), "%s/%s", before, low);
+	if (max == 0 || qindex_cursor(qi, qi->by_domain, NULL, &dbc) < 0)
+		return max == 0 ? 0 : -1;
+	e = xcalloc(max, sizeof(*e));
+	sk = qindex_dbt(low, len);
+	pk = qindex_dbt(pkey, strlen(pkey));
+	d = qindex_dbt(NULL, 0);
+	/* The first duplicate at or past "BEFORE/domain", then one back. */
+	ret = dbc->pget(dbc, &sk, &pk, &d, DB_GET_BOTH_RANGE);
+	if (ret == 0)
+		ret = dbc->pget(dbc, &sk, &pk, &d, DB_PREV_DUP);
+	else if (ret == DB_NOTFOUND) {
+		/* None at or past it: every duplicate is before; start at the last. */
+		sk = qindex_dbt(low, len);
+		if ((ret = dbc->pget(dbc, &sk, &pk, &d, DB_SET)) == 0)
+			ret = qindex_last_dup(dbc, &sk, &pk, &d);
+		if (ret == 0 && !qwalk_same(&sk, low, len))
+			ret = DB_NOTFOUND;
+	}
+	while (ret == 0 && n < max) {
+		if ((e[n] = qindex_decode(&pk, &d)) == NULL) {
+			qindex_warn_bad(&pk);
+			bad++;
+		} else
+			n++;
+		ret = dbc->pget(dbc, &sk, &pk, &d, DB_PREV_DUP);
+	}
+	dbc->close(dbc);
+	if (ret != 0 && ret != DB_NOTFOUND) {
+		qindex_fail(qi, ret, "walk index %s", qi->dir);
+		rc = -1;
+	}
+	if (bad > 0)
+		qi->damaged = true;
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && (ret = fn(e[i], ctx)) != 0)
+			rc = ret < 0 ? -1 : 1;
+		qindex_entry_free(&e[i]);
+	}
+	free(e);
+	return rc < 0 ? -1 : 0;
+}
+
 /* qindex_walk_expiry - by_expiry from its first key while the key <= before */
 int
 qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx)

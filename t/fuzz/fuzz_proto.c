@@ -138,6 +138,9 @@ check_codec(const struct ipc_rec *rec)
 	CHECK_CODEC(rcpt, (void)0);
 	CHECK_CODEC(done, (void)0);
 	CHECK_CODEC(job, (proto_job_clear(&x), proto_job_clear(&y)));
+	CHECK_CODEC(heldlist, (void)0);
+	CHECK_CODEC(held, (void)0);
+	CHECK_CODEC(heldact, (void)0);
 	/* gateclosed and end share one shape; any type is taken as its own. */
 	if (proto_reply_decode(rec, ipc_rec_type(rec), &r, "fuzz") == 0) {
 		struct ipc_rec *e1 = proto_reply_encode(ipc_rec_type(rec), &r), *e2;
