@@ -310,6 +310,16 @@ qmgr_client_sockaddr(const char *client, struct sockaddr_storage *ss)
 	return false;
 }
 
+/* qmgr_gate_same_relay - relay ("[ADDR]:PORT", as the probe sets it) is client's address and port */
+static bool
+qmgr_gate_same_relay(const char *relay, const char *client, unsigned port)
+{
+	char want[INET6_ADDRSTRLEN + 16];
+
+	snprintf(want, sizeof(want), "[%s]:%u", client, port);
+	return strcmp(relay, want) == 0;
+}
+
 bool
 qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_source source,
     const char *client, const char *user)
@@ -332,6 +342,15 @@ qmgr_gate_client(struct qmgr_domain *dom, const struct domain *d, enum proto_sou
 			    "or ETRN after AUTH", d->name, proto_source_name(source));
 		return false;
 	}
+	/*
+	 * The same login from the same address while the gate is open (the
+	 * web page refreshing itself): the address was proven and stays. A
+	 * fresh probe would blank the route until it answers, and the page
+	 * asked in between would say the mail goes nowhere.
+	 */
+	if (dom->client_route != NULL && qmgr_gate_is_open(dom, time(NULL)) &&
+	    qmgr_gate_same_relay(dom->client_route, client, d->route.port))
+		return false;
 	/* The site is somewhere else now: its old address may be anyone's. */
 	xfree(&dom->client_route);
 	log_info("gate: domain=%s, route=client, relay=[%s]:%u, source=%s, user=%s", d->name,

@@ -121,7 +121,16 @@ ok($s->wait_log(qr/to=<user\d\@site\.example>, relay=127\.0\.0\.5\[127\.0\.0\.5\
 ok(wait_for(sub { !$s->queue_list_ids }, 20), 'the queue is empty');
 $r = curl($jar, @from5, "$base/status");
 like($r->{body}, qr/<dd class="route">\[127\.0\.0\.5\]:$sinkport \(your address\)<\/dd>/,
-    'the status page shows where the mail goes');
+    'the status page shows where the mail goes') or diag($r->{body});
+# The page refreshing itself from the same address keeps the proven route:
+# no new probe that would blank it until the site answers again.
+for my $n (1 .. 3) {
+	$r = curl($jar, @from5, "$base/status");
+	like($r->{body}, qr/<dd class="route">\[127\.0\.0\.5\]:$sinkport \(your address\)<\/dd>/,
+	    "refresh $n still shows the route");
+}
+my @points = $s->log_text =~ /gate: domain=site\.example, route=client, relay=\[127\.0\.0\.5\]:$sinkport, source=web/g;
+is(scalar @points, 1, 'one login, one route: the refreshes from the same address did not re-point it');
 
 # A plain ETRN from 127.0.0.7 during the lease does not move the address.
 my $c = IO::Socket::INET->new(PeerAddr => $s->addr, PeerPort => $s->port,
