@@ -166,18 +166,24 @@ sub gate_state {
 }
 sub held_lines { $s->log_count(qr/gate: domain=site\.example, state=held/) }
 
-# held_message - the README's swaks line with a Subject of our own; the
-# message is queued, held, and the prober's probe for it has failed:
-# (queue ID, Subject).
-sub held_message {
+# send_message - the README's swaks line with a Subject of our own;
+# (queue ID, Subject)
+sub send_message {
 	my $subject = 'quick start ' . ++$nmsg;
-	my $open = gate_state() eq 'open';
-	my ($held0, $c0) = (held_lines(), nconns());
 	my ($rc, $out, $err) = run_cmd(['sh', '-c', ported($send[0])
 	    . " --header 'Subject: $subject' --timeout 60"], timeout => 90);
 	is($rc, 0, "swaks: '$subject' sent") or diag($out . $err);
 	my ($id) = $out =~ /^<-\s+250 .*queued as ([0-9A-F]{20})/m;
 	ok($id, "swaks: '$subject' queued as " . ($id // '?')) or diag($out);
+	return ($id, $subject);
+}
+
+# held_message - send_message while the site is down (the refuser): the
+# message is queued, held, and the prober's probe for it has failed.
+sub held_message {
+	my $open = gate_state() eq 'open';
+	my ($held0, $c0) = (held_lines(), nconns());
+	my ($id, $subject) = send_message();
 	# The gate open from the last door: the delivery fails at the
 	# refuser and closes it. Then the prober probes (new mail).
 	if ($open) {
@@ -207,6 +213,11 @@ my ($id, $subject) = held_message();
 is($rc, 0, 'README: sluice queue list') or diag($err);
 like($out, qr/\Q$id\E/, 'sluice queue list shows the message');
 like($out, qr/user\@site\.example/, 'sluice queue list shows its recipient');
+my ($summary_line) = $readme =~ /`(build\/cli\/sluice -c build\/run\/etc queue summary)`/;
+ok($summary_line, 'README: the queue summary line');
+($rc, $out, $err) = run_cmd(['sh', '-c', ported($summary_line // 'false')]);
+is($rc, 0, 'sluice queue summary: exit 0') or diag($err);
+like($out, qr/^\s*site\.example\s.*\bheld\b/m, 'sluice queue summary: site.example held') or diag($out);
 
 # --- 2. POP3, multidrop with the README's .fetchmailrc -------------------
 
@@ -334,6 +345,23 @@ sink_up();
 ($rc, $out, $err) = run_cmd(['sh', '-c', ported($flush_line)]);
 is($rc, 0, 'sluice flush site.example (README line): exit 0') or diag($out . $err);
 ok(wait_for(sub { at_sink($subject) }, 30), 'the sink got the message the flush released');
+queue_empty();
+
+# --- the prober: "nothing to do" --------------------------------------
+
+# The site down, new mail is held and probed at once (in vain); the site
+# up, the next new mail brings the next probe forward: it finds the 220
+# and releases both.
+my ($prober_row) = $readme =~ /^\| prober \| (.*) \|$/m;
+like($prober_row // '', qr/within seconds of new mail/, 'README: the prober row');
+sink_down();
+my ($id1, $subject1) = held_message();
+sink_up();
+my ($id2, $subject2) = send_message();
+ok($s->wait_log(qr/trigger: domain=site\.example, source=probe, .*result=ok/, 30),
+    'the log: trigger source=probe') or diag($s->log_text);
+ok(wait_for(sub { at_sink($subject1) && at_sink($subject2) }, 30),
+    'the sink got both messages the prober released');
 queue_empty();
 
 # --- 8. sluice check --no-connect ----------------------------------------
