@@ -3,11 +3,12 @@
 # make_run_config), started as SluiceTest starts an instance, and the
 # README's own command lines, read from README.md (so that this test
 # fails when the README drifts from what sluice does) and run with real
-# clients: swaks and `sluice queue list`, fetchmail by POP3 (multidrop
-# with the README's .fetchmailrc line, then the plain command line),
-# fetchmail ETRN, fetchmail ODMR, finger, the web login and /mail with
-# curl, `sluice flush`, `sluice check --no-connect` and the submission
-# swaks line.
+# clients: `sluice config check`, swaks and `sluice queue list` and
+# `queue summary`, fetchmail by POP3 (multidrop with the README's
+# .fetchmailrc line, then the plain command line), fetchmail ETRN,
+# fetchmail ODMR, finger, the web login and /mail with curl, `sluice
+# flush`, the prober ("nothing to do"), `sluice check --no-connect`,
+# pflogsumm on the log, and the submission swaks line.
 #
 # The site's server at route=[127.0.0.1]:2626 is a Sink. Between the
 # doors the route's port belongs to a "refuser" that accepts and closes
@@ -384,6 +385,21 @@ is($rc, 68, 'sluice check site.example --no-connect: exit 68 (EX_NOHOST), as the
 like($out . $err, qr/site\.example.*does not exist/, 'it says site.example does not exist')
     or diag($out . $err);
 $dns->stop;
+
+# --- the log: Postfix's shape, read by pflogsumm --------------------------
+
+my ($pflog_line) = $readme =~ /`(pflogsumm --syslog-name=sluice \/var\/log\/mail\.log)`/;
+ok($pflog_line, 'README: the pflogsumm line');
+like($s->log_text, qr/^.*sluice\/smtpd\[\d+\]: [0-9A-F]{20}: client=/m,
+    'the log lines are prefixed sluice/smtpd[PID]:');
+my $logfile = $s->logfile;
+(my $pflog = $pflog_line // 'false') =~ s{/var/log/mail\.log}{$logfile};
+($rc, $out, $err) = run_cmd(['sh', '-c', $pflog]);
+is($rc, 0, 'pflogsumm reads the log') or diag($err);
+like($out, qr/^\s*$nmsg\s+received$/m, "pflogsumm: $nmsg received (every swaks above)")
+    or diag($out);
+like($out, qr/^\s*$nmsg\s+delivered$/m, "pflogsumm: $nmsg delivered")
+    or diag($out);
 
 # --- 9. submission ----------------------------------------------------------
 
