@@ -146,7 +146,7 @@ make_run_config() {
 		echo "daemon_directory = $build/libexec"
 	} >>"$etc/sluice.conf"
 	# passwd holds the demo's CRAM-MD5 secret: 0640 as installed (a
-	# checkout has it 0644, which sluice config check and reload refuse).
+	# checkout has it 0644, which sluice config check refuses: exit 78).
 	chmod 0640 "$etc/passwd"
 	# As root, the daemons run as the sluice user: let its group read
 	# the config (passwd is not world-readable).
