@@ -7,6 +7,10 @@
 #				print "N passed, N failed"
 #	./build.sh asan		the same as check, in build-asan/ with
 #				ASan+UBSan
+#	./build.sh run-config RUNDIR [BUILDDIR]
+#				only write run's config into RUNDIR/etc (queue
+#				RUNDIR/queue, daemons of BUILDDIR, default
+#				build/): what t/23-quick-start.t starts
 #	./build.sh fuzz		install what is missing, build the libFuzzer
 #				harnesses in build-fuzz/ with clang, run each
 #				on its seed corpus for FUZZ_TIME seconds (12),
@@ -119,10 +123,14 @@ fetch_postfix_tools() {
 	    die "no usr/sbin/smtp-source in $deb"
 }
 
-# make_run_config - build/run/etc from conf/, with the queue under build/run.
+# make_run_config [RUNDIR [BUILDDIR]] - the quick start's config:
+# RUNDIR/etc (build/run/etc) from conf/, with the queue in RUNDIR/queue
+# and the daemons of BUILDDIR/libexec (build/). run uses the defaults;
+# t/23-quick-start.t calls it through "run-config" on its own directories.
 make_run_config() {
-	local etc="$top/build/run/etc" f
-	mkdir -p "$etc" "$top/build/run"
+	local run=${1:-$top/build/run} build=${2:-$top/build} f
+	local etc="$run/etc"
+	mkdir -p "$etc" "$run"
 	[ -f conf/sluice.conf ] || die "conf/sluice.conf is missing"
 	for f in conf/*; do
 		case $f in *.mk|*.in|*~) continue ;; esac
@@ -134,9 +142,12 @@ make_run_config() {
 	{
 		echo
 		echo "# added by build.sh run: everything under the build tree"
-		echo "queue_directory = $top/build/run/queue"
-		echo "daemon_directory = $top/build/libexec"
+		echo "queue_directory = $run/queue"
+		echo "daemon_directory = $build/libexec"
 	} >>"$etc/sluice.conf"
+	# passwd holds the demo's CRAM-MD5 secret: 0640 as installed (a
+	# checkout has it 0644, which sluice config check refuses: exit 78).
+	chmod 0640 "$etc/passwd"
 	# As root, the daemons run as the sluice user: let its group read
 	# the config (passwd is not world-readable).
 	if [ "$(id -u)" -eq 0 ]; then
@@ -256,6 +267,13 @@ run)
 	say "starting master in the foreground (SMTP on 127.0.0.1:2525; ^C stops)"
 	exec "$top/build/master/master" -c "$top/build/run/etc" -f
 	;;
+run-config)
+	[ $# -ge 2 ] || die "usage: $0 run-config RUNDIR [BUILDDIR]"
+	for f in "$2" "${3:-/}"; do
+		case $f in /*) ;; *) die "run-config: not an absolute path: $f" ;; esac
+	done
+	make_run_config "$2" "${3:-$top/build}"
+	;;
 check)
 	run_check build --enable-werror
 	;;
@@ -274,7 +292,7 @@ fuzz)
 	run_fuzz
 	;;
 *)
-	echo "usage: $0 run|check|asan|fuzz" >&2
+	echo "usage: $0 run|run-config RUNDIR [BUILDDIR]|check|asan|fuzz" >&2
 	exit 64
 	;;
 esac
