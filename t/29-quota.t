@@ -15,6 +15,7 @@ use Test::More;
 
 use FingerProbe qw(finger_query);
 use JSON::PP;
+use POSIX ();
 use Sink;
 use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact);
 use WebTest qw(customer_passwd web_login status_until);
@@ -184,6 +185,62 @@ ok($qmgr && kill('KILL', $qmgr), 'qmgr killed (master restarts it only in 120s)'
 is($rc, 0, 'without qmgr, mail past a cap is accepted: it waits on disk and qmgr counts it later');
 ok($s->wait_log(qr/smtpd\[\d+\]: warning: per-domain caps \(max_messages, max_bytes\) not applied: qmgr is not running/),
     'smtpd logs that the caps are not applied');
+
+# --- private/quota read back: nothing trusts a file on disk -----------------
+
+# put_quota TEXT - private/quota := TEXT, as qmgr writes it (a new file, renamed)
+my $qfile = $s->qdir . '/private/quota';
+# The daemons' user (sluice when the test runs as root) owns private/.
+my ($qowner, $qgroup) = (stat($s->qdir . '/private'))[4, 5];
+sub put_quota {
+	my ($text) = @_;
+	open my $fh, '>', "$qfile.test" or die "$qfile.test: $!";
+	print $fh $text;
+	close $fh or die "$qfile.test: $!";
+	chmod 0600, "$qfile.test";
+	chown $qowner, $qgroup, "$qfile.test";
+	rename "$qfile.test", $qfile or die "rename $qfile: $!";
+}
+
+# A file whose qmgr is "alive" (this test's pid): its figures apply, and
+# what smtpd committed since counts on top of them.
+put_quota("qmgr $$ " . time . "\ndomain bytes.example 0 0\n");
+($rc) = send_to('b5@bytes.example');
+is($rc, 0, 'with room in the file, a message for bytes.example is accepted');
+put_quota("qmgr $$ " . time . "\ndomain bytes.example 0 18446744073709551610\n");
+($rc, $out) = send_to('b6@bytes.example');
+like($out, qr/<\*\* 452 4\.2\.2 <b6\@bytes\.example>: Mailbox full: bytes\.example holds 18446744073709551615 bytes \(limit 3072\)/,
+    'a huge figure plus the message just accepted stops at the top: 452, not a wrapped small sum');
+
+# Garbage: read and logged once, not at every RCPT; nothing refused.
+put_quota("garbage\n");
+($rc) = send_to('b7@bytes.example');
+is($rc, 0, 'an unreadable private/quota refuses nothing');
+($rc) = send_to('b8@bytes.example');
+is($rc, 0, 'nor for the next message');
+is($s->log_count(qr{smtpd\[\d+\]: warning: read \Q$qfile\E: line 1: the first line is not "qmgr PID EPOCH"; qmgr replaces it at its next count$}), 1,
+    'smtpd logs the bad file once, naming it, the line and what is wrong');
+
+# A FIFO in its place must not stop smtpd (the open would wait for a writer).
+unlink $qfile;
+ok(POSIX::mkfifo($qfile, 0600) && chown($qowner, $qgroup, $qfile), 'a FIFO as private/quota');
+($rc, $out) = send_to('b9@bytes.example');
+is($rc, 0, 'smtpd still answers and accepts the mail') or diag($out);
+ok($s->wait_log(qr{smtpd\[\d+\]: warning: read \Q$qfile\E: not a regular file \(mode 010600\): remove it \(qmgr writes it anew\)}),
+    'and says what the file is and what to do');
+unlink $qfile;
+
+# private/quota-notified, read by qmgr at start: garbage costs one log line.
+$s->stop;
+my $nfile = $s->qdir . '/private/quota-notified';
+open my $nfh, '>', $nfile or die "$nfile: $!";
+print $nfh "not a line\n" x 1000, "full.example full\n";
+close $nfh;
+chown $qowner, $qgroup, $nfile;
+$s->start;
+ok($s->wait_log(qr{qmgr\[\d+\]: warning: \Q$nfile\E, line 1: not "DOMAIN near\|full"; 1000 such lines ignored$}),
+    'qmgr sums up the bad lines of private/quota-notified in one warning');
+is($s->log_count(qr{warning: \Q$nfile\E, line}), 1, 'one line, not a thousand');
 
 $s->stop;
 $sink->stop;
