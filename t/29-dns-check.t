@@ -209,9 +209,21 @@ my $evil_pid = fork // die "fork: $!";
 if ($evil_pid == 0) {
 	# Killed plainly: the parent's END blocks (the servers' clean-up) are not its own.
 	$SIG{TERM} = 'DEFAULT';
+	my ($n, @open) = (0);
 	while (my $c = $evil->accept) {
-		print $c "554 \e]0;owned\a\e[2J go away\r\n";
-		close $c;
+		$c->autoflush(1);
+		if ($n++ % 3 == 0) {
+			print $c "554 \e]0;owned\a\e[2J go away\r\n";
+			close $c;
+		} elsif ($n % 3 == 2) {
+			# Binary, and the connection left open.
+			print $c "220\0\x01\xff binary\r\n";
+			push @open, $c;
+		} else {
+			# A line that never ends.
+			print $c "220 " . ('x' x 2000);
+			push @open, $c;
+		}
 	}
 	POSIX::_exit(0);
 }
@@ -220,8 +232,18 @@ close $evil;
 like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: 554 \?\]0;owned\?\?\[2J go away/m,
     'a hostile greeting: shown with its control characters as ?');
 unlike($out . $err, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'no control character printed');
-($rc, $out, $err) = check('banner.example', '--json');
-ok(eval { decode_json($out) }, 'the JSON of it parses') or diag($out);
+# The second try greets with a NUL: said at once, not waited on until
+# the try's time is over.
+($rc, $out, $err) = check('banner.example');
+like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: a NUL byte in it, not SMTP \(after \d+ ms\)$/m,
+    'a greeting with a NUL byte: refused as not SMTP') or diag($out . $err);
+# The third: a line that never ends.
+($rc, $out, $err) = check('banner.example');
+like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: a line longer than 1023 octets/m,
+    'a greeting line without end: refused once past 1023 octets') or diag($out . $err);
+# The fourth greets with escapes again, for --json.
+ok(eval { decode_json((check('banner.example', '--json'))[1]) },
+    'the JSON of it parses');
 kill 'TERM', $evil_pid;
 waitpid $evil_pid, 0;
 
