@@ -357,6 +357,44 @@ ok($s->wait_log(qr/qmgr\[\d+\]: warning: \Q$bulk[0]\E: refuse delete: user=bulk,
 ok(-e $s->queue_file_path($bulk[0]) && -e $s->queue_file_path($bulk[1]),
     'both messages are still queued');
 
+# --- a Subject right before the end of the head qmgr reads -----------------
+# qmgr reads the first 8192 bytes of a message for its Subject. A Subject
+# whose next line is cut off there is whole and must show as itself, not
+# with what the buffer held for the row before.
+# raw_mail TO, DATA - queue DATA as it is (no header added); its queue ID
+sub raw_mail {
+	my ($to, $data) = @_;
+	my $file = "$dir/raw.eml";
+	spew($file, $data);
+	my ($rc, $out) = $s->swaks('--from', 'alice@sender.example', '--to', $to,
+	    '--data', "\@$file");
+	my ($qid) = $out =~ /queued as ([0-9A-F]{20})/;
+	diag("swaks: exit $rc: $out") unless $qid;
+	return $qid // 'none';
+}
+my $probe = raw_mail('p1@other.example', "X-Probe: 1\r\n\r\nbody\r\n");
+my $pq = $s->read_queue_file($probe);
+my $received = $pq ? index($pq->{content}, 'X-Probe:') : -1;
+ok($received > 0, "our Received: header is $received bytes");
+my $subject_line = "Subject: cut\r\n";
+my $pad = 8192 - 50 - $received - length($subject_line);
+my $head = '';
+# Lines of 900 bytes, and the rest (more than 98) in the last one.
+while ($pad > 0) {
+	my $n = $pad > 998 ? 900 : $pad;
+	$head .= 'X-Pad: ' . ('p' x ($n - 9)) . "\r\n";
+	$pad -= $n;
+}
+my $m_cut = raw_mail('c1@other.example',
+    $head . $subject_line . 'X-Tail: ' . ('t' x 200) . "\r\n\r\nbody\r\n");
+my $cq = $s->read_queue_file($m_cut);
+my $at = $cq ? index($cq->{content}, $subject_line) + length($subject_line) : -1;
+ok($at > 8000 && $at < 8192, "the Subject ends at byte $at of the content, its next line past 8192");
+$r = curl($other_jar, "$base/mail");
+is(row($r->{body}, $m_cut)->{subject}, 'cut', 'the list shows that Subject as written')
+    or diag(explain(row($r->{body}, $m_cut)));
+is(row($r->{body}, $probe)->{subject}, '<em>(no subject)</em>', 'and a message without one as none');
+
 web_stopped_ok($s);
 $_->stop for $site, $senders;
 diag(sprintf 'run time %.1fs', time - $t0);
