@@ -17,7 +17,7 @@ use FingerProbe qw(finger_query);
 use JSON::PP;
 use POSIX ();
 use Sink;
-use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact);
+use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact smtp_send smtp_reply);
 use WebTest qw(customer_passwd web_login status_until);
 
 my $pflogsumm = tool('pflogsumm');
@@ -30,13 +30,14 @@ my $s = SluiceTest->new(domains => ['placeholder'],
 my $sink = Sink->start(dir => $s->dir . '/sink');
 my $notices = Sink->start(dir => $s->dir . '/notices');
 my $route = '[127.0.0.1]:' . $sink->port;
-$s->set_domains(
+my @domains = (
     "full.example mode=hold route=$route probe=no finger=yes max_messages=5 notify=admin\@isp.example",
     "bytes.example mode=hold route=$route probe=no max_bytes=3k",
     "other.example mode=hold route=$route probe=no",
     'isp.example mode=backup route=[127.0.0.1]:' . $notices->port . ' probe=no',
     # The web page's domain: its site never answers, so its mail stays.
     'web.example mode=hold route=[127.0.0.1]:' . $s->dead_port . ' probe=no max_messages=3 max_bytes=1M owner=webcust');
+$s->set_domains(@domains);
 $s->start;
 
 # send TO, [SWAKS ARGS] - (exit status, swaks output)
@@ -176,6 +177,62 @@ is($prc, 0, 'pflogsumm exits 0') or diag($perr);
 my $rejects = $s->log_count(qr/: reject: /);
 like($pout, qr/^\s*\Q$rejects\E\s+rejected\b/m, "pflogsumm counts the $rejects rejects")
     or diag($pout);
+
+# --- a reload in the middle of a transaction ---------------------------------
+
+# reload_bytes CAP - bytes.example with max_bytes=CAP, reloaded; waits for smtpd
+my $reloads = 0;
+sub reload_bytes {
+	my ($cap) = @_;
+	$s->set_domains(map { s/^(bytes\.example .*max_bytes=)\S+/$1$cap/r } @domains);
+	my ($rc) = $s->cli('reload');
+	$reloads++;
+	return $rc == 0 && $s->wait_log(qr/smtpd\[\d+\]: reload configuration/, 30, $reloads);
+}
+
+# xact_until_rcpt - a transaction for bytes.example up to its RCPT
+sub xact_until_rcpt {
+	my ($c) = smtp_connect($s);
+	return (undef) unless $c;
+	smtp_xact($c, 'EHLO client.sluice.test');
+	smtp_xact($c, 'MAIL FROM:<sender@origin.test> SIZE=100');
+	my ($code) = smtp_xact($c, 'RCPT TO:<b10@bytes.example>');
+	return ($c, $code);
+}
+
+# finish C - DATA with a small message; the final reply
+sub finish {
+	my ($c) = @_;
+	smtp_xact($c, 'DATA');
+	smtp_send($c, "Subject: across a reload\r\n\r\nsmall\r\n.\r\n");
+	my ($code, $text) = smtp_reply($c);
+	smtp_xact($c, 'QUIT');
+	close $c;
+	return ($code, $text // '');
+}
+
+my ($held) = quota_file() =~ /^domain bytes\.example \d+ (\d+)$/m;
+ok(defined $held && $held > 1024 && $held < 3072, "bytes.example holds $held bytes of its 3072");
+($c, $code) = xact_until_rcpt();
+is($code, 250, 'a RCPT for bytes.example with room');
+ok(reload_bytes('1k'), 'then a reload lowers its cap to 1k');
+my $ftext;
+($code, $ftext) = $c ? finish($c) : ();
+is($code, 452, 'the end of DATA applies the lowered cap: 452');
+like($ftext, qr/^452 4\.2\.2 Mailbox full: bytes\.example holds \d+ bytes \(limit 1024\)/,
+    'with the new limit in the reply');
+($c, $code) = xact_until_rcpt();
+is($code, 452, 'a new RCPT is refused under the lowered cap');
+smtp_xact($c, 'RSET') if $c;
+ok(reload_bytes('none'), 'a reload removes the cap');
+($code) = smtp_xact($c, 'MAIL FROM:<sender@origin.test> SIZE=100') if $c;
+($code) = smtp_xact($c, 'RCPT TO:<b11@bytes.example>') if $c;
+is($code, 250, 'the same session: a RCPT for bytes.example is taken');
+if ($c) { smtp_xact($c, 'QUIT'); close $c }
+($c, $code) = xact_until_rcpt();
+ok(reload_bytes('3k'), 'a reload sets it back to 3k, one transaction still open');
+($code, $ftext) = $c ? finish($c) : ();
+is($code, 250, 'that transaction ends in 250 (the message fits 3k)') or diag($ftext);
 
 # --- qmgr down: no refusal on quota grounds ---------------------------------
 
