@@ -143,6 +143,11 @@ cli_reach_one(const struct dnscheck_target *t, uint64_t deadline, char *why,
 			    "connection closed" : strerror(errno));
 			goto fail;
 		}
+		/* A NUL is no SMTP, and would hide the rest of the line from strchr. */
+		if (memchr(buf + len, '\0', (size_t)n) != NULL) {
+			snprintf(why, whysize, "greeting: a NUL byte in it, not SMTP");
+			goto fail;
+		}
 		len += (size_t)n;
 		buf[len] = '\0';
 		while ((nl = strchr(buf, '\n')) != NULL) {

@@ -54,8 +54,7 @@ qmgr_quota_sum_one(const struct qindex_entry *e, void *ctx)
 {
 	struct qmgr_quota_sum *s = ctx;
 
-	s->u.messages++;
-	s->u.bytes += e->size;
+	quota_usage_add(&s->u, 1, e->size);
 	return 0;
 }
 
@@ -79,8 +78,13 @@ qmgr_quota_notified_save(struct qmgr *q)
 	FILE *fp = NULL;
 	int fd, ret = -1;
 
+	/*
+	 * A new file each time (unlink, O_EXCL): a temporary file left with
+	 * another mode or owner would pass them on to the one readers trust.
+	 */
+	(void)unlink(tmp);
 	fd = open(
-	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		log_warn("write %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -106,24 +110,31 @@ out:
 	return ret;
 }
 
-/* qmgr_quota_notified_load - read private/quota-notified; a bad line is logged
- * and skipped */
+/*
+ * qmgr_quota_notified_load - read private/quota-notified; bad lines are
+ * skipped and counted in one warning, so a garbage file cannot flood the log
+ */
 static void
 qmgr_quota_notified_load(struct qmgr *q)
 {
 	char *path = xasprintf("%s/%s", q->env.qdir, QUOTA_NOTIFIED_FILE);
 	char line[QUOTA_LINE_MAX], name[QUOTA_LINE_MAX], word[QUOTA_LINE_MAX];
 	enum quota_level l, *v;
-	unsigned lineno = 0;
+	unsigned lineno = 0, nbad = 0, first = 0;
+	char *err = NULL;
 	FILE *fp;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = quota_private_open(path, &err);
 	if (fd < 0 || (fp = fdopen(fd, "r")) == NULL) {
 		if (errno != ENOENT)
-			log_warn("read %s: %s", path, strerror(errno));
+			log_warn(
+			    "read %s: %s; the 80%% and full notices already "
+			    "sent may be sent again",
+			    path, err != NULL ? err : strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		free(err);
 		free(path);
 		return;
 	}
@@ -132,9 +143,8 @@ qmgr_quota_notified_load(struct qmgr *q)
 		if (sscanf(line, "%511s %511s", name, word) != 2 ||
 		    !address_domain_ok(name, strlen(name)) ||
 		    !quota_level_parse(word, &l)) {
-			log_warn(
-			    "%s, line %u: not \"DOMAIN near|full\"; ignored",
-			    path, lineno);
+			if (nbad++ == 0)
+				first = lineno;
 			continue;
 		}
 		v = htable_get(q->quota_notified, name);
@@ -144,6 +154,11 @@ qmgr_quota_notified_load(struct qmgr *q)
 		}
 		*v = l;
 	}
+	if (nbad > 0)
+		log_warn(
+		    "%s, line %u: not \"DOMAIN near|full\"; %u such line%s "
+		    "ignored",
+		    path, first, nbad, nbad == 1 ? "" : "s");
 	fclose(fp);
 	free(path);
 }

@@ -56,6 +56,11 @@ struct smtpd_quota {
 	struct timespec mtime;
 	ino_t ino;
 	bool down_logged; /* "qmgr not running" said once */
+	/* The last file found unreadable, so that it is read and logged once.
+	 */
+	struct timespec bad_mtime;
+	ino_t bad_ino;
+	bool bad;
 	struct htable
 	    *open; /* domain -> struct quota_usage of open transactions */
 	struct smtpd_quota_pending *pending;
@@ -80,6 +85,13 @@ smtpd_quota_prune(struct smtpd_quota *qs, time_t now)
 	}
 }
 
+/* smtpd_quota_same_time - are two modification times the same? */
+static bool
+smtpd_quota_same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 /*
  * smtpd_quota_fresh - read private/quota again if it changed; whether
  * caps apply now (a file from a running qmgr)
@@ -95,22 +107,30 @@ smtpd_quota_fresh(struct smtpd *srv)
 	struct stat sb;
 	int r;
 
-	if (stat(path, &sb) < 0) {
+	/* lstat: a symbolic link is itself the bad file, not its target. */
+	if (lstat(path, &sb) < 0) {
 		quota_file_free(&qs->file);
 		down =
 		    errno == ENOENT ? "qmgr is not running" : strerror(errno);
+	} else if (qs->bad && sb.st_ino == qs->bad_ino &&
+	           smtpd_quota_same_time(&sb.st_mtim, &qs->bad_mtime)) {
+		/* Read and logged already: wait for qmgr's next one. */
+		down = "its figures are unreadable";
 	} else if (qs->file == NULL || sb.st_ino != qs->ino ||
-	           sb.st_mtim.tv_sec != qs->mtime.tv_sec ||
-	           sb.st_mtim.tv_nsec != qs->mtime.tv_nsec) {
+	           !smtpd_quota_same_time(&sb.st_mtim, &qs->mtime)) {
 		r = quota_file_read(srv->cfg->queue_directory, &f, &err);
+		qs->bad = r < 0;
 		if (r == 1) {
 			quota_file_free(&qs->file);
 			qs->file = f;
 			qs->ino = sb.st_ino;
 			qs->mtime = sb.st_mtim;
 		} else if (r < 0) {
-			log_warn("read %s: %s", path,
-			    err != NULL ? err : strerror(errno));
+			log_warn("read %s: %s; qmgr replaces it at its next "
+			         "count",
+			    path, err != NULL ? err : strerror(errno));
+			qs->bad_ino = sb.st_ino;
+			qs->bad_mtime = sb.st_mtim;
 			down = "its figures are unreadable";
 		}
 		free(err);
@@ -143,15 +163,11 @@ smtpd_quota_usage(
 
 	if (!quota_file_get(qs->file, name, u))
 		u->messages = u->bytes = 0;
-	if (o != NULL) {
-		u->messages += o->messages;
-		u->bytes += o->bytes;
-	}
+	if (o != NULL)
+		quota_usage_add(u, o->messages, o->bytes);
 	for (p = qs->pending; p != NULL; p = p->next)
-		if (strcmp(p->domain, name) == 0) {
-			u->messages++;
-			u->bytes += p->bytes;
-		}
+		if (strcmp(p->domain, name) == 0)
+			quota_usage_add(u, 1, p->bytes);
 }
 
 /* smtpd_quota_has - does the transaction count against domain name already? */
@@ -190,8 +206,7 @@ smtpd_quota_rcpt(
 		o = xcalloc(1, sizeof(*o));
 		htable_put(qs->open, d->name, o);
 	}
-	o->messages++;
-	o->bytes += s->mail_size;
+	quota_usage_add(o, 1, s->mail_size);
 	s->quota_doms = xreallocarray(
 	    s->quota_doms, s->quota_ndoms + 1, sizeof(*s->quota_doms));
 	s->quota_doms[s->quota_ndoms++] = xstrdup(d->name);

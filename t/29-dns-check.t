@@ -13,7 +13,9 @@
 use strict;
 use warnings;
 
+use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(time);
 
@@ -38,6 +40,11 @@ my %zone = (
 	'fleetok.example' => ['MX 10 site.test', 'MX 20 mx.sluice.test',
 	    'MX 20 mx-b.sluice.test'],
 	'site.test' => ['A 127.0.0.2'],
+	# Hostile answers: names with terminal escapes, a site's banner of them.
+	'hostile.example' => ['MX 10 evil\\027[2J\\007.test', 'MX 20 mx.sluice.test'],
+	'evil\e[2j\a.test' => ['A 127.0.0.4'],
+	'banner.example' => ['MX 10 banner.test', 'MX 20 mx.sluice.test'],
+	'banner.test' => ['A 127.0.0.4'],
 	'down.test' => ['A 127.0.0.3'],
 	'other.test' => ['A 127.0.0.9'],
 	'mx.sluice.test' => ['A 127.0.0.5'],
@@ -189,6 +196,56 @@ like($out, qr/^ok: good\.example is a customer domain/m, 'and checked as good.ex
 ($rc, $out) = check('--help');
 is($rc, 0, 'check --help: exit 0');
 like($out, qr/check DOMAIN \[--json\] \[--no-connect\]/, 'check --help: the usage');
+
+# 8b. Hostile answers: what DNS or a site sends is shown, never obeyed by
+# the terminal.
+($rc, $out, $err) = check('hostile.example', '--no-connect');
+unlike($out . $err, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'a hostile MX name: no control character printed')
+    or diag(explain($out . $err));
+# A site whose greeting is a refusal full of escapes and a NUL.
+my $evil = IO::Socket::INET->new(LocalAddr => '127.0.0.4', LocalPort => $mxport,
+    Listen => 5, ReuseAddr => 1, Proto => 'tcp') or die "listen 127.0.0.4:$mxport: $!";
+my $evil_pid = fork // die "fork: $!";
+if ($evil_pid == 0) {
+	# Killed plainly: the parent's END blocks (the servers' clean-up) are not its own.
+	$SIG{TERM} = 'DEFAULT';
+	my ($n, @open) = (0);
+	while (my $c = $evil->accept) {
+		$c->autoflush(1);
+		if ($n++ % 3 == 0) {
+			print $c "554 \e]0;owned\a\e[2J go away\r\n";
+			close $c;
+		} elsif ($n % 3 == 2) {
+			# Binary, and the connection left open.
+			print $c "220\0\x01\xff binary\r\n";
+			push @open, $c;
+		} else {
+			# A line that never ends.
+			print $c "220 " . ('x' x 2000);
+			push @open, $c;
+		}
+	}
+	POSIX::_exit(0);
+}
+close $evil;
+($rc, $out, $err) = check('banner.example');
+like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: 554 \?\]0;owned\?\?\[2J go away/m,
+    'a hostile greeting: shown with its control characters as ?');
+unlike($out . $err, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'no control character printed');
+# The second try greets with a NUL: said at once, not waited on until
+# the try's time is over.
+($rc, $out, $err) = check('banner.example');
+like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: a NUL byte in it, not SMTP \(after \d+ ms\)$/m,
+    'a greeting with a NUL byte: refused as not SMTP') or diag($out . $err);
+# The third: a line that never ends.
+($rc, $out, $err) = check('banner.example');
+like($out, qr/^warning: banner\.test\[127\.0\.0\.4\]:$mxport does not answer: greeting: a line longer than 1023 octets/m,
+    'a greeting line without end: refused once past 1023 octets') or diag($out . $err);
+# The fourth greets with escapes again, for --json.
+ok(eval { decode_json((check('banner.example', '--json'))[1]) },
+    'the JSON of it parses');
+kill 'TERM', $evil_pid;
+waitpid $evil_pid, 0;
 
 # 9. A fleet: peer mx-b.sluice.test at another preference, then at ours.
 my $f = SluiceTest->new(domains => ['fleet.example mode=hold probe=no',

@@ -15,8 +15,9 @@ use Test::More;
 
 use FingerProbe qw(finger_query);
 use JSON::PP;
+use POSIX ();
 use Sink;
-use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact);
+use SluiceTest qw(tool run_cmd slurp wait_for free_port smtp_connect smtp_xact smtp_send smtp_reply);
 use WebTest qw(customer_passwd web_login status_until);
 
 my $pflogsumm = tool('pflogsumm');
@@ -29,13 +30,14 @@ my $s = SluiceTest->new(domains => ['placeholder'],
 my $sink = Sink->start(dir => $s->dir . '/sink');
 my $notices = Sink->start(dir => $s->dir . '/notices');
 my $route = '[127.0.0.1]:' . $sink->port;
-$s->set_domains(
+my @domains = (
     "full.example mode=hold route=$route probe=no finger=yes max_messages=5 notify=admin\@isp.example",
     "bytes.example mode=hold route=$route probe=no max_bytes=3k",
     "other.example mode=hold route=$route probe=no",
     'isp.example mode=backup route=[127.0.0.1]:' . $notices->port . ' probe=no',
     # The web page's domain: its site never answers, so its mail stays.
     'web.example mode=hold route=[127.0.0.1]:' . $s->dead_port . ' probe=no max_messages=3 max_bytes=1M owner=webcust');
+$s->set_domains(@domains);
 $s->start;
 
 # send TO, [SWAKS ARGS] - (exit status, swaks output)
@@ -176,6 +178,62 @@ my $rejects = $s->log_count(qr/: reject: /);
 like($pout, qr/^\s*\Q$rejects\E\s+rejected\b/m, "pflogsumm counts the $rejects rejects")
     or diag($pout);
 
+# --- a reload in the middle of a transaction ---------------------------------
+
+# reload_bytes CAP - bytes.example with max_bytes=CAP, reloaded; waits for smtpd
+my $reloads = 0;
+sub reload_bytes {
+	my ($cap) = @_;
+	$s->set_domains(map { s/^(bytes\.example .*max_bytes=)\S+/$1$cap/r } @domains);
+	my ($rc) = $s->cli('reload');
+	$reloads++;
+	return $rc == 0 && $s->wait_log(qr/smtpd\[\d+\]: reload configuration/, 30, $reloads);
+}
+
+# xact_until_rcpt - a transaction for bytes.example up to its RCPT
+sub xact_until_rcpt {
+	my ($c) = smtp_connect($s);
+	return (undef) unless $c;
+	smtp_xact($c, 'EHLO client.sluice.test');
+	smtp_xact($c, 'MAIL FROM:<sender@origin.test> SIZE=100');
+	my ($code) = smtp_xact($c, 'RCPT TO:<b10@bytes.example>');
+	return ($c, $code);
+}
+
+# finish C - DATA with a small message; the final reply
+sub finish {
+	my ($c) = @_;
+	smtp_xact($c, 'DATA');
+	smtp_send($c, "Subject: across a reload\r\n\r\nsmall\r\n.\r\n");
+	my ($code, $text) = smtp_reply($c);
+	smtp_xact($c, 'QUIT');
+	close $c;
+	return ($code, $text // '');
+}
+
+my ($held) = quota_file() =~ /^domain bytes\.example \d+ (\d+)$/m;
+ok(defined $held && $held > 1024 && $held < 3072, "bytes.example holds $held bytes of its 3072");
+($c, $code) = xact_until_rcpt();
+is($code, 250, 'a RCPT for bytes.example with room');
+ok(reload_bytes('1k'), 'then a reload lowers its cap to 1k');
+my $ftext;
+($code, $ftext) = $c ? finish($c) : ();
+is($code, 452, 'the end of DATA applies the lowered cap: 452');
+like($ftext, qr/^452 4\.2\.2 Mailbox full: bytes\.example holds \d+ bytes \(limit 1024\)/,
+    'with the new limit in the reply');
+($c, $code) = xact_until_rcpt();
+is($code, 452, 'a new RCPT is refused under the lowered cap');
+smtp_xact($c, 'RSET') if $c;
+ok(reload_bytes('none'), 'a reload removes the cap');
+($code) = smtp_xact($c, 'MAIL FROM:<sender@origin.test> SIZE=100') if $c;
+($code) = smtp_xact($c, 'RCPT TO:<b11@bytes.example>') if $c;
+is($code, 250, 'the same session: a RCPT for bytes.example is taken');
+if ($c) { smtp_xact($c, 'QUIT'); close $c }
+($c, $code) = xact_until_rcpt();
+ok(reload_bytes('3k'), 'a reload sets it back to 3k, one transaction still open');
+($code, $ftext) = $c ? finish($c) : ();
+is($code, 250, 'that transaction ends in 250 (the message fits 3k)') or diag($ftext);
+
 # --- qmgr down: no refusal on quota grounds ---------------------------------
 
 my $qmgr = $s->child_pid('qmgr');
@@ -184,6 +242,62 @@ ok($qmgr && kill('KILL', $qmgr), 'qmgr killed (master restarts it only in 120s)'
 is($rc, 0, 'without qmgr, mail past a cap is accepted: it waits on disk and qmgr counts it later');
 ok($s->wait_log(qr/smtpd\[\d+\]: warning: per-domain caps \(max_messages, max_bytes\) not applied: qmgr is not running/),
     'smtpd logs that the caps are not applied');
+
+# --- private/quota read back: nothing trusts a file on disk -----------------
+
+# put_quota TEXT - private/quota := TEXT, as qmgr writes it (a new file, renamed)
+my $qfile = $s->qdir . '/private/quota';
+# The daemons' user (sluice when the test runs as root) owns private/.
+my ($qowner, $qgroup) = (stat($s->qdir . '/private'))[4, 5];
+sub put_quota {
+	my ($text) = @_;
+	open my $fh, '>', "$qfile.test" or die "$qfile.test: $!";
+	print $fh $text;
+	close $fh or die "$qfile.test: $!";
+	chmod 0600, "$qfile.test";
+	chown $qowner, $qgroup, "$qfile.test";
+	rename "$qfile.test", $qfile or die "rename $qfile: $!";
+}
+
+# A file whose qmgr is "alive" (this test's pid): its figures apply, and
+# what smtpd committed since counts on top of them.
+put_quota("qmgr $$ " . time . "\ndomain bytes.example 0 0\n");
+($rc) = send_to('b5@bytes.example');
+is($rc, 0, 'with room in the file, a message for bytes.example is accepted');
+put_quota("qmgr $$ " . time . "\ndomain bytes.example 0 18446744073709551610\n");
+($rc, $out) = send_to('b6@bytes.example');
+like($out, qr/<\*\* 452 4\.2\.2 <b6\@bytes\.example>: Mailbox full: bytes\.example holds 18446744073709551615 bytes \(limit 3072\)/,
+    'a huge figure plus the message just accepted stops at the top: 452, not a wrapped small sum');
+
+# Garbage: read and logged once, not at every RCPT; nothing refused.
+put_quota("garbage\n");
+($rc) = send_to('b7@bytes.example');
+is($rc, 0, 'an unreadable private/quota refuses nothing');
+($rc) = send_to('b8@bytes.example');
+is($rc, 0, 'nor for the next message');
+is($s->log_count(qr{smtpd\[\d+\]: warning: read \Q$qfile\E: line 1: the first line is not "qmgr PID EPOCH"; qmgr replaces it at its next count$}), 1,
+    'smtpd logs the bad file once, naming it, the line and what is wrong');
+
+# A FIFO in its place must not stop smtpd (the open would wait for a writer).
+unlink $qfile;
+ok(POSIX::mkfifo($qfile, 0600) && chown($qowner, $qgroup, $qfile), 'a FIFO as private/quota');
+($rc, $out) = send_to('b9@bytes.example');
+is($rc, 0, 'smtpd still answers and accepts the mail') or diag($out);
+ok($s->wait_log(qr{smtpd\[\d+\]: warning: read \Q$qfile\E: not a regular file \(mode 010600\): remove it \(qmgr writes it anew\)}),
+    'and says what the file is and what to do');
+unlink $qfile;
+
+# private/quota-notified, read by qmgr at start: garbage costs one log line.
+$s->stop;
+my $nfile = $s->qdir . '/private/quota-notified';
+open my $nfh, '>', $nfile or die "$nfile: $!";
+print $nfh "not a line\n" x 1000, "full.example full\n";
+close $nfh;
+chown $qowner, $qgroup, $nfile;
+$s->start;
+ok($s->wait_log(qr{qmgr\[\d+\]: warning: \Q$nfile\E, line 1: not "DOMAIN near\|full"; 1000 such lines ignored$}),
+    'qmgr sums up the bad lines of private/quota-notified in one warning');
+is($s->log_count(qr{warning: \Q$nfile\E, line}), 1, 'one line, not a thousand');
 
 $s->stop;
 $sink->stop;

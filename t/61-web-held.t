@@ -315,6 +315,86 @@ is($dup, 0, 'none twice');
 $r = curl($bulk_jar, "$base/mail?after=../../etc");
 is($r->{code}, '400', 'a cursor that is not a queue ID: 400');
 
+# --- the response headers of a page with action buttons --------------------
+$r = curl($bulk_jar, "$base/mail");
+is(header($r, 'Cache-Control'), 'no-store', 'the list: Cache-Control: no-store');
+is(header($r, 'X-Frame-Options'), 'DENY', 'the list: X-Frame-Options: DENY (no clickjacking of its buttons)');
+like(header($r, 'Content-Security-Policy') // '', qr/frame-ancestors 'none'/,
+    "the list: CSP frame-ancestors 'none'");
+my $bulk_csrf = csrf_of($r->{body});
+
+# --- hostile forms: nothing acts --------------------------------------------
+$r = post($bulk_jar, '/mail/delete', { id => $bulk[0], csrf => $bulk_csrf }, '-H', 'Origin: null');
+is($r->{code}, '403', 'delete from Origin "null" (a sandboxed frame): 403');
+$r = post($bulk_jar, '/mail/delete', { id => '../../../etc/passwd', csrf => $bulk_csrf });
+is($r->{code}, '404', 'delete of an ID with path characters: 404');
+$r = post($bulk_jar, '/mail/delete', { id => 'F' x 20, csrf => $bulk_csrf });
+is($r->{code}, '404', 'delete of a well-formed ID that is not queued: 404');
+ok($s->wait_log(qr/refuse delete: user=bulk, client=127\.0\.0\.1, id=\(bad\): no such message for this customer/),
+    'the bad ID is logged as "(bad)", not as sent');
+ok(-e $s->queue_file_path($bulk[0]), 'the message is still queued');
+
+# --- a reload that gives the domain to another customer ---------------------
+# The session still names bulk.example; qmgr checks the owner as it is now.
+$s->set_domains(
+	"site.example mode=hold route=[127.0.0.1]:$siteport probe=no owner=demo",
+	"site2.example mode=hold route=[127.0.0.1]:$siteport probe=no owner=demo",
+	"other.example mode=hold route=[127.0.0.1]:\@DEAD\@ probe=no owner=other",
+	"bulk.example mode=hold route=[127.0.0.1]:\@DEAD\@ probe=no owner=other",
+	"sender.example mode=backup route=[127.0.0.1]:" . $senders->port . ' probe=no');
+is(($s->cli('reload'))[0], 0, 'sluice reload: bulk.example now belongs to other');
+# The list is the event that shows qmgr has the new owners.
+ok(wait_for(sub { !rows(curl($bulk_jar, "$base/mail")->{body}) }, 30),
+    "the old owner's session lists none of bulk.example's mail");
+ok($s->wait_log(qr/qmgr\[\d+\]: warning: refuse held mail list: user=bulk, domain=bulk\.example: not its owner/),
+    'qmgr refuses the list, naming the login and the domain');
+$r = post($bulk_jar, '/mail/delete', { id => $bulk[0], csrf => $bulk_csrf });
+is($r->{code}, '404', "delete by the domain's former owner: 404");
+$r = post($bulk_jar, '/mail/return', { id => $bulk[1], csrf => $bulk_csrf });
+is($r->{code}, '404', "return to sender by the former owner: 404");
+ok($s->wait_log(qr/qmgr\[\d+\]: warning: \Q$bulk[0]\E: refuse delete: user=bulk, domain=bulk\.example: not its owner/),
+    'qmgr refuses the delete, naming the login');
+ok(-e $s->queue_file_path($bulk[0]) && -e $s->queue_file_path($bulk[1]),
+    'both messages are still queued');
+
+# --- a Subject right before the end of the head qmgr reads -----------------
+# qmgr reads the first 8192 bytes of a message for its Subject. A Subject
+# whose next line is cut off there is whole and must show as itself, not
+# with what the buffer held for the row before.
+# raw_mail TO, DATA - queue DATA as it is (no header added); its queue ID
+sub raw_mail {
+	my ($to, $data) = @_;
+	my $file = "$dir/raw.eml";
+	spew($file, $data);
+	my ($rc, $out) = $s->swaks('--from', 'alice@sender.example', '--to', $to,
+	    '--data', "\@$file");
+	my ($qid) = $out =~ /queued as ([0-9A-F]{20})/;
+	diag("swaks: exit $rc: $out") unless $qid;
+	return $qid // 'none';
+}
+my $probe = raw_mail('p1@other.example', "X-Probe: 1\r\n\r\nbody\r\n");
+my $pq = $s->read_queue_file($probe);
+my $received = $pq ? index($pq->{content}, 'X-Probe:') : -1;
+ok($received > 0, "our Received: header is $received bytes");
+my $subject_line = "Subject: cut\r\n";
+my $pad = 8192 - 50 - $received - length($subject_line);
+my $head = '';
+# Lines of 900 bytes, and the rest (more than 98) in the last one.
+while ($pad > 0) {
+	my $n = $pad > 998 ? 900 : $pad;
+	$head .= 'X-Pad: ' . ('p' x ($n - 9)) . "\r\n";
+	$pad -= $n;
+}
+my $m_cut = raw_mail('c1@other.example',
+    $head . $subject_line . 'X-Tail: ' . ('t' x 200) . "\r\n\r\nbody\r\n");
+my $cq = $s->read_queue_file($m_cut);
+my $at = $cq ? index($cq->{content}, $subject_line) + length($subject_line) : -1;
+ok($at > 8000 && $at < 8192, "the Subject ends at byte $at of the content, its next line past 8192");
+$r = curl($other_jar, "$base/mail");
+is(row($r->{body}, $m_cut)->{subject}, 'cut', 'the list shows that Subject as written')
+    or diag(explain(row($r->{body}, $m_cut)));
+is(row($r->{body}, $probe)->{subject}, '<em>(no subject)</em>', 'and a message without one as none');
+
 web_stopped_ok($s);
 $_->stop for $site, $senders;
 diag(sprintf 'run time %.1fs', time - $t0);

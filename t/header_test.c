@@ -32,6 +32,11 @@ static const struct {
     {"Subject: first\r\nSubject: second\r\n\r\n", 1, "first"},
     /* Cut off by the bounded read: not used. */
     {"From: a@b\r\nSubject: cut", 0, ""},
+    /* Its continuation cut off: not whole, not used (and buf is ""). */
+    {"Subject: head\r\n and a cut tail", 0, ""},
+    /* The next field cut off: the Subject is whole (and terminated). */
+    {"Subject: hi\r\nFrom: a@b", 1, "hi"},
+    {"Subject: two\r\n lines\r\nDKIM-Signature: v=1; a=rsa", 1, "two lines"},
     {"Subject:\r\n\r\n", 1, ""},
 };
 
@@ -75,8 +80,13 @@ main(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
-		int got = header_subject(subjects[i].text,
-		    strlen(subjects[i].text), buf, sizeof(buf));
+		int got;
+
+		/* What the buffer held before must never show through. */
+		memset(buf, 'Z', sizeof(buf) - 1);
+		buf[sizeof(buf) - 1] = '\0';
+		got = header_subject(subjects[i].text, strlen(subjects[i].text),
+		    buf, sizeof(buf));
 
 		ok(got == subjects[i].found &&
 		        strcmp(buf, subjects[i].want) == 0,

@@ -8,13 +8,20 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "util/xmalloc.h"
 #include "mail/domains.h"
 #include "mail/quota.h"
 #include "t/tap.h"
+#include "t/testutil.h"
 
 static void
 test_check(void)
@@ -196,6 +203,89 @@ test_ring(void)
 	quota_file_free(&f);
 }
 
+/* Sums stop at the top: a huge figure plus a little is not a little. */
+static void
+test_add(void)
+{
+	struct domain d = {.name = (char *)"a.example", .max_bytes = 3072};
+	struct quota_usage u = {UINT64_MAX - 1, UINT64_MAX - 10};
+
+	quota_usage_add(&u, 5, 1800);
+	ok(u.messages == UINT64_MAX && u.bytes == UINT64_MAX,
+	    "add saturates: got %llu messages, %llu bytes",
+	    (unsigned long long)u.messages, (unsigned long long)u.bytes);
+	ok(quota_check(&d, &u, 0) == QUOTA_BYTES, "and the sum is full");
+	u = (struct quota_usage){1, 100};
+	quota_usage_add(&u, 2, 50);
+	ok(u.messages == 3 && u.bytes == 150, "add: got %llu, %llu",
+	    (unsigned long long)u.messages, (unsigned long long)u.bytes);
+}
+
+/* refused - is path refused at once, with want in the reason? */
+static void
+refused(const char *path, const char *want, const char *what)
+{
+	char *err = NULL;
+	int fd = quota_private_open(path, &err);
+
+	ok(fd < 0 && errno == EBADMSG && err != NULL &&
+	        strstr(err, want) != NULL,
+	    "%s: got %s, want %s", what, err != NULL ? err : "(none)", want);
+	if (fd >= 0)
+		close(fd);
+	free(err);
+}
+
+/*
+ * The files of private/ that smtpd and qmgr read back are refused,
+ * without blocking, when they are not what qmgr writes.
+ */
+static void
+test_private_open(void)
+{
+	char dir[] = "/tmp/quota_test.XXXXXX", *path, *err = NULL;
+	int fd;
+
+	test_tmpdir(dir);
+	path = xasprintf("%s/quota", dir);
+
+	errno = 0;
+	fd = quota_private_open(path, &err);
+	ok(fd < 0 && errno == ENOENT && err == NULL,
+	    "none: -1 with ENOENT, got %d, %s", fd, strerror(errno));
+
+	test_put(dir, "quota", "qmgr 1 2\n");
+	(void)chmod(path, 0600);
+	fd = quota_private_open(path, &err);
+	ok(fd >= 0 && err == NULL, "a 0600 file of ours opens");
+	if (fd >= 0)
+		close(fd);
+
+	(void)chmod(path, 0622);
+	refused(path, "writable by group or others (mode 0622)",
+	    "group/world-writable refused");
+
+	(void)unlink(path);
+	ok(mkfifo(path, 0600) == 0, "a FIFO in its place");
+	/* Without O_NONBLOCK the open waits for a writer: forever. */
+	refused(path, "not a regular file", "a FIFO is refused at once");
+
+	(void)unlink(path);
+	ok(symlink("/etc/passwd", path) == 0, "a symbolic link in its place");
+	refused(path, "symbolic link", "a symbolic link is refused");
+
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ok(fd >= 0 && ftruncate(fd, (off_t)QUOTA_FILE_MAX + 1) == 0,
+	    "a sparse file past the limit");
+	if (fd >= 0)
+		close(fd);
+	refused(path, "more than the", "too large is refused before reading");
+
+	free(path);
+	test_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -204,5 +294,7 @@ main(void)
 	test_notify();
 	test_file();
 	test_ring();
+	test_add();
+	test_private_open();
 	return tap_done();
 }

@@ -39,10 +39,15 @@ header_subject(const char *text, size_t len, char *buf, size_t size)
 	buf[0] = '\0';
 	while (p < end) {
 		eol = memchr(p, '\n', (size_t)(end - p));
-		/* A line cut off by the bounded read: its field is not whole.
+		/*
+		 * A line cut off by the bounded read: its field is not whole.
+		 * A Subject it continues is none; one it follows is whole.
 		 */
-		if (eol == NULL)
-			return found && !in_subject ? 1 : 0;
+		if (eol == NULL) {
+			if (in_subject && header_blank(*p))
+				found = false;
+			break;
+		}
 		if (in_subject && !header_blank(*p))
 			break;
 		if (!in_subject) {
@@ -71,8 +76,11 @@ header_subject(const char *text, size_t len, char *buf, size_t size)
 		}
 		p = eol + 1;
 	}
-	if (!found)
+	/* Whatever was copied, buf is a string: none, or the value. */
+	if (!found) {
+		buf[0] = '\0';
 		return 0;
+	}
 	/* Trim the blanks around the value. */
 	while (n > 0 && header_blank(buf[n - 1]))
 		n--;

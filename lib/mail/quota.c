@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* lib/util */
@@ -23,9 +24,6 @@
 #include "mail/domains.h"
 #include "mail/queue.h"
 #include "mail/quota.h"
-
-/* The largest file read back: the domains and the recent IDs, with room. */
-#define QUOTA_FILE_MAX (16 * 1024 * 1024)
 
 struct quota_file {
 	pid_t pid;
@@ -39,6 +37,17 @@ bool
 quota_capped(const struct domain *d)
 {
 	return d != NULL && (d->max_messages > 0 || d->max_bytes > 0);
+}
+
+void
+quota_usage_add(struct quota_usage *u, uint64_t messages, uint64_t bytes)
+{
+	/* At the top, not past it: a wrapped sum would look nearly empty. */
+	u->messages = u->messages > UINT64_MAX - messages
+	                  ? UINT64_MAX
+	                  : u->messages + messages;
+	u->bytes =
+	    u->bytes > UINT64_MAX - bytes ? UINT64_MAX : u->bytes + bytes;
 }
 
 enum quota_verdict
@@ -267,9 +276,14 @@ quota_file_write(
 	size_t i, k;
 	int fd, ret = -1, saved;
 
-	/* O_NOFOLLOW: private/ is ours, and nothing we write follows a link. */
+	/*
+	 * O_NOFOLLOW: private/ is ours, and nothing we write follows a link.
+	 * A new file each time (unlink, O_EXCL): a temporary file left with
+	 * another mode or owner would pass them on to the one readers trust.
+	 */
+	(void)unlink(tmp);
 	fd = open(
-	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || (o.fp = fdopen(fd, "w")) == NULL) {
 		saved = errno;
 		if (fd >= 0)
@@ -413,6 +427,55 @@ quota_file_parse(
 }
 
 int
+quota_private_open(const char *path, char **err_r)
+{
+	struct stat sb;
+	int fd;
+
+	*err_r = NULL;
+	/*
+	 * O_NOFOLLOW: no symbolic link; O_NONBLOCK: a FIFO put in its place
+	 * must not stop the reader's event loop until someone writes to it.
+	 */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP) {
+			*err_r =
+			    xstrdup("a symbolic link, not the file qmgr "
+			            "writes: remove it (qmgr writes it anew)");
+			errno = EBADMSG;
+		}
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0) {
+		*err_r = xasprintf("fstat: %s", strerror(errno));
+	} else if (!S_ISREG(sb.st_mode)) {
+		*err_r = xasprintf("not a regular file (mode %06o): remove it "
+		                   "(qmgr writes it anew)",
+		    (unsigned)sb.st_mode);
+	} else if (sb.st_uid != geteuid()) {
+		*err_r = xasprintf("owned by uid %u, not by uid %u that qmgr "
+		                   "runs as: remove it (qmgr writes it anew)",
+		    (unsigned)sb.st_uid, (unsigned)geteuid());
+	} else if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		*err_r =
+		    xasprintf("writable by group or others (mode %04o), "
+		              "so anyone could have written it: chmod "
+		              "0600 it, or remove it (qmgr writes it anew)",
+		        (unsigned)(sb.st_mode & 07777));
+	} else if (sb.st_size > QUOTA_FILE_MAX) {
+		*err_r = xasprintf("%lld bytes, more than the %d it may have: "
+		                   "remove it (qmgr writes it anew)",
+		    (long long)sb.st_size, QUOTA_FILE_MAX);
+	} else {
+		return fd;
+	}
+	close(fd);
+	errno = EBADMSG;
+	return -1;
+}
+
+int
 quota_file_read(const char *qdir, struct quota_file **f_r, char **err_r)
 {
 	char *path = xasprintf("%s/%s", qdir, QUOTA_FILE), *buf = NULL;
@@ -422,7 +485,7 @@ quota_file_read(const char *qdir, struct quota_file **f_r, char **err_r)
 
 	*f_r = NULL;
 	*err_r = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = quota_private_open(path, err_r);
 	free(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;

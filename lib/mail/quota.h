@@ -45,6 +45,8 @@ struct domain;
 #define QUOTA_RECENT_MAX	256
 /* Longest line of either file. */
 #define QUOTA_LINE_MAX		512
+/* The largest of these files read back (the domains and recent IDs, with room). */
+#define QUOTA_FILE_MAX		(16 * 1024 * 1024)
 
 /* What the index holds for a domain. */
 struct quota_usage {
@@ -68,6 +70,11 @@ enum quota_level {
 
 /* quota_capped - has d a cap at all (max_messages= or max_bytes=)? */
 bool quota_capped(const struct domain *d);
+/*
+ * quota_usage_add - add to u, stopping at UINT64_MAX: figures read back
+ * from a file or added from several sources never wrap to a small sum.
+ */
+void quota_usage_add(struct quota_usage *u, uint64_t messages, uint64_t bytes);
 
 /*
  * quota_check - may a message of size bytes (0: not known yet) for d be
@@ -144,5 +151,14 @@ int quota_file_parse(const char *text, size_t len, struct quota_file **f_r, char
  * "why" in *err_r).
  */
 int quota_file_read(const char *qdir, struct quota_file **f_r, char **err_r);
+/*
+ * quota_private_open - open path, a file qmgr writes in private/, for
+ * reading: a descriptor, or -1 with errno (ENOENT: there is none), and
+ * for a file that is no such file (a symbolic link, a FIFO or other
+ * non-regular file, another owner than this process's user, writable
+ * by group or others, larger than QUOTA_FILE_MAX) errno EBADMSG and
+ * why, with the fix, in *err_r (new string). Never blocks.
+ */
+int quota_private_open(const char *path, char **err_r);
 
 #endif

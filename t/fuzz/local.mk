@@ -27,7 +27,8 @@ FUZZ_HARNESSES = \
 	t/fuzz/fuzz_netlist \
 	t/fuzz/fuzz_turn_finger \
 	t/fuzz/fuzz_quota_file \
-	t/fuzz/fuzz_pop3_cmd
+	t/fuzz/fuzz_pop3_cmd \
+	t/fuzz/fuzz_header
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
 FUZZ_COMMON = t/fuzz/fuzz.h t/fuzz/fuzz_util.c
@@ -116,3 +117,7 @@ t_fuzz_fuzz_pop3_cmd_SOURCES = t/fuzz/fuzz_pop3_cmd.c $(FUZZ_COMMON)
 t_fuzz_fuzz_pop3_cmd_CPPFLAGS = $(FUZZ_CPPFLAGS)
 t_fuzz_fuzz_pop3_cmd_LDFLAGS = $(FUZZ_LINK)
 t_fuzz_fuzz_pop3_cmd_LDADD = pop3/libpop3.a $(SLUICE_LIBS)
+t_fuzz_fuzz_header_SOURCES = t/fuzz/fuzz_header.c $(FUZZ_COMMON)
+t_fuzz_fuzz_header_CPPFLAGS = $(FUZZ_CPPFLAGS)
+t_fuzz_fuzz_header_LDFLAGS = $(FUZZ_LINK)
+t_fuzz_fuzz_header_LDADD = $(SLUICE_LIBS)
