@@ -74,7 +74,7 @@ static int
 qmgr_quota_notified_save(struct qmgr *q)
 {
 	char *path = xasprintf("%s/%s", q->env.qdir, QUOTA_NOTIFIED_FILE);
-	char *tmp = xasprintf("%s.tmp", path);
+	char *tmp = xasprintf("%s.tmp", path), *dir = NULL;
 	FILE *fp = NULL;
 	int fd, ret = -1;
 
@@ -103,8 +103,18 @@ qmgr_quota_notified_save(struct qmgr *q)
 		(void)unlink(tmp);
 		goto out;
 	}
+	/* The rename lasts only once private/ is on disk: then the notice may go. */
+	dir = xasprintf("%s/private", q->env.qdir);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+		log_warn("fsync %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
 	ret = 0;
 out:
+	free(dir);
 	free(tmp);
 	free(path);
 	return ret;
