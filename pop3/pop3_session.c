@@ -60,6 +60,7 @@ pop3_session_new(
 
 	s->srv = srv;
 	s->qmgr_fd = -1;
+	s->list_fd = -1;
 	s->out.fd = -1;
 	s->state = POP3_ST_AUTH;
 	s->ds.last_cmd = "CONNECT";
@@ -356,11 +357,15 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 		v->run(s, &cmd);
 }
 
-/* pop3_input - write what a RETR left, then run every whole command line */
+/*
+ * pop3_input - write what a RETR left, then run every whole command line;
+ * while a failed login pauses or qmgr is asked, the lines wait
+ */
 static void
 pop3_input(struct pop3_session *s)
 {
-	while (!s->ds.closing && s->auth_pause == NULL) {
+	while (
+	    !s->ds.closing && s->auth_pause == NULL && s->wait == POP3_W_NONE) {
 		const char *line;
 		size_t len;
 		int r;
