@@ -319,6 +319,12 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 
 	if (r < 0) {
 		log_warn("command line too long from %s[%s]", s->name, s->addr);
+		/* An AUTH response too long ends the exchange: the client takes
+		 * the -ERR as its end and sends a command next (RFC 5034 4). */
+		if (s->sasl != NULL) {
+			sasl_free(&s->sasl);
+			xfree(&s->mech);
+		}
 		pop3_abuse(s, POP3_R_LINE_TOO_LONG);
 		return;
 	}
