@@ -7,6 +7,7 @@
 # answer in time says so, and qmgr, thawed later, does not journal the
 # collect of a session that has gone: the message stays. A login while
 # qmgr is frozen: -ERR [SYS/TEMP], the other session served meanwhile.
+# Commands pipelined behind a login run once qmgr has answered it.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -66,6 +67,16 @@ is(count(qr/\Q$id1\E: to=<alice\@site\.example>, relay=pop3, .*status=sent/), 1,
 like(pop3_cmd($c2, 'QUIT'), qr/^\+OK .*\(0 messages collected\)/, 'acme quits, nothing deleted');
 close $c1;
 close $c2;
+
+# --- commands pipelined behind a login wait for it, then run in order ----
+($c1) = pop3_connect($port);
+print $c1 "USER acme\r\nPASS acme\r\nSTAT\r\nUIDL 1\r\nQUIT\r\n";
+my @got = map { pop3_line($c1) // '' } 1 .. 5;
+like($got[1], qr/^\+OK maildrop of acme has 1 messages/, 'pipelined: the login');
+like($got[2], qr/^\+OK 1 \d+$/, 'pipelined: STAT, run after the login\'s answer from qmgr');
+is($got[3], "+OK 1 $id2-0", 'pipelined: UIDL 1');
+like($got[4], qr/^\+OK .*\(0 messages collected\)$/, 'pipelined: QUIT');
+close $c1;
 
 # --- qmgr does not answer in time: nothing it did not confirm goes ------
 my $id3 = queue_msg($s, 'bob@more.example', "Subject: three\r\n\r\nfor bob\r\n");
