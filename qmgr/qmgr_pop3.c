@@ -91,6 +91,13 @@ qmgr_pop3_bind(
 		a->bind[a->nbind++] = xstrdup(d->name);
 	}
 	free(copy);
+	/* No domain: an agent without a bind would be given anyone's jobs
+	 * (qmgr_agent_pick), which a maildrop never delivers. */
+	if (a->nbind == 0) {
+		log_warn(
+		    "refuse POP3 maildrop for user=%s: no domain named", user);
+		return qmgr_pop3_refuse(a, "-", "no domain named");
+	}
 	for (i = 0; i < a->nbind; i++) {
 		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
 

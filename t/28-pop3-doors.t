@@ -8,7 +8,8 @@
 # session has dropped the bind: QUIT then deletes nothing and says so.
 # A domain that a reload gives to another owner during a session is no
 # longer served to the old one (RETR -ERR) nor collected for it (qmgr
-# refuses); the new owner's next session has it.
+# refuses); the new owner's next session has it. A maildrop bind that
+# names no domain is refused.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -16,6 +17,9 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_SEQPACKET);
 use Test::More;
 use Odmr qw(queue_msg sink_start sink_stop sink_messages cram_login);
 use Pop3 qw(pop3_instance pop3_connect pop3_cmd pop3_line pop3_multi);
@@ -158,5 +162,15 @@ ok(wait_for(sub {
 	$r =~ /^\+OK/ && grep { /\Q$moved\E-0$/ } @$u3;
 }, 20), 'the new owner acme has it in its maildrop');
 unlike($s->log_text, qr/\Q$moved\E: to=/, 'and nobody delivered it');
+# --- qmgr refuses a maildrop bind that names no domain -------------------
+# (An agent bound to nothing would be handed anyone's jobs.) As pop3
+# would, on private/deliver: a hello with bind="," only.
+my $sock = IO::Socket::UNIX->new(Type => SOCK_SEQPACKET, Peer => $s->qdir . '/private/deliver')
+    or die "connect private/deliver: $!\n";
+$sock->send("type=hello\nslots=1\nbind=,\nuser=demo\nmaildrop=1\n");
+my $answer = '';
+IO::Select->new($sock)->can_read(20) and $sock->recv($answer, 65536);
+like($answer, qr/^type=busy\n(?:.*\n)*reason=no domain named\n/, 'a bind of no domain: type=busy');
+close $sock;
 sink_stop($sink);
 done_testing;
