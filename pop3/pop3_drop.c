@@ -893,12 +893,10 @@ pop3_update(struct pop3_session *s)
 {
 	size_t i;
 
+	s->coll = xcalloc(s->nmsgs ? s->nmsgs : 1, sizeof(*s->coll));
 	for (i = 0; i < s->nmsgs; i++)
-		if (s->msgs[i].deleted) {
-			s->coll = xreallocarray(
-			    s->coll, s->ncoll + 1, sizeof(*s->coll));
+		if (s->msgs[i].deleted)
 			s->coll[s->ncoll++] = i;
-		}
 	if (s->ncoll == 0 || s->qmgr_lost || s->qmgr_fd < 0) {
 		pop3_update_end(s, s->ncoll > 0 ? "qmgr restarted during the "
 		                                  "session"
