@@ -14,8 +14,9 @@ pop3_pop3_SOURCES = pop3/pop3.c
 pop3_pop3_LDADD = pop3/libpop3.a $(SLUICE_LIBS)
 dist_man_MANS += man/pop3.8sluice
 # Its integration tests: fetchmail in multidrop mode, poplib, bad input,
-# and a POP3 session against the other doors.
-POP3_TESTS = t/25-pop3-fetchmail.t t/26-pop3-session.t t/27-pop3-bad-input.t \
+# a POP3 session against the other doors, qmgr frozen under sessions, and
+# a maildrop larger than a session shows.
+POP3_TESTS = t/23-pop3-many.t t/24-pop3-stall.t t/25-pop3-fetchmail.t t/26-pop3-session.t t/27-pop3-bad-input.t \
 	t/28-pop3-doors.t
 TESTS += $(POP3_TESTS)
 EXTRA_DIST += $(POP3_TESTS) t/lib/Pop3.pm

@@ -52,12 +52,30 @@ struct sasl;
 #define POP3_ARG_MAX		40
 /* Lines too long or unknown commands before we hang up. */
 #define POP3_ABUSE_MAX		10
-/* Messages one maildrop shows at once; the rest waits for the next session. */
-#define POP3_MSGS_MAX		100000
-/* How long qmgr may take to answer, in ms. */
+/*
+ * Messages one session shows at most (about 200 octets of memory and one
+ * queue file read at login each); the rest waits for the next session.
+ */
+#define POP3_MSGS_MAX		1000
+/* How long qmgr may take to answer (or to answer the next collect), in ms. */
 #define POP3_QMGR_TIMEOUT_MS	5000
+/* QUIT's collects sent to qmgr before their answers come back. */
+#define POP3_COLLECT_WINDOW	32
+/* Records of qmgr's list read per wakeup, to stay fair to the others. */
+#define POP3_LIST_BATCH		256
 /* Output a customer leaves unread before we stop writing a message. */
 #define POP3_OUTPUT_MAX		(64 * 1024)
+
+/*
+ * What a session waits for from qmgr: its input waits too (pipelined
+ * commands stay buffered), the other sessions go on.
+ */
+enum pop3_wait {
+	POP3_W_NONE,
+	POP3_W_BIND,			/* login: type=idle or busy on the bind */
+	POP3_W_LIST,			/* login: the held entries of a domain */
+	POP3_W_COLLECT			/* QUIT: type=collected, one per collect */
+};
 
 /* Session states, as bits so that a command row can allow several. */
 #define POP3_ST_AUTH		0x1u	/* AUTHORIZATION */
@@ -123,12 +141,20 @@ struct pop3_session {
 	/* The maildrop (pop3_drop.c). */
 	int qmgr_fd;			/* the bind; -1 */
 	bool qmgr_lost;			/* qmgr went away: QUIT deletes nothing */
+	enum pop3_wait wait;		/* a qmgr exchange under way */
+	struct ev_timer *qmgr_timer;	/* its deadline */
+	char *method;			/* login: the method, for the log */
+	int list_fd;			/* login: the list request; -1 */
+	size_t nlisted;			/* login: domains listed */
+	size_t nleft;			/* login: entries past POP3_MSGS_MAX */
 	char **domains;
 	size_t ndomains;
 	struct pop3_msg *msgs;
-	size_t nmsgs;
+	size_t nmsgs, msgs_size;
 	struct pop3_out out;
-	unsigned ncollected;
+	size_t *coll;			/* QUIT: the deleted messages' indexes */
+	size_t ncoll, coll_sent, coll_done;
+	unsigned ncollected, ngone, nrefused;
 };
 
 /* pop3_server.c */
@@ -174,9 +200,15 @@ void pop3_passwd_reload(struct pop3 *srv);
 /* pop3_drop.c */
 /*
  * pop3_drop_open - user logged in: bind the domains in qmgr and take the
- * snapshot; replies +OK (TRANSACTION) or -ERR (stays in AUTHORIZATION)
+ * snapshot, waiting for qmgr in the loop (s->wait); then replies +OK
+ * (TRANSACTION) or -ERR (stays in AUTHORIZATION) and resumes the input
  */
 void pop3_drop_open(struct pop3_session *s, const char *mech);
+/*
+ * pop3_drop_fail - the login failed: -ERR [IN-USE] (r > 0, why from
+ * qmgr) or -ERR [SYS/TEMP]; the bind and the snapshot go
+ */
+void pop3_drop_fail(struct pop3_session *s, int r, const char *why);
 /* pop3_drop_close - drop the bind (qmgr frees the domains), free the list */
 void pop3_drop_close(struct pop3_session *s);
 void pop3_stat_cmd(struct pop3_session *s, const struct pop3_cmd *cmd);
@@ -186,7 +218,10 @@ void pop3_retr_cmd(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_top_cmd(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_dele_cmd(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_rset_cmd(struct pop3_session *s, const struct pop3_cmd *cmd);
-/* pop3_update - QUIT in TRANSACTION: collect the deleted, reply, close */
+/*
+ * pop3_update - QUIT in TRANSACTION: collect the deleted (pipelined,
+ * waiting for qmgr's answers in the loop), then reply and close
+ */
 void pop3_update(struct pop3_session *s);
 /* pop3_out_pump - write more of a RETR/TOP; whether one is still going */
 bool pop3_out_pump(struct pop3_session *s);

@@ -62,6 +62,6 @@
 #define POP3_R_DELE		"+OK message %zu deleted"
 #define POP3_R_RSET		"+OK maildrop has %zu messages (%llu octets)"
 #define POP3_R_GONE		"-ERR [SYS/TEMP] message %zu is no longer available"
-#define POP3_R_UPDATE_FAILED	"-ERR [SYS/TEMP] some deleted messages not removed: %u of %u; they stay in the maildrop"
+#define POP3_R_UPDATE_FAILED	"-ERR [SYS/TEMP] some deleted messages not removed: %zu of %zu (%u collected); they stay in the maildrop"
 
 #endif

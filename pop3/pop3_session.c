@@ -60,6 +60,7 @@ pop3_session_new(
 
 	s->srv = srv;
 	s->qmgr_fd = -1;
+	s->list_fd = -1;
 	s->out.fd = -1;
 	s->state = POP3_ST_AUTH;
 	s->ds.last_cmd = "CONNECT";
@@ -318,6 +319,12 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 
 	if (r < 0) {
 		log_warn("command line too long from %s[%s]", s->name, s->addr);
+		/* An AUTH response too long ends the exchange: the client takes
+		 * the -ERR as its end and sends a command next (RFC 5034 4). */
+		if (s->sasl != NULL) {
+			sasl_free(&s->sasl);
+			xfree(&s->mech);
+		}
 		pop3_abuse(s, POP3_R_LINE_TOO_LONG);
 		return;
 	}
@@ -356,11 +363,15 @@ pop3_cmd_line(struct pop3_session *s, int r, const char *line, size_t len)
 		v->run(s, &cmd);
 }
 
-/* pop3_input - write what a RETR left, then run every whole command line */
+/*
+ * pop3_input - write what a RETR left, then run every whole command line;
+ * while a failed login pauses or qmgr is asked, the lines wait
+ */
 static void
 pop3_input(struct pop3_session *s)
 {
-	while (!s->ds.closing && s->auth_pause == NULL) {
+	while (
+	    !s->ds.closing && s->auth_pause == NULL && s->wait == POP3_W_NONE) {
 		const char *line;
 		size_t len;
 		int r;

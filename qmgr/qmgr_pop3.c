@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,13 @@ qmgr_pop3_bind(
 		a->bind[a->nbind++] = xstrdup(d->name);
 	}
 	free(copy);
+	/* No domain: an agent without a bind would be given anyone's jobs
+	 * (qmgr_agent_pick), which a maildrop never delivers. */
+	if (a->nbind == 0) {
+		log_warn(
+		    "refuse POP3 maildrop for user=%s: no domain named", user);
+		return qmgr_pop3_refuse(a, "-", "no domain named");
+	}
 	for (i = 0; i < a->nbind; i++) {
 		struct qmgr_domain *dom = qmgr_domain_get(q, a->bind[i]);
 
@@ -160,6 +168,17 @@ qmgr_pop3_bound(struct qmgr *q, const struct qmgr_agent *a, const char *rcpt,
 	return ok && *dom_r != NULL;
 }
 
+/* qmgr_pop3_still_owner - does the configuration still give name to a? */
+static bool
+qmgr_pop3_still_owner(
+    struct qmgr *q, const struct qmgr_agent *a, const char *name)
+{
+	const struct domain *d = domain_find(q->cfg->domains, name);
+
+	return d != NULL && d->pop3 && d->owner != NULL && a->user != NULL &&
+	       strcmp(d->owner, a->user) == 0;
+}
+
 /* qmgr_pop3_log - the delivery line, in deliver's shape, for pflogsumm */
 static void
 qmgr_pop3_log(const struct envelope *msg, size_t idx, const char *user)
@@ -175,6 +194,20 @@ qmgr_pop3_log(const struct envelope *msg, size_t idx, const char *user)
 	    "%s: to=<%s>, relay=pop3, delay=%s, delays=%s/0/0/0, dsn=2.0.0, "
 	    "status=sent (collected by POP3 user %s)",
 	    msg->id, msg->rcpt[idx].addr, s0, s0, user);
+}
+
+/*
+ * qmgr_pop3_gone - has the session hung up? Then nobody would read our
+ * answer: a collect journalled now would delete what the customer was
+ * told stays (pop3 gave up waiting, or the connection dropped).
+ */
+static bool
+qmgr_pop3_gone(const struct qmgr_agent *a)
+{
+	struct pollfd pfd = {.fd = a->fd, .events = POLLRDHUP};
+
+	return poll(&pfd, 1, 0) > 0 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /* qmgr_pop3_collect - see qmgr.h */
@@ -193,6 +226,12 @@ qmgr_pop3_collect(
 	if (!a->maildrop || proto_collect_decode(rec, &c, "pop3") < 0 ||
 	    !queue_id_ok(c.id))
 		return -1;
+	if (qmgr_pop3_gone(a)) {
+		log_warn("%s: refuse POP3 collection of recipient %llu for "
+		         "user=%s: the session has gone",
+		    c.id, (unsigned long long)c.idx, a->user);
+		return 0;
+	}
 	if (queue_read_envelope(q->env.qdir, c.id, &msg) < 0) {
 		status = PROTO_STATUS_UNKNOWN;
 		why = "no such message";
@@ -204,6 +243,15 @@ qmgr_pop3_collect(
 		 */
 		envelope_free(&msg);
 		return -1;
+	}
+	if (!qmgr_pop3_still_owner(q, a, dom->name)) {
+		/* A reload gave the domain to another owner (or pop3=no):
+		 * its mail is not this session's to delete any more. */
+		status = PROTO_STATUS_DENIED;
+		why = "the domain is no longer collected by this user";
+		log_warn("%s: refuse POP3 collection of <%s> for user=%s: %s",
+		    c.id, msg->rcpt[c.idx].addr, a->user, why);
+		goto answer;
 	}
 	st = xcalloc(msg->nrcpt, sizeof(*st));
 	if (queue_journal_read(q->env.qdir, c.id, msg->nrcpt, st) < 0) {

@@ -6,7 +6,13 @@
 # delayed and counted (auth_failure_limit ends the session) and the
 # lockout of a login after auth_lockout_failures (even the right
 # password is refused), a client that trickles a command past
-# pop3_command_deadline, and the per-client connection limit.
+# pop3_command_deadline, and the per-client connection limit. And what
+# an attacker sends: TOP with a negative or ten-digit count, numbers past
+# 2^32, doubled spaces, 8-bit octets; RETR and TOP of a message whose
+# queue file vanished or was corrupted during the session (-ERR, the
+# session goes on, QUIT still collects the rest); AUTH's "*", bad base64,
+# a response past the line limit (the exchange ends there: the next line
+# is a command again), an over-long mechanism name.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -14,6 +20,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use Odmr qw(queue_msg);
 use Pop3 qw(pop3_instance pop3_connect pop3_cmd pop3_line pop3_multi);
 use SluiceTest qw(wait_for);
 
@@ -47,6 +54,61 @@ like(pop3_cmd($c, 'RETR x'), qr/^-ERR no such message/, 'RETR x');
 like(pop3_cmd($c, 'TOP 1'), qr/^-ERR syntax: TOP msg n/, 'TOP without n');
 like(pop3_cmd($c, 'DELE 99999999999999'), qr/^-ERR no such message/, 'DELE of a huge number');
 like(pop3_cmd($c, 'QUIT'), qr/^\+OK .*signing off/, 'QUIT');
+close $c;
+
+# --- every argument as an attacker writes it; queue files that change -----
+# under a session: the session answers -ERR and goes on.
+my @v = map { queue_msg($s, "$_\@site.example", "Subject: $_\r\n\r\nbody 1\r\nbody 2\r\n") }
+    qw(alice bob carol);
+is(scalar(grep { defined } @v), 3, 'three messages for demo');
+($c) = pop3_connect($port);
+pop3_cmd($c, 'USER demo');
+like(pop3_cmd($c, 'PASS demo'), qr/^\+OK maildrop of demo has 3 messages/, 'demo sees them');
+like(pop3_cmd($c, 'TOP 1 -1'), qr/^-ERR syntax: TOP msg n/, 'TOP 1 -1: syntax');
+like(pop3_cmd($c, 'TOP -1 0'), qr/^-ERR no such message/, 'TOP -1 0: no such message');
+like(pop3_cmd($c, 'TOP 1 1000000000'), qr/^-ERR syntax: TOP msg n/, 'TOP 1 with ten digits: syntax');
+($st, my $body) = pop3_multi($c, 'TOP 1 999999999');
+ok($st =~ /^\+OK/ && $body->[-1] eq 'body 2', 'TOP 1 999999999: the whole message');
+like(pop3_cmd($c, 'RETR 0'), qr/^-ERR no such message/, 'RETR 0');
+like(pop3_cmd($c, 'RETR 1 2'), qr/^-ERR syntax: RETR msg/, 'RETR 1 2: syntax');
+like(pop3_cmd($c, 'LIST 4294967297'), qr/^-ERR no such message/, 'LIST 2^32+1');
+like(pop3_cmd($c, 'UIDL  1'), qr/^-ERR syntax: UIDL/, 'UIDL with two spaces: syntax');
+like(pop3_cmd($c, "DELE 1\x{ff}"), qr/^-ERR malformed command/, 'an 8-bit octet: malformed');
+unlink $s->queue_file_path($v[1]) or die "unlink: $!\n";
+like(pop3_cmd($c, 'RETR 2'), qr/^-ERR \[SYS\/TEMP\] message 2 is no longer available/,
+    'RETR of a message whose queue file vanished: -ERR');
+my $path = $s->queue_file_path($v[2]);
+open(my $fh, '+<', $path) or die "$path: $!\n";
+print $fh "garbage\n" x 4;
+close $fh;
+like(pop3_cmd($c, 'TOP 3 0'), qr/^-ERR \[SYS\/TEMP\] message 3 is no longer available/,
+    'TOP of a message whose queue file is corrupt: -ERR');
+is(pop3_cmd($c, 'NOOP'), '+OK', 'the session goes on');
+($st, $body) = pop3_multi($c, 'RETR 1');
+ok($st =~ /^\+OK/ && $body->[-1] eq 'body 2', 'and RETR 1 still works');
+like(pop3_cmd($c, 'DELE 1'), qr/^\+OK/, 'DELE 1');
+like(pop3_cmd($c, 'DELE 2'), qr/^\+OK/, 'DELE 2 (its file vanished)');
+like(pop3_cmd($c, 'QUIT'), qr/^\+OK .*\(1 messages collected\)/,
+    'QUIT collects the first; the vanished one was nobody\'s to collect');
+close $c;
+
+# --- AUTH continuation lines: "*", bad base64, a line too long -------------
+($c) = pop3_connect($port);
+is(pop3_cmd($c, 'AUTH PLAIN'), '+ ', 'AUTH PLAIN: an empty challenge');
+like(pop3_cmd($c, '*'), qr/^-ERR authentication aborted/, '"*" cancels the exchange');
+is(pop3_cmd($c, 'AUTH PLAIN'), '+ ', 'AUTH PLAIN again');
+like(pop3_cmd($c, '!!not base64!!'), qr/^-ERR invalid base64 data/, 'bad base64: -ERR');
+is(pop3_cmd($c, 'AUTH PLAIN'), '+ ', 'AUTH PLAIN once more');
+like(pop3_cmd($c, 'A' x 20000), qr/^-ERR command line too long/, 'a 20000-octet response: -ERR');
+($st) = pop3_multi($c, 'CAPA');
+like($st, qr/^\+OK capability list follows/,
+    'and the exchange is over: the next line is a command');
+like(pop3_cmd($c, 'AUTH ' . ('X' x 40)), qr/^-ERR unrecognized authentication mechanism/,
+    'a 40-letter mechanism: -ERR');
+like(pop3_cmd($c, 'AUTH PLAIN ='), qr/^-ERR invalid base64 data/,
+    'AUTH PLAIN with an empty initial response ("="): malformed, -ERR');
+($st) = pop3_multi($c, 'CAPA');
+like($st, qr/^\+OK/, 'the session goes on');
 close $c;
 
 # --- too many bad lines end the session ----------------------------------

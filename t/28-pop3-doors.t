@@ -6,6 +6,10 @@
 # busy and a second POP3 login of demo -ERR [IN-USE]. QUIT without DELE
 # lets the released mail go, once. A qmgr that restarts during a
 # session has dropped the bind: QUIT then deletes nothing and says so.
+# A domain that a reload gives to another owner during a session is no
+# longer served to the old one (RETR -ERR) nor collected for it (qmgr
+# refuses); the new owner's next session has it. A maildrop bind that
+# names no domain is refused.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -13,6 +17,9 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_SEQPACKET);
 use Test::More;
 use Odmr qw(queue_msg sink_start sink_stop sink_messages cram_login);
 use Pop3 qw(pop3_instance pop3_connect pop3_cmd pop3_line pop3_multi);
@@ -89,7 +96,7 @@ ok($qmgr && kill('KILL', $qmgr), 'qmgr killed');
 ok(wait_for(sub { $s->log_text =~ /maildrop of demo: qmgr closed the bind; this session deletes nothing/ }, 20),
     'pop3 sees the bind gone');
 ok(wait_for(sub { my $p = $s->child_pid('qmgr'); $p && $p != $qmgr }, 30), 'master restarted qmgr');
-like(pop3_cmd($c, 'QUIT'), qr/^-ERR \[SYS\/TEMP\] some deleted messages not removed: 1 of 1/, 'QUIT: -ERR, nothing removed');
+like(pop3_cmd($c, 'QUIT'), qr/^-ERR \[SYS\/TEMP\] some deleted messages not removed: 1 of 1 \(0 collected\)/, 'QUIT: -ERR, nothing removed');
 close $c;
 ok(wait_for(sub { grep { $_ eq $late } $s->queue_list_ids }, 20), 'the message is still queued');
 unlike($s->log_text, qr/\Q$late\E: to=<[^>]*>, relay=/, 'and was delivered by nobody');
@@ -120,5 +127,50 @@ ok(wait_for(sub {
 	$r =~ /^\+OK maildrop of demo has 1 messages/;
 }, 30), 'the next login has the message: the DELE before the crash deleted nothing');
 unlike($s->log_text, qr/\Q$late2\E: to=/, 'and nobody delivered it');
+
+# --- a reload gives a domain to another owner during a session -----------
+my $moved = queue_msg($s, 'erin@more.example', "Subject: moved\r\n\r\nfor erin\r\n");
+($c) = pop3_connect($o->{pop3_port});
+pop3_cmd($c, 'USER demo');
+like(pop3_cmd($c, 'PASS demo'), qr/^\+OK maildrop of demo has 2 messages/, 'demo: the crash survivor and a new one');
+my ($st, $uidl) = pop3_multi($c, 'UIDL');
+my ($k) = map { /^(\d+) \Q$moved\E-0$/ ? $1 : () } @$uidl;
+ok($k, "message $k is the new one");
+my $reloads = () = $s->log_text =~ /(?:qmgr|pop3)\[\d+\]: reload configuration/g;
+$s->set_domains(map { "$_->[0] mode=hold route=[127.0.0.1]:$sink->{port} probe=no owner=$_->[1] pop3=$_->[2]" }
+    ['site.example', 'demo', 'yes'], ['more.example', 'acme', 'yes'],
+    ['nopop.example', 'demo', 'no'], ['other.example', 'acme', 'yes']);
+is(($s->cli('reload'))[0], 0, 'sluice reload: more.example belongs to acme now');
+ok(wait_for(sub { (() = $s->log_text =~ /(?:qmgr|pop3)\[\d+\]: reload configuration/g) >= $reloads + 2 }, 20),
+    'qmgr and pop3 reloaded');
+like(pop3_cmd($c, "RETR $k"), qr/^-ERR \[SYS\/TEMP\] message $k is no longer available/,
+    'RETR of a message of a domain demo no longer owns: -ERR');
+like($s->log_text, qr/\Q$moved\E: refuse RETR of <erin\@more\.example> to user=demo: the domain is no longer its pop3=yes domain/,
+    'logged');
+like(pop3_cmd($c, "DELE $k"), qr/^\+OK/, 'DELE of it');
+like(pop3_cmd($c, 'QUIT'), qr/^-ERR \[SYS\/TEMP\] some deleted messages not removed: 1 of 1 \(0 collected\)/,
+    'QUIT: qmgr refuses to collect it for demo');
+like($s->log_text, qr/\Q$moved\E: refuse POP3 collection of <erin\@more\.example> for user=demo: the domain is no longer collected by this user/,
+    'qmgr logs why');
+close $c;
+ok(wait_for(sub {
+	my ($c3) = pop3_connect($o->{pop3_port}) or return 0;
+	pop3_cmd($c3, 'USER acme');
+	my $r = pop3_cmd($c3, 'PASS acme') // '';
+	my ($st3, $u3) = pop3_multi($c3, 'UIDL');
+	pop3_cmd($c3, 'QUIT');
+	$r =~ /^\+OK/ && grep { /\Q$moved\E-0$/ } @$u3;
+}, 20), 'the new owner acme has it in its maildrop');
+unlike($s->log_text, qr/\Q$moved\E: to=/, 'and nobody delivered it');
+# --- qmgr refuses a maildrop bind that names no domain -------------------
+# (An agent bound to nothing would be handed anyone's jobs.) As pop3
+# would, on private/deliver: a hello with bind="," only.
+my $sock = IO::Socket::UNIX->new(Type => SOCK_SEQPACKET, Peer => $s->qdir . '/private/deliver')
+    or die "connect private/deliver: $!\n";
+$sock->send("type=hello\nslots=1\nbind=,\nuser=demo\nmaildrop=1\n");
+my $answer = '';
+IO::Select->new($sock)->can_read(20) and $sock->recv($answer, 65536);
+like($answer, qr/^type=busy\n(?:.*\n)*reason=no domain named\n/, 'a bind of no domain: type=busy');
+close $sock;
 sink_stop($sink);
 done_testing;

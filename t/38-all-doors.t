@@ -2,7 +2,10 @@
 # finger, the web login and the operator's flush all release site.example
 # within a second or two. Each has its audit line, the mail goes out in
 # one flush (each message exactly once at the customer's server), and the
-# gate opens once (later triggers renew it).
+# gate opens once (later triggers renew it). The POP3 door knocks too:
+# a login during the flush is refused [IN-USE] (a delivery is under way);
+# should it come after, what it collects is what the flush did not send,
+# and every message still arrives exactly once, by one door or the other.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
@@ -13,14 +16,16 @@ use Test::More;
 
 use Release qw(wait_log received_id);
 use Sink;
+use Pop3 qw(pop3_connect pop3_cmd pop3_multi);
 use SluiceTest qw(free_port wait_for run_cmd smtp_connect smtp_xact);
 use WebTest qw(curl csrf_of);
 
 my $n = 30;
-my ($fport, $wport) = (free_port(), free_port());
+my ($fport, $wport, $pport) = (free_port(), free_port(), free_port());
 my $s = SluiceTest->new(domains => ['placeholder'], conf => {
 	finger_listen => "127.0.0.1:$fport",
 	web_listen => "127.0.0.1:$wport",
+	pop3_listen => "127.0.0.1:$pport",
 	trigger_min_interval => '10s',
 });
 # The sink is slow on purpose, so that the flush is still going when
@@ -29,7 +34,7 @@ my $sink = Sink->start(dir => $s->dir . '/sink', data_delay => 0.3);
 my $sinkport = $sink->port;
 $sink->stop;
 $s->set_domains("site.example mode=hold route=[127.0.0.1]:$sinkport lease=60s "
-    . 'probe=1s owner=demo finger=yes');
+    . 'probe=1s owner=demo finger=yes pop3=yes');
 my ($rc, $out, $err) = run_cmd(["$ENV{SLUICE_BUILDDIR}/cli/sluice", '-c', $s->confdir,
     'passwd', 'demo'], stdin => "demo-door\n");
 is($rc, 0, 'sluice passwd demo') or diag($err);
@@ -72,6 +77,29 @@ like($r->{code}, qr/^30[23]$/, 'web login accepted: ' . $r->{code});
 ($rc, $out) = $s->cli('flush', 'site.example');
 is($rc, 0, 'sluice flush during the flush') or diag($out);
 
+# POP3: the customer's login may not take what a delivery has under way.
+my ($p, $greet) = pop3_connect($pport);
+like($greet // '', qr/^\+OK /, 'pop3 greets during the flush');
+pop3_cmd($p, 'USER demo');
+my $login = pop3_cmd($p, 'PASS demo-door') // '';
+my %collected;
+if ($login =~ /^-ERR \[IN-USE\] the maildrop of demo is in use: site\.example: being delivered now$/) {
+	pass('POP3 login during the flush: -ERR [IN-USE], being delivered now');
+	like(pop3_cmd($p, 'QUIT') // '', qr/^\+OK /, 'and QUIT');
+} else {
+	# The flush was over first: the session collects what is left.
+	like($login, qr/^\+OK maildrop of demo has (\d+) messages/,
+	    'POP3 login after the flush: the maildrop') or diag($login);
+	my ($st, $uidl) = pop3_multi($p, 'UIDL');
+	for my $l (@$uidl) {
+		my ($num, $uid) = split / /, $l;
+		$collected{ (split /-/, $uid)[0] }++;
+		pop3_cmd($p, "DELE $num");
+	}
+	like(pop3_cmd($p, 'QUIT') // '', qr/^\+OK .*\(\d+ messages collected\)/, 'QUIT collects them');
+}
+close $p;
+
 # Every door has its audit line.
 for my $src (qw(probe etrn finger web cli)) {
 	ok(wait_log($s, qr/trigger: domain=site\.example, source=$src, /, 10),
@@ -84,8 +112,10 @@ for my $src (qw(probe etrn finger web cli)) {
 ok(wait_for(sub { scalar($s->queue_list_ids) == 0 }, 60), 'the queue drained');
 my %seen;
 $seen{ received_id($_->{data}) // 'none' }++ for $sink->messages;
-is(scalar keys %seen, $n, "$n distinct messages at the sink");
+is(scalar(keys %seen) + scalar(keys %collected), $n,
+    "$n distinct messages at the sink or collected by POP3");
 is(scalar(grep { $_ > 1 } values %seen), 0, 'none of them twice');
+is(scalar(grep { $seen{$_} } keys %collected), 0, 'none both at the sink and collected');
 my @opens = $s->log_text =~ /gate: domain=site\.example, state=open, until=\d+, reason=\w+(?! \(renewed\))\n/g;
 is(scalar @opens, 1, 'the gate opened once; the later doors joined or renewed it');
 
