@@ -103,9 +103,11 @@ qmgr_quota_notified_save(struct qmgr *q)
 		(void)unlink(tmp);
 		goto out;
 	}
-	/* The rename lasts only once private/ is on disk: then the notice may go. */
+	/* The rename lasts only once private/ is on disk: then the notice may
+	 * go. */
 	dir = xasprintf("%s/private", q->env.qdir);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(fd) < 0) {
 		log_warn("fsync %s: %s", dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
