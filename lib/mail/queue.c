@@ -713,6 +713,7 @@ queue_hold_set(const char *qdir, const char *id, bool on)
 {
 	char *path = queue_hold_path(qdir, id), *dir;
 	int fd, ret = 0;
+	bool changed = true;
 
 	if (path == NULL) {
 		errno = EINVAL;
@@ -722,10 +723,14 @@ queue_hold_set(const char *qdir, const char *id, bool on)
 		fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || close(fd) < 0)
 			ret = -1;
-	} else if (unlink(path) < 0 && errno != ENOENT) {
-		ret = -1;
+	} else if (unlink(path) < 0) {
+		/* Not held: hold/ did not change, and an fsync of it is a wasted commit. */
+		if (errno == ENOENT)
+			changed = false;
+		else
+			ret = -1;
 	}
-	if (ret == 0) {
+	if (ret == 0 && changed) {
 		dir = xasprintf("%s/hold", qdir);
 		(void)queue_dir_fsync(dir);
 		free(dir);
