@@ -460,7 +460,8 @@ pop3_list_next(struct pop3_session *s)
 	}
 	pop3_wait_end(s);
 	/* Queue IDs begin with the time: sorted, they are in arrival order. */
-	qsort(s->msgs, s->nmsgs, sizeof(*s->msgs), pop3_msg_cmp);
+	if (s->nmsgs > 0) /* an empty maildrop has no array: qsort(NULL) is undefined */
+		qsort(s->msgs, s->nmsgs, sizeof(*s->msgs), pop3_msg_cmp);
 	s->state = POP3_ST_TRANS;
 	(void)pop3_totals(s, &octets);
 	log_info("maildrop of user=%s from %s[%s]: method=%s, domains=%zu, "
