@@ -459,8 +459,11 @@ pop3_list_next(struct pop3_session *s)
 		return;
 	}
 	pop3_wait_end(s);
-	/* Queue IDs begin with the time: sorted, they are in arrival order. */
-	if (s->nmsgs > 0) /* an empty maildrop has no array: qsort(NULL) is undefined */
+	/*
+	 * Queue IDs begin with the time: sorted, they are in arrival order.
+	 * An empty maildrop has no array, and qsort(NULL, 0) is undefined.
+	 */
+	if (s->nmsgs > 0)
 		qsort(s->msgs, s->nmsgs, sizeof(*s->msgs), pop3_msg_cmp);
 	s->state = POP3_ST_TRANS;
 	(void)pop3_totals(s, &octets);
