@@ -74,18 +74,24 @@ sub postfix_env {
 }
 
 # free_port - a loopback TCP port nobody listens on right now.
+#
+# Below the kernel's ephemeral range (32768-60999 on Debian): a port the
+# kernel hands out as port 0 is also what it gives the outgoing connections
+# of every test running beside us, so a sink stopped and started again on
+# its port (the site going away and coming back) found it taken by some
+# client's socket and failed to bind (t/61-web died so in CI).
 sub free_port {
-	for (1 .. 50) {
-		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-		    LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 0)
-		    or die "bind 127.0.0.1:0: $!\n";
-		my $port = $s->sockport;
-		close $s;
+	for (1 .. 200) {
+		my $port = 20000 + int(rand(12000));
 		next if grep { $_ == $port } @ports_taken;
+		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+		    LocalPort => $port, Proto => 'tcp', Listen => 1, ReuseAddr => 0)
+		    or next;
+		close $s;
 		push @ports_taken, $port;
 		return $port;
 	}
-	die "no free port\n";
+	die "no free port in 20000-31999 on 127.0.0.1\n";
 }
 
 # wait_for CODE, SECONDS - poll until CODE returns true; its last value.
