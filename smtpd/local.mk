@@ -35,3 +35,10 @@ EXTRA_DIST += t/31-etrn.t t/32-submission.t t/lib/Smtpd2.pm
 # ETRN #domain: a name that is no group is the domain (issue 9).
 TESTS += t/33-etrn-hash-domain.t
 EXTRA_DIST += t/33-etrn-hash-domain.t
+
+# lib/util/workq: the worker threads that take smtpd's commits off the
+# event loop (issue 12).
+check_PROGRAMS += t/workq_test
+TESTS += t/workq_test
+t_workq_test_SOURCES = t/workq_test.c
+t_workq_test_LDADD = $(SLUICE_LIBS)
