@@ -87,6 +87,15 @@ is(number('count-file') - $files0, 4, 'one file fsync per message');
 is(scalar(my @f = $s->queue_files), 5, 'all four are in msg/');
 clear_cue('hold');
 
+# swaks with PIPELINING (MAIL, RCPT and DATA in one group): served as
+# before, the 250 after the commit, then its QUIT.
+($rc, $out) = $s->swaks('--pipeline', '--to', 'user@site.example',
+    '--from', 'sender@client.sluice.test', '--header', 'Subject: pipelined');
+is($rc, 0, 'swaks --pipeline is served') or diag($out);
+like($out, qr/<-  250 2\.0\.0 Ok: queued as [0-9A-F]{20}.*<-  221 /s,
+    'its message is queued, then QUIT answered');
+is(scalar(my @p = $s->queue_files), 6, 'six files in msg/');
+
 # Pipelining after the dot: the second transaction and QUIT come in the
 # same write as the first message's end, and the client half-closes at
 # once. They wait for the commit; then every reply comes, in order.
@@ -112,7 +121,7 @@ like($replies[4][1] // '', qr/^250 2\.0\.0 Ok: queued as [0-9A-F]{20}\r\n\z/,
     'the second message gets its 250');
 is($replies[5][0], 221, 'and QUIT its 221, after the half-close');
 close $c;
-is(scalar(@f = $s->queue_files), 7, 'both messages are in msg/');
+is(scalar(@f = $s->queue_files), 8, 'both messages are in msg/');
 
 # commit_in_flight SUBJECT - a session whose message waits in a blocked
 # fsync (the caller has set the "block" cue); its socket
