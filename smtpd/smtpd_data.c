@@ -166,10 +166,12 @@ static void
 smtpd_commit_finish(struct smtpd_session *s, int err)
 {
 	struct envelope *env = s->env;
+	/* Gone, or timed out meanwhile (its 421 is out): no reply of ours. */
+	bool answer = !s->gone && !s->ds.closing;
 
 	if (err != 0) {
 		log_warn("%s: commit queue file: %s", env->id, strerror(err));
-		if (!s->gone)
+		if (answer)
 			smtpd_reply(s, err == ENOSPC ? SMTP_R_NO_SPACE :
 			    SMTP_R_QUEUE_ERROR);
 		smtpd_reset(s);
@@ -189,7 +191,7 @@ smtpd_commit_finish(struct smtpd_session *s, int err)
 	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
 		log_warn("%s: notify qmgr: %s; the message waits for qmgr's scan of the spool",
 		    env->id, strerror(errno));
-	if (!s->gone)
+	if (answer)
 		smtpd_reply(s, SMTP_R_QUEUED, env->id);
 	smtpd_reset(s);
 }
