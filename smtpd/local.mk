@@ -35,3 +35,22 @@ EXTRA_DIST += t/31-etrn.t t/32-submission.t t/lib/Smtpd2.pm
 # ETRN #domain: a name that is no group is the domain (issue 9).
 TESTS += t/33-etrn-hash-domain.t
 EXTRA_DIST += t/33-etrn-hash-domain.t
+
+# lib/util/workq: the worker threads that take smtpd's commits off the
+# event loop (issue 12).
+check_PROGRAMS += t/workq_test
+TESTS += t/workq_test
+t_workq_test_SOURCES = t/workq_test.c
+t_workq_test_LDADD = $(SLUICE_LIBS)
+
+# The commit in worker threads, end to end: 451 on a failed fsync with
+# nothing left, overlapping commits, pipelining after the dot, a client
+# that leaves mid-commit, SIGTERM mid-commit (issue 12). The fsyncs
+# misbehave on cue through an LD_PRELOAD shim, built without sanitizers
+# (it is loaded into programs built with or without them).
+check_PROGRAMS += t/lib/fsync_shim.so
+t_lib_fsync_shim_so_SOURCES = t/lib/fsync_shim.c
+t_lib_fsync_shim_so_CFLAGS = -fPIC $(WARN_CFLAGS)
+t_lib_fsync_shim_so_LDFLAGS = -shared
+TESTS += t/17-smtpd-commit.t
+EXTRA_DIST += t/17-smtpd-commit.t

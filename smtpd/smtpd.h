@@ -29,6 +29,7 @@
 /* lib/util */
 #include "util/events.h"
 #include "util/stream.h"
+#include "util/workq.h"
 /* lib/mail */
 #include "mail/conf.h"
 #include "mail/daemon.h"
@@ -55,6 +56,7 @@ struct smtpd {
 	struct netlist *peer_nets;	/* addresses that may log in as a peer */
 	struct passwd_table *peer_pw;	/* the one peer login, CRAM-MD5 only */
 	struct smtpd_quota *quota;	/* capped domains' figures (smtpd_quota.c) */
+	struct workq *commits;		/* workers for queue_file_commit_sync */
 };
 
 /* Why DATA content is refused at its end (bits, all noted while reading). */
@@ -105,6 +107,13 @@ struct smtpd_session {
 	char **quota_doms;		/* capped domains the transaction counts against */
 	size_t quota_ndoms;
 
+	/*
+	 * A commit in flight (smtpd_data.c): no input is read until it is
+	 * over. gone: the client left meanwhile; the commit's end frees s.
+	 */
+	struct smtpd_commit *commit;
+	bool gone;
+
 	/* DATA in progress. */
 	bool in_data;
 	struct queue_file *qf;
@@ -141,8 +150,14 @@ void smtpd_session_new(struct smtpd *srv, int fd,
     const struct daemon_peer *peer, bool submission);
 /* smtpd_deadline_why - the log reason of a timeout (daemon_serve_ops) */
 void smtpd_deadline_why(void *owner, unsigned events, char *buf, size_t size);
-/* smtpd_session_free - log the disconnect, abort any queue file, free */
+/*
+ * smtpd_session_free - log the disconnect, abort any queue file, free;
+ * with a commit in flight only the connection goes, and the commit's
+ * end frees the rest (smtpd_session_release)
+ */
 void smtpd_session_free(struct smtpd_session **sp);
+/* smtpd_session_release - free what is left of a session whose connection is gone */
+void smtpd_session_release(struct smtpd_session *s);
 /* smtpd_reply - send one reply line (format from mail/smtp_reply.h) */
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,7 @@
 /* lib/util */
 #include "util/log.h"
 #include "util/stream.h"
+#include "util/workq.h"
 #include "util/xmalloc.h"
 /* lib/mail */
 #include "mail/proto.h"
@@ -137,13 +138,122 @@ smtpd_msgid_log(const struct smtpd_session *s)
 		log_info("%s: message-id=%.*s", s->env->id, (int)len, v);
 }
 
+/*
+ * One commit in flight. The worker gets the queue file and nothing else;
+ * the session, with its envelope, waits in the loop for done().
+ */
+struct smtpd_commit {
+	struct workq_job job;		/* first: the job is the commit */
+	struct smtpd_session *s;	/* reads no input meanwhile */
+	struct queue_file *qf;		/* the worker's until done() */
+	int err;			/* 0, or why the sync failed */
+};
+
+/* smtpd_commit_run - in a worker: fsync, close, rename, fsync msg/XX */
+static void
+smtpd_commit_run(struct workq_job *job)
+{
+	struct smtpd_commit *c = (struct smtpd_commit *)job;
+
+	c->err = queue_file_commit_sync(c->qf) == 0 ? 0 : errno;
+}
+
+/*
+ * smtpd_commit_finish - the message is durable (err 0) or gone: log,
+ * count, tell qmgr, and answer a client that is still there
+ */
+static void
+smtpd_commit_finish(struct smtpd_session *s, int err)
+{
+	struct envelope *env = s->env;
+	/* Gone, or timed out meanwhile (its 421 is out): no reply of ours. */
+	bool answer = !s->gone && !s->ds.closing;
+
+	if (err != 0) {
+		log_warn("%s: commit queue file: %s", env->id, strerror(err));
+		if (answer)
+			smtpd_reply(s, err == ENOSPC ? SMTP_R_NO_SPACE :
+			    SMTP_R_QUEUE_ERROR);
+		smtpd_reset(s);
+		return;
+	}
+	/*
+	 * Postfix's cleanup line, before qmgr can log the message's from=
+	 * line (qmgr owns that one: pflogsumm counts senders and bytes from
+	 * it, and only once).
+	 */
+	smtpd_msgid_log(s);
+	smtpd_quota_committed(s, env->id, s->data_size);
+	/*
+	 * The message is committed whatever happens here, so the client still
+	 * gets 250; qmgr's periodic scan of msg/ finds what it was not told.
+	 */
+	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
+		log_warn("%s: notify qmgr: %s; the message waits for qmgr's scan of the spool",
+		    env->id, strerror(errno));
+	if (answer)
+		smtpd_reply(s, SMTP_R_QUEUED, env->id);
+	smtpd_reset(s);
+}
+
+/* smtpd_commit_done - in the loop: the worker is through with the commit */
+static void
+smtpd_commit_done(struct workq_job *job)
+{
+	struct smtpd_commit *c = (struct smtpd_commit *)job;
+	struct smtpd_session *s = c->s;
+	int err = c->err;
+
+	queue_file_commit_end(&c->qf);
+	free(c);
+	s->commit = NULL;
+	smtpd_commit_finish(s, err);
+	if (s->gone) {
+		smtpd_session_release(s);
+		return;
+	}
+	/* What the client pipelined after the dot runs now (may free s). */
+	stream_pause(s->st, false);
+	smtpd_input_resume(s);
+}
+
+/*
+ * smtpd_commit_start - the order of DESIGN.md: commit (fsync, rename,
+ * fsync dir), then tell qmgr, then 250. The waiting part goes to a
+ * worker, so that other sessions are served meanwhile and their commits
+ * overlap; this session reads nothing until it is over. A failed
+ * commit leaves nothing and gets no 250.
+ */
+static void
+smtpd_commit_start(struct smtpd_session *s)
+{
+	struct smtpd_commit *c;
+
+	if (queue_file_commit_begin(s->qf) < 0) {
+		int e = errno;
+
+		log_warn("%s: commit queue file: %s", s->env->id, strerror(e));
+		smtpd_reply(s, e == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_QUEUE_ERROR);
+		smtpd_reset(s);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->job.run = smtpd_commit_run;
+	c->job.done = smtpd_commit_done;
+	c->s = s;
+	c->qf = s->qf;
+	s->qf = NULL;
+	s->commit = c;
+	stream_pause(s->st, true);
+	workq_submit(s->srv->commits, &c->job);
+}
+
 /* smtpd_data_end - the final "." arrived: commit, tell qmgr, then 250 */
 static void
 smtpd_data_end(struct smtpd_session *s)
 {
 	struct envelope *env = s->env;
 	unsigned f = s->data_flags;
-	int e;
 
 	s->in_data = false;
 	s->ds.last_cmd = "END-OF-MESSAGE";
@@ -180,33 +290,7 @@ smtpd_data_end(struct smtpd_session *s)
 		smtpd_reset(s);
 		return;
 	}
-	/*
-	 * The order of DESIGN.md: commit (fsync, rename, fsync dir), then tell
-	 * qmgr, then 250. A failed commit leaves nothing and gets no 250.
-	 */
-	if (queue_file_commit(&s->qf) < 0) {
-		e = errno;
-		log_warn("%s: commit queue file: %s", env->id, strerror(e));
-		smtpd_reply(s, e == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_QUEUE_ERROR);
-		smtpd_reset(s);
-		return;
-	}
-	/*
-	 * Postfix's cleanup line, before qmgr can log the message's from=
-	 * line (qmgr owns that one: pflogsumm counts senders and bytes from
-	 * it, and only once).
-	 */
-	smtpd_msgid_log(s);
-	smtpd_quota_committed(s, env->id, s->data_size);
-	/*
-	 * The message is committed whatever happens here, so the client still
-	 * gets 250; qmgr's periodic scan of msg/ finds what it was not told.
-	 */
-	if (qmgr_notify_queued(s->srv->cfg->queue_directory, env->id) < 0)
-		log_warn("%s: notify qmgr: %s; the message waits for qmgr's scan of the spool",
-		    env->id, strerror(errno));
-	smtpd_reply(s, SMTP_R_QUEUED, env->id);
-	smtpd_reset(s);
+	smtpd_commit_start(s);
 }
 
 /*

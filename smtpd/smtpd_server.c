@@ -105,6 +105,7 @@ smtpd_server_new(struct daemon *d)
 	(void)passwd_reload(&srv->pw, srv->cfg->passwd_file, true);
 	smtpd_peer_setup(srv);
 	smtpd_quota_setup(srv);
+	srv->commits = workq_new(srv->loop, (unsigned)srv->cfg->smtpd_commit_threads);
 	srv->serve = daemon_server_new(d, &smtpd_serve_ops, srv);
 	return srv;
 }
@@ -117,6 +118,12 @@ smtpd_server_free(struct smtpd **srvp)
 	if (srv == NULL)
 		return;
 	daemon_server_free(&srv->serve);
+	/*
+	 * Sessions freed with a commit in flight wait for it here: each is
+	 * finished (announced to qmgr, or removed) before anything it uses
+	 * goes, and no worker outlives the structures it writes.
+	 */
+	workq_free(&srv->commits);
 	smtpd_quota_clear(srv);
 	passwd_table_free(&srv->pw);
 	smtpd_peer_clear(srv);

@@ -145,17 +145,32 @@ smtpd_session_free(struct smtpd_session **sp)
 	*sp = NULL;
 	smtpd_counts(s, counts, sizeof(counts));
 	log_info("disconnect from %s[%s]%s", s->name, s->addr, counts);
-	if (s->qf != NULL)
-		queue_file_abort(&s->qf);
-	envelope_free(&s->env);
-	smtpd_quota_release(s);
-	free(s->msgid);
 	ev_timer_cancel(s->srv->loop, &s->tarpit);
 	ev_timer_cancel(s->srv->loop, &s->auth_delay);
 	ev_timer_cancel(s->srv->loop, &s->pregreet);
 	smtpd_auth_reset(s);
 	stream_free(&s->st);
 	daemon_session_end(&s->ds);
+	/*
+	 * A worker is still making the message durable: its end must still
+	 * announce it to qmgr (or know it removed), so the transaction
+	 * outlives the connection until then.
+	 */
+	if (s->commit != NULL) {
+		s->gone = true;
+		return;
+	}
+	smtpd_session_release(s);
+}
+
+void
+smtpd_session_release(struct smtpd_session *s)
+{
+	if (s->qf != NULL)
+		queue_file_abort(&s->qf);
+	envelope_free(&s->env);
+	smtpd_quota_release(s);
+	free(s->msgid);
 	free(s->helo);
 	free(s);
 }
@@ -251,7 +266,8 @@ smtpd_input(struct smtpd_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 
-	while (!s->ds.closing && s->tarpit == NULL && s->auth_delay == NULL) {
+	while (!s->ds.closing && s->tarpit == NULL && s->auth_delay == NULL &&
+	    s->commit == NULL) {
 		const char *line;
 		size_t len;
 		unsigned errors = s->errors;
@@ -330,6 +346,13 @@ smtpd_session_event(struct stream *st, unsigned events, void *ctx)
 		(void)smtpd_pregreet_caught(s);	/* nothing runs before the 220 */
 	else if (events & (STREAM_EV_READ | STREAM_EV_FLUSHED | STREAM_EV_TLS))
 		smtpd_input(s);
+	/*
+	 * A commit in flight: what follows the dot waits, and so does the
+	 * judgement of an EOF that came with it (the client's QUIT is still
+	 * to be answered); the commit's end resumes the input.
+	 */
+	if (s->commit != NULL)
+		return;
 	if (daemon_session_finished(&s->ds))
 		return;
 	if (!s->ds.closing)

@@ -80,6 +80,7 @@ struct config {
 
 	char *smtpd_banner;
 	long smtpd_process_limit;
+	long smtpd_commit_threads;	/* workers fsyncing queue files */
 	long smtpd_connection_limit;	/* sessions per smtpd process */
 	long smtpd_client_connection_limit; /* sessions per client address */
 	long smtpd_timeout;

@@ -70,6 +70,8 @@ const struct param params[] = {
 	{ "web_listen", PT_HOSTPORTS, "", F(web_listen) },
 	{ "smtpd_banner", PT_STRING, "$myhostname ESMTP sluice", F(smtpd_banner) },
 	{ "smtpd_process_limit", PT_INT, "1", F(smtpd_process_limit), .min = 1 },
+	/* Worker threads per smtpd that wait on the disk for commits (issue 12). */
+	{ "smtpd_commit_threads", PT_INT, "8", F(smtpd_commit_threads), .min = 1, .max = 64 },
 	{ "smtpd_connection_limit", PT_INT, "1000", F(smtpd_connection_limit), .min = 1 },
 	{ "smtpd_client_connection_limit", PT_INT, "20", F(smtpd_client_connection_limit), .min = 1 },
 	{ "smtpd_timeout", PT_TIME, "300s", F(smtpd_timeout), .min = 1 },

@@ -32,7 +32,8 @@
  *				write header and envelope
  *	2 queue_file_write()	append content (buffered; ENOSPC reported)
  *	3 queue_file_commit()	trailer, flush, fsync, close (each checked),
- *				rename to msg/XX/ID, fsync msg/XX
+ *				rename to msg/XX/ID, fsync msg/XX (smtpd runs
+ *				the waiting part in a worker thread, below)
  *	4 (caller)		tell qmgr (best effort: qmgr also finds it at start)
  *	5 (caller)		reply 250 with the queue ID
  *	6 queue_journal_append() per finished recipient, fsync'd
@@ -118,6 +119,21 @@ uint64_t queue_file_size(const struct queue_file *qf);
 int queue_file_commit(struct queue_file **qfp);
 /* queue_file_abort - unlink the temporary file, free *qfp */
 void queue_file_abort(struct queue_file **qfp);
+/*
+ * Step 3 in two parts, for a server that must not wait on the disk in its
+ * event loop (smtpd: util/workq.h). In order:
+ *   queue_file_commit_begin(qf)	in the loop: trailer, flush; 0, or -1
+ *					with errno (then queue_file_abort)
+ *   queue_file_commit_sync(qf)	in any one thread, system calls only:
+ *					fsync, close, rename, fsync msg/XX; 0,
+ *					or -1 with errno and nothing left behind
+ *   queue_file_commit_end(&qf)	in the loop: free, whatever sync said
+ * Only a 0 from the sync allows the 250. queue_file_abort() is safe
+ * between begin and sync (nothing committed yet).
+ */
+int queue_file_commit_begin(struct queue_file *qf);
+int queue_file_commit_sync(struct queue_file *qf);
+void queue_file_commit_end(struct queue_file **qfp);
 
 /* One committed message, opened and validated once (queue_open). */
 struct queue_msg {

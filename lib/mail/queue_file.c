@@ -62,6 +62,9 @@ struct queue_file {
 	int err;		/* first write error, sticky; 0 if none */
 	uint64_t size;		/* content bytes accepted */
 	uint64_t max_size;	/* 0: no limit */
+	char *final_path;	/* msg/XX/ID, from queue_file_commit_begin */
+	char *bucket_path;	/* msg/XX */
+	bool committed;		/* queue_file_commit_sync succeeded */
 	size_t buf_len;
 	unsigned char buf[QUEUE_WBUF_SIZE];
 };
@@ -399,6 +402,9 @@ queue_file_create(const char *qdir, struct envelope *env)
 	qf->err = 0;
 	qf->size = 0;
 	qf->max_size = 0;
+	qf->final_path = NULL;
+	qf->bucket_path = NULL;
+	qf->committed = false;
 	qf->buf_len = 0;
 	memcpy(hdr, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
 	put_be(hdr + 8, QUEUE_FORMAT_VERSION, 4);
@@ -455,24 +461,49 @@ queue_file_release(struct queue_file *qf)
 {
 	free(qf->qdir);
 	free(qf->tmp_path);
+	free(qf->final_path);
+	free(qf->bucket_path);
 	free(qf);
 }
 
-/* queue_file_commit - step 3; frees *qfp; 0, or -1 with errno and nothing left behind */
+/*
+ * queue_file_commit_begin - step 3, the part that runs where the file was
+ * written: the trailer, the last buffer, and the paths the sync needs
+ * (so that the sync allocates nothing). 0, or -1 with errno (the caller
+ * then aborts qf).
+ */
 int
-queue_file_commit(struct queue_file **qfp)
+queue_file_commit_begin(struct queue_file *qf)
 {
-	struct queue_file *qf = *qfp;
 	unsigned char trailer[QUEUE_TRAILER_LEN];
-	char *final = NULL, *bucket = NULL;
-	int saved, rc;
 
-	*qfp = NULL;
 	put_be(trailer, qf->size, 8);
 	memcpy(trailer + 8, QUEUE_END, 4);
 	if (queue_file_put(qf, trailer, sizeof(trailer)) == -1 ||
 	    queue_file_flush(qf) == -1)
+		return -1;
+	free(qf->final_path);
+	free(qf->bucket_path);
+	qf->final_path = queue_path(qf->qdir, qf->id, false);
+	qf->bucket_path = queue_bucket_path(qf->qdir, qf->id);
+	return 0;
+}
+
+/*
+ * queue_file_commit_sync - step 3, the waiting part: fsync, close,
+ * rename into msg/XX/, fsync msg/XX. System calls only, on what qf
+ * owns: safe in a worker thread (util/workq.h). 0, or -1 with errno and
+ * nothing left behind (neither the temporary file nor the message).
+ */
+int
+queue_file_commit_sync(struct queue_file *qf)
+{
+	int saved, rc;
+
+	if (qf->final_path == NULL || qf->bucket_path == NULL) {
+		errno = EINVAL;
 		goto fail;
+	}
 	/*
 	 * The data must be on disk before the name appears in msg/: after a
 	 * crash a committed name with missing data would be a lost message
@@ -486,41 +517,69 @@ queue_file_commit(struct queue_file **qfp)
 	qf->fd = -1;
 	if (rc == -1)
 		goto fail;
-	final = queue_path(qf->qdir, qf->id, false);
-	bucket = queue_bucket_path(qf->qdir, qf->id);
 	/*
 	 * The rename is the commit point: the file is complete or absent.
 	 * incoming/ itself is not fsync'd: a name that lingers there after
 	 * a crash is only garbage, purged at start.
 	 */
-	if (queue_rename_noreplace(qf->tmp_path, final) == -1)
+	if (queue_rename_noreplace(qf->tmp_path, qf->final_path) == -1)
 		goto fail;
 	/*
 	 * Only the directory fsync makes the new name durable; until it
 	 * succeeds we may not answer 250. If it fails, take the message back
 	 * out so that nothing we refused can be delivered later.
 	 */
-	if (queue_dir_fsync(bucket) == -1) {
+	if (queue_dir_fsync(qf->bucket_path) == -1) {
 		saved = errno;
-		(void)unlink(final);
-		(void)queue_dir_fsync(bucket);
+		(void)unlink(qf->final_path);
+		(void)queue_dir_fsync(qf->bucket_path);
 		errno = saved;
-		goto fail;
+		return -1;
 	}
-	free(final);
-	free(bucket);
-	queue_file_release(qf);
+	qf->committed = true;
 	return 0;
 fail:
 	saved = errno;
 	if (qf->fd != -1)
-		close(qf->fd);
+		(void)close(qf->fd);
+	qf->fd = -1;
 	(void)unlink(qf->tmp_path);
-	free(final);
-	free(bucket);
-	queue_file_release(qf);
 	errno = saved;
 	return -1;
+}
+
+/* queue_file_commit_end - free *qfp after queue_file_commit_sync, whatever it returned */
+void
+queue_file_commit_end(struct queue_file **qfp)
+{
+	struct queue_file *qf = *qfp;
+
+	if (qf == NULL)
+		return;
+	*qfp = NULL;
+	queue_file_release(qf);
+}
+
+/* queue_file_commit - step 3 in one go; frees *qfp; 0, or -1 with errno and nothing left behind */
+int
+queue_file_commit(struct queue_file **qfp)
+{
+	struct queue_file *qf = *qfp;
+	int saved;
+
+	*qfp = NULL;
+	if (queue_file_commit_begin(qf) == -1) {
+		queue_file_abort(&qf);
+		return -1;
+	}
+	if (queue_file_commit_sync(qf) == -1) {
+		saved = errno;
+		queue_file_commit_end(&qf);
+		errno = saved;
+		return -1;
+	}
+	queue_file_commit_end(&qf);
+	return 0;
 }
 
 /* queue_file_abort - unlink the temporary file, free *qfp */
@@ -535,7 +594,9 @@ queue_file_abort(struct queue_file **qfp)
 	*qfp = NULL;
 	if (qf->fd != -1)
 		close(qf->fd);
-	(void)unlink(qf->tmp_path);
+	/* Once committed, the temporary name is gone and is no longer ours. */
+	if (!qf->committed)
+		(void)unlink(qf->tmp_path);
 	queue_file_release(qf);
 	errno = saved;
 }

@@ -13,4 +13,5 @@ lib_util_libsluice_util_a_SOURCES = \
 	lib/util/timemath.h \
 	lib/util/chunk.c lib/util/chunk.h \
 	lib/util/sdnotify.c lib/util/sdnotify.h \
-	lib/util/cmdline.c lib/util/cmdline.h
+	lib/util/cmdline.c lib/util/cmdline.h \
+	lib/util/workq.c lib/util/workq.h
