@@ -70,10 +70,20 @@ deliver_job_over(void *ctx, struct job *j)
 	deliver_job_free(&job);
 }
 
+/* deliver_job_reporting - is qmgr there to hear of results (job_agent.reporting) */
+static bool
+deliver_job_reporting(void *ctx)
+{
+	struct deliver_job *job = ctx;
+
+	return job->d->qmgr_fd >= 0;
+}
+
 static const struct job_agent deliver_job_agent = {
 	.send = deliver_job_send_rec,
 	.over = deliver_job_over,
 	.relay_note = "",
+	.reporting = deliver_job_reporting,
 };
 
 void

@@ -27,3 +27,6 @@ t_qmgr_test_LDADD = qmgr/libqmgr.a $(SLUICE_LIBS)
 
 # issue 11: the customer's own held mail (web)
 qmgr_libqmgr_a_SOURCES += qmgr/qmgr_held.c
+
+# issue 12: the directory fsyncs of removals, batched (qmgr_sync.c)
+qmgr_libqmgr_a_SOURCES += qmgr/qmgr_sync.c

@@ -68,6 +68,8 @@ main(int argc, char **argv)
 	q.cfg = d.cfg;
 	qmgr_init(&q);
 	(void)daemon_run(&d, qmgr_reload, &q);
+	/* Removals still waiting for their directory's fsync. */
+	qmgr_sync_flush(&q);
 	qmgr_shutdown(&q);
 	daemon_clear(&d);
 	return 0;

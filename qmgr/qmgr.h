@@ -52,6 +52,9 @@ struct qmgr_rcpt {
 };
 
 /* One delivery job: one message to the recipients of one domain. */
+/* msg/XX: the bucket directories, two hex digits (mail/queue.h). */
+#define QMGR_SYNC_BUCKETS	256
+
 struct qmgr_job {
 	uint64_t num;
 	char id[32];
@@ -144,6 +147,10 @@ struct qmgr {
 	struct dnscheck_batch *dnscheck;
 	struct self_addrs *dnscheck_self;
 	size_t dnscheck_problems;
+	/* Buckets of msg/ with removals not yet fsync'd (qmgr_sync.c). */
+	bool sync_dirty[QMGR_SYNC_BUCKETS];
+	size_t sync_pending;
+	struct ev_timer *sync_timer;
 };
 
 /* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
@@ -182,8 +189,19 @@ void qmgr_job_assign(struct qmgr *q, struct qmgr_agent *a, struct qmgr_job *j);
 void qmgr_job_free(struct qmgr_job **jp);
 /* qmgr_ready_push - dom has queued jobs: put it on the ready list once */
 void qmgr_ready_push(struct qmgr *q, struct qmgr_domain *dom);
-/* qmgr_job_finish - act on deliver's results for job j, then forget it */
-void qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error);
+/*
+ * qmgr_job_finish - act on deliver's results for job j, then forget it;
+ * complete: deliver says the job finished the message, unjournalled
+ * (type=done complete=1, mail/proto.h)
+ */
+void qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error,
+    bool complete);
+
+/* qmgr_sync.c */
+/* qmgr_sync_note - the message id was unlinked: fsync its bucket soon */
+void qmgr_sync_note(struct qmgr *q, const char *id);
+/* qmgr_sync_flush - fsync every bucket with removals now (timer, exit) */
+void qmgr_sync_flush(struct qmgr *q);
 
 /* qmgr_domain_drop_queued - forget jobs not yet at an agent */
 void qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom);

@@ -115,7 +115,7 @@ qmgr_agent_done(struct qmgr *q, struct qmgr_agent *a, const struct ipc_rec *rec)
 	if (proto_done_decode(rec, &pd, "deliver agent") < 0 ||
 	    (j = qmgr_agent_job(q, a, pd.job)) == NULL)
 		return -1;
-	qmgr_job_finish(q, j, pd.conn_error);
+	qmgr_job_finish(q, j, pd.conn_error, pd.complete);
 	return 0;
 }
 

@@ -447,9 +447,47 @@ qmgr_agent_ready_bound(struct qmgr *q, const struct qmgr_agent *a)
 	}
 }
 
-/* qmgr_job_finish - act on deliver's results for job j, then forget it */
+/*
+ * qmgr_job_remove - type=done complete=1: the job delivered every recipient
+ * of the message the file and journal left pending, and nothing went to
+ * the journal. Drop its entries and unlink it, without reading it again;
+ * the directory's fsync waits for others (qmgr_sync.c). true when the
+ * message is gone; false (logged) when the results do not agree or the
+ * unlink failed: then the sent recipients are journalled here, and the
+ * caller takes the ordinary path, which reads the journal.
+ */
+static bool
+qmgr_job_remove(struct qmgr *q, const struct qmgr_job *j, size_t nsent)
+{
+	const char *why = NULL;
+	size_t i;
+
+	if (nsent != j->nrcpt || j->partial)
+		why = "the job's results do not say so";
+	else if (qindex_del_message(q->env.qi, j->id) < 0)
+		why = "index update failed";
+	else if (queue_unlink(q->env.qdir, j->id) < 0 && errno != ENOENT)
+		why = strerror(errno);
+	if (why == NULL) {
+		log_info("%s: removed", j->id);
+		qmgr_sync_note(q, j->id);
+		return true;
+	}
+	/* The journal is what is left to say who has the message: write it now. */
+	log_warn("%s: remove message finished by job %" PRIu64 ": %s; journalling its "
+	    "sent recipients instead", j->id, j->num, why);
+	for (i = 0; i < j->nrcpt; i++)
+		if (j->rcpt[i].status == QMGR_R_SENT &&
+		    queue_journal_append(q->env.qdir, j->id, j->rcpt[i].idx,
+		    JOURNAL_DONE) < 0)
+			log_warn("%s: append to journal: %s; the message may be sent "
+			    "again", j->id, strerror(errno));
+	return false;
+}
+
 void
-qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
+qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error,
+    bool complete)
 {
 	struct qmgr_domain *dom = j->dom;
 	struct qindex_entry *e = NULL;
@@ -493,6 +531,9 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		failure = xstrdup(first_error);
 	if (j->home != NULL)
 		qmgr_home_done(j, conn_error, nsent, nbounced, ndeferred);
+	/* The common case: the message is done, with no journal to read. */
+	if (complete && qmgr_job_remove(q, j, nsent))
+		goto forget;
 	/*
 	 * The queue file is read once after the job, for the bounces and the
 	 * index rewrite. The rewrite trusts the journal, not the results
@@ -520,6 +561,7 @@ qmgr_job_finish(struct qmgr *q, struct qmgr_job *j, const char *conn_error)
 		qmgr_domain_retry_at(q, dom, e->next_try);
 	qindex_entry_free(&e);
 
+forget:
 	/*
 	 * A job carries at most PROTO_JOB_RCPT_MAX recipients: while this one
 	 * made progress, the rest of the entry follows in the same release

@@ -192,17 +192,32 @@ like($m[0] // '', qr/X-Rcpt-Args: <a\@site.example>.*X-Rcpt-Args: <b\@site.examp
     'both recipients in one transaction');
 like($m[0] // '', qr/^X-Helo-Args: out\.sluice\.test$/m,
     'EHLO gives smtp_helo_name (sluice.conf(5)), not myhostname');
-ok(-s "$qdir/msg/" . substr($id, -2) . "/$id.j", 'journal written');
+# The transaction delivered every recipient: the message is done, no
+# journal is written, and type=done says so (qmgr removes the message).
+ok(!-e "$qdir/msg/" . substr($id, -2) . "/$id.j", 'no journal for a message delivered whole');
+is(rec_get($done, 'complete'), '1', 'type=done complete=1');
 like(slurp($dlog), qr/\Q$id\E: to=<a\@site.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$sinkport, delay=[\d.]+, delays=[\d.]+\/[\d.]+\/[\d.]+\/[\d.]+, dsn=2\.0\.0, status=sent \(250 [^)]*\)/,
     'Postfix-shaped log line');
 
-# 2. The same recipients again: the journal says done, nothing is sent.
-($r, $done) = run_job($id, 'site.example', "[127.0.0.1]:$sinkport",
+# 2. Part of a message (a@ of a@ and b@): a@ is journalled, the message
+# is not complete. Then both: the journal says a@ is done, only b@ is
+# sent, and that finishes the message.
+my $idp = inject($body, 'a@site.example', 'b@site.example');
+($r, $done) = run_job($idp, 'site.example', "[127.0.0.1]:$sinkport",
+    'a@site.example');
+is(rec_get($r->{0}, 'status'), 'sent', 'part of a message: a@ sent');
+ok(-s "$qdir/msg/" . substr($idp, -2) . "/$idp.j", 'part of a message: journal written');
+ok($done && !defined rec_get($done, 'complete'), 'part of a message: not complete');
+($r, $done) = run_job($idp, 'site.example', "[127.0.0.1]:$sinkport",
     'a@site.example', 'b@site.example');
 is(rec_get($r->{0}, 'status'), 'sent', 'journaled recipient reported sent');
 # The job's done record comes after anything it sent was answered.
 ok($done, 'the second job is done');
-is(scalar(sink_messages("$dir/sink1")), 1, 'and not sent twice');
+is(rec_get($done, 'complete'), '1', 'b@ finished the message: complete=1');
+@m = sink_messages("$dir/sink1");
+is(scalar @m, 3, 'one message for a@, then one for b@ only');
+ok(@m == 3 && (grep { /X-Rcpt-Args: <a\@site.example>/ } @m) == 2 &&
+    (grep { /X-Rcpt-Args: <b\@site.example>/ } @m) == 2, 'a@ not sent twice');
 
 # 3. A second message reuses the idle session (RSET), then a bounce.
 my $id2 = inject("Subject: two\r\n\r\nbody\r\n", 'c@site.example');

@@ -37,17 +37,30 @@ struct seen {
 	bool over;
 };
 
-/* fake_send - keep "type status idx" of each record */
+/* fake_send - keep "type status idx" of each record, " complete" if it says so */
 static int
 fake_send(void *ctx, const struct ipc_rec *rec)
 {
 	struct seen *seen = ctx;
 	const char *st = ipc_rec_get(rec, "status"), *idx = ipc_rec_get(rec, "idx");
+	const char *complete = ipc_rec_get(rec, PROTO_F_COMPLETE);
 
 	if (seen->n < 16)
-		snprintf(seen->recs[seen->n++], sizeof(seen->recs[0]), "%s %s %s",
-		    ipc_rec_type(rec), st != NULL ? st : "-", idx != NULL ? idx : "-");
+		snprintf(seen->recs[seen->n++], sizeof(seen->recs[0]), "%s %s %s%s",
+		    ipc_rec_type(rec), st != NULL ? st : "-", idx != NULL ? idx : "-",
+		    complete != NULL ? " complete" : "");
 	return 0;
+}
+
+/* Whether the fake agent's qmgr hears results (job_agent.reporting). */
+static bool fake_qmgr_there = true;
+
+/* fake_reporting - fake_qmgr_there */
+static bool
+fake_reporting(void *ctx)
+{
+	(void)ctx;
+	return fake_qmgr_there;
 }
 
 /* fake_over - the job is over: free it, as an agent does */
@@ -64,6 +77,7 @@ static const struct job_agent fake_agent = {
 	.send = fake_send,
 	.over = fake_over,
 	.relay_note = "",
+	.reporting = fake_reporting,
 };
 
 /* log_has - does the log contain s? */
@@ -248,7 +262,11 @@ test_open(void)
 		free(too);
 	}
 
-	/* The transaction's results: b@ got 250, journalled before reported. */
+	/*
+	 * The transaction's results: b@, the last one pending, got 250. That
+	 * finishes the message: no journal record, and type=done says
+	 * complete (qmgr removes the message).
+	 */
 	job->msg.nrcpt = 1;
 	job->msg.result = xcalloc(1, sizeof(*job->msg.result));
 	job->msg.result[0].code = 250;
@@ -261,8 +279,8 @@ test_open(void)
 	{
 		enum journal_status st[3];
 
-		ok(queue_journal_read(qdir, id, 3, st) == 0 && st[1] == JOURNAL_DONE,
-		    "b@ is in the journal");
+		ok(queue_journal_read(qdir, id, 3, st) == 0 && st[1] == JOURNAL_PENDING,
+		    "b@ finished the message: not journalled");
 	}
 	ok(seen.n == 1 && strcmp(seen.recs[0], "rcpt sent 1") == 0,
 	    "b@ reported sent: got %s", seen.n > 0 ? seen.recs[0] : "nothing");
@@ -270,8 +288,81 @@ test_open(void)
 	    "the log line names the relay");
 	seen.n = 0;
 	job_finish(job, "deferred", "4.3.0", "no result", NULL);
-	ok(seen.over && seen.n == 1 && strcmp(seen.recs[0], "done - -") == 0,
-	    "finish: only type=done is left, then over(): got %zu records", seen.n);
+	ok(seen.over && seen.n == 1 && strcmp(seen.recs[0], "done - - complete") == 0,
+	    "finish: only type=done complete=1 is left, then over(): got %zu "
+	    "records (%s)", seen.n, seen.n > 0 ? seen.recs[0] : "");
+}
+
+/*
+ * test_journal_or_not - a transaction's 2xx is journalled unless the
+ * transaction finished the whole message and qmgr is there to remove it.
+ */
+static void
+test_journal_or_not(void)
+{
+	static const char *const r[] = { "a@site.example", "b@site.example",
+		"c@site.example" };
+	static const char *const x[] = { "0", "1", "2" };
+	static const struct {
+		const char *what;
+		size_t nrcpt;		/* the job's: a@, b@, c@ in that order */
+		int code[3];		/* their replies */
+		bool qmgr_there;
+		const char *want;	/* journal of a@ b@ c@: D done, - pending */
+		bool complete;
+	} cases[] = {
+		{ "all three 250", 3, { 250, 250, 250 }, true, "---", true },
+		{ "all three 250, one 251", 3, { 250, 251, 250 }, true, "---", true },
+		{ "one 450", 3, { 250, 450, 250 }, true, "D-D", false },
+		{ "one 550", 3, { 550, 250, 250 }, true, "-DD", false },
+		{ "a job of two of three", 2, { 250, 250, 0 }, true, "DD-", false },
+		{ "all 250, qmgr away", 3, { 250, 250, 250 }, false, "DDD", false },
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char id[QUEUE_ID_LEN + 1], got[4] = "???";
+		enum journal_status st[3];
+		struct seen seen = { .n = 0 };
+		struct ipc_rec *rec;
+		struct job *job;
+		const char *why;
+
+		commit(id);
+		rec = job_rec(id, "site.example", r, x, cases[i].nrcpt);
+		job = job_parse(rec, &why);
+		ipc_rec_free(&rec);
+		if (!ok(job != NULL && (job->agent = &fake_agent, job->ctx = &seen,
+		    job_open(job, qdir) == 0), "%s: open the job", cases[i].what)) {
+			job_free(&job);
+			continue;
+		}
+		job->msg.nrcpt = cases[i].nrcpt;
+		job->msg.result = xcalloc(cases[i].nrcpt, sizeof(*job->msg.result));
+		job->mmap = xcalloc(cases[i].nrcpt, sizeof(*job->mmap));
+		for (k = 0; k < cases[i].nrcpt; k++) {
+			job->msg.result[k].code = cases[i].code[k];
+			snprintf(job->msg.result[k].dsn, sizeof(job->msg.result[k].dsn),
+			    "%d.0.0", cases[i].code[k] / 100);
+			job->msg.result[k].reply = xasprintf("%d x", cases[i].code[k]);
+			job->mmap[k] = k;
+		}
+		fake_qmgr_there = cases[i].qmgr_there;
+		job_results(job, "mx.site.example", "192.0.2.9", 25);
+		fake_qmgr_there = true;
+		if (queue_journal_read(qdir, id, 3, st) == 0)
+			for (k = 0; k < 3; k++)
+				got[k] = st[k] == JOURNAL_DONE ? 'D' :
+				    st[k] == JOURNAL_PENDING ? '-' : '?';
+		ok(strcmp(got, cases[i].want) == 0, "%s: journal got %s, want %s",
+		    cases[i].what, got, cases[i].want);
+		job_finish(job, "deferred", "4.3.0", "no result", NULL);
+		ok(seen.over && seen.n > 0 && (strstr(seen.recs[seen.n - 1],
+		    " complete") != NULL) == cases[i].complete,
+		    "%s: type=done %s complete=1 (%s)", cases[i].what,
+		    cases[i].complete ? "with" : "without",
+		    seen.n > 0 ? seen.recs[seen.n - 1] : "nothing sent");
+	}
 }
 
 /*
@@ -332,6 +423,7 @@ main(void)
 	test_parse();
 	test_delay_format();
 	test_open();
+	test_journal_or_not();
 	test_open_gone();
 	test_open_bad_journal();
 	test_queue_done(qdir, &logpath);

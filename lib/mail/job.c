@@ -230,12 +230,12 @@ job_finish(struct job *job, const char *status, const char *dsn,
 	for (i = 0; i < job->nrcpt; i++)
 		if (!job->rcpt[i].finished)
 			job_rcpt_finish(job, i, status, dsn, "none", why, why);
-	rec = ipc_rec_new(PROTO_T_DONE);
-	ipc_rec_addf(rec, "job", "%llu", job->no);
-	if (conn_error != NULL) {
+	/* A conn_error longer than an IPC field is cut, never the record dropped. */
+	if (conn_error != NULL)
 		snprintf(text, sizeof(text), "%s", conn_error);
-		ipc_rec_add(rec, "conn_error", text);
-	}
+	rec = proto_done_encode(&(struct proto_done){ .job = job->no,
+	    .conn_error = conn_error != NULL ? text : NULL,
+	    .complete = job->complete });
 	(void)job->agent->send(job->ctx, rec);
 	ipc_rec_free(&rec);
 	job->agent->over(job->ctx, job);
@@ -296,6 +296,10 @@ job_open(struct job *job, const char *qdir)
 		free(js);
 		return -1;
 	}
+	job->npending = 0;
+	for (i = 0; i < job->qm.env->nrcpt; i++)
+		if (js[i] == JOURNAL_PENDING)
+			job->npending++;
 	for (i = 0; i < job->nrcpt; i++)
 		job_check_rcpt(job, i, js);
 	free(js);
@@ -359,6 +363,35 @@ job_send(struct job *job, struct smtp_client *cl)
 	return 0;
 }
 
+/*
+ * job_completes - did this transaction deliver every recipient the file
+ * and journal left pending (each 2xx, each pending one in it once)?
+ */
+static bool
+job_completes(const struct job *job)
+{
+	size_t nenv = job->qm.env->nrcpt, j, n = 0;
+	bool *seen;
+
+	if (job->npending == 0 || job->msg.nrcpt != job->npending ||
+	    job->msg.result == NULL)
+		return false;
+	seen = xcalloc(nenv, sizeof(*seen));
+	for (j = 0; j < job->msg.nrcpt; j++) {
+		size_t idx = job->rcpt[job->mmap[j]].idx;
+
+		if (job->msg.result[j].code / 100 != 2)
+			break;
+		/* job_check_rcpt sent only recipients of the file that were pending. */
+		if (idx < nenv && !seen[idx]) {
+			seen[idx] = true;
+			n++;
+		}
+	}
+	free(seen);
+	return j == job->msg.nrcpt && n == job->npending;
+}
+
 void
 job_results(struct job *job, const char *host, const char *addr,
     unsigned port)
@@ -367,6 +400,13 @@ job_results(struct job *job, const char *host, const char *addr,
 	size_t j;
 
 	snprintf(relay, sizeof(relay), "%s[%s]:%u", host, addr, port);
+	/*
+	 * Every pending recipient delivered: the message is done, and qmgr
+	 * removes it on type=done complete=1. A journal would cost two
+	 * fsyncs (file and directory) per message only to be unlinked.
+	 */
+	job->complete = job_completes(job) && (job->agent->reporting == NULL ||
+	    job->agent->reporting(job->ctx));
 	for (j = 0; j < job->msg.nrcpt; j++) {
 		const struct smtp_rcpt_result *r = &job->msg.result[j];
 		size_t i = job->mmap[j];
@@ -374,7 +414,7 @@ job_results(struct job *job, const char *host, const char *addr,
 
 		if (r->code / 100 == 2) {
 			/* The journal first: qmgr may drop the file once told. */
-			if (queue_journal_append(job->qdir, job->id,
+			if (!job->complete && queue_journal_append(job->qdir, job->id,
 			    job->rcpt[i].idx, JOURNAL_DONE) < 0)
 				log_warn("%s: append to journal: %s; the message may "
 				    "be sent again", job->id, strerror(errno));

@@ -32,6 +32,16 @@
  * DSN), and counts. A lost or contradicting record can therefore never
  * lose a recipient or finish one twice.
  *
+ * One exception, the common case: when the job's one transaction got a
+ * 2xx for every recipient the file and journal left pending, the whole
+ * message is done and nothing is journalled; type=done says complete=1
+ * and qmgr removes the message (unlink; the directory's fsync batched).
+ * A journal would be written, fsync'd and unlinked again at once. A
+ * crash (of deliver, or of qmgr before its unlink) then leaves the
+ * message pending: it is sent again, a duplicate, never a loss. A lost
+ * record does the same; qmgr journals the sent recipients itself when it
+ * does not find the message finished as deliver claimed.
+ *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
  */
@@ -67,6 +77,12 @@ struct job_agent {
 	void (*over)(void *ctx, struct job *job);
 	/* relay_note - after relay=HOST[ADDR]:PORT in the log: "" or " (ODMR)" */
 	const char *relay_note;
+	/*
+	 * reporting - do records reach qmgr now? When not (qmgr restarting),
+	 * a finished message is journalled all the same, since nobody would
+	 * remove it. NULL: always.
+	 */
+	bool (*reporting)(void *ctx);
 };
 
 struct job {
@@ -102,6 +118,14 @@ struct job {
 	size_t *mmap;			/* msg recipient -> job recipient */
 
 	unsigned nsent, nother;		/* results reported, sent and not */
+
+	/*
+	 * Recipients of the file the journal left pending at job_open, and
+	 * whether the transaction delivered all of them (job_results): then
+	 * no journal is written and type=done says complete=1.
+	 */
+	size_t npending;
+	bool complete;
 };
 
 /*
@@ -137,7 +161,8 @@ int job_send(struct job *job, struct smtp_client *cl);
 /*
  * job_results - the transaction on the session with host[addr]:port is
  * over (DONE, or FAILED during it): report each recipient's result; a
- * 2xx is in the journal before qmgr hears of it.
+ * 2xx is in the journal before qmgr hears of it, unless the transaction
+ * finished the whole message (job->complete: see above).
  */
 void job_results(struct job *job, const char *host, const char *addr,
     unsigned port);

@@ -69,11 +69,17 @@
  *	deliver: type=rcpt job=N idx=I status=sent|deferred|bounced dsn=X.Y.Z
  *	         relay=NAME[ADDR]:PORT reply=TEXT
  *		one per recipient. For status=sent, deliver has already
- *		appended JOURNAL_DONE to ID.j (fsync'd) before sending this.
- *	deliver: type=done job=N [conn_error=TEXT]
+ *		appended JOURNAL_DONE to ID.j (fsync'd) before sending this,
+ *		unless the job ends with complete=1 (below).
+ *	deliver: type=done job=N [conn_error=TEXT] [complete=1]
  *		the job is over; every recipient had its type=rcpt. With
  *		conn_error the connection itself failed (refused, timeout,
  *		TLS failure, no route): qmgr closes the domain's gate.
+ *		With complete=1 the job finished the whole message: every
+ *		recipient the queue file and journal left pending was in
+ *		this job's one transaction and got a 2xx, and none of those
+ *		was journalled; qmgr removes the message (or, if it does not
+ *		agree, journals the sent recipients itself).
  *
  * smtpd (ETRN), fingerd, web and prober -> qmgr, on QUEUE_DIR/private/qmgr,
  * one request and one reply (the CLI's flush reaches the same code inside
@@ -294,6 +300,7 @@ struct ipc_rec;
 #define PROTO_F_RELAY		"relay"
 #define PROTO_F_REPLY		"reply"
 #define PROTO_F_CONN_ERROR	"conn_error"
+#define PROTO_F_COMPLETE	"complete"	/* done: the message is finished, unjournalled */
 #define PROTO_F_ALL		"all"
 #define PROTO_F_ARRIVAL		"arrival"
 #define PROTO_F_NEXT_TRY	"next_try"

@@ -240,6 +240,7 @@ DESC(rcpt_d, PROTO_T_RCPT, rcpt_f);
 static const struct proto_field done_f[] = {
 	F(proto_done, JOB, job, NUM, 0),
 	F(proto_done, CONN_ERROR, conn_error, STR, PROTO_OPT),
+	F(proto_done, COMPLETE, complete, FLAG, PROTO_OPT),
 };
 DESC(done_d, PROTO_T_DONE, done_f);
 

@@ -144,6 +144,7 @@ struct proto_rcpt {
 struct proto_done {
 	uint64_t job;
 	const char *conn_error;	/* optional */
+	bool complete;		/* optional: the job finished the message, no journal */
 };
 
 /* type=collect: pop3 -> qmgr, one recipient collected */

@@ -605,17 +605,16 @@ queue_space_ok(const char *qdir, uint64_t need, uint64_t minfree)
 	return need <= avail && minfree <= avail - need;
 }
 
-/* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
+/* queue_unlink - step 7 without its commit: unlink message and journal; 0/-1 */
 int
-queue_remove(const char *qdir, const char *id)
+queue_unlink(const char *qdir, const char *id)
 {
-	char *msg, *jnl, *bucket;
+	char *msg, *jnl;
 	int rc = 0, saved = 0;
 
 	if ((msg = queue_path(qdir, id, false)) == NULL)
 		return -1;
 	jnl = queue_path(qdir, id, true);
-	bucket = queue_bucket_path(qdir, id);
 	/*
 	 * The message goes first: a crash in between leaves an orphan journal
 	 * (harmless), never a message without the journal that says which
@@ -630,13 +629,50 @@ queue_remove(const char *qdir, const char *id)
 		rc = -1;
 	}
 	(void)queue_hold_set(qdir, id, false);
+	free(msg);
+	free(jnl);
+	if (rc == -1)
+		errno = saved;
+	return rc;
+}
+
+/* queue_bucket_sync - fsync msg/XX, bucket being XX (two of an ID's hex digits); 0/-1 */
+int
+queue_bucket_sync(const char *qdir, const char *bucket)
+{
+	char *path;
+	int rc;
+
+	/* Validated like an ID: a bucket name is never a path fragment. */
+	if (strlen(bucket) != 2 || strspn(bucket, "0123456789ABCDEF") != 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	path = xasprintf("%s/msg/%s", qdir, bucket);
+	rc = queue_dir_fsync(path);
+	free(path);
+	return rc;
+}
+
+/* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
+int
+queue_remove(const char *qdir, const char *id)
+{
+	char *bucket;
+	int rc, saved = 0;
+
+	if (!queue_id_ok(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((rc = queue_unlink(qdir, id)) == -1)
+		saved = errno;
+	bucket = queue_bucket_path(qdir, id);
 	/* Make the removal durable so a crash cannot resurrect delivered mail. */
 	if (queue_dir_fsync(bucket) == -1 && rc == 0) {
 		saved = errno;
 		rc = -1;
 	}
-	free(msg);
-	free(jnl);
 	free(bucket);
 	if (rc == -1)
 		errno = saved;

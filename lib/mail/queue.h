@@ -37,7 +37,9 @@
  *	4 (caller)		tell qmgr (best effort: qmgr also finds it at start)
  *	5 (caller)		reply 250 with the queue ID
  *	6 queue_journal_append() per finished recipient, fsync'd
- *	7 queue_remove()	unlink ID and ID.j, fsync msg/XX
+ *	7 queue_remove()	unlink ID and ID.j, fsync msg/XX (or
+ *				queue_unlink() now and queue_bucket_sync() of
+ *				msg/XX shortly after, for many messages at once)
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
@@ -161,6 +163,17 @@ int queue_read_envelope(const char *qdir, const char *id, struct envelope **env_
 int queue_open_content(const char *qdir, const char *id, int *fd_r, uint64_t *len_r);
 /* queue_remove - step 7: unlink message and journal, fsync the directory; 0/-1 */
 int queue_remove(const char *qdir, const char *id);
+/*
+ * queue_unlink - step 7 without its commit: unlink message and journal
+ * (and a hold marker). The removal is durable only after the caller's
+ * queue_bucket_sync() of the ID's bucket (the last two characters of the
+ * ID); until then a crash of the machine (not of a process: the kernel
+ * has the unlink) may bring the message back, to be delivered again.
+ * qmgr batches those fsyncs (qmgr_sync.c). 0/-1
+ */
+int queue_unlink(const char *qdir, const char *id);
+/* queue_bucket_sync - fsync msg/XX, bucket being XX (two of an ID's hex digits); 0/-1 */
+int queue_bucket_sync(const char *qdir, const char *bucket);
 /* queue_quarantine - move message (and journal) to corrupt/ with a log line; 0/-1 */
 int queue_quarantine(const char *qdir, const char *id, const char *why);
 

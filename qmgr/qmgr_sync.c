@@ -1,0 +1,102 @@
+/*
+ * qmgr_sync - the directory fsyncs of delivered messages' removals, batched
+ *
+ * A message delivered whole is removed with queue_unlink(): its name is
+ * gone at once for every process (a kill -9 of anyone cannot bring it
+ * back), but on disk only once its bucket directory msg/XX is fsync'd.
+ * One fsync per message, in qmgr's loop, in sequence with the next
+ * dispatch, was a disk commit per delivered message; yet all it decides
+ * is whether a crash of the machine can bring a delivered message back
+ * to be sent once more: a duplicate, never a loss (DESIGN.md: delivery
+ * is at-least-once). So the buckets a removal changed are noted, and each
+ * is fsync'd once QMGR_SYNC_MS after the first change, and at exit: at
+ * most one fsync per bucket per interval, never one of a directory where
+ * nothing changed.
+ *
+ * Copyright (c) 2026 the sluice authors
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+/* system */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* lib/util */
+#include "util/events.h"
+#include "util/log.h"
+
+/* lib/mail */
+#include "mail/queue.h"
+
+#include "qmgr/qmgr.h"
+
+/*
+ * How long a removal may wait for its directory's fsync: the longest a
+ * crash of the machine (never of a process) can undo it and have the
+ * message sent twice. At a thousand removals a second, one interval
+ * touches about 220 of the 256 buckets: a fifth of an fsync a message.
+ */
+#define QMGR_SYNC_MS 500
+
+/* qmgr_sync_bucket - the number of an ID's bucket: its last two hex digits */
+static unsigned
+qmgr_sync_bucket(const char *id)
+{
+	const char *p = id + QUEUE_ID_LEN - 2;
+	unsigned v = 0;
+
+	for (; *p != '\0'; p++)
+		v = v * 16 + (unsigned)(*p <= '9' ? *p - '0' : *p - 'A' + 10);
+	return v;
+}
+
+/* qmgr_sync_fire - the interval is over: fsync the changed buckets */
+static void
+qmgr_sync_fire(void *ctx)
+{
+	struct qmgr *q = ctx;
+
+	q->sync_timer = NULL;
+	qmgr_sync_flush(q);
+}
+
+void
+qmgr_sync_note(struct qmgr *q, const char *id)
+{
+	/* The caller removed a message by this ID: it is a valid one. */
+	if (!queue_id_ok(id))
+		log_panic("sync removal: bad queue ID");
+	q->sync_dirty[qmgr_sync_bucket(id)] = true;
+	q->sync_pending++;
+	if (q->sync_timer == NULL)
+		q->sync_timer =
+		    ev_timer_add(q->loop, QMGR_SYNC_MS, qmgr_sync_fire, q);
+}
+
+void
+qmgr_sync_flush(struct qmgr *q)
+{
+	char name[3];
+	size_t b;
+
+	ev_timer_cancel(q->loop, &q->sync_timer);
+	for (b = 0; b < QMGR_SYNC_BUCKETS && q->sync_pending > 0; b++) {
+		if (!q->sync_dirty[b])
+			continue;
+		q->sync_dirty[b] = false;
+		snprintf(name, sizeof(name), "%02zX", b);
+		/*
+		 * A failed fsync leaves the removal as durable as it was: the
+		 * message may come back after a crash of the machine and be
+		 * sent again. Nothing to retry that a later fsync would not do.
+		 */
+		if (queue_bucket_sync(q->env.qdir, name) < 0)
+			log_warn("fsync %s/msg/%s after removals: %s; %s",
+			    q->env.qdir, name, strerror(errno),
+			    "a crash of the machine may deliver them again");
+	}
+	q->sync_pending = 0;
+}
