@@ -134,6 +134,9 @@ struct qmgr {
 	struct ev_timer *expire_timer;
 	struct ev_timer *scan_timer;	/* qmgr_scan.c */
 	struct queue_scan_state *scan;	/* what the spool scan saw last */
+	struct qctl_recon *recon;	/* the reconcile under way, or NULL */
+	uint64_t recon_began;		/* its start (ev_now) */
+	unsigned recon_slow_ms;		/* tests: pause between slices of one message */
 	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
 	time_t warn_at;			/* when it fires */
 	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
@@ -146,7 +149,7 @@ struct qmgr {
 	size_t dnscheck_problems;
 };
 
-/* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
+/* qmgr_init - index (recovered; its reconcile started), listeners (q->cfg, q->loop set); fatal on failure */
 void qmgr_init(struct qmgr *q);
 /* qmgr_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
 void qmgr_reload(struct config *cfg, void *ctx);
@@ -337,8 +340,14 @@ int qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd);
 char *qmgr_auth_check(const struct qmgr *q, int fd, const char *type, long *uid_r);
 
 /* qmgr_scan.c */
-/* qmgr_scan_init - every few seconds: rebuild a damaged index, index messages nobody announced */
+/*
+ * qmgr_scan_init - reconcile the index with msg/ from the event loop (a
+ * slice at a time), then every few seconds: rebuild a damaged index,
+ * index messages nobody announced
+ */
 void qmgr_scan_init(struct qmgr *q);
+/* qmgr_reconciling - is the reconcile under way? roughly how far in *percent_r (may be NULL) */
+bool qmgr_reconciling(const struct qmgr *q, unsigned *percent_r);
 
 /* qmgr_expire.c */
 /* qmgr_expire_init - every second, bounce the entries past their expiry (walks by_expiry) */

@@ -1,9 +1,12 @@
 /*
- * qmgr_scan - the periodic look at the spool that keeps the index honest
- * without a restart:
+ * qmgr_scan - keeping the index honest with the spool while qmgr runs:
  *
+ *	- at start, the index is reconciled with msg/ (qctl_recon) a slice
+ *	  at a time from the event loop, so that smtpd's notices, triggers
+ *	  and the CLI are answered meanwhile however large the queue is;
  *	- an index that showed damage in use (a Berkeley DB panic, a record
- *	  that fails decoding) is set aside and rebuilt from the spool;
+ *	  that fails decoding) is set aside, and the new one reconciled the
+ *	  same way;
  *	- a committed message whose notice from smtpd was lost (qmgr busy,
  *	  restarting, its socket full) is found in msg/ and indexed.
  *
@@ -36,6 +39,13 @@
 
 /* How often: a lost notice is seen within this, never only at a restart. */
 #define QMGR_SCAN_MS	2000
+/*
+ * The reconcile's share of the event loop: slices of at most this long,
+ * each made of steps of a few dozen messages, with a pass through the
+ * loop between slices. A request waits at most about one slice.
+ */
+#define QMGR_RECON_SLICE_MS	10
+#define QMGR_RECON_STEP		32
 
 /* qmgr_scan_one - a message on disk: index it if the index does not know it */
 static int
@@ -68,32 +78,126 @@ qmgr_scan_fill(const char *key, void *value, void *ctx)
 	return 0;
 }
 
+/* qmgr_recon_changed - the reconcile indexed or dropped message id: schedule it */
+static void
+qmgr_recon_changed(void *ctx, const char *id)
+{
+	qmgr_message_new(ctx, id);
+}
+
+static void qmgr_recon_tick(void *ctx);
+static void qmgr_scan_tick(void *ctx);
+
+/*
+ * qmgr_recon_start - reconcile the index with msg/ from the event loop.
+ * The first slice runs at once: a small queue is reconciled before
+ * anything is answered, as it always was.
+ */
+static void
+qmgr_recon_start(struct qmgr *q)
+{
+	ev_timer_cancel(q->loop, &q->scan_timer);
+	qctl_recon_free(&q->recon);
+	q->recon = qctl_recon_new(&q->env, qmgr_recon_changed, q);
+	q->recon_began = ev_now();
+	log_info("reconcile the index with %s/msg: started; requests are answered meanwhile",
+	    q->cfg->queue_directory);
+	qmgr_recon_tick(q);
+}
+
+/* qmgr_recon_end - the reconcile is done: log it, and the periodic scan takes over */
+static void
+qmgr_recon_end(struct qmgr *q)
+{
+	const struct qctl_recon_stats *st = qctl_recon_stats(q->recon);
+	double secs = (double)(ev_now() - q->recon_began) / 1000.0;
+
+	if (st->errors)
+		log_warn("reconcile the index with %s/msg: errors above; %zu message%s in "
+		    "%.1f s, %zu change%s", q->cfg->queue_directory, st->messages,
+		    st->messages == 1 ? "" : "s", secs, st->changes, st->changes == 1 ? "" : "s");
+	else
+		log_info("reconciled the index with %s/msg: %zu message%s in %.1f s, %zu "
+		    "change%s", q->cfg->queue_directory, st->messages,
+		    st->messages == 1 ? "" : "s", secs, st->changes, st->changes == 1 ? "" : "s");
+	qctl_recon_free(&q->recon);
+	q->scan_timer = ev_timer_add(q->loop, QMGR_SCAN_MS, qmgr_scan_tick, q);
+}
+
+/* qmgr_scan_damage - an index that showed damage is set aside; false when none was */
+static bool
+qmgr_scan_damage(struct qmgr *q)
+{
+	if (!qindex_damaged(q->env.qi))
+		return false;
+	qctl_recon_free(&q->recon);
+	if (qctl_index_rebuild(&q->env) < 0 || q->env.qi == NULL)
+		log_fatal("rebuild the queue index in %s/index: failed (see above)",
+		    q->cfg->queue_directory);
+	htable_walk(q->domains, qmgr_scan_fill, q);
+	qmgr_dispatch(q);
+	qmgr_recon_start(q);
+	return true;
+}
+
+/* qmgr_recon_tick - one slice of the reconcile, then back to the loop */
+static void
+qmgr_recon_tick(void *ctx)
+{
+	struct qmgr *q = ctx;
+	uint64_t t0 = ev_now();
+	int done;
+
+	q->scan_timer = NULL;
+	if (qmgr_scan_damage(q))
+		return;
+	do {
+		done = qctl_recon_step(q->recon, q->recon_slow_ms > 0 ? 1 : QMGR_RECON_STEP);
+	} while (done == 0 && q->recon_slow_ms == 0 && ev_now() - t0 < QMGR_RECON_SLICE_MS &&
+	    !qindex_damaged(q->env.qi));
+	if (done)
+		qmgr_recon_end(q);
+	else
+		q->scan_timer = ev_timer_add(q->loop, q->recon_slow_ms > 0 ? q->recon_slow_ms : 1,
+		    qmgr_recon_tick, q);
+}
+
 /* qmgr_scan_tick - rebuild a damaged index, then index what smtpd could not announce */
 static void
 qmgr_scan_tick(void *ctx)
 {
 	struct qmgr *q = ctx;
-	int n;
 
 	q->scan_timer = NULL;
-	if (qindex_damaged(q->env.qi)) {
-		if ((n = qctl_index_rebuild(&q->env)) < 0 || q->env.qi == NULL)
-			log_fatal("rebuild the queue index in %s/index: failed (see above)",
-			    q->cfg->queue_directory);
-		log_info("queue index rebuilt from %s/msg: %d message%s", q->cfg->queue_directory,
-		    n, n == 1 ? "" : "s");
-		htable_walk(q->domains, qmgr_scan_fill, q);
-		qmgr_dispatch(q);
-	}
+	if (qmgr_scan_damage(q))
+		return;
 	if (queue_scan_changed(q->cfg->queue_directory, q->scan, qmgr_scan_one, q) < 0)
 		log_warn("scan %s/msg: errors; trying again in %d ms", q->cfg->queue_directory,
 		    QMGR_SCAN_MS);
 	q->scan_timer = ev_timer_add(q->loop, QMGR_SCAN_MS, qmgr_scan_tick, q);
 }
 
+bool
+qmgr_reconciling(const struct qmgr *q, unsigned *percent_r)
+{
+	if (q->recon == NULL)
+		return false;
+	if (percent_r != NULL)
+		*percent_r = qctl_recon_percent(q->recon);
+	return true;
+}
+
 void
 qmgr_scan_init(struct qmgr *q)
 {
+	const char *slow = getenv("SLUICE_TEST_RECONCILE_SLOW_MS");
+
 	q->scan = xcalloc(1, sizeof(*q->scan));
-	q->scan_timer = ev_timer_add(q->loop, QMGR_SCAN_MS, qmgr_scan_tick, q);
+	/*
+	 * For the tests only: one message a slice and this pause between
+	 * slices make the reconcile of a small queue last long enough to be
+	 * watched. Nothing else reads it; it only slows the reconcile.
+	 */
+	q->recon_slow_ms = slow != NULL ? (unsigned)(strtoul(slow, NULL, 10) % 10000) : 0;
+	qmgr_recon_start(q);
 }
