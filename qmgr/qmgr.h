@@ -26,7 +26,7 @@ struct ev_timer;
 struct htable;
 struct ipc_rec;
 struct qindex_entry;
-struct queue_scan_state;
+struct qmgr_scan;
 struct quota_file;
 struct quota_usage;
 struct dsn_params;
@@ -133,7 +133,7 @@ struct qmgr {
 	uint64_t next_job;
 	struct ev_timer *expire_timer;
 	struct ev_timer *scan_timer;	/* qmgr_scan.c */
-	struct queue_scan_state *scan;	/* what the spool scan saw last */
+	struct qmgr_scan *scan;		/* what the spool scan watches (qmgr_scan.c) */
 	struct qctl_recon *recon;	/* the reconcile under way, or NULL */
 	uint64_t recon_began;		/* its start (ev_now) */
 	unsigned recon_slow_ms;		/* tests: pause between slices of one message */
