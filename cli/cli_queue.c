@@ -93,7 +93,9 @@ cli_q_emit(const struct ipc_rec *rec, void *ctx)
 		if (end.status != PROTO_STATUS_OK) {
 			q->denied = end.status == PROTO_STATUS_DENIED;
 			q->reason = xstrdup(end.reason != NULL ? end.reason : "request failed");
-		}
+		} else if (end.reason != NULL)
+			/* A note from qmgr (its index still being reconciled): the answer stands. */
+			cli_err("%s: note: %s", q->what, end.reason);
 		return 0;
 	}
 	if (q->on_rec(q, rec) < 0) {

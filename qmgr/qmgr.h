@@ -26,7 +26,7 @@ struct ev_timer;
 struct htable;
 struct ipc_rec;
 struct qindex_entry;
-struct queue_scan_state;
+struct qmgr_scan;
 struct quota_file;
 struct quota_usage;
 struct dsn_params;
@@ -136,7 +136,10 @@ struct qmgr {
 	uint64_t next_job;
 	struct ev_timer *expire_timer;
 	struct ev_timer *scan_timer;	/* qmgr_scan.c */
-	struct queue_scan_state *scan;	/* what the spool scan saw last */
+	struct qmgr_scan *scan;		/* what the spool scan watches (qmgr_scan.c) */
+	struct qctl_recon *recon;	/* the reconcile under way, or NULL */
+	uint64_t recon_began;		/* its start (ev_now) */
+	unsigned recon_slow_ms;		/* tests: pause between slices of one message */
 	struct ev_timer *warn_timer;	/* the one delay-notice timer (qmgr_expire.c) */
 	time_t warn_at;			/* when it fires */
 	struct ev_timer *home_timer;	/* fleet_relay_interval (qmgr_home.c) */
@@ -153,7 +156,7 @@ struct qmgr {
 	struct ev_timer *sync_timer;
 };
 
-/* qmgr_init - index (recovered, reconciled), listeners (q->cfg, q->loop set); fatal on failure */
+/* qmgr_init - index (recovered; its reconcile started), listeners (q->cfg, q->loop set); fatal on failure */
 void qmgr_init(struct qmgr *q);
 /* qmgr_reload - take over a configuration loaded after SIGHUP (daemon_reload_fn) */
 void qmgr_reload(struct config *cfg, void *ctx);
@@ -355,8 +358,14 @@ int qmgr_heldact(struct qmgr *q, const struct ipc_rec *req, int fd);
 char *qmgr_auth_check(const struct qmgr *q, int fd, const char *type, long *uid_r);
 
 /* qmgr_scan.c */
-/* qmgr_scan_init - every few seconds: rebuild a damaged index, index messages nobody announced */
+/*
+ * qmgr_scan_init - reconcile the index with msg/ from the event loop (a
+ * slice at a time), then every few seconds: rebuild a damaged index,
+ * index messages nobody announced
+ */
 void qmgr_scan_init(struct qmgr *q);
+/* qmgr_reconciling - is the reconcile under way? roughly how far in *percent_r (may be NULL) */
+bool qmgr_reconciling(const struct qmgr *q, unsigned *percent_r);
 
 /* qmgr_expire.c */
 /* qmgr_expire_init - every second, bounce the entries past their expiry (walks by_expiry) */

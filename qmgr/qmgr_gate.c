@@ -626,7 +626,14 @@ qmgr_trigger(struct qmgr *q, const struct ipc_rec *req)
 			qmgr_gate_open(q, dom, source, pick.d[i]->lease);
 		released++;
 	}
-	if (pending == 0)
+	/*
+	 * While the start-up reconcile reads msg/, the index may not know
+	 * the domain's mail yet: "none" would be a guess. The gate is open
+	 * all the same, and what the reconcile finds goes out with its lease.
+	 */
+	if (qmgr_reconciling(q, NULL))
+		why = "queue being reconciled; mail it finds goes out while the lease lasts";
+	else if (pending == 0)
 		status = PROTO_STATUS_NONE;
 	/* Once to every peer; what came from a peer goes no further. */
 	qmgr_peer_pass(q, &t);

@@ -110,16 +110,43 @@ qmgr_private_accept(int lfd, unsigned events, void *ctx)
 	}
 }
 
+/* Where a CLI request's replies go. */
+struct qmgr_out {
+	struct qmgr *q;
+	int fd;
+};
+
+/*
+ * qmgr_emit - send one reply record to the CLI. While the start-up
+ * reconcile runs, a request that succeeded ends with a note saying so:
+ * the index may not know every message yet.
+ */
 static int
 qmgr_emit(const struct ipc_rec *rec, void *ctx)
 {
-	int fd = *(int *)ctx;
+	struct qmgr_out *o = ctx;
+	struct ipc_rec *noted = NULL;
+	struct proto_reply end;
+	unsigned pct;
+	int ret = 0;
 
-	if (ipc_send(fd, rec) < 0) {
-		log_warn("send reply to the CLI: %s", strerror(errno));
-		return -1;
+	if (qmgr_reconciling(o->q, &pct) && strcmp(ipc_rec_type(rec), PROTO_T_END) == 0 &&
+	    proto_reply_decode(rec, PROTO_T_END, &end, "qmgr") == 0 &&
+	    end.status == PROTO_STATUS_OK && end.reason == NULL) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "qmgr is still reconciling its index with %s/msg "
+		    "(%u%% done): mail it has not read yet is missing here",
+		    o->q->cfg->queue_directory, pct);
+		rec = noted = proto_reply_encode(PROTO_T_END,
+		    &(struct proto_reply){ .status = PROTO_STATUS_OK, .reason = note });
 	}
-	return 0;
+	if (ipc_send(o->fd, rec) < 0) {
+		log_warn("send reply to the CLI: %s", strerror(errno));
+		ret = -1;
+	}
+	ipc_rec_free(&noted);
+	return ret;
 }
 
 /*
@@ -132,6 +159,7 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 {
 	struct qmgr *q = ctx;
 	struct timeval tv = { .tv_sec = q->cfg->qmgr_client_timeout };
+	struct qmgr_out out = { .q = q, .fd = fd };
 	struct ipc_rec *rec;
 	char *why;
 	int n;
@@ -153,11 +181,11 @@ qmgr_public_read(int fd, unsigned events, void *ctx)
 		struct ipc_rec *end = proto_reply_encode(PROTO_T_END,
 		    &(struct proto_reply){ .status = PROTO_STATUS_DENIED, .reason = why });
 
-		(void)qmgr_emit(end, &fd);
+		(void)qmgr_emit(end, &out);
 		ipc_rec_free(&end);
 		free(why);
 	} else {
-		(void)qctl_handle(&q->env, rec, qmgr_emit, &fd);
+		(void)qctl_handle(&q->env, rec, qmgr_emit, &out);
 		/* A reindex that could not open any index: master restarts us on a fresh one. */
 		if (q->env.qi == NULL)
 			log_fatal("reopen the queue index in %s/index: failed (see above)",
@@ -202,9 +230,12 @@ static void
 qmgr_hook_status(void *ctx, struct ipc_rec *rec)
 {
 	struct qmgr *q = ctx;
+	unsigned pct;
 
 	ipc_rec_addf(rec, PROTO_F_TIMERS, "%zu", ev_timer_count(q->loop));
 	ipc_rec_addf(rec, PROTO_F_GATES_OPEN, "%zu", qmgr_gates_open(q));
+	if (qmgr_reconciling(q, &pct))
+		ipc_rec_addf(rec, PROTO_F_RECONCILING, "%u%%", pct);
 }
 
 /*
@@ -225,8 +256,6 @@ qmgr_hook_entered(void *ctx, const struct envelope *msg)
 void
 qmgr_init(struct qmgr *q)
 {
-	int n;
-
 	q->env.cfg = q->cfg;
 	q->env.qdir = q->cfg->queue_directory;
 	q->env.uid = -1;
@@ -247,12 +276,11 @@ qmgr_init(struct qmgr *q)
 	q->hooks.entered = qmgr_hook_entered;
 	q->hooks.ctx = q;
 	q->env.hooks = &q->hooks;
-	n = qctl_reconcile(&q->env);
-	if (n < 0)
-		log_warn("reconcile the index with %s/msg: errors above", q->cfg->queue_directory);
-	else if (n > 0)
-		log_info("reconciled the index with %s/msg: %d change%s", q->cfg->queue_directory,
-		    n, n == 1 ? "" : "s");
+	/*
+	 * The reconcile of the index with msg/ runs from the event loop
+	 * (qmgr_scan_init): the schedule starts from what the index knows,
+	 * and each message the reconcile finds or drops joins it.
+	 */
 	qmgr_sched_init(q);
 	qmgr_expire_init(q);
 	qmgr_notify_init(q);

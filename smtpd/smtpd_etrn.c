@@ -74,7 +74,13 @@ smtpd_etrn_reply(struct smtpd_session *s, const char *node,
 		t.status = PROTO_STATUS_ERROR;
 	switch (t.status) {
 	case PROTO_STATUS_OK:
-		if (t.pending <= 1000000000000ULL)
+		/*
+		 * None known yet, and qmgr is still reconciling its index with
+		 * the spool: the plain "started", which claims no count.
+		 */
+		if (t.pending == 0)
+			smtpd_reply(s, SMTP_R_ETRN_STARTED, node);
+		else if (t.pending <= 1000000000000ULL)
 			smtpd_reply(s, SMTP_R_ETRN_COUNT, (unsigned long long)t.pending, node);
 		else
 			smtpd_reply(s, SMTP_R_ETRN_PENDING, node);

@@ -376,6 +376,36 @@ test_scan_and_purge(void)
 	sc.stop_after = 5;
 	ok(queue_scan(qdir, scan_collect, &sc) == -1 && sc.n == 5, "scan stops when fn returns -1");
 
+	/* The walk qmgr's reconcile takes a step at a time: the same IDs, orphans removed. */
+	{
+		struct queue_walk *w = queue_walk_open(qdir);
+		char id[QUEUE_ID_LEN + 1];
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/msg/AB/0123456789ABCDEF01AB.j", qdir);
+		spit(path, "x", 1);
+		sc.n = 0;
+		sc.stop_after = 0;
+		while ((rc = queue_walk_next(w, id)) == 1)
+			(void)scan_collect(id, &sc);
+		ok(rc == 0 && queue_walk_buckets_done(w) == QUEUE_BUCKETS,
+		    "walk ends after every bucket: rc %d", rc);
+		qsort(got, sc.n < sc.max ? sc.n : sc.max, sizeof(got[0]), id_cmp);
+		same = sc.n == made;
+		for (i = 0; same && i < made; i++)
+			same = strcmp(want[i], got[i]) == 0;
+		ok(same, "walk found exactly the committed IDs: got %zu, want %zu", sc.n, made);
+		ok(queue_walk_orphans(w) == 1 && access(path, F_OK) < 0 && errno == ENOENT,
+		    "walk removed the orphan journal, and only it: %zu", queue_walk_orphans(w));
+		char *jpath = queue_path(qdir, want[0], true);
+
+		ok(jpath != NULL && access(jpath, F_OK) == 0,
+		    "the journal of a queued message stays");
+		free(jpath);
+		queue_walk_close(&w);
+		ok(w == NULL, "queue_walk_close clears the pointer");
+	}
+
 	snprintf(path, sizeof(path), "%s/incoming/.leftover", qdir);
 	spit(path, "x", 1);
 	ok(queue_purge_incoming(qdir) == 2, "purge_incoming removed 2");

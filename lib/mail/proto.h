@@ -53,9 +53,13 @@
  *	                              timers, which must not grow with the mail it
  *	                              has handled, and the domains whose gate is
  *	                              open now; master(8sluice) shows them to systemd)
+ *	                              [reconciling=N%] (qmgr only: its start-up
+ *	                              reconcile of the index with msg/ is under way)
  *	all replies end with:         type=end status=ok|error|denied [reason=TEXT]
  *	                              (denied: the caller may not make this request,
- *	                              qmgr's SO_PEERCRED check; reason says who may)
+ *	                              qmgr's SO_PEERCRED check; reason says who may;
+ *	                              ok with a reason: a note for the operator, as
+ *	                              qmgr's while it reconciles its index)
  *
  * deliver <-> qmgr, on QUEUE_DIR/private/deliver (deliver connects; there
  * may be several deliver processes, each with its own connection):
@@ -316,6 +320,7 @@ struct ipc_rec;
 #define PROTO_F_TIMERS		"timers"
 #define PROTO_F_HELD		"held"
 #define PROTO_F_GATES_OPEN	"gates_open"
+#define PROTO_F_RECONCILING	"reconciling"
 #define PROTO_F_IN_FLIGHT	"in_flight"
 #define PROTO_F_FINISHED	"finished"
 #define PROTO_F_FAILING		"failing"

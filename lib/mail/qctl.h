@@ -169,6 +169,31 @@ int qctl_bounce(struct qctl_env *env, const char *id, const struct envelope *msg
  * drop entries whose file is gone. Count of changes, or -1.
  */
 int qctl_reconcile(struct qctl_env *env);
+
+/*
+ * The same reconcile a slice at a time (qctl_recon.c), for qmgr's event
+ * loop: it answers requests between slices while a large queue is read.
+ * Whatever else changes the index meanwhile (notices, deliveries) is
+ * safe: each message is looked at in one step.
+ *
+ * qctl_recon_new - a reconcile of env's index; changed(ctx, id) is called
+ *	for each message it indexed or dropped (qmgr schedules it)
+ * qctl_recon_step - about budget messages' worth of work: 0 more to do,
+ *	1 done (see the stats for errors)
+ * qctl_recon_percent - a rough progress figure, 0..100
+ */
+typedef void qctl_recon_fn(void *ctx, const char *id);
+struct qctl_recon_stats {
+	size_t messages;	/* message files seen in msg/ */
+	size_t changes;		/* indexed, dropped, orphan journals removed */
+	bool errors;
+};
+struct qctl_recon;
+struct qctl_recon *qctl_recon_new(struct qctl_env *env, qctl_recon_fn *changed, void *ctx);
+int qctl_recon_step(struct qctl_recon *r, size_t budget);
+const struct qctl_recon_stats *qctl_recon_stats(const struct qctl_recon *r);
+unsigned qctl_recon_percent(const struct qctl_recon *r);
+void qctl_recon_free(struct qctl_recon **rp);
 /*
  * qctl_index_open - lock, check and open the index: one
  * that fails qindex_check or will not open is set aside as
@@ -179,9 +204,9 @@ int qctl_reconcile(struct qctl_env *env);
 int qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait);
 /*
  * qctl_index_rebuild - the open index showed damage in use
- * (qindex_damaged): close it, set it aside, open an empty one and
- * reconcile it with msg/. Call it only where no walk is under way.
- * Changes as from qctl_reconcile, or -1 (env->qi may be NULL then).
+ * (qindex_damaged): close it, set it aside and open an empty one, which
+ * the caller reconciles with msg/ (qctl_recon). Call it only where no
+ * walk is under way. 0, or -1 (env->qi may be NULL then).
  */
 int qctl_index_rebuild(struct qctl_env *env);
 

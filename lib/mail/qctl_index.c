@@ -139,9 +139,7 @@ qctl_index_rebuild(struct qctl_env *env)
 	qindex_close(&env->qi);
 	ret = qctl_index_fresh(env, dir, "damage seen while in use");
 	free(dir);
-	if (ret < 0)
-		return -1;
-	return qctl_reconcile(env);
+	return ret;
 }
 
 /* qctl_lifetime - the lifetime of mail for domain, in seconds */
@@ -334,24 +332,6 @@ out:
 	return ret;
 }
 
-static int
-qctl_scan_one(const char *id, void *ctx)
-{
-	struct qctl_scan *s = ctx;
-	int has = qindex_has_message(s->env->qi, id);
-
-	if (has < 0)
-		return -1;
-	if (has == 0) {
-		if (qctl_index_message(s->env, id) < 0)
-			log_warn("%s: index message: failed; it stays queued and is retried at "
-			    "the next start", id);
-		else
-			s->changed++;
-	}
-	return 0;
-}
-
 /* qctl_collect_ids - walk callback: each message ID once into a struct qctl_scan */
 int
 qctl_collect_ids(const struct qindex_entry *e, void *ctx)
@@ -363,36 +343,4 @@ qctl_collect_ids(const struct qindex_entry *e, void *ctx)
 	s->ids = xreallocarray(s->ids, s->nids + 1, sizeof(*s->ids));
 	s->ids[s->nids++] = xstrdup(e->id);
 	return 0;
-}
-
-/* qctl_reconcile - see qctl.h */
-int
-qctl_reconcile(struct qctl_env *env)
-{
-	struct qctl_scan s = { .env = env };
-	size_t i;
-	int n, ret = 0;
-
-	/* A journal without its message can only mislead a later reader. */
-	if ((n = queue_remove_orphan_journals(env->qdir)) > 0)
-		s.changed += n;
-	/* The file wins: first every message on disk gets its entries... */
-	if (queue_scan(env->qdir, qctl_scan_one, &s) < 0)
-		ret = -1;
-	/* ...then entries whose message is gone are dropped. */
-	if (qindex_walk_all(env->qi, qctl_collect_ids, &s) < 0)
-		ret = -1;
-	for (i = 0; i < s.nids; i++) {
-		char *path = queue_path(env->qdir, s.ids[i], false);
-		struct stat sb;
-
-		if (stat(path, &sb) < 0 && errno == ENOENT) {
-			if (qindex_del_message(env->qi, s.ids[i]) > 0)
-				s.changed++;
-		}
-		free(path);
-		free(s.ids[i]);
-	}
-	free(s.ids);
-	return ret < 0 ? -1 : s.changed;
 }

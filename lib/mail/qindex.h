@@ -134,6 +134,13 @@ int qindex_walk_domain_before(struct qindex *qi, const char *domain,
 int qindex_walk_expiry(struct qindex *qi, time_t before, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_all - every entry in key order (CLI listing, reconcile) */
 int qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_all_from - the entries from the first whose key ("ID/domain")
+ * is at or after from (NULL or "": from the first), in key order: a
+ * resumable walk, stopped by fn with 1 (qmgr's reconcile in slices).
+ * From "ID0" starts after every entry of message ID ('0' sorts after '/').
+ */
+int qindex_walk_all_from(struct qindex *qi, const char *from, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_message - the entries of one message */
 int qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx);
 /* qindex_count_domain - the number of entries of a domain, without decoding them; 0/-1 */

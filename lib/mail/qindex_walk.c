@@ -438,6 +438,19 @@ qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx)
 	return qwalk_run(qi, &w, fn, ctx);
 }
 
+/* qindex_walk_all_from - the primary in key order from the first key >= from */
+int
+qindex_walk_all_from(struct qindex *qi, const char *from, qindex_walk_fn *fn, void *ctx)
+{
+	struct qwalk w = { .kind = QWALK_PRIMARY, .db = qi->entries };
+
+	if (from != NULL && *from != '\0') {
+		w.start = from;
+		w.start_len = strlen(from);
+	}
+	return qwalk_run(qi, &w, fn, ctx);
+}
+
 /* qindex_walk_message - the primary range "ID/" */
 int
 qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx)

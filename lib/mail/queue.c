@@ -553,6 +553,133 @@ queue_scan_changed(const char *qdir, struct queue_scan_state *st,
 	return rc;
 }
 
+/* A walk over msg/, one bucket directory open at a time (queue_walk_open). */
+struct queue_walk {
+	char *qdir;
+	int b;			/* the bucket open in d, or the next one */
+	DIR *d;
+	char *path;		/* of bucket b while d is open */
+	char bucket[3];
+	bool dirty;		/* an orphan journal was removed from bucket b */
+	size_t orphans;
+};
+
+struct queue_walk *
+queue_walk_open(const char *qdir)
+{
+	struct queue_walk *w = xcalloc(1, sizeof(*w));
+
+	w->qdir = xstrdup(qdir);
+	return w;
+}
+
+/* queue_walk_bucket_end - close bucket b (its removals made durable) and go to the next */
+static void
+queue_walk_bucket_end(struct queue_walk *w)
+{
+	closedir(w->d);
+	w->d = NULL;
+	if (w->dirty && queue_dir_fsync(w->path) < 0)
+		log_warn("fsync %s: %s", w->path, strerror(errno));
+	free(w->path);
+	w->path = NULL;
+	w->b++;
+}
+
+/*
+ * queue_walk_orphan - name in the open bucket is a journal whose message
+ * is gone: it says nothing true any more, and a message reusing the name
+ * must not inherit it. Remove it, with a log line.
+ */
+static void
+queue_walk_orphan(struct queue_walk *w, const char *name)
+{
+	if (unlinkat(dirfd(w->d), name, 0) == -1) {
+		log_warn("remove orphan journal %s/%s: %s", w->path, name, strerror(errno));
+		return;
+	}
+	log_info("%.*s: removed orphan journal %s/%s (its message is gone)", QUEUE_ID_LEN,
+	    name, w->path, name);
+	w->dirty = true;
+	w->orphans++;
+}
+
+int
+queue_walk_next(struct queue_walk *w, char id_r[QUEUE_ID_LEN + 1])
+{
+	struct dirent *de;
+	int saved;
+
+	for (;;) {
+		if (w->d == NULL) {
+			if (w->b >= QUEUE_BUCKETS)
+				return 0;
+			snprintf(w->bucket, sizeof(w->bucket), "%02X", (unsigned)w->b);
+			w->path = xasprintf("%s/msg/%s", w->qdir, w->bucket);
+			w->dirty = false;
+			if ((w->d = opendir(w->path)) == NULL) {
+				saved = errno;
+				free(w->path);
+				w->path = NULL;
+				w->b++;
+				if (saved == ENOENT)
+					continue;
+				errno = saved;
+				return -1;
+			}
+		}
+		errno = 0;
+		if ((de = readdir(w->d)) == NULL) {
+			saved = errno;
+			queue_walk_bucket_end(w);
+			if (saved != 0) {
+				errno = saved;
+				return -1;
+			}
+			continue;
+		}
+		if (!queue_id_ok(de->d_name)) {
+			/* Journals (ID.j), dot files and strays fail the ID grammar. */
+			if (queue_journal_orphan(dirfd(w->d), de->d_name))
+				queue_walk_orphan(w, de->d_name);
+			continue;
+		}
+		if (strcmp(de->d_name + QUEUE_ID_LEN - 2, w->bucket) != 0) {
+			log_warn("%s: skip message in wrong directory msg/%s", de->d_name,
+			    w->bucket);
+			continue;
+		}
+		memcpy(id_r, de->d_name, QUEUE_ID_LEN + 1);
+		return 1;
+	}
+}
+
+unsigned
+queue_walk_buckets_done(const struct queue_walk *w)
+{
+	return (unsigned)w->b;
+}
+
+size_t
+queue_walk_orphans(const struct queue_walk *w)
+{
+	return w->orphans;
+}
+
+void
+queue_walk_close(struct queue_walk **wp)
+{
+	struct queue_walk *w = *wp;
+
+	if (w == NULL)
+		return;
+	if (w->d != NULL)
+		queue_walk_bucket_end(w);
+	free(w->qdir);
+	free(w);
+	*wp = NULL;
+}
+
 /* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */
 int
 queue_purge_incoming(const char *qdir)

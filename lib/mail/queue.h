@@ -201,6 +201,29 @@ int queue_scan_changed(const char *qdir, struct queue_scan_state *st,
     int (*fn)(const char *id, void *ctx), void *ctx);
 /* queue_remove_orphan_journals - unlink every ID.j whose ID is gone, each logged; count or -1 */
 int queue_remove_orphan_journals(const char *qdir);
+
+/*
+ * A walk over msg/ that the caller takes a step at a time (qmgr's
+ * reconcile runs in its event loop): one bucket directory is open at a
+ * time, and memory stays flat however large the queue. On its way it
+ * removes every journal whose message is gone (each logged, the bucket
+ * fsynced). A message committed or removed during the walk may or may
+ * not be returned; one that stays put is returned once.
+ *
+ * queue_walk_open - a walk from msg/00
+ * queue_walk_next - the next message ID into id_r: 1, 0 at the end, or
+ *	-1 (errno) when a bucket could not be read (the next call goes on
+ *	with the next bucket)
+ * queue_walk_buckets_done - buckets read to the end so far (of QUEUE_BUCKETS)
+ * queue_walk_orphans - journals removed so far
+ * queue_walk_close - close what is open and free the walk; NULLs *wp
+ */
+struct queue_walk;
+struct queue_walk *queue_walk_open(const char *qdir);
+int queue_walk_next(struct queue_walk *w, char id_r[QUEUE_ID_LEN + 1]);
+unsigned queue_walk_buckets_done(const struct queue_walk *w);
+size_t queue_walk_orphans(const struct queue_walk *w);
+void queue_walk_close(struct queue_walk **wp);
 /* queue_purge_incoming - remove everything in incoming/; count removed, or -1 */
 int queue_purge_incoming(const char *qdir);
 /* queue_space_ok - is there room for need bytes above the floor of minfree bytes? */

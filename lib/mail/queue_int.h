@@ -12,6 +12,7 @@
 #ifndef SLUICE_QUEUE_INT_H
 #define SLUICE_QUEUE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,5 +30,7 @@ int queue_write_all(int fd, const void *buf, size_t len);
 int queue_read_at(int fd, void *buf, size_t len, off_t off);
 /* queue_rename_noreplace - rename that refuses to replace an existing name */
 int queue_rename_noreplace(const char *from, const char *to);
+/* queue_journal_orphan - is name "ID.j" with no message ID beside it in directory dfd? */
+bool queue_journal_orphan(int dfd, const char *name);
 
 #endif

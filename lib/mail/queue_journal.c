@@ -263,9 +263,9 @@ fail:
 	return -1;
 }
 
-/* journal_orphan - is name "ID.j" with no message ID beside it in dfd? */
-static bool
-journal_orphan(int dfd, const char *name)
+/* queue_journal_orphan - see queue_int.h */
+bool
+queue_journal_orphan(int dfd, const char *name)
 {
 	char id[QUEUE_ID_LEN + 1];
 	struct stat sb;
@@ -281,42 +281,19 @@ journal_orphan(int dfd, const char *name)
 /*
  * queue_remove_orphan_journals - a journal outlives its message when a
  * crash falls between the two unlinks of queue_remove(), or when a
- * delivery agent appends after the operator deleted the message. It
- * says nothing true any more, and a message reusing the name must not
- * inherit it: remove each, with a log line.
+ * delivery agent appends after the operator deleted the message: a walk
+ * over msg/ removes each (queue_walk_next).
  */
 int
 queue_remove_orphan_journals(const char *qdir)
 {
-	struct dirent *de;
-	char *path;
-	DIR *d;
-	int b, n = 0, dirty;
+	struct queue_walk *w = queue_walk_open(qdir);
+	char id[QUEUE_ID_LEN + 1];
+	size_t n;
 
-	for (b = 0; b < QUEUE_BUCKETS; b++) {
-		path = xasprintf("%s/msg/%02X", qdir, b);
-		if ((d = opendir(path)) == NULL) {
-			free(path);
-			continue;
-		}
-		dirty = 0;
-		while ((de = readdir(d)) != NULL) {
-			if (!journal_orphan(dirfd(d), de->d_name))
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
-				log_warn("remove orphan journal %s/%s: %s", path, de->d_name,
-				    strerror(errno));
-				continue;
-			}
-			log_info("%.*s: removed orphan journal %s/%s (its message is gone)",
-			    QUEUE_ID_LEN, de->d_name, path, de->d_name);
-			dirty = 1;
-			n++;
-		}
-		closedir(d);
-		if (dirty)
-			(void)queue_dir_fsync(path);
-		free(path);
-	}
-	return n;
+	while (queue_walk_next(w, id) != 0)
+		;
+	n = queue_walk_orphans(w);
+	queue_walk_close(&w);
+	return (int)n;
 }
