@@ -99,6 +99,17 @@ struct qmgr_domain {
 	size_t nqueued;
 	bool on_ready;
 	struct qmgr_domain *ready_next;
+	/*
+	 * The fill pass under way (qmgr_sched.c): the domain's entries are
+	 * read from the index a batch at a time, in queue ID order, and the
+	 * next batch only when the jobs queued run low.
+	 */
+	bool filling;		/* entries after fill_after are still to be read */
+	bool fill_all;		/* the pass queues every entry, gate or not (qmgr_domain_fill_all) */
+	char fill_after[32];	/* the last message the pass read ("": none yet) */
+	time_t fill_later;	/* the earliest next_try still ahead that the pass saw */
+	size_t fill_queued;	/* jobs the pass queued, for the relay=home line */
+	char *fill_why;		/* what started it, for that line; NULL: no line */
 };
 
 /* One connected deliver process. */
@@ -168,10 +179,19 @@ void qmgr_shutdown(struct qmgr *q);
 void qmgr_sched_init(struct qmgr *q);
 /* qmgr_domain_get - the state of domain (lowercase), created on first use */
 struct qmgr_domain *qmgr_domain_get(struct qmgr *q, const char *name);
-/* qmgr_domain_fill - queue jobs for every eligible entry of dom (walks by_domain) */
+/*
+ * qmgr_domain_fill - start a fill pass over dom's eligible entries (its
+ * gate open, or due): the first batch is queued now, the rest a batch at
+ * a time as the jobs go out (qmgr_dispatch), so that the first job does
+ * not wait for the domain's whole mail and qmgr holds no job for mail it
+ * is not about to send. A pass under way starts again from the first.
+ */
 void qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom);
-/* qmgr_domain_fill_all - queue every entry of dom, gate or not (relaying to its home); how many */
-size_t qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom);
+/*
+ * qmgr_domain_fill_all - the same pass over every entry of dom, gate or
+ * not (relaying to its home); logs relay=home with why when it ends
+ */
+void qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom, const char *why);
 /* qmgr_message_new - a message was indexed: queue what may go now */
 void qmgr_message_new(struct qmgr *q, const char *id);
 /* qmgr_dispatch - hand queued jobs to deliver processes within the limits */

@@ -359,11 +359,29 @@ qmgr_warn_schedule(struct qmgr *q, const struct qindex_entry *e)
 		qmgr_warn_arm(q, when);
 }
 
+static int
+qmgr_warn_any_one(const struct domain *d, void *ctx)
+{
+	return d->warn > 0 ? (*(bool *)ctx = true, 1) : 0;
+}
+
+/* qmgr_warn_any - does any domain (or the default) get delay notices at all? */
+static bool
+qmgr_warn_any(const struct qmgr *q)
+{
+	bool any = q->cfg->delay_warning_time > 0;
+
+	if (!any && q->cfg->domains != NULL)
+		domain_table_walk(q->cfg->domains, qmgr_warn_any_one, &any);
+	return any;
+}
+
 void
 qmgr_warn_reload(struct qmgr *q)
 {
-	/* warn= or lifetimes may have changed: look again now. */
-	qmgr_warn_arm(q, time(NULL));
+	/* warn= or lifetimes may have changed: look again now (no walk when none warns). */
+	if (qmgr_warn_any(q))
+		qmgr_warn_arm(q, time(NULL));
 }
 
 /* The customers' notices: how much of their mail bounces within a day. */

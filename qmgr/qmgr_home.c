@@ -98,7 +98,7 @@ qmgr_home_one(const struct domain *d, void *ctx)
 	if (qindex_count_domain(q->env.qi, d->name, &n) < 0 || n == 0)
 		return 0;
 	dom = qmgr_domain_get(q, d->name);
-	qmgr_home_note(q, dom, qmgr_domain_fill_all(q, dom), "schedule");
+	qmgr_domain_fill_all(q, dom, "schedule");
 	return 0;
 }
 

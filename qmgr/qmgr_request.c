@@ -51,24 +51,6 @@ qmgr_lower_domain(const char *name)
 	return address_lower(name);
 }
 
-struct qmgr_dstat {
-	unsigned long long bytes;
-	time_t oldest, next_expiry;
-};
-
-static int
-qmgr_dstat_one(const struct qindex_entry *e, void *ctx)
-{
-	struct qmgr_dstat *s = ctx;
-
-	s->bytes += e->size;
-	if (s->oldest == 0 || e->arrival < s->oldest)
-		s->oldest = e->arrival;
-	if (s->next_expiry == 0 || e->expiry < s->next_expiry)
-		s->next_expiry = e->expiry;
-	return 0;
-}
-
 /* qmgr_epoch - a time for the wire (none before 1970) */
 static uint64_t
 qmgr_epoch(time_t t)
@@ -84,7 +66,7 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 	    NULL : qmgr_lower_domain(r.domain);
 	struct proto_domainstatus a = { .status = PROTO_STATUS_OK };
 	struct ipc_rec *rec;
-	struct qmgr_dstat st = { 0 };
+	struct qindex_domain_stats st = { 0 };
 	struct qmgr_domain *dom;
 	size_t pending = 0;
 	time_t now = time(NULL);
@@ -100,12 +82,13 @@ qmgr_domainstatus(struct qmgr *q, const struct ipc_rec *req, int fd)
 	if (d == NULL || (r.policy && qmgr_trigger_allowed(d, r.source, r.client, NULL) != NULL)) {
 		a.status = PROTO_STATUS_UNKNOWN;
 		a.domain = name != NULL ? name : "";
-	} else if (qindex_count_domain(q->env.qi, name, &pending) < 0 ||
-	    qindex_walk_domain(q->env.qi, name, qmgr_dstat_one, &st) < 0) {
+	} else if (qindex_domain_stats(q->env.qi, name, &st) < 0) {
+		/* Figures kept per domain: a web page refreshing costs no walk of its mail. */
 		a.status = PROTO_STATUS_ERROR;
 	} else {
 		bool open;
 
+		pending = st.entries;
 		dom = htable_get(q->domains, name);
 		open = dom != NULL && qmgr_gate_is_open(dom, now);
 		a.domain = name;

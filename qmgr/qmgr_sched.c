@@ -110,8 +110,8 @@ qmgr_ready_pop(struct qmgr *q)
 	return dom;
 }
 
-/* qmgr_job_queue - make a job of entry e, unless it is in flight already */
-static void
+/* qmgr_job_queue - make a job of entry e, unless it is in flight already; whether it did */
+static bool
 qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entry *e)
 {
 	char *key = xasprintf("%s/%s", e->id, e->domain);
@@ -120,7 +120,7 @@ qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entr
 
 	if (htable_get(q->inflight, key) != NULL || (e->flags & QINDEX_F_HOLD) || e->nrcpt == 0) {
 		free(key);
-		return;
+		return false;
 	}
 	j = xcalloc(1, sizeof(*j));
 	snprintf(j->id, sizeof(j->id), "%s", e->id);
@@ -141,54 +141,113 @@ qmgr_job_queue(struct qmgr *q, struct qmgr_domain *dom, const struct qindex_entr
 	dom->tail = j;
 	dom->nqueued++;
 	qmgr_ready_push(q, dom);
+	return true;
 }
+
+/*
+ * A fill pass reads a domain's entries from by_domain in queue ID order,
+ * QMGR_FILL_BATCH jobs at a time, and reads on after the last message it
+ * read (dom->fill_after) when fewer than QMGR_FILL_LOW of its jobs are
+ * left waiting. The first job of a flush so goes out after one batch is
+ * read, whatever the domain holds (ETRN to the first message with a
+ * million queued), and qmgr keeps jobs only for the mail just ahead of
+ * the deliver processes, never one per message waiting (issue 12). The
+ * batch is two walk batches of the index and well above any domain's
+ * concurrency, so that refills are rare and never leave a slot idle.
+ */
+#define QMGR_FILL_BATCH		128
+#define QMGR_FILL_LOW		64
 
 struct qmgr_fill {
 	struct qmgr *q;
 	struct qmgr_domain *dom;
 	bool open;
-	time_t now, later;	/* earliest next_try still in the future */
+	time_t now;
+	size_t queued;
 };
 
 static int
 qmgr_fill_one(const struct qindex_entry *e, void *ctx)
 {
 	struct qmgr_fill *f = ctx;
+	struct qmgr_domain *dom = f->dom;
 
-	if (f->open || e->next_try <= f->now)
-		qmgr_job_queue(f->q, f->dom, e);
-	else if (f->later == 0 || e->next_try < f->later)
-		f->later = e->next_try;
-	return 0;
+	snprintf(dom->fill_after, sizeof(dom->fill_after), "%s", e->id);
+	if (f->open || e->next_try <= f->now) {
+		if (qmgr_job_queue(f->q, dom, e))
+			f->queued++;
+	} else if (dom->fill_later == 0 || e->next_try < dom->fill_later)
+		dom->fill_later = e->next_try;
+	return f->queued >= QMGR_FILL_BATCH ? 1 : 0;
+}
+
+/* qmgr_fill_end - the pass has read dom's last entry, or stops */
+static void
+qmgr_fill_end(struct qmgr *q, struct qmgr_domain *dom)
+{
+	dom->filling = false;
+	if (dom->fill_why != NULL)
+		qmgr_home_note(q, dom, dom->fill_queued, dom->fill_why);
+	xfree(&dom->fill_why);
+}
+
+/* qmgr_fill_more - the next batch of dom's pass */
+static void
+qmgr_fill_more(struct qmgr *q, struct qmgr_domain *dom)
+{
+	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL) };
+	bool held = qmgr_domain_is_held_mode(q, dom->name);
+
+	f.open = dom->fill_all || qmgr_gate_is_open(dom, f.now);
+	/* The gate closed (or the domain became held) since the pass began. */
+	if (!f.open && held) {
+		qmgr_fill_end(q, dom);
+		return;
+	}
+	if (qindex_walk_domain_after(q->env.qi, dom->name,
+	    dom->fill_after[0] != '\0' ? dom->fill_after : NULL, qmgr_fill_one, &f) < 0) {
+		log_warn("schedule %s: index walk failed", dom->name);
+		qmgr_fill_end(q, dom);
+		return;
+	}
+	dom->fill_queued += f.queued;
+	if (f.queued >= QMGR_FILL_BATCH)
+		return;
+	if (dom->fill_later != 0 && !held)
+		qmgr_domain_retry_at(q, dom, dom->fill_later);
+	qmgr_fill_end(q, dom);
+}
+
+/* qmgr_fill_start - a new pass over dom from its first entry; why: for the relay=home line */
+static void
+qmgr_fill_start(struct qmgr *q, struct qmgr_domain *dom, bool all, const char *why)
+{
+	dom->filling = true;
+	dom->fill_all = all;
+	dom->fill_after[0] = '\0';
+	dom->fill_later = 0;
+	dom->fill_queued = 0;
+	free(dom->fill_why);
+	dom->fill_why = why != NULL ? xstrdup(why) : NULL;
+	qmgr_fill_more(q, dom);
 }
 
 void
 qmgr_domain_fill(struct qmgr *q, struct qmgr_domain *dom)
 {
-	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL) };
-	size_t before = dom->nqueued;
+	bool open = qmgr_gate_is_open(dom, time(NULL));
 
-	f.open = qmgr_gate_is_open(dom, f.now);
-	if (!f.open && qmgr_domain_is_held_mode(q, dom->name))
+	if (!open && qmgr_domain_is_held_mode(q, dom->name))
 		return;
-	if (qindex_walk_domain(q->env.qi, dom->name, qmgr_fill_one, &f) < 0)
-		log_warn("schedule %s: index walk failed", dom->name);
-	if (f.later != 0 && !qmgr_domain_is_held_mode(q, dom->name))
-		qmgr_domain_retry_at(q, dom, f.later);
 	/* A trigger here releases a held domain to its home host, if that is another. */
-	if (f.open)
-		qmgr_home_note(q, dom, dom->nqueued - before, dom->opened_by);
+	qmgr_fill_start(q, dom, false,
+	    !open ? NULL : dom->opened_by != NULL ? dom->opened_by : "trigger");
 }
 
-size_t
-qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom)
+void
+qmgr_domain_fill_all(struct qmgr *q, struct qmgr_domain *dom, const char *why)
 {
-	struct qmgr_fill f = { .q = q, .dom = dom, .now = time(NULL), .open = true };
-	size_t before = dom->nqueued;
-
-	if (qindex_walk_domain(q->env.qi, dom->name, qmgr_fill_one, &f) < 0)
-		log_warn("schedule %s: index walk failed", dom->name);
-	return dom->nqueued - before;
+	qmgr_fill_start(q, dom, true, why);
 }
 
 static void
@@ -228,6 +287,8 @@ qmgr_domain_drop_queued(struct qmgr *q, struct qmgr_domain *dom)
 	}
 	dom->head = dom->tail = NULL;
 	dom->nqueued = 0;
+	/* Nothing more is read either: whoever queues the domain again starts a pass. */
+	qmgr_fill_end(q, dom);
 }
 
 static int
@@ -356,7 +417,7 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 	for (i = 0; i < a->nbind; i++) {
 		struct qmgr_domain *dom = htable_get(q->domains, a->bind[i]);
 
-		if (dom != NULL && dom->head != NULL)
+		if (dom != NULL && (dom->head != NULL || dom->filling))
 			return;
 	}
 	if (a->idle_sent)
@@ -409,11 +470,16 @@ qmgr_dispatch(struct qmgr *q)
 	struct qmgr_job *j;
 
 	while ((j = qmgr_dispatch_next(q, &a)) != NULL) {
+		struct qmgr_domain *dom = j->dom;
+
 		if (qmgr_job_send(q, a, j) < 0) {
 			/* The message went away, or the agent: forget the job; the index knows the rest. */
 			htable_del(q->inflight, j->key);
 			qmgr_job_free(&j);
 		}
+		/* The pass reads on before the domain's queue runs dry. */
+		if (dom->filling && dom->nqueued < QMGR_FILL_LOW)
+			qmgr_fill_more(q, dom);
 	}
 }
 
@@ -611,18 +677,36 @@ forget:
 
 struct qmgr_startup {
 	struct qmgr *q;
+	struct qmgr_domain *dom;
 	time_t now;
 };
 
+/* qmgr_startup_one - an entry of a backup or relay domain: try it when it is due */
 static int
 qmgr_startup_one(const struct qindex_entry *e, void *ctx)
 {
 	struct qmgr_startup *s = ctx;
-	struct qmgr_domain *dom = qmgr_domain_get(s->q, e->domain);
 
-	qmgr_warn_schedule(s->q, e);
-	if (!qmgr_domain_is_held_mode(s->q, e->domain) && !(e->flags & QINDEX_F_HOLD))
-		qmgr_domain_retry_at(s->q, dom, e->next_try > s->now ? e->next_try : s->now);
+	if (!(e->flags & QINDEX_F_HOLD))
+		qmgr_domain_retry_at(s->q, s->dom, e->next_try > s->now ? e->next_try : s->now);
+	return 0;
+}
+
+/*
+ * qmgr_startup_domain - a domain with mail: its state (the prober and a
+ * flush of all look for it), and for a backup or relay domain when to
+ * try it. A held domain's mail waits for a trigger: none of it is read.
+ */
+static int
+qmgr_startup_domain(const char *domain, size_t entries, void *ctx)
+{
+	struct qmgr_startup *s = ctx;
+
+	(void)entries;
+	s->dom = qmgr_domain_get(s->q, domain);
+	if (!qmgr_domain_is_held_mode(s->q, domain) &&
+	    qindex_walk_domain(s->q->env.qi, domain, qmgr_startup_one, s) < 0)
+		log_warn("schedule %s at start: index walk failed", domain);
 	return 0;
 }
 
@@ -644,10 +728,14 @@ qmgr_sched_init(struct qmgr *q)
 	if (ev_io_add(q->loop, q->deliver_fd, EV_READ, qmgr_agent_accept, q) < 0)
 		log_fatal("watch deliver listener: %s", strerror(errno));
 	/*
-	 * One walk at start (the reconcile walked the spool already): learn
-	 * which backup and relay domains have mail and when to try them.
+	 * At start (the reconcile walked the spool already) qmgr learns which
+	 * domains have mail from by_domain's keys, and reads the entries of
+	 * backup and relay domains only, for when to try them: held mail is
+	 * not read (with a million queued, start-up walked a million
+	 * records). The delay notices' timer finds its own time in by_expiry.
 	 */
-	if (qindex_walk_all(q->env.qi, qmgr_startup_one, &s) < 0)
+	if (qindex_walk_domains(q->env.qi, qmgr_startup_domain, &s) < 0)
 		log_warn("schedule at start: index walk failed");
+	qmgr_warn_reload(q);
 	qmgr_gates_load(q);
 }

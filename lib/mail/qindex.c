@@ -239,7 +239,7 @@ qindex_make_key(const char *id, const char *domain, char key[QINDEX_KEY_MAX + 1]
 }
 
 /* qindex_key_domain - where the domain starts in a primary key, or NULL */
-static const char *
+const char *
 qindex_key_domain(const DBT *pkey, size_t *len_r)
 {
 	const char *k = pkey->data;
@@ -249,6 +249,20 @@ qindex_key_domain(const DBT *pkey, size_t *len_r)
 		return NULL;
 	*len_r = pkey->size - QUEUE_ID_LEN - 1;
 	return k + QUEUE_ID_LEN + 1;
+}
+
+/* qindex_record_size - the size field of a record, read where it sits; 0 if not a record */
+uint64_t
+qindex_record_size(const DBT *data)
+{
+	struct qread r = { .p = data->data, .left = data->size };
+	uint64_t v;
+
+	if (data->size < REC_FIXED_LEN || r.p[0] != QINDEX_VERSION)
+		return 0;
+	r.p += 1 + 4 + 4;
+	r.left -= 1 + 4 + 4;
+	return qread_uint(&r, 8, &v) == 0 ? v : 0;
 }
 
 /* qindex_time_key - the by_expiry key of a time: negative sorts as 0 */
@@ -515,6 +529,8 @@ qindex_open(const char *dir, unsigned flags, struct qindex **qi_r)
 		qindex_fail(qi, ret, "associate index %s", dir);
 		goto fail;
 	}
+	if (qindex_stats_open(qi, flags) < 0)
+		goto fail;
 	qi->ready = true;
 	*qi_r = qi;
 	return 0;
@@ -536,6 +552,8 @@ qindex_close(struct qindex **qip)
 	if (qi->env != NULL && qi->entries != NULL &&
 	    (ret = qi->env->txn_checkpoint(qi->env, 0, 0, 0)) != 0)
 		qindex_fail(qi, ret, "checkpoint index %s", qi->dir);
+	if (qi->domains != NULL)
+		qi->domains->close(qi->domains, 0);
 	if (qi->by_expiry != NULL)
 		qi->by_expiry->close(qi->by_expiry, 0);
 	if (qi->by_domain != NULL)
@@ -658,6 +676,21 @@ qindex_put_raw(struct qindex *qi, const char *key, const void *data, size_t len)
 
 	if (qindex_txn_begin(qi, &txn) < 0)
 		return -1;
+	/* The domain's figures change in the same transaction: they never drift. */
+	if (qi->domains != NULL) {
+		DBT old = qindex_dbt(NULL, 0);
+
+		ret = qi->entries->get(qi->entries, txn, &k, &old, DB_RMW);
+		if (ret != 0 && ret != DB_NOTFOUND) {
+			txn->abort(txn);
+			return qindex_fail(qi, ret, "read index entry %s", key);
+		}
+		if ((ret == 0 && qindex_stats_change(qi, txn, &k, &old, -1) < 0) ||
+		    qindex_stats_change(qi, txn, &k, &d, 1) < 0) {
+			txn->abort(txn);
+			return -1;
+		}
+	}
 	if ((ret = qi->entries->put(qi->entries, txn, &k, &d, 0)) != 0) {
 		txn->abort(txn);
 		return qindex_fail(qi, ret, "store index entry %s", key);
@@ -725,6 +758,15 @@ qindex_del(struct qindex *qi, const char *id, const char *domain)
 	k = qindex_dbt(key, (size_t)len);
 	if (qindex_txn_begin(qi, &txn) < 0)
 		return -1;
+	if (qi->domains != NULL) {
+		DBT old = qindex_dbt(NULL, 0);
+
+		ret = qi->entries->get(qi->entries, txn, &k, &old, DB_RMW);
+		if (ret == 0 && qindex_stats_change(qi, txn, &k, &old, -1) < 0) {
+			txn->abort(txn);
+			return -1;
+		}
+	}
 	ret = qi->entries->del(qi->entries, txn, &k, 0);
 	if (ret == DB_NOTFOUND) {
 		txn->abort(txn);

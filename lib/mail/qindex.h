@@ -8,6 +8,7 @@
  *	primary   "ID/domain"            -> entry record
  *	by_domain domain                 -> primary keys (secondary, dups sorted)
  *	by_expiry 8-byte big-endian time -> primary keys (secondary, dups sorted)
+ *	domains   domain                 -> its entries and bytes (qindex_stats.c)
  *
  * Listing or flushing a domain walks by_domain: O(that domain's mail).
  * Expiry walks by_expiry from the oldest: never O(queue). Deleting a
@@ -143,6 +144,26 @@ int qindex_walk_all(struct qindex *qi, qindex_walk_fn *fn, void *ctx);
 int qindex_walk_all_from(struct qindex *qi, const char *from, qindex_walk_fn *fn, void *ctx);
 /* qindex_walk_message - the entries of one message */
 int qindex_walk_message(struct qindex *qi, const char *id, qindex_walk_fn *fn, void *ctx);
+/*
+ * qindex_walk_domains - fn(domain, entries, ctx) for each domain that has
+ * entries, in key order, without reading the entries: O(domains), not
+ * O(queue). fn returns as a walk's does; 0, or -1 on error.
+ */
+typedef int qindex_domain_fn(const char *domain, size_t entries, void *ctx);
+int qindex_walk_domains(struct qindex *qi, qindex_domain_fn *fn, void *ctx);
+/*
+ * qindex_domain_stats - what the index holds for a domain, for its
+ * status: entries and content bytes (kept per domain, a lookup), the
+ * oldest arrival and the next expiry (from its first entries in queue
+ * ID order, which is arrival order). O(log queue), not O(its mail). 0/-1
+ */
+struct qindex_domain_stats {
+	size_t entries;
+	uint64_t bytes;
+	time_t oldest;		/* 0: none */
+	time_t next_expiry;	/* 0: none */
+};
+int qindex_domain_stats(struct qindex *qi, const char *domain, struct qindex_domain_stats *st_r);
 /* qindex_count_domain - the number of entries of a domain, without decoding them; 0/-1 */
 int qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r);
 

@@ -36,7 +36,7 @@ qindex_env_file(const char *name)
 {
 	return strncmp(name, "__db.", 5) == 0 || strncmp(name, "log.", 4) == 0 ||
 	    strcmp(name, DB_ENTRIES) == 0 || strcmp(name, DB_BY_DOMAIN) == 0 ||
-	    strcmp(name, DB_BY_EXPIRY) == 0;
+	    strcmp(name, DB_BY_EXPIRY) == 0 || strcmp(name, DB_DOMAINS) == 0;
 }
 
 /*
@@ -152,7 +152,7 @@ qindex_check_count(const struct qindex_entry *e, void *ctx)
 static int
 qindex_check_child(const char *dir)
 {
-	static const char *const files[] = { DB_ENTRIES, DB_BY_DOMAIN, DB_BY_EXPIRY };
+	static const char *const files[] = { DB_ENTRIES, DB_BY_DOMAIN, DB_BY_EXPIRY, DB_DOMAINS };
 	struct qindex *qi = xcalloc(1, sizeof(*qi));
 	size_t i, n = 0;
 	int ret;

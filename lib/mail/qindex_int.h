@@ -25,6 +25,7 @@
 #define DB_ENTRIES		"entries.db"
 #define DB_BY_DOMAIN		"by_domain.db"
 #define DB_BY_EXPIRY		"by_expiry.db"
+#define DB_DOMAINS		"domains.db"
 
 struct qindex {
 	DB_ENV *env;
@@ -35,6 +36,8 @@ struct qindex {
 	bool ready;		/* open done */
 	bool damaged;		/* a sign of damage was seen: rebuild (qindex.h) */
 	char *dir;
+	DB *domains;		/* domain -> its entries and bytes (qindex_stats.c); NULL: none */
+	bool stats_ok;		/* domains is complete (its marker is there) */
 };
 
 /* A bounded reader over one record. */
@@ -54,6 +57,19 @@ int qread_uint(struct qread *r, size_t n, uint64_t *v_r);
 int qindex_lower(const char *domain, char buf[ADDRESS_DOMAIN_MAX + 1]);
 /* qindex_time_key - the by_expiry key of a time: negative sorts as 0 */
 uint64_t qindex_time_key(time_t t);
+/* qindex_key_domain - where the domain starts in a primary key, or NULL */
+const char *qindex_key_domain(const DBT *pkey, size_t *len_r);
+/* qindex_record_size - the content bytes an entry's record holds; 0 if it is not one */
+uint64_t qindex_record_size(const DBT *data);
+/*
+ * qindex_stats_open - open domains.db (qindex_stats.c): the owner
+ * (QINDEX_CREATE or QINDEX_RECOVER in flags) creates it and fills it
+ * from the entries when it is new or was never finished; 0/-1
+ */
+int qindex_stats_open(struct qindex *qi, unsigned flags);
+/* qindex_stats_change - in txn, count the entry (pkey, data) in (sign 1) or out (-1) of its domain; 0/-1 */
+int qindex_stats_change(struct qindex *qi, DB_TXN *txn, const DBT *pkey, const DBT *data,
+    int sign);
 /* qindex_decode - a new entry from a primary key and its record; NULL if bad */
 struct qindex_entry *qindex_decode(const DBT *pkey, const DBT *data);
 /* qindex_warn_bad - log a record that failed decoding */

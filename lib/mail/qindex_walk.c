@@ -79,6 +79,11 @@ qindex_del_message(struct qindex *qi, const char *id)
 	}
 	ret = qindex_message_range(dbc, id, prefix, &k, &d);
 	while (ret == 0 && qindex_prefix(&k, prefix, QUEUE_ID_LEN + 1)) {
+		if (qi->domains != NULL && qindex_stats_change(qi, txn, &k, &d, -1) < 0) {
+			dbc->close(dbc);
+			txn->abort(txn);
+			return -1;
+		}
 		if ((ret = dbc->del(dbc, 0)) != 0)
 			break;
 		n++;
@@ -494,4 +499,56 @@ qindex_count_domain(struct qindex *qi, const char *domain, size_t *entries_r)
 		return qindex_fail(qi, ret, "count index entries %s", low);
 	*entries_r = n;
 	return 0;
+}
+
+/* One domain seen by qindex_walk_domains. */
+struct qindex_dname {
+	char name[ADDRESS_DOMAIN_MAX + 1];
+	size_t entries;
+};
+
+/*
+ * qindex_walk_domains - by_domain's keys, one DB_NEXT_NODUP each: the
+ * names are copied out (a domain costs a line of memory, never its mail)
+ * and fn called once the cursor is closed, as a walk does.
+ */
+int
+qindex_walk_domains(struct qindex *qi, qindex_domain_fn *fn, void *ctx)
+{
+	struct qindex_dname *v = NULL;
+	size_t n = 0, i;
+	db_recno_t count;
+	DBC *dbc;
+	DBT k, d;
+	int ret, rc = 0;
+
+	if (qindex_cursor(qi, qi->by_domain, NULL, &dbc) < 0)
+		return -1;
+	k = qindex_dbt(NULL, 0);
+	d = qindex_dbt(NULL, 0);
+	for (ret = dbc->get(dbc, &k, &d, DB_FIRST); ret == 0;
+	    ret = dbc->get(dbc, &k, &d, DB_NEXT_NODUP)) {
+		/* A key no domain can be is damage, as a record that fails decoding. */
+		if (k.size == 0 || k.size > ADDRESS_DOMAIN_MAX ||
+		    !address_domain_ok(k.data, k.size) || memchr(k.data, '\0', k.size) != NULL) {
+			log_warn("skip index domain key: bad key");
+			qi->damaged = true;
+			continue;
+		}
+		if ((ret = dbc->count(dbc, &count, 0)) != 0)
+			break;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		memcpy(v[n].name, k.data, k.size);
+		v[n].name[k.size] = '\0';
+		v[n].entries = count;
+		n++;
+	}
+	dbc->close(dbc);
+	if (ret != 0 && ret != DB_NOTFOUND)
+		rc = qindex_fail(qi, ret, "walk index domains %s", qi->dir);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((ret = fn(v[i].name, v[i].entries, ctx)) != 0)
+			rc = ret < 0 ? -1 : 1;
+	free(v);
+	return rc < 0 ? -1 : 0;
 }
