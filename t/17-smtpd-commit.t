@@ -161,7 +161,7 @@ set_cue('block');
 $c = commit_in_flight('term');
 $msgids = $s->log_count(qr/smtpd\[\d+\]: [0-9A-F]{20}: message-id=/);
 my $disc = $s->log_count(qr/smtpd\[\d+\]: disconnect from /);
-my $smtpd = $s->child_pid('smtpd');
+my $smtpd = $s->child_pid('smtpd') or die "no smtpd child of master\n";
 kill 'TERM', $smtpd;
 ok($s->wait_log(qr/smtpd\[\d+\]: disconnect from /, 30, $disc + 1),
     'smtpd drops the session at SIGTERM');
