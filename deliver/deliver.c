@@ -14,8 +14,11 @@
  *	STARTTLS as the domain's tls= policy says), and reports one result
  *	per recipient: sent, deferred or bounced. A recipient the remote
  *	accepted is written to the message's journal before qmgr hears of
- *	it. Idle sessions are kept a few seconds and reused (RSET) by the
- *	next job to the same route.
+ *	it, unless the transaction delivered the whole message: then
+ *	nothing is journalled and qmgr removes it (type=done complete=1).
+ *	Idle sessions are kept a few seconds and reused (RSET) by the next
+ *	job to the same route; jobs waiting for a connection slot take
+ *	them as they are freed.
  *
  *	One line is logged per recipient and attempt, in Postfix's shape.
  *	SIGHUP re-reads the configuration; SIGTERM exits; so does the death

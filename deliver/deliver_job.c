@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/events.h"
 #include "util/log.h"
@@ -131,6 +132,35 @@ deliver_job_attach(struct deliver_job *job)
 	}
 }
 
+/*
+ * deliver_job_unreachable - job failed to reach its domain (conn_error):
+ * finish it, and with it the jobs of the same domain, route and TLS
+ * policy waiting for a connection slot. qmgr hands us more jobs of a
+ * domain than we open connections to it (one waiting per connection);
+ * against a dead site each would try and fail in turn.
+ */
+static void
+deliver_job_unreachable(struct deliver_job *job, const char *dsn,
+    const char *why)
+{
+	struct deliver *d = job->d;
+	char *key = xstrdup(job->key), *text = xstrdup(why);
+	struct deliver_job *w;
+
+	job_finish(job->j, "deferred", dsn, text, text);
+	for (;;) {
+		for (w = d->jobs; w != NULL; w = w->next)
+			if (w->waiting && strcmp(w->key, key) == 0)
+				break;
+		if (w == NULL)
+			break;
+		w->waiting = false;
+		job_finish(w->j, "deferred", dsn, text, text);
+	}
+	free(key);
+	free(text);
+}
+
 void
 deliver_job_proceed(struct deliver_job *job)
 {
@@ -148,8 +178,8 @@ deliver_job_proceed(struct deliver_job *job)
 		const char *why = job->last_error != NULL ? job->last_error :
 		    "no mail host to try";
 
-		job_finish(job->j, "deferred", job->last_error != NULL ?
-		    smtp_client_fail_dsn(job->last_fail) : "4.4.1", why, why);
+		deliver_job_unreachable(job, job->last_error != NULL ?
+		    smtp_client_fail_dsn(job->last_fail) : "4.4.1", why);
 		return;
 	}
 	if (!deliver_conn_room(job)) {

@@ -163,7 +163,9 @@ struct qmgr {
 	size_t dnscheck_problems;
 	/* Buckets of msg/ with removals not yet fsync'd (qmgr_sync.c). */
 	bool sync_dirty[QMGR_SYNC_BUCKETS];
-	size_t sync_pending;
+	size_t sync_ndirty;		/* of them true */
+	size_t sync_pending;		/* removals since the last fsyncs */
+	uint64_t sync_first;		/* ev_now() of the first of them */
 	struct ev_timer *sync_timer;
 };
 

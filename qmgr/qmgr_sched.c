@@ -30,6 +30,14 @@
 #include "mail/route.h"
 #include "qmgr/qmgr.h"
 
+/*
+ * Jobs of one domain at the agents, per connection deliver may open to
+ * it (deliver_domain_concurrency_limit): while a connection's transaction
+ * runs, its next job waits at deliver already and takes the session the
+ * moment it is free, without a round trip through qmgr between two
+ * messages (deliver_conn_idle hands it over).
+ */
+#define QMGR_DOMAIN_PREFETCH	2
 /* Deliver processes and ATRN sessions connecting at once. */
 #define QMGR_DELIVER_BACKLOG	64
 /* The last error of an entry, as kept in the index. */
@@ -432,7 +440,8 @@ qmgr_agent_check_idle(struct qmgr *q, struct qmgr_agent *a)
 struct qmgr_job *
 qmgr_dispatch_next(struct qmgr *q, struct qmgr_agent **a_r)
 {
-	unsigned limit = (unsigned)q->cfg->deliver_domain_concurrency_limit;
+	unsigned limit = QMGR_DOMAIN_PREFETCH *
+	    (unsigned)q->cfg->deliver_domain_concurrency_limit;
 	struct qmgr_domain *dom;
 	size_t rounds = htable_count(q->domains) + 1;
 

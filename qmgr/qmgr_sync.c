@@ -8,10 +8,12 @@
  * dispatch, was a disk commit per delivered message; yet all it decides
  * is whether a crash of the machine can bring a delivered message back
  * to be sent once more: a duplicate, never a loss (DESIGN.md: delivery
- * is at-least-once). So the buckets a removal changed are noted, and each
- * is fsync'd once QMGR_SYNC_MS after the first change, and at exit: at
- * most one fsync per bucket per interval, never one of a directory where
- * nothing changed.
+ * is at-least-once). So the buckets a removal changed are noted, and
+ * each is fsync'd once for many removals: every QMGR_SYNC_MS, once there
+ * are at least QMGR_SYNC_RATIO removals waiting per changed bucket, or
+ * once the oldest removal has waited QMGR_SYNC_MAX_MS; and at exit. A
+ * drain of many messages so costs at most one fsync per QMGR_SYNC_RATIO
+ * messages; never one of a directory where nothing changed.
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
@@ -34,12 +36,17 @@
 #include "qmgr/qmgr.h"
 
 /*
- * How long a removal may wait for its directory's fsync: the longest a
- * crash of the machine (never of a process) can undo it and have the
- * message sent twice. At a thousand removals a second, one interval
- * touches about 220 of the 256 buckets: a fifth of an fsync a message.
+ * How often the waiting removals are looked at, and the longest one may
+ * wait for its directory's fsync: the longest a crash of the machine
+ * (never of a process: the kernel has the unlink) can undo it and have
+ * the message sent twice. In between, the fsyncs wait until there are
+ * QMGR_SYNC_RATIO removals per changed bucket (of 256): at a thousand
+ * removals a second that is every half second, a fifth of an fsync a
+ * message.
  */
 #define QMGR_SYNC_MS 500
+#define QMGR_SYNC_MAX_MS 2000
+#define QMGR_SYNC_RATIO 2
 
 /* qmgr_sync_bucket - the number of an ID's bucket: its last two hex digits */
 static unsigned
@@ -53,24 +60,36 @@ qmgr_sync_bucket(const char *id)
 	return v;
 }
 
-/* qmgr_sync_fire - the interval is over: fsync the changed buckets */
+/* qmgr_sync_fire - look again: fsync the changed buckets, or wait on */
 static void
 qmgr_sync_fire(void *ctx)
 {
 	struct qmgr *q = ctx;
 
 	q->sync_timer = NULL;
-	qmgr_sync_flush(q);
+	if (q->sync_pending >= QMGR_SYNC_RATIO * q->sync_ndirty ||
+	    ev_now() - q->sync_first >= QMGR_SYNC_MAX_MS)
+		qmgr_sync_flush(q);
+	else
+		q->sync_timer =
+		    ev_timer_add(q->loop, QMGR_SYNC_MS, qmgr_sync_fire, q);
 }
 
 void
 qmgr_sync_note(struct qmgr *q, const char *id)
 {
+	unsigned b;
+
 	/* The caller removed a message by this ID: it is a valid one. */
 	if (!queue_id_ok(id))
 		log_panic("sync removal: bad queue ID");
-	q->sync_dirty[qmgr_sync_bucket(id)] = true;
-	q->sync_pending++;
+	b = qmgr_sync_bucket(id);
+	if (!q->sync_dirty[b]) {
+		q->sync_dirty[b] = true;
+		q->sync_ndirty++;
+	}
+	if (q->sync_pending++ == 0)
+		q->sync_first = ev_now();
 	if (q->sync_timer == NULL)
 		q->sync_timer =
 		    ev_timer_add(q->loop, QMGR_SYNC_MS, qmgr_sync_fire, q);
@@ -99,4 +118,5 @@ qmgr_sync_flush(struct qmgr *q)
 			    "a crash of the machine may deliver them again");
 	}
 	q->sync_pending = 0;
+	q->sync_ndirty = 0;
 }

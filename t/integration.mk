@@ -39,3 +39,9 @@ EXTRA_DIST += $(FLEET_HOME_TESTS)
 ROUTE_CLIENT_TESTS = t/34-route-client.t
 TESTS += $(ROUTE_CLIENT_TESTS)
 EXTRA_DIST += $(ROUTE_CLIENT_TESTS)
+
+# A drain commits at most once a message; a partly delivered one keeps
+# its journal across a restart (issue 12).
+DRAIN_TESTS = t/39-drain-fsync.t
+TESTS += $(DRAIN_TESTS)
+EXTRA_DIST += $(DRAIN_TESTS)

@@ -118,25 +118,30 @@ fill(const char *domain)
 	return dom;
 }
 
-/* The per-domain limit, and round robin between two agents by free slots. */
+/*
+ * The per-domain limit, and round robin between two agents by free
+ * slots. Deliver opens at most 2 connections to the domain; qmgr hands
+ * out twice that, so that each connection's next job waits at deliver.
+ */
 static void
 test_limit(struct qmgr_agent *a1, struct qmgr_agent *a2)
 {
 	struct qmgr_domain *dom;
 	struct handed h;
+	int i;
 
-	entry("backup.example", 1, time(NULL) - 1, 0);
-	entry("backup.example", 1, time(NULL) - 1, 0);
-	entry("backup.example", 1, time(NULL) - 1, 0);
+	for (i = 0; i < 5; i++)
+		entry("backup.example", 1, time(NULL) - 1, 0);
 	dom = fill("backup.example");
-	ok(dom->nqueued == 3, "backup domain, due entries: 3 jobs queued, got %zu",
+	ok(dom->nqueued == 5, "backup domain, due entries: 5 jobs queued, got %zu",
 	    dom->nqueued);
 	dispatch(&h);
-	ok(h.n == 2 && dom->active == 2,
-	    "concurrency limit 2: got %zu jobs out, %u active", h.n, dom->active);
-	ok(count(&h, "backup.example", a1) == 1 && count(&h, "backup.example", a2) == 1,
-	    "the two jobs go to the two deliver processes (most free slots first)");
-	ok(dom->nqueued == 1, "the third waits in its queue: got %zu", dom->nqueued);
+	ok(h.n == 4 && dom->active == 4,
+	    "concurrency limit 2, two jobs a connection: got %zu jobs out, %u active",
+	    h.n, dom->active);
+	ok(count(&h, "backup.example", a1) == 2 && count(&h, "backup.example", a2) == 2,
+	    "the four jobs go to the two deliver processes (most free slots first)");
+	ok(dom->nqueued == 1, "the fifth waits in its queue: got %zu", dom->nqueued);
 	dispatch(&h);
 	ok(h.n == 0, "at the limit nothing more goes: got %zu", h.n);
 }
