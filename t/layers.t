@@ -13,7 +13,7 @@ use File::Find;
 
 my $src = $ENV{SLUICE_SRCDIR} || '.';
 my @programs = qw(master smtpd qmgr deliver etrn fingerd prober web cli);
-my %db_h = map { ("lib/mail/$_" => 1) } qw(qindex.c qindex_env.c qindex_walk.c qindex_int.h);
+my %db_h = map { ("lib/mail/$_" => 1) } qw(qindex.c qindex_env.c qindex_walk.c qindex_stats.c qindex_int.h);
 my (@files, %bad);
 find(sub { push @files, $File::Find::name if /\.[ch]$/ }, map { "$src/$_" } 'lib', @programs);
 ok(@files > 50, 'found the sources: ' . scalar @files);

@@ -61,8 +61,28 @@ struct qindex_entry {
 
 struct qindex;
 
-/* qindex_open - open the environment in dir; 0/-1 (log says why) */
+/*
+ * The Berkeley DB cache (queue_index_cache_size), sized on purpose: what
+ * qmgr touches again and again is the databases' internal pages (about
+ * 1 MB for all four with 1,000,000 entries), the leaf pages where new
+ * mail goes in (queue IDs grow with time: the right edge of entries and
+ * by_domain), and the leaf pages of the domain being flushed. 4 MB holds
+ * all of that with room to spare at a million queued; any other page is
+ * one pread from the kernel's page cache when it is read. The cache is a
+ * shared mapping of a region file, resident in qmgr once touched, and
+ * the old 8 MB filled up with pages read once (a flush's, the start-up
+ * reconcile's) and stayed: qmgr's memory then grew with the queue,
+ * bounded only by the cache. bench/flatq measures it.
+ */
+#define QINDEX_CACHE_DEFAULT	(4L * 1024 * 1024)
+#define QINDEX_CACHE_DEFAULT_TEXT "4194304"
+#define QINDEX_CACHE_MIN	(256L * 1024)
+#define QINDEX_CACHE_MAX	(1024L * 1024 * 1024)
+
+/* qindex_open - open the environment in dir with the default cache; 0/-1 (log says why) */
 int qindex_open(const char *dir, unsigned flags, struct qindex **qi_r);
+/* qindex_open_cache - the same with a cache of cache_bytes (0: the default) */
+int qindex_open_cache(const char *dir, unsigned flags, long cache_bytes, struct qindex **qi_r);
 /* qindex_close - checkpoint and close; NULLs *qip */
 void qindex_close(struct qindex **qip);
 /* qindex_remove_env - delete the environment's files (before a rebuild); 0/-1 */
