@@ -8,8 +8,9 @@
  * once when it indexes a message for such a domain (the file then names
  * that message, so that smtpd stops counting it as its own) or when a job
  * of one ends, and every QMGR_QUOTA_REFRESH_MS for the rest (the
- * operator's delete and bounce, expiry). Each count walks the domain's
- * entries: O(its mail), which a cap bounds.
+ * operator's delete and bounce, expiry). Each count is a lookup of the
+ * domain's figures in the index (qindex_domain_stats), not a walk of its
+ * mail.
  *
  * The notices (one at 80%, one when full) are remembered per domain in
  * private/quota-notified, written before the notice is queued, so that a
@@ -44,19 +45,6 @@
 
 /* How often every capped domain is counted again (ms). */
 #define QMGR_QUOTA_REFRESH_MS 10000
-
-struct qmgr_quota_sum {
-	struct quota_usage u;
-};
-
-static int
-qmgr_quota_sum_one(const struct qindex_entry *e, void *ctx)
-{
-	struct qmgr_quota_sum *s = ctx;
-
-	quota_usage_add(&s->u, 1, e->size);
-	return 0;
-}
 
 static int
 qmgr_quota_save_one(const char *key, void *value, void *ctx)
@@ -179,11 +167,13 @@ qmgr_quota_notified_load(struct qmgr *q)
 int
 qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r)
 {
-	struct qmgr_quota_sum s = {{0, 0}};
+	struct qindex_domain_stats st;
 
-	if (qindex_walk_domain(q->env.qi, name, qmgr_quota_sum_one, &s) < 0)
+	/* The index keeps each domain's entries (one a message) and bytes: no walk. */
+	if (qindex_domain_stats(q->env.qi, name, &st) < 0)
 		return -1;
-	*u_r = s.u;
+	*u_r = (struct quota_usage){ 0, 0 };
+	quota_usage_add(u_r, st.entries, st.bytes);
 	return 0;
 }
 

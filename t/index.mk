@@ -1,11 +1,14 @@
 # t/index.mk: unit tests of the queue index (lib/mail/qindex*.c): index_test
-# its records and walks, index_recover_test its recovery and damage checks.
+# its records and walks, index_recover_test its recovery and damage checks,
+# index_stats_test each domain's figures.
 #
 # Copyright (c) 2026 the sluice authors
 # SPDX-License-Identifier: MIT
-check_PROGRAMS += t/index_test t/index_recover_test
-TESTS += t/index_test t/index_recover_test
+check_PROGRAMS += t/index_test t/index_recover_test t/index_stats_test
+TESTS += t/index_test t/index_recover_test t/index_stats_test
 t_index_test_SOURCES = t/index_test.c $(INDEX_ENTRY)
+t_index_stats_test_SOURCES = t/index_stats_test.c $(INDEX_ENTRY)
+t_index_stats_test_LDADD = $(SLUICE_LIBS)
 t_index_recover_test_SOURCES = t/index_recover_test.c $(INDEX_ENTRY)
 t_index_test_LDADD = $(SLUICE_LIBS)
 t_index_recover_test_LDADD = $(SLUICE_LIBS)

@@ -10,6 +10,7 @@ RELEASE_TESTS = \
 	t/83-lifetime-dsn.t \
 	t/82-mx-route.t \
 	t/81-gate-open.t \
-	t/80-hold-flush.t
+	t/80-hold-flush.t \
+	t/80-flush-batches.t
 TESTS += $(RELEASE_TESTS)
 EXTRA_DIST += $(RELEASE_TESTS) t/lib/Sink.pm t/lib/Release.pm

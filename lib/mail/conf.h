@@ -96,6 +96,7 @@ struct config {
 	enum smtpd_tls_level smtpd_tls_security_level;
 
 	long queue_minfree;		/* 0: see config_queue_minfree() */
+	long queue_index_cache_size;	/* the index's Berkeley DB cache, bytes (qindex.h) */
 	char *log_file;			/* "": syslog */
 	char *syslog_facility;		/* "mail", "daemon", "local0".. */
 	char *domains_file;

@@ -23,6 +23,7 @@
 #include "mail/domains.h"
 #include "mail/home.h"
 #include "mail/netlist.h"
+#include "mail/qindex.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -88,6 +89,9 @@ const struct param params[] = {
 	{ "smtpd_tls_key_file", PT_STRING, "", F(smtpd_tls_key_file) },
 	{ "smtpd_tls_security_level", PT_ENUM, "may", F(smtpd_tls_security_level), .choices = "none may" },
 	{ "queue_minfree", PT_SIZE, "0", F(queue_minfree) },
+	/* Why this default: QINDEX_CACHE_DEFAULT in lib/mail/qindex.h. */
+	{ "queue_index_cache_size", PT_SIZE, QINDEX_CACHE_DEFAULT_TEXT, F(queue_index_cache_size),
+	  .min = QINDEX_CACHE_MIN, .max = QINDEX_CACHE_MAX },
 	{ "log_file", PT_STRING, "", F(log_file) },
 	{ "syslog_facility", PT_WORD, "mail", F(syslog_facility),
 	  .choices = "mail daemon user local0 local1 local2 local3 local4 local5 local6 local7" },

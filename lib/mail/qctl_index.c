@@ -70,6 +70,14 @@ qctl_index_lock(const char *qdir)
 	return fd;
 }
 
+/* qctl_index_owner_open - open the index in dir as its owner, with the configured cache; 0/-1 */
+static int
+qctl_index_owner_open(struct qctl_env *env, const char *dir)
+{
+	return qindex_open_cache(dir, QINDEX_CREATE | QINDEX_RECOVER,
+	    env->cfg != NULL ? env->cfg->queue_index_cache_size : 0, &env->qi);
+}
+
 /*
  * qctl_index_fresh - set the closed, damaged index in dir aside and open
  * an empty one; the one warning line an operator needs. 0/-1
@@ -85,7 +93,7 @@ qctl_index_fresh(struct qctl_env *env, const char *dir, const char *why)
 		if (qindex_remove_env(dir) < 0)
 			return -1;
 	}
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+	if (qctl_index_owner_open(env, dir) < 0) {
 		log_warn("create queue index %s: failed (see above)", dir);
 		free(kept);
 		return -1;
@@ -119,7 +127,7 @@ qctl_index_open(struct qctl_env *env, int *lock_fd_r, bool wait)
 	}
 	if (qindex_check(dir, why, sizeof(why)) < 0)
 		ret = qctl_index_fresh(env, dir, why);
-	else if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0)
+	else if (qctl_index_owner_open(env, dir) < 0)
 		ret = qctl_index_fresh(env, dir, "it will not open");
 	free(dir);
 	if (ret < 0) {
@@ -178,7 +186,7 @@ qctl_index_reset(struct qctl_env *env)
 	qindex_close(&env->qi);
 	removed = qindex_remove_env(dir);
 	/* Whatever is left (all of it, when the removal failed) is reopened: the owner keeps an index. */
-	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &env->qi) < 0) {
+	if (qctl_index_owner_open(env, dir) < 0) {
 		log_warn("reopen queue index %s: failed (see above)", dir);
 		free(dir);
 		return -1;

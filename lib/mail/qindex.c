@@ -58,7 +58,6 @@
 #include "mail/queue.h"
 
 #define QINDEX_VERSION		1
-#define QINDEX_CACHE_BYTES	(8u * 1024 * 1024)
 #define QINDEX_LOG_MAX		(2u * 1024 * 1024)
 /* checkpoint every so many commits, if that much log was written since */
 #define QINDEX_CKP_COMMITS	256
@@ -490,7 +489,8 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	if ((ret = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0 ||
 	    (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
 	    (ret = env->set_lg_max(env, QINDEX_LOG_MAX)) != 0 ||
-	    (ret = env->set_cachesize(env, 0, QINDEX_CACHE_BYTES, 1)) != 0 ||
+	    (ret = env->set_cachesize(env, 0, (u_int32_t)(qi->cache_bytes > 0 ?
+	    qi->cache_bytes : QINDEX_CACHE_DEFAULT), 1)) != 0 ||
 	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0)
 		return qindex_fail(qi, ret, "configure index environment");
 	if (flags & (QINDEX_CREATE | QINDEX_RECOVER))
@@ -502,9 +502,16 @@ qindex_env_open(struct qindex *qi, unsigned flags)
 	return 0;
 }
 
-/* qindex_open - open the environment and the three databases */
+/* qindex_open - open the environment and the databases, with the default cache */
 int
 qindex_open(const char *dir, unsigned flags, struct qindex **qi_r)
+{
+	return qindex_open_cache(dir, flags, 0, qi_r);
+}
+
+/* qindex_open_cache - open the environment and the databases */
+int
+qindex_open_cache(const char *dir, unsigned flags, long cache_bytes, struct qindex **qi_r)
 {
 	struct qindex *qi;
 	int ret;
@@ -516,6 +523,7 @@ qindex_open(const char *dir, unsigned flags, struct qindex **qi_r)
 	}
 	qi = xcalloc(1, sizeof(*qi));
 	qi->dir = xstrdup(dir);
+	qi->cache_bytes = cache_bytes;
 	if (qindex_env_open(qi, flags) < 0 ||
 	    qindex_db_open(qi, DB_ENTRIES, false, flags, &qi->entries) < 0 ||
 	    qindex_db_open(qi, DB_BY_DOMAIN, true, flags, &qi->by_domain) < 0 ||

@@ -38,6 +38,7 @@ struct qindex {
 	char *dir;
 	DB *domains;		/* domain -> its entries and bytes (qindex_stats.c); NULL: none */
 	bool stats_ok;		/* domains is complete (its marker is there) */
+	long cache_bytes;	/* the environment's cache; 0: QINDEX_CACHE_DEFAULT */
 };
 
 /* A bounded reader over one record. */
