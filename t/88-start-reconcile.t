@@ -39,7 +39,8 @@ if ($> == 0) {
 }
 system('rm', '-rf', $s->qdir . '/index');
 
-$s->start(env => { SLUICE_TEST_RECONCILE_SLOW_MS => 100 });
+# 6 s of reconcile (12 s in a sanitizer build): room for the ETRN and two CLI calls.
+$s->start(env => { SLUICE_TEST_RECONCILE_SLOW_MS => $SluiceTest::SLOW > 1 ? 200 : 100 });
 my $qdir = $s->qdir;
 ok(wait_for(sub { $s->log_text =~ /qmgr\[\d+\]: reconcile the index with \Q$qdir\E\/msg: started/ }, 30),
     'qmgr logs the start of its reconcile');
