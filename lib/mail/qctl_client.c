@@ -10,9 +10,11 @@
 
 /* system */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -78,6 +80,30 @@ fail:
 	return -1;
 }
 
+/*
+ * qctl_index_lock_probe - is index/.lock free? The lock's fd (free), or -1
+ * with errno (EWOULDBLOCK: held). Unlike qctl_index_lock it creates
+ * nothing: the CLI asks before it has become the queue's owner, and an
+ * index/ or .lock made by root here kept qmgr (mail_owner) from ever
+ * taking the lock again (it exited 75 at every restart).
+ */
+static int
+qctl_index_lock_probe(const char *qdir)
+{
+	char *path = xasprintf("%s/index/.lock", qdir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), saved;
+
+	saved = errno;
+	free(path);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	errno = saved;
+	return fd;
+}
+
 /* qctl_request_qmgr - see qctl.h */
 int
 qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_emit_fn *emit,
@@ -94,7 +120,7 @@ qctl_request_qmgr(const struct config *cfg, const struct ipc_rec *req, qctl_emit
 		ret = qctl_request_socket(cfg, req, emit, ctx, why_r);
 		if (ret <= 0)
 			return ret;
-		if ((fd = qctl_index_lock(cfg->queue_directory)) >= 0) {
+		if ((fd = qctl_index_lock_probe(cfg->queue_directory)) >= 0) {
 			close(fd);
 			return 1;
 		}
