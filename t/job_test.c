@@ -37,6 +37,9 @@ struct seen {
 	bool over;
 };
 
+/* Whether sending type=done fails (qmgr died after the rcpt records). */
+static bool fake_done_fails;
+
 /* fake_send - keep "type status idx" of each record, " complete" if it says so */
 static int
 fake_send(void *ctx, const struct ipc_rec *rec)
@@ -49,7 +52,7 @@ fake_send(void *ctx, const struct ipc_rec *rec)
 		snprintf(seen->recs[seen->n++], sizeof(seen->recs[0]), "%s %s %s%s",
 		    ipc_rec_type(rec), st != NULL ? st : "-", idx != NULL ? idx : "-",
 		    complete != NULL ? " complete" : "");
-	return 0;
+	return fake_done_fails && strcmp(ipc_rec_type(rec), PROTO_T_DONE) == 0 ? -1 : 0;
 }
 
 /* Whether the fake agent's qmgr hears results (job_agent.reporting). */
@@ -308,15 +311,17 @@ test_journal_or_not(void)
 		size_t nrcpt;		/* the job's: a@, b@, c@ in that order */
 		int code[3];		/* their replies */
 		bool qmgr_there;
+		bool done_fails;	/* qmgr died before type=done went */
 		const char *want;	/* journal of a@ b@ c@: D done, - pending */
 		bool complete;
 	} cases[] = {
-		{ "all three 250", 3, { 250, 250, 250 }, true, "---", true },
-		{ "all three 250, one 251", 3, { 250, 251, 250 }, true, "---", true },
-		{ "one 450", 3, { 250, 450, 250 }, true, "D-D", false },
-		{ "one 550", 3, { 550, 250, 250 }, true, "-DD", false },
-		{ "a job of two of three", 2, { 250, 250, 0 }, true, "DD-", false },
-		{ "all 250, qmgr away", 3, { 250, 250, 250 }, false, "DDD", false },
+		{ "all three 250", 3, { 250, 250, 250 }, true, false, "---", true },
+		{ "all three 250, one 251", 3, { 250, 251, 250 }, true, false, "---", true },
+		{ "one 450", 3, { 250, 450, 250 }, true, false, "D-D", false },
+		{ "one 550", 3, { 550, 250, 250 }, true, false, "-DD", false },
+		{ "a job of two of three", 2, { 250, 250, 0 }, true, false, "DD-", false },
+		{ "all 250, qmgr away", 3, { 250, 250, 250 }, false, false, "DDD", false },
+		{ "all 250, type=done lost", 3, { 250, 250, 250 }, true, true, "DDD", true },
 	};
 	size_t i, k;
 
@@ -350,13 +355,15 @@ test_journal_or_not(void)
 		fake_qmgr_there = cases[i].qmgr_there;
 		job_results(job, "mx.site.example", "192.0.2.9", 25);
 		fake_qmgr_there = true;
+		fake_done_fails = cases[i].done_fails;
+		job_finish(job, "deferred", "4.3.0", "no result", NULL);
+		fake_done_fails = false;
 		if (queue_journal_read(qdir, id, 3, st) == 0)
 			for (k = 0; k < 3; k++)
 				got[k] = st[k] == JOURNAL_DONE ? 'D' :
 				    st[k] == JOURNAL_PENDING ? '-' : '?';
 		ok(strcmp(got, cases[i].want) == 0, "%s: journal got %s, want %s",
 		    cases[i].what, got, cases[i].want);
-		job_finish(job, "deferred", "4.3.0", "no result", NULL);
 		ok(seen.over && seen.n > 0 && (strstr(seen.recs[seen.n - 1],
 		    " complete") != NULL) == cases[i].complete,
 		    "%s: type=done %s complete=1 (%s)", cases[i].what,

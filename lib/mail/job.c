@@ -219,6 +219,20 @@ job_rcpt_finish(struct job *job, size_t i, const char *status,
 	job->rcpt[i].finished = true;
 }
 
+/* job_journal_sent - journal the transaction's 2xx recipients (report lost) */
+static void
+job_journal_sent(struct job *job)
+{
+	size_t j;
+
+	for (j = 0; j < job->msg.nrcpt; j++)
+		if (job->msg.result[j].code / 100 == 2 &&
+		    queue_journal_append(job->qdir, job->id,
+		    job->rcpt[job->mmap[j]].idx, JOURNAL_DONE) < 0)
+			log_warn("%s: append to journal: %s; the message may be "
+			    "sent again", job->id, strerror(errno));
+}
+
 void
 job_finish(struct job *job, const char *status, const char *dsn,
     const char *why, const char *conn_error)
@@ -236,7 +250,12 @@ job_finish(struct job *job, const char *status, const char *dsn,
 	rec = proto_done_encode(&(struct proto_done){ .job = job->no,
 	    .conn_error = conn_error != NULL ? text : NULL,
 	    .complete = job->complete });
-	(void)job->agent->send(job->ctx, rec);
+	/*
+	 * qmgr went away before it heard that the message is done: nobody
+	 * will remove it, so the journal says who has it after all.
+	 */
+	if (job->agent->send(job->ctx, rec) < 0 && job->complete)
+		job_journal_sent(job);
 	ipc_rec_free(&rec);
 	job->agent->over(job->ctx, job);
 }
