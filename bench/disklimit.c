@@ -13,7 +13,9 @@
  *
  * DIR must be on the filesystem of the queues being compared. The files
  * are removed at the end (not timed). bench/run compiles it with cc.
- * Exit: 0, 64 on usage, 73 when a file cannot be made, 74 on I/O errors.
+ * Exit (sysexits): 0; EX_USAGE; EX_CANTCREAT when a directory cannot be
+ * made; EX_OSERR when fork or pipe fails; EX_IOERR on a failed write,
+ * fsync or rename (the message names the file).
  *
  * Copyright (c) 2026 the sluice authors
  * SPDX-License-Identifier: MIT
@@ -26,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,37 +151,37 @@ main(int argc, char **argv)
 	dir = argv[optind];
 	if (strlen(dir) > 4000) {
 		fprintf(stderr, "disklimit: %s: path too long\n", dir);
-		return 64;
+		return EX_USAGE;
 	}
 	snprintf(path, sizeof(path), "%s/incoming", dir);
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
 		fprintf(
 		    stderr, "disklimit: mkdir %s: %s\n", path, strerror(errno));
-		return 73;
+		return EX_CANTCREAT;
 	}
 	for (w = 0; w < BUCKETS; w++) {
 		snprintf(path, sizeof(path), "%s/b%02x", dir, (unsigned)w);
 		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
 			fprintf(stderr, "disklimit: mkdir %s: %s\n", path,
 			    strerror(errno));
-			return 73;
+			return EX_CANTCREAT;
 		}
 	}
 	counts = calloc(writers, sizeof(*counts));
 	if (counts == NULL || pipe(fds) == -1)
-		return 71;
+		return EX_OSERR;
 	t0 = now();
 	for (w = 0; w < writers; w++) {
 		pid = fork();
 		if (pid == -1)
-			return 71;
+			return EX_OSERR;
 		if (pid == 0) {
 			long n = writer(dir, w, t0 + secs, size);
 
 			if (write(fds[1], &(long[2]){w, n}, 2 * sizeof(long)) <
 			    0)
-				_exit(74);
-			_exit(n < 0 ? 74 : 0);
+				_exit(EX_IOERR);
+			_exit(n < 0 ? EX_IOERR : 0);
 		}
 	}
 	close(fds[1]);
@@ -200,12 +203,12 @@ main(int argc, char **argv)
 		;
 	cleanup(dir, writers, counts);
 	if (total < 0)
-		return 74;
+		return EX_IOERR;
 	printf("writers %d seconds %.2f commits %ld rate %.1f/s\n", writers, el,
 	    total, total / el);
 	return 0;
 usage:
 	fprintf(stderr,
 	    "usage: disklimit [-w WRITERS] [-t SECONDS] [-s SIZE] DIR\n");
-	return 64;
+	return EX_USAGE;
 }
