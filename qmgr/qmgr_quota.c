@@ -169,10 +169,11 @@ qmgr_quota_usage(struct qmgr *q, const char *name, struct quota_usage *u_r)
 {
 	struct qindex_domain_stats st;
 
-	/* The index keeps each domain's entries (one a message) and bytes: no walk. */
+	/* The index keeps each domain's entries (one a message) and bytes: no
+	 * walk. */
 	if (qindex_domain_stats(q->env.qi, name, &st) < 0)
 		return -1;
-	*u_r = (struct quota_usage){ 0, 0 };
+	*u_r = (struct quota_usage){0, 0};
 	quota_usage_add(u_r, st.entries, st.bytes);
 	return 0;
 }
