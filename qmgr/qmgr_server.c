@@ -300,7 +300,7 @@ qmgr_shutdown(struct qmgr *q)
 {
 	qmgr_quota_shutdown(q);
 	qmgr_dnscheck_stop(q);
-	qindex_close(&q->env.qi);
+	qindex_close_owner(&q->env.qi);
 	close(q->lock_fd);
 	config_free(&q->cfg);
 }

@@ -20,7 +20,7 @@ INDEX_ENTRY = t/index_entry.c t/index_entry.h t/testutil.c t/testutil.h
 # operator's bounce: one notice, then the journal (qctl_bounce).
 QUEUE_TRUST_TESTS = t/85-index-damage.t t/86-bad-journal.t \
 	t/87-orphan-journal.t t/88-lost-notice.t t/88-start-reconcile.t t/89-release-all.t \
-	t/89-cli-root-index.t \
+	t/89-cli-root-index.t t/85-index-clean-stop.t \
 	t/95-operator-bounce.t
 TESTS += $(QUEUE_TRUST_TESTS)
 EXTRA_DIST += $(QUEUE_TRUST_TESTS)

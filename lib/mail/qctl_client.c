@@ -151,7 +151,7 @@ qctl_request_local(const struct config *cfg, const struct ipc_rec *req, long uid
 	if (qctl_reconcile(&env) < 0)
 		log_warn("reconcile the index with %s/msg: failed", cfg->queue_directory);
 	ret = qctl_handle(&env, req, emit, ctx);
-	qindex_close(&env.qi);
+	qindex_close_owner(&env.qi);
 	close(fd);
 	return ret;
 }

@@ -548,31 +548,65 @@ fail:
 }
 
 /* qindex_close - checkpoint, close secondaries before the primary, then the environment */
+static bool qindex_close_ok(struct qindex **qip);
+
 void
 qindex_close(struct qindex **qip)
 {
+	(void)qindex_close_ok(qip);
+}
+
+/*
+ * qindex_close_ok - qindex_close; true when every close succeeded on an
+ * index that showed no damage (the owner may then mark it clean)
+ */
+static bool
+qindex_close_ok(struct qindex **qip)
+{
 	struct qindex *qi = *qip;
+	DB **dbs[4];
+	size_t i;
+	bool ok;
 	int ret;
 
 	if (qi == NULL)
-		return;
+		return false;
+	dbs[0] = &qi->domains;
+	dbs[1] = &qi->by_expiry;
+	dbs[2] = &qi->by_domain;
+	dbs[3] = &qi->entries;
+	ok = !qi->damaged && qi->env != NULL && qi->entries != NULL;
 	qi->ready = false;
 	if (qi->env != NULL && qi->entries != NULL &&
-	    (ret = qi->env->txn_checkpoint(qi->env, 0, 0, 0)) != 0)
+	    (ret = qi->env->txn_checkpoint(qi->env, 0, 0, 0)) != 0) {
 		qindex_fail(qi, ret, "checkpoint index %s", qi->dir);
-	if (qi->domains != NULL)
-		qi->domains->close(qi->domains, 0);
-	if (qi->by_expiry != NULL)
-		qi->by_expiry->close(qi->by_expiry, 0);
-	if (qi->by_domain != NULL)
-		qi->by_domain->close(qi->by_domain, 0);
-	if (qi->entries != NULL)
-		qi->entries->close(qi->entries, 0);
-	if (qi->env != NULL && (ret = qi->env->close(qi->env, 0)) != 0)
+		ok = false;
+	}
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (*dbs[i] != NULL && (*dbs[i])->close(*dbs[i], 0) != 0)
+			ok = false;
+	if (qi->env != NULL && (ret = qi->env->close(qi->env, 0)) != 0) {
 		qindex_fail(qi, ret, "close index %s", qi->dir);
+		ok = false;
+	}
 	free(qi->dir);
 	free(qi);
 	*qip = NULL;
+	return ok;
+}
+
+/* qindex_close_owner - see qindex.h */
+void
+qindex_close_owner(struct qindex **qip)
+{
+	char *dir;
+
+	if (*qip == NULL)
+		return;
+	dir = xstrdup((*qip)->dir);
+	if (qindex_close_ok(qip))
+		qindex_mark_clean(dir);
+	free(dir);
 }
 
 /* qindex_damaged - has any operation seen a sign of damage? */

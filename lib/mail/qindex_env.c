@@ -14,6 +14,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,143 @@ qindex_set_aside(const char *dir, char **kept_r)
 	return 0;
 }
 
+/*
+ * The clean mark: index/.clean, written by the owner after a clean close
+ * (qindex_close_owner), one line a database: name, inode, size and mtime
+ * in ns ("-" when absent). The next owner reads it once and removes it
+ * before it opens anything, so that it never outlives the open that
+ * follows; a file that changed since (a write, a replacement, damage
+ * made by hand as t/85 does) no longer matches and is checked in full.
+ */
+#define QINDEX_CLEAN		".clean"
+#define QINDEX_CLEAN_MAX	4096
+
+static const char *const qindex_db_files[] = {
+	DB_ENTRIES, DB_BY_DOMAIN, DB_BY_EXPIRY, DB_DOMAINS
+};
+
+/* qindex_signature - the databases' identities in buf; fsync each first if sync; 0/-1 */
+static int
+qindex_signature(const char *dir, bool sync, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(qindex_db_files) / sizeof(qindex_db_files[0]); i++) {
+		char *path = xasprintf("%s/%s", dir, qindex_db_files[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), n;
+		struct stat sb;
+
+		free(path);
+		if (fd < 0 && errno != ENOENT)
+			return -1;
+		if (fd < 0) {
+			n = snprintf(buf + used, len - used, "%s -\n", qindex_db_files[i]);
+		} else {
+			if ((sync && fsync(fd) < 0) || fstat(fd, &sb) < 0) {
+				close(fd);
+				return -1;
+			}
+			close(fd);
+			n = snprintf(buf + used, len - used, "%s %ju %jd %jd.%09ld\n",
+			    qindex_db_files[i], (uintmax_t)sb.st_ino, (intmax_t)sb.st_size,
+			    (intmax_t)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+		}
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* qindex_dir_sync - fsync the index directory; 0/-1 */
+static int
+qindex_dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+void
+qindex_mark_clean(const char *dir)
+{
+	char sig[QINDEX_CLEAN_MAX];
+	char *tmp = xasprintf("%s/%s.tmp", dir, QINDEX_CLEAN);
+	char *path = xasprintf("%s/%s", dir, QINDEX_CLEAN);
+	size_t len;
+	int fd = -1;
+
+	/* The databases on disk first: the mark speaks for what is durable. */
+	if (qindex_signature(dir, true, sig, sizeof(sig)) < 0)
+		goto fail;
+	len = strlen(sig);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0 || write(fd, sig, len) != (ssize_t)len || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0 || qindex_dir_sync(dir) < 0)
+		goto fail;
+	free(tmp);
+	free(path);
+	return;
+fail:
+	/* No mark: the next start checks the index in full, as after a crash. */
+	log_warn("mark queue index %s clean: %s; the next start checks it in full", dir,
+	    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	(void)unlink(path);
+	free(tmp);
+	free(path);
+}
+
+/*
+ * qindex_clean_marked - did the last owner close the index in dir
+ * cleanly, untouched since? The mark is removed either way (durably)
+ * before the answer: whatever the open that follows does, it is never
+ * read twice.
+ */
+static bool
+qindex_clean_marked(const char *dir)
+{
+	char mark[QINDEX_CLEAN_MAX + 1], now[QINDEX_CLEAN_MAX];
+	char *path = xasprintf("%s/%s", dir, QINDEX_CLEAN);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = -1;
+	bool match;
+
+	if (fd >= 0) {
+		n = read(fd, mark, sizeof(mark) - 1);
+		close(fd);
+	}
+	if (fd < 0 && errno == ENOENT) {
+		free(path);
+		return false;
+	}
+	if (unlink(path) < 0 || qindex_dir_sync(dir) < 0) {
+		/* A mark we cannot remove might speak for a later, unclean stop. */
+		log_warn("remove %s: %s; checking the index in full", path, strerror(errno));
+		free(path);
+		return false;
+	}
+	free(path);
+	if (n <= 0 || n >= (ssize_t)sizeof(mark) - 1)
+		return false;
+	mark[n] = '\0';
+	match = qindex_signature(dir, false, now, sizeof(now)) == 0 && strcmp(mark, now) == 0;
+	return match;
+}
+
 /* Exit codes of the checking child (qindex_check). */
 enum qindex_check_rc {
 	QCHECK_OK = 0,
@@ -220,6 +359,10 @@ qindex_check(const char *dir, char *why, size_t len)
 	snprintf(why, len, "ok");
 	if (!exists)
 		return 0;
+	if (qindex_clean_marked(dir)) {
+		log_info("queue index %s: closed cleanly and unchanged since; not checked", dir);
+		return 0;
+	}
 	if ((pid = fork()) < 0) {
 		/* Not a sign of damage: the open that follows decides. */
 		log_warn("check queue index %s: fork: %s", dir, strerror(errno));
