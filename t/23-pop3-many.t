@@ -30,6 +30,10 @@ if ($> == 0) {
 	chown $pw[2], $pw[3], glob($s->qdir . '/msg/*/*') if @pw;
 }
 $s->start;
+# qmgr answers while it reconciles the index with the spool at start (a
+# slice at a time); a login before the end would list what it knows so far.
+ok($s->wait_log(qr/reconciled the index with \S+: $N messages/, 120),
+    "qmgr has indexed the $N at start");
 
 # qmgr indexes the 1005 at start: until its sockets are up a login gets
 # -ERR [SYS/TEMP] (and changes nothing), so try until one is answered +OK.

@@ -45,6 +45,10 @@ if ($> == 0) {
 }
 $s->start;
 ok(wait_for(sub { ($s->cli('queue', 'count'))[0] == 0 }, 60), 'qmgr answers');
+# qmgr answers while it reconciles the index with the spool (a slice at a
+# time): the figures below are the index's, so wait for its end line.
+ok($s->wait_log(qr/reconciled the index with \S+: ${\ (2 * $N)} messages/, 120),
+    'qmgr has indexed every committed message');
 ok(finger_port_up($fport), 'fingerd listens');
 
 # figures DOMAIN - (messages, bytes, oldest) from finger's long answer.
