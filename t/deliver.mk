@@ -18,5 +18,5 @@ TESTS += t/65-lying-server.t t/66-odmr-lying-site.t
 EXTRA_DIST += t/65-lying-server.t t/66-odmr-lying-site.t t/lib/LyingServer.pm
 # Issue 7: mail never loops back to us (MX at 0.0.0.0, 127.0.0.2, the hop
 # count) and DNS failures defer a customer's mail (t/lib/FakeDNS.pm cues).
-TESTS += t/67-mail-loop.t t/68-dns-failure.t
-EXTRA_DIST += t/67-mail-loop.t t/68-dns-failure.t
+TESTS += t/67-mail-loop.t t/68-dns-failure.t t/68-route-literal.t
+EXTRA_DIST += t/67-mail-loop.t t/68-dns-failure.t t/68-route-literal.t

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include <ares.h>
@@ -633,6 +635,42 @@ dns_lookup_mx(struct dns *dns, const char *domain, dns_mx_fn *fn, void *ctx)
 	return dns_query_started(q);
 }
 
+/*
+ * dns_addr_literal - host is an IP address (optionally "IPv6:..."): its
+ * one address in q, true. c-ares 1.18 (Debian 12) asks the name servers
+ * for A and AAAA records of "127.0.0.1" when given it with AF_UNSPEC: a
+ * route of [192.0.2.1] then waited on DNS (2 s for a lost query, every
+ * delivery without a cached connection) and failed when DNS was down.
+ */
+static bool
+dns_addr_literal(struct dns_query *q, const char *host)
+{
+	struct dns_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (strncasecmp(host, "IPv6:", 5) == 0) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.sa;
+
+		if (inet_pton(AF_INET6, host + 5, &s6->sin6_addr) != 1)
+			return false;
+		s6->sin6_family = AF_INET6;
+		a.len = sizeof(*s6);
+	} else if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&a.sa)->sin_addr) == 1) {
+		((struct sockaddr_in *)&a.sa)->sin_family = AF_INET;
+		a.len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&a.sa)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&a.sa)->sin6_family = AF_INET6;
+		a.len = sizeof(struct sockaddr_in6);
+	} else
+		return false;
+	q->addrs.v = xcalloc(DNS_RECORDS_MAX, sizeof(*q->addrs.v));
+	q->addrs.v[0] = a;
+	q->addrs.n = 1;
+	/* Answered on the next turn, as every lookup is. */
+	dns_query_answered(q, DNS_OK, ARES_SUCCESS, NULL);
+	return true;
+}
+
 struct dns_query *
 dns_lookup_addr(struct dns *dns, const char *host, dns_addr_fn *fn, void *ctx)
 {
@@ -640,6 +678,8 @@ dns_lookup_addr(struct dns *dns, const char *host, dns_addr_fn *fn, void *ctx)
 	struct ares_addrinfo_hints hints;
 
 	q->addr_fn = fn;
+	if (dns_addr_literal(q, host))
+		return dns_query_started(q);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

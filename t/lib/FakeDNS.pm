@@ -16,6 +16,8 @@
 #					to itself (RFC 1035 4.1.4), a loop
 #	'x.example' => 'TIMEOUT'	no answer at all (a server that is down
 #					for this name: the client times out)
+# With a key 'LOG' => FILE, every question received is appended to FILE
+# as a line "NAME TYPE" (what a test asserts was never asked).
 # Reverse DNS is a zone like any other:
 #	'5.0.0.127.in-addr.arpa' => ['PTR mx.sluice.test']
 # The server answers UDP only (a small loop of our own over Net::DNS
@@ -34,6 +36,7 @@ use POSIX ();
 
 sub start {
 	my ($class, %zone) = @_;
+	my $log = delete $zone{LOG};
 	my $port;
 	for (1 .. 20) {
 		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -58,7 +61,7 @@ sub start {
 	};
 	my $pid = fork // die "fork: $!\n";
 	if ($pid == 0) {
-		_serve($port, $handler);
+		_serve($port, $handler, $log);
 		POSIX::_exit(0);
 	}
 	my $self = bless { pid => $pid, port => $port }, $class;
@@ -76,13 +79,17 @@ sub start {
 
 # _serve PORT, HANDLER - answer UDP queries on 127.0.0.1:PORT for ever
 sub _serve {
-	my ($port, $handler) = @_;
+	my ($port, $handler, $log) = @_;
 	my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
 	    LocalPort => $port, Proto => 'udp') or POSIX::_exit(1);
 	while (1) {
 		my $peer = $sock->recv(my $buf, 4096) // next;
 		my $q = eval { Net::DNS::Packet->new(\$buf) } or next;
 		my ($question) = $q->question or next;
+		if (defined $log && open my $lf, '>>', $log) {
+			print $lf lc($question->qname), ' ', $question->qtype, "\n";
+			close $lf;
+		}
 		my ($rcode, $ans, $auth, $add, $flags) = $handler->($question->qname,
 		    $question->qclass, $question->qtype);
 		next if $rcode eq 'TIMEOUT';
