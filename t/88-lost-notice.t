@@ -44,5 +44,27 @@ my ($m) = $sink->messages;
 my (undef, $rest) = SluiceTest::strip_received($m ? $m->{data} : '');
 ok(defined $rest && defined $bytes && $rest eq $bytes, 'byte-identical to what swaks sent');
 ok(wait_for(sub { !$s->queue_files }, 30), 'the queue is empty afterwards');
+
+# Mail delivered before its name in msg/ settled (the gate is open for
+# its lease: each message goes out as it arrives) was gone by the time
+# qmgr looked it up: not "indexed from the spool", nothing written to the
+# index. The event that proves the absence: one more lost notice,
+# committed after them, found and logged (the look-ups go in order).
+my @fast;
+for my $i (1 .. 5) {
+	my ($id) = swaks_mail($s, $oracle, to => 'u@site.example');
+	push @fast, $id if $id;
+}
+is(scalar @fast, 5, '5 more messages accepted while the gate is open');
+ok(wait_for(sub { $sink->count >= 6 }, 30), 'each went out as it arrived');
+ok(rename($sock, "$sock.away"), 'qmgr socket moved away again');
+my ($late) = swaks_mail($s, $oracle, to => 'u@site.example');
+ok(rename("$sock.away", $sock), 'qmgr socket back');
+ok($late && wait_log($s, qr/qmgr\[\d+\]: \Q$late\E: indexed from the spool/),
+    'a later lost notice is found and logged');
+my $fast = join '|', map { quotemeta } @fast;
+is(log_count($s, qr/qmgr\[\d+\]: (?:$fast): indexed from the spool/), 0,
+    'none of the 5 delivered ones was "indexed from the spool"');
+ok(wait_for(sub { $sink->count >= 7 }, 30), 'the late one went out too (the gate is open)');
 finish($s, $t0, $sink, $oracle);
 done_testing();
