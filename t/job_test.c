@@ -39,6 +39,8 @@ struct seen {
 
 /* Whether sending type=done fails (qmgr died after the rcpt records). */
 static bool fake_done_fails;
+/* The idx= whose type=rcpt record cannot be sent (qmgr busy past the timeout), or NULL. */
+static const char *fake_rcpt_fails;
 
 /* fake_send - keep "type status idx" of each record, " complete" if it says so */
 static int
@@ -52,6 +54,8 @@ fake_send(void *ctx, const struct ipc_rec *rec)
 		snprintf(seen->recs[seen->n++], sizeof(seen->recs[0]), "%s %s %s%s",
 		    ipc_rec_type(rec), st != NULL ? st : "-", idx != NULL ? idx : "-",
 		    complete != NULL ? " complete" : "");
+	if (fake_rcpt_fails != NULL && idx != NULL && strcmp(idx, fake_rcpt_fails) == 0)
+		return -1;
 	return fake_done_fails && strcmp(ipc_rec_type(rec), PROTO_T_DONE) == 0 ? -1 : 0;
 }
 
@@ -312,16 +316,19 @@ test_journal_or_not(void)
 		int code[3];		/* their replies */
 		bool qmgr_there;
 		bool done_fails;	/* qmgr died before type=done went */
+		const char *rcpt_fails;	/* this idx's type=rcpt could not be sent */
 		const char *want;	/* journal of a@ b@ c@: D done, - pending */
 		bool complete;
 	} cases[] = {
-		{ "all three 250", 3, { 250, 250, 250 }, true, false, "---", true },
-		{ "all three 250, one 251", 3, { 250, 251, 250 }, true, false, "---", true },
-		{ "one 450", 3, { 250, 450, 250 }, true, false, "D-D", false },
-		{ "one 550", 3, { 550, 250, 250 }, true, false, "-DD", false },
-		{ "a job of two of three", 2, { 250, 250, 0 }, true, false, "DD-", false },
-		{ "all 250, qmgr away", 3, { 250, 250, 250 }, false, false, "DDD", false },
-		{ "all 250, type=done lost", 3, { 250, 250, 250 }, true, true, "DDD", true },
+		{ "all three 250", 3, { 250, 250, 250 }, true, false, NULL, "---", true },
+		{ "all three 250, one 251", 3, { 250, 251, 250 }, true, false, NULL, "---", true },
+		{ "one 450", 3, { 250, 450, 250 }, true, false, NULL, "D-D", false },
+		{ "one 550", 3, { 550, 250, 250 }, true, false, NULL, "-DD", false },
+		{ "a job of two of three", 2, { 250, 250, 0 }, true, false, NULL, "DD-", false },
+		{ "all 250, qmgr away", 3, { 250, 250, 250 }, false, false, NULL, "DDD", false },
+		{ "all 250, type=done lost", 3, { 250, 250, 250 }, true, true, NULL, "DDD", true },
+		/* qmgr would keep b@ pending and send it again: the journal says it went. */
+		{ "all 250, b@'s report lost", 3, { 250, 250, 250 }, true, false, "1", "DDD", false },
 	};
 	size_t i, k;
 
@@ -353,7 +360,9 @@ test_journal_or_not(void)
 			job->mmap[k] = k;
 		}
 		fake_qmgr_there = cases[i].qmgr_there;
+		fake_rcpt_fails = cases[i].rcpt_fails;
 		job_results(job, "mx.site.example", "192.0.2.9", 25);
+		fake_rcpt_fails = NULL;
 		fake_qmgr_there = true;
 		fake_done_fails = cases[i].done_fails;
 		job_finish(job, "deferred", "4.3.0", "no result", NULL);

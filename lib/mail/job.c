@@ -214,7 +214,9 @@ job_rcpt_finish(struct job *job, size_t i, const char *status,
 	ipc_rec_add(rec, "dsn", dsn);
 	ipc_rec_add(rec, "relay", relay);
 	ipc_rec_add(rec, "reply", text);
-	(void)job->agent->send(job->ctx, rec);
+	/* qmgr may not hear it: job_finish must not claim the message complete. */
+	if (job->agent->send(job->ctx, rec) < 0)
+		job->report_lost = true;
 	ipc_rec_free(&rec);
 	job->rcpt[i].finished = true;
 }
@@ -244,6 +246,16 @@ job_finish(struct job *job, const char *status, const char *dsn,
 	for (i = 0; i < job->nrcpt; i++)
 		if (!job->rcpt[i].finished)
 			job_rcpt_finish(job, i, status, dsn, "none", why, why);
+	/*
+	 * A recipient's report did not reach qmgr (it was busy past the send
+	 * timeout, or gone): qmgr would refuse complete=1 and keep that
+	 * recipient pending, to be sent again. The journal says who has it
+	 * instead, and the message is not claimed complete.
+	 */
+	if (job->complete && job->report_lost) {
+		job_journal_sent(job);
+		job->complete = false;
+	}
 	/* A conn_error longer than an IPC field is cut, never the record dropped. */
 	if (conn_error != NULL)
 		snprintf(text, sizeof(text), "%s", conn_error);

@@ -126,6 +126,7 @@ struct job {
 	 */
 	size_t npending;
 	bool complete;
+	bool report_lost;		/* a type=rcpt record could not be sent */
 };
 
 /*
