@@ -50,6 +50,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "util/events.h"
 #include "util/log.h"
 #include "mail/conf.h"
 #include "mail/daemon.h"
@@ -68,8 +69,9 @@ main(int argc, char **argv)
 	q.cfg = d.cfg;
 	qmgr_init(&q);
 	(void)daemon_run(&d, qmgr_reload, &q);
-	/* Removals still waiting for their directory's fsync. */
+	/* Removals still waiting for their directory's fsync: one last try. */
 	qmgr_sync_flush(&q);
+	ev_timer_cancel(q.loop, &q.sync_timer);
 	qmgr_shutdown(&q);
 	daemon_clear(&d);
 	return 0;

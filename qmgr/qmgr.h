@@ -163,6 +163,7 @@ struct qmgr {
 	size_t dnscheck_problems;
 	/* Buckets of msg/ with removals not yet fsync'd (qmgr_sync.c). */
 	bool sync_dirty[QMGR_SYNC_BUCKETS];
+	bool sync_warned[QMGR_SYNC_BUCKETS];	/* its last fsync failed (logged) */
 	size_t sync_ndirty;		/* of them true */
 	size_t sync_pending;		/* removals since the last fsyncs */
 	uint64_t sync_first;		/* ev_now() of the first of them */

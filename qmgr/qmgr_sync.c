@@ -101,22 +101,35 @@ qmgr_sync_flush(struct qmgr *q)
 	char name[3];
 	size_t b;
 
+	size_t failed = 0;
+
 	ev_timer_cancel(q->loop, &q->sync_timer);
 	for (b = 0; b < QMGR_SYNC_BUCKETS && q->sync_pending > 0; b++) {
 		if (!q->sync_dirty[b])
 			continue;
-		q->sync_dirty[b] = false;
 		snprintf(name, sizeof(name), "%02zX", b);
+		if (queue_bucket_sync(q->env.qdir, name) == 0) {
+			q->sync_dirty[b] = false;
+			q->sync_warned[b] = false;
+			continue;
+		}
 		/*
-		 * A failed fsync leaves the removal as durable as it was: the
-		 * message may come back after a crash of the machine and be
-		 * sent again. Nothing to retry that a later fsync would not do.
+		 * A failed fsync leaves the removals as durable as they were:
+		 * after a crash of the machine they may come back and be sent
+		 * again. The bucket stays dirty and is tried again in
+		 * QMGR_SYNC_MAX_MS; the warning is logged once a failure.
 		 */
-		if (queue_bucket_sync(q->env.qdir, name) < 0)
+		failed++;
+		if (!q->sync_warned[b])
 			log_warn("fsync %s/msg/%s after removals: %s; %s",
 			    q->env.qdir, name, strerror(errno),
-			    "a crash of the machine may deliver them again");
+			    "tried again; a crash of the machine meanwhile may deliver them again");
+		q->sync_warned[b] = true;
 	}
-	q->sync_pending = 0;
-	q->sync_ndirty = 0;
+	q->sync_pending = failed;
+	q->sync_ndirty = failed;
+	if (failed > 0) {
+		q->sync_first = ev_now();
+		q->sync_timer = ev_timer_add(q->loop, QMGR_SYNC_MAX_MS, qmgr_sync_fire, q);
+	}
 }

@@ -41,7 +41,7 @@ TESTS += $(ROUTE_CLIENT_TESTS)
 EXTRA_DIST += $(ROUTE_CLIENT_TESTS)
 
 # A drain commits at most once a message; a partly delivered one keeps
-# its journal across a restart (issue 12).
-DRAIN_TESTS = t/39-drain-fsync.t
+# its journal across a restart; a failed bucket fsync is tried again (issue 12).
+DRAIN_TESTS = t/39-drain-fsync.t t/39-bucket-sync-fail.t
 TESTS += $(DRAIN_TESTS)
 EXTRA_DIST += $(DRAIN_TESTS)
