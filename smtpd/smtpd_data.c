@@ -155,7 +155,8 @@ smtpd_commit_run(struct workq_job *job)
 {
 	struct smtpd_commit *c = (struct smtpd_commit *)job;
 
-	c->err = queue_file_commit_sync(c->qf) == 0 ? 0 : errno;
+	/* A failure that left errno 0 is still a failure: never a 250. */
+	c->err = queue_file_commit_sync(c->qf) == 0 ? 0 : errno != 0 ? errno : EIO;
 }
 
 /*
