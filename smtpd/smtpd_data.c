@@ -213,6 +213,11 @@ smtpd_commit_done(struct workq_job *job)
 		smtpd_session_release(s);
 		return;
 	}
+	/* Stopping (SIGTERM): the reply goes out now; nothing more is read. */
+	if (s->srv->stopping) {
+		(void)stream_flush(s->st);
+		return;
+	}
 	/* What the client pipelined after the dot runs now (may free s). */
 	stream_pause(s->st, false);
 	smtpd_input_resume(s);

@@ -117,12 +117,16 @@ smtpd_server_free(struct smtpd **srvp)
 
 	if (srv == NULL)
 		return;
-	daemon_server_free(&srv->serve);
 	/*
-	 * Sessions freed with a commit in flight wait for it here: each is
-	 * finished (announced to qmgr, or removed) before anything it uses
-	 * goes, and no worker outlives the structures it writes.
+	 * Commits in flight end first, their sessions still there: each is
+	 * announced to qmgr (or removed) and its client gets the 250 (or
+	 * the 451) before the sessions go. A client that saw the connection
+	 * close without it would send the message again.
 	 */
+	srv->stopping = true;
+	workq_drain(srv->commits);
+	daemon_server_free(&srv->serve);
+	/* No worker outlives the structures it writes. */
 	workq_free(&srv->commits);
 	smtpd_quota_clear(srv);
 	passwd_table_free(&srv->pw);

@@ -156,23 +156,30 @@ is($s->log_count(qr/$gone: notify qmgr/), 0, 'without a failed notice');
 ok(wait_for(sub { grep { $_ eq $gone } $s->queue_list_ids }, 30),
     'the queue lists it');
 
-# SIGTERM while a commit is in flight: smtpd waits for it, then exits.
+# SIGTERM while a commit is in flight: smtpd finishes it and answers the
+# client before it drops the session (a client without its 250 sends the
+# message again), then exits.
 set_cue('block');
 $c = commit_in_flight('term');
 $msgids = $s->log_count(qr/smtpd\[\d+\]: [0-9A-F]{20}: message-id=/);
 my $disc = $s->log_count(qr/smtpd\[\d+\]: disconnect from /);
 my $smtpd = $s->child_pid('smtpd') or die "no smtpd child of master\n";
 kill 'TERM', $smtpd;
-ok($s->wait_log(qr/smtpd\[\d+\]: disconnect from /, 30, $disc + 1),
-    'smtpd drops the session at SIGTERM');
-ok(-d "/proc/$smtpd", 'and waits for the commit in flight');
+ok(-d "/proc/$smtpd", 'smtpd waits for the commit in flight');
 clear_cue('block', 'blocked');
-ok($s->wait_log(qr/smtpd\[\d+\]: [0-9A-F]{20}: message-id=/, 30, $msgids + 1),
-    'then finishes it');
+my ($code, $text) = smtp_reply($c);
+is($code, '250', 'the client gets its 250 after the SIGTERM') or diag($text);
+ok($s->wait_log(qr/smtpd\[\d+\]: disconnect from /, 30, $disc + 1),
+    'then smtpd drops the session');
+my @order = grep { /smtpd\[\d+\]: (?:[0-9A-F]{20}: message-id=|disconnect from )/ }
+    split /\n/, $s->log_text;
+like($order[-2] // '', qr/message-id=/, 'the commit ended before the session');
 ok(wait_for(sub { !-d "/proc/$smtpd" || (slurp("/proc/$smtpd/stat") // '') =~ /^\d+ \(.*\) Z/ }, 30),
     'and exits');
 my ($term) = map { /([0-9A-F]{20}): message-id=/ } ($s->log_lines(qr/smtpd\[\d+\]: [0-9A-F]{20}: message-id=/))[-1];
 ok($term && -f $s->queue_file_path($term), 'the message is in msg/');
+my $named = $term // 'none';
+like($text // '', qr/queued as \Q$named\E/, 'the 250 names that message');
 close $c;
 is_deeply([incoming()], [], 'incoming/ is empty');
 is($s->log_count(qr/AddressSanitizer|runtime error|panic:|fatal:/), 0,
