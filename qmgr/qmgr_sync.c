@@ -123,13 +123,15 @@ qmgr_sync_flush(struct qmgr *q)
 		if (!q->sync_warned[b])
 			log_warn("fsync %s/msg/%s after removals: %s; %s",
 			    q->env.qdir, name, strerror(errno),
-			    "tried again; a crash of the machine meanwhile may deliver them again");
+			    "tried again; a crash of the machine meanwhile may "
+			    "deliver them again");
 		q->sync_warned[b] = true;
 	}
 	q->sync_pending = failed;
 	q->sync_ndirty = failed;
 	if (failed > 0) {
 		q->sync_first = ev_now();
-		q->sync_timer = ev_timer_add(q->loop, QMGR_SYNC_MAX_MS, qmgr_sync_fire, q);
+		q->sync_timer =
+		    ev_timer_add(q->loop, QMGR_SYNC_MAX_MS, qmgr_sync_fire, q);
 	}
 }
