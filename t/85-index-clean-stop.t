@@ -47,7 +47,11 @@ ok(-f $s->qdir . '/index/.clean', 'marked clean again');
 my $db = $s->qdir . '/index/entries.db';
 my @st = stat($db);
 utime($st[8], $st[9] + 1, $db) or die "utime $db: $!\n";
+my $recon = $s->log_count(qr/qmgr\[\d+\]: reconciled the index/);
 $s->start;
+# qmgr's own start, not a CLI that opened the index before qmgr ran (it
+# checks too, and its clean close writes a fresh mark).
+ok($s->wait_log(qr/qmgr\[\d+\]: reconciled the index/, 30, $recon + 1), 'qmgr is up');
 ok(wait_for(sub { my @x = $s->queue_list; @x == 2 }, 30), 'started: the two messages are listed');
 is($s->log_count($SKIPPED), 1, 'a database changed since the clean stop is checked in full');
 ok(!-e $s->qdir . '/index/.clean', 'and the stale mark is gone');

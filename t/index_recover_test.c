@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <db.h>
+
 /* lib/util */
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -256,6 +258,120 @@ test_damage(const char *base)
 	free(dir);
 }
 
+/* raw_open - the environment of dir and one of its databases, outside qindex; 0/-1 */
+static int
+raw_open(const char *dir, const char *file, u_int32_t dbflags, DB_ENV **env_r, DB **db_r)
+{
+	*env_r = NULL;
+	*db_r = NULL;
+	if (db_env_create(env_r, 0) != 0 || (*env_r)->open(*env_r, dir, DB_CREATE |
+	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN | DB_RECOVER, 0600) != 0 ||
+	    db_create(db_r, *env_r, 0) != 0 || (dbflags != 0 && (*db_r)->set_flags(*db_r,
+	    dbflags) != 0) || (*db_r)->open(*db_r, NULL, file, NULL, DB_BTREE,
+	    DB_AUTO_COMMIT, 0) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+raw_close(DB_ENV *env, DB *db)
+{
+	if (db != NULL)
+		db->close(db, 0);
+	if (env != NULL)
+		env->close(env, 0);
+}
+
+/* fill - a new index in dir with 300 entries over the test domains; 0/-1 */
+static int
+fill(const char *dir)
+{
+	struct qindex *qi = NULL;
+	struct qindex_entry *e;
+	size_t i;
+
+	if (qindex_open(dir, QINDEX_CREATE | QINDEX_RECOVER, &qi) < 0)
+		return -1;
+	for (i = 0; i < 300; i++) {
+		e = test_entry(9000 + (unsigned)i, domains[i % NDOMAINS]);
+		qindex_put(qi, e);
+		qindex_entry_free(&e);
+	}
+	qindex_close(&qi);
+	return 0;
+}
+
+/*
+ * test_counts - damage that verify cannot see: every tree sound, but a
+ * secondary lost a pair (a message never flushed, or never expired) or
+ * a domain's figure is wrong. The check counts and compares.
+ */
+static void
+test_counts(const char *base)
+{
+	static const char *const secondaries[] = { "by_domain.db", "by_expiry.db" };
+	char *dir, why[160];
+	DB_ENV *env;
+	DB *db;
+	DB_TXN *txn;
+	DBC *dbc;
+	DBT k, d;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 2; i++) {
+		dir = xasprintf("%s/counts%zu", base, i);
+		ok(fill(dir) == 0, "fill an index for %s", secondaries[i]);
+		rc = qindex_check(dir, why, sizeof(why));
+		ok(rc == 0, "%s: the sound index passes: %d (%s)", secondaries[i], rc, why);
+		rc = -1;
+		if (raw_open(dir, secondaries[i], DB_DUPSORT, &env, &db) == 0 &&
+		    env->txn_begin(env, NULL, &txn, 0) == 0) {
+			if (db->cursor(db, txn, &dbc, 0) == 0) {
+				memset(&k, 0, sizeof(k));
+				memset(&d, 0, sizeof(d));
+				if (dbc->get(dbc, &k, &d, DB_FIRST) == 0 && dbc->del(dbc, 0) == 0)
+					rc = 0;
+				dbc->close(dbc);
+			}
+			if (txn->commit(txn, 0) != 0)
+				rc = -1;
+		}
+		raw_close(env, db);
+		ok(rc == 0, "%s: one pair deleted behind the index's back", secondaries[i]);
+		rc = qindex_check(dir, why, sizeof(why));
+		ok(rc == -1 && strstr(why, "disagree") != NULL,
+		    "%s: the check finds it: got %d (%s), want -1 (... disagree ...)",
+		    secondaries[i], rc, why);
+		free(dir);
+	}
+
+	/* A domain's figure one too high. */
+	dir = xasprintf("%s/counts-figures", base);
+	ok(fill(dir) == 0, "fill an index for domains.db");
+	rc = -1;
+	if (raw_open(dir, "domains.db", 0, &env, &db) == 0) {
+		unsigned char rec[17] = { 1 };
+
+		memset(&k, 0, sizeof(k));
+		memset(&d, 0, sizeof(d));
+		k.data = (void *)domains[0];
+		k.size = (u_int32_t)strlen(domains[0]);
+		/* 300 entries over 3 domains: 100 each; say 101. */
+		rec[8] = 101;
+		d.data = rec;
+		d.size = sizeof(rec);
+		if (db->put(db, NULL, &k, &d, DB_AUTO_COMMIT) == 0)
+			rc = 0;
+	}
+	raw_close(env, db);
+	ok(rc == 0, "domains.db: %s's figure set to 101 behind the index's back", domains[0]);
+	rc = qindex_check(dir, why, sizeof(why));
+	ok(rc == -1 && strstr(why, "disagree") != NULL,
+	    "domains.db: the check finds it: got %d (%s), want -1", rc, why);
+	free(dir);
+}
+
 /* test_log_removal - many commits leave few log files behind */
 static void
 test_log_removal(const char *base)
@@ -298,6 +414,7 @@ main(void)
 	test_garbage_file(tmpl);
 	test_log_removal(tmpl);
 	test_damage(tmpl);
+	test_counts(tmpl);
 	test_rmdir(tmpl);
 	return tap_done();
 }

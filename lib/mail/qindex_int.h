@@ -68,6 +68,8 @@ uint64_t qindex_record_size(const DBT *data);
  * from the entries when it is new or was never finished; 0/-1
  */
 int qindex_stats_open(struct qindex *qi, unsigned flags);
+/* qindex_stats_total - the sum of every domain's entries in domains.db; 0/-1 */
+int qindex_stats_total(struct qindex *qi, uint64_t *entries_r);
 /* qindex_stats_change - in txn, count the entry (pkey, data) in (sign 1) or out (-1) of its domain; 0/-1 */
 int qindex_stats_change(struct qindex *qi, DB_TXN *txn, const DBT *pkey, const DBT *data,
     int sign);

@@ -145,6 +145,38 @@ qindex_stats_change(struct qindex *qi, DB_TXN *txn, const DBT *pkey, const DBT *
 	return qstats_put(qi, txn, dom, len, &st);
 }
 
+/* qindex_stats_total - see qindex_int.h */
+int
+qindex_stats_total(struct qindex *qi, uint64_t *entries_r)
+{
+	struct qstats st;
+	DBC *dbc;
+	DBT k = qindex_dbt(NULL, 0), d = qindex_dbt(NULL, 0);
+	int ret;
+
+	*entries_r = 0;
+	if ((ret = qi->domains->cursor(qi->domains, NULL, &dbc, 0)) != 0)
+		return qindex_fail(qi, ret, "read index domain figures %s", qi->dir);
+	while ((ret = dbc->get(dbc, &k, &d, DB_NEXT)) == 0) {
+		/* The marker is no domain's. */
+		if (k.size == sizeof(qstats_marker) && memcmp(k.data, qstats_marker, k.size) == 0)
+			continue;
+		if (qstats_decode(&d, &st) < 0) {
+			log_warn("index domain figures of %.*s: bad record", (int)k.size,
+			    (const char *)k.data);
+			qi->damaged = true;
+			dbc->close(dbc);
+			errno = EBADMSG;
+			return -1;
+		}
+		*entries_r += st.entries;
+	}
+	dbc->close(dbc);
+	if (ret != DB_NOTFOUND)
+		return qindex_fail(qi, ret, "read index domain figures %s", qi->dir);
+	return 0;
+}
+
 /* A domain's figures while filling, keyed by name. */
 struct qstats_fill {
 	struct htable *dom;
