@@ -406,6 +406,29 @@ test_scan_and_purge(void)
 		ok(w == NULL, "queue_walk_close clears the pointer");
 	}
 
+	/*
+	 * A quarantine in progress: the message is in corrupt/ already, its
+	 * journal not yet. The walk leaves that journal to the quarantine.
+	 */
+	{
+		struct queue_walk *w = queue_walk_open(qdir);
+		char id[QUEUE_ID_LEN + 1], cpath[512];
+
+		snprintf(path, sizeof(path), "%s/msg/CD/0123456789ABCDEF01CD.j", qdir);
+		spit(path, "x", 1);
+		snprintf(cpath, sizeof(cpath), "%s/corrupt/0123456789ABCDEF01CD", qdir);
+		spit(cpath, "x", 1);
+		while (queue_walk_next(w, id) == 1)
+			;
+		ok(queue_walk_orphans(w) == 0 && access(path, F_OK) == 0,
+		    "the journal of a message moved to corrupt/ stays: %zu removed",
+		    queue_walk_orphans(w));
+		queue_walk_close(&w);
+		unlink(cpath);
+		ok(queue_remove_orphan_journals(qdir) == 1 && access(path, F_OK) < 0,
+		    "without corrupt/ID it is an orphan again, and removed");
+	}
+
 	snprintf(path, sizeof(path), "%s/incoming/.leftover", qdir);
 	spit(path, "x", 1);
 	ok(queue_purge_incoming(qdir) == 2, "purge_incoming removed 2");

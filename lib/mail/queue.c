@@ -259,6 +259,17 @@ queue_path(const char *qdir, const char *id, bool journal)
 	    journal ? ".j" : "");
 }
 
+/* queue_gone - see queue.h */
+bool
+queue_gone(const char *qdir, const char *id)
+{
+	char *path = queue_path(qdir, id, false);
+	bool gone = path != NULL && access(path, F_OK) == -1 && errno == ENOENT;
+
+	free(path);
+	return gone;
+}
+
 /* queue_bucket_path - new string "QDIR/msg/XX" for a valid id */
 char *
 queue_bucket_path(const char *qdir, const char *id)
@@ -594,6 +605,18 @@ queue_walk_bucket_end(struct queue_walk *w)
 static void
 queue_walk_orphan(struct queue_walk *w, const char *name)
 {
+	char *moved = xasprintf("%s/corrupt/%.*s", w->qdir, QUEUE_ID_LEN, name);
+	bool quarantined = access(moved, F_OK) == 0;
+
+	free(moved);
+	/*
+	 * queue_quarantine moves the message, then its journal: in between,
+	 * the journal is not an orphan but on its way to corrupt/ beside it
+	 * (a walk runs for minutes while deliver works, at a start-up with a
+	 * large queue). Leave it to the quarantine.
+	 */
+	if (quarantined)
+		return;
 	if (unlinkat(dirfd(w->d), name, 0) == -1) {
 		log_warn("remove orphan journal %s/%s: %s", w->path, name, strerror(errno));
 		return;
