@@ -79,17 +79,6 @@ struct qmgr_scan {
 	bool lost;		/* events were dropped: reconcile again */
 };
 
-/* qmgr_scan_exists - is id's queue file still in msg/? (true when unsure) */
-static bool
-qmgr_scan_exists(const struct qmgr *q, const char *id)
-{
-	char *path = queue_path(q->cfg->queue_directory, id, false);
-	bool there = path == NULL || access(path, F_OK) == 0 || errno != ENOENT;
-
-	free(path);
-	return there;
-}
-
 /* qmgr_scan_one - a message on disk: index it if the index does not know it */
 static int
 qmgr_scan_one(const char *id, void *ctx)
@@ -106,7 +95,7 @@ qmgr_scan_one(const char *id, void *ctx)
 	 * nothing to log, and no write to the index: at 1,000 a drain, a
 	 * delete each held qmgr's loop 1.6 s while the last jobs waited.
 	 */
-	if (!qmgr_scan_exists(q, id))
+	if (queue_gone(q->cfg->queue_directory, id))
 		return 0;
 	if (qctl_index_message(&q->env, id) < 0) {
 		log_warn("%s: index message found in the spool: failed; tried again "

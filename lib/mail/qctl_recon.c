@@ -70,9 +70,15 @@ qctl_recon_spool(struct qctl_recon *r, const char *id)
 {
 	int has = qindex_has_message(r->env->qi, id);
 
-	r->st.messages++;
 	if (has < 0)
 		return -1;
+	/*
+	 * A name read a moment ago (readdir buffers a bucket) whose message
+	 * was delivered and removed since: nothing to index, no change.
+	 */
+	if (has == 0 && queue_gone(r->env->qdir, id))
+		return 0;
+	r->st.messages++;
 	if (has > 0)
 		return 0;
 	if (qctl_index_message(r->env, id) < 0) {

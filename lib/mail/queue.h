@@ -105,6 +105,12 @@ bool envelope_ok(const struct envelope *env);
 
 /* queue_path - new string "QDIR/msg/XX/ID" (or the journal with ".j") */
 char *queue_path(const char *qdir, const char *id, bool journal);
+/*
+ * queue_gone - is message id no longer in msg/ (ENOENT)? False when it is
+ * there or when that cannot be told: a name seen a moment ago may have
+ * been delivered and removed since (the watch, the reconcile's walk).
+ */
+bool queue_gone(const char *qdir, const char *id);
 /* queue_init_dirs - create the layout above with safe modes; 0/-1 (errno) */
 int queue_init_dirs(const char *qdir);
 
