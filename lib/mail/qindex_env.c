@@ -341,19 +341,29 @@ qindex_check_count(const struct qindex_entry *e, void *ctx)
 	return 0;
 }
 
-/* qindex_check_child - recover, verify every database, decode every record */
+/*
+ * qindex_check_verify - DB->verify of each database, in an environment of
+ * its own: a private memory pool and nothing else, as db_verify(1) does
+ * (the files were recovered and checkpointed just before). Verifying a
+ * database of a million entries inside the index's transactional
+ * environment ran out of its cache (ENOMEM) and, with a larger cache,
+ * crashed Berkeley DB 5.3 in its error path (__db_vrfy_dbinfo_create ->
+ * __lock_id_free). QCHECK_OK or QCHECK_VERIFY.
+ */
 static int
-qindex_check_child(const char *dir)
+qindex_check_verify(const char *dir)
 {
 	static const char *const files[] = { DB_ENTRIES, DB_BY_DOMAIN, DB_BY_EXPIRY, DB_DOMAINS };
-	struct qindex *qi = xcalloc(1, sizeof(*qi));
-	size_t i, n = 0;
+	DB_ENV *env;
+	size_t i;
 	int ret;
 
-	qi->dir = xstrdup(dir);
-	qi->cache_bytes = QINDEX_CHECK_CACHE;
-	if (qindex_env_open(qi, QINDEX_RECOVER) < 0)
-		return QCHECK_OPEN;
+	if ((ret = db_env_create(&env, 0)) != 0 ||
+	    (ret = env->set_cachesize(env, 0, (u_int32_t)QINDEX_CHECK_CACHE, 1)) != 0 ||
+	    (ret = env->open(env, dir, DB_CREATE | DB_INIT_MPOOL | DB_PRIVATE, 0600)) != 0) {
+		log_warn("verify queue index %s: open an environment: %s", dir, db_strerror(ret));
+		return QCHECK_VERIFY;
+	}
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *path = xasprintf("%s/%s", dir, files[i]);
 		struct stat sb;
@@ -364,16 +374,13 @@ qindex_check_child(const char *dir)
 		if (!exists)
 			continue;
 		/* Verification reports every bad item; one line says enough. */
-		qi->env->set_errcall(qi->env, NULL);
-		if ((ret = db_create(&db, qi->env, 0)) == 0)
+		if ((ret = db_create(&db, env, 0)) == 0)
 			ret = db->verify(db, files[i], NULL, NULL, 0);
-		qi->env->set_errcall(qi->env, qindex_errcall);
 		/*
-		 * Out of cache is not damage: verifying a large database needs
-		 * more than even the check's cache may hold. Setting it aside
-		 * for that cost a rebuild of the whole queue at every start;
-		 * the walk below still decodes every record, and the counts
-		 * compare every database with the entries.
+		 * Out of memory is not damage: setting the index aside for it
+		 * cost a rebuild of the whole queue at every start; the walk
+		 * still decodes every record, and the counts compare every
+		 * database with the entries.
 		 */
 		if (ret == ENOMEM) {
 			log_warn("verify queue index %s/%s: %s; not verified (every record is "
@@ -382,13 +389,36 @@ qindex_check_child(const char *dir)
 		}
 		if (ret != 0) {
 			log_warn("verify queue index %s/%s: %s", dir, files[i], db_strerror(ret));
+			env->close(env, 0);
 			return QCHECK_VERIFY;
 		}
 	}
-	if (qi->env->close(qi->env, 0) != 0)
+	env->close(env, 0);
+	return QCHECK_OK;
+}
+
+/* qindex_check_child - recover, verify every database, decode every record */
+static int
+qindex_check_child(const char *dir)
+{
+	struct qindex *qi = xcalloc(1, sizeof(*qi));
+	size_t n = 0;
+	int ret;
+
+	qi->dir = xstrdup(dir);
+	/* Recovery, then a checkpoint at close: the files are whole for verify. */
+	if (qindex_env_open(qi, QINDEX_RECOVER) < 0)
 		return QCHECK_OPEN;
+	if ((ret = qi->env->txn_checkpoint(qi->env, 0, 0, DB_FORCE)) != 0 ||
+	    qi->env->close(qi->env, 0) != 0) {
+		if (ret != 0)
+			log_warn("check queue index %s: checkpoint: %s", dir, db_strerror(ret));
+		return QCHECK_OPEN;
+	}
 	qi->env = NULL;
 	qindex_close(&qi);
+	if (qindex_check_verify(dir) != QCHECK_OK)
+		return QCHECK_VERIFY;
 	if (qindex_open_cache(dir, QINDEX_RECOVER, QINDEX_CHECK_CACHE, &qi) < 0)
 		return QCHECK_OPEN;
 	ret = qindex_walk_all(qi, qindex_check_count, &n) < 0 || qi->damaged ?
