@@ -253,14 +253,17 @@ is($r->{code}, '303', 'release site.example: 303');
 is(header($r, 'Location'), '/mail?done=released', 'with a notice');
 ok(wait_for(sub { scalar(grep { $_ ne $m_s2 } map { received_of($_) } $site->messages) >= 3 }, 30),
     'site.example\'s three messages reach the site');
-ok($s->wait_log(qr/\Q$m_enc\E: removed/) && $s->wait_log(qr/\Q$m_script\E: removed/),
-    'and leave the queue');
+ok($s->wait_log(qr/\Q$m_enc\E: removed/) && $s->wait_log(qr/\Q$m_script\E: removed/) &&
+    $s->wait_log(qr/\Q$m_long\E: removed/), 'and leave the queue');
 # The release of site.example is over: site2.example's mail was not part of it.
 ok(-e $s->queue_file_path($m_s2), 'site2.example\'s message still waits');
 $r = post($jar, '/mail/release', { all => 1, csrf => $csrf });
 is($r->{code}, '303', 'release all: 303');
 ok(wait_for(sub { grep { $_ eq $m_s2 } map { received_of($_) } $site->messages }, 30),
     'site2.example\'s message reaches the site');
+# The site keeps a message before its 250: it is listed until qmgr has
+# deliver's result and removed it.
+ok($s->wait_log(qr/\Q$m_s2\E: removed/), 'and leaves the queue');
 like($s->log_text, qr/web\[\d+\]: release: user=demo, client=127\.0\.0\.1, domain=site2\.example: ok/,
     'the release is logged with the login');
 $r = curl($jar, "$base/mail");

@@ -78,7 +78,8 @@ for my $i (1 .. @cues) {
 	    "$cue: the session is over");
 	like($s->log_text, qr/ATRN session of u$i with \S+ ended: protocol error: /,
 	    "$cue: it ended with a protocol error");
-	like($s->log_text, qr/\Q$id\E: to=<user\@site$i\.example>, relay=[^\n]*status=deferred \(protocol error: /,
+	# etrn logs the deferral just after the session's end.
+	ok($s->wait_log(qr/\Q$id\E: to=<user\@site$i\.example>, relay=[^\n]*status=deferred \(protocol error: /, 10),
 	    "$cue: the recipient is deferred, the protocol error named");
 	unlike($s->log_text, qr/\Q$id\E: to=[^\n]*status=(?:sent|bounced)/,
 	    "$cue: never logged as sent or bounced");

@@ -172,6 +172,10 @@ ok(wait_file_log($log, qr/web\[\d+\]: warning: refuse login: user=demo, client=1
     'web: the failed login is a warning');
 ok(wait_file_log($log, qr/fingerd\[\d+\]: warning: refuse query from 127\.0\.0\.1: forwarding denied/),
     'fingerd: the refused query is a warning');
+# The sink keeps a message before its 250, and deliver logs status=sent
+# after it: six deliveries (bob, dave, erin, frank, ivan and the notice to
+# carol) are over once six such lines are logged.
+ok(wait_file_log($log, qr/: to=<[^>]+>, .*status=sent/, 6), 'six status=sent lines logged');
 ($rc, $out, $err) = $s->cli('stop');
 is($rc, 0, 'sluice stop exits 0') or diag("$out$err");
 

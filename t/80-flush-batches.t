@@ -85,7 +85,12 @@ is($b, $left * $one, 'and their bytes');
 like($out, qr/\b$N messages waiting/, "flush: $N messages waiting") or diag($out);
 ok(wait_for(sub { $sink->count >= $N }, 120), "the sink got $N messages")
     or diag('got ' . $sink->count);
-ok(wait_for(sub { (figures('site.example'))[0] == 0 }, 30), 'nothing left waiting');
+# The sink keeps a message before its 250: the queue holds it until qmgr
+# has deliver's result. Polled with the CLI: fingerd answers one address
+# 20 queries a minute, and every poll by finger would spend one.
+ok(wait_for(sub { !$s->queue_list_ids('--domain', 'site.example') }, 30),
+    'the queue has nothing left for site.example');
+is((figures('site.example'))[0], 0, 'finger: nothing left waiting');
 is($sink->count, $N, "the sink got $N messages, no more");
 # queue_inject wrote no Received: header: deliver's log names each one sent.
 my %got;

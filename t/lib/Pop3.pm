@@ -51,12 +51,13 @@ sub pop3_connect {
 }
 
 # pop3_line SOCK - the next line, without CRLF; undef at EOF or after 30 s
+# (times SLUICE_TEST_SLOW: 1,000 fsync'd collects answer one QUIT)
 sub pop3_line {
 	my ($c) = @_;
 	my $line;
 	eval {
 		local $SIG{ALRM} = sub { die "timeout\n" };
-		alarm 30;
+		alarm 30 * $SluiceTest::SLOW;
 		$line = <$c>;
 		alarm 0;
 	};

@@ -314,8 +314,11 @@ sub start {
 		die "sluice did not start (" . ($ok || 'no 220 greeting')
 		    . "); log:\n$log\n";
 	}
-	# Wait for qmgr too: the tests talk to it through the CLI.
-	wait_for(sub { $self->child_pid('qmgr') }, 20);
+	# Wait for qmgr too, until it listens: a new qmgr opens the index
+	# first, and until it listens ETRN gets 458, a POP3 login -ERR
+	# [SYS/TEMP], web's triggers fail (only the CLI waits for it). A qmgr
+	# that cannot start is the test's to find: this waits 20 s at most.
+	wait_for(sub { $self->child_pid('qmgr') && $self->qmgr_listening }, 20);
 	return $self;
 }
 
