@@ -203,7 +203,7 @@ spew($conf, $saved);
 $s->start;
 ($rc, $out, $err) = $s->cli('config', '-e', 'smtpd_timeout=6m');
 is($rc, 0, 'config -e while running exits 0') or diag($err);
-like($err, qr/run "sluice reload"/, '... and tells the operator to reload');
+like($err, qr/run "sluice reload"/, '... and tells the operator to reload') or diag($err);
 spew($conf, "$saved" . "bogus line\n");
 ($rc, $out, $err) = $s->cli('status');
 is($rc, 0, 'status with a broken config, running: exit 0') or diag("$out$err");
