@@ -35,7 +35,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(tool free_port wait_for run_cmd run_bg slurp spew
     smtp_connect smtp_reply smtp_send smtp_xact parse_queue_file
-    smtp_read_data);
+    smtp_read_data sanitizer_build);
 
 my $BUILDDIR = $ENV{SLUICE_BUILDDIR} || die "SLUICE_BUILDDIR is not set\n";
 my $SRCDIR = $ENV{SLUICE_SRCDIR} || die "SLUICE_SRCDIR is not set\n";
@@ -106,6 +106,14 @@ sub wait_for {
 		return $v if time > $deadline;
 		sleep 0.1;
 	}
+}
+
+# sanitizer_build - is the build under test compiled with sanitizers
+# (configure --enable-sanitizers: build.sh asan)? Read from its Makefile,
+# not from the environment a caller may have set.
+sub sanitizer_build {
+	my $mk = slurp("$BUILDDIR/Makefile") // return 0;
+	return $mk =~ /^SAN_CFLAGS = \S/m ? 1 : 0;
 }
 
 sub slurp {
