@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/events.h"
@@ -28,6 +29,11 @@
 #include "mail/daemon_server.h"
 #include "mail/queue.h"
 #include "master/master.h"
+
+/* How often, and how far apart, master tries pid/master.pid's lock: a
+ * CLI's probe holds it for microseconds, another master for good. */
+#define MASTER_LOCK_TRIES	50
+#define MASTER_LOCK_PAUSE_MS	10
 
 static int
 master_config_try(const char *dir, struct config **cfg_r, bool to_stderr)
@@ -139,13 +145,21 @@ static void
 master_lock(struct master *m)
 {
 	char *path = xasprintf("%s/pid/master.pid", m->cfg->queue_directory);
+	struct timespec pause = { 0, MASTER_LOCK_PAUSE_MS * 1000000L };
 	char buf[32];
-	int fd;
+	int fd, locked, tries = 0;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		log_fatal_code(EX_CANTCREAT, "open %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/*
+	 * The CLI probes the lock with a shared one it drops at once
+	 * (cli_lock_held): only a lock that stays is another master.
+	 */
+	while ((locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
+	    ++tries < MASTER_LOCK_TRIES)
+		nanosleep(&pause, NULL);
+	if (locked < 0) {
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
 		buf[n > 0 ? n : 0] = '\0';

@@ -7,16 +7,21 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/ipc.h"
+#include "mail/conf.h"
 #include "cli/cli.h"
 #include "t/tap.h"
 
@@ -557,6 +562,128 @@ test_config(void)
 	rmdir(dir);
 }
 
+/* How many other locks change while cli_master looks, and how often it looks. */
+#define CHURN_FILES	200
+#define CHURNERS	2
+#define LOOKS		4000
+
+/* remove_path - remove the file or empty directory named by fmt */
+static void
+remove_path(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	(void)remove(path);
+}
+
+/* churn_locks - lock and unlock CHURN_FILES files of dir in turn, forever */
+static void
+churn_locks(const char *dir, int which)
+{
+	char path[PATH_MAX];
+	int fds[CHURN_FILES], i;
+
+	for (i = 0; i < CHURN_FILES; i++) {
+		snprintf(path, sizeof(path), "%s/churn%d.%d", dir, which, i);
+		if ((fds[i] = open(path, O_RDWR | O_CREAT, 0600)) < 0)
+			_exit(99);
+	}
+	for (;;) {
+		for (i = 0; i < CHURN_FILES; i++)
+			(void)flock(fds[i], LOCK_EX);
+		for (i = 0; i < CHURN_FILES; i++)
+			(void)flock(fds[i], LOCK_UN);
+	}
+}
+
+/*
+ * test_master_lock - cli_master finds a master by the flock it holds on
+ * pid/master.pid: every time while other locks come and go (/proc/locks,
+ * read in pieces, can skip a held lock then), and a lock nobody holds is
+ * left as it was found.
+ */
+static void
+test_master_lock(void)
+{
+	char dir[] = "/tmp/cli_test-XXXXXX", path[PATH_MAX], c;
+	struct config cfg = { 0 };
+	pid_t holder, churn[CHURNERS], pid = 0;
+	int fd, p[2], i, ret, missed = 0, other = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	cfg.queue_directory = dir;
+	snprintf(path, sizeof(path), "%s/pid", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/pid/master.pid", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0 ||
+	    write(fd, "4242\n", 5) != 5) {
+		perror(path);
+		exit(99);
+	}
+	/* A pid file left by a master that died: not running. */
+	ret = cli_master(&cfg, &pid);
+	ok(ret == 0, "master.pid that nobody locks: not running (got %d)", ret);
+	ok(flock(fd, LOCK_EX | LOCK_NB) == 0, "and the look left no lock behind");
+	(void)flock(fd, LOCK_UN);
+	close(fd);
+
+	if (pipe(p) < 0 || (holder = fork()) < 0) {
+		perror("pipe/fork");
+		exit(99);
+	}
+	if (holder == 0) {
+		char buf[32];
+		int n;
+
+		fd = open(path, O_RDWR);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(99);
+		n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n ||
+		    write(p[1], "x", 1) != 1)
+			_exit(99);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		fprintf(stderr, "the lock holder did not start\n");
+		exit(99);
+	}
+	close(p[0]);
+	for (i = 0; i < CHURNERS; i++)
+		if ((churn[i] = fork()) == 0)
+			churn_locks(dir, i);
+	for (i = 0; i < LOOKS; i++) {
+		ret = cli_master(&cfg, &pid);
+		if (ret != 1)
+			missed++;
+		else if (pid != holder)
+			other++;
+	}
+	ok(missed == 0, "a held lock is found in each of %d looks while %d other locks "
+	    "change (missed %d)", LOOKS, CHURNERS * CHURN_FILES, missed);
+	ok(other == 0, "each look names the holder's pid (%d named another)", other);
+	for (i = 0; i < CHURNERS; i++)
+		if (churn[i] > 0)
+			kill(churn[i], SIGKILL);
+	kill(holder, SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	for (i = 0; i < CHURNERS * CHURN_FILES; i++)
+		remove_path("%s/churn%d.%d", dir, i / CHURN_FILES, i % CHURN_FILES);
+	remove_path("%s/pid/master.pid", dir);
+	remove_path("%s/pid", dir);
+	remove_path("%s", dir);
+}
+
 int
 main(void)
 {
@@ -569,5 +696,6 @@ main(void)
 	test_summary();
 	test_usage();
 	test_config();
+	test_master_lock();
 	return tap_done();
 }
